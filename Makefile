@@ -1,0 +1,43 @@
+# maildispatch: every target does its own set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv test unit demo lint validate build bench chaos clean
+
+$(STAMP): pyproject.toml layers/maildispatch/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# SAM CLI pins its own boto3 and click, so it lives in a venv of its own.
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q -U pip
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $(SAM_STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP) $(SAM_STAMP)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+demo: $(STAMP)
+	$(BIN)/python -m tests.stack.demo
+
+lint: $(STAMP) $(SAM_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam

@@ -1,0 +1,161 @@
+"""Typed settings, read once at the edge from the function's environment.
+
+The core never reads environment variables; handlers call `DispatchSettings.from_environ`
+or `BounceSettings.from_environ` once per container and pass the result in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .retry import RetrySchedule
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class RelaySource:
+    """Where the relay's settings come from.
+
+    Local runs give them inline (SMTP_* variables); on AWS they live in an SSM parameter
+    (host, port, security) and a Secrets Manager secret (username, password), fetched
+    with caching by the AWS adapter.
+    """
+
+    inline: Mapping[str, Any] | None = None
+    parameter_name: str | None = None
+    secret_name: str | None = None
+    # Always taken from the environment, whatever the source:
+    ca_file: str | None = None
+    allow_insecure: bool = False
+    timeout: float = 30.0
+    max_connections: int = 5
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    send_queue_url: str
+    dead_letter_queue_url: str
+    ledger_table: str
+    relay: RelaySource
+    reporting_mta: str
+    content_bucket: str | None = None
+    concurrency: int = 32
+    retry: RetrySchedule = RetrySchedule()
+    default_envelope_sender: str | None = None
+    max_message_bytes: int = 10 * 1024 * 1024
+    lease_seconds: int = 300  # how long a recipient claim holds before another invocation may take it over
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "DispatchSettings":
+        reader = _EnvReader(env)
+        return cls(
+            send_queue_url=reader.required("SEND_QUEUE_URL"),
+            dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
+            ledger_table=reader.required("LEDGER_TABLE"),
+            relay=relay_source_from_environ(env),
+            reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
+            content_bucket=reader.text("CONTENT_BUCKET", None),
+            concurrency=reader.integer("DISPATCH_CONCURRENCY", 32, minimum=1),
+            retry=RetrySchedule(
+                base_seconds=reader.number("RETRY_BASE_SECONDS", 60.0, minimum=0.001),
+                max_delay_seconds=reader.number("RETRY_MAX_SECONDS", RetrySchedule.max_delay_seconds, minimum=0.001),
+                max_attempts=reader.integer("MAX_ATTEMPTS", 8, minimum=1),
+            ),
+            default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
+            max_message_bytes=reader.integer("MAX_MESSAGE_BYTES", 10 * 1024 * 1024, minimum=1024),
+            lease_seconds=reader.integer("CLAIM_LEASE_SECONDS", 300, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class BounceFunctionSettings:
+    ledger_table: str | None
+    relay: RelaySource
+    reporting_mta: str
+    postmaster: str
+    event_bus_name: str = "default"
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "BounceFunctionSettings":
+        reader = _EnvReader(env)
+        reporting_mta = reader.text("REPORTING_MTA", "maildispatch.invalid")
+        return cls(
+            ledger_table=reader.text("LEDGER_TABLE", None),
+            relay=relay_source_from_environ(env),
+            reporting_mta=reporting_mta,
+            postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+        )
+
+
+def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
+    reader = _EnvReader(env)
+    common = dict(
+        ca_file=reader.text("SMTP_CA_FILE", None),
+        allow_insecure=reader.flag("SMTP_ALLOW_INSECURE"),
+        timeout=reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1),
+        max_connections=reader.integer("SMTP_MAX_CONNECTIONS", 5, minimum=1),
+    )
+    if reader.text("SMTP_HOST", None):
+        inline = {
+            "host": reader.required("SMTP_HOST"),
+            "port": reader.integer("SMTP_PORT", 587, minimum=1),
+            "security": reader.text("SMTP_SECURITY", "starttls"),
+            "username": reader.text("SMTP_USERNAME", None),
+            "password": reader.text("SMTP_PASSWORD", None),
+        }
+        return RelaySource(inline=inline, **common)
+    parameter = reader.text("RELAY_PARAMETER", None)
+    if not parameter:
+        raise SettingsError("no relay configured: set RELAY_PARAMETER (and RELAY_SECRET), or SMTP_HOST")
+    return RelaySource(parameter_name=parameter, secret_name=reader.text("RELAY_SECRET", None), **common)
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str | None) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value if value else default
+
+    def required(self, name: str) -> str:
+        value = self.text(name, None)
+        if value is None:
+            raise SettingsError(f"{name} is not set")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        raw = self.text(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        if value < minimum:
+            raise SettingsError(f"{name}={value} is below the minimum {minimum}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        raw = self.text(name, None)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a number") from None
+        if value < minimum:
+            raise SettingsError(f"{name}={value} is below the minimum {minimum}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        raw = (self.text(name, "") or "").lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        raise SettingsError(f"{name}={raw!r} is not a boolean (true/false)")
