@@ -1,0 +1,598 @@
+"""What template.yaml promises, checked on the CloudFormation that the SAM transform makes of it.
+
+The template is transformed offline with aws-sam-translator (the same code CloudFormation runs for
+`Transform: AWS::Serverless-2016-10-31`), so these tests see the IAM roles, event source mappings and
+layer references that will really be deployed, not only what the SAM shorthand says.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+
+SIX_TIMES = 6  # AWS: queue visibility timeout >= 6 x the function timeout for SQS event sources
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+LEDGER_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:Query",
+}
+# Actions that IAM cannot scope to a resource, so "Resource": "*" is the only possible form.
+UNSCOPABLE_ACTIONS = {"ssm:DescribeParameters"}
+
+
+# --- Loading and transforming ------------------------------------------------------------------
+
+
+class _NoManagedPolicies:
+    """Managed-policy loader for the offline transform: the template names no managed policy."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_sam_template() -> dict[str, Any]:
+    return yaml_parse(TEMPLATE.read_text())
+
+
+def transform_template(sam: dict[str, Any], parameter_values: dict[str, str] | None = None) -> dict[str, Any]:
+    """CloudFormation made of `sam`, as the AWS::Serverless transform would make it."""
+    sam = copy.deepcopy(sam)
+    for resource in sam["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):  # the raw translator only takes s3:// locations
+            if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
+                properties[key] = "s3://placeholder-bucket/" + properties[key].strip("/")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        return transform(sam, parameter_values or {}, _NoManagedPolicies())
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict[str, Any]:
+    return load_sam_template()
+
+
+@pytest.fixture(scope="module")
+def cfn(sam: dict[str, Any]) -> dict[str, Any]:
+    return transform_template(sam)
+
+
+# --- Reading the CloudFormation ----------------------------------------------------------------
+
+
+def properties(cfn: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return cfn["Resources"][logical_id]["Properties"]
+
+
+def ids_of_type(cfn: dict[str, Any], resource_type: str) -> list[str]:
+    return sorted(k for k, r in cfn["Resources"].items() if r["Type"] == resource_type)
+
+
+def parameter_default(cfn: dict[str, Any], value: Any) -> Any:
+    """`value`, or the default of the template parameter it refers to."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in cfn["Parameters"]:
+        return cfn["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical ids of the resources and parameters that `value` refers to (Ref, GetAtt, Sub)."""
+    if isinstance(value, list):
+        return set().union(*(referenced_ids(item) for item in value))
+    if not isinstance(value, dict):
+        return set()
+    if set(value) == {"Ref"}:
+        return set() if value["Ref"].startswith("AWS::") else {value["Ref"]}
+    if set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return {target.split(".")[0] if isinstance(target, str) else target[0]}
+    if set(value) == {"Fn::Sub"}:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        names = {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+        return {n for n in names if n not in variables and not n.startswith("AWS::")} | referenced_ids(
+            list(variables.values())
+        )
+    return referenced_ids(list(value.values()))
+
+
+def event_source_mappings(cfn: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """{mapping id: (function id, queue id)} for every event source mapping."""
+    mappings = {}
+    for logical_id in ids_of_type(cfn, "AWS::Lambda::EventSourceMapping"):
+        props = properties(cfn, logical_id)
+        (function_id,) = referenced_ids(props["FunctionName"])
+        assert props["EventSourceArn"] == {"Fn::GetAtt": [props["EventSourceArn"]["Fn::GetAtt"][0], "Arn"]}
+        mappings[logical_id] = (function_id, props["EventSourceArn"]["Fn::GetAtt"][0])
+    return mappings
+
+
+def mapping_of(cfn: dict[str, Any], function_id: str) -> dict[str, Any]:
+    (mapping_id,) = [m for m, (f, _) in event_source_mappings(cfn).items() if f == function_id]
+    return properties(cfn, mapping_id)
+
+
+def role_of(cfn: dict[str, Any], function_id: str) -> dict[str, Any]:
+    role_id = properties(cfn, function_id)["Role"]["Fn::GetAtt"][0]
+    return properties(cfn, role_id)
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in role.get("Policies", []):
+        document_statements = policy["PolicyDocument"]["Statement"]
+        found += document_statements if isinstance(document_statements, list) else [document_statements]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(role: dict[str, Any]) -> dict[str, set[str]]:
+    """{action: logical ids of what it is allowed on ("*" for any resource)} from the inline policies."""
+    allowed: dict[str, set[str]] = {}
+    for statement in statements(role):
+        assert statement["Effect"] == "Allow", statement
+        targets = set()
+        for resource in as_list(statement["Resource"]):
+            targets |= {"*"} if resource == "*" else referenced_ids(resource)
+        for action in as_list(statement["Action"]):
+            allowed.setdefault(action, set()).update(targets)
+    return allowed
+
+
+def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
+    """What in the template's IAM roles grants more than the functions' jobs need."""
+    problems = []
+    for role_id in ids_of_type(cfn, "AWS::IAM::Role"):
+        role = properties(cfn, role_id)
+        for arn in role.get("ManagedPolicyArns", []):
+            if arn not in (BASIC_EXECUTION, XRAY_WRITE):
+                problems.append(f"{role_id}: managed policy {arn}")
+        for statement in statements(role):
+            actions = as_list(statement["Action"])
+            for action in actions:
+                if action == "*" or action.endswith(":*"):
+                    problems.append(f"{role_id}: wildcard action {action}")
+                if action.startswith("dynamodb:") and action not in LEDGER_ACTIONS:
+                    problems.append(f"{role_id}: {action} is not needed for the ledger")
+            resources = as_list(statement["Resource"])
+            if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
+                problems.append(f"{role_id}: {actions} on every resource")
+            if any(a.startswith("dynamodb:") for a in actions) and resources != [
+                {"Fn::GetAtt": ["DeliveryLedgerTable", "Arn"]}
+            ]:
+                problems.append(f"{role_id}: dynamodb actions on {resources}, not only the ledger table")
+    return problems
+
+
+# --- Queues and redrive ------------------------------------------------------------------------
+
+
+def test_each_function_consumes_exactly_its_own_queue(cfn):
+    assert sorted(event_source_mappings(cfn).values()) == [
+        ("BounceFunction", "DeadLetterQueue"),
+        ("DispatchFunction", "SendQueue"),
+    ]
+
+
+@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])
+def test_queue_visibility_is_at_least_six_times_the_consuming_function_timeout(cfn, function_id):
+    queue_id = mapping_of(cfn, function_id)["EventSourceArn"]["Fn::GetAtt"][0]
+    timeout = properties(cfn, function_id)["Timeout"]
+    assert timeout == 60
+    assert properties(cfn, queue_id)["VisibilityTimeout"] >= SIX_TIMES * timeout
+
+
+def test_send_queue_redrives_to_the_dead_letter_queue_only_after_more_receives_than_dispatch_attempts(cfn):
+    redrive = properties(cfn, "SendQueue")["RedrivePolicy"]
+    max_attempts = int(properties(cfn, "DispatchFunction")["Environment"]["Variables"]["MAX_ATTEMPTS"])
+
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert int(redrive["maxReceiveCount"]) >= 5  # AWS guidance for Lambda consumers
+    assert int(redrive["maxReceiveCount"]) > max_attempts  # the function gives up first, redrive is the net
+    assert max_attempts == 8
+
+
+def test_dead_letter_queue_keeps_messages_14_days_longer_than_the_send_queue(cfn):
+    # Standard queues keep a message's original enqueue time when it is redriven.
+    dead_letter_retention = properties(cfn, "DeadLetterQueue")["MessageRetentionPeriod"]
+    assert dead_letter_retention == 14 * 24 * 3600
+    assert dead_letter_retention > properties(cfn, "SendQueue")["MessageRetentionPeriod"]
+    assert properties(cfn, "SendQueue")["MessageRetentionPeriod"] == 4 * 24 * 3600
+
+
+def test_dead_letter_queue_accepts_redrive_only_from_the_send_queue(cfn):
+    allow = properties(cfn, "DeadLetterQueue")["RedriveAllowPolicy"]
+    send_queue_name = properties(cfn, "SendQueue")["QueueName"]["Fn::Sub"]
+
+    assert allow["redrivePermission"] == "byQueue"
+    assert allow["sourceQueueArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + send_queue_name}
+    ]
+
+
+def test_queues_are_encrypted(cfn):
+    queue_ids = ids_of_type(cfn, "AWS::SQS::Queue")
+    assert queue_ids == ["DeadLetterQueue", "SendQueue"]
+    for queue_id in queue_ids:
+        assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
+
+
+# --- Event source mappings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])
+def test_mappings_report_partial_batch_failures_and_cap_concurrency(cfn, function_id):
+    mapping = mapping_of(cfn, function_id)
+    assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+    assert 2 <= int(parameter_default(cfn, mapping["ScalingConfig"]["MaximumConcurrency"])) <= 1000
+
+
+def test_dispatch_concurrency_and_batch_size_come_from_the_parameters(cfn):
+    mapping = mapping_of(cfn, "DispatchFunction")
+    concurrency = cfn["Parameters"]["MaximumConcurrency"]
+
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "MaximumConcurrency"}
+    assert (concurrency["MinValue"], concurrency["MaxValue"], concurrency["Default"]) == (2, 1000, 5)
+    assert mapping["BatchSize"] == {"Ref": "BatchSize"}
+    assert cfn["Parameters"]["BatchSize"]["Default"] == 10
+    assert mapping["MaximumBatchingWindowInSeconds"] == 1
+
+
+# --- Functions and layer -----------------------------------------------------------------------
+
+
+def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
+    (layer_id,) = ids_of_type(cfn, "AWS::Lambda::LayerVersion")
+    layer = properties(cfn, layer_id)
+    function_ids = ids_of_type(cfn, "AWS::Lambda::Function")
+
+    assert layer_id.startswith("CoreLayer")  # SAM suffixes a hash of the content
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert function_ids == ["BounceFunction", "DispatchFunction"]
+    for function_id in function_ids:
+        function = properties(cfn, function_id)
+        assert function["Runtime"] == "python3.13", function_id
+        assert function["Architectures"] == ["arm64"], function_id
+        assert function.get("Layers") == [{"Ref": layer_id}], function_id
+        assert function["Handler"] == "app.handler", function_id
+        assert (function["Timeout"], function["MemorySize"]) == (60, 512), function_id
+
+
+def test_layer_is_built_from_the_package_for_python313_arm64(sam):
+    layer = sam["Resources"]["CoreLayer"]
+    content = REPO / layer["Properties"]["ContentUri"]
+
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert (content / "requirements.txt").is_file()
+    assert list((content / "maildispatch").glob("*.py"))
+
+
+@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])
+def test_function_code_directory_has_the_handler_module(sam, function_id):
+    code = REPO / sam["Resources"][function_id]["Properties"]["CodeUri"]
+    assert (code / "app.py").is_file()
+    assert (code / "requirements.txt").is_file()
+
+
+def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
+    groups = []
+    for function_id in ids_of_type(cfn, "AWS::Lambda::Function"):
+        (group_id,) = referenced_ids(properties(cfn, function_id)["LoggingConfig"]["LogGroup"])
+        assert cfn["Resources"][group_id]["Type"] == "AWS::Logs::LogGroup"
+        assert properties(cfn, group_id)["RetentionInDays"] == 30
+        groups.append(group_id)
+    assert len(set(groups)) == len(groups) == 2
+
+
+def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
+    traced = transform_template(sam, {"Tracing": "Active"})
+    for function_id in ("DispatchFunction", "BounceFunction"):
+        assert "TracingConfig" not in properties(cfn, function_id)
+        assert XRAY_WRITE not in role_of(cfn, function_id)["ManagedPolicyArns"]
+        assert properties(traced, function_id)["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
+        assert XRAY_WRITE in role_of(traced, function_id)["ManagedPolicyArns"]
+
+
+# --- Environment -------------------------------------------------------------------------------
+
+EXPECTED_ENVIRONMENT = {
+    "DispatchFunction": {
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-dispatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
+        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+        "SEND_QUEUE_URL": {"Ref": "SendQueue"},
+        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
+        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+        "CONTENT_BUCKET": {"Ref": "ContentBucket"},
+        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
+        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
+        "REPORTING_MTA": {"Ref": "ReportingMta"},
+        "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
+        "MAX_ATTEMPTS": "8",
+        "DISPATCH_CONCURRENCY": "10",
+        "SMTP_MAX_CONNECTIONS": "2",
+    },
+    "BounceFunction": {
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-bounce",
+        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
+        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
+        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
+        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
+        "REPORTING_MTA": {"Ref": "ReportingMta"},
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
+    },
+}
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_ENVIRONMENT))
+def test_functions_get_the_environment_the_code_reads(cfn, function_id):
+    assert properties(cfn, function_id)["Environment"]["Variables"] == EXPECTED_ENVIRONMENT[function_id]
+
+
+def test_no_credentials_in_the_environment(cfn):
+    for function_id in ids_of_type(cfn, "AWS::Lambda::Function"):
+        names = properties(cfn, function_id)["Environment"]["Variables"]
+        assert not [n for n in names if re.search("PASSWORD|USERNAME|SECRET_VALUE|KEY_ID", n)], function_id
+
+
+# --- Permissions -------------------------------------------------------------------------------
+
+POLLER = {
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+}
+RELAY_READ = {
+    "ssm:DescribeParameters": {"*"},
+    "ssm:GetParameter": {"RelayConfigParameter"},
+    "ssm:GetParameters": {"RelayConfigParameter"},
+    "ssm:GetParametersByPath": {"RelayConfigParameter"},
+    "secretsmanager:GetSecretValue": {"RelayCredentialsSecret"},
+}
+LEDGER = {action: {"DeliveryLedgerTable"} for action in LEDGER_ACTIONS}
+EXPECTED_GRANTS = {
+    "DispatchFunction": {
+        **{action: {"SendQueue"} for action in POLLER},
+        "sqs:SendMessage*": {"DeadLetterQueue"},
+        **{
+            action: {"ContentBucket"}
+            for action in (
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetLifecycleConfiguration",
+            )
+        },
+        **RELAY_READ,
+        **LEDGER,
+    },
+    "BounceFunction": {
+        **{action: {"DeadLetterQueue"} for action in POLLER},
+        "events:PutEvents": {"EventBusName"},
+        **RELAY_READ,
+        **LEDGER,
+    },
+}
+
+
+@pytest.mark.parametrize("function_id", sorted(EXPECTED_GRANTS))
+def test_each_function_may_do_its_job_on_its_own_resources_and_nothing_else(cfn, function_id):
+    role = role_of(cfn, function_id)
+    assert grants(role) == EXPECTED_GRANTS[function_id]
+    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION]  # logs only
+
+
+def test_no_role_can_scan_or_delete_the_ledger_or_use_wildcard_actions(cfn):
+    assert least_privilege_problems(cfn) == []
+
+
+def test_least_privilege_check_finds_broad_grants(sam):
+    """The check above must fail on the mistakes it is there to catch."""
+    broad = copy.deepcopy(sam)
+    dispatch = broad["Resources"]["DispatchFunction"]["Properties"]
+    dispatch["Policies"].append({"DynamoDBCrudPolicy": {"TableName": {"Ref": "DeliveryLedgerTable"}}})
+    # An SQS event in SAM form attaches AWSLambdaSQSQueueExecutionRole (any queue in the account).
+    bounce = broad["Resources"]["BounceFunction"]["Properties"]
+    bounce["Events"] = {"Dead": {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}}}
+
+    problems = "\n".join(least_privilege_problems(transform_template(broad)))
+
+    assert "dynamodb:Scan" in problems
+    assert "dynamodb:DeleteItem" in problems
+    assert "AWSLambdaSQSQueueExecutionRole" in problems
+
+
+# --- State, content and relay configuration ----------------------------------------------------
+
+
+def test_ledger_is_keyed_by_message_and_recipient_and_expires_items(cfn):
+    table = properties(cfn, "DeliveryLedgerTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "message_key", "KeyType": "HASH"},
+        {"AttributeName": "recipient", "KeyType": "RANGE"},
+    ]
+    assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "message_key", "AttributeType": "S"},
+        {"AttributeName": "recipient", "AttributeType": "S"},
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_content_bucket_is_private_encrypted_and_expires_only_attachments(cfn):
+    bucket = properties(cfn, "ContentBucket")
+    expiring = [r for r in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    # Templates must never expire: every expiring rule is limited to attachments/.
+    assert [(r.get("Prefix"), r["ExpirationInDays"], r["Status"]) for r in expiring] == [
+        ("attachments/", 30, "Enabled")
+    ]
+
+
+def test_content_bucket_refuses_unencrypted_connections(cfn):
+    (statement,) = properties(cfn, "ContentBucketPolicy")["PolicyDocument"]["Statement"]
+    assert properties(cfn, "ContentBucketPolicy")["Bucket"] == {"Ref": "ContentBucket"}
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def render_sub(text: str, values: dict[str, Any]) -> str:
+    return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: str(values[m.group(1)]), text)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, {"host": "smtp.gmail.com", "port": 587, "security": "starttls"}),
+        (
+            {"RelayHost": "email-smtp.eu-west-1.amazonaws.com", "RelayPort": 2465, "RelaySecurity": "tls"},
+            {"host": "email-smtp.eu-west-1.amazonaws.com", "port": 2465, "security": "tls"},
+        ),
+    ],
+)
+def test_relay_parameter_holds_host_port_and_security_as_json(cfn, overrides, expected):
+    parameter = properties(cfn, "RelayConfigParameter")
+    values = {name: spec.get("Default") for name, spec in cfn["Parameters"].items()} | overrides
+
+    assert parameter["Type"] == "String"
+    assert json.loads(render_sub(parameter["Value"]["Fn::Sub"], values)) == expected
+    assert cfn["Parameters"]["RelaySecurity"]["AllowedValues"] == ["starttls", "tls"]
+
+
+def test_credentials_secret_is_deployed_as_an_empty_placeholder(cfn):
+    secret = properties(cfn, "RelayCredentialsSecret")
+    assert json.loads(secret["SecretString"]) == {"username": "", "password": ""}
+    assert "GenerateSecretString" not in secret
+    assert "put-secret-value" in cfn["Outputs"]["RelayCredentialsSecretArn"]["Description"]
+
+
+# --- Parameters --------------------------------------------------------------------------------
+
+
+def test_parameter_defaults(cfn):
+    defaults = {name: spec.get("Default") for name, spec in cfn["Parameters"].items()}
+    assert defaults == {
+        "RelayHost": "smtp.gmail.com",
+        "RelayPort": 587,
+        "RelaySecurity": "starttls",
+        "DefaultEnvelopeSender": "",
+        "ReportingMta": None,  # no sensible default: the operator names their own host
+        "PostmasterAddress": None,
+        "MaximumConcurrency": 5,
+        "BatchSize": 10,
+        "EventBusName": "default",
+        "AlarmTopicArn": "",
+        "LogLevel": "INFO",
+        "Tracing": "Disabled",
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "good", "bad"),
+    [
+        ("ReportingMta", ["mail.example.com", "mx-1.eu.example.org"], ["", "localhost", "mail example.com", "-a.com"]),
+        ("PostmasterAddress", ["postmaster@example.com"], ["", "postmaster", "a@b", "a b@example.com"]),
+        ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:123456789012:ops-alerts"], ["arn:aws:sqs:eu-west-1:1:q", "x"]),
+        ("RelayHost", ["smtp.gmail.com", "127.0.0.1"], ["smtp.gmail.com:587", "smtp gmail"]),
+    ],
+)
+def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):
+    pattern = re.compile(cfn["Parameters"][parameter]["AllowedPattern"])
+    assert [v for v in good if not pattern.fullmatch(v)] == []
+    assert [v for v in bad if pattern.fullmatch(v)] == []
+
+
+# --- Alarms ------------------------------------------------------------------------------------
+
+
+def alarm_on(cfn: dict[str, Any], metric: str, queue_id: str) -> dict[str, Any]:
+    dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    alarms = [
+        properties(cfn, a)
+        for a in ids_of_type(cfn, "AWS::CloudWatch::Alarm")
+        if properties(cfn, a)["MetricName"] == metric and properties(cfn, a)["Dimensions"] == dimensions
+    ]
+    assert len(alarms) == 1, f"expected one alarm on {metric} of {queue_id}, found {len(alarms)}"
+    return alarms[0]
+
+
+def test_dead_letter_queue_depth_alarm_fires_when_the_queue_has_not_drained_for_15_minutes(cfn):
+    alarm = properties(cfn, "DeadLetterQueueDepthAlarm")
+
+    assert alarm is alarm_on(cfn, "ApproximateNumberOfMessagesVisible", "DeadLetterQueue")
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["Statistic"] == "Minimum"  # never empty in a period, not merely touched
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 15 * 60
+    assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+
+
+def test_dead_letter_queue_age_alarm_catches_a_message_the_bounce_function_keeps_failing_on(cfn):
+    alarm = alarm_on(cfn, "ApproximateAgeOfOldestMessage", "DeadLetterQueue")
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert 0 < alarm["Threshold"] <= 3600
+
+
+def test_alarms_notify_only_when_a_topic_is_given(cfn):
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    alarm_ids = ids_of_type(cfn, "AWS::CloudWatch::Alarm")
+
+    assert cfn["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    assert alarm_ids
+    for alarm_id in alarm_ids:
+        assert properties(cfn, alarm_id)["AlarmActions"] == notify, alarm_id
+        assert properties(cfn, alarm_id)["OKActions"] == notify, alarm_id
+
+
+# --- Outputs -----------------------------------------------------------------------------------
+
+
+def test_outputs_give_users_what_they_need(cfn):
+    outputs = {name: output["Value"] for name, output in cfn["Outputs"].items()}
+    (layer_id,) = ids_of_type(cfn, "AWS::Lambda::LayerVersion")
+
+    assert {
+        "SendQueueUrl": {"Ref": "SendQueue"},
+        "SendQueueArn": {"Fn::GetAtt": ["SendQueue", "Arn"]},
+        "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
+        "DeliveryLedgerTableName": {"Ref": "DeliveryLedgerTable"},
+        "ContentBucketName": {"Ref": "ContentBucket"},
+        "RelayCredentialsSecretArn": {"Ref": "RelayCredentialsSecret"},
+        "DispatchFunctionArn": {"Fn::GetAtt": ["DispatchFunction", "Arn"]},
+        "BounceFunctionArn": {"Fn::GetAtt": ["BounceFunction", "Arn"]},
+        "CoreLayerArn": {"Ref": layer_id},
+    }.items() <= outputs.items()
+    for name, output in cfn["Outputs"].items():
+        assert output.get("Description"), name
