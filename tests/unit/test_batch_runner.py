@@ -1,0 +1,54 @@
+"""Running a batch: bounded concurrency, one bad record fails alone, nothing starts too late."""
+import asyncio
+
+from maildispatch.batch import RecordResult, batch_response, run_records
+from tests.unit.fakes import sqs_record
+
+
+def run(records, process, *, concurrency=4, remaining=lambda: 60.0, reserve=5.0):
+    errors = []
+    results = asyncio.run(
+        run_records(records, process, concurrency=concurrency, remaining_seconds=remaining, reserve_seconds=reserve, on_error=lambda r, e: errors.append((r.message_id, e)))
+    )
+    return results, errors
+
+
+def test_no_more_than_the_bound_run_at_once():
+    in_flight, peak = 0, 0
+
+    async def process(record):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return RecordResult.finished(record.message_id)
+
+    records = [sqs_record("{}", message_id=str(i)) for i in range(20)]
+    results, _ = run(records, process, concurrency=3)
+    assert peak == 3 and all(r.done for r in results)
+
+
+def test_a_record_that_raises_fails_alone_and_keeps_the_queue_visibility():
+    async def process(record):
+        if record.message_id == "bad":
+            raise RuntimeError("boom")
+        return RecordResult.finished(record.message_id)
+
+    results, errors = run([sqs_record("{}", message_id=i) for i in ("a", "bad", "c")], process)
+    assert batch_response(results) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert [e[0] for e in errors] == ["bad"]
+    assert results[1].visible_after is None
+
+
+def test_records_are_not_started_when_the_invocation_is_about_to_time_out():
+    started = []
+
+    async def process(record):
+        started.append(record.message_id)
+        return RecordResult.finished(record.message_id)
+
+    results, _ = run([sqs_record("{}", message_id=i) for i in ("a", "b")], process, remaining=lambda: 3.0, reserve=5.0)
+    assert started == []
+    assert [r.visible_after for r in results] == [0, 0]  # untouched, visible again at once
+    assert len(batch_response(results)["batchItemFailures"]) == 2
