@@ -341,6 +341,7 @@ EXPECTED_ENVIRONMENT = {
         "REPORTING_MTA": {"Ref": "ReportingMta"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
+        "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
     },
 }
 

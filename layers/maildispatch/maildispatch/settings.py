@@ -77,6 +77,7 @@ class BounceFunctionSettings:
     reporting_mta: str
     postmaster: str
     event_bus_name: str = "default"
+    default_envelope_sender: str | None = None
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "BounceFunctionSettings":
@@ -88,6 +89,7 @@ class BounceFunctionSettings:
             reporting_mta=reporting_mta,
             postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
         )
 
 

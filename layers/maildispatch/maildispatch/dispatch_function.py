@@ -1,0 +1,74 @@
+"""The dispatch function's runtime: wires settings and adapters into the dispatch service.
+
+One event loop and one SMTP connection pool per invocation: asyncio objects must not
+outlive the loop they were made in, and a warm container may run the next invocation on
+a new loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Mapping
+
+from .aws import S3ContentStore, SqsDeadLetters, aws_client, change_visibility, fetch_relay_settings, io_executor
+from .batch import RecordResult, batch_response, run_records
+from .dispatch import DispatchPolicy, DispatchService
+from .ledger import DynamoDbLedger
+from .settings import DispatchSettings
+from .smtp_relay import RelayTransport
+from .sqs_record import SqsRecord
+
+log = logging.getLogger("maildispatch.dispatch")
+
+RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
+
+
+class DispatchFunction:
+    def __init__(self, settings: DispatchSettings) -> None:
+        self.settings = settings
+        self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        self._policy = DispatchPolicy(
+            retry=settings.retry,
+            reporting_mta=settings.reporting_mta,
+            default_envelope_sender=settings.default_envelope_sender,
+            max_message_bytes=settings.max_message_bytes,
+            lease_seconds=settings.lease_seconds,
+        )
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "DispatchFunction":
+        return cls(DispatchSettings.from_environ(env))
+
+    def handle(self, event: Mapping[str, Any], context: Any) -> tuple[dict, dict[str, int]]:
+        """Process one SQS batch. Returns Lambda's batch response and the recipient tally."""
+        records = [SqsRecord.from_lambda(r) for r in event.get("Records", [])]
+        results, tally = asyncio.run(self._run(records, context))
+        retries = [(r.receipt_handle, result.visible_after) for r, result in zip(records, results) if not result.done and result.visible_after is not None]
+        if retries:
+            refused = change_visibility(self.settings.send_queue_url, retries)
+            if refused:
+                log.warning("visibility change refused; those records return after the queue's visibility timeout", extra={"refused": len(refused)})
+        return batch_response(results), tally
+
+    async def _run(self, records: list[SqsRecord], context: Any) -> tuple[list[RecordResult], dict[str, int]]:
+        relay = fetch_relay_settings(self.settings.relay)
+        ledger = DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
+        dead_letters = SqsDeadLetters(self.settings.dead_letter_queue_url)
+        async with RelayTransport(relay) as transport:
+            service = DispatchService(
+                transport, ledger, self._content, dead_letters, self._policy, invocation_id=getattr(context, "aws_request_id", "local")
+            )
+
+            def record_failed(record: SqsRecord, error: BaseException) -> None:
+                service.tally.add("record_errors")
+                log.exception("record failed; SQS will retry it", extra={"sqs_message_id": record.message_id, "error": repr(error)})
+
+            results = await run_records(
+                records,
+                service.process,
+                concurrency=self.settings.concurrency,
+                remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+                reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+                on_error=record_failed,
+            )
+        return results, dict(service.tally.counts)
