@@ -1,0 +1,33 @@
+"""Shared fixtures. CI (MAILDISPATCH_REQUIRE_ALL=1, set by .ci/run) turns every skip into a failure."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.stack.moto_fixtures import aws_env, fresh_moto, moto_server  # noqa: F401  (fixtures)
+from tests.stack.relay_fixtures import relay, relay_settings  # noqa: F401  (fixtures)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REQUIRE_ALL = os.environ.get("MAILDISPATCH_REQUIRE_ALL") == "1"
+
+
+def require_binary(name: str, package: str) -> str:
+    """The path of a program from a Debian package; skip (fail in CI) with the reason when it is missing."""
+    path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
+    if path is None:
+        pytest.skip(f"needs `{name}` from the Debian package `{package}`: apt-get install {package} (.ci/run installs it)")
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_ALL and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped in CI, where everything must run: {reason}"

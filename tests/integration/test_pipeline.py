@@ -1,0 +1,176 @@
+"""The whole relay pipeline end to end on the embedded stack: SQS -> dispatch -> relay (STARTTLS,
+AUTH) -> retries -> DLQ -> bounce -> DSN to the sender + "Email Bounced" event.
+
+Real parts only: moto server for AWS, the scripted aiosmtpd relay, the template's own resources
+and the real handler modules, driven by the SQS event-source emulator.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.stack.local_stack import LocalStack
+
+SHOP = "shop@example.com"
+
+
+def send_request(**overrides) -> str:
+    doc = {"from": f"Shop <{SHOP}>", "to": ["binh@example.net"], "subject": "Hello", "text": "Hello there."}
+    doc.update(overrides)
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def delivery_status_groups(dsn) -> list[dict[str, str]]:
+    """The per-recipient field groups of a DSN's message/delivery-status part."""
+    [part] = [p for p in dsn.walk() if p.get_content_type() == "message/delivery-status"]
+    groups = [dict(g.items()) for g in part.get_payload()]
+    return groups[1:]  # the first group is per-message
+
+
+@pytest.fixture
+def stack(tmp_path, fresh_moto):
+    with LocalStack(tmp_path / "stack", moto=fresh_moto) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, moto_server):
+    """The demo's samples through the pipeline once; the tests below read different parts of the result."""
+    moto_server.reset()
+    with LocalStack(tmp_path_factory.mktemp("demo"), moto=moto_server) as stack:
+        stack.enqueue_samples()
+        invocations = stack.drain(timeout_s=90)
+        events = stack.bounce_events()
+        yield stack, invocations, events, stack.summary(events)
+
+
+def test_the_demo_samples_end_as_documented(demo_run):
+    _, _, _, summary = demo_run
+    assert {k: summary[k] for k in ("delivered", "retried", "bounced", "dsn_delivered", "poison", "dlq_remaining")} == {
+        "delivered": 3,  # an.nguyen, binh, busy (after one 451)
+        "retried": 1,  # busy
+        "bounced": 1,  # ghost (550)
+        "dsn_delivered": 2,  # to shop@ for ghost, and for the header-injection request
+        "poison": 2,  # header injection, not JSON
+        "dlq_remaining": 0,
+    }
+    assert summary["events"] == 3
+
+
+def test_a_vietnamese_templated_message_arrives_with_its_attachment(demo_run):
+    stack, _, _, _ = demo_run
+    [message] = [m for m in stack.delivered_messages() if m["X-Envelope-To"] == "an.nguyen@example.net"]
+    assert message["Subject"] == "Chào mừng An đến với Cửa hàng Hoa Sen"
+    assert "Nguyễn Văn An" in str(message["To"]) and "Cửa hàng Hoa Sen" in str(message["From"])
+    assert message["Message-ID"] and message["Date"] and message["MIME-Version"] == "1.0"
+    assert "=?utf-8?" in message.as_string().split("\n\n", 1)[0].lower()  # RFC 2047 on the wire
+    assert message.get_content_type() == "multipart/mixed"
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "thẻ-thành-viên.png" and attachment.get_content_type() == "image/png"
+    assert attachment.get_content().startswith(b"\x89PNG")
+    body = message.get_body(("plain",)).get_content()
+    assert "Xin chào An," in body and "HOASEN10 (giảm 10%" in body
+
+
+def test_one_rejected_recipient_does_not_stop_the_other_and_the_sender_gets_a_dsn(demo_run):
+    stack, _, events, _ = demo_run
+    copies = stack.copies_received()
+    assert copies["binh@example.net"] == 1 and "ghost@example.net" not in copies
+    [dsn] = [d for d in stack.dsn_messages() if "ghost@example.net" in d.as_string()]
+    assert dsn["X-Envelope-To"] == SHOP and dsn["Auto-Submitted"] == "auto-replied"
+    assert dsn.get_content_type() == "multipart/report" and dsn.get_param("report-type") == "delivery-status"
+    [group] = delivery_status_groups(dsn)
+    assert group["Final-Recipient"] == "rfc822; ghost@example.net"
+    assert group["Action"] == "failed" and group["Status"] == "5.1.1"
+    assert group["Diagnostic-Code"].startswith("smtp; 550 5.1.1")
+    assert any(p.get_content_type() == "text/rfc822-headers" for p in dsn.walk())
+    [event] = [e for e in events if e["detail"].get("message_key") == "order-1001-shipped"]
+    assert event["detail-type"] == "Email Bounced" and event["source"] == "maildispatch"
+    assert [(r["address"], r["status"]) for r in event["detail"]["recipients"]] == [("ghost@example.net", "5.1.1")]
+
+
+def test_a_greylisted_recipient_is_delivered_once_on_retry(demo_run):
+    stack, _, _, _ = demo_run
+    assert stack.copies_received()["busy@example.org"] == 1
+    rcpt_replies = [e["reply"][:3] for e in stack.relay.log_events("rcpt", recipient="busy@example.org")]
+    assert rcpt_replies == ["451", "250"]
+
+
+def test_poison_records_are_reported_and_the_one_without_a_sender_still_yields_an_event(demo_run):
+    _, _, events, _ = demo_run
+    poison = [e["detail"] for e in events if e["detail"]["reason"] == "invalid_request"]
+    assert len(poison) == 2
+    injection = next(d for d in poison if d["envelope_sender"])
+    assert "headers.X-Campaign" in injection["error"]
+    not_json = next(d for d in poison if not d["envelope_sender"])
+    assert not_json["error"]
+
+
+def test_relay_settings_come_from_ssm_and_secrets_manager(demo_run):
+    stack, _, _, _ = demo_run
+    env = stack.functions["DispatchFunction"].environment
+    assert env["RELAY_PARAMETER"] and env["RELAY_SECRET"] and "SMTP_HOST" not in env
+    assert stack.relay.log_events("auth"), "the relay saw AUTH (credentials from the secret)"
+
+
+def test_bad_inputs_fail_alone_with_clear_errors(stack):
+    good = send_request(message_key="good-1")
+    bad = {
+        "header injection": (send_request(headers={"X-Tag": "a\r\nBcc: x@example.org"}), "headers.X-Tag"),
+        "invalid address": (send_request(to=["not an address"]), "to[0]"),
+        "unknown field": (send_request(priority="high"), "priority"),
+        "oversize attachment": (
+            send_request(attachments=[{"filename": "big.bin", "content_base64": base64.b64encode(b"x" * 600_000).decode()}]),
+            "attachments",
+        ),
+        "unknown template variable": (
+            json.dumps({"from": SHOP, "to": ["binh@example.net"], "template": {"subject": "Hi {{ name }}", "text": "{{ nope }}"}, "variables": {"name": "A"}}),
+            "nope",
+        ),
+        "sandbox escape": (
+            json.dumps({"from": SHOP, "to": ["binh@example.net"], "template": {"subject": "x", "text": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}}),
+            "unsafe",
+        ),
+    }
+    stack.enqueue([good] + [body for body, _ in bad.values()])
+    stack.drain(timeout_s=60)
+    events = stack.bounce_events()
+    assert stack.copies_received() == {"binh@example.net": 1}
+    errors = [e["detail"]["error"] or "" for e in events]
+    assert len(events) == len(bad)
+    for name, (_, named) in bad.items():
+        assert any(named in error for error in errors), f"{name}: no event error names {named!r}: {errors}"
+    assert stack.queue_depth("DeadLetterQueue") == 0 and stack.queue_depth("SendQueue") == 0
+
+
+def test_duplicated_records_send_each_recipient_one_copy(stack):
+    body = send_request(message_key="dup-1", to=["binh@example.net", "an.nguyen@example.net"])
+    stack.enqueue([body, body, body])
+    stack.drain(timeout_s=60)
+    assert stack.copies_received() == {"an.nguyen@example.net": 1, "binh@example.net": 1}
+
+
+def test_a_recipient_deferred_until_the_last_attempt_bounces_with_4_4_7(tmp_path, fresh_moto):
+    script = {"rcpt": {"busy@example.org": ["451 4.3.0 Mailbox temporarily unavailable"]}}
+    with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env={"MAX_ATTEMPTS": "2"}) as stack:
+        stack.enqueue([send_request(message_key="exp-1", to=["busy@example.org"])])
+        stack.drain(timeout_s=60)
+        [dsn] = stack.dsn_messages()
+        [group] = delivery_status_groups(dsn)
+        assert group["Status"] == "4.4.7" and group["Action"] == "failed"
+        assert "451 4.3.0" in group["Diagnostic-Code"]
+        [event] = stack.bounce_events()
+        assert event["detail"]["reason"] == "expired"
+        assert len(stack.relay.log_events("rcpt", recipient="busy@example.org")) == 2
+
+
+def test_a_record_moved_by_the_redrive_policy_is_still_reported(stack):
+    """SQS moves a record to the DLQ by itself after maxReceiveCount crashes; no report was written."""
+    stack.sqs.send_message(QueueUrl=stack.stack.queue_url("DeadLetterQueue"), MessageBody=send_request(message_key="crashed-1"))
+    stack.drain(timeout_s=30)
+    [event] = stack.bounce_events()
+    assert event["detail"]["reason"] == "redriven" and event["detail"]["message_key"] == "crashed-1"
+    [dsn] = stack.dsn_messages()
+    assert dsn["X-Envelope-To"] == SHOP

@@ -1,0 +1,262 @@
+"""The whole pipeline on loopback: moto server, a scripted TLS+AUTH relay, the template's
+resources, and the real handlers driven by an SQS event-source emulator.
+
+`make demo` and the pipeline tests both use this, so what the demo shows is what is tested.
+"""
+from __future__ import annotations
+
+import email.policy
+import importlib.util
+import json
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+from tests.stack.event_source import EventSourceRunner, SqsEventSource
+from tests.stack.moto import MotoServer, aws_client, local_aws_environment
+from tests.stack.provision import ProvisionedStack, provision_from_template
+from tests.stack.relay_fixtures import RelayProcess
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+RELAY_USER, RELAY_PASSWORD = "relay-user", "relay-pass"
+EVENT_PATTERN = {"source": ["maildispatch"]}
+# Template parameters without defaults, as a user would give them to `sam deploy --guided`.
+TEMPLATE_PARAMETERS = {"ReportingMta": "mail.example.com", "PostmasterAddress": "mailer-daemon@mail.example.com"}
+
+# What the demo relay does with each demo recipient (events/requests/ uses these addresses).
+DEMO_RELAY_SCRIPT = {
+    "rcpt": {
+        "ghost@example.net": ["550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in virtual mailbox table"],
+        "busy@example.org": ["451 4.7.1 <busy@example.org>: Recipient address rejected: Greylisted, please try again in 1 seconds", "250 2.1.5 OK"],
+    }
+}
+
+
+@dataclass
+class FunctionUnderTest:
+    logical_id: str
+    module: ModuleType
+    environment: dict[str, str]
+
+    def handler(self, event: dict, context: Any) -> Any:
+        with _environment(self.environment):
+            return self.module.handler(event, context)
+
+
+@dataclass
+class LocalStack:
+    """Start with `start()`, feed with `enqueue()`, run with `drain()`, read with `summary()`."""
+
+    workdir: Path
+    relay_script: dict = field(default_factory=lambda: dict(DEMO_RELAY_SCRIPT))
+    function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
+    moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
+
+    def start(self) -> "LocalStack":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # whatever did start is stopped by its PID
+            raise
+
+    def _start(self) -> "LocalStack":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._own_moto = self.moto is None
+        if self.moto is None:
+            self.moto = MotoServer().start()
+        self.aws_env = local_aws_environment(self.moto.endpoint_url)
+        os.environ.update(self.aws_env)  # boto3 clients made by the functions read these
+        self.relay = RelayProcess().start(
+            self.workdir / "relay", self.relay_script, security="starttls", auth=(RELAY_USER, RELAY_PASSWORD)
+        )
+        prefix = "md" + uuid.uuid4().hex[:6]
+        relay_config = json.dumps({"host": "127.0.0.1", "port": self.relay.port, "security": "starttls"})
+        relay_secret = json.dumps({"username": RELAY_USER, "password": RELAY_PASSWORD})
+        self.stack: ProvisionedStack = provision_from_template(
+            TEMPLATE,
+            endpoint_url=self.moto.endpoint_url,
+            name_prefix=prefix,
+            parameters=TEMPLATE_PARAMETERS,
+            overrides={"RelayConfigParameter": relay_config, "RelayCredentialsSecret": relay_secret},
+        )
+        self.sqs = aws_client("sqs", self.moto.endpoint_url)
+        self.events_queue_url = self._observe_bounce_events(prefix)
+        _clear_parameter_caches()
+        self.functions = {fid: self._load_function(fid) for fid in ("DispatchFunction", "BounceFunction")}
+        self.runner = EventSourceRunner(
+            [
+                SqsEventSource(
+                    self.sqs,
+                    source.queue_url,
+                    self.stack.arn(source.queue_logical_id),
+                    self.functions[source.function_logical_id].handler,
+                    batch_size=source.batch_size,
+                    function_name=source.function_logical_id,
+                    function_timeout_s=60,
+                )
+                for source in self.stack.event_sources
+            ]
+        )
+        return self
+
+    def stop(self) -> None:
+        if getattr(self, "relay", None) is not None:
+            self.relay.stop()
+        if getattr(self, "_own_moto", False) and self.moto is not None:
+            self.moto.stop()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- feeding and running ------------------------------------------------------------
+
+    def enqueue(self, bodies: list[str]) -> list[str]:
+        url = self.stack.queue_url("SendQueue")
+        return [self.sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"] for body in bodies]
+
+    def enqueue_samples(self, directory: Path = REPO / "events" / "requests") -> list[Path]:
+        samples = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".txt"))
+        self.enqueue([p.read_text(encoding="utf-8") for p in samples])
+        return samples
+
+    def drain(self, timeout_s: float = 60.0) -> list:
+        """Run the functions until every queue is empty; returns the invocations."""
+        return self.runner.drain(timeout_s=timeout_s, idle_s=1.5)
+
+    # -- reading results ------------------------------------------------------------------
+
+    def delivered_files(self) -> list[Path]:
+        """Files of the messages the relay accepted for real recipients (DSNs, sent from <>, excluded)."""
+        return [path for path, message in self._stored() if message["X-Envelope-From"] != "<>"]
+
+    def copies_received(self) -> dict[str, int]:
+        """How many copies each recipient got (a stored message lists every envelope recipient)."""
+        copies: dict[str, int] = {}
+        for message in self.delivered_messages():
+            for recipient in message.get_all("X-Envelope-To", []):
+                copies[recipient] = copies.get(recipient, 0) + 1
+        return copies
+
+    def delivered_messages(self) -> list:
+        return [message for _, message in self._stored() if message["X-Envelope-From"] != "<>"]
+
+    def dsn_messages(self) -> list:
+        return [message for _, message in self._stored() if message["X-Envelope-From"] == "<>"]
+
+    def _stored(self) -> list:
+        parser = BytesParser(policy=email.policy.default)
+        new = self.relay.directory / "maildir" / "new"
+        return [(path, parser.parsebytes(path.read_bytes())) for path in sorted(new.glob("*.eml"))] if new.exists() else []
+
+    def bounce_events(self) -> list[dict]:
+        events = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def ledger_items(self) -> list[dict]:
+        ddb = aws_client("dynamodb", self.moto.endpoint_url)
+        items, start = [], None
+        while True:
+            page = ddb.scan(TableName=self.stack.name("DeliveryLedgerTable"), **({"ExclusiveStartKey": start} if start else {}))
+            items += page["Items"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def queue_depth(self, logical_id: str) -> int:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.stack.queue_url(logical_id),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def summary(self, events: list[dict]) -> dict:
+        items = self.ledger_items()
+        delivered = [i for i in items if i["state"]["S"] == "delivered"]
+        return {
+            "delivered": len(delivered),
+            "retried": sum(1 for i in delivered if int(i.get("attempts", {}).get("N", "1")) > 1),
+            "bounced": sum(1 for i in items if i["state"]["S"] == "bounced"),
+            "dsn_delivered": len(self.dsn_messages()),
+            "poison": sum(1 for e in events if e["detail"]["reason"] == "invalid_request"),
+            "dlq_remaining": self.queue_depth("DeadLetterQueue"),
+            "events": len(events),
+            "files": [str(path) for path in self.delivered_files()],
+        }
+
+    # -- set-up steps ----------------------------------------------------------------------
+
+    def _observe_bounce_events(self, prefix: str) -> str:
+        """Route the functions' EventBridge events to a queue, as a subscriber service would."""
+        url = self.sqs.create_queue(QueueName=f"{prefix}-observed-events")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = aws_client("events", self.moto.endpoint_url)
+        rule = f"{prefix}-bounces"
+        events.put_rule(Name=rule, EventPattern=json.dumps(EVENT_PATTERN), EventBusName="default")
+        events.put_targets(Rule=rule, EventBusName="default", Targets=[{"Id": "observer", "Arn": arn}])
+        return url
+
+    def _load_function(self, logical_id: str) -> FunctionUnderTest:
+        env = {
+            **self.stack.function_environment(logical_id),
+            **self.aws_env,
+            "SMTP_CA_FILE": str(self.relay.ca_file),
+            "RETRY_BASE_SECONDS": "1",
+            "RETRY_MAX_SECONDS": "4",
+            "POWERTOOLS_SERVICE_NAME": logical_id,
+            "POWERTOOLS_DEV": "false",
+            **self.function_env,
+        }
+        code_uri = self.stack.code_uri(logical_id)
+        module_name = f"app_{logical_id}_{uuid.uuid4().hex[:6]}"
+        spec = importlib.util.spec_from_file_location(module_name, REPO / code_uri / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        with _environment(env):
+            spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
+        return FunctionUnderTest(logical_id, module, env)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _clear_parameter_caches() -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+
+
+def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()
