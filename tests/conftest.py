@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.stack.moto_fixtures import aws_env, fresh_moto, moto_server  # noqa: F401  (fixtures)
 from tests.stack.relay_fixtures import relay, relay_settings  # noqa: F401  (fixtures)
@@ -13,6 +14,12 @@ from tests.stack.relay_fixtures import relay, relay_settings  # noqa: F401  (fix
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REQUIRE_ALL = os.environ.get("MAILDISPATCH_REQUIRE_ALL") == "1"
+
+# CI explores the same examples every run: a red CI is a reproducible one. Locally, hypothesis
+# keeps exploring new inputs (and remembers failures in .hypothesis/).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if REQUIRE_ALL:
+    hypothesis_settings.load_profile("ci")
 
 
 def require_binary(name: str, package: str) -> str:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from maildispatch.ledger import DynamoDbLedger, InMemoryLedger, LedgerEntry, RecipientState
+from maildispatch.ledger import NEVER, DynamoDbLedger, InMemoryLedger, LedgerEntry, RecipientState
 from maildispatch.outcome import parse_reply
 from tests.stack.moto import aws_client
 from tests.unit.fakes import ManualClock
@@ -64,12 +64,32 @@ def test_delivered_and_bounced_are_final(ledger_and_clock):
     assert (b.granted, b.state, b.reply.status, b.reply.code, b.reply.remote_mta) == (False, RecipientState.BOUNCED, "5.1.1", 550, "mx.test")
 
 
-def test_deferred_and_uncertain_may_be_claimed_again(ledger_and_clock):
-    ledger, _ = ledger_and_clock
+def test_deferred_and_uncertain_may_be_claimed_again_once_due(ledger_and_clock):
+    ledger, clock = ledger_and_clock
     claim(ledger, ["a@x.test", "b@x.test"])
-    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, parse_reply(451, "4.7.1 later")),
-           LedgerEntry("b@x.test", RecipientState.UNCERTAIN, None))
-    assert [c.granted for c in claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")] == [True, True]
+    due = clock.now + 60
+    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, parse_reply(451, "4.7.1 later"), next_attempt_at=due),
+           LedgerEntry("b@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=due))
+    early = claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")
+    assert [(c.granted, c.state, c.next_attempt_at) for c in early] == [(False, RecipientState.DEFERRED, due), (False, RecipientState.UNCERTAIN, due)]
+    clock.advance(60)
+    again = claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")
+    assert [(c.granted, c.attempts, c.uncertain) for c in again] == [(True, 2, 0), (True, 2, 1)]
+
+
+def test_an_uncertain_recipient_due_never_is_never_claimed(ledger_and_clock):
+    ledger, clock = ledger_and_clock
+    claim(ledger, ["a@x.test"])
+    record(ledger, LedgerEntry("a@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=NEVER))
+    clock.advance(365 * 86400)
+    assert not claim(ledger, ["a@x.test"], owner="inv-2")[0].granted
+
+
+def test_the_delay_warning_flag_is_remembered(ledger_and_clock):
+    ledger, clock = ledger_and_clock
+    claim(ledger, ["a@x.test"])
+    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, None, warned=True, next_attempt_at=clock.now))
+    assert claim(ledger, ["a@x.test"], owner="inv-2")[0].warned is True
 
 
 def test_a_claim_whose_lease_ran_out_can_be_taken_over(ledger_and_clock):

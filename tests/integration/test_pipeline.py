@@ -152,9 +152,10 @@ def test_duplicated_records_send_each_recipient_one_copy(stack):
     assert stack.copies_received() == {"an.nguyen@example.net": 1, "binh@example.net": 1}
 
 
-def test_a_recipient_deferred_until_the_last_attempt_bounces_with_4_4_7(tmp_path, fresh_moto):
+def test_a_recipient_deferred_until_the_give_up_horizon_bounces_with_4_4_7(tmp_path, fresh_moto):
     script = {"rcpt": {"busy@example.org": ["451 4.3.0 Mailbox temporarily unavailable"]}}
-    with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env={"MAX_ATTEMPTS": "2"}) as stack:
+    env = {"RETRY_SCHEDULE": "1s", "RETRY_MAX_AGE": "1.5s"}  # attempts at 0 s and 1 s, then give up
+    with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env=env) as stack:
         stack.enqueue([send_request(message_key="exp-1", to=["busy@example.org"])])
         stack.drain(timeout_s=60)
         [dsn] = stack.dsn_messages()
@@ -163,7 +164,7 @@ def test_a_recipient_deferred_until_the_last_attempt_bounces_with_4_4_7(tmp_path
         assert "451 4.3.0" in group["Diagnostic-Code"]
         [event] = stack.bounce_events()
         assert event["detail"]["reason"] == "expired"
-        assert len(stack.relay.log_events("rcpt", recipient="busy@example.org")) == 2
+        assert len(stack.relay.log_events("rcpt", recipient="busy@example.org")) >= 2  # retried before giving up
 
 
 def test_a_record_moved_by_the_redrive_policy_is_still_reported(stack):
@@ -174,3 +175,28 @@ def test_a_record_moved_by_the_redrive_policy_is_still_reported(stack):
     assert event["detail"]["reason"] == "redriven" and event["detail"]["message_key"] == "crashed-1"
     [dsn] = stack.dsn_messages()
     assert dsn["X-Envelope-To"] == SHOP
+
+
+def test_a_hard_bounced_address_is_suppressed_and_later_sends_to_it_are_skipped(stack):
+    stack.enqueue([send_request(message_key="first", to=["ghost@example.net"])])
+    stack.drain(timeout_s=30)
+    stack.enqueue([send_request(message_key="second", to=["ghost@example.net", "binh@example.net"])])
+    stack.drain(timeout_s=30)
+    events = {e["detail"]["message_key"]: e["detail"] for e in stack.bounce_events()}
+    assert events["first"]["reason"] == "rejected" and events["second"]["reason"] == "suppressed"
+    assert "suppressed since" in events["second"]["recipients"][0]["diagnostic"]
+    assert len(stack.relay.log_events("rcpt", recipient="ghost@example.net")) == 1  # never asked again
+    assert stack.copies_received() == {"binh@example.net": 1}
+    assert len(stack.dsn_messages()) == 2
+
+
+def test_a_record_that_must_wait_again_is_re_enqueued_and_keeps_its_identity(tmp_path, fresh_moto):
+    script = {"rcpt": {"busy@example.org": ["451 4.7.1 Greylisted, please try again in 1 seconds", "451 4.7.1 again", "250 2.1.5 OK"]}}
+    env = {"REQUEUE_AFTER_RECEIVES": "1"}  # every wait becomes a fresh copy of the record
+    with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env=env) as stack:
+        body = json.loads(send_request(to=["busy@example.org"]))  # no message_key: the first SQS id becomes it
+        [first_id] = stack.enqueue([json.dumps(body)])
+        stack.drain(timeout_s=30)
+        assert stack.copies_received() == {"busy@example.org": 1}
+        [item] = stack.ledger_items()
+        assert item["message_key"]["S"] == f"sqs-{first_id}" and item["attempts"]["N"] == "3"

@@ -202,7 +202,8 @@ def test_function_environment_points_at_the_local_resources(stack):
         "default",
         "",
     )
-    assert dispatch["MAX_ATTEMPTS"] == "8"
+    assert (dispatch["RETRY_SCHEDULE"], dispatch["RETRY_MAX_AGE"], dispatch["SEND_QUEUE_RETENTION"]) == ("5m,10m,20m,40m,1h,2h,4h", "2d", "4d")
+    dynamodb.describe_table(TableName=dispatch["SUPPRESSION_TABLE"])
     assert "SEND_QUEUE_URL" not in bounce and "EVENT_BUS_NAME" not in dispatch
     assert all(isinstance(v, str) for v in [*dispatch.values(), *bounce.values()])
 

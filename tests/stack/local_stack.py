@@ -217,8 +217,10 @@ class LocalStack:
             **self.stack.function_environment(logical_id),
             **self.aws_env,
             "SMTP_CA_FILE": str(self.relay.ca_file),
-            "RETRY_BASE_SECONDS": "1",
-            "RETRY_MAX_SECONDS": "4",
+            # the schedule compressed to seconds, not skipped: the demo and tests run real waits
+            "RETRY_SCHEDULE": "1s,2s,4s",
+            "RETRY_MAX_AGE": "60s",
+            "RETRY_STATED_DELAY_FLOOR": "1s",
             "POWERTOOLS_SERVICE_NAME": logical_id,
             "POWERTOOLS_DEV": "false",
             **self.function_env,

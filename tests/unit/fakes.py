@@ -73,19 +73,33 @@ class CollectingDeadLetters:
         self.reports.append(BounceReport.from_json(report.to_json()))
 
 
-def sqs_record(body: dict | str, *, message_id: str = "m-1", receive_count: int = 1) -> SqsRecord:
+ENQUEUED_AT = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+
+
+def sqs_record(body: dict | str, *, message_id: str = "m-1", receive_count: int = 1, attributes: dict | None = None, sent_at: datetime = ENQUEUED_AT) -> SqsRecord:
     return SqsRecord(
         message_id=message_id,
         receipt_handle=f"rh-{message_id}-{receive_count}",
         body=body if isinstance(body, str) else json.dumps(body),
         receive_count=receive_count,
-        sent_at=datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc),
+        sent_at=sent_at,
         event_source_arn="arn:aws:sqs:us-east-1:123456789012:send",
+        message_attributes=attributes or {},
     )
 
 
+@dataclass
+class CollectingRequeue:
+    sent: list[tuple[str, int, dict]] = field(default_factory=list)
+
+    async def send(self, body: str, *, delay_seconds: int, attributes) -> None:
+        self.sent.append((body, delay_seconds, dict(attributes)))
+
+
 class ManualClock:
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
+    """Starts when the fake records were enqueued, so a message's age starts at zero."""
+
+    def __init__(self, start: float = ENQUEUED_AT.timestamp()) -> None:
         self.now = start
 
     def __call__(self) -> float:

@@ -334,3 +334,19 @@ def test_a_poison_record_with_no_sender_is_published_and_not_mailed():
     assert h.relay.sent == []
     [detail] = h.bus.details()
     assert detail["original_body"] == "not json at all" and detail["source"]["sqs_message_id"] == "dlq-1"
+
+
+# -- the suppression policy ----------------------------------------------------------------------
+
+
+def test_a_hard_bounce_suppresses_the_address_even_when_the_report_must_be_retried():
+    from maildispatch.suppression import InMemorySuppressionList
+
+    suppressions = InMemorySuppressionList()
+    harness = Harness(answer="451 4.3.0 try later")
+    harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
+    full = FailedRecipient("full@example.net", "5.2.2", "552 5.2.2 Mailbox full", 552, "mx.example.net")
+    with pytest.raises(BounceReportFailed):
+        harness.handle(rejected_report(recipients=(GHOST, full)))
+    assert list(suppressions.entries) == ["ghost@example.net"]  # a full mailbox is not a bad address
+    assert suppressions.entries["ghost@example.net"].status == "5.1.1"

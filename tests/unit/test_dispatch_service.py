@@ -5,16 +5,15 @@ import asyncio
 import email
 from email import policy
 
-import pytest
-
-from maildispatch.dispatch import DispatchPolicy, DispatchService
+from maildispatch.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
 from maildispatch.ledger import InMemoryLedger, LedgerEntry, RecipientState
 from maildispatch.outcome import parse_reply
 from maildispatch.render import TemplateSource
 from maildispatch.retry import RetrySchedule
-from tests.unit.fakes import CollectingDeadLetters, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
+from maildispatch.suppression import InMemorySuppressionList, Suppression
+from tests.unit.fakes import CollectingDeadLetters, CollectingRequeue, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
 
-SCHEDULE = RetrySchedule(base_seconds=60, max_delay_seconds=3600, max_attempts=4, jitter=0)
+SCHEDULE = RetrySchedule(delays=(60, 120, 240), max_age_seconds=3600, jitter=0, stated_delay_floor=30)
 
 
 def request(**overrides):
@@ -30,21 +29,29 @@ def request(**overrides):
 
 
 class Harness:
-    def __init__(self, script=None, *, clock=None, templates=None, max_message_bytes=10_000_000):
-        self.clock = clock or ManualClock()
+    def __init__(self, script=None, *, templates=None, suppressed=(), **policy):
+        self.clock = ManualClock()
         self.transport = ScriptedTransport(script or {})
         self.ledger = InMemoryLedger(clock=self.clock)
         self.dead_letters = CollectingDeadLetters()
         self.content = FakeContentStore(templates=templates or {})
-        self.policy = DispatchPolicy(retry=SCHEDULE, reporting_mta="dispatch.test", max_message_bytes=max_message_bytes)
+        self.suppressions = InMemorySuppressionList({a: Suppression(a, "hard_bounce", "5.1.1", "550 5.1.1 unknown", "old-1", 0.0) for a in suppressed})
+        self.requeue = CollectingRequeue()
+        self.policy = DispatchPolicy(reporting_mta="dispatch.test", **{"retry": SCHEDULE, **policy})
 
-    def service(self, invocation: str = "inv-1") -> DispatchService:
-        return DispatchService(self.transport, self.ledger, self.content, self.dead_letters, self.policy, invocation_id=invocation, clock=self.clock)
+    def service(self) -> DispatchService:
+        return DispatchService(
+            self.transport, self.ledger, self.content, self.dead_letters, self.policy,
+            suppressions=self.suppressions, requeue=self.requeue, invocation_id="inv-1", clock=self.clock,
+        )
 
     def process(self, body, **record_args):
         service = self.service()
         result = asyncio.run(service.process(sqs_record(body, **record_args)))
         return result, service.tally.counts
+
+    def reasons(self):
+        return [r.reason for r in self.dead_letters.reports]
 
 
 def test_a_message_is_delivered_and_the_record_is_done():
@@ -71,26 +78,38 @@ def test_one_rejected_recipient_does_not_stop_delivery_to_the_others():
     assert report.original_headers and "Subject: Your order shipped" in report.original_headers
 
 
-def test_a_transient_failure_is_retried_with_backoff_from_the_receive_count():
-    h = Harness({"busy@example.org": ["451 4.7.1 Greylisted"]})
-    first, _ = h.process(request(to=["busy@example.org"]), receive_count=1)
-    third, _ = h.process(request(to=["busy@example.org"]), receive_count=3)
-    assert not first.done and first.visible_after == 60
-    assert not third.done and third.visible_after == 240
+def test_transient_failures_follow_the_schedule_attempt_by_attempt():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]})
+    waits = []
+    for _ in range(3):
+        result, _ = h.process(request(to=["busy@example.org"]))
+        waits.append(result.visible_after)
+        h.clock.advance(result.visible_after)
+    assert waits == [60, 120, 240]
     assert h.ledger.state_of("order-1001", "busy@example.org") is RecipientState.DEFERRED
     assert h.dead_letters.reports == []
 
 
-def test_a_delay_the_server_states_is_honoured_when_longer():
-    h = Harness({"busy@example.org": ["450 4.2.0 Greylisted, try again in 300 seconds"]})
-    result, _ = h.process(request(to=["busy@example.org"]))
-    assert result.visible_after == 300
+def test_a_record_that_comes_back_early_waits_for_what_is_due():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]})
+    h.process(request(to=["busy@example.org"]))
+    h.clock.advance(20)
+    result, _ = h.process(request(to=["busy@example.org"]), message_id="m-duplicate")
+    assert not result.done and result.visible_after == 40
+    assert len(h.transport.deliveries) == 0 and h.transport.script["busy@example.org"] == ["451 4.7.1 Try later"]
+
+
+def test_a_delay_the_server_states_is_honoured_with_a_floor():
+    h = Harness({"a@example.org": ["450 4.2.0 Greylisted, try again in 300 seconds"], "b@example.org": ["450 4.2.0 try again in 1 seconds"]})
+    assert h.process(request(to=["a@example.org"]))[0].visible_after == 300
+    assert h.process(request(message_key="other", to=["b@example.org"]))[0].visible_after == 30
 
 
 def test_a_retry_never_sends_again_to_recipients_that_accepted():
     h = Harness({"busy@example.org": ["451 4.7.1 Greylisted", "250 2.1.5 OK"]})
     body = request(to=["binh@example.net", "busy@example.org"])
-    first, _ = h.process(body, receive_count=1)
+    first, _ = h.process(body)
+    h.clock.advance(first.visible_after)
     second, tally = h.process(body, receive_count=2)
     assert not first.done and second.done
     assert h.transport.copies_received("binh@example.net") == 1
@@ -107,6 +126,17 @@ def test_a_duplicated_sqs_record_sends_nothing_twice():
     assert tally["skipped_duplicate"] == 1
 
 
+def test_duplicates_in_one_batch_wait_for_each_other_and_send_once():
+    h = Harness()
+    service = h.service()
+
+    async def batch():
+        return await asyncio.gather(*(service.process(sqs_record(request(), message_id=f"m-{i}")) for i in range(3)))
+
+    assert all(r.done for r in asyncio.run(batch()))
+    assert h.transport.copies_received("binh@example.net") == 1
+
+
 def test_without_a_message_key_the_sqs_message_id_identifies_the_message():
     h = Harness()
     body = request()
@@ -117,9 +147,11 @@ def test_without_a_message_key_the_sqs_message_id_identifies_the_message():
     assert h.ledger.state_of("sqs-abc", "binh@example.net") is RecipientState.DELIVERED
 
 
-def test_the_last_attempt_turns_transient_failures_into_an_expired_bounce():
+def test_a_recipient_still_deferred_at_the_horizon_bounces_as_expired():
     h = Harness({"busy@example.org": ["451 4.7.1 Try later"]})
-    result, tally = h.process(request(to=["busy@example.org"]), receive_count=SCHEDULE.max_attempts)
+    h.process(request(to=["busy@example.org"]))
+    h.clock.advance(3600)
+    result, tally = h.process(request(to=["busy@example.org"]))
     assert result.done
     [report] = h.dead_letters.reports
     assert report.reason == "expired"
@@ -127,6 +159,27 @@ def test_the_last_attempt_turns_transient_failures_into_an_expired_bounce():
     assert "451 4.7.1 Try later" in report.recipients[0].diagnostic
     assert tally["expired"] == 1
     assert h.ledger.state_of("order-1001", "busy@example.org") is RecipientState.BOUNCED
+
+
+def test_the_last_wait_ends_at_the_horizon():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]})
+    h.process(request(to=["busy@example.org"]))
+    h.clock.advance(3550)
+    result, _ = h.process(request(to=["busy@example.org"]))
+    assert result.visible_after == 50
+
+
+def test_a_delay_warning_goes_to_the_sender_once():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, delay_warning_after=100)
+    h.process(request(to=["busy@example.org"]))
+    assert h.reasons() == []  # too early
+    for _ in range(2):
+        h.clock.advance(200)
+        h.process(request(to=["busy@example.org"]))
+    assert h.reasons() == ["delayed"]
+    [warning] = h.dead_letters.reports
+    assert warning.recipients[0].action == "delayed" and warning.recipients[0].status == "4.7.1"
+    assert warning.source["will_retry_until"].startswith("2026-11-29T09:00")
 
 
 def test_an_invalid_request_fails_alone_and_lands_in_the_dead_letters_with_the_reason():
@@ -140,6 +193,20 @@ def test_an_invalid_request_fails_alone_and_lands_in_the_dead_letters_with_the_r
     assert report.envelope_sender == "shop@example.com"
     assert report.original_body and "X-Campaign" in report.original_body
     assert tally["rejected_input"] == 1
+
+
+def test_an_unknown_stream_is_an_invalid_request_naming_the_streams_there_are():
+    h = Harness(streams={"campaign": RetrySchedule()})
+    result, _ = h.process(request(stream="newsletter"))
+    assert result.done and h.transport.deliveries == []
+    assert "stream: unknown stream 'newsletter'" in h.dead_letters.reports[0].error
+    assert "campaign, transactional" in h.dead_letters.reports[0].error
+
+
+def test_a_named_stream_uses_its_own_schedule():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, streams={"campaign": RetrySchedule(delays=(900,), max_age_seconds=86400, jitter=0)})
+    result, _ = h.process(request(to=["busy@example.org"], stream="campaign"))
+    assert result.visible_after == 900
 
 
 def test_a_body_that_is_not_json_is_reported_without_a_sender():
@@ -193,19 +260,17 @@ def test_an_oversize_message_is_rejected_with_5_3_4():
 
 
 def test_a_claim_held_by_a_live_invocation_is_left_for_later():
-    clock = ManualClock()
-    h = Harness(clock=clock)
+    h = Harness()
     asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="other", lease_seconds=120))
     result, _ = h.process(request())
-    assert not result.done and 1 <= result.visible_after <= 121
+    assert not result.done and result.visible_after == 120
     assert h.transport.deliveries == []
 
 
 def test_a_claim_whose_lease_ran_out_is_taken_over():
-    clock = ManualClock()
-    h = Harness(clock=clock)
+    h = Harness()
     asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120))
-    clock.advance(121)
+    h.clock.advance(121)
     result, _ = h.process(request())
     assert result.done and h.transport.copies_received("binh@example.net") == 1
 
@@ -218,7 +283,7 @@ def test_a_bounce_recorded_but_not_reported_is_reported_without_sending_again():
     assert result.done and h.transport.deliveries == []
     [report] = h.dead_letters.reports
     assert report.recipients[0].address == "ghost@example.net" and report.recipients[0].status == "5.1.1"
-    second, _ = h.process(request(to=["ghost@example.net"]))
+    h.process(request(to=["ghost@example.net"]))
     assert len(h.dead_letters.reports) == 1  # reported once
 
 
@@ -230,22 +295,69 @@ def test_return_path_is_the_envelope_sender_apart_from_from():
     assert b"From: Shop <shop@example.com>" in data
 
 
-@pytest.mark.parametrize("receive_count", [1, 2])
-def test_an_uncertain_submission_is_recorded_apart_from_deferred(receive_count):
+def test_an_uncertain_submission_is_retried_once_with_the_same_message_id_then_left_uncertain():
     h = Harness({"binh@example.net": ["uncertain"]})
-    result, tally = h.process(request(), receive_count=receive_count)
-    assert not result.done
+    first, tally = h.process(request())
+    assert not first.done and tally["uncertain_retried"] == 1
     assert h.ledger.state_of("order-1001", "binh@example.net") is RecipientState.UNCERTAIN
-    assert tally["uncertain"] == 1
+    h.clock.advance(first.visible_after)
+    second, tally = h.process(request())
+    assert second.done and tally["uncertain"] == 1
+    [(_, one), (_, two)] = h.transport.deliveries
+    assert message_id(one) == message_id(two)
+    h.clock.advance(10_000)
+    third, tally = h.process(request(), message_id="late-duplicate")
+    assert third.done and len(h.transport.deliveries) == 2  # never again
 
 
-def test_duplicates_in_one_batch_wait_for_each_other_and_send_once():
-    h = Harness()
-    service = h.service()
+def test_with_the_give_up_policy_an_uncertain_submission_is_never_repeated():
+    h = Harness({"binh@example.net": ["uncertain"]}, uncertain_retries=0)
+    result, tally = h.process(request())
+    assert result.done and tally["uncertain"] == 1
+    h.clock.advance(10_000)
+    h.process(request(), message_id="dup")
+    assert len(h.transport.deliveries) == 1
 
-    async def batch():
-        return await asyncio.gather(*(service.process(sqs_record(request(), message_id=f"m-{i}")) for i in range(3)))
 
-    results = asyncio.run(batch())
-    assert all(r.done for r in results)
-    assert h.transport.copies_received("binh@example.net") == 1
+def test_a_suppressed_address_is_skipped_and_reported_as_suppressed():
+    h = Harness(suppressed=["ghost@example.net"])
+    result, tally = h.process(request(to=["binh@example.net", "Ghost@Example.net"]))
+    assert result.done and tally["suppressed"] == 1
+    assert h.transport.copies_received("binh@example.net") == 1 and h.transport.copies_received("Ghost@Example.net") == 0
+    [report] = h.dead_letters.reports
+    assert report.reason == "suppressed" and report.recipients[0].address == "Ghost@Example.net"
+    assert "suppressed since" in report.recipients[0].diagnostic
+    assert h.ledger.state_of("order-1001", "ghost@example.net") is RecipientState.SUPPRESSED
+
+
+def test_a_request_may_override_the_suppression_list():
+    h = Harness(suppressed=["ghost@example.net"])
+    h.process(request(to=["ghost@example.net"], ignore_suppression=True))
+    assert h.transport.copies_received("ghost@example.net") == 1 and h.dead_letters.reports == []
+
+
+def test_a_record_received_often_is_re_enqueued_with_its_identity_instead_of_waiting_again():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, requeue_after_receives=3)
+    body = request(to=["busy@example.org"])
+    del body["message_key"]
+    result, tally = h.process(body, message_id="orig", receive_count=3)
+    assert result.done and tally["requeued"] == 1
+    [(sent_body, delay, attributes)] = h.requeue.sent
+    assert delay == 60 and sent_body == sqs_record(body).body
+    assert attributes[ATTRIBUTE_MESSAGE_KEY] == "sqs-orig"
+    # The copy continues the same message: same key, same age.
+    h.clock.advance(3600)
+    h.process(sent_body, message_id="copy", attributes=attributes)
+    assert h.reasons() == ["expired"] and h.dead_letters.reports[0].message_key == "sqs-orig"
+
+
+def test_a_wait_longer_than_sqs_visibility_allows_is_re_enqueued():
+    long = RetrySchedule(delays=(86400,), max_age_seconds=5 * 86400, jitter=0)
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, retry=long, queue_retention_seconds=14 * 86400)
+    result, _ = h.process(request(to=["busy@example.org"]))
+    assert result.done and h.requeue.sent[0][1] == 900
+    assert float(h.requeue.sent[0][2][ATTRIBUTE_ARRIVAL]) == h.clock.now
+
+
+def message_id(data: bytes) -> str:
+    return email.message_from_bytes(data, policy=policy.default)["Message-ID"]

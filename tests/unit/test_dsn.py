@@ -320,7 +320,7 @@ def test_a_failed_group_never_carries_will_retry_until():
 any_text = st.text(max_size=300)  # any code points, lone surrogates and controls included
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     subject=any_text,
     error=any_text,

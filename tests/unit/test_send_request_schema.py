@@ -69,11 +69,15 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     )),
     ("header names in any case", doc(headers={"list-unsubscribe-post": "List-Unsubscribe=One-Click", "x-priority": "1", "REFERENCES": "<a@b.example>"})),
     ("twenty tags at their longest", doc(tags={f"{i:02d}" + "k" * 62: "v" * 256 for i in range(20)})),
+    ("a stream and a suppression override", doc(stream="campaign_2026-q4", ignore_suppression=True)),
 ]
 
 INVALID: list[tuple[str, Any, str]] = [
     ("not an object", ["from"], "$"),
     ("unknown field", doc(sender="x@example.com"), "sender"),
+    ("a stream with capitals", doc(stream="Campaign"), "stream"),
+    ("a stream that is not a string", doc(stream=7), "stream"),
+    ("a suppression override that is not a boolean", doc(ignore_suppression="yes"), "ignore_suppression"),
     ("unknown field in an address", doc(to=["a@example.net", {"email": "b@example.net"}]), "to[1].email"),
     ("unknown field in a template", templated(template={"text": "t", "body": "b"}), "template.body"),
     ("inline field in a stored template", templated(template={"key": "welcome/v2", "text": "t"}), "template.text"),

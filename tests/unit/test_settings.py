@@ -1,9 +1,11 @@
 """Settings are read once from the environment, with errors that name the variable."""
 import pytest
 
+from maildispatch.retry import RetrySchedule
 from maildispatch.settings import DispatchSettings, SettingsError
 
 BASE = {"SEND_QUEUE_URL": "q", "DEAD_LETTER_QUEUE_URL": "dlq", "LEDGER_TABLE": "t"}
+LOCAL = {**BASE, "SMTP_HOST": "127.0.0.1"}
 
 
 def test_relay_from_ssm_and_secrets_manager_by_default():
@@ -12,13 +14,28 @@ def test_relay_from_ssm_and_secrets_manager_by_default():
 
 
 def test_relay_inline_for_local_runs():
-    settings = DispatchSettings.from_environ({**BASE, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": "2525", "SMTP_SECURITY": "tls"})
+    settings = DispatchSettings.from_environ({**LOCAL, "SMTP_PORT": "2525", "SMTP_SECURITY": "tls"})
     assert settings.relay.inline["port"] == 2525 and settings.relay.inline["security"] == "tls"
 
 
-def test_retry_schedule_from_the_environment():
-    settings = DispatchSettings.from_environ({**BASE, "SMTP_HOST": "h", "MAX_ATTEMPTS": "3", "RETRY_BASE_SECONDS": "1"})
-    assert settings.retry.max_attempts == 3 and settings.retry.base_seconds == 1
+def test_the_default_retry_schedule_is_mta_like():
+    settings = DispatchSettings.from_environ(LOCAL)
+    assert settings.retry_schedules["transactional"] == RetrySchedule.parse("5m,10m,20m,40m,1h,2h,4h", "2d", stated_delay_floor="60s")
+    assert settings.uncertain_retries == 1 and settings.delay_warning_after is None
+
+
+def test_schedules_per_stream_from_the_environment():
+    settings = DispatchSettings.from_environ(
+        {**LOCAL, "RETRY_SCHEDULE": "1s,2s", "RETRY_MAX_AGE": "30s", "RETRY_STREAMS": '{"campaign": {"schedule": "15m,1h", "max_age": "1d"}}'}
+    )
+    assert settings.retry_schedules["transactional"].delays == (1, 2)
+    assert settings.retry_schedules["campaign"].delays == (900, 3600) and settings.retry_schedules["campaign"].max_age_seconds == 86400
+
+
+def test_uncertain_policy_and_delay_warnings():
+    settings = DispatchSettings.from_environ({**LOCAL, "UNCERTAIN_POLICY": "give-up", "DELAY_WARNING_AFTER": "4h"})
+    assert settings.uncertain_retries == 0 and settings.delay_warning_after == 4 * 3600
+    assert DispatchSettings.from_environ({**LOCAL, "DELAY_WARNING_AFTER": "off"}).delay_warning_after is None
 
 
 @pytest.mark.parametrize(
@@ -26,9 +43,13 @@ def test_retry_schedule_from_the_environment():
     [
         ({k: v for k, v in BASE.items() if k != "LEDGER_TABLE"} | {"SMTP_HOST": "h"}, "LEDGER_TABLE"),
         ({**BASE}, "RELAY_PARAMETER"),
-        ({**BASE, "SMTP_HOST": "h", "MAX_ATTEMPTS": "many"}, "MAX_ATTEMPTS"),
-        ({**BASE, "SMTP_HOST": "h", "DISPATCH_CONCURRENCY": "0"}, "DISPATCH_CONCURRENCY"),
-        ({**BASE, "SMTP_HOST": "h", "SMTP_ALLOW_INSECURE": "perhaps"}, "SMTP_ALLOW_INSECURE"),
+        ({**LOCAL, "RETRY_SCHEDULE": "soon"}, "RETRY_SCHEDULE"),
+        ({**LOCAL, "RETRY_STREAMS": "[1]"}, "RETRY_STREAMS"),
+        ({**LOCAL, "RETRY_STREAMS": '{"campaign": {"schedule": "x"}}'}, "RETRY_STREAMS.campaign"),
+        ({**LOCAL, "UNCERTAIN_POLICY": "maybe"}, "UNCERTAIN_POLICY"),
+        ({**LOCAL, "DELAY_WARNING_AFTER": "later"}, "DELAY_WARNING_AFTER"),
+        ({**LOCAL, "DISPATCH_CONCURRENCY": "0"}, "DISPATCH_CONCURRENCY"),
+        ({**LOCAL, "SMTP_ALLOW_INSECURE": "perhaps"}, "SMTP_ALLOW_INSECURE"),
     ],
 )
 def test_a_bad_setting_is_an_error_naming_the_variable(env, named):

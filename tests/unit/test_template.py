@@ -17,6 +17,9 @@ import pytest
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from maildispatch.retry import parse_duration
+from maildispatch.settings import DispatchSettings
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 
@@ -174,10 +177,9 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
             resources = as_list(statement["Resource"])
             if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
                 problems.append(f"{role_id}: {actions} on every resource")
-            if any(a.startswith("dynamodb:") for a in actions) and resources != [
-                {"Fn::GetAtt": ["DeliveryLedgerTable", "Arn"]}
-            ]:
-                problems.append(f"{role_id}: dynamodb actions on {resources}, not only the ledger table")
+            tables = [{"Fn::GetAtt": [table, "Arn"]} for table in ("DeliveryLedgerTable", "SuppressionTable")]
+            if any(a.startswith("dynamodb:") for a in actions) and (len(resources) != 1 or resources[0] not in tables):
+                problems.append(f"{role_id}: dynamodb actions on {resources}, not only one of the service's tables")
     return problems
 
 
@@ -199,14 +201,21 @@ def test_queue_visibility_is_at_least_six_times_the_consuming_function_timeout(c
     assert properties(cfn, queue_id)["VisibilityTimeout"] >= SIX_TIMES * timeout
 
 
-def test_send_queue_redrives_to_the_dead_letter_queue_only_after_more_receives_than_dispatch_attempts(cfn):
+def test_send_queue_redrives_to_the_dead_letter_queue_only_after_more_receives_than_dispatch_waits(cfn):
+    """The function re-enqueues a record it has received REQUEUE_AFTER_RECEIVES times before it waits
+    again, so only crashes can reach maxReceiveCount: redrive is the safety net, never the retry path."""
     redrive = properties(cfn, "SendQueue")["RedrivePolicy"]
-    max_attempts = int(properties(cfn, "DispatchFunction")["Environment"]["Variables"]["MAX_ATTEMPTS"])
+    variables = properties(cfn, "DispatchFunction")["Environment"]["Variables"]
+    requeue_after = int(variables.get("REQUEUE_AFTER_RECEIVES", DispatchSettings.requeue_after_receives))
 
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert int(redrive["maxReceiveCount"]) >= 5  # AWS guidance for Lambda consumers
-    assert int(redrive["maxReceiveCount"]) > max_attempts  # the function gives up first, redrive is the net
-    assert max_attempts == 8
+    assert int(redrive["maxReceiveCount"]) >= 2 * requeue_after
+
+
+def test_the_queue_retention_the_function_plans_with_is_the_send_queues(cfn):
+    variables = properties(cfn, "DispatchFunction")["Environment"]["Variables"]
+    assert parse_duration(variables["SEND_QUEUE_RETENTION"]) == properties(cfn, "SendQueue")["MessageRetentionPeriod"]
 
 
 def test_dead_letter_queue_keeps_messages_14_days_longer_than_the_send_queue(cfn):
@@ -321,12 +330,17 @@ EXPECTED_ENVIRONMENT = {
         "SEND_QUEUE_URL": {"Ref": "SendQueue"},
         "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
         "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
         "CONTENT_BUCKET": {"Ref": "ContentBucket"},
         "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
         "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
         "REPORTING_MTA": {"Ref": "ReportingMta"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
-        "MAX_ATTEMPTS": "8",
+        "RETRY_SCHEDULE": {"Ref": "RetrySchedule"},
+        "RETRY_MAX_AGE": {"Ref": "RetryMaxAge"},
+        "UNCERTAIN_POLICY": {"Ref": "UncertainPolicy"},
+        "DELAY_WARNING_AFTER": {"Ref": "DelayWarningAfter"},
+        "SEND_QUEUE_RETENTION": "4d",
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -336,6 +350,7 @@ EXPECTED_ENVIRONMENT = {
         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
         "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
         "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
         "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
         "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
         "REPORTING_MTA": {"Ref": "ReportingMta"},
@@ -378,7 +393,7 @@ LEDGER = {action: {"DeliveryLedgerTable"} for action in LEDGER_ACTIONS}
 EXPECTED_GRANTS = {
     "DispatchFunction": {
         **{action: {"SendQueue"} for action in POLLER},
-        "sqs:SendMessage*": {"DeadLetterQueue"},
+        "sqs:SendMessage*": {"DeadLetterQueue", "SendQueue"},
         **{
             action: {"ContentBucket"}
             for action in (
@@ -391,12 +406,14 @@ EXPECTED_GRANTS = {
         },
         **RELAY_READ,
         **LEDGER,
+        "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
     },
     "BounceFunction": {
         **{action: {"DeadLetterQueue"} for action in POLLER},
         "events:PutEvents": {"EventBusName"},
         **RELAY_READ,
         **LEDGER,
+        "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
     },
 }
 
@@ -516,6 +533,10 @@ def test_parameter_defaults(cfn):
         "AlarmTopicArn": "",
         "LogLevel": "INFO",
         "Tracing": "Disabled",
+        "RetrySchedule": "5m,10m,20m,40m,1h,2h,4h",
+        "RetryMaxAge": "2d",
+        "UncertainPolicy": "retry-once",
+        "DelayWarningAfter": "off",
     }
 
 
@@ -526,6 +547,9 @@ def test_parameter_defaults(cfn):
         ("PostmasterAddress", ["postmaster@example.com"], ["", "postmaster", "a@b", "a b@example.com"]),
         ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:123456789012:ops-alerts"], ["arn:aws:sqs:eu-west-1:1:q", "x"]),
         ("RelayHost", ["smtp.gmail.com", "127.0.0.1"], ["smtp.gmail.com:587", "smtp gmail"]),
+        ("RetrySchedule", ["5m,10m,20m,40m,1h,2h,4h", "1m*3,1h", "90s"], ["", "5 m", "5m,,1h", "fast"]),
+        ("RetryMaxAge", ["2d", "36h", "1.5d"], ["", "2", "forever"]),
+        ("DelayWarningAfter", ["off", "4h"], ["", "soon", "4"]),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):
@@ -589,6 +613,7 @@ def test_outputs_give_users_what_they_need(cfn):
         "SendQueueArn": {"Fn::GetAtt": ["SendQueue", "Arn"]},
         "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
         "DeliveryLedgerTableName": {"Ref": "DeliveryLedgerTable"},
+        "SuppressionTableName": {"Ref": "SuppressionTable"},
         "ContentBucketName": {"Ref": "ContentBucket"},
         "RelayCredentialsSecretArn": {"Ref": "RelayCredentialsSecret"},
         "DispatchFunctionArn": {"Fn::GetAtt": ["DispatchFunction", "Arn"]},

@@ -11,7 +11,7 @@ import json
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .dispatch import ContentMissing
 from .render import TemplateSource
@@ -58,6 +58,24 @@ class SqsDeadLetters:
             QueueUrl=self._queue_url,
             MessageBody=report.to_json(),
             MessageAttributes={REPORT_ATTRIBUTE: {"DataType": "String", "StringValue": "bounce-report"}},
+        )
+
+
+class SqsRequeue:
+    """Sends a fresh copy of a record to the send queue, for waits its visibility cannot reach."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    async def send(self, body: str, *, delay_seconds: int, attributes: Mapping[str, str]) -> None:
+        client = self._client or aws_client("sqs")
+        await _call(
+            client.send_message,
+            QueueUrl=self._queue_url,
+            MessageBody=body,
+            DelaySeconds=delay_seconds,
+            MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
         )
 
 

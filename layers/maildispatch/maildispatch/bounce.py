@@ -20,6 +20,7 @@ from .outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_rep
 from .report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REDRIVEN, REASON_REJECTED, BounceReport, FailedRecipient, is_bounce_report
 from .request import InvalidRequest, parse_send_request, salvage_envelope
 from .smtp_relay import Envelope
+from .suppression import NoSuppressionList, SuppressionList, suppressions_for
 
 POISON_BODY_LIMIT = 64 * 1024  # bytes of an unprocessable body kept in its report
 STATUS_REDRIVEN = "4.3.0"  # RFC 3463: other or undefined mail system status
@@ -96,11 +97,13 @@ class BounceService:
         publisher: EventPublisher,
         settings: BounceSettings,
         *,
+        suppressions: SuppressionList | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self._transport = transport
         self._publisher = publisher
         self._settings = settings
+        self._suppressions = suppressions or NoSuppressionList()
         self._clock = clock
 
     async def handle(self, report: BounceReport) -> BounceHandled:
@@ -110,6 +113,9 @@ class BounceService:
         its fate is uncertain; a DSN refused permanently is final and returned, not raised.
         """
         now = self._clock()
+        # The suppression policy first: it is idempotent, and a later send to a dead address
+        # should be skipped even if this report has to be retried.
+        await self._suppressions.add(suppressions_for(report, now=now.timestamp()))
         try:
             await self._publisher.publish([bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)])
         except Exception as error:  # noqa: BLE001: the publisher is an adapter; any failure means "try again later"

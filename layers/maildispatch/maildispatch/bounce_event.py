@@ -18,10 +18,11 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .report import BounceReport, FailedRecipient
+from .report import REASON_DELAYED, BounceReport, FailedRecipient
 
 EVENT_SOURCE = "maildispatch"
 EVENT_DETAIL_TYPE = "Email Bounced"
+EVENT_DETAIL_TYPE_DELAYED = "Email Delayed"  # a delay warning: the recipients are still being retried
 EVENT_VERSION = 1
 SCHEMA_RESOURCE = "schema/email-bounced.v1.json"  # inside the maildispatch package
 
@@ -155,7 +156,7 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
 def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": EVENT_DETAIL_TYPE,
+        "DetailType": EVENT_DETAIL_TYPE_DELAYED if detail.get("reason") == REASON_DELAYED else EVENT_DETAIL_TYPE,
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }

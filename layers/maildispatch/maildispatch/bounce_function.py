@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import Any, Mapping
 
-from .aws import EventBridgePublisher, aws_client, change_visibility, fetch_relay_settings
+from .aws import EventBridgePublisher, aws_client, change_visibility, fetch_relay_settings, io_executor
 from .batch import RecordResult, batch_response, run_records
 from .bounce import BounceReportFailed, BounceService, BounceSettings, report_from_dlq_message
 from .outcome import Delivered
@@ -13,11 +13,13 @@ from .retry import RetrySchedule
 from .settings import BounceFunctionSettings
 from .smtp_relay import RelayTransport
 from .sqs_record import SqsRecord
+from .suppression import DynamoDbSuppressionList
 
 log = logging.getLogger("maildispatch.bounce")
 
-# A report that cannot be delivered yet (relay down) waits on the DLQ; it is never dropped.
-REPORT_RETRY = RetrySchedule(base_seconds=30, max_delay_seconds=3600, max_attempts=10_000)
+# A report that cannot be delivered yet (relay down) waits on the DLQ; it is never dropped
+# (the queue keeps it 14 days and alarms on its age).
+REPORT_RETRY = RetrySchedule(delays=(30, 60, 120, 300, 600, 1800, 3600), max_age_seconds=float("inf"))
 
 
 class BounceFunction:
@@ -44,7 +46,12 @@ class BounceFunction:
     async def _run(self, records: list[SqsRecord], context: Any, tally: dict[str, int]) -> list[RecordResult]:
         relay = fetch_relay_settings(self.settings.relay)
         async with RelayTransport(relay) as transport:
-            service = BounceService(transport, EventBridgePublisher(), self._service_settings)
+            suppressions = (
+                DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
+                if self.settings.suppression_table
+                else None
+            )
+            service = BounceService(transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions)
 
             async def process(record: SqsRecord) -> RecordResult:
                 report = report_from_dlq_message(
@@ -59,7 +66,8 @@ class BounceFunction:
                     handled = await service.handle(report)
                 except BounceReportFailed as error:
                     log.warning("bounce report not delivered yet; retrying", extra={"message_key": report.message_key, "error": str(error)})
-                    return RecordResult.retry(record.message_id, REPORT_RETRY.delay_after(record.receive_count, jitter_key=record.message_id))
+                    wait = REPORT_RETRY.after_failure(record.receive_count, age_seconds=0, jitter_key=record.message_id)
+                    return RecordResult.retry(record.message_id, int(getattr(wait, "seconds", 3600)))
                 _count(tally, "events_published", int(handled.event_published))
                 _count(tally, "dsn_sent", int(isinstance(handled.dsn, Delivered)))
                 log.info(

@@ -1,9 +1,10 @@
 """The dispatch service: one SQS record in, per-recipient outcomes out.
 
-parse -> claim recipients in the ledger -> render and build MIME -> submit -> record
-outcomes -> report the undeliverable to the dead-letter queue -> decide when to retry.
-Every collaborator is behind a small interface, so this runs the same against AWS and
-the relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
+parse -> claim recipients in the ledger -> skip suppressed addresses -> render and build
+MIME -> submit -> decide per recipient -> record -> report the undeliverable (and delay
+warnings) to the dead-letter queue -> decide how the record waits for what is still due.
+Every collaborator is behind a small interface, so this runs the same against AWS and the
+relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
 """
 from __future__ import annotations
 
@@ -13,33 +14,41 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Protocol, Sequence
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Protocol, Sequence
 
 from .batch import RecordResult
-from .ledger import Claim, DeliveryLedger, LedgerEntry, RecipientState
+from .decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
+from .ledger import FINAL_STATES, Claim, DeliveryLedger, LedgerEntry, RecipientState
 from .mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from .outcome import Bounced, Deferred, Delivered, Outcome, Reply, Uncertain, local_reply
+from .outcome import Outcome, local_reply
 from .render import RenderError, TemplateSource, render_content
 from .report import (
+    REASON_DELAYED,
     REASON_EXPIRED,
     REASON_INVALID_REQUEST,
     REASON_REJECTED,
     REASON_RENDER_FAILED,
+    REASON_SUPPRESSED,
     BounceReport,
     FailedRecipient,
 )
 from .request import InvalidRequest, S3Attachment, SendRequest, StoredTemplateRef, parse_send_request, salvage_envelope
 from .retry import RetrySchedule
+from .settings import DEFAULT_STREAM
 from .smtp_relay import Envelope
 from .sqs_record import SqsRecord
+from .suppression import NoSuppressionList, SuppressionList, suppressed_recipient
 
 log = logging.getLogger("maildispatch.dispatch")
 
 POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
-STATUS_EXPIRED = "4.4.7"  # RFC 3463: delivery time expired
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
+
+# SQS message attributes that carry a message's identity when its record is re-enqueued.
+ATTRIBUTE_MESSAGE_KEY = "maildispatch-message-key"
+ATTRIBUTE_ARRIVAL = "maildispatch-arrival"  # epoch seconds of the first enqueue
 
 
 class MailTransport(Protocol):
@@ -62,13 +71,28 @@ class DeadLetters(Protocol):
     async def send(self, report: BounceReport) -> None: ...
 
 
+class Requeue(Protocol):
+    """Puts a fresh copy of a record on the send queue (for waits visibility cannot reach)."""
+
+    async def send(self, body: str, *, delay_seconds: int, attributes: Mapping[str, str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class DispatchPolicy:
-    retry: RetrySchedule
     reporting_mta: str
+    retry: RetrySchedule = RetrySchedule()  # the default stream's schedule
+    streams: Mapping[str, RetrySchedule] = field(default_factory=dict)  # more named streams
+    uncertain_retries: int = 1
+    delay_warning_after: float | None = None
     default_envelope_sender: str | None = None
     max_message_bytes: int = 10 * 1024 * 1024
     lease_seconds: int = 300
+    queue_retention_seconds: float = 4 * 86400
+    requeue_after_receives: int = 5
+
+    def retry_policy(self, stream: str | None) -> RetryPolicy | None:
+        schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
+        return RetryPolicy(schedule, self.uncertain_retries, self.delay_warning_after) if schedule else None
 
 
 @dataclass
@@ -82,6 +106,17 @@ class DispatchTally:
             self.counts[name] += n
 
 
+@dataclass
+class _Attempt:
+    """What one pass over a record decided, before it is written anywhere."""
+
+    entries: list[LedgerEntry] = field(default_factory=list)
+    failed: list[tuple[str, FailedRecipient]] = field(default_factory=list)  # (reason, recipient) to report
+    wake_at: list[float] = field(default_factory=list)  # when recipients of this record are due again
+    built: BuiltMessage | None = None
+    error: str | None = None  # for content failures
+
+
 class DispatchService:
     def __init__(
         self,
@@ -91,6 +126,8 @@ class DispatchService:
         dead_letters: DeadLetters,
         policy: DispatchPolicy,
         *,
+        suppressions: SuppressionList | None = None,
+        requeue: Requeue | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -99,88 +136,127 @@ class DispatchService:
         self._content = content
         self._dead_letters = dead_letters
         self._policy = policy
+        self._suppressions = suppressions or NoSuppressionList()
+        self._requeue = requeue
         self._invocation_id = invocation_id
         self._clock = clock
         self._message_locks: dict[str, asyncio.Lock] = {}
         self.tally = DispatchTally()
 
     async def process(self, record: SqsRecord) -> RecordResult:
+        attributes = record.message_attributes or {}
         try:
             request = parse_send_request(record.body)
+            retry = self._policy.retry_policy(request.stream)
+            if retry is None:
+                known = ", ".join(sorted({DEFAULT_STREAM, *self._policy.streams}))
+                raise InvalidRequest("stream", f"unknown stream {request.stream!r}; this deployment has: {known}")
         except InvalidRequest as error:
             await self._report_poison(record, error)
             return RecordResult.finished(record.message_id)
 
-        message_key = request.message_key or f"sqs-{record.message_id}"
+        message_key = attributes.get(ATTRIBUTE_MESSAGE_KEY) or request.message_key or f"sqs-{record.message_id}"
+        arrival = float(attributes[ATTRIBUTE_ARRIVAL]) if ATTRIBUTE_ARRIVAL in attributes else record.sent_at.timestamp()
         # Duplicates of one message in the same batch wait for each other here instead of
         # finding the ledger claim taken and waiting out its lease on the queue.
         async with self._message_locks.setdefault(message_key, asyncio.Lock()):
-            return await self._process_request(record, request, message_key)
+            return await self._process_request(record, request, message_key, arrival, retry)
 
-    async def _process_request(self, record: SqsRecord, request: SendRequest, message_key: str) -> RecordResult:
+    async def _process_request(self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy) -> RecordResult:
         by_address = {a.address: a for a in request.recipients}
         claims = await self._ledger.claim(
             message_key, list(by_address), owner=f"{self._invocation_id}/{record.message_id}", lease_seconds=self._policy.lease_seconds
         )
-        granted = [c.recipient for c in claims if c.granted]
-        held_elsewhere = [c for c in claims if not c.granted and c.state is RecipientState.SENDING]
-        unreported = [c for c in claims if not c.granted and c.state is RecipientState.BOUNCED and not c.reported]
-        self.tally.add("skipped_duplicate", sum(1 for c in claims if not c.granted and c.state is not None and c.state.is_final and c.reported))
-
-        entries: list[LedgerEntry] = []
-        reports: list[BounceReport] = []
-        stated_delays: list[float] = []
-        built: BuiltMessage | None = None
-        if granted:
-            built, failure = await self._build(request, message_key, record)
-            if failure is not None:
-                entries, reports = self._content_failure(failure, granted, request, message_key, record)
+        attempt = _Attempt()
+        granted = [c for c in claims if c.granted]
+        for claim in claims:
+            if claim.granted:
+                continue
+            if claim.state is RecipientState.SENDING and claim.lease_expires_at:
+                attempt.wake_at.append(claim.lease_expires_at)  # a live invocation holds it (a duplicate in flight)
+            elif claim.next_attempt_at is not None and claim.next_attempt_at < 1e11:
+                attempt.wake_at.append(claim.next_attempt_at)  # deferred, not due yet
+            elif claim.state in FINAL_STATES and not claim.reported:
+                attempt.failed.append(_unreported(claim))  # an attempt died between recording and reporting
             else:
-                assert built is not None
-                envelope = Envelope(
-                    sender=self._envelope_sender(request),
-                    recipients=tuple(by_address[r].envelope for r in granted),
-                    smtputf8=built.requires_smtputf8,
-                )
-                outcomes = await self._transport.deliver(envelope, built.data)
-                entries, failed, stated_delays = self._decide(granted, outcomes, record.receive_count)
-                reports = self._reports_for(failed, request, message_key, built, record)
-        if unreported:
-            reports.append(self._re_report(unreported, request, message_key, built, record))
+                self.tally.add("skipped_duplicate")
 
-        if entries:
-            await self._ledger.record(message_key, entries)
+        to_send = await self._skip_suppressed(granted, request, attempt)
+        if to_send:
+            await self._send(record, request, message_key, arrival, retry, to_send, by_address, attempt)
+
+        if attempt.entries:
+            await self._ledger.record(message_key, attempt.entries)
+            self._log_attempt(message_key, record, attempt.entries)
+        reports = self._reports(attempt, request, message_key, record, arrival)
         for report in reports:
             await self._dead_letters.send(report)
-        if unreported or any(e.state is RecipientState.BOUNCED and not e.reported for e in entries):
-            await self._ledger.mark_reported(message_key, [f.address for r in reports for f in r.recipients])
+        needs_marking = [f.address for reason, f in attempt.failed if reason != REASON_DELAYED]
+        if needs_marking:
+            await self._ledger.mark_reported(message_key, needs_marking)
 
-        outstanding = [e for e in entries if e.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN)]
-        if entries:
-            log.info(
-                "message attempted",
-                extra={
-                    "message_key": message_key,
-                    "attempt": record.receive_count,
-                    # domains, not addresses: logs at INFO never carry full addresses
-                    "outcomes": dict(Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)),
-                    "replies": sorted({_redact(e.reply.diagnostic[:200]) for e in entries if e.reply and e.state is not RecipientState.DELIVERED}),
-                },
-            )
-        if not outstanding and not held_elsewhere:
+        if not attempt.wake_at:
             return RecordResult.finished(record.message_id)
-        if held_elsewhere and not outstanding:
-            # Another invocation holds the claim (a duplicate record in flight): look again after its lease.
-            wait = max(int(max(c.lease_expires_at or 0 for c in held_elsewhere) - self._clock()) + 1, 1)
-            return RecordResult.retry(record.message_id, visible_after=min(wait, self._policy.lease_seconds + 1))
-        delay = self._policy.retry.delay_after(
-            record.receive_count, stated_delay=max(stated_delays) if stated_delays else None, jitter_key=message_key
-        )
-        return RecordResult.retry(record.message_id, visible_after=delay)
+        return await self._wait(record, message_key, arrival, min(attempt.wake_at) - self._clock())
 
     # -- steps ---------------------------------------------------------------------------
 
-    async def _build(self, request: SendRequest, message_key: str, record: SqsRecord) -> tuple[BuiltMessage | None, "ContentFailure | None"]:
+    async def _skip_suppressed(self, granted: list[Claim], request: SendRequest, attempt: _Attempt) -> list[Claim]:
+        if not granted or request.ignore_suppression:
+            return granted
+        found = await self._suppressions.find([c.recipient for c in granted])
+        to_send = []
+        for claim in granted:
+            entry = found.get(claim.recipient.lower())
+            if entry is None:
+                to_send.append(claim)
+                continue
+            attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.SUPPRESSED, local_reply("5.0.0", entry.summary), reported=False))
+            attempt.failed.append((REASON_SUPPRESSED, suppressed_recipient(claim.recipient, entry)))
+            self.tally.add("suppressed")
+        return to_send
+
+    async def _send(
+        self,
+        record: SqsRecord,
+        request: SendRequest,
+        message_key: str,
+        arrival: float,
+        retry: RetryPolicy,
+        claims: list[Claim],
+        by_address: Mapping[str, object],
+        attempt: _Attempt,
+    ) -> None:
+        built, failure = await self._build(request, message_key, record)
+        attempt.built = built
+        if failure is not None:
+            reply = local_reply(failure[0], failure[1])
+            for claim in claims:
+                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
+                attempt.failed.append((REASON_RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
+            attempt.error = failure[1]
+            self.tally.add("rejected_input", len(claims))
+            log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
+            return
+        assert built is not None
+        envelope = Envelope(
+            sender=self._envelope_sender(request),
+            recipients=tuple(by_address[c.recipient].envelope for c in claims),  # type: ignore[attr-defined]
+            smtputf8=built.requires_smtputf8,
+        )
+        outcomes = await self._transport.deliver(envelope, built.data)
+        now = self._clock()
+        for claim, outcome in zip(claims, outcomes):
+            decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
+            attempt.entries.append(decision.entry)
+            self.tally.add(decision.tally)
+            if decision.report:
+                attempt.failed.append(decision.report)
+            if decision.due_at is not None:
+                attempt.wake_at.append(decision.due_at)
+
+    async def _build(self, request: SendRequest, message_key: str, record: SqsRecord) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
+        """The message, or (status, error) when the request cannot make one: permanent for this request."""
         try:
             template = await self._content.template(request.template.key) if isinstance(request.template, StoredTemplateRef) else None
             content = render_content(request, template)
@@ -188,16 +264,12 @@ class DispatchService:
                 AttachmentData(a.filename, a.content_type, await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content)
                 for a in request.attachments
             ]
-        except RenderError as error:
-            return None, ContentFailure(STATUS_CONTENT_ERROR, str(error))
-        except ContentMissing as error:
-            return None, ContentFailure(STATUS_CONTENT_ERROR, str(error))
-        built = build_message(
-            request, content, attachments, message_id=message_id_for(message_key, request.from_.domain), date=record.sent_at
-        )
+        except (RenderError, ContentMissing) as error:
+            return None, (STATUS_CONTENT_ERROR, str(error))
+        built = build_message(request, content, attachments, message_id=message_id_for(message_key, request.from_.domain), date=record.sent_at)
         if len(built.data) > self._policy.max_message_bytes:
             size_mb, limit_mb = len(built.data) / 1e6, self._policy.max_message_bytes / 1e6
-            return built, ContentFailure(STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
+            return built, (STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
         return built, None
 
     def _envelope_sender(self, request: SendRequest) -> str:
@@ -205,71 +277,50 @@ class DispatchService:
             return request.return_path.envelope
         return self._policy.default_envelope_sender or request.from_.envelope
 
-    def _decide(self, recipients: Sequence[str], outcomes: Sequence[Outcome], attempt: int) -> tuple[list[LedgerEntry], list[tuple[str, FailedRecipient]], list[float]]:
-        last_attempt = self._policy.retry.is_last_attempt(attempt)
-        entries: list[LedgerEntry] = []
-        failed: list[tuple[str, FailedRecipient]] = []
-        stated: list[float] = []
-        for recipient, outcome in zip(recipients, outcomes):
-            reply = outcome.reply
-            if isinstance(outcome, Delivered):
-                entries.append(LedgerEntry(recipient, RecipientState.DELIVERED, reply))
-                self.tally.add("delivered")
-            elif isinstance(outcome, Bounced):
-                entries.append(LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False))
-                failed.append((REASON_REJECTED, _failed_recipient(recipient, reply, reply.status)))
-                self.tally.add("bounced")
-            elif last_attempt:
-                entries.append(LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False))
-                failed.append((REASON_EXPIRED, _failed_recipient(recipient, reply, STATUS_EXPIRED)))
-                self.tally.add("expired")
-            else:
-                state = RecipientState.UNCERTAIN if isinstance(outcome, Uncertain) else RecipientState.DEFERRED
-                entries.append(LedgerEntry(recipient, state, reply))
-                self.tally.add("uncertain" if state is RecipientState.UNCERTAIN else "deferred")
-                if isinstance(outcome, Deferred) and outcome.retry_after:
-                    stated.append(outcome.retry_after)
-        return entries, failed, stated
-
-    def _content_failure(self, failure: "ContentFailure", recipients: Sequence[str], request: SendRequest, message_key: str, record: SqsRecord) -> tuple[list[LedgerEntry], list[BounceReport]]:
-        reply = local_reply(failure.status, failure.error)
-        entries = [LedgerEntry(r, RecipientState.BOUNCED, reply, reported=False) for r in recipients]
-        report = self._report(
-            REASON_RENDER_FAILED, [FailedRecipient(r, failure.status) for r in recipients], request, message_key, None, record, error=failure.error
+    async def _wait(self, record: SqsRecord, message_key: str, arrival: float, seconds: float) -> RecordResult:
+        plan = plan_wait(
+            seconds,
+            receive_count=record.receive_count,
+            enqueued_age_seconds=self._clock() - record.sent_at.timestamp(),
+            retention_seconds=self._policy.queue_retention_seconds,
+            requeue_after_receives=self._policy.requeue_after_receives,
         )
-        self.tally.add("rejected_input", len(recipients))
-        log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure.error})
-        return entries, [report]
+        if isinstance(plan, WaitRequeued) and self._requeue is not None:
+            attributes = {ATTRIBUTE_MESSAGE_KEY: message_key, ATTRIBUTE_ARRIVAL: f"{arrival:.3f}"}
+            await self._requeue.send(record.body, delay_seconds=plan.delay_seconds, attributes=attributes)
+            self.tally.add("requeued")
+            return RecordResult.finished(record.message_id)
+        visible = plan.delay_seconds if isinstance(plan, WaitRequeued) else plan.seconds
+        return RecordResult.retry(record.message_id, visible_after=visible)
 
-    def _reports_for(self, failed: list[tuple[str, FailedRecipient]], request: SendRequest, message_key: str, built: BuiltMessage, record: SqsRecord) -> list[BounceReport]:
+    def _reports(self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float) -> list[BounceReport]:
         reports = []
-        for reason in (REASON_REJECTED, REASON_EXPIRED):
-            recipients = [f for r, f in failed if r == reason]
-            if recipients:
-                reports.append(self._report(reason, recipients, request, message_key, built, record))
+        for reason in (REASON_REJECTED, REASON_EXPIRED, REASON_RENDER_FAILED, REASON_SUPPRESSED, REASON_DELAYED):
+            recipients = [f for r, f in attempt.failed if r == reason]
+            if not recipients:
+                continue
+            source = _source_of(record)
+            if reason == REASON_DELAYED:
+                schedule = self._policy.retry_policy(request.stream)
+                if schedule is not None:
+                    source["will_retry_until"] = _iso(arrival + schedule.schedule.max_age_seconds)
+            reports.append(
+                BounceReport(
+                    reason=reason,
+                    recipients=tuple(recipients),
+                    arrival_date=_datetime(arrival),
+                    message_key=message_key,
+                    message_id=attempt.built.message_id if attempt.built else None,
+                    envelope_sender=self._envelope_sender(request),
+                    from_address=request.from_.address,
+                    subject=request.subject,
+                    original_headers=attempt.built.header_block if attempt.built else None,
+                    error=attempt.error if reason == REASON_RENDER_FAILED else None,
+                    tags=dict(request.tags),
+                    source=source,
+                )
+            )
         return reports
-
-    def _re_report(self, claims: Sequence[Claim], request: SendRequest, message_key: str, built: BuiltMessage | None, record: SqsRecord) -> BounceReport:
-        """A bounce recorded by an attempt that died before writing its report: write it now, without sending again."""
-        recipients = [_failed_recipient(c.recipient, c.reply or local_reply("5.0.0", "rejected"), (c.reply.status if c.reply else "5.0.0")) for c in claims]
-        expired = any(c.reply is not None and not c.reply.is_permanent for c in claims)
-        return self._report(REASON_EXPIRED if expired else REASON_REJECTED, recipients, request, message_key, built, record)
-
-    def _report(self, reason: str, recipients: Sequence[FailedRecipient], request: SendRequest, message_key: str, built: BuiltMessage | None, record: SqsRecord, *, error: str | None = None) -> BounceReport:
-        return BounceReport(
-            reason=reason,
-            recipients=tuple(recipients),
-            arrival_date=record.sent_at,
-            message_key=message_key,
-            message_id=built.message_id if built else None,
-            envelope_sender=self._envelope_sender(request),
-            from_address=request.from_.address,
-            subject=request.subject,
-            original_headers=built.header_block if built else None,
-            error=error,
-            tags=dict(request.tags),
-            source=_source_of(record),
-        )
 
     async def _report_poison(self, record: SqsRecord, error: InvalidRequest) -> None:
         sender, recipients = salvage_envelope(record.body)
@@ -286,21 +337,39 @@ class DispatchService:
         self.tally.add("rejected_input")
         log.warning("invalid send request", extra={"sqs_message_id": record.message_id, "error": str(error)})
 
+    def _log_attempt(self, message_key: str, record: SqsRecord, entries: Sequence[LedgerEntry]) -> None:
+        log.info(
+            "message attempted",
+            extra={
+                "message_key": message_key,
+                "receive_count": record.receive_count,
+                # domains, not addresses: logs at INFO never carry full addresses
+                "outcomes": dict(Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)),
+                "replies": sorted({_redact(e.reply.diagnostic[:200]) for e in entries if e.reply and e.state is not RecipientState.DELIVERED}),
+            },
+        )
 
-@dataclass(frozen=True)
-class ContentFailure:
-    status: str
-    error: str
 
-
-def _failed_recipient(recipient: str, reply: Reply, status: str) -> FailedRecipient:
-    return FailedRecipient(
-        address=recipient, status=status, diagnostic=reply.diagnostic if reply.code is not None else reply.text, reply_code=reply.code, remote_mta=reply.remote_mta
-    )
+def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
+    """The report an attempt recorded but did not get to write; written now, without sending again."""
+    reply = claim.reply or local_reply("5.0.0", "undeliverable")
+    if claim.state is RecipientState.SUPPRESSED:
+        return REASON_SUPPRESSED, FailedRecipient(claim.recipient, "5.0.0", reply.text)
+    if not reply.is_permanent:
+        return REASON_EXPIRED, failed_recipient(claim.recipient, reply, "4.4.7")
+    return REASON_REJECTED, failed_recipient(claim.recipient, reply)
 
 
 def _source_of(record: SqsRecord) -> dict:
     return {"queue": record.event_source_arn, "sqs_message_id": record.message_id, "receive_count": record.receive_count}
+
+
+def _datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+def _iso(epoch: float) -> str:
+    return _datetime(epoch).isoformat()
 
 
 def _domain(address: str) -> str:

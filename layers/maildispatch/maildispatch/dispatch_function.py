@@ -10,13 +10,14 @@ import asyncio
 import logging
 from typing import Any, Mapping
 
-from .aws import S3ContentStore, SqsDeadLetters, aws_client, change_visibility, fetch_relay_settings, io_executor
+from .aws import S3ContentStore, SqsDeadLetters, SqsRequeue, aws_client, change_visibility, fetch_relay_settings, io_executor
 from .batch import RecordResult, batch_response, run_records
 from .dispatch import DispatchPolicy, DispatchService
 from .ledger import DynamoDbLedger
-from .settings import DispatchSettings
+from .settings import DEFAULT_STREAM, DispatchSettings
 from .smtp_relay import RelayTransport
 from .sqs_record import SqsRecord
+from .suppression import DynamoDbSuppressionList, NoSuppressionList, SuppressionList
 
 log = logging.getLogger("maildispatch.dispatch")
 
@@ -27,12 +28,18 @@ class DispatchFunction:
     def __init__(self, settings: DispatchSettings) -> None:
         self.settings = settings
         self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        schedules = dict(settings.retry_schedules)
         self._policy = DispatchPolicy(
-            retry=settings.retry,
             reporting_mta=settings.reporting_mta,
+            retry=schedules.pop(DEFAULT_STREAM),
+            streams=schedules,
+            uncertain_retries=settings.uncertain_retries,
+            delay_warning_after=settings.delay_warning_after,
             default_envelope_sender=settings.default_envelope_sender,
             max_message_bytes=settings.max_message_bytes,
             lease_seconds=settings.lease_seconds,
+            queue_retention_seconds=settings.queue_retention_seconds,
+            requeue_after_receives=settings.requeue_after_receives,
         )
 
     @classmethod
@@ -54,9 +61,21 @@ class DispatchFunction:
         relay = fetch_relay_settings(self.settings.relay)
         ledger = DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
         dead_letters = SqsDeadLetters(self.settings.dead_letter_queue_url)
+        suppressions: SuppressionList = (
+            DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
+            if self.settings.suppression_table
+            else NoSuppressionList()
+        )
         async with RelayTransport(relay) as transport:
             service = DispatchService(
-                transport, ledger, self._content, dead_letters, self._policy, invocation_id=getattr(context, "aws_request_id", "local")
+                transport,
+                ledger,
+                self._content,
+                dead_letters,
+                self._policy,
+                suppressions=suppressions,
+                requeue=SqsRequeue(self.settings.send_queue_url),
+                invocation_id=getattr(context, "aws_request_id", "local"),
             )
 
             def record_failed(record: SqsRecord, error: BaseException) -> None:

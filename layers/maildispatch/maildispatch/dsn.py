@@ -15,7 +15,7 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-from .report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REDRIVEN, REASON_RENDER_FAILED, BounceReport, FailedRecipient
+from .report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REDRIVEN, REASON_RENDER_FAILED, REASON_SUPPRESSED, BounceReport, FailedRecipient
 
 SUBJECT_FAILED = "Undelivered Mail Returned to Sender"
 SUBJECT_DELAYED = "Delayed Mail (still being retried)"
@@ -174,6 +174,9 @@ def _notification(report: BounceReport, reporting_mta: str, now: datetime, all_d
     elif report.reason == REASON_REDRIVEN:
         lines += _wrap("Your message could not be delivered: the dispatch service failed repeatedly while handling it "
                        "and has given up. Some recipients may have received it before the failures.")
+    elif report.reason == REASON_SUPPRESSED:
+        lines += _wrap("Your message was not sent to one or more recipients: their addresses are on the suppression list, "
+                       "because earlier mail to them bounced permanently or they complained.")
     else:
         lines += _wrap("Your message could not be delivered to one or more recipients. "
                        "Their mail servers refused it permanently; it will not be retried.")
@@ -207,6 +210,9 @@ def _advice(report: BounceReport, all_delayed: bool) -> str:
         return "Fix the template or the data it uses as described above and send the message again. Nothing was delivered."
     if report.reason == REASON_EXPIRED:
         return "Check that the addresses are right and try again later, or reach the recipients another way."
+    if report.reason == REASON_SUPPRESSED:
+        return ("Check the addresses. If one is valid again, remove it from the suppression list "
+                "(python -m maildispatch.suppression remove ADDRESS) or send with \"ignore_suppression\": true.")
     if report.reason == REASON_REDRIVEN:
         return "Ask the recipients whether the message arrived before sending it again, or contact your mail administrator."
     return ("Check the addresses for typing mistakes and send the message again, or reach the recipients another way. "

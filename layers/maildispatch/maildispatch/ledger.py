@@ -23,15 +23,16 @@ class RecipientState(str, Enum):
     DELIVERED = "delivered"
     DEFERRED = "deferred"
     BOUNCED = "bounced"
-    UNCERTAIN = "uncertain"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (RecipientState.DELIVERED, RecipientState.BOUNCED)
+    SUPPRESSED = "suppressed"  # never sent: the address is on the suppression list
+    UNCERTAIN = "uncertain"  # the relay may have the message (the connection ended after the final dot)
 
 
-# States a new attempt may claim (besides a SENDING claim whose lease has run out).
-CLAIMABLE_STATES = (RecipientState.DEFERRED, RecipientState.UNCERTAIN)
+# A recipient with no ledger row is "queued". DEFERRED and UNCERTAIN may be claimed again once their
+# next attempt is due (an uncertain recipient the policy will not retry is due NEVER), SENDING once its
+# lease ran out; DELIVERED, BOUNCED and SUPPRESSED are final.
+FINAL_STATES = (RecipientState.DELIVERED, RecipientState.BOUNCED, RecipientState.SUPPRESSED)
+NEVER = 1e12  # a next-attempt time that never comes (year 33658)
+DUE_TOLERANCE_SECONDS = 1.0  # SQS visibility is approximate: an attempt this early counts as due
 
 RETENTION_SECONDS = 30 * 24 * 3600  # ledger items expire (DynamoDB TTL) a month after their last change
 
@@ -43,9 +44,13 @@ class Claim:
     recipient: str
     granted: bool
     state: RecipientState | None = None  # the recipient's state when the claim was refused
-    reported: bool = True  # for a BOUNCED recipient: whether its bounce report was written
+    reported: bool = True  # for a BOUNCED/SUPPRESSED recipient: whether its report was written
     reply: Reply | None = None  # the last reply recorded for the recipient, if any
     lease_expires_at: float | None = None  # for a claim held by another invocation
+    attempts: int = 0  # with this claim, for a granted one: how many times the recipient was claimed
+    uncertain: int = 0  # how many attempts ended uncertain so far
+    warned: bool = False  # a delay warning was sent for this recipient
+    next_attempt_at: float | None = None  # for a refused DEFERRED/UNCERTAIN claim: when it is due
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,9 @@ class LedgerEntry:
     recipient: str
     state: RecipientState
     reply: Reply | None = None
-    reported: bool = True  # False for a BOUNCED entry whose bounce report is not written yet
+    reported: bool = True  # False for a BOUNCED/SUPPRESSED entry whose report is not written yet
+    warned: bool = False  # set the delay-warning flag
+    next_attempt_at: float | None = None  # for DEFERRED/UNCERTAIN: not to be claimed before then
 
 
 class DeliveryLedger(Protocol):
@@ -77,6 +84,14 @@ class _Row:
     attempts: int = 0
     reported: bool = True
     reply: Reply | None = None
+    uncertain: int = 0
+    warned: bool = False
+    next_attempt_at: float = 0.0
+
+    def claimable(self, now: float) -> bool:
+        if self.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN):
+            return self.next_attempt_at <= now + DUE_TOLERANCE_SECONDS
+        return self.state is RecipientState.SENDING and self.lease_until < now
 
 
 @dataclass
@@ -95,12 +110,15 @@ class InMemoryLedger:
         for recipient in recipients:
             key = (message_key, ledger_key(recipient))
             row = self.rows.get(key)
-            if row is None or row.state in CLAIMABLE_STATES or (row.state is RecipientState.SENDING and row.lease_until < now):
-                attempts = row.attempts if row else 0
-                self.rows[key] = _Row(RecipientState.SENDING, now + lease_seconds, owner, attempts + 1, True, row.reply if row else None)
-                claims.append(Claim(recipient, granted=True))
+            if row is None or row.claimable(now):
+                row = row or _Row(RecipientState.SENDING)
+                row.state, row.lease_until, row.owner, row.attempts = RecipientState.SENDING, now + lease_seconds, owner, row.attempts + 1
+                self.rows[key] = row
+                claims.append(Claim(recipient, True, attempts=row.attempts, uncertain=row.uncertain, warned=row.warned))
             else:
-                claims.append(Claim(recipient, False, row.state, row.reported, row.reply, row.lease_until if row.state is RecipientState.SENDING else None))
+                lease = row.lease_until if row.state is RecipientState.SENDING else None
+                due = row.next_attempt_at if row.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) else None
+                claims.append(Claim(recipient, False, row.state, row.reported, row.reply, lease, row.attempts, row.uncertain, row.warned, due))
         return claims
 
     async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None:
@@ -108,8 +126,12 @@ class InMemoryLedger:
             await asyncio.sleep(self.call_latency)
         for entry in entries:
             key = (message_key, ledger_key(entry.recipient))
-            previous = self.rows.get(key)
-            self.rows[key] = _Row(entry.state, 0.0, "", previous.attempts if previous else 0, entry.reported, entry.reply)
+            row = self.rows.setdefault(key, _Row(entry.state))
+            row.state, row.lease_until, row.owner, row.reported = entry.state, 0.0, "", entry.reported
+            row.reply = entry.reply or row.reply
+            row.uncertain += entry.state is RecipientState.UNCERTAIN
+            row.warned = row.warned or entry.warned
+            row.next_attempt_at = entry.next_attempt_at or 0.0
 
     async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None:
         for recipient in recipients:
@@ -143,7 +165,7 @@ class DynamoDbLedger:
 
     def _claim_one(self, message_key: str, recipient: str, owner: str, now: float, lease_seconds: int) -> Claim:
         try:
-            self._client.update_item(
+            granted = self._client.update_item(
                 TableName=self._table,
                 Key=_item_key(message_key, recipient),
                 UpdateExpression=(
@@ -151,7 +173,8 @@ class DynamoDbLedger:
                     "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, expires_at = :expires"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(#state) OR #state IN (:deferred, :uncertain) "
+                    "attribute_not_exists(#state) "
+                    "OR (#state IN (:deferred, :uncertain) AND (attribute_not_exists(next_attempt_at) OR next_attempt_at <= :due)) "
                     "OR (#state = :sending AND lease_until < :now)"
                 ),
                 ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
@@ -165,10 +188,19 @@ class DynamoDbLedger:
                     ":one": {"N": "1"},
                     ":now": {"N": _number(now)},
                     ":expires": {"N": str(int(now + RETENTION_SECONDS))},
+                    ":due": {"N": _number(now + DUE_TOLERANCE_SECONDS)},
                 },
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return Claim(recipient, granted=True)
+            item = granted["Attributes"]
+            return Claim(
+                recipient,
+                True,
+                attempts=int(item["attempts"]["N"]),
+                uncertain=int(item.get("uncertain_count", {}).get("N", "0")),
+                warned=item.get("warned", {}).get("BOOL", False),
+            )
         except self._client.exceptions.ConditionalCheckFailedException as refused:
             item = refused.response.get("Item") or {}
             return _claim_from_item(recipient, item)
@@ -187,6 +219,18 @@ class DynamoDbLedger:
             ":expires": {"N": str(int(now + RETENTION_SECONDS))},
         }
         sets = ["#state = :state", "reported = :reported", "updated_at = :now", "expires_at = :expires"]
+        if entry.state is RecipientState.UNCERTAIN:
+            sets.append("uncertain_count = if_not_exists(uncertain_count, :zero) + :one")
+            values[":zero"], values[":one"] = {"N": "0"}, {"N": "1"}
+        if entry.warned:
+            sets.append("warned = :warned")
+            values[":warned"] = {"BOOL": True}
+        removes = ["lease_until", "#owner"]
+        if entry.next_attempt_at is not None:
+            sets.append("next_attempt_at = :next")
+            values[":next"] = {"N": _number(entry.next_attempt_at)}
+        else:
+            removes.append("next_attempt_at")
         if entry.reply is not None:
             sets += ["reply_status = :status", "reply_text = :text"]
             values[":status"] = {"S": entry.reply.status}
@@ -200,7 +244,7 @@ class DynamoDbLedger:
         self._client.update_item(
             TableName=self._table,
             Key=_item_key(message_key, entry.recipient),
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE lease_until, #owner",
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
             ExpressionAttributeNames={**names, "#owner": "owner"},
             ExpressionAttributeValues=values,
         )
@@ -237,4 +281,16 @@ def _claim_from_item(recipient: str, item: dict[str, Any]) -> Claim:
             remote_mta=item.get("remote_mta", {}).get("S"),
         )
     lease = float(item["lease_until"]["N"]) if state is RecipientState.SENDING and "lease_until" in item else None
-    return Claim(recipient, False, state, item.get("reported", {}).get("BOOL", True), reply, lease)
+    due = float(item["next_attempt_at"]["N"]) if state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) and "next_attempt_at" in item else None
+    return Claim(
+        recipient,
+        False,
+        state,
+        item.get("reported", {}).get("BOOL", True),
+        reply,
+        lease,
+        int(item.get("attempts", {}).get("N", "0")),
+        int(item.get("uncertain_count", {}).get("N", "0")),
+        item.get("warned", {}).get("BOOL", False),
+        due,
+    )

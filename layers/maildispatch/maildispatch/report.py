@@ -21,7 +21,11 @@ REASON_EXPIRED = "expired"  # transient failures until the last attempt
 REASON_INVALID_REQUEST = "invalid_request"  # the send request could not be parsed or validated
 REASON_RENDER_FAILED = "render_failed"  # the request was valid but its template could not be rendered
 REASON_REDRIVEN = "redriven"  # SQS moved the record after repeated crashes or timeouts of the function
-REASONS = (REASON_REJECTED, REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_RENDER_FAILED, REASON_REDRIVEN)
+REASON_SUPPRESSED = "suppressed"  # not sent: the address is on the suppression list
+REASON_DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
+REASONS = (
+    REASON_REJECTED, REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_RENDER_FAILED, REASON_REDRIVEN, REASON_SUPPRESSED, REASON_DELAYED,
+)
 
 
 @dataclass(frozen=True)

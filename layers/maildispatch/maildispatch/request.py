@@ -124,6 +124,8 @@ class SendRequest:
     tags: Mapping[str, str] = field(default_factory=_empty_mapping, hash=False)
     message_key: str | None = None
     version: int = REQUEST_VERSION
+    stream: str | None = None  # which retry schedule applies (None: the default stream)
+    ignore_suppression: bool = False  # send even to addresses on the suppression list
 
     @cached_property
     def recipients(self) -> tuple[Address, ...]:
@@ -250,13 +252,14 @@ def _address_hint(text: str) -> str:
 # --- the document -----------------------------------------------------------------------
 _REQUEST_FIELDS = frozenset({
     "version", "message_key", "from", "to", "cc", "bcc", "reply_to", "return_path", "subject",
-    "text", "html", "template", "variables", "headers", "attachments", "tags",
+    "text", "html", "template", "variables", "headers", "attachments", "tags", "stream", "ignore_suppression",
 })
 _INLINE_TEMPLATE_FIELDS = frozenset({"subject", "text", "html"})
 _STORED_TEMPLATE_FIELDS = frozenset({"key"})
 _ATTACHMENT_FIELDS = frozenset({"filename", "content_type", "content_base64", "s3"})
 _S3_FIELDS = frozenset({"bucket", "key", "version_id"})
 _MESSAGE_KEY_RE = re.compile(r"[\x21-\x7e]{1,200}")
+_STREAM_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME_RE = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _TEMPLATE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
 _CONTENT_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
@@ -317,13 +320,21 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
     if "variables" in doc:
         variables = MappingProxyType(dict(_object(doc["variables"], "variables")))
     _check_content(doc, subject, template)
+    stream = None
+    if "stream" in doc:
+        stream = _string(doc["stream"], "stream")
+        if not _STREAM_RE.fullmatch(stream):
+            raise InvalidRequest("stream", "must be 1 to 64 lowercase letters, digits, '-' or '_'")
+    ignore_suppression = doc.get("ignore_suppression", False)
+    if not isinstance(ignore_suppression, bool):
+        raise InvalidRequest("ignore_suppression", "must be true or false")
     return SendRequest(
         from_=from_, to=to, cc=cc, bcc=bcc, reply_to=reply_to, return_path=return_path,
         subject=subject, text=text, html=html, template=template, variables=variables,
         headers=_headers(doc["headers"]) if "headers" in doc else (),
         attachments=_attachments(doc["attachments"]) if "attachments" in doc else (),
         tags=_tags(doc["tags"]) if "tags" in doc else _empty_mapping(),
-        message_key=message_key, version=REQUEST_VERSION,
+        message_key=message_key, version=REQUEST_VERSION, stream=stream, ignore_suppression=ignore_suppression,
     )
 
 

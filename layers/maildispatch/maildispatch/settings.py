@@ -5,10 +5,11 @@ or `BounceSettings.from_environ` once per container and pass the result in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .retry import RetrySchedule
+from .retry import RetrySchedule, parse_duration
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,15 @@ class RelaySource:
     max_connections: int = 5
 
 
+UNCERTAIN_POLICIES = {
+    # how many more times a recipient whose submission ended uncertain is sent again
+    "retry-once": 1,  # default: one more attempt with the same Message-ID, so a receiver can de-duplicate
+    "retry": 1_000_000,  # like a transient failure (most MTAs do this; duplicates possible)
+    "give-up": 0,  # never again: no duplicate, but the message may be lost
+}
+DEFAULT_STREAM = "transactional"
+
+
 @dataclass(frozen=True)
 class DispatchSettings:
     send_queue_url: str
@@ -42,11 +52,16 @@ class DispatchSettings:
     relay: RelaySource
     reporting_mta: str
     content_bucket: str | None = None
+    suppression_table: str | None = None
     concurrency: int = 32
-    retry: RetrySchedule = RetrySchedule()
+    retry_schedules: Mapping[str, RetrySchedule] = field(default_factory=lambda: {DEFAULT_STREAM: RetrySchedule()})
+    uncertain_retries: int = UNCERTAIN_POLICIES["retry-once"]
+    delay_warning_after: float | None = None  # seconds after arrival; None: no delay warnings
     default_envelope_sender: str | None = None
     max_message_bytes: int = 10 * 1024 * 1024
     lease_seconds: int = 300  # how long a recipient claim holds before another invocation may take it over
+    queue_retention_seconds: float = 4 * 86400  # the send queue's MessageRetentionPeriod
+    requeue_after_receives: int = 5  # a record received this often is re-enqueued fresh before it waits again
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "DispatchSettings":
@@ -58,21 +73,53 @@ class DispatchSettings:
             relay=relay_source_from_environ(env),
             reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
             content_bucket=reader.text("CONTENT_BUCKET", None),
+            suppression_table=reader.text("SUPPRESSION_TABLE", None),
             concurrency=reader.integer("DISPATCH_CONCURRENCY", 32, minimum=1),
-            retry=RetrySchedule(
-                base_seconds=reader.number("RETRY_BASE_SECONDS", 60.0, minimum=0.001),
-                max_delay_seconds=reader.number("RETRY_MAX_SECONDS", RetrySchedule.max_delay_seconds, minimum=0.001),
-                max_attempts=reader.integer("MAX_ATTEMPTS", 8, minimum=1),
-            ),
+            retry_schedules=retry_schedules_from_environ(reader),
+            uncertain_retries=reader.choice("UNCERTAIN_POLICY", "retry-once", UNCERTAIN_POLICIES),
+            delay_warning_after=reader.duration("DELAY_WARNING_AFTER", None),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
             max_message_bytes=reader.integer("MAX_MESSAGE_BYTES", 10 * 1024 * 1024, minimum=1024),
             lease_seconds=reader.integer("CLAIM_LEASE_SECONDS", 300, minimum=1),
+            queue_retention_seconds=reader.duration("SEND_QUEUE_RETENTION", 4 * 86400) or 4 * 86400,
+            requeue_after_receives=reader.integer("REQUEUE_AFTER_RECEIVES", 5, minimum=1),
         )
+
+
+def retry_schedules_from_environ(reader: "_EnvReader") -> dict[str, RetrySchedule]:
+    """The default stream's schedule from RETRY_SCHEDULE / RETRY_MAX_AGE / RETRY_STATED_DELAY_FLOOR,
+    and more streams from RETRY_STREAMS: {"campaign": {"schedule": "15m,1h,4h", "max_age": "1d"}}."""
+    floor = reader.text("RETRY_STATED_DELAY_FLOOR", "60s")
+    default_delays = reader.text("RETRY_SCHEDULE", "5m,10m,20m,40m,1h,2h,4h")
+    default_age = reader.text("RETRY_MAX_AGE", "2d")
+    schedules = {DEFAULT_STREAM: _schedule("RETRY_SCHEDULE/RETRY_MAX_AGE", default_delays, default_age, floor)}
+    raw = reader.text("RETRY_STREAMS", None)
+    if raw:
+        try:
+            streams = json.loads(raw)
+            assert isinstance(streams, dict)
+        except (ValueError, AssertionError):
+            raise SettingsError("RETRY_STREAMS is not a JSON object of stream name -> {schedule, max_age}") from None
+        for name, spec in streams.items():
+            if not isinstance(spec, dict):
+                raise SettingsError(f"RETRY_STREAMS.{name} is not an object with schedule and max_age")
+            schedules[name] = _schedule(
+                f"RETRY_STREAMS.{name}", str(spec.get("schedule", default_delays)), str(spec.get("max_age", default_age)), floor
+            )
+    return schedules
+
+
+def _schedule(where: str, delays: str, max_age: str, floor: str | None) -> RetrySchedule:
+    try:
+        return RetrySchedule.parse(delays, max_age, stated_delay_floor=floor)
+    except ValueError as error:
+        raise SettingsError(f"{where}: {error}") from None
 
 
 @dataclass(frozen=True)
 class BounceFunctionSettings:
     ledger_table: str | None
+    suppression_table: str | None
     relay: RelaySource
     reporting_mta: str
     postmaster: str
@@ -85,6 +132,7 @@ class BounceFunctionSettings:
         reporting_mta = reader.text("REPORTING_MTA", "maildispatch.invalid")
         return cls(
             ledger_table=reader.text("LEDGER_TABLE", None),
+            suppression_table=reader.text("SUPPRESSION_TABLE", None),
             relay=relay_source_from_environ(env),
             reporting_mta=reporting_mta,
             postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
@@ -153,6 +201,21 @@ class _EnvReader:
         if value < minimum:
             raise SettingsError(f"{name}={value} is below the minimum {minimum}")
         return value
+
+    def duration(self, name: str, default: float | None) -> float | None:
+        raw = self.text(name, None)
+        if raw is None or raw.lower() in ("off", "none"):
+            return default if raw is None else None
+        try:
+            return parse_duration(raw)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
+
+    def choice(self, name: str, default: str, choices: Mapping[str, Any]) -> Any:
+        raw = self.text(name, default) or default
+        if raw not in choices:
+            raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+        return choices[raw]
 
     def flag(self, name: str) -> bool:
         raw = (self.text(name, "") or "").lower()
