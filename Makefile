@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test unit demo lint validate build bench chaos clean
+.PHONY: venv test unit demo lint validate build bench chaos clean bounce-score classify-bounces
 
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ demo: $(STAMP)
 lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
+
+# Returned-mail classifier, measured on the shared corpus of real bounces (../shared/bounces).
+BOUNCES ?= ../shared/bounces
+
+bounce-score: $(STAMP)
+	$(BIN)/python -m maildispatch.returned $(BOUNCES)/corpus --out .local/bounce-predictions.json --score $(BOUNCES)/truth.json
+
+classify-bounces: $(STAMP)
+	@test -n "$(DIR)" || { echo "usage: make classify-bounces DIR=<folder of .eml files>" >&2; exit 2; }
+	$(BIN)/python -m maildispatch.returned "$(DIR)" --out .local/bounce-predictions.json
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam

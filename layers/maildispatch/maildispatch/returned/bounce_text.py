@@ -1,0 +1,124 @@
+"""Non-standard bounces: find the failed recipients and what was said about each in human-readable text.
+
+Most MTAs write the same shapes, whatever their wording (Exim, Postfix, Sendmail, qmail, Courier,
+OpenSMTPD, Exchange/Office 365, Gmail, Domino, MailEnable, ...):
+
+  - an address alone on a line, the explanation indented below it        (Exim, Gmail, qmail, Domino)
+  - "<address>: explanation" with continuation lines                       (Postfix, qmail, Courier)
+  - "address: explanation" on one line                                     (OpenSMTPD)
+  - "address<mailto:address>" followed by the explanation                  (Exchange / Office 365)
+  - "Recipient: <address>" with a transcript ">>> RCPT TO" / "<<< 550 ..." (Sendmail-like gateways)
+
+Each recipient's block runs to the next recipient line; from it come the diagnostic (the remote
+server's reply when one is quoted, else the first paragraphs), the SMTP command and the remote MTA.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .smtp_text import clean_diagnostic, find_command
+
+ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+_ADDRESS = re.compile(ADDRESS)
+_RECIPIENT_LINES = (
+    # "  <a@b>:" / "  a@b" / "  * a@b" / '"a@b":' / "Recipient: <a@b>" / "Recipient: [SMTP:a@b]" / "a@b<mailto:a@b>"
+    re.compile(rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$", re.I),
+    # "<a@b>: text" / "<a@b> (expanded from <c@d>): text"
+    re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
+    # "a@b: text" (not a header such as "From: a@b")
+    re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
+)
+_REPLY_START = re.compile(r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)", re.I | re.M)
+_REMOTE_MTA = re.compile(r"\b(?:host|server|mta)[: ]+\[?([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})\]?|by ([A-Za-z0-9.-]+\.[A-Za-z]{2,})\.? \[", re.I)
+_BOILERPLATE = re.compile(
+    r"^(?:this (?:is|message was) .*automatically|please (?:do not|don't) reply|for (?:further|more) (?:assistance|information|help)|if you (?:do so|have questions)"
+    r"|you can delete your own text|the mail system|the postfix program|no action is required|delivery attempts will continue|eventually the mail delivery"
+    r"|learn more at|for email administrators|diagnostic information for administrators|generating server:)", re.I)
+
+
+@dataclass
+class TextRecipient:
+    recipient: str
+    diagnostic: str | None
+    command: str | None
+    remote_mta: str | None
+    block: str  # the whole block, for the command and for wording when the diagnostic is thin
+
+
+def unquote(text: str) -> str:
+    """Remove '> ' quoting when a bounce was forwarded inline."""
+    lines = text.splitlines()
+    quoted = [line for line in lines if line.startswith(">")]
+    if len(quoted) >= max(5, len([line for line in lines if line.strip()]) // 2):
+        return "\n".join(re.sub(r"^>+ ?", "", line) for line in lines)
+    return text
+
+
+def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipient]:
+    """The recipients a plain-text notification names, with the block of text about each."""
+    lines = unquote(notification).replace("\r", "").split("\n")
+    starts: list[tuple[int, str, str]] = []  # (line index, address, rest of the line)
+    for i, line in enumerate(lines):
+        for pattern in _RECIPIENT_LINES:
+            match = pattern.match(line)
+            if match:
+                address = match.group(1)
+                repeated = bool(starts) and starts[-1][1].lower() == address.lower()
+                if address.lower() not in exclude and not repeated:
+                    rest = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
+                    starts.append((i, address, rest or ""))
+                break
+    found: dict[str, TextRecipient] = {}
+    for k, (i, address, rest) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
+        block_lines = [rest] + lines[i + 1:end]
+        block = "\n".join(block_lines).strip("\n")
+        entry = _entry(address, block)
+        key = address.lower()
+        if key not in found or (entry.diagnostic and not found[key].diagnostic):
+            found[key] = entry
+    return list(found.values())
+
+
+def _entry(address: str, block: str) -> TextRecipient:
+    return TextRecipient(
+        recipient=address,
+        diagnostic=diagnostic_from_block(block),
+        command=find_command(block),
+        remote_mta=_remote_mta(block),
+        block=block,
+    )
+
+
+def diagnostic_from_block(block: str) -> str | None:
+    """The remote reply quoted in a block, to the end of its paragraph; else the first paragraphs."""
+    match = _REPLY_START.search(block)
+    if match:
+        start = match.end()
+        para = re.split(r"\n\s*\n", block[start:], maxsplit=1)[0]
+        # An indented continuation keeps going; a line back at the margin after a reply ends it.
+        text = clean_diagnostic(para)
+        if text:
+            return text[:1000]
+    paragraphs = [p for p in re.split(r"\n\s*\n", block) if p.strip()]
+    kept: list[str] = []
+    for para in paragraphs:
+        sentences = [line for line in para.splitlines() if line.strip() and not _BOILERPLATE.match(line.strip())]
+        if sentences:
+            kept.append(" ".join(" ".join(s.split()) for s in sentences))
+        if sum(len(k) for k in kept) > 300 or len(kept) >= 3:
+            break
+    text = " ".join(kept).strip()
+    return text[:1000] or None
+
+
+def _remote_mta(block: str) -> str | None:
+    match = _REMOTE_MTA.search(block)
+    if not match:
+        return None
+    return (match.group(1) or match.group(2)).rstrip(".")
+
+
+def addresses_in(value: str | None) -> list[str]:
+    return _ADDRESS.findall(value or "")

@@ -1,0 +1,288 @@
+"""classify_returned_message: the bytes of a returned message -> a ReturnedMessage.
+
+The order of reading: a provider's JSON notification (Amazon SES through SNS), an RFC 5965
+complaint, the RFC 3464 per-recipient groups (completed from the human-readable text: the SMTP
+command, the reply when the group has none), the human-readable text alone for non-standard
+bounces, then RFC 3834 auto-replies. What none of them explains is `unclassified`, kept with what
+could be read. Pure: no I/O, no clock, no environment.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from email.message import Message
+
+from . import arf, auto_reply, bounce_text, delivery_status, mimewalk, ses_notification
+from .model import (
+    KIND_AUTO_REPLY,
+    KIND_BOUNCE,
+    KIND_COMPLAINT,
+    KIND_DELAY,
+    KIND_DELIVERED,
+    KIND_UNCLASSIFIED,
+    RecipientVerdict,
+    ReturnedMessage,
+    is_hard,
+)
+from .reason import classify_reason
+from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
+
+_DAEMON = re.compile(r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|mmdf|mail\.delivery\.system)\b", re.I)
+_FAILURE_SUBJECT = re.compile(
+    r"undeliver|undelivered|returned|delivery (?:status|failure|failed|notification|report|problem)|failure notice|not delivered|could not be delivered"
+    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error", re.I)
+_DELAY_WORDING = re.compile(
+    r"\bthis is (?:a|only a) warning|warning: message .{0,40} delayed|delivery (?:status notification )?\(delay\)|\bstill being retried|will (?:be )?retr(?:y|ied)"
+    r"|has not yet been delivered|not yet been delivered|delivery attempts will continue|temporary failure report|delayed for more than|will continue trying", re.I)
+_ORIGINAL_X = re.compile(r"^x-", re.I)
+_QUOTES_RECIPIENT = re.compile(r"^\s*(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
+
+
+def classify_returned_message(raw: bytes) -> ReturnedMessage:
+    """Classify one returned message. Never raises on malformed input: returns `unclassified`."""
+    try:
+        msg = mimewalk.parse_message(raw)
+        return _classify(msg, raw if isinstance(raw, bytes) else None)
+    except Exception as exc:  # noqa: BLE001 - malformed mail must be kept, not crash the intake
+        return ReturnedMessage(KIND_UNCLASSIFIED, (), parse_error=f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> ReturnedMessage:
+    walked = mimewalk.walk(msg, raw)
+    headers = {name.lower(): mimewalk.unfold(mimewalk.decode_words(str(value))) for name, value in msg.items()}
+    subject = headers.get("subject")
+    sender = headers.get("from")
+    body = "\n".join(walked.texts)
+
+    notification, inline_original = body, None
+    if walked.original is None and walked.original_headers is None:
+        notification, inline_original = mimewalk.split_original(body)
+    original = _original_facts(walked, inline_original)
+    context = dict(original, subject=subject, from_address=sender)
+
+    ses = ses_notification.find_ses_notification(body)
+    if ses is not None:
+        return replace(ses_notification.verdicts_from_ses(ses), subject=subject, from_address=sender)
+
+    if walked.feedback_reports:
+        return _complaint(walked, context)
+
+    reports = [delivery_status.parse_delivery_status(t) for t in walked.delivery_status]
+    if not any(r.recipients for r in reports):
+        reports += [delivery_status.parse_delivery_status(t) for t in walked.texts if delivery_status.looks_like_delivery_status(t)]
+    groups = [g for r in reports for g in r.recipients]
+    message_fields: dict[str, str] = {}
+    for r in reports:
+        for k, v in r.message_fields.items():
+            message_fields.setdefault(k, v)
+
+    exclude = _not_recipients(headers, original)
+    text_recipients = bounce_text.recipients_in_text(notification, exclude)
+    delayed_wording = bool(_DELAY_WORDING.search(notification) or _DELAY_WORDING.search(subject or ""))
+
+    if groups:
+        verdicts = [_from_group(g, text_recipients, notification, len(groups) == 1) for g in groups]
+    else:
+        verdicts = _from_text(text_recipients, headers, notification, delayed_wording)
+
+    if not verdicts or all(v.rule in ("unrecognised", "nothing-said") for v in verdicts):
+        inner = walked.original
+        if depth == 0 and inner is not None and _is_bounce_message(inner):
+            # A gateway forwarded the real report as an attachment: read that one.
+            nested = _classify(inner, None, depth + 1)
+            if nested.recipients:
+                return nested
+    if not verdicts:
+        if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
+            return ReturnedMessage(KIND_AUTO_REPLY, (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
+                                   **_message_facts(context, message_fields))
+        if arf.is_unsubscribe_request(subject, headers, body):
+            return ReturnedMessage(KIND_COMPLAINT, (RecipientVerdict(_address(sender), None, None, None, "feedback", None),),
+                                   feedback_type="opt-out", **_message_facts(context, message_fields))
+        if _looks_like_bounce(headers, walked) and notification.strip():
+            verdicts = [_verdict(_fallback_recipient(headers, original), None, None, _text_diagnostic(notification),
+                                 find_command(notification), "delayed" if delayed_wording else "failed", None, None, notification)]
+    if not verdicts:
+        return ReturnedMessage(KIND_UNCLASSIFIED, (), **_message_facts(context, message_fields))
+    return ReturnedMessage(_kind(verdicts), tuple(verdicts), **_message_facts(context, message_fields))
+
+
+def _from_group(group: dict[str, str], text_recipients: list[bounce_text.TextRecipient], notification: str, single: bool) -> RecipientVerdict:
+    final = delivery_status.address_of(group.get("final-recipient"))
+    original_rcpt = delivery_status.address_of(group.get("original-recipient") or group.get("x-actual-recipient"))
+    recipient = final or original_rcpt
+    diag_type, diagnostic = delivery_status.diagnostic_of(group.get("diagnostic-code"))
+    block = _block_for(text_recipients, recipient, original_rcpt, single=len(text_recipients) == 1)
+    if block is not None and (not diagnostic or _is_thin(diagnostic)) and block.diagnostic:
+        diagnostic = f"{diagnostic} {block.diagnostic}".strip() if diagnostic else block.diagnostic
+    if diag_type and diag_type.startswith("X-UNIX") and diagnostic:
+        diagnostic = f"x-unix; {diagnostic}"
+    command = find_command(block.block if block else None) or find_command(diagnostic)
+    status = (group.get("status") or "").split()[0] if group.get("status") else None
+    if status and not re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", status):
+        status = find_status(group.get("status"))
+    action = (group.get("action") or "").strip().lower().split()[0] if group.get("action") else None
+    if action in ("failure", "expired"):
+        action = "failed" if action == "failure" else "delayed"
+    remote = delivery_status.mta_of(group.get("remote-mta")) or (block.remote_mta if block else None)
+    return _verdict(recipient, status, find_reply_code(diagnostic), diagnostic, command, action, remote, original_rcpt, notification, single)
+
+
+def _from_text(found: list[bounce_text.TextRecipient], headers: dict[str, str], notification: str, delayed: bool) -> list[RecipientVerdict]:
+    failed = bounce_text.addresses_in(headers.get("x-failed-recipients"))
+    if failed:
+        by_address = {f.recipient.lower(): f for f in found}
+        kept = [by_address[a.lower()] for a in failed if a.lower() in by_address]
+        found = kept or found
+        if not found:
+            diagnostic = _text_diagnostic(notification)
+            return [_verdict(a, None, None, diagnostic, find_command(notification), "delayed" if delayed else "failed", None, None, notification) for a in failed]
+    action = "delayed" if delayed else "failed"
+    out = []
+    for f in found:
+        diagnostic = f.diagnostic or _text_diagnostic(f.block)
+        if len(found) == 1 and not find_reply_code(diagnostic):
+            # The reply may be quoted away from the address (before it, or once for all).
+            whole = _text_diagnostic(notification)
+            if find_reply_code(whole):
+                diagnostic = whole
+        out.append(_verdict(f.recipient, None, None, diagnostic, f.command, action, f.remote_mta, None, notification, len(found) == 1))
+    return out
+
+
+def _verdict(recipient, status, reply_code, diagnostic, command, action, remote_mta, original_rcpt, context=None, single=True) -> RecipientVerdict:
+    relayed_status, relayed_code, relayed_text = unwrap_relayed_reply(diagnostic)
+    if relayed_text:
+        diagnostic, reply_code = relayed_text, relayed_code
+        status = relayed_status or status
+    found_status = find_status(diagnostic)
+    reply_code = reply_code or find_reply_code(diagnostic)
+    if found_status and found_status != status and (not status or status_agrees(found_status, reply_code) and found_status[0] == status[0] or status.endswith(".0.0")):
+        status = found_status  # the remote server's own code is more precise than the reporting MTA's summary
+    if command is None and diagnostic and _QUOTES_RECIPIENT.search(diagnostic) and not (status or "").startswith(("5.2.", "4.2.")):
+        command = "RCPT"  # a reply quoting the recipient ("<a@b>: ...", "a@b... User unknown") answered RCPT TO
+    reason, rule = classify_reason(status, reply_code, diagnostic, command, action, context, single)
+    hard = is_hard(reason, status, reply_code)
+    if not status and reply_code:
+        status = f"{str(reply_code)[0]}.0.0"
+    if not status and action in ("failed", "delayed") and reason not in ("delivered", "vacation", "feedback"):
+        status = "4.0.0" if action == "delayed" else "5.0.0"
+    return RecipientVerdict(
+        recipient=recipient, status=status, reply_code=reply_code, diagnostic=diagnostic, reason=reason,
+        hard=hard, remote_mta=remote_mta, action=action,
+        original_recipient=original_rcpt, command=command, rule=rule,
+    )
+
+
+def _block_for(found, recipient, original_rcpt, single: bool):
+    for f in found:
+        if f.recipient.lower() in {(recipient or "").lower(), (original_rcpt or "").lower()}:
+            return f
+    return found[0] if single and found else None
+
+
+def _is_thin(diagnostic: str) -> bool:
+    """A diagnostic with no words worth reading ('550', '5.0.0', 'smtp; 550 5.1.1')."""
+    return len(re.sub(r"[\d.;:\s-]|smtp", "", diagnostic, flags=re.I)) < 4
+
+
+def _text_diagnostic(text: str) -> str | None:
+    return bounce_text.diagnostic_from_block(text)
+
+
+def _kind(verdicts: list[RecipientVerdict]) -> str:
+    if all(v.reason == "delivered" for v in verdicts):
+        return KIND_DELIVERED
+    failed = [v for v in verdicts if v.hard is not None]
+    if failed and all(v.action == "delayed" for v in failed):
+        return KIND_DELAY
+    return KIND_BOUNCE if failed else KIND_UNCLASSIFIED
+
+
+def _complaint(walked: mimewalk.Walked, context: dict) -> ReturnedMessage:
+    report = arf.parse_feedback_report("\n".join(walked.feedback_reports))
+    recipients = report.recipients
+    if not recipients and walked.original is not None:
+        recipients = bounce_text.addresses_in(walked.original.get("To"))[:50]
+    verdicts = tuple(RecipientVerdict(r, None, None, None, "feedback", None) for r in recipients or [None])
+    facts = _message_facts(context, {"reporting-mta": report.fields.get("reporting-mta", ""), "arrival-date": report.fields.get("arrival-date", "")})
+    return ReturnedMessage(KIND_COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
+
+
+def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dict:
+    block = walked.original_headers
+    if block is None and inline_original:
+        block = _leading_header_block(inline_original)
+    if not block:
+        return {"original_headers": None, "original_message_id": None, "original_x_headers": (), "original_from": None, "original_to": None}
+    parsed = mimewalk.parse_message(block.encode("utf-8", "replace") if isinstance(block, str) else block)
+    x_headers = tuple((k, mimewalk.unfold(str(v))) for k, v in parsed.items() if _ORIGINAL_X.match(k))
+    return {
+        "original_headers": block,
+        "original_message_id": (parsed.get("Message-ID") or parsed.get("Message-Id") or "").strip() or None,
+        "original_x_headers": x_headers,
+        "original_from": " ".join(str(parsed.get(h, "")) for h in ("From", "Return-Path", "Sender", "Reply-To")),
+        "original_to": " ".join(str(parsed.get(h, "")) for h in ("To", "Cc")),
+    }
+
+
+def _leading_header_block(text: str) -> str:
+    lines = []
+    for line in text.lstrip("\n").split("\n"):
+        if not line.strip():
+            if lines:
+                break
+            continue
+        lines.append(re.sub(r"^\s{0,4}(?=[A-Za-z-]+:)", "", line) if not line[:1] in " \t" or re.match(r"^\s{1,4}[A-Za-z-]+:\s", line) else line)
+    return "\n".join(lines) + "\n"
+
+
+def _not_recipients(headers: dict[str, str], original: dict) -> set[str]:
+    """Addresses in a bounce that are not failed recipients: the sender the bounce goes back to."""
+    out = set()
+    for value in (headers.get("to"), headers.get("from"), original.get("original_from")):
+        out.update(a.lower() for a in bounce_text.addresses_in(value))
+    return out
+
+
+def _looks_like_bounce(headers: dict[str, str], walked: mimewalk.Walked) -> bool:
+    if walked.delivery_status or "x-failed-recipients" in headers:
+        return True
+    if "report-type=delivery-status" in (headers.get("content-type") or "").lower():
+        return True
+    return bool(_DAEMON.search(headers.get("from") or "")) or bool(_FAILURE_SUBJECT.search(headers.get("subject") or ""))
+
+
+def _is_bounce_message(msg: Message) -> bool:
+    if "report-type=delivery-status" in str(msg.get("Content-Type", "")).lower() or msg.get("X-Failed-Recipients"):
+        return True
+    return bool(_DAEMON.search(str(msg.get("From", ""))))
+
+
+def _fallback_recipient(headers: dict[str, str], original: dict) -> str | None:
+    for value in (headers.get("x-failed-recipients"), original.get("original_to")):
+        found = bounce_text.addresses_in(value)
+        if found:
+            return found[0]
+    return None
+
+
+def _address(value: str | None) -> str | None:
+    found = bounce_text.addresses_in(value)
+    return found[0] if found else None
+
+
+def _message_facts(context: dict, fields: dict[str, str]) -> dict:
+    return {
+        "original_message_id": context.get("original_message_id"),
+        "original_headers": context.get("original_headers"),
+        "original_envelope_id": fields.get("original-envelope-id") or None,
+        "original_x_headers": context.get("original_x_headers") or (),
+        "reporting_mta": delivery_status.mta_of(fields.get("reporting-mta")) or None,
+        "arrival_date": fields.get("arrival-date") or None,
+        "subject": context.get("subject"),
+        "from_address": context.get("from_address"),
+    }
+
+
+__all__ = ["classify_returned_message"]

@@ -1,0 +1,120 @@
+"""RFC 3464 delivery-status fields: the per-message fields and every per-recipient group.
+
+Reads the body of a `message/delivery-status` part, and the same fields where an MTA writes them
+into a text part (Amazon WorkMail, some Exchange and Postfix reports). Tolerates what real reports
+do: no blank line between groups, groups that repeat per-message fields, folded multi-line
+Diagnostic-Code values, and fields in any letter case.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+_RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
+_PER_RECIPIENT = frozenset(_RECIPIENT_FIELDS + (
+    "action", "status", "remote-mta", "diagnostic-code", "last-attempt-date", "final-log-id",
+    "will-retry-until", "x-supplementary-info", "x-display-name",
+))
+_PER_MESSAGE = frozenset((
+    "reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date", "original-envelope-id",
+    "x-postfix-queue-id", "x-postfix-sender", "x-original-message-id", "x-sendmail-queue-id",
+))
+
+
+@dataclass
+class DeliveryStatus:
+    message_fields: dict[str, str] = field(default_factory=dict)
+    recipients: list[dict[str, str]] = field(default_factory=list)
+
+
+def parse_delivery_status(text: str) -> DeliveryStatus:
+    """Per-message fields and the per-recipient groups, field names lower-cased, values unfolded."""
+    result = DeliveryStatus()
+    group: dict[str, str] = {}
+
+    def close() -> None:
+        nonlocal group
+        if any(k in group for k in _RECIPIENT_FIELDS) or ("status" in group and "action" in group):
+            result.recipients.append(group)
+        group = {}
+
+    last: tuple[dict[str, str], str] | None = None
+    for line in _fields_lines(text):
+        if not line.strip():
+            if any(k in group for k in _RECIPIENT_FIELDS):
+                close()
+            last = None
+            continue
+        if line[:1] in " \t" and last is not None:
+            target, name = last
+            target[name] = f"{target[name]} {line.strip()}".strip()
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            last = None
+            continue
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in _PER_RECIPIENT:
+            # A field the group already has, or a new recipient after the group's Action/Status,
+            # begins the next group (some MTAs leave out the blank line between groups).
+            starts_new = name in group and name != "diagnostic-code"
+            starts_new = starts_new or (
+                name in ("final-recipient", "original-recipient")
+                and any(k in group for k in _RECIPIENT_FIELDS)
+                and ("action" in group or "status" in group)
+            )
+            if starts_new:
+                close()
+            group[name] = value
+            last = (group, name)
+        elif name in _PER_MESSAGE:
+            result.message_fields.setdefault(name, value)
+            last = (result.message_fields, name)
+        else:
+            last = None
+    close()
+    return result
+
+
+def _fields_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def looks_like_delivery_status(text: str) -> bool:
+    """True when text carries RFC 3464 per-recipient fields (Final-Recipient with Action or Status)."""
+    lowered = text.lower()
+    return "final-recipient:" in lowered and ("status:" in lowered or "action:" in lowered)
+
+
+def address_of(value: str | None) -> str | None:
+    """The address of a recipient field: 'rfc822; <a@b>' -> 'a@b'."""
+    if not value:
+        return None
+    addr_type, sep, addr = value.partition(";")
+    if not sep:
+        addr = addr_type
+    addr = addr.strip().strip("<>").strip().strip('"')
+    if addr.lower().startswith("rfc822:") or addr.lower().startswith("smtp:"):
+        addr = addr.split(":", 1)[1]
+    addr = addr.strip().strip("<>").strip()
+    return addr or None
+
+
+def diagnostic_of(value: str | None) -> tuple[str | None, str | None]:
+    """(diagnostic type, text) of a Diagnostic-Code value: 'smtp; 550 5.1.1 ...' -> ('SMTP', '550 5.1.1 ...')."""
+    if not value:
+        return None, None
+    kind, sep, text = value.partition(";")
+    if sep and re.fullmatch(r"\s*[A-Za-z][\w-]*\s*", kind):
+        return kind.strip().upper(), " ".join(text.split()) or None
+    return None, " ".join(value.split()) or None
+
+
+def mta_of(value: str | None) -> str | None:
+    """'dns; mx.example.org' -> 'mx.example.org'."""
+    if not value:
+        return None
+    _, sep, name = value.partition(";")
+    name = (name if sep else value).strip().strip("[]")
+    return name.split()[0] if name else None

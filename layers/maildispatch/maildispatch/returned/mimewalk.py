@@ -1,0 +1,246 @@
+"""Walk a returned message: find its report parts, its human-readable text and the original it returns.
+
+Pure functions of the message bytes, with the stdlib `email` package (compat32 policy: the most
+forgiving and the cheapest to import). Bounces are often malformed: every decoder here falls back
+rather than raising.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import html
+import quopri
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+FEEDBACK_REPORT_TYPES = ("message/feedback-report",)
+ORIGINAL_MESSAGE_TYPES = ("message/rfc822", "message/global", "message/partial")
+ORIGINAL_HEADERS_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header", "message/global-headers")
+
+
+@dataclass
+class Walked:
+    """The parts of a returned message that the parsers read."""
+
+    message: Message
+    texts: list[str] = field(default_factory=list)  # human-readable parts, in order (HTML turned into text)
+    delivery_status: list[str] = field(default_factory=list)  # message/delivery-status bodies
+    feedback_reports: list[str] = field(default_factory=list)  # message/feedback-report bodies
+    original: Message | None = None  # the returned message (message/rfc822), when enclosed
+    original_headers: str | None = None  # its header block (text/rfc822-headers, or from `original`)
+
+
+def parse_message(raw: bytes) -> Message:
+    if isinstance(raw, str):  # tolerate text; the contract is bytes
+        raw = raw.encode("utf-8", "surrogateescape")
+    return email.message_from_bytes(raw)
+
+
+def header(msg: Message, name: str) -> str | None:
+    """A header's value, RFC 2047 decoded and unfolded; None when absent."""
+    value = msg.get(name)
+    if value is None:
+        return None
+    return unfold(decode_words(str(value)))
+
+
+def unfold(value: str) -> str:
+    return " ".join(value.split())
+
+
+def decode_words(value: str) -> str:
+    if "=?" not in value:
+        return value
+    try:
+        from email.header import decode_header, make_header
+
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError, binascii.Error):
+        return value
+
+
+def walk(msg: Message, raw: bytes | None = None) -> Walked:
+    """Collect the report parts and the readable text, without descending into the returned original.
+
+    When the MIME structure is broken (a boundary that never appears, a nested multipart without
+    one) and yields no readable part, the raw body is read as one text part instead.
+    """
+    out = Walked(message=msg)
+    _visit(msg, out, top=True)
+    if raw is not None and not (out.texts or out.delivery_status or out.feedback_reports):
+        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
+        if len(body) == 2:
+            text = decode_bytes(body[1], msg.get_content_charset())
+            if "quoted-printable" in (msg.get("Content-Transfer-Encoding") or "").lower():
+                text = quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+            out.texts.append(text)
+    if out.original is not None and out.original_headers is None:
+        out.original_headers = header_block_of(out.original)
+    return out
+
+
+def _visit(part: Message, out: Walked, top: bool = False) -> None:
+    ctype = part.get_content_type()
+    if part.is_multipart() and not ctype.startswith("message/"):
+        for sub in part.get_payload() or ():
+            if isinstance(sub, Message):
+                _visit(sub, out)
+        return
+    if ctype in DELIVERY_STATUS_TYPES:
+        out.delivery_status.append(_field_block_text(part))
+    elif ctype in FEEDBACK_REPORT_TYPES:
+        out.feedback_reports.append(_field_block_text(part))
+    elif ctype in ORIGINAL_MESSAGE_TYPES:
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            if out.original is None:
+                out.original = inner[0]
+        elif isinstance(inner, str) and inner.strip():
+            if out.original is None:
+                out.original = email.message_from_string(_decoded_text(part))
+    elif ctype in ORIGINAL_HEADERS_TYPES:
+        if out.original_headers is None:
+            out.original_headers = _decoded_text(part)
+    elif ctype == "text/html":
+        out.texts.append(html_to_text(_decoded_text(part)))
+    elif ctype.startswith("text/") or (top and ctype == "application/octet-stream"):
+        out.texts.append(_decoded_text(part))
+    elif ctype == "message/delivery-status" or ctype.startswith("message/"):
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    _visit(sub, out)
+
+
+def _field_block_text(part: Message) -> str:
+    """The body of a message/delivery-status (or feedback-report) part as text.
+
+    The email package parses such bodies into a list of header blocks; put them back together,
+    keeping folded continuation lines (a multi-line Diagnostic-Code) and any unparsed lines.
+    """
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return _decoded_text(part)
+    lines: list[str] = []
+    for block in payload or ():
+        if not isinstance(block, Message):
+            continue
+        for name, value in block._headers:  # raw values keep their folding
+            lines.append(f"{name}: {value}")
+        rest = block.get_payload()
+        if isinstance(rest, str) and rest.strip():
+            lines.append(rest.rstrip("\n"))
+        lines.append("")
+    text = "\n".join(lines)
+    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if cte == "base64":
+        try:
+            return base64.b64decode("".join(text.split()), validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return text
+    if cte == "quoted-printable":
+        return quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+    return text
+
+
+def _decoded_text(part: Message) -> str:
+    data = part.get_payload(decode=True)
+    if data is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    return decode_bytes(data, part.get_content_charset())
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Bytes to text: the declared charset, then UTF-8, then Latin-1 (which never fails)."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(_charset_alias(candidate))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    if b"\x1b$" in data:  # ISO-2022-JP escape sequences without a declared charset
+        try:
+            return data.decode("iso-2022-jp")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
+
+
+def _charset_alias(charset: str) -> str:
+    charset = charset.strip().strip('"').lower()
+    return {"x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949", "shift-jis": "shift_jis"}.get(charset, charset)
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.I | re.S)
+_BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.I)
+
+
+def html_to_text(markup: str) -> str:
+    text = _BLOCK_END.sub("\n", markup)
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
+def header_block_of(msg: Message) -> str:
+    return "".join(f"{name}: {value}\n" for name, value in msg._headers)
+
+
+# Lines that introduce the returned original inside a plain-text bounce: the marker wording of the
+# common MTAs ("------ This is a copy of the message, including all the headers. ------",
+# "----- Original message -----", "--- Below this line is a copy of the message.", ...).
+_ORIGINAL_MARKER = re.compile(
+    r"^\s*(?:[-=_*#>]{2,}.*)?\b(?:"
+    r"(?:this is a )?copy of (?:the |your )?(?:original )?message"
+    r"|original message(?: follows| headers?| as follows)?"
+    r"|(?:un(?:sent|delivered|deliverable)|returned|rejected|failed) message(?: follows| headers?)?"
+    r"|message (?:headers )?follows"
+    r"|(?:the )?header of the original message"
+    r"|original mail(?: as follows| header)?"
+    r"|(?:included|original|returned) (?:message|mail) (?:text|headers)"
+    r"|below this line is a copy"
+    r"|message text follows"
+    r")\b.*$",
+    re.I,
+)
+_HEADER_LINE = re.compile(r"^(?:Received|Return-Path|From|To|Subject|Date|Message-Id|MIME-Version|Content-Type|X-[\w-]+|DKIM-Signature|Reply-To|Cc|Sender|Delivered-To|Authentication-Results):\s", re.I)
+
+
+def split_original(text: str) -> tuple[str, str | None]:
+    """Split a plain-text bounce into its notification and the original it returns inline.
+
+    The original starts at a marker line, or else at the first run of RFC 822 header lines
+    that begins with a Received/Return-Path/From/Date/Message-ID line after the notification.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if _ORIGINAL_MARKER.match(line) and _headers_follow(lines, i + 1):
+            return "\n".join(lines[:i]), "\n".join(lines[i + 1:])
+    for i, line in enumerate(lines):
+        if i > 2 and re.match(r"^(?:Received|Return-Path|Message-Id|DKIM-Signature):\s", line, re.I) and _headers_follow(lines, i):
+            return "\n".join(lines[:i]), "\n".join(lines[i:])
+    return text, None
+
+
+def _headers_follow(lines: list[str], start: int) -> bool:
+    """True when a block of header lines starts within a few lines of `start`."""
+    seen = 0
+    for line in lines[start:start + 12]:
+        if not line.strip():
+            if seen:
+                break
+            continue
+        stripped = line.lstrip("> ")
+        if _HEADER_LINE.match(stripped):
+            seen += 1
+        elif line[:1] in " \t" and seen:
+            continue
+        elif seen:
+            break
+    return seen >= 2

@@ -1,0 +1,83 @@
+"""Read SMTP facts out of free text: reply codes, RFC 3463 enhanced status codes, the SMTP command.
+
+Bounce text quotes the remote server in many shapes ("host mx[192.0.2.1] said: 550 5.1.1 ...",
+"<<< 550-5.7.1 ...", "Remote Server returned '550 5.1.10 ...'", "554 554 5.7.0 ..."); these helpers
+find the codes without mistaking IP addresses, dates or sizes for them.
+"""
+from __future__ import annotations
+
+import re
+
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+_REPLY_WITH_STATUS = re.compile(r"(?<![\d.])([245][0-5]\d)[ -]+#?([245]\.\d{1,3}\.\d{1,3})(?![\d]|\.\d)")
+_REPLY = re.compile(r"(?:^|[\s:'\"(<\[=]|said:|<<<)\s*([245][0-5]\d)(?:[ -](?!\d{2,}[:.]\d)|$)")
+
+# The SMTP command the remote server was answering, from the wording MTAs use around its reply.
+_COMMANDS = (
+    ("CONN", re.compile(r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused", re.I)),
+    ("HELO", re.compile(r"(?:after|in reply to|>>>)\s*(?:EHLO|HELO)\b|\b(?:EHLO|HELO) command|my name was rejected", re.I)),
+    ("MAIL", re.compile(r"(?:after|in reply to|>>>|for)\s*MAIL(?: FROM)?\b|MAIL FROM command|SMTP:MAIL\b|sender was rejected", re.I)),
+    ("RCPT", re.compile(r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient", re.I)),
+    ("DATA", re.compile(r"(?:after|in reply to|>>>|for)\s*(?:end of data|end of DATA|DATA|TEXT)\b|(?:after|in reply to) (?:the )?end of (?:data|message)|SMTP:DATA\b|after the dot|(?:DATA|TEXT) command", re.I)),
+)
+
+
+def find_status(text: str | None) -> str | None:
+    """The first RFC 3463 enhanced status code in text, preferring one next to a reply code."""
+    if not text:
+        return None
+    paired = _REPLY_WITH_STATUS.search(text)
+    if paired:
+        return paired.group(2)
+    match = _STATUS.search(text)
+    return ".".join(match.groups()) if match else None
+
+
+def find_reply_code(text: str | None) -> int | None:
+    """The remote server's SMTP reply code in text, preferring one that comes with an enhanced status."""
+    if not text:
+        return None
+    paired = _REPLY_WITH_STATUS.search(text)
+    if paired:
+        return int(paired.group(1))
+    match = _REPLY.search(text)
+    return int(match.group(1)) if match else None
+
+
+def find_command(text: str | None) -> str | None:
+    """CONN, HELO, MAIL, RCPT or DATA: the SMTP stage the text says the failure happened at."""
+    if not text:
+        return None
+    best: tuple[int, str] | None = None
+    for command, pattern in _COMMANDS:
+        match = pattern.search(text)
+        if match and (best is None or match.start() < best[0]):
+            best = (match.start(), command)
+    return best[1] if best else None
+
+
+def status_agrees(status: str | None, reply_code: int | None) -> bool:
+    """RFC 3463: the enhanced code's class must agree with the reply code's."""
+    return not (status and reply_code) or status[0] == str(reply_code)[0]
+
+
+def clean_diagnostic(text: str) -> str:
+    """One line: continuation prefixes ('550-') dropped, whitespace collapsed."""
+    text = re.sub(r"(?m)^\s*([245]\d\d)-(?=\S)", "", text)
+    text = re.sub(r"\n\s*([245]\d\d)[ -](?=[245]\.\d)", " ", text)
+    return " ".join(text.split())
+
+
+# A relay (Amazon SES among them) may prefix the remote reply with its own reading of it:
+#   "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied' (delivery attempts: 0)"
+# The remote server's words, in quotes, are what to classify.
+_RELAYED = re.compile(r"^\s*(?:smtp;\s*)?[245]\.\d{1,3}\.\d{1,3} - [^']*?\b([245]\d\d)[- ]'(.*)'(?: \(delivery attempts: \d+\))?\s*$", re.S | re.I)
+
+
+def unwrap_relayed_reply(diagnostic: str | None) -> tuple[str | None, int | None, str | None]:
+    """(status, reply code, text) of the remote reply quoted inside a relay's diagnostic, or Nones."""
+    match = _RELAYED.match(diagnostic or "")
+    if not match:
+        return None, None, None
+    reply_code, text = int(match.group(1)), " ".join(match.group(2).split())
+    return find_status(text), reply_code, f"{reply_code} {text}"

@@ -1,0 +1,566 @@
+"""The wording rules: what MTAs and providers write, and the reason label it means.
+
+Data, read top to bottom: the first rule whose pattern is found in a recipient's diagnostic
+(lower-cased, whitespace collapsed) decides the reason. Specific wording comes before generic
+wording, so "mailbox full" wins over a generic "rejected", and blocks aimed at the sending host
+(reverse DNS, SPF/DKIM/DMARC, IP reputation, block lists) come before "user unknown" so they are
+never mistaken for a bad address.
+
+Each rule is (reason, name, phrases): the phrases are regular expressions, any of which decides.
+`name` is recorded in the verdict (`rule`) so every decision can be audited. Most phrases are
+GENERIC: wording that many MTAs share ("user unknown", "mailbox full", "relay access denied",
+"blocked using <list>"). Phrases that only one provider or product writes are NARROW and carry a
+`# narrow: <who>` comment; they are few, and a classifier that works without them is the goal.
+Add a phrase on a line of its own rather than growing one.
+"""
+from __future__ import annotations
+
+
+def phrases(*alternatives: str) -> str:
+    """One pattern from a list of phrases (regular expressions), any of which matches."""
+    return "|".join(f"(?:{a})" for a in alternatives)
+
+
+# Not bounces: an automatic reply that found its way to the bounce address.
+VACATION = r"\b(?:" + phrases(
+    r"out of (?:the )?office",
+    r"on (?:vacation|holiday|leave)",
+    r"away from (?:the |my )?(?:office|desk)",
+    r"auto(?:matic)?[ -]?reply",
+    r"i am (?:currently )?(?:away|out)",
+    r"limited access to (?:my )?e-?mail",
+    r"abwesenheit",
+    r"absence",
+    r"réponse automatique",
+    r"fuera de la oficina",
+) + r")\b"
+
+# (reason, rule name, phrases), in precedence order. Strong wording: decides on its own.
+STRONG: tuple[tuple[str, str, str], ...] = (
+    # --- the sender's own set-up or reputation: never the recipient's fault, never suppresses it
+    ("requireptr", "ptr", phrases(
+        r"\breverse[ -]?dns",
+        r"\brdns\b",
+        r"\bptr[ -]?record",
+        r"\bno ptr\b",
+        r"\breverse (?:dns )?(?:lookup|resolution|hostname)",
+        r"\b(?:dns ptr|ptr lookup|invalid ptr|missing ptr|without (?:a )?ptr)",
+    )),
+    ("requireptr", "ptr-hostname", phrases(
+        r"cannot find your (?:reverse )?hostname",
+        r"(?:client|sender) host name (?:does not|doesn't) resolve",
+        r"unable to resolve your (?:ip|host)",
+        r"can'?t resolve your address",
+        r"no (?:reverse )?host ?name (?:found )?for (?:your )?ip",
+        r"hostname (?:lookup|verification) failed",
+        r"connections not accepted from servers without a valid sender domain",  # narrow: one provider's wording
+        r"fix reverse dns",
+        r"mismatches client ip",  # narrow: Outlook.com
+        r"unverifyable sending ips?",  # narrow: one provider's wording
+        r"does not have a valid reverse",
+        r"\bip name lookup failed",
+        r"reverse mapping",
+    )),
+    ("authfailure", "spf-dkim-dmarc", phrases(
+        r"\b(?:bad|invalid|failed|fails?) (?:spf|dkim|dmarc)\b",
+        r"per it'?s spf record",
+        r"authentication information",
+        r"fails to pass (?:\S+ )?authentication",
+        r"\b(?:spf|dkim|dmarc)\b[^.;]{0,60}?\b(?:fail|failed|failure|reject|rejected|not pass|did not pass|policy|alignment|check|invalid|none|required|softfail|permerror)",
+        r"\bsender policy framework",
+        r"5\.7\.(?:2[0-6])\b",
+        r"unauthenticated (?:e-?mail|message)",
+        r"not authenticated[^.]{0,40}\b(?:spf|dkim|dmarc)",
+        r"does not designate [^ ]+ as permitted sender",
+        r"authentication checks? (?:fail|did not pass)",
+        r"rejected by dmarc",
+        r"dmarc policy",
+        r"domain owner's policy",
+    )),
+    ("badreputation", "reputation", phrases(
+        r"\b(?:bad|low|poor|negative) (?:ip |sender |domain )?reputation",
+        r"reputation (?:of|is too low|score)",
+        r"ip reputation",
+        r"sender ?score",  # narrow: Return Path SenderScore
+        r"domain reputation",
+        r"sending ip .{0,40}reputation",
+        r"temporarily rate limited due to ip reputation",
+    )),
+    ("hostunknown", "cpanel-no-domain", phrases(
+        r"account or domain may not exist",
+    )),
+    ("blocked", "block-list", phrases(
+        r"\b(?:blocked|rejected|refused|listed|denied) (?:using|by|in|on|at) (?:an? |the )?(?:\S*(?:rbl|dnsbl|dns ?bl|spamhaus|spamcop|sorbs|barracudacentral|abuseat|uceprotect|psbl|mailspike|blacklist|blocklist|denylist)\S*)",
+        r"\b(?:black|block|deny) ?list(?:ed)?\b(?! by recipient)",
+        r"\bdnsbl\b",
+        r"\w*rbl\b",
+        r"\bspamhaus",
+        r"\bspamcop\b",
+        r"barracudacentral",
+        r"cbl\.abuseat",
+    )),
+    ("blocked", "host-blocked", phrases(
+        r"\b(?:client|sending|remote|connecting) (?:host|ip|server|address)\b(?: \S+)? (?:is |has been |was )?(?:blocked|rejected|refused|denied|banned|blacklisted)",
+        r"\bip (?:address )?(?:\S+ )?(?:is |has been |was )?(?:blocked|banned|blacklisted|bloquee|rejected|not allowed)",
+        r"\b(?:blocked|banned) (?:ip|host|network)",
+        r"refused to talk to me",
+        r"not accepting (?:connections|network messages)",
+        r"service refused",
+        r"messages from \S+ weren't sent",  # narrow: Outlook.com / Hotmail
+        r"part of their network is on",  # narrow: Outlook.com / Hotmail
+        r"please use the smtp server of your isp",  # narrow: Japanese ISPs (OP25B)
+        r"dial-?up",
+        r"dynamic (?:ip|address) (?:space|range|pool)",
+        r"residential (?:ip|address)",
+        r"access denied by",
+        r"blacklisted by recipient",  # narrow: one provider's wording
+    )),
+    # --- the recipient's mailbox and address
+    ("mailboxfull", "full", phrases(
+        r"\bmailbox (?:is )?(?:full|over ?quota|overfilled|exceeded)",
+        r"\b(?:over|exceeded|exceeds|exceeding)(?: (?:his|her|their|the|its|my|your))?(?: (?:storage|disk|mailbox|mail))? quota",
+        r"quota (?:exceeded|full|exceed)",
+        r"\bmailbox (?:size|storage) limit",
+        r"storage (?:quota|space|limit) (?:exceeded|reached)",
+        r"(?:account|inbox|mailfolder|mail ?box|user) is (?:full|over quota)",
+        r"insufficient (?:disk|storage) space (?:for|in) (?:the )?(?:user|mailbox|recipient)",
+        r"number of messages in recipient's mailbox exceeded",  # narrow: BIGLOBE
+        r"full mailbox",
+        r"mailbox full",
+        r"box is full",
+        r"maildir over quota",
+        r"user over quota",
+        r"is over (?:its|the) (?:storage )?(?:limit|quota)",
+        r"out of (?:mailbox )?(?:storage|quota)",
+        r"recipient's mailbox (?:is )?full",
+        r"too much mail stored",
+    )),
+    ("mesgtoobig", "too-big", phrases(
+        r"\bmessage (?:size |length )?(?:is )?(?:too (?:big|large|long)|exceeds|exceeded)",
+        r"(?:mail|message|email) size (?:limit )?(?:exceeded|exceeds|too)",
+        r"size (?:of (?:the )?message )?exceeds (?:the )?(?:fixed )?(?:maximum|limit|size)",
+        r"exceeds (?:the )?(?:maximum|fixed maximum) (?:message )?size",
+        r"message too big",
+        r"maximum (?:message )?size exceeded",
+        r"larger than (?:the )?(?:maximum|max)",
+        r"too large for",
+        r"line (?:length )?limit exceeded",
+        r"message (?:is )?larger than",
+        r"mail too large",
+        r"exceeded (?:the )?max(?:imum)? message size",
+    )),
+    ("exceedlimit", "limit", phrases(
+        r"\bexceeds? (?:the )?(?:local |recipient )?limit\b",
+        r"\bexceed(?:s|ed) (?:the )?(?:message )?limit of",
+        r"limit exceeded for",
+        r"too many attachments",
+    )),
+    ("suspend", "suspended", phrases(
+        r"\b(?:account|mailbox|user|address|recipient)(?: \S+)? (?:has been |is |was )?(?:temporarily |currently )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|bloque|not active|on hold)\b",
+        r"\b(?:disabled|suspended|inactive|deactivated|expired|closed|frozen) (?:account|mailbox|user)",
+        r"mailbox unavailable: (?:disabled|inactive)",
+        r"account (?:expired|closed)",
+        r"recipient (?:is )?suspended",
+        r"tried to reach is (?:disabled|inactive|suspended)",  # narrow: Gmail
+        r"\b(?:user|account|mailbox) \S+ (?:temporar(?:il)?y )?locked",
+        r"this account has been disabled",
+        r"is not an active address",
+        r"user(?:'s)? account is disabled",
+        r"service (?:is )?suspended",
+        r"mailbox is disabled",
+    )),
+    ("hasmoved", "moved", phrases(
+        r"\b(?:has|have) moved\b",
+        r"\bno longer (?:at|with|on) (?:this|that|the)\b",
+        r"address (?:has )?changed",
+        r"recipient no longer on server",
+        r"moved to\s+<?\S+@",
+    )),
+    ("norelaying", "relay", phrases(
+        r"\brelay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed|authorized)|prohibited|refused|disallowed)",
+        r"\b(?:not|no) (?:permitted|allowed|authorized) to relay",
+        r"unable to relay",
+        r"we do not relay",
+        r"relay(?:ing)? (?:to .{1,80} )?(?:is )?not (?:permitted|allowed)",
+        r"no relaying",
+        r"relaying mail to .{1,80} is not allowed",
+        r"not a gateway",
+        r"relay not permitted",
+        r"(?:isn't|is not) in my list of allowed rcpthosts",
+        r"must be authenticated to relay",
+        r"not configured to relay",
+        r"email address is not verified",  # narrow: Amazon SES (unverified sender identity)
+    )),
+    ("notaccept", "null-mx", phrases(
+        r"\bnull mx\b",
+        r"no mx (?:record )?found",
+        r"accepts? no (?:e-?)?mail",
+        r"does not accept (?:any )?(?:e-?)?mail",
+        r"(?:mx|srv) record indicated no smtp service",
+        r"no smtp service",
+        r"not accepting (?:any )?(?:e-?)?mail",
+        r"domain (?:does not|doesn't) receive mail",
+    )),
+    ("hostunknown", "no-domain", phrases(
+        r"couldn't find any host named",
+        r"\bhost (?:or domain name )?(?:unknown|not found)(?!, try again)",
+        r"\bunknown (?:host|domain)\b",
+        r"\bdomain (?:name )?(?:does not exist|not found|unknown|is invalid|not exist)",
+        r"no such (?:domain|host)",
+        r"unrout(?:e)?able (?:mail )?(?:address|domain)(?! sender)",
+        r"(?:domain|host) (?:\S+ )?(?:could not be|cannot be|can't be) (?:found|resolved)",
+        r"no (?:mx|mail exchanger|dns) (?:records? )?(?:found )?for (?:the )?(?:recipient )?domain",
+        r"dns (?:error|lookup): domain name not found",
+        r"domain name not found",
+        r"recipient domain (?:not found|unknown|does not exist)",
+        r"nxdomain",
+        r"name or service not known",
+        r"invalid domain",
+        r"domain (?:is )?not reachable",
+        r"(?:^|\d{3} )[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,} does not exist$",
+        r"account or domain may not exist",
+    )),
+    ("userunknown", "no-user", phrases(
+        r"\b(?:user|recipient|mailbox|address|account|addressee)s? (?:name )?(?:is )?(?:unknown|not found|does not exist|doesn't exist|not exist|not known|invalid|not valid|unavailable)\b",
+        r"\bunknown (?:user|recipient|mailbox|address|local[ -]?part|e-?mail address|alias)",
+        r"\bno such (?:user|recipient|mailbox|address|account|person|local user)",
+        r"\binvalid (?:recipient|mailbox|address|user)",
+        r"\bnot a valid (?:mailbox|recipient|user|address)",
+        r"\bno (?:mailbox|account|user) (?:here )?(?:by that name|found|with that name)",
+        r"(?:user|recipient|mailbox|address)s? (?:\S+ )?(?:does not exist|doesn't exist|was not found|not found|unknown)",
+        r"email account that you tried to reach does not exist",  # narrow: Gmail
+        r"recipient address rejected: (?:user unknown|undeliverable address|unknown user|access denied|invalid user|userunknown|user \S+ does not exist)",
+        r"recipient rejected",
+        r"resolver\.adr\.recip\w*notfound",  # narrow: Exchange / Office 365
+        r"recip(?:ient)?notfound",  # narrow: Exchange / Office 365
+        r"address not present in directory",
+        r"not listed in (?:domino )?(?:public )?directory",  # narrow: Lotus Domino
+        r"(?:couldn't|could not|can't|cannot) be found",
+        r"wasn[’']?t found at",  # narrow: Office 365
+        r"bad (?:destination )?(?:mailbox|recipient|address)",
+        r"unknown or illegal (?:user|alias)",
+        r"destination (?:address|mailbox) (?:unknown|invalid)",
+        r"no mail ?box (?:available|here)",
+        r"mailbox (?:is )?unavailable\b",
+        r"user doesn't have a \S+ account",  # narrow: Yahoo
+        r"non-?existent (?:user|recipient|mailbox|address)",
+        r"invalid address",
+        r"address (?:rejected|unknown|invalid)\b(?!.{0,20}sender)",
+        r"badrcptto",  # narrow: qmail
+        r"no valid recipients",
+        r"this user doesn't",  # narrow: Yahoo
+        r"does not have an account",
+        r"not a known user",
+        r"is not a valid",
+        r"user not local",
+        r"unknown in (?:local )?recipient table",
+        r"name is not recognized",
+        r"\bno such \S+ here",
+        r"utilisateur inconnu",
+        r"unbekannt",
+        r"existiert nicht",
+        r"no existe",
+    )),
+    # --- what the message carried
+    ("notcompliantrfc", "rfc", phrases(
+        r"\brfc ?(?:2822|5322|822|5321)\b",
+        r"rfcmessagenoncompliant",  # narrow: Gmail
+        r"not rfc[- ]?compliant",
+        r"non[- ]?compliant (?:message|header)",
+        r"(?:multiple|duplicate|more than one) (?:from|to|subject|date|message-id|sender|header)(?: headers?)?",
+        r"duplicate header",
+        r"(?:missing|malformed|invalid|bad) (?:message-id|from|date|header)(?: header| field)?\b",
+        r"headers? (?:are|is) not (?:valid|compliant)",
+        r"does not (?:meet|conform to) (?:the )?(?:rfc|internet standards)",
+        r"multiple addresses in from",  # narrow: Gmail
+        r"line too long",
+    )),
+    ("virusdetected", "virus", phrases(
+        r"\bvirus",
+        r"malware",
+        r"\binfected\b",
+        r"trojan",
+        r"worm detected",
+        r"malicious (?:content|attachment|payload)",
+    )),
+    ("spamdetected", "spam", phrases(
+        r"\bspam\b",
+        r"spamming",
+        r"message content rejected",
+        r"\bube\b",
+        r"junk mail",
+        r"unsolicited (?:bulk |commercial )?(?:e-?mail|mail|message)",
+        r"bulk (?:e-?)?mail",
+        r"spam ?assassin",
+        r"content (?:was )?(?:classified|considered|identified) as",
+        r"classified as (?:junk|bulk)",
+        r"message (?:looks|appears to be) like",
+        r"rejected as (?:bulk|junk)",
+        r"score (?:too high|exceeded)",
+        r"high probability of",
+        r"suspected spam",
+        r"blocked by (?:the )?(?:spam|content) filter",
+        r"rejected by (?:the )?(?:spam|content) filter",
+        r"phish",
+    )),
+    ("contenterror", "content", phrases(
+        r"8-?bit (?:data|characters) in (?:message )?header",
+        r"improper use of 8-?bit",
+        r"invalid mime",
+        r"mime (?:error|structure)",
+        r"illegal (?:attachment|character)",
+        r"attachment(?:s)? (?:not allowed|(?:is |are )?blocked|rejected|prohibited)",
+        r"file type (?:not allowed|blocked)",
+        r"content (?:error|not allowed)",
+        r"message content is not acceptable",
+        r"message has an invalid",
+        r"encoding error",
+    )),
+    ("policyviolation", "policy", phrases(
+        r"\bpolicy (?:violation|reasons?|rejection)",
+        r"violat(?:es|ed|ion of) (?:our |the |local |site |mail )?(?:\w+ )?polic",
+        r"(?:not accepted|rejected|refused|blocked|denied) (?:for|due to|because of|by) (?:local |our |site )?polic",
+        r"against (?:our |local )?polic",
+        r"\bpolicy restrictions?",
+        r"header error",
+        r"content presents a potential",  # narrow: Gmail
+        r"protocol violation",
+        r"prohibited (?:content|by policy)",
+        r"message (?:rejected|refused) by (?:local |recipient )?policy",
+        r"acceptable use polic",
+        r"\baup\b",
+        r"content policy",
+    )),
+    # --- the session, the network, the remote system
+    ("failedstarttls", "starttls", phrases(
+        r"\bstarttls\b",
+        r"\btls (?:is )?(?:required|negotiation failed|handshake|not available|connection failed)",
+        r"(?:does not|doesn't) (?:support|offer) tls",
+        r"must issue a starttls",
+        r"encryption required",
+        r"requiretls",
+    )),
+    ("toomanyconn", "connections", phrases(
+        r"too many (?:[\w-]+ ){0,2}(?:connections|sessions)",
+        r"too many recipients\b(?! ?per (?:hour|minute|day))",
+        r"connection (?:limit|rate limit)",
+        r"(?:exceeded|exceeds|reached) (?:the )?(?:maximum|max) (?:number of )?(?:concurrent )?connections",
+        r"too many hosts",
+        r"connections? from your (?:ip|host) (?:exceeded|limited)",
+    )),
+    ("speeding", "rate", phrases(
+        r"\brate ?limit",
+        r"\b(?:sending|sent) (?:too fast|too many|at a rate)",
+        r"too many (?:messages|mails|emails|recipients) (?:per|in|from|this|within|sent)",
+        r"exceeded (?:the |your )?(?:sending |message )?rate",
+        r"\bthrottl",
+        r"try again later.{0,40}rate",
+        r"unusual rate",
+        r"receiving mail at a rate",
+        r"temporarily deferred due to (?:user )?complaints",
+    )),
+    ("systemfull", "disk", phrases(
+        r"insufficient disk space",
+        r"\b(?:system|disk|filesystem|file system|mail system) (?:is )?full",
+        r"insufficient system storage",
+        r"out of (?:disk )?space",
+        r"no space left",
+        r"disk quota exceeded for (?:the )?system",
+        r"system storage",
+    )),
+    ("mailererror", "mailer", phrases(
+        r"\bx-unix\b",
+        r"command (?:died|failed|output)",
+        r"\bpipe to \|",
+        r"procmail",
+        r"mailer error",
+        r"(?:program|mailer) (?:exited|terminated)",
+        r"exit (?:code|status) \d",
+        r"local delivery failed",
+        r"delivery to (?:a )?(?:program|pipe) failed",
+        r"unable to (?:run|execute)",
+    )),
+    ("networkerror", "dns", phrases(
+        r"\bdns (?:query|lookup|resolution) (?:failed|failure|error)",
+        r"lookup failure",
+        r"name service error",
+        r"host not found, try again",
+        r"temporary (?:dns|lookup) failure",
+        r"(?:hop count|too many hops)",
+        r"routing loop",
+        r"mail (?:for \S+ )?loops back to myself",
+        r"\bloop(?:ing)? detected",
+        r"mail loop",
+        r"malformed or unexpected name server reply",  # narrow: Postfix
+    )),
+    ("expired", "expired", phrases(
+        r"retry time(?:out)? (?:exceeded|reached)",
+        r"delivery time expired",
+        r"(?:message|envelope) (?:has )?expired",
+        r"could not be delivered (?:within|for more than)",
+        r"not (?:been )?delivered (?:within|for)",
+        r"all hosts have been failing",
+        r"(?:too long|too old) in (?:the )?queue",
+        r"queue(?:d)? (?:for )?too long",
+        r"maximum (?:time|number of (?:delivery )?attempts) (?:reached|exceeded)",
+        r"unable to deliver in \d+",  # narrow: Amazon WorkMail
+        r"delivery (?:attempts )?(?:has |have )?(?:been )?(?:stopped|abandoned|timed out)",
+        r"was aborted after",
+        r"retry period expired",
+        r"timeout waiting",
+        r"message timed out",
+        r"delayed for more than \d+ hours",
+        r"connection timed out",
+        r"\btimed out\b",
+        r"did not accept our requests to connect",  # narrow: Gmail
+        r"socket error",  # narrow: Gmail
+        r"still undelivered after",  # narrow: Sendmail
+        r"not yet been delivered",
+    )),
+    ("networkerror", "network", phrases(
+        r"\bnetwork (?:error|is unreachable|unreachable)",
+        r"connection (?:timed out|timeout|refused|reset|closed|lost|dropped)",
+        r"no route to host",
+        r"host not found, try again",
+        r"name service error",
+        r"temporary (?:dns|lookup) failure",
+        r"dns (?:error|failure|timeout|lookup failed|servfail)",
+        r"unable to (?:connect|establish)",
+        r"could not connect",
+        r"can't connect",
+        r"lost connection",
+        r"socket error",  # narrow: Gmail
+        r"\bi/o error",
+        r"read error",
+        r"conversation with .{1,80} timed out",
+        r"host is unreachable",
+        r"mx (?:record )?lookup (?:failed|error)",
+        r"misconfigured dns",
+        r"too many hops",
+        r"mail (?:for \S+ )?loops back to myself",
+        r"routing error",
+        r"\bloop(?:ing)? detected",
+        r"mail loop",
+    )),
+    ("syntaxerror", "syntax", phrases(
+        r"\bsyntax error",
+        r"command (?:not recognized|unrecognized)",
+        r"unrecognized command",
+        r"bad sequence of commands",
+        r"(?:malformed|incorrectly constructed) (?:recipient )?address",
+        r"command not implemented",
+        r"parameters? not (?:recognized|implemented)",
+        r"malformed address",
+    )),
+    ("systemerror", "system", phrases(
+        r"\b(?:system|server|internal|local|temporary|transient) (?:error|failure|problem)",
+        r"service (?:not available|unavailable|temporarily unavailable)",
+        r"resources? (?:temporarily )?unavailable",
+        r"try again later",
+        r"temporarily unable",
+        r"insufficient system resources",
+        r"too busy",
+        r"server busy",
+        r"configuration error",
+        r"duplicated message-id",
+        r"processing error",
+        r"requested action aborted",
+    )),
+    ("securityerror", "security", phrases(
+        r"\bsmtp auth",
+        r"unauthenticated senders?",
+        r"\bauthentication (?:required|failed|is required)",
+        r"\bnot authorized\b",
+        r"\bunauthori[sz]ed\b",
+        r"security (?:policy|violation|reasons)",
+        r"\bsecurity\b",
+        r"certificate",
+        r"encrypt",
+    )),
+)
+
+# Generic refusal words: they say mail was refused but not why. Read only when neither the strong
+# rules nor a specific status code decided (and, for the sender, before them when no recipient
+# word is present).
+SENDER_REFUSED = phrases(
+    r"\bsender (?:address |domain )?(?:\S+ )?(?:is )?(?:rejected|refused|denied|not (?:allowed|permitted|accepted)|blocked|unknown|invalid|verify failed|verification failed)",
+    r"(?:envelope )?(?:sender|from) (?:address )?(?:rejected|refused|denied|not (?:allowed|accepted|permitted))",
+    r"unroutable sender",
+    r"invalid sender",
+    r"sender verify",
+    r"(?:domain of|return-path|mail from|from:) .{0,60}\b(?:does not exist|rejected|invalid|unknown|not found)",
+    r"you are not (?:allowed|permitted|authorized|a member)",
+    r"not a member of",
+    r"not allowed to (?:send|post)",
+    r"address that has been blacklisted",
+    r"sender .{0,40}not (?:valid|found)",
+    r"your (?:e-?mail )?address (?:has been|is) (?:rejected|blocked|blacklisted)",
+    r"domain is invalid\. please provide a valid from",
+)
+
+HOST_BLOCKED = phrases(
+    r"\b(?:client|sending|your|connecting|remote) (?:host|ip|server|address|mta|mail server)\b.{0,60}\b(?:blocked|rejected|refused|denied|banned|not (?:allowed|permitted|accepted))",
+    r"\b(?:blocked|rejected|refused|denied|banned)\b.{0,40}\b(?:your|the|sending|client) (?:ip|host|server|network)",
+    r"\bip (?:address )?(?:\S+ )?(?:is |has been )?(?:blocked|banned|blacklisted|listed|rejected)",
+    r"\bblocked\b",
+    r"\bbanned\b",
+    r"not allowed to connect",
+    r"connection (?:refused|rejected) (?:by|from)",
+    r"dial-?up",
+    r"dynamic (?:ip|address)",
+    r"residential",
+    r"please use the smtp server of your isp",  # narrow: Japanese ISPs (OP25B)
+    r"use your (?:isp|provider)'?s? (?:smtp|mail) (?:server|relay)",
+    r"messages from \S+ weren't sent",  # narrow: Outlook.com / Hotmail
+    r"part of their network is on our block list",
+)
+
+FILTERED = phrases(
+    r"\bfiltered\b",
+    r"\bfilter(?:ing)? (?:rules?|policy)",
+    r"rejected by (?:the )?(?:recipient|domain|user|mail) ?filter",
+    r"recipient (?:has )?(?:refused|rejected|blocked) (?:your |the )?(?:mail|message|sender)",
+    r"\brefused (?:by|your) ",
+    r"not (?:accepted|authorized) by (?:the )?recipient",
+    r"message (?:rejected|refused)\b",
+    r"mail rejected",
+    r"content rejected",
+)
+
+# Read in the whole notification, only when a recipient's diagnostic decided nothing: what some
+# MTAs say once for all recipients. (reason, rule name, phrases)
+CONTEXT: tuple[tuple[str, str, str], ...] = (
+    ("rejected", "google-groups", phrases(
+        r"groups\.google\.com/support",
+    )),  # narrow: Google Groups refuses the poster
+    ("rejected", "send-mail-as", phrases(
+        r"'send mail as'",
+    )),  # narrow: Gmail's misconfigured 'Send mail as' alias
+    ("rejected", "not-a-member", phrases(
+        r"\bnot a member of",
+        r"you are not (?:allowed|permitted) to (?:post|send)",
+        r"permission to post",
+    )),
+    ("expired", "gave-up", phrases(
+        r"was aborted after",
+        r"not (?:been )?delivered (?:within|for more than)",
+        r"could not be delivered for",
+        r"retry timeout exceeded",
+        r"delivery period expired",
+    )),
+    ("systemerror", "duplicate-loop", phrases(
+        r"duplicated message-id",
+        r"loop alert",
+    )),
+)
+
+# "User unknown" refused after DATA is usually a recipient-side filter (see reason._refine); these
+# phrases assert that the address itself does not exist, whatever the SMTP stage.
+USER_CERTAIN = phrases(
+    r"doesn't have an? \S+ account",
+    r"\binvalid recipient",
+    r"not listed in .{0,40}directory",
+    r"address not present in directory",
+    r"recip(?:ient)?notfound",  # narrow: Exchange / Office 365
+    r"no such (?:mailbox|account)",
+)

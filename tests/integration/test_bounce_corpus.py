@@ -1,0 +1,84 @@
+"""The returned-mail classifier on the shared corpus of real bounces (../shared/bounces, read-only).
+
+The scores must stay above floors set just under what the classifier achieves, so they only go
+up. The corpus is never copied into the repository: it is read where it lies, next to the repo.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maildispatch.returned import classify_returned_message
+from maildispatch.returned.__main__ import predictions_for
+
+BOUNCES = Path(__file__).resolve().parents[2].parent / "shared" / "bounces"
+
+# Floors: just under the scores of this classifier (hard/soft 97.14 %, reason 91.93 %).
+FLOORS = {
+    "hard_soft": 0.971,  # issue 5 target: >= 0.97
+    "reason": 0.919,  # issue 5 target: >= 0.90
+    "non_bounce": 0.96,
+    "status_class": 0.96,
+    "reply_code": 0.96,
+}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Path:
+    folder = BOUNCES / "corpus"
+    if not (folder.is_dir() and (BOUNCES / "truth.json").is_file() and (BOUNCES / "score.py").is_file()):
+        pytest.skip(f"the shared bounce corpus is not at {BOUNCES} (corpus/, truth.json, score.py); CI has it beside the repo")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scores(corpus: Path, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bounces")
+    predictions = out / "bounce-predictions.json"
+    predictions.write_text(json.dumps(predictions_for(corpus)), encoding="utf-8")
+    numbers = out / "scores.json"
+    run = subprocess.run(
+        [sys.executable, str(BOUNCES / "score.py"), str(BOUNCES / "truth.json"), str(predictions), "--json", str(numbers)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(numbers.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("measure", sorted(FLOORS))
+def test_scores_stay_above_their_floors(scores: dict, measure: str):
+    got = scores["overall"][measure]
+    assert got["rate"] >= FLOORS[measure], f"{measure}: {got['right']}/{got['of']} = {got['rate']:.4f} < floor {FLOORS[measure]}"
+
+
+def test_no_message_breaks_the_parser_and_almost_all_are_answered(corpus: Path):
+    broken, unanswered = [], []
+    for path in sorted(corpus.glob("*.eml")):
+        result = classify_returned_message(path.read_bytes())
+        if result.parse_error:
+            broken.append((path.name, result.parse_error))
+        if not result.recipients:
+            unanswered.append(path.name)
+    assert broken == []
+    # Floor: one message (a mailing-list manager's loop alert, not a bounce) gets no verdict today.
+    assert len(unanswered) <= 1, unanswered
+
+
+def test_reputation_blocks_never_suppress_a_recipient(corpus: Path):
+    """Every truth entry labelled blocked/badreputation/requireptr/authfailure is predicted soft."""
+    truth = json.loads((BOUNCES / "truth.json").read_text(encoding="utf-8"))
+    entries = truth["entries"] if isinstance(truth, dict) else truth
+    wrongly_hard = []
+    for e in entries:
+        if e["reason"] not in ("blocked", "badreputation", "requireptr", "authfailure"):
+            continue
+        result = classify_returned_message((BOUNCES / e["file"]).read_bytes())
+        verdicts = result.recipients
+        i = e["recipient_index"] - 1
+        if i < len(verdicts) and verdicts[i].hard:
+            wrongly_hard.append((e["file"], verdicts[i].reason))
+    assert wrongly_hard == []
