@@ -175,6 +175,9 @@ def test_event_sources_are_read_from_the_template(provision):
         EventSource(
             "BounceFunction", "DeadLetterQueue", stack.queue_url("DeadLetterQueue"), 10, 0, ("ReportBatchItemFailures",)
         ),
+        EventSource(
+            "ReturnedFunction", "ReturnedMailQueue", stack.queue_url("ReturnedMailQueue"), 10, 0, ("ReportBatchItemFailures",)
+        ),
     ]
 
 

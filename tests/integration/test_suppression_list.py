@@ -55,3 +55,10 @@ def test_the_command_line_lists_shows_adds_and_removes(table):
     assert run_cli(name, server, "remove", "ghost@example.net").stdout.strip() == "ghost@example.net removed"
     shown = run_cli(name, server, "show", "ghost@example.net")
     assert shown.returncode == 1 and "not suppressed" in shown.stdout
+
+
+def test_soft_bounces_are_counted_once_per_event_within_the_window(table):
+    store, _, _ = table
+    count = lambda at, event: asyncio.run(store.count_soft_bounce("Busy@example.net", at=at, event_id=event))  # noqa: E731
+    assert [count(100.0, "e1"), count(200.0, "e2"), count(200.0, "e2"), count(100.0 + 14 * 86400 + 1, "e3")] == [1, 2, 2, 2]
+    assert asyncio.run(store.find(["busy@example.net"])) == {}  # the counter is not a suppression

@@ -28,7 +28,12 @@ TEMPLATE = REPO / "template.yaml"
 RELAY_USER, RELAY_PASSWORD = "relay-user", "relay-pass"
 EVENT_PATTERN = {"source": ["maildispatch"]}
 # Template parameters without defaults, as a user would give them to `sam deploy --guided`.
-TEMPLATE_PARAMETERS = {"ReportingMta": "mail.example.com", "PostmasterAddress": "mailer-daemon@mail.example.com"}
+TEMPLATE_PARAMETERS = {
+    "ReportingMta": "mail.example.com",
+    "PostmasterAddress": "mailer-daemon@mail.example.com",
+    "BounceDomain": "bounces.example.com",  # VERP on: returned mail maps back to message and recipient
+}
+VERP_SECRET = "local-verp-signing-key-not-for-production"
 
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
 DEMO_RELAY_SCRIPT = {
@@ -84,12 +89,12 @@ class LocalStack:
             endpoint_url=self.moto.endpoint_url,
             name_prefix=prefix,
             parameters=TEMPLATE_PARAMETERS,
-            overrides={"RelayConfigParameter": relay_config, "RelayCredentialsSecret": relay_secret},
+            overrides={"RelayConfigParameter": relay_config, "RelayCredentialsSecret": relay_secret, "VerpSigningSecret": VERP_SECRET},
         )
         self.sqs = aws_client("sqs", self.moto.endpoint_url)
         self.events_queue_url = self._observe_bounce_events(prefix)
         _clear_parameter_caches()
-        self.functions = {fid: self._load_function(fid) for fid in ("DispatchFunction", "BounceFunction")}
+        self.functions = {source.function_logical_id: self._load_function(source.function_logical_id) for source in self.stack.event_sources}
         self.runner = EventSourceRunner(
             [
                 SqsEventSource(
@@ -123,6 +128,22 @@ class LocalStack:
     def enqueue(self, bodies: list[str]) -> list[str]:
         url = self.stack.queue_url("SendQueue")
         return [self.sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"] for body in bodies]
+
+    def return_mail(self, raw: bytes) -> str:
+        """Mail that came back to a return path, stored as an SES receipt rule would store it."""
+        key = f"returned/{uuid.uuid4().hex}"
+        aws_client("s3", self.moto.endpoint_url).put_object(Bucket=self.stack.name("ReturnedMailBucket"), Key=key, Body=raw)
+        return key
+
+    def notify_from_ses(self, notification: dict) -> None:
+        """An SES bounce/complaint notification, as its SNS subscription delivers it to the queue."""
+        envelope = {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses", "Message": json.dumps(notification)}
+        self.sqs.send_message(QueueUrl=self.stack.queue_url("ReturnedMailQueue"), MessageBody=json.dumps(envelope))
+
+    def suppressed_addresses(self) -> list[str]:
+        ddb = aws_client("dynamodb", self.moto.endpoint_url)
+        items = ddb.scan(TableName=self.stack.name("SuppressionTable"))["Items"]
+        return sorted(i["address"]["S"] for i in items if " " not in i["address"]["S"])
 
     def enqueue_samples(self, directory: Path = REPO / "events" / "requests") -> list[Path]:
         samples = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".txt"))
@@ -174,7 +195,7 @@ class LocalStack:
         items, start = [], None
         while True:
             page = ddb.scan(TableName=self.stack.name("DeliveryLedgerTable"), **({"ExclusiveStartKey": start} if start else {}))
-            items += page["Items"]
+            items += [i for i in page["Items"] if "state" in i]  # recipients' rows, not return-path entries
             start = page.get("LastEvaluatedKey")
             if not start:
                 return items

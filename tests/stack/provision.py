@@ -3,7 +3,7 @@
 `provision_from_template` reads the template and creates, through boto3, every resource of a type
 listed in `PROVISIONED_TYPES`: SQS queues (visibility, retention, redrive resolved to the created
 dead-letter queue, ...), DynamoDB tables (keys, billing, TTL, point-in-time recovery), S3 buckets
-(public access block, encryption), SSM parameters and Secrets Manager secrets. The list comes from
+(public access block, encryption, notifications to queues), SSM parameters and Secrets Manager secrets. The list comes from
 the template, never from here: a queue added to the template appears locally with no code change.
 
 Intrinsics are resolved as CloudFormation would: `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`,
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -331,6 +332,8 @@ class _StackBuilder:
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "VersioningConfiguration" in properties:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
+        if "NotificationConfiguration" in properties:
+            s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=_s3_notifications(properties["NotificationConfiguration"]))
         arn = f"arn:{PARTITION}:s3:::{name}"
         attributes = {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
         return ProvisionedResource(logical_id, "AWS::S3::Bucket", name, arn, ref=name, attributes=attributes)
@@ -345,12 +348,15 @@ class _StackBuilder:
         return ProvisionedResource(logical_id, "AWS::SSM::Parameter", name, arn, ref=name, attributes=attributes)
 
     def _create_secret(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
-        if logical_id not in self.overrides and "SecretString" not in properties:
+        generated = "GenerateSecretString" in properties and logical_id not in self.overrides
+        if logical_id not in self.overrides and "SecretString" not in properties and not generated:
             raise ProvisioningError(
                 f"{logical_id} has no SecretString in the template: pass overrides={{{logical_id!r}: ...}}"
             )
         name = self._physical_name(logical_id, properties.get("Name"), max_length=512)
-        value = self._value(logical_id, properties.get("SecretString"))
+        # GenerateSecretString: made here, as CloudFormation would make it (alphanumeric, its length)
+        length = int(properties.get("GenerateSecretString", {}).get("PasswordLength", 32))
+        value = secrets.token_hex(length)[:length] if generated else self._value(logical_id, properties.get("SecretString"))
         arn = self._client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return ProvisionedResource(
             logical_id, "AWS::SecretsManager::Secret", name, arn, ref=arn, attributes={"Id": arn}
@@ -600,3 +606,15 @@ def _as_env_string(value: Any, where: str) -> str:
     if isinstance(value, (str, int, float)):
         return str(value)
     raise ProvisioningError(f"{where} resolves to {value!r}, not a string")
+
+
+def _s3_notifications(cfn: Mapping[str, Any]) -> dict[str, Any]:
+    """A bucket's NotificationConfiguration in CloudFormation's shape, in the S3 API's (queue targets)."""
+    queues = []
+    for target in cfn.get("QueueConfigurations", []):
+        entry: dict[str, Any] = {"QueueArn": target["Queue"], "Events": [target["Event"]]}
+        rules = target.get("Filter", {}).get("S3Key", {}).get("Rules")
+        if rules:
+            entry["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+        queues.append(entry)
+    return {"QueueConfigurations": queues}

@@ -83,6 +83,8 @@ def test_the_detail_carries_the_report_facts():
                 "diagnostic": "550 5.1.1 User unknown",
                 "remote_mta": "mx.example.net",
                 "permanent": True,
+                "classification": None,
+                "hard": None,
             }
         ],
         "recipients_total": 1,

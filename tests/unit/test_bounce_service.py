@@ -151,7 +151,7 @@ def test_a_report_without_a_sender_is_published_but_never_mailed(sender):
     h = Harness()
     handled = h.handle(rejected_report(envelope_sender=sender))
     assert h.relay.sent == []
-    assert handled == BounceHandled(dsn=None, event_published=True)
+    assert (handled.dsn, handled.event_published) == (None, True)
     assert [d["message_key"] for d in h.bus.details()] == ["order-1001"]
 
 
@@ -330,7 +330,7 @@ def test_any_body_yields_an_invalid_request_report_and_a_valid_event(body):
 def test_a_poison_record_with_no_sender_is_published_and_not_mailed():
     h = Harness()
     handled = h.handle(from_dlq("not json at all"))
-    assert handled == BounceHandled(dsn=None, event_published=True)
+    assert (handled.dsn, handled.event_published) == (None, True)
     assert h.relay.sent == []
     [detail] = h.bus.details()
     assert detail["original_body"] == "not json at all" and detail["source"]["sqs_message_id"] == "dlq-1"
@@ -350,3 +350,42 @@ def test_a_hard_bounce_suppresses_the_address_even_when_the_report_must_be_retri
         harness.handle(rejected_report(recipients=(GHOST, full)))
     assert list(suppressions.entries) == ["ghost@example.net"]  # a full mailbox is not a bad address
     assert suppressions.entries["ghost@example.net"].status == "5.1.1"
+
+
+def test_soft_bounces_suppress_an_address_at_the_limit_and_a_retried_report_counts_once():
+    from maildispatch.suppression import InMemorySuppressionList
+
+    suppressions = InMemorySuppressionList()
+    harness = Harness()
+    harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
+    full = FailedRecipient("full@example.net", "5.2.2", "552 5.2.2 Mailbox full", 552, "mx.example.net")
+    for day in (1, 2, 2):  # the third is the second report again (a retried record): counted once
+        harness.handle(rejected_report(recipients=(full,), message_key=f"m{day}", arrival_date=SENT_AT.replace(day=day)))
+    assert suppressions.entries == {}
+    handled = harness.handle(rejected_report(recipients=(full,), message_key="m3", arrival_date=SENT_AT.replace(day=3)))
+    assert handled.suppressed == 1 and suppressions.entries["full@example.net"].reason == "soft_bounces"
+
+
+def test_a_block_aimed_at_us_is_counted_and_never_suppresses():
+    from maildispatch.suppression import InMemorySuppressionList
+
+    suppressions = InMemorySuppressionList()
+    harness = Harness()
+    harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
+    blocked = FailedRecipient("an@example.net", "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", 554)
+    handled = harness.handle(rejected_report(recipients=(blocked,)))
+    assert handled.reputation_blocks == 1 and suppressions.entries == {} and suppressions.soft == {}
+
+
+def test_a_complaint_is_published_and_suppresses_but_mails_nobody():
+    from maildispatch.suppression import InMemorySuppressionList
+
+    suppressions = InMemorySuppressionList()
+    harness = Harness()
+    harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
+    complaint = FailedRecipient("an@example.net", "5.7.1", "abuse", classification="feedback")
+    handled = harness.handle(rejected_report(reason="complaint", recipients=(complaint,), source={"matched_by": "verp"}))
+    assert handled.dsn is None and harness.relay.sent == []
+    [entry] = harness.bus.entries
+    assert entry["DetailType"] == "Email Complained"
+    assert suppressions.entries["an@example.net"].reason == "complaint"

@@ -361,3 +361,32 @@ def test_a_wait_longer_than_sqs_visibility_allows_is_re_enqueued():
 
 def message_id(data: bytes) -> str:
     return email.message_from_bytes(data, policy=policy.default)["Message-ID"]
+
+
+def test_with_verp_each_recipient_gets_its_own_signed_return_path_that_maps_back():
+    from maildispatch.dispatch import VerpPolicy
+    from maildispatch.return_paths import InMemoryReturnPathIndex, message_id_key, verp_key
+    from maildispatch.verp import parse_return_path
+
+    h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
+    index = InMemoryReturnPathIndex()
+    service = DispatchService(h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=index, clock=h.clock)
+    asyncio.run(service.process(sqs_record(request(to=["binh@example.net", "an@example.net"]))))
+    senders = {envelope.recipients[0]: envelope.sender for envelope, _ in h.transport.deliveries}
+    assert len(h.transport.deliveries) == 2 and len(set(senders.values())) == 2
+    for recipient, sender in senders.items():
+        token = parse_return_path(sender, secret=b"s" * 32)
+        remembered = index.entries[verp_key(token.id)]
+        assert (remembered.message_key, remembered.recipient, remembered.report_to) == ("order-1001", recipient, "shop@example.com")
+    [(_, data)] = h.transport.deliveries[:1]
+    assert index.entries[message_id_key(message_id(data))].message_key == "order-1001"
+
+
+def test_a_producers_own_return_path_wins_over_verp():
+    from maildispatch.dispatch import VerpPolicy
+    from maildispatch.return_paths import InMemoryReturnPathIndex
+
+    h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
+    service = DispatchService(h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=InMemoryReturnPathIndex(), clock=h.clock)
+    asyncio.run(service.process(sqs_record(request(return_path="bounces@shop.example.com"))))
+    assert [e.sender for e, _ in h.transport.deliveries] == ["bounces@shop.example.com"]

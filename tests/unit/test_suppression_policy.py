@@ -1,38 +1,99 @@
-"""Which bounces put an address on the suppression list: hard ones about the address, never about us."""
+"""Which bounces put an address on the suppression list: one classification for every input,
+hard bounces and complaints at once, soft ones by count, blocks aimed at us never."""
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
 
 from maildispatch.report import BounceReport, FailedRecipient
-from maildispatch.suppression import is_hard_bounce, suppressed_recipient, suppressions_for, Suppression
+from maildispatch.suppression import (
+    SOFT_BOUNCE_LIMIT,
+    SOFT_BOUNCE_WINDOW,
+    InMemorySuppressionList,
+    Suppression,
+    classify_failure,
+    suppressed_recipient,
+    suppression_decision,
+)
+
+ARRIVAL = datetime(2026, 11, 29, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("status", ["5.1.1", "5.1.2", "5.1.10", "5.2.1", "5.1.6"])
-def test_a_bad_mailbox_or_domain_is_a_hard_bounce(status):
-    assert is_hard_bounce(status)
+def failed(diagnostic, status, code=550, **more):
+    return FailedRecipient("Someone@Example.NET", status, diagnostic, code, **more)
 
 
-@pytest.mark.parametrize("status", ["5.2.2", "5.7.1", "5.7.26", "5.4.4", "5.3.4", "4.1.1", "4.4.7", "5.0.0", None])
-def test_full_mailboxes_policy_blocks_and_temporary_failures_are_not(status):
-    assert not is_hard_bounce(status)
+def report(reason, *recipients, matched_by="verp"):
+    return BounceReport(reason=reason, recipients=recipients, arrival_date=ARRIVAL, message_key="k1", source={"matched_by": matched_by})
 
 
-def report(reason, *statuses):
-    recipients = tuple(FailedRecipient(f"u{i}@Example.NET", s, f"550 {s} no") for i, s in enumerate(statuses))
-    return BounceReport(reason=reason, recipients=recipients, arrival_date=datetime(2026, 11, 29, tzinfo=timezone.utc), message_key="k1")
+@pytest.mark.parametrize(
+    "diagnostic, status, reason",
+    [
+        ("550 5.1.1 <someone@example.net>: Recipient address rejected: User unknown in virtual mailbox table", "5.1.1", "userunknown"),
+        ("550 5.1.2 Host unknown: domain does not exist", "5.1.2", "hostunknown"),
+    ],
+)
+def test_a_bad_mailbox_or_domain_is_suppressed_at_once(diagnostic, status, reason):
+    decision = suppression_decision(report("rejected", failed(diagnostic, status)), now=100.0)
+    assert classify_failure(failed(diagnostic, status)) == (reason, True)
+    assert [(s.address, s.reason, s.status) for s in decision.suppress] == [("someone@example.net", "hard_bounce", status)]
 
 
-def test_a_rejected_report_suppresses_its_hard_bounced_addresses_only():
-    entries = suppressions_for(report("rejected", "5.1.1", "5.7.1", "5.2.2"), now=100.0)
-    assert [(e.address, e.reason, e.status, e.message_key) for e in entries] == [("u0@example.net", "hard_bounce", "5.1.1", "k1")]
+@pytest.mark.parametrize(
+    "diagnostic, status",
+    [
+        ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "5.7.1"),
+        ("550 5.7.1 Service refused: poor sender reputation", "5.7.1"),
+        ("550 5.7.25 The IP address sending this message does not have a PTR record setup", "5.7.25"),
+        ("550 5.7.26 This message does not pass authentication checks (SPF and DKIM both do not pass)", "5.7.26"),
+    ],
+)
+def test_a_block_aimed_at_our_sending_reputation_never_suppresses_the_recipient(diagnostic, status):
+    decision = suppression_decision(report("rejected", failed(diagnostic, status, 554)), now=100.0)
+    assert decision.suppress == () and decision.soft_bounces == () and decision.reputation_blocks == 1
 
 
-@pytest.mark.parametrize("reason", ["expired", "invalid_request", "render_failed", "redriven", "suppressed", "delayed"])
-def test_other_reports_suppress_nothing(reason):
-    assert suppressions_for(report(reason, "5.1.1"), now=100.0) == []
+def test_a_full_mailbox_is_soft_and_only_counted():
+    decision = suppression_decision(report("returned", failed("552 5.2.2 Mailbox full", "5.2.2", 552)), now=100.0)
+    assert decision.suppress == () and decision.soft_bounces == ("someone@example.net",)
+
+
+def test_a_returned_bounce_uses_the_classification_it_came_with():
+    returned = failed("whatever the MTA said", "5.0.0", None, classification="userunknown", hard=True)
+    assert [s.reason for s in suppression_decision(report("returned", returned), now=1.0).suppress] == ["hard_bounce"]
+
+
+def test_a_complaint_suppresses_the_address():
+    complaint = FailedRecipient("someone@example.net", "5.7.1", classification="feedback")
+    assert [s.reason for s in suppression_decision(report("complaint", complaint), now=1.0).suppress] == ["complaint"]
+
+
+def test_an_expired_message_counts_as_a_soft_bounce():
+    assert suppression_decision(report("expired", failed("451 4.3.0 later", "4.4.7", 451)), now=1.0).soft_bounces == ("someone@example.net",)
+
+
+@pytest.mark.parametrize("reason", ["invalid_request", "render_failed", "redriven", "suppressed", "delayed"])
+def test_other_reports_do_nothing_to_the_list(reason):
+    decision = suppression_decision(report(reason, failed("550 5.1.1 unknown", "5.1.1")), now=100.0)
+    assert (decision.suppress, decision.soft_bounces, decision.reputation_blocks) == ((), (), 0)
+
+
+def test_soft_bounces_are_counted_once_each_within_the_window():
+    store = InMemorySuppressionList()
+    count = lambda at, event: asyncio.run(store.count_soft_bounce("a@example.net", at=at, event_id=event))  # noqa: E731
+    assert [count(0.0, "e1"), count(10.0, "e2"), count(10.0, "e2"), count(SOFT_BOUNCE_WINDOW + 5.0, "e3")] == [1, 2, 2, 2]
+    assert SOFT_BOUNCE_LIMIT == 3
 
 
 def test_a_skipped_recipient_is_reported_with_why_and_since_when():
-    failed = suppressed_recipient("A@example.net", Suppression("a@example.net", "hard_bounce", "5.1.1", "550 5.1.1 unknown", "k0", 1795939200.0))
-    assert failed.status == "5.1.1"
-    assert failed.diagnostic == "suppressed since 2026-11-29 08:00 UTC (hard_bounce 5.1.1: 550 5.1.1 unknown)"
+    skipped = suppressed_recipient("A@example.net", Suppression("a@example.net", "hard_bounce", "5.1.1", "550 5.1.1 unknown", "k0", 1795939200.0))
+    assert skipped.status == "5.1.1"
+    assert skipped.diagnostic == "suppressed since 2026-11-29 08:00 UTC (hard_bounce 5.1.1: 550 5.1.1 unknown)"
+
+
+@pytest.mark.parametrize("reason", ["returned", "complaint"])
+def test_returned_mail_that_matched_nothing_we_sent_suppresses_nothing(reason):
+    """Otherwise anyone could suppress any address by mailing us a made-up bounce."""
+    forged = failed("550 5.1.1 unknown", "5.1.1", classification="userunknown", hard=True)
+    assert suppression_decision(report(reason, forged, matched_by="recipient"), now=1.0).suppress == ()

@@ -190,6 +190,7 @@ def test_each_function_consumes_exactly_its_own_queue(cfn):
     assert sorted(event_source_mappings(cfn).values()) == [
         ("BounceFunction", "DeadLetterQueue"),
         ("DispatchFunction", "SendQueue"),
+        ("ReturnedFunction", "ReturnedMailQueue"),
     ]
 
 
@@ -238,7 +239,7 @@ def test_dead_letter_queue_accepts_redrive_only_from_the_send_queue(cfn):
 
 def test_queues_are_encrypted(cfn):
     queue_ids = ids_of_type(cfn, "AWS::SQS::Queue")
-    assert queue_ids == ["DeadLetterQueue", "SendQueue"]
+    assert queue_ids == ["DeadLetterQueue", "ReturnedMailDeadLetterQueue", "ReturnedMailQueue", "SendQueue"]
     for queue_id in queue_ids:
         assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
 
@@ -275,7 +276,7 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
     assert layer_id.startswith("CoreLayer")  # SAM suffixes a hash of the content
     assert layer["CompatibleRuntimes"] == ["python3.13"]
     assert layer["CompatibleArchitectures"] == ["arm64"]
-    assert function_ids == ["BounceFunction", "DispatchFunction"]
+    assert function_ids == ["BounceFunction", "DispatchFunction", "ReturnedFunction"]
     for function_id in function_ids:
         function = properties(cfn, function_id)
         assert function["Runtime"] == "python3.13", function_id
@@ -308,7 +309,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
         assert cfn["Resources"][group_id]["Type"] == "AWS::Logs::LogGroup"
         assert properties(cfn, group_id)["RetentionInDays"] == 30
         groups.append(group_id)
-    assert len(set(groups)) == len(groups) == 2
+    assert len(set(groups)) == len(groups) == 3
 
 
 def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
@@ -341,6 +342,8 @@ EXPECTED_ENVIRONMENT = {
         "UNCERTAIN_POLICY": {"Ref": "UncertainPolicy"},
         "DELAY_WARNING_AFTER": {"Ref": "DelayWarningAfter"},
         "SEND_QUEUE_RETENTION": "4d",
+        "VERP_DOMAIN": {"Ref": "BounceDomain"},
+        "VERP_SECRET": {"Ref": "VerpSigningSecret"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -357,6 +360,19 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
+    },
+    "ReturnedFunction": {
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-returned",
+        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
+        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
+        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
+        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
+        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
+        "REPORTING_MTA": {"Ref": "ReportingMta"},
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        "VERP_SECRET": {"Ref": "VerpSigningSecret"},
     },
 }
 
@@ -407,6 +423,7 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret"},  # signs return paths
     },
     "BounceFunction": {
         **{action: {"DeadLetterQueue"} for action in POLLER},
@@ -414,6 +431,17 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
+    },
+    "ReturnedFunction": {
+        **{action: {"ReturnedMailQueue"} for action in POLLER},
+        **{
+            action: {"ReturnedMailBucket"}
+            for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetLifecycleConfiguration")
+        },
+        "sqs:SendMessage*": {"DeadLetterQueue"},  # returned bounces enter the bounce function's path
+        "secretsmanager:GetSecretValue": {"VerpSigningSecret"},
+        "events:PutEvents": {"EventBusName"},
+        "dynamodb:GetItem": {"DeliveryLedgerTable"},  # return-path lookups
     },
 }
 
@@ -533,6 +561,8 @@ def test_parameter_defaults(cfn):
         "AlarmTopicArn": "",
         "LogLevel": "INFO",
         "Tracing": "Disabled",
+        "BounceDomain": "",
+        "ReceiveReturnedMailWithSes": "false",
         "RetrySchedule": "5m,10m,20m,40m,1h,2h,4h",
         "RetryMaxAge": "2d",
         "UncertainPolicy": "retry-once",

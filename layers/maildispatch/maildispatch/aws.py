@@ -144,6 +144,19 @@ class EventBridgePublisher:
             raise RuntimeError(f"EventBridge refused {response['FailedEntryCount']} event(s): {', '.join(sorted(codes))}")
 
 
+async def read_object(bucket: str, key: str) -> bytes:
+    client = aws_client("s3")
+    response = await _call(client.get_object, Bucket=bucket, Key=key)
+    return await asyncio.get_running_loop().run_in_executor(io_executor(), response["Body"].read)
+
+
+def fetch_secret_bytes(secret_name: str) -> bytes:
+    """A secret string (the VERP signing key), cached for 5 minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(secret_name, max_age=300)).encode()
+
+
 def fetch_relay_settings(source: RelaySource) -> RelaySettings:
     """The relay's settings: inline (local runs) or from SSM + Secrets Manager, cached for 5 minutes."""
     if source.inline is not None:

@@ -17,10 +17,29 @@ from typing import Any, Callable, Mapping, Protocol
 from .bounce_event import bounce_event_entry, bounce_event_id
 from .dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from .outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply
-from .report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REDRIVEN, REASON_REJECTED, BounceReport, FailedRecipient, is_bounce_report
+from .report import (
+    REASON_COMPLAINT,
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_REDRIVEN,
+    REASON_REJECTED,
+    REASON_RETURNED,
+    BounceReport,
+    FailedRecipient,
+    is_bounce_report,
+)
 from .request import InvalidRequest, parse_send_request, salvage_envelope
 from .smtp_relay import Envelope
-from .suppression import NoSuppressionList, SuppressionList, suppressions_for
+from .ledger import DeliveryLedger, LedgerEntry, RecipientState
+from .suppression import (
+    REASON_SOFT_BOUNCES,
+    SOFT_BOUNCE_LIMIT,
+    SOFT_BOUNCE_WINDOW,
+    NoSuppressionList,
+    Suppression,
+    SuppressionList,
+    suppression_decision,
+)
 
 POISON_BODY_LIMIT = 64 * 1024  # bytes of an unprocessable body kept in its report
 STATUS_REDRIVEN = "4.3.0"  # RFC 3463: other or undefined mail system status
@@ -47,6 +66,8 @@ class BounceSettings:
 class BounceHandled:
     dsn: Outcome | None  # what the relay said about the DSN; None when there was no one to send it to
     event_published: bool
+    suppressed: int = 0  # addresses this report put on the suppression list
+    reputation_blocks: int = 0  # recipients refused because of our sending reputation or set-up
 
     @property
     def dsn_rejected(self) -> bool:
@@ -98,12 +119,14 @@ class BounceService:
         settings: BounceSettings,
         *,
         suppressions: SuppressionList | None = None,
+        ledger: DeliveryLedger | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self._transport = transport
         self._publisher = publisher
         self._settings = settings
         self._suppressions = suppressions or NoSuppressionList()
+        self._ledger = ledger
         self._clock = clock
 
     async def handle(self, report: BounceReport) -> BounceHandled:
@@ -113,17 +136,19 @@ class BounceService:
         its fate is uncertain; a DSN refused permanently is final and returned, not raised.
         """
         now = self._clock()
-        # The suppression policy first: it is idempotent, and a later send to a dead address
-        # should be skipped even if this report has to be retried.
-        await self._suppressions.add(suppressions_for(report, now=now.timestamp()))
+        # The suppression policy and the ledger first: both are idempotent, and a later send to a
+        # dead address should be skipped even if this report has to be retried.
+        suppressed, blocks = await self._apply_suppression_policy(report, now)
+        if report.reason == REASON_RETURNED and report.message_key and self._ledger is not None:
+            await self._ledger.record(report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"])
         try:
             await self._publisher.publish([bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)])
         except Exception as error:  # noqa: BLE001: the publisher is an adapter; any failure means "try again later"
             raise BounceReportFailed(f"the Email Bounced event could not be published: {error}", event_published=False) from error
 
-        recipient = dsn_recipient(report)
+        recipient = dsn_recipient(report) if report.reason != REASON_COMPLAINT else None  # a complaint is news for the sender's systems, not a bounce
         if recipient is None:
-            return BounceHandled(dsn=None, event_published=True)
+            return BounceHandled(dsn=None, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
         message = build_dsn(
             report,
             reporting_mta=self._settings.reporting_mta,
@@ -137,7 +162,17 @@ class BounceService:
         if isinstance(outcome, (Deferred, Uncertain)):
             raise BounceReportFailed(f"the DSN to the sender was not accepted yet: {outcome.reply.diagnostic}", event_published=True, dsn=outcome)
         assert isinstance(outcome, (Delivered, Bounced))
-        return BounceHandled(dsn=outcome, event_published=True)
+        return BounceHandled(dsn=outcome, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
+
+    async def _apply_suppression_policy(self, report: BounceReport, now: datetime) -> tuple[int, int]:
+        decision = suppression_decision(report, now=now.timestamp())
+        suppress = list(decision.suppress)
+        for address in decision.soft_bounces:
+            count = await self._suppressions.count_soft_bounce(address, at=report.arrival_date.timestamp(), event_id=bounce_event_id(report))
+            if count >= SOFT_BOUNCE_LIMIT:
+                suppress.append(Suppression(address, REASON_SOFT_BOUNCES, None, f"{count} soft bounces in {SOFT_BOUNCE_WINDOW // 86400} days", report.message_key, now.timestamp()))
+        await self._suppressions.add(suppress)
+        return len(suppress), decision.reputation_blocks
 
 
 # -- reading dead-letter records ----------------------------------------------------------
@@ -220,3 +255,9 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat()
+
+
+def _returned_entry(recipient: FailedRecipient) -> LedgerEntry:
+    """A recipient the relay had accepted, whose failure came back later: bounced after all."""
+    reply = local_reply(recipient.status, recipient.diagnostic or recipient.classification or "returned")
+    return LedgerEntry(recipient.address, RecipientState.BOUNCED, reply)

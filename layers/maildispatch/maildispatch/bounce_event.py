@@ -18,11 +18,12 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .report import REASON_DELAYED, BounceReport, FailedRecipient
+from .report import REASON_COMPLAINT, REASON_DELAYED, BounceReport, FailedRecipient
 
 EVENT_SOURCE = "maildispatch"
 EVENT_DETAIL_TYPE = "Email Bounced"
 EVENT_DETAIL_TYPE_DELAYED = "Email Delayed"  # a delay warning: the recipients are still being retried
+EVENT_DETAIL_TYPE_COMPLAINED = "Email Complained"  # a recipient reported the message as abuse
 EVENT_VERSION = 1
 SCHEMA_RESOURCE = "schema/email-bounced.v1.json"  # inside the maildispatch package
 
@@ -112,6 +113,8 @@ def _recipient(recipient: FailedRecipient, text: Any) -> dict[str, Any]:
         "diagnostic": text(recipient.diagnostic, "recipients.diagnostic"),
         "remote_mta": text(recipient.remote_mta, "recipients.remote_mta"),
         "permanent": _status(recipient).startswith("5"),
+        "classification": recipient.classification,
+        "hard": recipient.hard,
     }
 
 
@@ -156,7 +159,7 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
 def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": EVENT_DETAIL_TYPE_DELAYED if detail.get("reason") == REASON_DELAYED else EVENT_DETAIL_TYPE,
+        "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(detail.get("reason"), EVENT_DETAIL_TYPE),
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }

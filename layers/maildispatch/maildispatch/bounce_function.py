@@ -13,6 +13,7 @@ from .retry import RetrySchedule
 from .settings import BounceFunctionSettings
 from .smtp_relay import RelayTransport
 from .sqs_record import SqsRecord
+from .ledger import DynamoDbLedger
 from .suppression import DynamoDbSuppressionList
 
 log = logging.getLogger("maildispatch.bounce")
@@ -51,7 +52,8 @@ class BounceFunction:
                 if self.settings.suppression_table
                 else None
             )
-            service = BounceService(transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions)
+            ledger = DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()) if self.settings.ledger_table else None
+            service = BounceService(transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions, ledger=ledger)
 
             async def process(record: SqsRecord) -> RecordResult:
                 report = report_from_dlq_message(
@@ -70,6 +72,8 @@ class BounceFunction:
                     return RecordResult.retry(record.message_id, int(getattr(wait, "seconds", 3600)))
                 _count(tally, "events_published", int(handled.event_published))
                 _count(tally, "dsn_sent", int(isinstance(handled.dsn, Delivered)))
+                _count(tally, "suppressed_addresses", handled.suppressed)
+                _count(tally, "reputation_blocks", handled.reputation_blocks)
                 log.info(
                     "bounce reported",
                     extra={"message_key": report.message_key, "reason": report.reason, "recipients": len(report.recipients), "dsn": type(handled.dsn).__name__},

@@ -35,10 +35,12 @@ from .report import (
 )
 from .request import InvalidRequest, S3Attachment, SendRequest, StoredTemplateRef, parse_send_request, salvage_envelope
 from .retry import RetrySchedule
+from .return_paths import ReturnPathIndex, SentMessage, message_id_key, verp_key
 from .settings import DEFAULT_STREAM
 from .smtp_relay import Envelope
 from .sqs_record import SqsRecord
 from .suppression import NoSuppressionList, SuppressionList, suppressed_recipient
+from .verp import return_path, verp_id
 
 log = logging.getLogger("maildispatch.dispatch")
 
@@ -89,10 +91,17 @@ class DispatchPolicy:
     lease_seconds: int = 300
     queue_retention_seconds: float = 4 * 86400
     requeue_after_receives: int = 5
+    verp: "VerpPolicy | None" = None  # per-recipient signed return paths, so returned mail maps back
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
         return RetryPolicy(schedule, self.uncertain_retries, self.delay_warning_after) if schedule else None
+
+
+@dataclass(frozen=True)
+class VerpPolicy:
+    domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
+    secret: bytes  # the HMAC key that signs the tokens
 
 
 @dataclass
@@ -128,6 +137,7 @@ class DispatchService:
         *,
         suppressions: SuppressionList | None = None,
         requeue: Requeue | None = None,
+        return_paths: ReturnPathIndex | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -138,6 +148,9 @@ class DispatchService:
         self._policy = policy
         self._suppressions = suppressions or NoSuppressionList()
         self._requeue = requeue
+        self._return_paths = return_paths
+        if policy.verp is not None and return_paths is None:
+            raise ValueError("VERP return paths need a return-path index to map returned mail back")
         self._invocation_id = invocation_id
         self._clock = clock
         self._message_locks: dict[str, asyncio.Lock] = {}
@@ -239,12 +252,7 @@ class DispatchService:
             log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
             return
         assert built is not None
-        envelope = Envelope(
-            sender=self._envelope_sender(request),
-            recipients=tuple(by_address[c.recipient].envelope for c in claims),  # type: ignore[attr-defined]
-            smtputf8=built.requires_smtputf8,
-        )
-        outcomes = await self._transport.deliver(envelope, built.data)
+        outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
         now = self._clock()
         for claim, outcome in zip(claims, outcomes):
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
@@ -254,6 +262,30 @@ class DispatchService:
                 attempt.failed.append(decision.report)
             if decision.due_at is not None:
                 attempt.wake_at.append(decision.due_at)
+
+    async def _submit(self, request: SendRequest, message_key: str, built: BuiltMessage, recipients: list[str], by_address: Mapping[str, object]) -> list[Outcome]:
+        """One SMTP transaction for the message, or with VERP one per recipient, each with its own return path."""
+        envelope_address = lambda r: by_address[r].envelope  # type: ignore[attr-defined]  # noqa: E731
+        verp = self._policy.verp
+        if verp is None or request.return_path is not None:  # a producer's own return path wins
+            envelope = Envelope(self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8)
+            return await self._transport.deliver(envelope, built.data)
+        assert self._return_paths is not None
+        report_to = self._envelope_sender(request)
+        sent = lambda r: SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)  # noqa: E731
+        await self._return_paths.remember(
+            [(verp_key(verp_id(message_key, r)), sent(r)) for r in recipients] + [(message_id_key(built.message_id), sent(None))]
+        )
+        per_recipient = await asyncio.gather(
+            *(
+                self._transport.deliver(
+                    Envelope(return_path(message_key, r, secret=verp.secret, domain=verp.domain), (envelope_address(r),), built.requires_smtputf8),
+                    built.data,
+                )
+                for r in recipients
+            )
+        )
+        return [outcomes[0] for outcomes in per_recipient]
 
     async def _build(self, request: SendRequest, message_key: str, record: SqsRecord) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
         """The message, or (status, error) when the request cannot make one: permanent for this request."""

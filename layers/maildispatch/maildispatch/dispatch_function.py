@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any, Mapping
 
-from .aws import S3ContentStore, SqsDeadLetters, SqsRequeue, aws_client, change_visibility, fetch_relay_settings, io_executor
+from .aws import S3ContentStore, SqsDeadLetters, SqsRequeue, aws_client, change_visibility, fetch_relay_settings, fetch_secret_bytes, io_executor
 from .batch import RecordResult, batch_response, run_records
-from .dispatch import DispatchPolicy, DispatchService
+from .dispatch import DispatchPolicy, DispatchService, VerpPolicy
+from .return_paths import DynamoDbReturnPathIndex
 from .ledger import DynamoDbLedger
 from .settings import DEFAULT_STREAM, DispatchSettings
 from .smtp_relay import RelayTransport
@@ -59,6 +61,9 @@ class DispatchFunction:
 
     async def _run(self, records: list[SqsRecord], context: Any) -> tuple[list[RecordResult], dict[str, int]]:
         relay = fetch_relay_settings(self.settings.relay)
+        policy = self._policy
+        if self.settings.verp_domain and self.settings.verp_secret:
+            policy = replace(policy, verp=VerpPolicy(self.settings.verp_domain, fetch_secret_bytes(self.settings.verp_secret)))
         ledger = DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
         dead_letters = SqsDeadLetters(self.settings.dead_letter_queue_url)
         suppressions: SuppressionList = (
@@ -72,9 +77,10 @@ class DispatchFunction:
                 ledger,
                 self._content,
                 dead_letters,
-                self._policy,
+                policy,
                 suppressions=suppressions,
                 requeue=SqsRequeue(self.settings.send_queue_url),
+                return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
                 invocation_id=getattr(context, "aws_request_id", "local"),
             )
 

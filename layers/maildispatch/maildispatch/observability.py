@@ -31,6 +31,11 @@ METRIC_NAMES = {
     "record_errors": "RecordErrors",
     "dsn_sent": "DsnSent",
     "events_published": "BounceEventsPublished",
+    "suppressed_addresses": "AddressesSuppressed",
+    "reputation_blocks": "ReputationBlocks",  # refusals aimed at our own sending reputation: alarmed on
+    "reports": "ReturnedReports",
+    "unclassified": "ReturnedUnclassified",
+    "forged_return_paths": "ForgedReturnPaths",
 }
 
 

@@ -23,8 +23,11 @@ REASON_RENDER_FAILED = "render_failed"  # the request was valid but its template
 REASON_REDRIVEN = "redriven"  # SQS moved the record after repeated crashes or timeouts of the function
 REASON_SUPPRESSED = "suppressed"  # not sent: the address is on the suppression list
 REASON_DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
+REASON_RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
+REASON_COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
 REASONS = (
     REASON_REJECTED, REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_RENDER_FAILED, REASON_REDRIVEN, REASON_SUPPRESSED, REASON_DELAYED,
+    REASON_RETURNED, REASON_COMPLAINT,
 )
 
 
@@ -36,6 +39,8 @@ class FailedRecipient:
     reply_code: int | None = None
     remote_mta: str | None = None
     action: str = "failed"  # RFC 3464 Action: failed | delayed
+    classification: str | None = None  # the bounce reason label (userunknown, mailboxfull, blocked, ...), when classified
+    hard: bool | None = None  # the address is permanently bad (True), a soft failure (False), or unknown (None)
 
 
 @dataclass(frozen=True)

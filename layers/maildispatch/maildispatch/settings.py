@@ -62,6 +62,8 @@ class DispatchSettings:
     lease_seconds: int = 300  # how long a recipient claim holds before another invocation may take it over
     queue_retention_seconds: float = 4 * 86400  # the send queue's MessageRetentionPeriod
     requeue_after_receives: int = 5  # a record received this often is re-enqueued fresh before it waits again
+    verp_domain: str | None = None  # set: per-recipient return paths bounces+<token>@<domain>
+    verp_secret: str | None = None  # the Secrets Manager secret holding the token-signing key
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "DispatchSettings":
@@ -83,6 +85,8 @@ class DispatchSettings:
             lease_seconds=reader.integer("CLAIM_LEASE_SECONDS", 300, minimum=1),
             queue_retention_seconds=reader.duration("SEND_QUEUE_RETENTION", 4 * 86400) or 4 * 86400,
             requeue_after_receives=reader.integer("REQUEUE_AFTER_RECEIVES", 5, minimum=1),
+            verp_domain=reader.text("VERP_DOMAIN", None),
+            verp_secret=reader.text("VERP_SECRET", None),
         )
 
 
@@ -138,6 +142,24 @@ class BounceFunctionSettings:
             postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
+        )
+
+
+@dataclass(frozen=True)
+class ReturnedFunctionSettings:
+    ledger_table: str
+    dead_letter_queue_url: str
+    verp_secret: str | None
+    event_bus_name: str = "default"
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "ReturnedFunctionSettings":
+        reader = _EnvReader(env)
+        return cls(
+            ledger_table=reader.required("LEDGER_TABLE"),
+            dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
+            verp_secret=reader.text("VERP_SECRET", None),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
         )
 
 

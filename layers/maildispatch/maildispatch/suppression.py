@@ -1,9 +1,13 @@
 """The suppression list: addresses we no longer send to, and the policy that puts them there.
 
-A hard bounce (the mailbox or domain does not exist, the account is disabled) suppresses the
-address; later sends to it are skipped and reported as suppressed, unless a request says
-`"ignore_suppression": true`. Failures that say nothing bad about the address (a full
-mailbox, a policy or reputation block aimed at us, a temporary failure) never suppress it.
+The policy, on one classification for every input (an SMTP reply during the session, a bounce
+that came back as mail, an SES notification): a hard bounce (no such mailbox or domain, moved)
+suppresses the address; soft bounces are counted and suppress it once there are
+SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_WINDOW; a complaint suppresses it; a block aimed at our own
+sending reputation or set-up (blocked, badreputation, requireptr, authfailure) never does: it
+says nothing about the recipient, and is counted for its own metric and alarm instead. Later
+sends to a suppressed address are skipped and reported as suppressed, unless a request says
+`"ignore_suppression": true`.
 
 `python -m maildispatch.suppression list|show|add|remove` lists and edits the list.
 """
@@ -18,15 +22,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Protocol, Sequence
 
-from .report import REASON_REJECTED, BounceReport, FailedRecipient
+from .report import REASON_COMPLAINT as REPORT_COMPLAINT
+from .report import REASON_EXPIRED, REASON_REJECTED, REASON_RETURNED, BounceReport, FailedRecipient
+
+# How returned mail was matched to what we sent (returned_intake): only these can suppress.
+VERIFIED_MATCHES = ("verp", "message_id")
+# Mirrors returned.model.REPUTATION_REASONS without importing the classifier at cold start.
+REPUTATION_REASONS = frozenset({"blocked", "badreputation", "requireptr", "authfailure"})
 
 REASON_HARD_BOUNCE = "hard_bounce"
+REASON_SOFT_BOUNCES = "soft_bounces"
+REASON_COMPLAINT = "complaint"
 REASON_MANUAL = "manual"
 
-# RFC 3463 subject.detail codes that say the address itself is bad: bad mailbox (1.1), bad
-# system/domain (1.2), bad syntax (1.3), moved (1.6), null MX (1.10), disabled mailbox (2.1).
-# Not 2.2 (mailbox full: soft) and never 7.x (policy, reputation, authentication: about us).
-HARD_BOUNCE_DETAILS = frozenset({"1.1", "1.2", "1.3", "1.6", "1.10", "2.1"})
+SOFT_BOUNCE_LIMIT = 3  # soft bounces ...
+SOFT_BOUNCE_WINDOW = 14 * 86400  # ... within this many seconds suppress the address
+SOFT_KEY_PREFIX = "soft bounces: "  # the soft-bounce counter's key beside the address's (a space: never in a valid key)
 
 
 @dataclass(frozen=True)
@@ -45,21 +56,52 @@ class Suppression:
         return f"suppressed since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
 
 
-def is_hard_bounce(status: str | None) -> bool:
-    if not status or not status.startswith("5."):
-        return False
-    return status.split(".", 1)[1] in HARD_BOUNCE_DETAILS
+def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
+    """The reason label and hard/soft of a failed recipient: as classified when it came back as
+    mail, else read from its SMTP reply by the same classifier."""
+    if recipient.classification is not None:
+        return recipient.classification, recipient.hard
+    from .returned.model import is_hard
+    from .returned.reason import classify_reason
+
+    reason, _ = classify_reason(recipient.status, recipient.reply_code, recipient.diagnostic)
+    return reason, is_hard(reason, recipient.status, recipient.reply_code)
+
+
+@dataclass(frozen=True)
+class SuppressionDecision:
+    suppress: tuple[Suppression, ...] = ()
+    soft_bounces: tuple[str, ...] = ()  # addresses whose soft bounce is counted toward the limit
+    reputation_blocks: int = 0  # recipients refused because of us, not them
+
+
+def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDecision:
+    """What a bounce report does to the suppression list (the policy, as a pure function)."""
+    if report.reason in (REASON_RETURNED, REPORT_COMPLAINT) and report.source.get("matched_by") not in VERIFIED_MATCHES:
+        return SuppressionDecision()  # returned mail that proved nothing about what we sent suppresses nothing
+    if report.reason == REPORT_COMPLAINT:
+        return SuppressionDecision(tuple(_entry(r, REASON_COMPLAINT, report, now) for r in report.recipients))
+    if report.reason not in (REASON_REJECTED, REASON_RETURNED, REASON_EXPIRED):
+        return SuppressionDecision()
+    suppress, soft, blocks = [], [], 0
+    for recipient in report.recipients:
+        reason, hard = classify_failure(recipient) if report.reason != REASON_EXPIRED else ("expired", False)
+        if reason in REPUTATION_REASONS:
+            blocks += 1
+        elif hard:
+            suppress.append(_entry(recipient, REASON_HARD_BOUNCE, report, now))
+        elif hard is False:
+            soft.append(recipient.address.strip().lower())
+    return SuppressionDecision(tuple(suppress), tuple(soft), blocks)
 
 
 def suppressions_for(report: BounceReport, *, now: float) -> list[Suppression]:
-    """The addresses a bounce report puts on the suppression list (the policy, as a pure function)."""
-    if report.reason != REASON_REJECTED:
-        return []
-    return [
-        Suppression(r.address.strip().lower(), REASON_HARD_BOUNCE, r.status, (r.diagnostic or "")[:500] or None, report.message_key, now)
-        for r in report.recipients
-        if is_hard_bounce(r.status)
-    ]
+    """The addresses a report suppresses at once (soft bounces only count toward the limit)."""
+    return list(suppression_decision(report, now=now).suppress)
+
+
+def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:
+    return Suppression(recipient.address.strip().lower(), reason, recipient.status, (recipient.diagnostic or "")[:500] or None, report.message_key, now)
 
 
 def suppressed_recipient(address: str, entry: Suppression) -> FailedRecipient:
@@ -72,6 +114,10 @@ class SuppressionList(Protocol):
 
     async def add(self, entries: Sequence[Suppression]) -> None: ...
 
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        """Soft bounces within the window before `at`, this one included; counting the same event twice counts it once."""
+        ...
+
 
 @dataclass
 class InMemorySuppressionList:
@@ -80,9 +126,16 @@ class InMemorySuppressionList:
     async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
         return {a.lower(): self.entries[a.lower()] for a in addresses if a.lower() in self.entries}
 
+    soft: dict[str, dict[str, float]] = field(default_factory=dict)
+
     async def add(self, entries: Sequence[Suppression]) -> None:
         for entry in entries:
             self.entries.setdefault(entry.address, entry)
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        seen = self.soft.setdefault(address.lower(), {})
+        seen[event_id] = at
+        return sum(1 for t in seen.values() if at - SOFT_BOUNCE_WINDOW < t <= at)
 
 
 class NoSuppressionList:
@@ -93,6 +146,9 @@ class NoSuppressionList:
 
     async def add(self, entries: Sequence[Suppression]) -> None:
         return None
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        return 0
 
 
 class DynamoDbSuppressionList:
@@ -111,6 +167,27 @@ class DynamoDbSuppressionList:
     async def add(self, entries: Sequence[Suppression]) -> None:
         if entries:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.add_now, entries)
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.count_soft_bounce_now, address, at, event_id)
+
+    def count_soft_bounce_now(self, address: str, at: float, event_id: str) -> int:
+        """Soft bounces live beside the list, keyed SOFT_KEY_PREFIX + address, as a string set of
+        "<time>|<event id>": adding the same event again changes nothing."""
+        key = {"address": {"S": f"{SOFT_KEY_PREFIX}{address.lower()}"}}
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="ADD soft_bounces :event",
+            ExpressionAttributeValues={":event": {"SS": [f"{at:.0f}|{event_id}"]}},
+            ReturnValues="ALL_NEW",
+        )
+        entries = response["Attributes"]["soft_bounces"]["SS"]
+        recent = [e for e in entries if at - SOFT_BOUNCE_WINDOW < float(e.split("|", 1)[0]) <= at]
+        stale = [e for e in entries if float(e.split("|", 1)[0]) <= at - SOFT_BOUNCE_WINDOW]
+        if stale:  # keep the item small
+            self._client.update_item(TableName=self._table, Key=key, UpdateExpression="DELETE soft_bounces :stale", ExpressionAttributeValues={":stale": {"SS": stale}})
+        return len(recent)
 
     def find_now(self, addresses: Iterable[str]) -> dict[str, Suppression]:
         keys = sorted({a.lower() for a in addresses})
@@ -140,7 +217,7 @@ class DynamoDbSuppressionList:
         items, start = [], None
         while True:
             page = self._client.scan(TableName=self._table, **({"ExclusiveStartKey": start} if start else {}))
-            items += [_from_item(i) for i in page["Items"]]
+            items += [_from_item(i) for i in page["Items"] if not i["address"]["S"].startswith(SOFT_KEY_PREFIX)]
             start = page.get("LastEvaluatedKey")
             if not start:
                 return sorted(items, key=lambda e: e.address)

@@ -1,0 +1,88 @@
+"""What arrives on the returned-mail queue, as values: pure parsing of the queue's record bodies.
+
+Two inputs share one queue: S3 event notifications for raw returned mail that an SES receipt
+rule stored in a bucket, and Amazon SES bounce/complaint notifications delivered through SNS
+(wrapped in the SNS envelope, or raw). S3's test event, sent when the notification is set up,
+is recognised and ignored.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+from typing import Any, Union
+from urllib.parse import unquote_plus
+
+
+@dataclass(frozen=True)
+class StoredMail:
+    """A returned message stored in S3."""
+
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SesNotification:
+    notification: dict
+
+
+@dataclass(frozen=True)
+class S3TestEvent:
+    """s3:TestEvent, sent when the notification is set up: nothing to do."""
+
+
+IntakeItem = Union[StoredMail, SesNotification, S3TestEvent]
+
+
+class UnknownIntake(ValueError):
+    """A record that is neither an S3 notification nor an SES notification."""
+
+
+def intake_items(body: str) -> list[IntakeItem]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise UnknownIntake("the record body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise UnknownIntake("the record body is not a JSON object")
+    if doc.get("Event") == "s3:TestEvent":
+        return [S3TestEvent()]
+    if isinstance(doc.get("Records"), list):
+        items: list[IntakeItem] = []
+        for record in doc["Records"]:
+            s3 = record.get("s3") if isinstance(record, dict) else None
+            if not isinstance(s3, dict):
+                raise UnknownIntake("an S3 notification record without s3.bucket/s3.object")
+            # S3 URL-encodes object keys in notifications (a space arrives as '+').
+            items.append(StoredMail(s3["bucket"]["name"], unquote_plus(s3["object"]["key"])))
+        return items
+    if doc.get("Type") == "Notification" and isinstance(doc.get("Message"), str):
+        try:
+            doc = json.loads(doc["Message"])
+        except ValueError:
+            raise UnknownIntake("an SNS notification whose Message is not JSON") from None
+    if isinstance(doc, dict) and (doc.get("notificationType") or doc.get("eventType")):
+        return [SesNotification(doc)]
+    raise UnknownIntake("neither an S3 event notification nor an SES notification")
+
+
+_ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To", "X-Rcpt-To")
+
+
+def envelope_addresses(raw: bytes) -> list[str]:
+    """Addresses a returned message was sent to, as its headers show them: where a VERP token is found."""
+    headers = BytesHeaderParser().parsebytes(raw[:256 * 1024])
+    found: list[str] = []
+    for name in _ENVELOPE_HEADERS:
+        for value in headers.get_all(name, []):
+            found += [address for _, address in getaddresses([str(value)]) if address]
+    return found
+
+
+def ses_envelope_addresses(notification: dict[str, Any]) -> list[str]:
+    """The original message's envelope sender in an SES notification (our VERP address, if we used one)."""
+    mail = notification.get("mail") or {}
+    candidates = [mail.get("source"), (mail.get("commonHeaders") or {}).get("returnPath")]
+    return [address for address in candidates if isinstance(address, str) and address]
