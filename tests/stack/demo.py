@@ -10,7 +10,11 @@ import json
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
+
+# The bounce function's invocations that publish no metric say so; it is noise here.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / ".local"
