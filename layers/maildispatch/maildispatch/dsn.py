@@ -119,6 +119,9 @@ def xtext(value: str) -> str:
     return "".join(chr(b) if 0x21 <= b <= 0x7E and b not in (0x2B, 0x3D) else f"+{b:02X}" for b in value.encode("utf-8", "replace"))
 
 
+_ADDRESS_XTEXT_LIMIT = 900  # "Final-Recipient: utf-8; " + this stays under 998 octets
+
+
 def address_field(address: str) -> str:
     """An address as a DSN address field value: `rfc822; a@b`, the domain in IDNA when it is not
     ASCII, and the RFC 6533 `utf-8;` type (utf-8-addr-xtext) only when the local part is not ASCII."""
@@ -129,7 +132,15 @@ def address_field(address: str) -> str:
         idna = _idna(domain)
         if idna is not None and _is_atext(idna):
             return f"rfc822; {local}@{idna}"
-    return "utf-8; " + "".join(_utf8_xtext_char(c) for c in address)
+    encoded = "".join(_utf8_xtext_char(c) for c in address)
+    if len(encoded) > _ADDRESS_XTEXT_LIMIT:
+        # Longer than any real address encodes to: cut at a whole \x{...} so the field stays one
+        # unbroken word within a line (splitting it would change the address when unfolded).
+        encoded = encoded[:_ADDRESS_XTEXT_LIMIT]
+        escape = encoded.rfind("\\x{")
+        if escape != -1 and "}" not in encoded[escape:]:
+            encoded = encoded[:escape]
+    return "utf-8; " + encoded
 
 
 # -- the parts ------------------------------------------------------------------------------
