@@ -39,6 +39,17 @@ lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# The benchmark suite (bench/): results in bench/results/latest.{json,md} and throughput.png.
+# Needs smtp-sink and smtp-source from the Debian package postfix (.ci/run installs it).
+bench: $(BENCH_STAMP) $(SAM_STAMP)
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
+
 # Returned-mail classifier, measured on the shared corpus of real bounces (../shared/bounces).
 BOUNCES ?= ../shared/bounces
 

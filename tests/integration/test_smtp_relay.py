@@ -8,13 +8,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from maildispatch.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain
 from maildispatch.smtp_relay import Envelope, RelayConfigError, RelaySettings, RelayTransport
+from tests.conftest import require_binary
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
 SHOP = "shop@example.com"
@@ -45,6 +50,53 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# The scripted relay, twice: as aiosmtpd is (one command at a time) and advertising RFC 2920
+# PIPELINING, which aiosmtpd handles (it reads commands in order from its stream) but does not
+# offer. Every test that takes the `relay` fixture runs against both: outcomes must not depend
+# on whether the envelope went out command by command or as one group.
+
+PIPELINING_RELAY = """\
+import sys
+import tests.stack.relay as relay
+
+plain_ehlo = relay.ScriptedHandler.handle_EHLO
+
+
+async def handle_EHLO(self, server, session, envelope, hostname, responses):
+    responses = await plain_ehlo(self, server, session, envelope, hostname, responses)
+    return [responses[0], "250-PIPELINING", *responses[1:]]
+
+
+relay.ScriptedHandler.handle_EHLO = handle_EHLO
+relay.main(sys.argv[1:])
+"""
+
+
+@pytest.fixture(params=["one command at a time", "pipelining"])
+def relay(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RelayProcess]:
+    """The `relay` of tests/stack/relay_fixtures.py, also as a relay that offers PIPELINING."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "pipelining":
+            popen = subprocess.Popen
+
+            def start_advertising_pipelining(command: list[str], **options: object) -> subprocess.Popen[bytes]:
+                assert command[1:3] == ["-m", "tests.stack.relay"], command
+                return popen([command[0], "-c", PIPELINING_RELAY, *command[3:]], **options)  # type: ignore[call-overload]
+
+            patch.setattr(subprocess, "Popen", start_advertising_pipelining)
+        process = RelayProcess().start(tmp_path / "relay", security="starttls", auth=(RELAY_USER, RELAY_PASSWORD))
+    with process:
+        yield process
+
+
+def logged_soon(relay: RelayProcess, expected: list[str], within: float = 2.0) -> list[str]:
+    """The names of the relay's logged events, once they are `expected` or `within` seconds have passed."""
+    deadline = time.monotonic() + within
+    while (logged := [e["event"] for e in relay.log_events()]) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return logged
 
 
 def larger_than_socket_buffers() -> int:
@@ -345,7 +397,8 @@ def test_a_relay_without_starttls_gets_nothing_in_the_clear(tmp_path: Path) -> N
         (outcome,) = deliver(settings, (Envelope(SHOP, (AN,)), message()))[0]
         assert isinstance(outcome, Deferred) and outcome.reply.status == "4.7.0"
         assert "does not offer STARTTLS" in outcome.reply.text
-        assert [e["event"] for e in relay.log_events()] == ["connect", "ehlo", "disconnect"]
+        # The relay logs the disconnect when it notices it, which may be just after we return.
+        assert logged_soon(relay, ["connect", "ehlo", "disconnect"]) == ["connect", "ehlo", "disconnect"]
 
 
 def test_implicit_tls_delivers(tmp_path: Path) -> None:
@@ -369,3 +422,278 @@ def test_nothing_listening_defers_with_4_4_1() -> None:
     outcomes = deliver_one(RelaySettings(host="127.0.0.1", port=port, timeout=2), AN, BINH)
     assert all(isinstance(o, Deferred) and o.reply.status == "4.4.1" for o in outcomes)
     assert outcomes[0].reply.text == f"cannot connect to 127.0.0.1:{port}: Connection refused"
+
+
+# RFC 2920 PIPELINING: the envelope as one group
+
+
+@dataclasses.dataclass
+class GroupServer(asyncio.Protocol):
+    """A few lines of SMTP server that offers PIPELINING and shows how the client's commands arrive.
+
+    With `withhold` it answers a transaction's commands only once its DATA has arrived, so a
+    client that waits for each reply before the next command waits forever. `apart` writes the
+    replies of a group 2 ms apart, so they arrive one by one rather than in one segment. RCPT replies come from `rcpt` (default 250); with no recipient accepted,
+    DATA gets `data_without_recipients`.
+    """
+
+    rcpt: dict[str, str] = dataclasses.field(default_factory=dict)
+    data_without_recipients: str = "554 5.5.1 Error: no valid recipients"
+    withhold: bool = True
+    apart: bool = False
+    reads: list[list[str]] = dataclasses.field(default_factory=list)  # the commands in each read
+    messages: list[bytes] = dataclasses.field(default_factory=list)
+
+    def __call__(self) -> GroupServer:  # a protocol factory: one fresh session per connection
+        return dataclasses.replace(self, reads=self.reads, messages=self.messages)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport, self.buffer, self.content, self.replies, self.accepted = transport, b"", None, [], 0
+        transport.write(b"220 group.test ESMTP\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.content is None:
+            self.reads.append([line.split(b" ")[0].decode() for line in data.split(b"\r\n") if line])
+        while self.buffer:
+            if self.content is not None:
+                end = 0 if self.buffer.startswith(b".\r\n") else self.buffer.find(b"\r\n.\r\n") + 2
+                if end < 2 and not self.buffer.startswith(b".\r\n"):
+                    return
+                self.messages.append(self.buffer[:end])
+                self.buffer, self.content, self.accepted = self.buffer[end + 3:], None, 0
+                self.reply("250 2.0.0 Ok: queued", flush=True)
+                continue
+            if b"\r\n" not in self.buffer:
+                return
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            self.command(line.decode())
+
+    def command(self, line: str) -> None:
+        verb = line.split(" ")[0].upper()
+        if verb == "EHLO":
+            self.reply("250-group.test\r\n250-PIPELINING\r\n250 8BITMIME", flush=True)
+        elif verb == "MAIL":
+            self.reply("250 2.1.0 Ok")
+        elif verb == "RCPT":
+            address = line[line.index("<") + 1:line.index(">")]
+            answer = self.rcpt.get(address, "250 2.1.5 Ok")
+            self.accepted += answer.startswith("2")
+            self.reply(answer)
+        elif verb == "DATA":
+            answer = "354 End data with <CR><LF>.<CR><LF>" if self.accepted else self.data_without_recipients
+            self.content = b"" if answer.startswith("354") else None
+            self.reply(answer, flush=True)
+        elif verb == "RSET":
+            self.accepted = 0
+            self.reply("250 2.0.0 Ok", flush=True)
+        elif verb == "QUIT":
+            self.reply("221 2.0.0 Bye", flush=True)
+            self.transport.close()
+
+    def reply(self, line: str, *, flush: bool = False) -> None:
+        self.replies.append(line.encode() + b"\r\n")
+        if flush or not self.withhold:
+            replies, self.replies = self.replies, []
+            if self.apart:
+                self.write_one_per_turn(replies)
+            else:
+                self.transport.write(b"".join(replies))
+
+    def write_one_per_turn(self, replies: list[bytes]) -> None:
+        if replies and not self.transport.is_closing():
+            self.transport.write(replies[0])
+            asyncio.get_running_loop().call_later(0.002, self.write_one_per_turn, replies[1:])
+
+
+def deliver_to_group_server(
+    server: GroupServer, *deliveries: tuple[Envelope, bytes], pipelining: bool = True
+) -> list[list[Outcome]]:
+    async def run() -> list[list[Outcome]]:
+        listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        settings = RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True,
+                                 timeout=2, pipelining=pipelining)
+        try:
+            async with RelayTransport(settings) as transport:
+                return [await transport.deliver(envelope, data) for envelope, data in deliveries]
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["replies in one segment", "replies one by one"])
+def test_with_pipelining_mail_rcpt_and_data_go_out_as_one_group(apart: bool) -> None:
+    server = GroupServer(rcpt={GHOST: "550 5.1.1 User unknown", BUSY: "451 4.7.1 Try again in 5 seconds"}, apart=apart)
+    recipients = (AN, GHOST, BUSY, BINH)
+    (outcomes, again) = deliver_to_group_server(
+        server, (Envelope(SHOP, recipients), message(recipients=recipients)), (Envelope(SHOP, (AN,)), message()))
+
+    assert [type(o) for o in outcomes] == [Delivered, Bounced, Deferred, Delivered]
+    assert outcomes[1].reply.status == "5.1.1" and outcomes[2].retry_after == 5.0
+    assert isinstance(again[0], Delivered), "the session stayed in step for the next message"
+    groups = [read for read in server.reads if "MAIL" in read]
+    assert groups == [["MAIL", "RCPT", "RCPT", "RCPT", "RCPT", "DATA"], ["MAIL", "RCPT", "DATA"]]
+    assert len(server.messages) == 2
+
+
+def test_replies_arriving_in_consecutive_turns_of_the_event_loop_are_all_read() -> None:
+    """aiosmtplib drops data that arrives while a parsed reply waits to be taken: the reader must
+    resume before the loop reads the socket again (see `_next_reply`)."""
+    from types import SimpleNamespace
+
+    from aiosmtplib.protocol import SMTPProtocol
+
+    from maildispatch.smtp_relay import _next_reply
+
+    class Transport(asyncio.Transport):
+        def is_closing(self) -> bool:
+            return False
+
+        def get_extra_info(self, name: str, default: object = None) -> object:
+            return default
+
+    async def run() -> list[str]:
+        protocol = SMTPProtocol()
+        protocol.connection_made(Transport())
+        session = SimpleNamespace(protocol=protocol)
+
+        async def read_three() -> list[str]:
+            return [(await _next_reply(session, timeout=1)).message for _ in range(3)]  # type: ignore[arg-type]
+
+        reader = asyncio.ensure_future(read_three())
+        await asyncio.sleep(0)  # the reader now waits for the first reply
+        loop = asyncio.get_running_loop()
+        protocol.data_received(b"250 one\r\n")
+        loop.call_soon(protocol.data_received, b"250 two\r\n")  # the very next turn
+        await asyncio.sleep(0.05)
+        protocol.data_received(b"250 three\r\n")
+        return await reader
+
+    assert asyncio.run(run()) == ["one", "two", "three"]
+
+
+def test_without_pipelining_each_command_waits_for_its_reply() -> None:
+    server = GroupServer(withhold=False)
+    (outcomes,) = deliver_to_group_server(server, (Envelope(SHOP, (AN, BINH)), message()), pipelining=False)
+    assert all(isinstance(o, Delivered) for o in outcomes)
+    assert [read for read in server.reads if read[0] in ("MAIL", "RCPT", "DATA")] == [
+        ["MAIL"], ["RCPT"], ["RCPT"], ["DATA"]]
+
+
+def test_a_pipelined_data_the_server_takes_without_recipients_ends_an_empty_message() -> None:
+    # RFC 2920 3.1 allows a server to answer 354 even though every RCPT was refused.
+    server = GroupServer(rcpt={GHOST: "550 5.1.1 User unknown"}, data_without_recipients="354 go ahead")
+    (ghost,), (an,) = deliver_to_group_server(
+        server, (Envelope(SHOP, (GHOST,)), message()), (Envelope(SHOP, (AN,)), message()))
+    assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
+    assert isinstance(an, Delivered)
+    assert server.messages[0] == b"", "only the final dot went out: no content without a recipient"
+    assert server.messages[1].startswith(b"From: shop@example.com")
+    assert ["RSET"] in server.reads
+
+
+def test_a_421_in_the_middle_of_a_group_retries_the_whole_message_once(
+    relay: RelayProcess, relay_settings: RelaySettings
+) -> None:
+    relay.set_script({"rcpt": {BUSY: ["421 4.7.0 Too many errors", "250 2.1.5 OK"]}})
+    an, busy, binh = deliver_one(relay_settings, AN, BUSY, BINH)
+    assert isinstance(an, Delivered) and isinstance(busy, Delivered) and isinstance(binh, Delivered)
+    assert len(relay.log_events("connect")) == 2
+    (stored,) = relay.messages()
+    assert stored.get_all("X-Envelope-To") == [AN, BUSY, BINH], "one copy, to every recipient"
+
+
+def test_data_refused_because_no_recipient_was_accepted_keeps_the_rcpt_replies(
+    relay: RelayProcess, relay_settings: RelaySettings
+) -> None:
+    relay.set_script({"rcpt": {GHOST: ["550 5.1.1 User unknown"], BUSY: ["452 4.2.2 Mailbox full"]}})
+    (ghost, busy), (an,) = deliver(relay_settings, (Envelope(SHOP, (GHOST, BUSY)), message()),
+                                   (Envelope(SHOP, (AN,)), message()))
+    assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
+    assert isinstance(busy, Deferred) and busy.reply.status == "4.2.2"
+    assert isinstance(an, Delivered)
+    assert len(relay.log_events("connect")) == 1 and len(relay.log_events("rset")) == 1
+
+
+# Against Postfix's smtp-sink, which offers PIPELINING and answers a group in one segment
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[int, list[str]]]:
+    """Start smtp-sink on a free port with extra options; yields a starter, stops by PID."""
+    binary = require_binary("smtp-sink", "postfix")
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*options: str) -> int:
+        port = free_port()
+        process = subprocess.Popen([binary, "-u", "nobody", *options, f"127.0.0.1:{port}", "64"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(process)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"smtp-sink did not start: {process.stderr.read() if process.stderr else ''}")
+
+    yield start  # type: ignore[misc]
+    for process in started:
+        process.terminate()  # its own PID only
+        process.wait(timeout=5)
+
+
+def sink_settings(port: int, **changes: object) -> RelaySettings:
+    return dataclasses.replace(
+        RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=5), **changes)
+
+
+@pytest.mark.needs_binary("smtp-sink")
+def test_pipelined_deliveries_to_smtp_sink_all_arrive(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    port = smtp_sink()
+    settings = sink_settings(port, max_connections=5)
+
+    async def run() -> list[list[Outcome]]:
+        async with RelayTransport(settings) as transport:
+            recipients = (AN, BINH, BUSY)
+            return await asyncio.gather(*(
+                transport.deliver(Envelope(SHOP, recipients), message(recipients=recipients)) for _ in range(200)))
+
+    results = asyncio.run(run())
+    assert all(isinstance(o, Delivered) and o.reply.code == 250 for outcomes in results for o in outcomes)
+
+
+@pytest.mark.needs_binary("smtp-sink")
+def test_smtp_sink_closing_with_421_at_rcpt_defers_after_one_retry(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    port = smtp_sink("-Q", "RCPT")
+    outcomes = deliver_one(sink_settings(port), AN, BINH)
+    assert all(isinstance(o, Deferred) and o.reply.code == 421 for o in outcomes)
+
+
+@pytest.mark.needs_binary("smtp-sink")
+def test_smtp_sink_hanging_up_at_data_defers_naming_the_step(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    port = smtp_sink("-q", "DATA")
+    (outcome,) = deliver_one(sink_settings(port), AN)
+    assert isinstance(outcome, Deferred) and outcome.reply.status == "4.4.2"
+    assert "at DATA" in outcome.reply.text
+
+
+# The content as DATA sends it: the checks that skip rewriting must agree with the rewriting
+
+
+@given(st.binary(max_size=300) | st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"..x"]), max_size=40).map(b"".join))
+def test_line_endings_and_dot_stuffing_agree_with_the_full_rewrite(data: bytes) -> None:
+    import re
+
+    from aiosmtplib.protocol import normalize_message_line_endings
+
+    from maildispatch.smtp_relay import _dot_stuffed, _wire_form
+
+    wire = _wire_form(data)
+    assert wire == normalize_message_line_endings(data)
+    assert _dot_stuffed(wire) == re.sub(rb"(?m)^\.", b"..", wire)

@@ -1,0 +1,241 @@
+"""python -m bench [--quick]: run every benchmark and write bench/results/latest.{json,md} and throughput.png."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import cold_start, cost, memory, report, template_facts
+from .servers import LatencyProxy, SmtpSink, run_smtp_source
+from .throughput import (
+    LatencyCase,
+    bare_aiosmtplib,
+    dispatch_path,
+    interleaved,
+    latency_invocations,
+    median_rate,
+    naive_smtplib,
+)
+from .workload import production_logging, sample_message
+
+REPO = Path(__file__).resolve().parents[1]
+BATCHES = (10, 100, 1000)
+REPLY_DELAY = 0.020  # seconds the relay stand-in adds to every reply
+CALL_LATENCY = 0.005  # seconds each ledger and AWS call takes
+RELAY_MAX_CONNECTIONS = 10  # what the relay stand-in allows, as Gmail does
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    cpu_messages: int
+    cpu_runs: int
+    naive_messages: int
+    invocations: dict[int, int]  # batch size -> invocations measured
+    invocations_without_pipelining: dict[int, int]
+    concurrency_sweep: tuple[int, ...]
+    sweep_invocations: int
+    cold_runs: int
+    memory_records: int = 1000
+    memory_attachment_bytes: int = 100 * 1024
+    cpu_batch: int = 100
+    cpu_connections: int = 20
+    cpu_concurrency: int = 20
+    latency_connections: int = 10
+    latency_concurrency: int = 20  # tuned: twice the connections (see the sweep)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(False, 20_000, 3, 40, {10: 20, 100: 5, 1000: 2}, {10: 10, 100: 3, 1000: 1}, (1, 2, 5, 10, 20, 50, 100), 2, 10)
+
+    @classmethod
+    def quick_plan(cls) -> Plan:
+        return cls(True, 1_500, 2, 12, {10: 5, 100: 2, 1000: 1}, {10: 3, 100: 1}, (5, 10, 20, 50), 1, 3)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_bound(sink: SmtpSink, plan: Plan) -> dict:
+    message = sample_message()
+    log(f"CPU-bound: {plan.cpu_messages:,} messages, {plan.cpu_runs} runs of each, in turn")
+    n = plan.cpu_messages
+    kwargs = dict(batch=plan.cpu_batch, concurrency=plan.cpu_concurrency, max_connections=plan.cpu_connections)
+    runs = iter(range(10**6))
+    bare, ours = interleaved(
+        plan.cpu_runs,
+        lambda: bare_aiosmtplib(sink.port, message, n, connections=plan.cpu_connections),
+        lambda: dispatch_path(sink.port, n, run=f"cpu-{next(runs)}", **kwargs).msgs_per_s,
+    )
+    # For comparison: one transport over all the batches (connections kept, as a warm container could).
+    ours_shared = [dispatch_path(sink.port, n, run=f"cpu-{next(runs)}", transport_per="run", **kwargs).msgs_per_s]
+    source = [run_smtp_source(sink.port, n).msgs_per_s for _ in range(plan.cpu_runs)]
+    ours_rate, bare_rate, source_rate = statistics.median(ours), statistics.median(bare), statistics.median(source)
+    return {
+        "messages": n,
+        "message_bytes": len(message),
+        "batch": plan.cpu_batch,
+        "concurrency": plan.cpu_concurrency,
+        "max_connections": plan.cpu_connections,
+        "transport": "a fresh RelayTransport and event loop per batch, as one Lambda invocation has",
+        "logging": "INFO, through powertools' JSON formatter, to /dev/null (as the functions log)",
+        "runs": plan.cpu_runs,
+        "statistic": "median",
+        "msgs_per_s": round(ours_rate, 1),
+        "seconds": round(n / ours_rate, 2),
+        "bare_aiosmtplib_msgs_per_s": round(bare_rate, 1),
+        "ratio_to_bare_aiosmtplib": round(ours_rate / bare_rate, 3),
+        "smtp_source_msgs_per_s": round(source_rate, 1),
+        "ratio_to_smtp_source": round(ours_rate / source_rate, 3),
+        "one_transport_per_run_msgs_per_s": round(statistics.median(ours_shared), 1),
+        "one_transport_per_run_ratio_to_bare_aiosmtplib": round(statistics.median(ours_shared) / bare_rate, 3),
+        "samples_msgs_per_s": {"ours": [round(x, 1) for x in ours], "bare_aiosmtplib": [round(x, 1) for x in bare],
+                               "ours_one_transport_per_run": [round(x, 1) for x in ours_shared],
+                               "smtp_source": [round(x, 1) for x in source]},
+    }
+
+
+def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
+    message = sample_message()
+    log(f"latency-bound: naive sender, {plan.naive_messages} messages")
+    naive_before = naive_smtplib(proxy.port, message, plan.naive_messages // 2)
+    rates, seconds, without = {}, {}, {}
+    for batch in BATCHES:
+        log(f"latency-bound: batch {batch}, {plan.invocations[batch]} invocations "
+            f"(+{plan.invocations_without_pipelining.get(batch, 0)} without pipelining)")
+        case = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections)
+        runs = latency_invocations(proxy.port, case, plan.invocations[batch], latency=CALL_LATENCY, run=f"lat-{batch}")
+        rates[str(batch)] = median_rate(runs)
+        seconds[str(batch)] = statistics.median(r.seconds for r in runs)
+        if plan.invocations_without_pipelining.get(batch):
+            plain = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections, pipelining=False)
+            without[str(batch)] = median_rate(latency_invocations(
+                proxy.port, plain, plan.invocations_without_pipelining[batch], latency=CALL_LATENCY, run=f"plain-{batch}"))
+    kept = {}
+    for batch in (10, 100):
+        log(f"latency-bound: batch {batch}, connections kept from one invocation to the next")
+        case = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections)
+        # The first invocation opens the connections: leave it out, as a warm container's would be.
+        runs = latency_invocations(proxy.port, case, plan.invocations[batch] + 1, latency=CALL_LATENCY, run=f"kept-{batch}",
+                                   keep_connections=True)[1:]
+        kept[str(batch)] = round(median_rate(runs), 1)
+    sweep = {}
+    for concurrency in plan.concurrency_sweep:
+        log(f"latency-bound: batch 100 at concurrency {concurrency}")
+        case = LatencyCase(100, concurrency, plan.latency_connections)
+        sweep[str(concurrency)] = round(median_rate(latency_invocations(proxy.port, case, plan.sweep_invocations,
+                                                                        latency=CALL_LATENCY, run=f"sweep-{concurrency}")), 1)
+    naive_after = naive_smtplib(proxy.port, message, plan.naive_messages - plan.naive_messages // 2)
+    naive = (naive_before + naive_after) / 2  # before and after, to span the same stretch of the run
+    return {
+        "reply_delay_ms": REPLY_DELAY * 1000,
+        "relay_max_connections": RELAY_MAX_CONNECTIONS,
+        "fake_call_latency_ms": CALL_LATENCY * 1000,
+        "max_connections": plan.latency_connections,
+        "concurrency": plan.latency_concurrency,
+        "template_concurrency": int(template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32)),
+        "pipelining": "RFC 2920, offered by smtp-sink",
+        "invocations": {str(b): plan.invocations[b] for b in BATCHES},
+        "statistic": "median over invocations",
+        "msgs_per_s": {b: round(v, 1) for b, v in rates.items()},
+        "ratio_to_naive": {b: round(v / naive, 1) for b, v in rates.items()},
+        "invocation_seconds": {b: round(v, 3) for b, v in seconds.items()},
+        "naive_msgs_per_s": round(naive, 2),
+        "naive_messages": plan.naive_messages,
+        "without_pipelining": {"msgs_per_s": {b: round(v, 1) for b, v in without.items()},
+                               "ratio_to_naive": {b: round(v / naive, 1) for b, v in without.items()}},
+        "by_concurrency": {"batch": 100, "msgs_per_s": sweep},
+        "connections_kept_across_invocations": {
+            "what": "one event loop and transport for successive invocations (a warm container), first invocation left out",
+            "msgs_per_s": kept,
+        },
+    }
+
+
+def cost_section(latency: dict, memory_size_mb: int) -> dict:
+    batch_default = int(template_facts.parameter_default("BatchSize") or 10)
+    by_batch = {b: cost.cost_per_million(latency["msgs_per_s"][b], int(b), memory_size_mb).as_dict() for b in latency["msgs_per_s"]}
+    headline = by_batch[str(batch_default)] if str(batch_default) in by_batch else by_batch["100"]
+    ses = cost.ses_usd_per_million()
+    return {
+        "usd_per_million": round(headline["usd"], 4),
+        "batch_size": headline["batch_size"],
+        "batch_size_is": "the template's default BatchSize",
+        "memory_mb": memory_size_mb,
+        "architecture": template_facts.architecture("DispatchFunction"),
+        "from": "latency_bound.msgs_per_s at that batch size (20 ms relay replies, 5 ms AWS calls)",
+        "breakdown": {k: round(v, 4) if isinstance(v, float) else v for k, v in headline.items()},
+        "by_batch_size": {b: {k: round(v, 4) if isinstance(v, float) else v for k, v in c.items()} for b, c in by_batch.items()},
+        "ses_usd_per_million": ses,
+        "ratio_to_ses": round(headline["usd"] / ses, 4),
+        "not_included": ["producers' SendMessage calls", "empty receives while the queue is idle",
+                         "the relay's own price (SES SMTP: the SES price above)", "CloudWatch logs and metrics", "free tiers"],
+        "prices": cost.prices_as_dict(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer messages and runs: under 2 minutes, every key still there")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--work", type=Path, default=REPO / ".local" / "bench")
+    args = parser.parse_args(argv)
+    plan = Plan.quick_plan() if args.quick else Plan.full()
+    args.results.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict = {
+        "schema_version": report.SCHEMA_VERSION,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m bench" + (" --quick" if args.quick else ""),
+        "quick": args.quick,
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+    production_logging()
+    memory_size = template_facts.memory_size("DispatchFunction")
+    with SmtpSink() as sink:
+        results["cpu_bound"] = cpu_bound(sink, plan)
+        with LatencyProxy(sink.port, args.work, delay=REPLY_DELAY, max_connections=RELAY_MAX_CONNECTIONS) as proxy:
+            results["latency_bound"] = latency_bound(proxy, plan)
+        results["latency_bound"]["relay_refused_connections"] = proxy.stats.refused if proxy.stats else None
+        results["latency_bound"]["relay_peak_connections"] = proxy.stats.peak_connections if proxy.stats else None
+        log(f"memory: one invocation of {plan.memory_records} requests with {plan.memory_attachment_bytes // 1024} KB attachments")
+        concurrency = int(template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32))
+        connections = int(template_facts.function_environment("DispatchFunction").get("SMTP_MAX_CONNECTIONS", 5))
+        results["memory"] = {
+            **memory.measure(args.work, sink.port, records=plan.memory_records, attachment_bytes=plan.memory_attachment_bytes,
+                             concurrency=concurrency, max_connections=connections),
+            "memory_size_mb": memory_size,
+            "settings": "the template's DISPATCH_CONCURRENCY and SMTP_MAX_CONNECTIONS",
+        }
+    log(f"cold start: sam build, then {plan.cold_runs} fresh interpreters per statement")
+    results["cold_start"] = cold_start.measure(args.work, plan.cold_runs, runs_without_pyc=1 if plan.quick else None)
+    results["cost"] = cost_section(results["latency_bound"], memory_size)
+    results["targets"] = report.check_targets(results)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["seconds"] = round(time.monotonic() - started, 1)
+    report.write_json(results, args.results / "latest.json")
+    table = report.markdown(results)
+    (args.results / "latest.md").write_text(table, encoding="utf-8")
+    report.plot(results, args.results / "throughput.png")
+    print(table)
+    log(f"done in {results['seconds']} s: {args.results / 'latest.json'}, latest.md, throughput.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Throughput of the dispatch path against its yardsticks, on loopback.
+
+CPU-bound: smtp-sink answers at once and the fakes never wait, so the figure is the cost of our
+code per message, next to bare aiosmtplib sending the same bytes and smtp-source (C) as the
+machine's ceiling. Latency-bound: a proxy adds 20 ms to every reply and allows 10 connections,
+the fakes wait 5 ms per call; the yardstick is the naive sender (stdlib smtplib, a connection
+per message, one message after another).
+"""
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import aiosmtplib
+
+from maildispatch.smtp_relay import RelaySettings, RelayTransport
+
+from .workload import Fakes, Invocation, invoke, invoke_async, lambda_event
+
+ENVELOPE_SENDER = "shop@example.com"
+ENVELOPE_RECIPIENT = "customer@example.net"
+
+
+def relay_settings(port: int, *, max_connections: int, pipelining: bool = True) -> RelaySettings:
+    return RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=30,
+                         max_connections=max_connections, pipelining=pipelining)
+
+
+# Yardsticks
+
+
+async def _bare_aiosmtplib(port: int, message: bytes, count: int, connections: int) -> float:
+    left = count
+
+    async def worker() -> None:
+        nonlocal left
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30) as smtp:
+            while left > 0:
+                left -= 1
+                await smtp.sendmail(ENVELOPE_SENDER, [ENVELOPE_RECIPIENT], message)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+def bare_aiosmtplib(port: int, message: bytes, count: int, *, connections: int = 20) -> float:
+    """Messages per second: pre-built bytes over `connections` reused aiosmtplib connections."""
+    return count / asyncio.run(_bare_aiosmtplib(port, message, count, connections))
+
+
+def naive_smtplib(port: int, message: bytes, count: int) -> float:
+    """Messages per second: stdlib smtplib, a new connection per message, one after another."""
+    started = time.perf_counter()
+    for _ in range(count):
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.sendmail(ENVELOPE_SENDER, [ENVELOPE_RECIPIENT], message)
+    return count / (time.perf_counter() - started)
+
+
+# Our dispatch path
+
+
+@dataclass
+class PathRun:
+    messages: int
+    seconds: float
+    invocations: list[Invocation] = field(default_factory=list)
+
+    @property
+    def msgs_per_s(self) -> float:
+        return self.messages / self.seconds
+
+
+def dispatch_path(port: int, messages: int, *, batch: int, concurrency: int, max_connections: int,
+                  transport_per: str = "invocation", run: str = "cpu") -> PathRun:
+    """`messages` requests in batches of `batch` through the real dispatch path, no waiting fakes.
+
+    transport_per="invocation": a fresh RelayTransport (and event loop) per batch, as in Lambda,
+    where one invocation is one batch; "run": one transport over every batch, connections kept.
+    """
+    relay = relay_settings(port, max_connections=max_connections)
+    fakes = Fakes(latency=0.0)
+    events = [lambda_event(run, start, min(batch, messages - start)) for start in range(0, messages, batch)]
+    if transport_per == "invocation":
+        started = time.perf_counter()
+        invocations = [invoke(event, relay, fakes, concurrency=concurrency) for event in events]
+        seconds = time.perf_counter() - started
+        delivered = sum(i.delivered for i in invocations)
+    else:
+        async def all_batches() -> int:
+            async with RelayTransport(relay) as transport:
+                tallies = [(await invoke_async(e, relay, fakes, concurrency=concurrency, transport=transport))[1] for e in events]
+            return sum(t.get("delivered", 0) for t in tallies)
+
+        started = time.perf_counter()
+        delivered = asyncio.run(all_batches())
+        seconds = time.perf_counter() - started
+        invocations = []
+    if delivered != messages:
+        raise RuntimeError(f"{messages - delivered} of {messages} messages were not delivered")
+    return PathRun(messages, seconds, invocations)
+
+
+@dataclass(frozen=True)
+class LatencyCase:
+    batch: int
+    concurrency: int
+    max_connections: int
+    pipelining: bool = True
+
+
+def latency_invocations(port: int, case: LatencyCase, invocations: int, *, latency: float, run: str,
+                        keep_connections: bool = False) -> list[Invocation]:
+    """`invocations` invocations of `case.batch` records each, every one with a fresh transport.
+
+    keep_connections: one event loop and one transport for all of them instead, as a warm
+    container could keep its relay connections from one invocation to the next.
+    """
+    relay = relay_settings(port, max_connections=case.max_connections, pipelining=case.pipelining)
+    fakes = Fakes(latency=latency)
+    events = [lambda_event(f"{run}-{n}", 0, case.batch) for n in range(invocations)]
+    if keep_connections:
+        results = asyncio.run(_kept_connections(events, relay, fakes, case.concurrency))
+    else:
+        results = [invoke(event, relay, fakes, concurrency=case.concurrency) for event in events]
+    for result in results:
+        if result.delivered != case.batch:
+            raise RuntimeError(f"{case}: {case.batch - result.delivered} of {case.batch} not delivered: {dict(result.tally)}")
+    return results
+
+
+async def _kept_connections(events: list[dict], relay: RelaySettings, fakes: Fakes, concurrency: int) -> list[Invocation]:
+    results = []
+    async with RelayTransport(relay) as transport:
+        for event in events:
+            started = time.perf_counter()
+            response, tally = await invoke_async(event, relay, fakes, concurrency=concurrency, transport=transport)
+            results.append(Invocation(len(event["Records"]), time.perf_counter() - started, tally, len(response["batchItemFailures"])))
+    return results
+
+
+def median_rate(invocations: list[Invocation]) -> float:
+    return statistics.median(i.msgs_per_s for i in invocations)
+
+
+def interleaved(reps: int, *measures: Callable[[], float]) -> list[list[float]]:
+    """Run each measure `reps` times, taking turns, so drifting load hits them alike."""
+    results: list[list[float]] = [[] for _ in measures]
+    for _ in range(reps):
+        for index, measure in enumerate(measures):
+            results[index].append(measure())
+    return results
+
