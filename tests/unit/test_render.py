@@ -231,6 +231,18 @@ def test_a_runaway_template_is_stopped() -> None:
     assert "more than" in error.message
 
 
+@pytest.mark.parametrize("expression", ["'x' * 200000000", "200000000 * 'x'", "[0] * 1000000000", "9 ** 10000000"])
+def test_one_expression_cannot_build_something_huge(expression: str) -> None:
+    """Stopped before it is built: the output cap alone would see it only after memory ran out."""
+    error = failure(inline(text="{{ " + expression + " }}"))
+
+    assert error.field == "template.text" and "sandbox" in error.message
+
+
+def test_ordinary_arithmetic_and_repetition_still_work() -> None:
+    assert render_content(inline(text="{{ '-' * 20 }} {{ 2 ** 10 }} {{ 3 * 4 }}")).text == "-" * 20 + " 1024 12"
+
+
 # --- the sandbox ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -45,15 +45,33 @@ class RenderError(ValueError):
         self.message = message
 
 
+MAX_POWER_BITS = 100_000  # a ** result larger than this is a denial of service, not a number in a mail
+
+
 @lru_cache(maxsize=2)
 def _environment(html: bool) -> ImmutableSandboxedEnvironment:
     # Jinja2 is imported on the first template, not at cold start: plain bodies never need it.
     from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, auto_reload=False
-    )
+    class BoundedSandbox(ImmutableSandboxedEnvironment):
+        """Also bounds what a single expression may build. The output cap below only sees finished
+        chunks: `{{ 'x' * 10**9 }}` or `{{ 9 ** 10**7 }}` would exhaust a function's memory or
+        time before it saw a character."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
+            if operator == "*":
+                for sequence, times in ((left, right), (right, left)):
+                    if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_RENDERED_CHARS:
+                        raise SecurityError(f"'*' would build {len(sequence) * times} items, more than {MAX_RENDERED_CHARS}")
+            if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left).bit_length() * right > MAX_POWER_BITS:
+                raise SecurityError(f"'**' would build a number of about {abs(left).bit_length() * right} bits")
+            return super().call_binop(context, operator, left, right)
+
+    return BoundedSandbox(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, auto_reload=False)
 
 
 @lru_cache(maxsize=128)
