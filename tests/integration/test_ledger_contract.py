@@ -92,13 +92,22 @@ def test_the_delay_warning_flag_is_remembered(ledger_and_clock):
     assert claim(ledger, ["a@x.test"], owner="inv-2")[0].warned is True
 
 
-def test_a_claim_whose_lease_ran_out_can_be_taken_over(ledger_and_clock):
+def test_a_claim_whose_lease_ran_out_can_be_taken_over_and_says_so(ledger_and_clock):
     ledger, clock = ledger_and_clock
-    claim(ledger, ["a@x.test"], lease=30)
+    assert claim(ledger, ["a@x.test"], lease=30)[0].took_over is False
     clock.advance(29)
     assert not claim(ledger, ["a@x.test"], owner="inv-2")[0].granted
     clock.advance(2)
-    assert claim(ledger, ["a@x.test"], owner="inv-2")[0].granted
+    taken = claim(ledger, ["a@x.test"], owner="inv-2")[0]
+    assert (taken.granted, taken.took_over, taken.attempts) == (True, True, 2)
+
+
+def test_uncertain_attempts_add_up(ledger_and_clock):
+    ledger, clock = ledger_and_clock
+    claim(ledger, ["a@x.test"])
+    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, None, uncertain_attempts=1, next_attempt_at=clock.now))
+    record(ledger, LedgerEntry("a@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=clock.now))
+    assert claim(ledger, ["a@x.test"], owner="inv-2")[0].uncertain == 2
 
 
 def test_an_unreported_bounce_says_so_until_marked_reported(ledger_and_clock):

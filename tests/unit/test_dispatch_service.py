@@ -267,12 +267,34 @@ def test_a_claim_held_by_a_live_invocation_is_left_for_later():
     assert h.transport.deliveries == []
 
 
-def test_a_claim_whose_lease_ran_out_is_taken_over():
+def test_a_claim_whose_lease_ran_out_is_taken_over_and_counted_uncertain():
+    """The invocation that held it died at an unknown point, perhaps after the relay's 250."""
     h = Harness()
     asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120))
     h.clock.advance(121)
-    result, _ = h.process(request())
+    result, tally = h.process(request())
     assert result.done and h.transport.copies_received("binh@example.net") == 1
+    assert tally["uncertain_retried"] == 1
+    assert h.ledger.rows[("order-1001", "binh@example.net")].uncertain == 1  # recorded: a copy may exist twice
+
+
+def test_with_the_give_up_policy_a_dead_attempt_is_not_repeated():
+    h = Harness(uncertain_retries=0)
+    asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120))
+    h.clock.advance(121)
+    result, tally = h.process(request())
+    assert result.done and h.transport.deliveries == [] and tally["uncertain"] == 1
+    assert h.ledger.state_of("order-1001", "binh@example.net") is RecipientState.UNCERTAIN
+
+
+def test_a_takeover_after_an_uncertain_attempt_is_not_repeated_under_retry_once():
+    h = Harness({"binh@example.net": ["uncertain"]})
+    first, _ = h.process(request())
+    h.clock.advance(first.visible_after)
+    asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120))  # the retry's invocation died
+    h.clock.advance(121)
+    result, _ = h.process(request())
+    assert result.done and len(h.transport.deliveries) == 1
 
 
 def test_a_bounce_recorded_but_not_reported_is_reported_without_sending_again():

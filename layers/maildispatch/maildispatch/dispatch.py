@@ -13,13 +13,13 @@ import logging
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Protocol, Sequence
 
 from .batch import RecordResult
 from .decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
-from .ledger import FINAL_STATES, Claim, DeliveryLedger, LedgerEntry, RecipientState
+from .ledger import FINAL_STATES, NEVER, Claim, DeliveryLedger, LedgerEntry, RecipientState
 from .mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from .outcome import Outcome, local_reply
 from .render import RenderError, TemplateSource, render_content
@@ -194,6 +194,7 @@ class DispatchService:
             else:
                 self.tally.add("skipped_duplicate")
 
+        granted = self._after_takeover(granted, retry, attempt)
         to_send = await self._skip_suppressed(granted, request, attempt)
         if to_send:
             await self._send(record, request, message_key, arrival, retry, to_send, by_address, attempt)
@@ -213,6 +214,22 @@ class DispatchService:
         return await self._wait(record, message_key, arrival, min(attempt.wake_at) - self._clock())
 
     # -- steps ---------------------------------------------------------------------------
+
+    def _after_takeover(self, granted: list[Claim], retry: RetryPolicy, attempt: _Attempt) -> list[Claim]:
+        """A claim taken over an expired lease follows an attempt that died at an unknown point,
+        perhaps after the relay took the message: that attempt counts as uncertain, and the
+        uncertain policy decides whether to send again (with the same Message-ID)."""
+        still = []
+        for claim in granted:
+            if not claim.took_over:
+                still.append(claim)
+            elif claim.uncertain + 1 > retry.uncertain_retries:
+                reply = local_reply("4.4.2", "an earlier attempt ended at an unknown point (its invocation died)")
+                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=NEVER))
+                self.tally.add("uncertain")
+            else:
+                still.append(replace(claim, uncertain=claim.uncertain + 1))
+        return still
 
     async def _skip_suppressed(self, granted: list[Claim], request: SendRequest, attempt: _Attempt) -> list[Claim]:
         if not granted or request.ignore_suppression:
@@ -256,7 +273,11 @@ class DispatchService:
         now = self._clock()
         for claim, outcome in zip(claims, outcomes):
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
-            attempt.entries.append(decision.entry)
+            entry = decision.entry
+            if claim.took_over:  # record the earlier attempt of unknown outcome as uncertain
+                entry = replace(entry, uncertain_attempts=1)
+                self.tally.add("uncertain_retried")
+            attempt.entries.append(entry)
             self.tally.add(decision.tally)
             if decision.report:
                 attempt.failed.append(decision.report)

@@ -51,6 +51,7 @@ class Claim:
     uncertain: int = 0  # how many attempts ended uncertain so far
     warned: bool = False  # a delay warning was sent for this recipient
     next_attempt_at: float | None = None  # for a refused DEFERRED/UNCERTAIN claim: when it is due
+    took_over: bool = False  # granted over an expired lease: the previous attempt died, its outcome unknown
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class LedgerEntry:
     reported: bool = True  # False for a BOUNCED/SUPPRESSED entry whose report is not written yet
     warned: bool = False  # set the delay-warning flag
     next_attempt_at: float | None = None  # for DEFERRED/UNCERTAIN: not to be claimed before then
+    uncertain_attempts: int = 0  # attempts of unknown outcome to count besides this entry's own state
 
 
 class DeliveryLedger(Protocol):
@@ -111,10 +113,11 @@ class InMemoryLedger:
             key = (message_key, ledger_key(recipient))
             row = self.rows.get(key)
             if row is None or row.claimable(now):
+                took_over = row is not None and row.state is RecipientState.SENDING
                 row = row or _Row(RecipientState.SENDING)
                 row.state, row.lease_until, row.owner, row.attempts = RecipientState.SENDING, now + lease_seconds, owner, row.attempts + 1
                 self.rows[key] = row
-                claims.append(Claim(recipient, True, attempts=row.attempts, uncertain=row.uncertain, warned=row.warned))
+                claims.append(Claim(recipient, True, attempts=row.attempts, uncertain=row.uncertain, warned=row.warned, took_over=took_over))
             else:
                 lease = row.lease_until if row.state is RecipientState.SENDING else None
                 due = row.next_attempt_at if row.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) else None
@@ -129,7 +132,7 @@ class InMemoryLedger:
             row = self.rows.setdefault(key, _Row(entry.state))
             row.state, row.lease_until, row.owner, row.reported = entry.state, 0.0, "", entry.reported
             row.reply = entry.reply or row.reply
-            row.uncertain += entry.state is RecipientState.UNCERTAIN
+            row.uncertain += (entry.state is RecipientState.UNCERTAIN) + entry.uncertain_attempts
             row.warned = row.warned or entry.warned
             row.next_attempt_at = entry.next_attempt_at or 0.0
 
@@ -190,16 +193,17 @@ class DynamoDbLedger:
                     ":expires": {"N": str(int(now + RETENTION_SECONDS))},
                     ":due": {"N": _number(now + DUE_TOLERANCE_SECONDS)},
                 },
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",  # what the claim replaced: a SENDING row means a takeover
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            item = granted["Attributes"]
+            old = granted.get("Attributes") or {}
             return Claim(
                 recipient,
                 True,
-                attempts=int(item["attempts"]["N"]),
-                uncertain=int(item.get("uncertain_count", {}).get("N", "0")),
-                warned=item.get("warned", {}).get("BOOL", False),
+                attempts=int(old.get("attempts", {}).get("N", "0")) + 1,
+                uncertain=int(old.get("uncertain_count", {}).get("N", "0")),
+                warned=old.get("warned", {}).get("BOOL", False),
+                took_over=old.get("state", {}).get("S") == RecipientState.SENDING.value,
             )
         except self._client.exceptions.ConditionalCheckFailedException as refused:
             item = refused.response.get("Item") or {}
@@ -219,9 +223,10 @@ class DynamoDbLedger:
             ":expires": {"N": str(int(now + RETENTION_SECONDS))},
         }
         sets = ["#state = :state", "reported = :reported", "updated_at = :now", "expires_at = :expires"]
-        if entry.state is RecipientState.UNCERTAIN:
-            sets.append("uncertain_count = if_not_exists(uncertain_count, :zero) + :one")
-            values[":zero"], values[":one"] = {"N": "0"}, {"N": "1"}
+        uncertain = (entry.state is RecipientState.UNCERTAIN) + entry.uncertain_attempts
+        if uncertain:
+            sets.append("uncertain_count = if_not_exists(uncertain_count, :zero) + :uncertain")
+            values[":zero"], values[":uncertain"] = {"N": "0"}, {"N": str(uncertain)}
         if entry.warned:
             sets.append("warned = :warned")
             values[":warned"] = {"BOOL": True}
