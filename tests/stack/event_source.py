@@ -21,23 +21,44 @@ What `SqsEventSource.poll_once` does is what Lambda's poller does for one batch:
      crashed runtime does to an SQS batch: the work (sends, ledger writes, visibility changes) happened,
      yet every record is delivered again.
 
+Cut-offs (`cut_offs=CutOffs(...)`, off by default): a chosen fraction of invocations run in a forked
+child process that is SIGKILLed a random delay after the handler started, as a Lambda timeout ends a
+runtime mid-batch: whatever the handler did so far (sends, ledger writes) stays done, nothing after
+happens (no ChangeMessageVisibility, no response), and nothing is deleted, so every record of the batch
+comes back after the queue's visibility timeout. An invocation that finishes before its delay is settled
+as usual. The children are forked by a `ForkServer`, not by this process: see its docstring for why.
+
 moto specifics worth knowing: redrive to the DLQ happens on *receive* (once ApproximateReceiveCount has
 reached maxReceiveCount the next ReceiveMessage moves the message), so `drain` keeps polling while
 messages are in flight; and moto slows down as a queue deepens, so keep test queues shallow.
 
 Not emulated: concurrent batches (batches run one at a time), the batching window, the 6 MB invoke
 payload cap, Lambda's error backoff, and the DeadLetterQueueSourceArn attribute (moto does not set it).
+
+    python -m tests.stack.event_source --fork-server REPLY_FD    (started by ForkServer, not by hand)
 """
 
 from __future__ import annotations
 
 import base64
 import enum
+import hashlib
+import importlib.util
 import json
 import logging
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.stack.lambda_context import FakeLambdaContext
@@ -65,6 +86,7 @@ class InvocationOutcome(enum.Enum):
     INVALID_RESPONSE = "invalid_response"  # malformed batchItemFailures or a non-JSON response: nothing deleted
     TIMED_OUT = "timed_out"  # ran past the function timeout: response discarded, nothing deleted
     RESPONSE_LOST = "response_lost"  # lose_response_for fault: response discarded, nothing deleted
+    CUT_OFF = "cut_off"  # cut-off fault: the runtime was SIGKILLed mid-batch, nothing deleted
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,7 @@ class InvocationResult:
     response: object = None  # what the handler returned (None if it raised)
     delete_failed_ids: tuple[str, ...] = ()  # deletions SQS refused (the record will come back)
     event: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    cut_off_after_s: float | None = None  # for an invocation chosen for a cut-off: the planned delay
 
     @property
     def deleted_ids(self) -> tuple[str, ...]:
@@ -121,6 +144,7 @@ class SqsEventSource:
         region: str = DEFAULT_REGION,
         report_batch_item_failures: bool = True,
         lose_response_for: Callable[[dict[str, Any]], bool] | None = None,
+        cut_offs: CutOffs | None = None,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
@@ -138,6 +162,7 @@ class SqsEventSource:
         self.region = region
         self.report_batch_item_failures = report_batch_item_failures
         self.lose_response_for = lose_response_for
+        self.cut_offs = cut_offs
         self.poll_interval_s = poll_interval_s
 
     # -- one batch -----------------------------------------------------------------------------------
@@ -176,28 +201,72 @@ class SqsEventSource:
         records = event["Records"]
         record_ids = tuple(record["messageId"] for record in records)
         lose_response = self.lose_response_for is not None and self.lose_response_for(event)
+        cut_off_after_s = self.cut_offs.draw() if self.cut_offs is not None else None
+        if cut_off_after_s is not None:
+            return self._invoke_forked(event, record_ids, lose_response, cut_off_after_s)
         context = FakeLambdaContext(self.function_name, self.function_timeout_s, self.memory_mb, region=self.region)
         started = time.monotonic()
         try:
             response = self.handler(json.loads(json.dumps(event)), context)
         except Exception as raised:  # noqa: BLE001 - any handler exception fails the batch, as in Lambda
             return self._settle(event, InvocationOutcome.HANDLER_ERROR, record_ids, started, error=raised)
+        return self._settle_response(event, record_ids, started, response, lose_response)
+
+    def _invoke_forked(
+        self, event: dict[str, Any], record_ids: tuple[str, ...], lose_response: bool, cut_off_after_s: float
+    ) -> InvocationResult:
+        assert self.cut_offs is not None
+        started = time.monotonic()
+        forked = self.cut_offs.fork_server.invoke(
+            self.cut_offs.handler,
+            event,
+            function_name=self.function_name,
+            timeout_s=self.function_timeout_s,
+            memory_mb=self.memory_mb,
+            region=self.region,
+            kill_after_s=cut_off_after_s,
+        )
+        settle = {"cut_off_after_s": cut_off_after_s}
+        if forked.outcome == "killed":
+            error = TimeoutError(f"{self.function_name} cut off (SIGKILL) {cut_off_after_s:.2f} s into the batch")
+            return self._settle(event, InvocationOutcome.CUT_OFF, record_ids, started, error=error, **settle)
+        if forked.outcome == "timed_out":
+            timeout = TimeoutError(f"{self.function_name} ran past its {self.function_timeout_s} s timeout")
+            return self._settle(event, InvocationOutcome.TIMED_OUT, record_ids, started, error=timeout, **settle)
+        if forked.outcome == "raised":
+            error = ForkedHandlerError(forked.error or "the handler raised")
+            return self._settle(event, InvocationOutcome.HANDLER_ERROR, record_ids, started, error=error, **settle)
+        if forked.outcome == "unserializable":
+            invalid = InvalidBatchResponse(f"the response is not JSON: {forked.error}")
+            return self._settle(event, InvocationOutcome.INVALID_RESPONSE, record_ids, started, error=invalid, **settle)
+        return self._settle_response(event, record_ids, started, forked.response, lose_response, **settle)
+
+    def _settle_response(
+        self,
+        event: dict[str, Any],
+        record_ids: tuple[str, ...],
+        started: float,
+        response: object,
+        lose_response: bool,
+        **settle: Any,
+    ) -> InvocationResult:
+        """Settle a batch whose handler returned `response`."""
         if lose_response:
-            return self._settle(event, InvocationOutcome.RESPONSE_LOST, record_ids, started, response=response)
+            return self._settle(event, InvocationOutcome.RESPONSE_LOST, record_ids, started, response=response, **settle)
         if time.monotonic() - started > self.function_timeout_s:
             timeout = TimeoutError(f"{self.function_name} ran past its {self.function_timeout_s} s timeout")
             return self._settle(
-                event, InvocationOutcome.TIMED_OUT, record_ids, started, error=timeout, response=response
+                event, InvocationOutcome.TIMED_OUT, record_ids, started, error=timeout, response=response, **settle
             )
         try:
             wire_response = json.loads(json.dumps(response))  # Lambda serializes the response to JSON
             failed_ids = parse_batch_item_failures(wire_response, record_ids) if self.report_batch_item_failures else ()
         except (TypeError, ValueError) as invalid:
             return self._settle(
-                event, InvocationOutcome.INVALID_RESPONSE, record_ids, started, error=invalid, response=response
+                event, InvocationOutcome.INVALID_RESPONSE, record_ids, started, error=invalid, response=response, **settle
             )
         outcome = InvocationOutcome.PARTIAL if failed_ids else InvocationOutcome.SUCCEEDED
-        return self._settle(event, outcome, failed_ids, started, response=response)
+        return self._settle(event, outcome, failed_ids, started, response=response, **settle)
 
     def _settle(
         self,
@@ -208,6 +277,7 @@ class SqsEventSource:
         *,
         error: BaseException | None = None,
         response: object = None,
+        cut_off_after_s: float | None = None,
     ) -> InvocationResult:
         duration_s = time.monotonic() - started
         failed = set(failed_ids)
@@ -223,6 +293,7 @@ class SqsEventSource:
             response=response,
             delete_failed_ids=delete_failed_ids,
             event=event,
+            cut_off_after_s=cut_off_after_s,
         )
         logger.debug(
             "%s: %d records, outcome %s, %d left on the queue (%.3f s)%s",
@@ -389,3 +460,325 @@ def _lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
 def _base64(data: bytes | str) -> str:
     raw = data.encode() if isinstance(data, str) else data
     return base64.b64encode(raw).decode("ascii")
+
+
+# -- cut-offs: invocations SIGKILLed mid-batch, as a Lambda timeout ends them --------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_FORK_START_TIMEOUT_S = 60.0  # from the fork to the handler's first line (module load is done before)
+_FORK_SERVER_START_TIMEOUT_S = 60.0
+
+
+class ForkServerError(RuntimeError):
+    """The fork server failed or went away; the message carries the tail of its log."""
+
+
+class ForkedHandlerError(RuntimeError):
+    """What a handler running in a forked child raised (its type, message and traceback as text)."""
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """How a forked child finds a handler: the handler module's file, and the environment it reads
+    (at import, and while it runs)."""
+
+    app_path: str
+    environment: Mapping[str, str]
+    attribute: str = "handler"
+
+    @property
+    def key(self) -> str:
+        doc = json.dumps([self.app_path, dict(self.environment), self.attribute], sort_keys=True)
+        return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ForkedInvocation:
+    """How a forked invocation ended: "returned", "raised", "unserializable", "killed" or "timed_out"."""
+
+    outcome: str
+    response: object = None
+    error: str | None = None
+    ran_s: float = 0.0  # from the handler's start to its end or its SIGKILL
+
+
+class CutOffs:
+    """Which invocations to cut off: each is chosen with probability `fraction` and killed a delay drawn
+    uniformly from `delay_s` after its handler started; seeded, so a seed replays the same choices."""
+
+    def __init__(
+        self, fork_server: ForkServer, handler: HandlerSpec, *, fraction: float,
+        delay_s: tuple[float, float] = (0.05, 1.0), seed: int = 0,
+    ) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+        if not 0 <= delay_s[0] <= delay_s[1]:
+            raise ValueError(f"delay_s must be (low, high) with 0 <= low <= high, got {delay_s}")
+        self.fork_server = fork_server
+        self.handler = handler
+        self.fraction = fraction
+        self.delay_s = delay_s
+        self._random = random.Random(seed)
+
+    def draw(self) -> float | None:
+        """The delay after which to kill the next invocation, or None to run it in process."""
+        chosen = self._random.random() < self.fraction
+        delay = self._random.uniform(*self.delay_s)  # drawn either way: choices and delays stay in step
+        return delay if chosen else None
+
+
+class ForkServer:
+    """A helper process that forks one child per invocation, so that the child can be SIGKILLed.
+
+    Why not fork this process: forking a process that runs threads is unsafe. Only the forking
+    thread exists in the child, and whatever another thread held at that moment stays held forever:
+    a logging or import lock, a connection half-used in a boto3/urllib3 pool, a ThreadPoolExecutor
+    whose idle workers the child believes it still has (work submitted to it never runs). The test
+    process has such threads as soon as a handler ran in process (the functions' I/O executor).
+
+    So the children come from a fresh interpreter, `python -m tests.stack.event_source --fork-server`,
+    that imports each handler module once (`load`) and then only forks: it never starts a thread and
+    never opens a connection (it refuses to fork if it finds more than one thread), so every child
+    starts clean, makes its own clients and connections, and takes them down with it when killed.
+    Requests go to the server's stdin and replies come back on a pipe, both as JSON lines; the
+    children's stdout and stderr (the functions' logs) go to `log_path`. Stop it with `stop()`
+    (SIGTERM to its PID; it SIGKILLs its running child, by PID, first).
+    """
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._replies: int | None = None
+        self._buffer = b""
+        self._loaded: set[str] = set()
+
+    def start(self) -> ForkServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        read_end, write_end = os.pipe()
+        try:
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                    [sys.executable, "-m", "tests.stack.event_source", "--fork-server", str(write_end)],
+                    cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_end,),
+                )
+        finally:
+            os.close(write_end)
+        self._replies = read_end
+        self._request({"op": "ping"}, timeout_s=_FORK_SERVER_START_TIMEOUT_S)
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def load(self, spec: HandlerSpec) -> None:
+        """Import the handler module in the server (once per spec), with its environment."""
+        if spec.key in self._loaded:
+            return
+        reply = self._request(
+            {"op": "load", "key": spec.key, "app_path": spec.app_path, "environment": dict(spec.environment),
+             "attribute": spec.attribute},
+            timeout_s=_FORK_START_TIMEOUT_S,
+        )
+        if not reply.get("ok"):
+            raise ForkServerError(f"the fork server could not load {spec.app_path}: {reply.get('error')}")
+        self._loaded.add(spec.key)
+
+    def invoke(
+        self, spec: HandlerSpec, event: Mapping[str, Any], *, function_name: str, timeout_s: float,
+        memory_mb: int = 512, region: str = DEFAULT_REGION, kill_after_s: float | None = None,
+    ) -> ForkedInvocation:
+        """Run the handler on `event` in a forked child; SIGKILL it `kill_after_s` after it started
+        (outcome "killed"), or at `timeout_s` (outcome "timed_out")."""
+        self.load(spec)
+        reply = self._request(
+            {"op": "invoke", "key": spec.key, "event": event, "function_name": function_name, "timeout_s": timeout_s,
+             "memory_mb": memory_mb, "region": region, "kill_after_s": kill_after_s},
+            timeout_s=_FORK_START_TIMEOUT_S + timeout_s,
+        )
+        if "outcome" not in reply:
+            raise ForkServerError(f"the fork server could not run {function_name}: {reply.get('error')}")
+        return ForkedInvocation(reply["outcome"], reply.get("response"), reply.get("error"), reply.get("ran_s", 0.0))
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()  # SIGTERM to this PID; the server kills its child by PID, then exits
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        if process is not None and process.stdin is not None:
+            process.stdin.close()
+        if self._replies is not None:
+            os.close(self._replies)
+            self._replies = None
+
+    def __enter__(self) -> ForkServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _request(self, request: Mapping[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        process = self._process
+        if process is None or process.stdin is None or self._replies is None:
+            raise ForkServerError("the fork server is not running")
+        try:
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            raise ForkServerError(f"the fork server exited:\n{self._log_tail()}") from None
+        line, self._buffer = _read_line(self._replies, self._buffer, time.monotonic() + timeout_s)
+        if line is None:
+            raise ForkServerError(f"no answer from the fork server within {timeout_s:g} s:\n{self._log_tail()}")
+        return json.loads(line)
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _read_line(fd: int, buffer: bytes, deadline: float) -> tuple[bytes | None, bytes]:
+    """The next line from `fd` (without its newline) and what was read past it; None at EOF or the deadline."""
+    while b"\n" not in buffer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return None, buffer
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None, buffer
+        buffer += chunk
+    line, _, rest = buffer.partition(b"\n")
+    return line, rest
+
+
+# -- the fork server's side (runs in its own interpreter) ----------------------------------------------
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def serve_forks(reply_fd: int) -> None:
+    """The fork server's loop: requests from stdin, one reply line each on `reply_fd`."""
+    handlers: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
+    running: dict[str, int] = {}
+
+    def terminate(signum: int, frame: Any) -> None:
+        if "pid" in running:
+            os.kill(running["pid"], signal.SIGKILL)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    replies = os.fdopen(reply_fd, "w", encoding="utf-8")
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "ping":
+                reply: dict[str, Any] = {"ok": True}
+            elif request["op"] == "load":
+                handlers[request["key"]] = _load_handler(request), dict(request["environment"])
+                reply = {"ok": True}
+            else:
+                handler, environment = handlers[request["key"]]
+                reply = _fork_invocation(handler, environment, request, running)
+        except Exception:  # noqa: BLE001 - report it to the test process, keep serving
+            reply = {"ok": False, "error": traceback.format_exc()}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+def _load_handler(request: Mapping[str, Any]) -> Callable[..., Any]:
+    name = f"forked_{Path(request['app_path']).parent.name}_{request['key']}"
+    spec = importlib.util.spec_from_file_location(name, request["app_path"])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with _environment(request["environment"]):
+        spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
+    return getattr(module, request.get("attribute", "handler"))
+
+
+def _fork_invocation(
+    handler: Callable[..., Any], environment: Mapping[str, str], request: Mapping[str, Any], running: dict[str, int]
+) -> dict[str, Any]:
+    if threading.active_count() != 1:
+        raise RuntimeError(f"the fork server has {threading.active_count()} threads; forking now would be unsafe")
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: run the handler, report, and leave without any clean-up of the server's state
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _run_in_child(handler, environment, request, write_end)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    running["pid"] = pid
+    try:
+        return _supervise(pid, read_end, request)
+    finally:
+        running.pop("pid", None)
+        os.close(read_end)
+
+
+def _run_in_child(handler: Callable[..., Any], environment: Mapping[str, str], request: Mapping[str, Any], out_fd: int) -> None:
+    os.environ.update(environment)
+    out = os.fdopen(out_fd, "w", encoding="utf-8")
+    context = FakeLambdaContext(request["function_name"], request["timeout_s"], request["memory_mb"], region=request["region"])
+    out.write("started\n")
+    out.flush()
+    try:
+        response = handler(request["event"], context)
+        try:
+            message = json.dumps({"outcome": "returned", "response": response})
+        except (TypeError, ValueError) as invalid:
+            message = json.dumps({"outcome": "unserializable", "error": f"{invalid}: {response!r}"[:2000]})
+    except BaseException as raised:  # noqa: BLE001 - whatever the handler raised goes back as text
+        message = json.dumps({"outcome": "raised", "error": "".join(traceback.format_exception(raised))[-4000:]})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out.write(message + "\n")
+    out.flush()
+
+
+def _supervise(pid: int, read_end: int, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Wait for the child to start, then for its result until the kill delay or the timeout."""
+    started_line, buffer = _read_line(read_end, b"", time.monotonic() + _FORK_START_TIMEOUT_S)
+    if started_line != b"started":
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return {"ok": False, "error": "the forked child did not start"}
+    started = time.monotonic()
+    timeout_s = float(request["timeout_s"])
+    kill_after_s = request.get("kill_after_s")
+    limit = timeout_s if kill_after_s is None else min(float(kill_after_s), timeout_s)
+    line, _ = _read_line(read_end, buffer, started + limit)
+    if line is None:
+        os.kill(pid, signal.SIGKILL)  # the Lambda timeout: no clean-up, no response
+        os.waitpid(pid, 0)
+        outcome = "killed" if kill_after_s is not None and limit < timeout_s else "timed_out"
+        return {"outcome": outcome, "ran_s": time.monotonic() - started}
+    os.waitpid(pid, 0)
+    return {**json.loads(line), "ran_s": time.monotonic() - started}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--fork-server"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m tests.stack.event_source --fork-server REPLY_FD")
+    serve_forks(int(sys.argv[2]))

@@ -1,7 +1,8 @@
 """A scriptable SMTP relay for tests and the local demo: a real aiosmtpd server in its own process.
 
     python -m tests.stack.relay --ready-file F --maildir DIR --script SCRIPT.json --log LOG.jsonl \\
-        [--security starttls|tls|none] [--cert C --key K] [--auth USER:PASS] [--no-smtputf8]
+        [--security starttls|tls|none] [--cert C --key K] [--auth USER:PASS] [--no-smtputf8] \\
+        [--faults PROFILE.json [--seed N]]
 
 It binds 127.0.0.1 on a free port and writes the port to the ready file once it listens. Stop it
 by its PID (SIGTERM).
@@ -27,12 +28,42 @@ is not a 2xx decides; further entries:
 Accepted messages go to DIR/new/<unique>.eml with X-Envelope-From (the null sender as "<>") and
 one X-Envelope-To per recipient prepended. Every session event and command outcome is appended
 to the JSONL log: {"session", "event", "sender"/"recipient", "reply", ...}. Passwords are never
-logged.
+logged. A stored message logs, per recipient, its "message_id" and "copy": how many copies of
+that (Message-ID, recipient) the relay has stored so far, so duplicates are max(copy) - 1.
+
+Random faults (`--faults PROFILE.json --seed N`, or a "faults" object in the script, which
+replaces the profile): seeded and reproducible, for the addresses the script does not name.
+
+    {"seed": 7,
+     "rcpt": {"421": 0.01, "450": 0.01, "451": 0.01, "452": 0.01, "550": 0.002, "552": 0.002, "554": 0.002},
+     "dead": ["gone@example.net"],
+     "greylist": {"probability": 0.1, "delay_seconds": 2},
+     "data": {"drop_mid_data": 0.5, "drop_mid_data_min_bytes": 5242880, "drop_after_dot": 0.01,
+              "hang_after_dot": 0.005, "slow": 0.02, "slow_seconds": [0.2, 1.0]}}
+
+- "rcpt": the probability of each reply per RCPT (421 also closes the connection).
+- "dead": mailboxes that always answer 550 5.1.1.
+- "greylist": a (sender, recipient, Message-ID) drawn for greylisting gets "451 4.7.1 Greylisted,
+  try again in N seconds" at the end of its first DATA (the Message-ID is only known there, so
+  the reply covers the transaction; each triple is greylisted once).
+- "data": per transaction, the faults described for the script above. "drop_mid_data" applies
+  only to messages whose declared SIZE is at least drop_mid_data_min_bytes: a smaller message
+  fits whole in the socket buffers, so the client has sent the final dot before it sees the drop.
+- "at_least_once": true injects each fault that has a chance at its first opportunity (the first
+  RCPTs, transactions, large messages, new triples), then draws: a short test covers every type.
+- The null sender (DSNs) gets no random faults.
+
+Every draw is a hash of (seed, stage, addresses, how many draws that key had before), so a seed
+replays the same faults per address, whatever the interleaving of concurrent sessions. Injected
+faults are logged as {"event": "fault", "fault": "rcpt_451" | "dead" | "greylist" | "drop_after_dot" | ...}
+(once per RCPT or transaction), and the rcpt/data events they affected carry the same "fault" field.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import email.policy
+import hashlib
 import json
 import logging
 import os
@@ -40,7 +71,10 @@ import socket
 import ssl
 import time
 import warnings
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +85,172 @@ HANG_SECONDS = 3600.0
 DEFAULT_DATA_REPLY = "250 2.0.0 OK"
 
 
+RCPT_FAULT_REPLIES = {
+    "421": "421 4.7.0 relay.test Too many concurrent sessions, closing connection",
+    "450": "450 4.2.1 <{rcpt}>: Mailbox busy, try again later",
+    "451": "451 4.3.0 <{rcpt}>: Temporary lookup failure",
+    "452": "452 4.2.2 <{rcpt}>: Mailbox over quota, try again later",
+    "550": "550 5.7.1 <{rcpt}>: Recipient address rejected: Access denied",
+    "552": "552 5.2.2 <{rcpt}>: Mailbox full",
+    "554": "554 5.7.1 <{rcpt}>: Relay access denied",
+}
+DEAD_REPLY = "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"
+GREYLIST_REPLY = "451 4.7.1 Greylisted, try again in {seconds:g} seconds"
+DATA_FAULTS = ("drop_mid_data", "drop_after_dot", "hang_after_dot", "slow")
+
+
+class FaultProfileError(ValueError):
+    """The fault profile is malformed; the message names the field."""
+
+
+@dataclass(frozen=True)
+class FaultProfile:
+    """Probabilities of random faults; see the module docstring for the JSON form."""
+
+    seed: int = 0
+    rcpt: Mapping[str, float] = field(default_factory=dict)
+    dead: frozenset[str] = frozenset()
+    greylist_probability: float = 0.0
+    greylist_delay_s: float = 1.0
+    data: Mapping[str, float] = field(default_factory=dict)
+    drop_mid_data_min_bytes: int = 5 * 1024 * 1024
+    slow_seconds: tuple[float, float] = (0.2, 1.0)
+    at_least_once: bool = False
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any], seed: int | None = None) -> "FaultProfile":
+        unknown = set(doc) - {"seed", "rcpt", "dead", "greylist", "data", "at_least_once"}
+        if unknown:
+            raise FaultProfileError(f"unknown fault profile fields: {', '.join(sorted(unknown))}")
+        rcpt = {str(code): _probability(f"rcpt.{code}", p) for code, p in dict(doc.get("rcpt", {})).items()}
+        if set(rcpt) - set(RCPT_FAULT_REPLIES):
+            raise FaultProfileError(f"rcpt: codes must be among {', '.join(RCPT_FAULT_REPLIES)}")
+        data_doc = dict(doc.get("data", {}))
+        min_bytes = int(data_doc.pop("drop_mid_data_min_bytes", cls.drop_mid_data_min_bytes))
+        slow_lo, slow_hi = (float(x) for x in data_doc.pop("slow_seconds", cls.slow_seconds))
+        if set(data_doc) - set(DATA_FAULTS):
+            raise FaultProfileError(f"data: faults must be among {', '.join(DATA_FAULTS)}")
+        data = {name: _probability(f"data.{name}", p) for name, p in data_doc.items()}
+        greylist = dict(doc.get("greylist", {}))
+        for stage, table in (("rcpt", rcpt), ("data", {k: v for k, v in data.items() if k != "drop_mid_data"})):
+            if sum(table.values()) > 1:
+                raise FaultProfileError(f"{stage}: the probabilities add up to more than 1")
+        return cls(
+            seed=int(seed if seed is not None else doc.get("seed", 0)),
+            rcpt=rcpt,
+            dead=frozenset(str(a).lower() for a in doc.get("dead", [])),
+            greylist_probability=_probability("greylist.probability", greylist.get("probability", 0.0)),
+            greylist_delay_s=float(greylist.get("delay_seconds", 1.0)),
+            data=data,
+            drop_mid_data_min_bytes=min_bytes,
+            slow_seconds=(slow_lo, slow_hi),
+            at_least_once=bool(doc.get("at_least_once", False)),
+        )
+
+
+def _probability(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise FaultProfileError(f"{name}: a probability must be a number from 0 to 1, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault: the script entry that carries it out and its name in the log."""
+
+    entry: str
+    name: str
+
+
+class FaultPlan:
+    """Draws the random faults of a profile, reproducibly (see the module docstring)."""
+
+    def __init__(self, profile: FaultProfile) -> None:
+        self.profile = profile
+        self._draws: Counter[str] = Counter()
+        self._greylist_seen: set[tuple[str, str, str]] = set()
+        owed = profile.at_least_once  # each fault with a chance is injected at its first opportunity
+        self._owed_rcpt = [code for code, p in profile.rcpt.items() if p > 0] if owed else []
+        self._owed_data = [name for name, p in profile.data.items() if p > 0 and name != "drop_mid_data"] if owed else []
+        self._owed_mid_data = owed and profile.data.get("drop_mid_data", 0) > 0
+        self._owed_greylist = owed and profile.greylist_probability > 0
+
+    def _uniform(self, *key: str) -> float:
+        """A number in [0, 1) from (seed, key, n), n counting this key's earlier draws."""
+        joined = "\x1f".join(key).lower()
+        n = self._draws[joined]
+        self._draws[joined] = n + 1
+        digest = hashlib.blake2b(f"{self.profile.seed}\x1e{joined}\x1e{n}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    def rcpt(self, sender: str, recipient: str) -> Fault | None:
+        if recipient.lower() in self.profile.dead:
+            return Fault(DEAD_REPLY.format(rcpt=recipient), "dead")
+        if sender == "<>" or not self.profile.rcpt:
+            return None
+        chosen = _pick(self._uniform("rcpt", sender, recipient), self.profile.rcpt.items())
+        if self._owed_rcpt:
+            chosen = self._owed_rcpt.pop(0)
+        if chosen is None:
+            return None
+        return Fault(RCPT_FAULT_REPLIES[chosen].format(rcpt=recipient), f"rcpt_{chosen}")
+
+    def data(self, sender: str, recipients: Sequence[str], size: int | None) -> Fault | None:
+        if sender == "<>" or not self.profile.data:
+            return None
+        key = ("data", sender, *sorted(r.lower() for r in recipients))
+        mid = self.profile.data.get("drop_mid_data", 0.0)
+        if mid and size is not None and size >= self.profile.drop_mid_data_min_bytes:
+            if self._uniform("mid", *key) < mid or self._owed_mid_data:
+                self._owed_mid_data = False
+                return Fault("drop_mid_data", "drop_mid_data")
+        others = [(name, p) for name, p in self.profile.data.items() if name != "drop_mid_data"]
+        chosen = _pick(self._uniform(*key), others)
+        if self._owed_data:
+            chosen = self._owed_data.pop(0)
+        if chosen == "slow":
+            lo, hi = self.profile.slow_seconds
+            return Fault(f"slow:{lo + (hi - lo) * self._uniform('slow', *key):.3f}", "slow")
+        return Fault(chosen, chosen) if chosen else None
+
+    def greylist(self, sender: str, recipients: Sequence[str], message_id: str) -> Fault | None:
+        """The greylisting reply if a new (sender, recipient, Message-ID) of this transaction is drawn."""
+        if sender == "<>" or not self.profile.greylist_probability:
+            return None
+        triples = [(sender.lower(), r.lower(), message_id) for r in recipients]
+        new = [t for t in triples if t not in self._greylist_seen]
+        self._greylist_seen.update(triples)
+        drawn = [self._uniform("greylist", *t) < self.profile.greylist_probability for t in new]
+        if any(drawn) or (new and self._owed_greylist):
+            self._owed_greylist = False
+            return Fault(GREYLIST_REPLY.format(seconds=self.profile.greylist_delay_s), "greylist")
+        return None
+
+
+def _pick(u: float, table: Any) -> str | None:
+    """The entry of a {name: probability} table that `u` falls into, or None (no fault)."""
+    for name, probability in table:
+        if u < probability:
+            return name
+        u -= probability
+    return None
+
+
 class Script:
     """The reply script, reloaded when its file changes; one counter per (stage, address)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, faults: FaultProfile | None = None) -> None:
         self._path = path
         self._stamp: tuple[int, int, int] | None = None
         self._replies: dict[str, dict[str, list[str]]] = {}
         self._counters: dict[tuple[str, str], int] = {}
+        self._default_faults = FaultPlan(faults) if faults is not None else None
+        self._script_faults: FaultPlan | None = None
+
+    def fault_plan(self) -> FaultPlan | None:
+        """The random faults in force: the script's own "faults" object, else the --faults profile."""
+        self._reload_if_changed()
+        return self._script_faults or self._default_faults
 
     def next_entry(self, stage: str, address: str) -> str | None:
         """The next scripted entry for `address` at `stage`, or None when it has no script."""
@@ -86,11 +278,16 @@ class Script:
         except (OSError, ValueError):
             return  # a half-written file: keep the previous script and look again next time
         self._stamp = stamp
+        faults = raw.pop("faults", None)
         self._replies = {
             stage: {address.lower(): list(entries) for address, entries in table.items()}
             for stage, table in raw.items()
         }
         self._counters.clear()
+        if faults is None:
+            self._script_faults = None
+        elif self._script_faults is None or self._script_faults.profile != FaultProfile.from_json(faults):
+            self._script_faults = FaultPlan(FaultProfile.from_json(faults))  # a changed profile starts afresh
 
 
 class EventLog:
@@ -107,8 +304,15 @@ class Maildir:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._count = 0
+        self.copies: Counter[tuple[str, str]] = Counter()  # (Message-ID, recipient) -> copies stored
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def count_copy(self, message_id: str, recipient: str) -> int:
+        """Count one more stored copy of this message for this recipient; returns the count."""
+        key = (message_id, recipient.lower())
+        self.copies[key] += 1
+        return self.copies[key]
 
     def store(self, sender: str, recipients: list[str], content: bytes) -> str:
         """Store one message; `sender` is the envelope sender as logged ("<>" for the null sender)."""
@@ -154,30 +358,52 @@ class ScriptedHandler:
         self, server: ScriptedSMTP, session: Session, envelope: Envelope, address: str,
         options: list[str],
     ) -> str | None:
-        entry = self.script.next_entry("rcpt", address) or "250 2.1.5 OK"
-        server.log_event("rcpt", recipient=address, reply=entry)
+        entry = self.script.next_entry("rcpt", address)
+        fault = None
+        if entry is None and (plan := self.script.fault_plan()) is not None:
+            fault = plan.rcpt(envelope.mail_from or "<>", address)
+        entry = entry or (fault.entry if fault else "250 2.1.5 OK")
+        server.log_event("rcpt", recipient=address, reply=entry, **({"fault": fault.name} if fault else {}))
+        if fault:
+            server.log_event("fault", fault=fault.name, recipients=[address])
         if entry.startswith("2"):
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(options)
         return await server.reply_or_close(entry)
 
-    def data_entry(self, envelope: Envelope) -> str:
-        """Take the data entry for this transaction (advances every scripted recipient)."""
+    def data_entry(self, envelope: Envelope) -> tuple[str, Fault | None]:
+        """Take the data entry for this transaction (advances every scripted recipient), and the
+        random fault it carries, if any (only when no recipient has a data script)."""
         entries = [self.script.next_entry("data", recipient) for recipient in envelope.rcpt_tos]
         scripted = [entry for entry in entries if entry is not None]
         faults = [entry for entry in scripted if not entry.startswith("2")]
-        return (faults or scripted or [DEFAULT_DATA_REPLY])[0]
+        if not scripted and (plan := self.script.fault_plan()) is not None:
+            fault = plan.data(envelope.mail_from or "<>", envelope.rcpt_tos, _declared_size(envelope.mail_options))
+            if fault is not None:
+                return fault.entry, fault
+        return (faults or scripted or [DEFAULT_DATA_REPLY])[0], None
 
     async def handle_DATA(self, server: ScriptedSMTP, session: Session, envelope: Envelope) -> str | None:
         entry = server.pending_data_entry or DEFAULT_DATA_REPLY
-        server.pending_data_entry = None
+        fault, server.pending_data_entry, server.pending_data_fault = server.pending_data_fault, None, None
+        sender = envelope.mail_from or "<>"
+        content = envelope.original_content or b""
+        message_id = _message_id(content)
         accepts = entry.startswith("2") or entry.startswith("slow:") or entry.endswith("_after_dot")
-        stored = None
-        if accepts:
-            content = envelope.original_content or b""
-            stored = self.maildir.store(envelope.mail_from or "<>", list(envelope.rcpt_tos), content)
+        if accepts and fault is None and (plan := self.script.fault_plan()) is not None:
+            greylisted = plan.greylist(sender, envelope.rcpt_tos, message_id)
+            if greylisted is not None:  # the policy check before accepting: nothing is stored
+                entry, fault, accepts = greylisted.entry, greylisted, False
+        stored = self.maildir.store(sender, list(envelope.rcpt_tos), content) if accepts else None
         for recipient in envelope.rcpt_tos:
-            server.log_event("data", recipient=recipient, reply=entry, stored=stored)
+            facts: dict[str, Any] = {"message_id": message_id}
+            if stored:
+                facts["copy"] = self.maildir.count_copy(message_id, recipient)
+            if fault:
+                facts["fault"] = fault.name
+            server.log_event("data", recipient=recipient, reply=entry, stored=stored, sender=sender, **facts)
+        if fault:
+            server.log_event("fault", fault=fault.name, recipients=list(envelope.rcpt_tos), message_id=message_id)
         if entry.startswith("slow:"):
             await asyncio.sleep(float(entry.split(":", 1)[1]))
             return f"{DEFAULT_DATA_REPLY}: queued as {stored}"
@@ -209,6 +435,7 @@ class ScriptedSMTP(SMTP):
         self.handler = handler
         self.implicit_tls = implicit_tls
         self.pending_data_entry: str | None = None
+        self.pending_data_fault: Fault | None = None
         ScriptedSMTP._sessions += 1
         self.session_id = ScriptedSMTP._sessions
 
@@ -243,7 +470,7 @@ class ScriptedSMTP(SMTP):
         envelope = self.envelope
         ready = self.session is not None and self.session.host_name and envelope is not None
         if ready and envelope is not None and envelope.rcpt_tos and not arg and not self._auth_blocked():
-            self.pending_data_entry = self.handler.data_entry(envelope)
+            self.pending_data_entry, self.pending_data_fault = self.handler.data_entry(envelope)
             if self.pending_data_entry == "drop_mid_data":
                 await self._drop_mid_data()
                 return
@@ -262,8 +489,12 @@ class ScriptedSMTP(SMTP):
             received += chunk
         dot_seen = b"\r\n.\r\n" in received
         for recipient in self.envelope.rcpt_tos if self.envelope else []:
-            self.log_event("data", recipient=recipient, reply="drop_mid_data",
-                           bytes_read=len(received), dot_seen=dot_seen)
+            self.log_event("data", recipient=recipient, reply="drop_mid_data", bytes_read=len(received),
+                           dot_seen=dot_seen, sender=self.envelope.mail_from if self.envelope else None,
+                           **({"fault": "drop_mid_data"} if self.pending_data_fault else {}))
+        if self.pending_data_fault:
+            self.log_event("fault", fault="drop_mid_data", recipients=list(self.envelope.rcpt_tos) if self.envelope else [],
+                           dot_seen=dot_seen)
         assert isinstance(self.transport, asyncio.Transport)
         self.transport.abort()  # unread content is still queued: the client gets a reset
         await asyncio.sleep(HANG_SECONDS)  # connection_lost cancels this session's task
@@ -284,6 +515,22 @@ class ScriptedSMTP(SMTP):
         return entry
 
 
+def _declared_size(mail_options: Sequence[str]) -> int | None:
+    """The SIZE= the client declared at MAIL FROM (RFC 1870), if any."""
+    for option in mail_options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _message_id(content: bytes) -> str:
+    """The Message-ID header of a message ("" if it has none), read from its header block only."""
+    end = content.find(b"\r\n\r\n")
+    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(content[: end + 4 if end >= 0 else None])
+    return " ".join(str(headers.get("Message-ID", "")).split())
+
+
 @dataclass(frozen=True)
 class RelayOptions:
     ready_file: Path
@@ -296,6 +543,7 @@ class RelayOptions:
     auth: tuple[str, str] | None = None
     smtputf8: bool = True
     hostname: str = "relay.test"
+    faults: FaultProfile | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> RelayOptions:
@@ -310,16 +558,26 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
     parser.add_argument("--auth", metavar="USER:PASS")
     parser.add_argument("--no-smtputf8", dest="smtputf8", action="store_false")
     parser.add_argument("--hostname", default="relay.test")
+    parser.add_argument("--faults", type=Path, metavar="PROFILE.json", help="random faults (see the module docstring)")
+    parser.add_argument("--seed", type=int, help="the faults' seed (overrides the profile's)")
     args = parser.parse_args(argv)
     if args.security != "none" and not (args.cert and args.key):
         parser.error(f"--security {args.security} needs --cert and --key")
     if args.auth and args.security == "none":
         parser.error("--auth needs TLS: AUTH is never offered in the clear")
+    if args.seed is not None and args.faults is None:
+        parser.error("--seed needs --faults")
+    faults = None
+    if args.faults is not None:
+        try:
+            faults = FaultProfile.from_json(json.loads(args.faults.read_text(encoding="utf-8")), seed=args.seed)
+        except (OSError, ValueError) as error:
+            parser.error(f"--faults {args.faults}: {error}")
     user, _, password = (args.auth or "").partition(":")
     return RelayOptions(
         ready_file=args.ready_file, maildir=args.maildir, script=args.script, log=args.log,
         security=args.security, cert=args.cert, key=args.key, auth=(user, password) if args.auth else None,
-        smtputf8=args.smtputf8, hostname=args.hostname,
+        smtputf8=args.smtputf8, hostname=args.hostname, faults=faults,
     )
 
 
@@ -332,7 +590,7 @@ async def serve(options: RelayOptions) -> None:
         assert options.cert and options.key
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(options.cert, options.key)
-    handler = ScriptedHandler(Script(options.script), EventLog(options.log), Maildir(options.maildir))
+    handler = ScriptedHandler(Script(options.script, options.faults), EventLog(options.log), Maildir(options.maildir))
 
     def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                      auth_data: Any) -> AuthResult:

@@ -4,6 +4,9 @@
         relay.set_script({"rcpt": {"ghost@example.net": ["550 5.1.1 User unknown"]}})
         ...deliver with RelayTransport(relay_settings)...
         assert relay.messages()[0]["X-Envelope-To"] == "an.nguyen@example.net"
+
+With random faults: `RelayProcess().start(dir, faults={"rcpt": {"451": 0.1}, ...}, seed=7)` (the profile
+format is in tests/stack/relay.py); `injected_faults()` and `stored_copies()` read the outcome back.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -24,6 +28,7 @@ import pytest
 
 from maildispatch.smtp_relay import RelaySettings
 from tests.stack.certs import CertificateFiles, make_certificates
+from tests.stack.relay import FaultProfile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RELAY_USER = "relay-user"
@@ -50,6 +55,8 @@ class RelayProcess:
         security: str = "starttls",
         auth: tuple[str, str] | None = None,
         smtputf8: bool = True,
+        faults: Mapping[str, Any] | None = None,
+        seed: int | None = None,
         startup_timeout: float = 10.0,
     ) -> RelayProcess:
         self.directory = tmp_dir
@@ -71,6 +78,12 @@ class RelayProcess:
             command += ["--auth", f"{auth[0]}:{auth[1]}"]
         if not smtputf8:
             command.append("--no-smtputf8")
+        if faults is not None:
+            FaultProfile.from_json(faults, seed=seed)  # a bad profile fails here, not at the first RCPT
+            self._path("faults.json").write_text(json.dumps(faults), encoding="utf-8")
+            command += ["--faults", str(self._path("faults.json"))]
+            if seed is not None:
+                command += ["--seed", str(seed)]
         with self._path("stderr").open("wb") as stderr:
             self._process = subprocess.Popen(
                 command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr
@@ -88,7 +101,12 @@ class RelayProcess:
         return str(self.certificates.ca_file) if self.certificates else None
 
     def set_script(self, script: dict[str, Any]) -> None:
-        """Replace the reply script; the relay picks it up at its next command."""
+        """Replace the reply script; the relay picks it up at its next command.
+
+        A "faults" object in it (a fault profile) replaces the --faults profile while it is there.
+        """
+        if "faults" in script:
+            FaultProfile.from_json(script["faults"])
         temporary = self._path("script.json.tmp")
         temporary.write_text(json.dumps(script), encoding="utf-8")
         os.replace(temporary, self._path("script.json"))
@@ -111,6 +129,27 @@ class RelayProcess:
             if (event is None or item.get("event") == event)
             and all(item.get(key) == value for key, value in fields.items())
         ]
+
+    def injected_faults(self) -> Counter[str]:
+        """How many times each random fault was injected (a DATA fault counts once per transaction).
+
+        A drop_mid_data that read the whole message before dropping (it fitted in the buffers)
+        counts as "drop_mid_data_whole_message_read".
+        """
+        counts: Counter[str] = Counter()
+        for item in self.log_events("fault"):
+            whole = item["fault"] == "drop_mid_data" and item.get("dot_seen")
+            counts["drop_mid_data_whole_message_read" if whole else item["fault"]] += 1
+        return counts
+
+    def stored_copies(self, *, null_sender: bool = False) -> Counter[tuple[str, str]]:
+        """(Message-ID, recipient) -> copies the relay stored; DSNs (from <>) only if `null_sender`."""
+        copies: Counter[tuple[str, str]] = Counter()
+        for item in self.log_events("data"):
+            if item.get("stored") and (item.get("sender") == "<>") == null_sender:
+                key = (item["message_id"], item["recipient"].lower())
+                copies[key] = max(copies[key], item["copy"])
+        return copies
 
     def stop(self) -> None:
         if self._process is None:
