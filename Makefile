@@ -50,6 +50,11 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP) $(SAM_STAMP)
 	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
+# The fault test at full size: 2,000 requests against a fault-injecting relay, every record twice,
+# invocations killed mid-batch. Writes .local/chaos-summary.json; exits non-zero on loss or duplicates.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.stack.chaos $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(SEED),--seed $(SEED))
+
 # Returned-mail classifier, measured on the shared corpus of real bounces (../shared/bounces).
 BOUNCES ?= ../shared/bounces
 
