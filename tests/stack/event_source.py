@@ -660,7 +660,8 @@ def _read_line(fd: int, buffer: bytes, deadline: float) -> tuple[bytes | None, b
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment_set_to(values: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with these values for the duration (the functions read their settings from it)."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -707,7 +708,7 @@ def _load_handler(request: Mapping[str, Any]) -> Callable[..., Any]:
     spec = importlib.util.spec_from_file_location(name, request["app_path"])
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    with _environment(request["environment"]):
+    with environment_set_to(request["environment"]):
         spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
     return getattr(module, request.get("attribute", "handler"))
 

@@ -11,14 +11,13 @@ import json
 import os
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
-from tests.stack.event_source import EventSourceRunner, SqsEventSource
+from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
@@ -51,7 +50,7 @@ class FunctionUnderTest:
     environment: dict[str, str]
 
     def handler(self, event: dict, context: Any) -> Any:
-        with _environment(self.environment):
+        with environment_set_to(self.environment):
             return self.module.handler(event, context)
 
 
@@ -251,23 +250,9 @@ class LocalStack:
         spec = importlib.util.spec_from_file_location(module_name, REPO / code_uri / "app.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
-        with _environment(env):
+        with environment_set_to(env):
             spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
         return FunctionUnderTest(logical_id, module, env)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _clear_parameter_caches() -> None:
