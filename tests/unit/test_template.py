@@ -323,19 +323,23 @@ def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
 
 # --- Environment -------------------------------------------------------------------------------
 
+# Globals.Function.Environment: every function gets these.
+GLOBAL_ENVIRONMENT = {
+    "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
+    "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+    "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
+    "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
+    "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
+    "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
+    "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
+    "REPORTING_MTA": {"Ref": "ReportingMta"},
+}
 EXPECTED_ENVIRONMENT = {
     "DispatchFunction": {
+        **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-dispatch",
-        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
-        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
         "SEND_QUEUE_URL": {"Ref": "SendQueue"},
-        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
-        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
-        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
         "CONTENT_BUCKET": {"Ref": "ContentBucket"},
-        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
-        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
-        "REPORTING_MTA": {"Ref": "ReportingMta"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "RETRY_SCHEDULE": {"Ref": "RetrySchedule"},
         "RETRY_MAX_AGE": {"Ref": "RetryMaxAge"},
@@ -348,29 +352,15 @@ EXPECTED_ENVIRONMENT = {
         "SMTP_MAX_CONNECTIONS": "2",
     },
     "BounceFunction": {
+        **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-bounce",
-        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
-        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
-        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
-        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
-        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
-        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
-        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
-        "REPORTING_MTA": {"Ref": "ReportingMta"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
     },
     "ReturnedFunction": {
+        **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-returned",
-        "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
-        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
-        "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
-        "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
-        "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
-        "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
-        "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
-        "REPORTING_MTA": {"Ref": "ReportingMta"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
     },
