@@ -95,11 +95,6 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
     return SuppressionDecision(tuple(suppress), tuple(soft), blocks)
 
 
-def suppressions_for(report: BounceReport, *, now: float) -> list[Suppression]:
-    """The addresses a report suppresses at once (soft bounces only count toward the limit)."""
-    return list(suppression_decision(report, now=now).suppress)
-
-
 def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:
     return Suppression(recipient.address.strip().lower(), reason, recipient.status, (recipient.diagnostic or "")[:500] or None, report.message_key, now)
 
