@@ -14,7 +14,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[dev]'
+	# the build backend's notice about editable installs is not for our users
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 # SAM CLI pins its own boto3 and click, so it lives in a venv of its own.
@@ -42,7 +43,7 @@ lint: $(STAMP) $(SAM_STAMP)
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
 # The benchmark suite (bench/): results in bench/results/latest.{json,md} and throughput.png.
@@ -59,11 +60,11 @@ chaos: $(STAMP)
 BOUNCES ?= ../shared/bounces
 
 bounce-score: $(STAMP)
-	$(BIN)/python -m maildispatch.returned $(BOUNCES)/corpus --out .local/bounce-predictions.json --score $(BOUNCES)/truth.json
+	$(BIN)/maildispatch classify-bounces $(BOUNCES)/corpus --out .local/bounce-predictions.json --score $(BOUNCES)/truth.json
 
 classify-bounces: $(STAMP)
 	@test -n "$(DIR)" || { echo "usage: make classify-bounces DIR=<folder of .eml files>" >&2; exit 2; }
-	$(BIN)/python -m maildispatch.returned "$(DIR)" --out .local/bounce-predictions.json
+	$(BIN)/maildispatch classify-bounces "$(DIR)" --out .local/bounce-predictions.json
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam

@@ -39,8 +39,8 @@ print((time.perf_counter() - started) * 1000)
 _ORIGINS = """\
 import sys, importlib
 import app
-import maildispatch.dispatch
-names = ("maildispatch.dispatch", "aws_lambda_powertools", "aiosmtplib", "jinja2", "boto3")
+import maildispatch.services.dispatch
+names = ("maildispatch.services.dispatch", "aws_lambda_powertools", "aiosmtplib", "jinja2", "boto3")
 print({n: getattr(sys.modules.get(n), "__file__", None) for n in names})
 """
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import aiosmtplib
 
-from maildispatch.smtp_relay import RelaySettings, RelayTransport
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 
 from .workload import Fakes, Invocation, invoke, invoke_async, lambda_event
 

@@ -18,14 +18,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from maildispatch.batch import batch_response, run_records
-from maildispatch.dispatch import ContentMissing, DispatchPolicy, DispatchService
-from maildispatch.ledger import InMemoryLedger
-from maildispatch.render import TemplateSource
-from maildispatch.report import BounceReport
-from maildispatch.request import S3Attachment
-from maildispatch.smtp_relay import RelaySettings, RelayTransport
-from maildispatch.sqs_record import SqsRecord
+from maildispatch.runtime.sqs_batch import batch_response, run_records
+from maildispatch.services.dispatch import DispatchPolicy, DispatchService
+from maildispatch.ports import ContentMissing
+from tests.fakes.ledger import InMemoryLedger
+from maildispatch.core.render import TemplateSource
+from maildispatch.core.report import BounceReport
+from maildispatch.core.request import S3Attachment
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
+from maildispatch.core.sqs_record import SqsRecord
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:maildispatch-send"
 SENDER = "Hoa Sen Shop <shop@example.com>"
@@ -236,9 +237,9 @@ def production_logging() -> None:
 
 def sample_message() -> bytes:
     """The bytes our path hands the relay for request 0: the yardsticks send exactly this."""
-    from maildispatch.mime import build_message, message_id_for
-    from maildispatch.render import render_content
-    from maildispatch.request import parse_send_request
+    from maildispatch.core.mime import build_message, message_id_for
+    from maildispatch.core.render import render_content
+    from maildispatch.core.request import parse_send_request
 
     record = SqsRecord.from_lambda(lambda_record(request_body(0, "sample"), "sample-0"))
     request = parse_send_request(record.body)

@@ -1,8 +1,8 @@
 """Bounce function: dead-letter queue -> RFC 3464 report to the sender + "Email Bounced" event."""
 import os
 
-from maildispatch.bounce_function import BounceFunction
-from maildispatch.observability import logger, metrics, publish_counts
+from maildispatch.runtime.bounce_function import BounceFunction
+from maildispatch.runtime.observability import logger, metrics, publish_counts
 
 bounce = BounceFunction.from_environ(os.environ)
 

@@ -1,8 +1,8 @@
 """Dispatch function: SQS batch of send requests -> rendered mail submitted to the relay."""
 import os
 
-from maildispatch.dispatch_function import DispatchFunction
-from maildispatch.observability import logger, metrics, publish_counts
+from maildispatch.runtime.dispatch_function import DispatchFunction
+from maildispatch.runtime.observability import logger, metrics, publish_counts
 
 dispatch = DispatchFunction.from_environ(os.environ)
 

@@ -1,8 +1,8 @@
 """Returned-mail function: bounces and complaints that came back after the relay accepted a message."""
 import os
 
-from maildispatch.observability import logger, metrics, publish_counts
-from maildispatch.returned_function import ReturnedFunction
+from maildispatch.runtime.observability import logger, metrics, publish_counts
+from maildispatch.runtime.returned_function import ReturnedFunction
 
 returned = ReturnedFunction.from_environ(os.environ)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from maildispatch.returned import classify_returned_message
-from maildispatch.returned.__main__ import predictions_for
+from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch_cli.classify_bounces import predictions_for
 
 BOUNCES = Path(__file__).resolve().parents[2].parent / "shared" / "bounces"
 

@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maildispatch.outcome import Bounced, Delivered
-from maildispatch.smtp_relay import Envelope, RelaySettings, RelayTransport
+from maildispatch.core.outcome import Bounced, Delivered
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
+from maildispatch.core.outcome import Envelope
 from tests.stack.chaos import CHAOS_FUNCTION_ENV, ChaosConfig, default_faults, print_report, run_chaos
 from tests.stack.event_source import CutOffs, ForkServer, HandlerSpec, InvocationOutcome, SqsEventSource
 from tests.stack.moto import MotoServer, aws_client

@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from maildispatch.ledger import NEVER, DynamoDbLedger, InMemoryLedger, LedgerEntry, RecipientState
-from maildispatch.outcome import parse_reply
+from maildispatch.core.ledger import NEVER, LedgerEntry, RecipientState
+from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
+from tests.fakes.ledger import InMemoryLedger
+from maildispatch.core.outcome import parse_reply
 from tests.stack.moto import aws_client
-from tests.unit.fakes import ManualClock
+from tests.fakes.services import ManualClock
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maildispatch.relay_check import (
+from maildispatch_cli.relay_check import (
     CheckRequest,
     StepResult,
     auth_hint,
@@ -20,7 +20,7 @@ from maildispatch.relay_check import (
     format_results,
     main,
 )
-from maildispatch.smtp_relay import RelaySettings
+from maildispatch.adapters.smtp_relay import RelaySettings
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
 SHOP, AN = "shop@example.com", "an.nguyen@example.net"
@@ -157,7 +157,7 @@ def test_it_runs_as_a_module(relay: RelayProcess) -> None:
     layer = str(Path(__file__).resolve().parents[2] / "layers" / "maildispatch")
     python_path = os.pathsep.join(filter(None, [layer, os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "maildispatch.relay_check", *cli_args(relay)],
+        [sys.executable, "-m", "maildispatch_cli", "relay-check", *cli_args(relay)],
         env={**os.environ, "PYTHONPATH": python_path, "TEST_SMTP_PASSWORD": RELAY_PASSWORD},
         capture_output=True, text=True, timeout=30,
     )

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildispatch.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain
-from maildispatch.smtp_relay import Envelope, RelayConfigError, RelaySettings, RelayTransport
+from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain
+from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings, RelayTransport
+from maildispatch.core.outcome import Envelope
 from tests.conftest import require_binary
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
@@ -547,7 +548,7 @@ def test_replies_arriving_in_consecutive_turns_of_the_event_loop_are_all_read() 
 
     from aiosmtplib.protocol import SMTPProtocol
 
-    from maildispatch.smtp_relay import _next_reply
+    from maildispatch.adapters.smtp_relay import _next_reply
 
     class Transport(asyncio.Transport):
         def is_closing(self) -> bool:
@@ -692,7 +693,7 @@ def test_line_endings_and_dot_stuffing_agree_with_the_full_rewrite(data: bytes) 
 
     from aiosmtplib.protocol import normalize_message_line_endings
 
-    from maildispatch.smtp_relay import _dot_stuffed, _wire_form
+    from maildispatch.adapters.smtp_relay import _dot_stuffed, _wire_form
 
     wire = _wire_form(data)
     assert wire == normalize_message_line_endings(data)

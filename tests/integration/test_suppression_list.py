@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from maildispatch.suppression import DynamoDbSuppressionList, Suppression
+from maildispatch.core.suppression import Suppression
+from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from tests.stack.moto import aws_client, local_aws_environment
 
 REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def test_lookups_of_more_than_a_hundred_addresses_are_batched(table):
 
 def run_cli(name, server, *args):
     env = {**__import__("os").environ, **local_aws_environment(server.endpoint_url)}
-    return subprocess.run([sys.executable, "-m", "maildispatch.suppression", "--table", name, *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    return subprocess.run([sys.executable, "-m", "maildispatch_cli", "suppression", "--table", name, *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
 
 
 def test_the_command_line_lists_shows_adds_and_removes(table):

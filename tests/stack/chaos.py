@@ -54,7 +54,7 @@ from email.parser import BytesParser, HeaderParser
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from maildispatch.mime import message_id_for
+from maildispatch.core.mime import message_id_for
 from tests.stack.event_source import CutOffs, EventSourceRunner, ForkServer, HandlerSpec, InvocationOutcome, InvocationResult, SqsEventSource
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import MotoServer, aws_client

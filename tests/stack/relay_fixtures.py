@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from maildispatch.smtp_relay import RelaySettings
+from maildispatch.adapters.smtp_relay import RelaySettings
 from tests.stack.certs import CertificateFiles, make_certificates
 from tests.stack.relay import FaultProfile
 

@@ -1,8 +1,8 @@
 """Running a batch: bounded concurrency, one bad record fails alone, nothing starts too late."""
 import asyncio
 
-from maildispatch.batch import RecordResult, batch_response, run_records
-from tests.unit.fakes import sqs_record
+from maildispatch.runtime.sqs_batch import RecordResult, batch_response, run_records
+from tests.fakes.services import sqs_record
 
 
 def run(records, process, *, concurrency=4, remaining=lambda: 60.0, reserve=5.0):

@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 from jsonschema import Draft202012Validator
 
-from maildispatch.bounce_event import MAX_ENTRY_BYTES, bounce_event_entry, bounce_event_id, entry_size
-from maildispatch.report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REJECTED, BounceReport, FailedRecipient
+from maildispatch.core.bounce_event import MAX_ENTRY_BYTES, bounce_event_entry, bounce_event_id, entry_size
+from maildispatch.core.report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REJECTED, BounceReport, FailedRecipient
 
 ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 29, 8, 5, 30, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from importlib import resources
 import pytest
 from jsonschema import Draft202012Validator
 
-from maildispatch.bounce import (
+from maildispatch.services.reporting import (
     REDRIVEN_DIAGNOSTIC,
     BounceHandled,
     BounceReportFailed,
@@ -20,8 +20,8 @@ from maildispatch.bounce import (
     BounceSettings,
     report_from_dlq_message,
 )
-from maildispatch.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply, parse_reply
-from maildispatch.report import (
+from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply, parse_reply
+from maildispatch.core.report import (
     REASON_INVALID_REQUEST,
     REASON_REDRIVEN,
     REASON_REJECTED,
@@ -29,7 +29,7 @@ from maildispatch.report import (
     BounceReport,
     FailedRecipient,
 )
-from maildispatch.request import InvalidRequest, parse_send_request
+from maildispatch.core.request import InvalidRequest, parse_send_request
 
 SENT_AT = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
 DLQ_SENT_AT = datetime(2026, 11, 29, 8, 0, 9, tzinfo=timezone.utc)
@@ -340,7 +340,7 @@ def test_a_poison_record_with_no_sender_is_published_and_not_mailed():
 
 
 def test_a_hard_bounce_suppresses_the_address_even_when_the_report_must_be_retried():
-    from maildispatch.suppression import InMemorySuppressionList
+    from tests.fakes.stores import InMemorySuppressionList
 
     suppressions = InMemorySuppressionList()
     harness = Harness(answer="451 4.3.0 try later")
@@ -353,7 +353,7 @@ def test_a_hard_bounce_suppresses_the_address_even_when_the_report_must_be_retri
 
 
 def test_soft_bounces_suppress_an_address_at_the_limit_and_a_retried_report_counts_once():
-    from maildispatch.suppression import InMemorySuppressionList
+    from tests.fakes.stores import InMemorySuppressionList
 
     suppressions = InMemorySuppressionList()
     harness = Harness()
@@ -367,7 +367,7 @@ def test_soft_bounces_suppress_an_address_at_the_limit_and_a_retried_report_coun
 
 
 def test_a_block_aimed_at_us_is_counted_and_never_suppresses():
-    from maildispatch.suppression import InMemorySuppressionList
+    from tests.fakes.stores import InMemorySuppressionList
 
     suppressions = InMemorySuppressionList()
     harness = Harness()
@@ -378,7 +378,7 @@ def test_a_block_aimed_at_us_is_counted_and_never_suppresses():
 
 
 def test_a_complaint_is_published_and_suppresses_but_mails_nobody():
-    from maildispatch.suppression import InMemorySuppressionList
+    from tests.fakes.stores import InMemorySuppressionList
 
     suppressions = InMemorySuppressionList()
     harness = Harness()

@@ -1,7 +1,7 @@
 """How a record waits on SQS for what is still due: its own visibility, or a fresh copy."""
 import pytest
 
-from maildispatch.decisions import MAX_VISIBILITY_SECONDS, WaitRequeued, WaitVisible, plan_wait
+from maildispatch.core.decisions import MAX_VISIBILITY_SECONDS, WaitRequeued, WaitVisible, plan_wait
 
 DAY = 86400
 

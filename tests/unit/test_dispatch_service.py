@@ -5,13 +5,15 @@ import asyncio
 import email
 from email import policy
 
-from maildispatch.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
-from maildispatch.ledger import InMemoryLedger, LedgerEntry, RecipientState
-from maildispatch.outcome import parse_reply
-from maildispatch.render import TemplateSource
-from maildispatch.retry import RetrySchedule
-from maildispatch.suppression import InMemorySuppressionList, Suppression
-from tests.unit.fakes import CollectingDeadLetters, CollectingRequeue, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
+from maildispatch.services.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
+from maildispatch.core.ledger import LedgerEntry, RecipientState
+from tests.fakes.ledger import InMemoryLedger
+from maildispatch.core.outcome import parse_reply
+from maildispatch.core.render import TemplateSource
+from maildispatch.core.retry import RetrySchedule
+from maildispatch.core.suppression import Suppression
+from tests.fakes.stores import InMemorySuppressionList
+from tests.fakes.services import CollectingDeadLetters, CollectingRequeue, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
 
 SCHEDULE = RetrySchedule(delays=(60, 120, 240), max_age_seconds=3600, jitter=0, stated_delay_floor=30)
 
@@ -386,9 +388,10 @@ def message_id(data: bytes) -> str:
 
 
 def test_with_verp_each_recipient_gets_its_own_signed_return_path_that_maps_back():
-    from maildispatch.dispatch import VerpPolicy
-    from maildispatch.return_paths import InMemoryReturnPathIndex, message_id_key, verp_key
-    from maildispatch.verp import parse_return_path
+    from maildispatch.services.dispatch import VerpPolicy
+    from maildispatch.core.return_paths import message_id_key, verp_key
+    from tests.fakes.stores import InMemoryReturnPathIndex
+    from maildispatch.core.verp import parse_return_path
 
     h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
     index = InMemoryReturnPathIndex()
@@ -405,8 +408,8 @@ def test_with_verp_each_recipient_gets_its_own_signed_return_path_that_maps_back
 
 
 def test_a_producers_own_return_path_wins_over_verp():
-    from maildispatch.dispatch import VerpPolicy
-    from maildispatch.return_paths import InMemoryReturnPathIndex
+    from maildispatch.services.dispatch import VerpPolicy
+    from tests.fakes.stores import InMemoryReturnPathIndex
 
     h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
     service = DispatchService(h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=InMemoryReturnPathIndex(), clock=h.clock)

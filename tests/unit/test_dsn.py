@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maildispatch.dsn import address_field, build_dsn, delivery_status, dsn_recipient, xtext
-from maildispatch.report import (
+from maildispatch.core.dsn import address_field, build_dsn, delivery_status, dsn_recipient, xtext
+from maildispatch.core.report import (
     REASON_EXPIRED,
     REASON_INVALID_REQUEST,
     REASON_REJECTED,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from maildispatch.intake import SesNotification, StoredMail, S3TestEvent, UnknownIntake, envelope_addresses, intake_items, ses_envelope_addresses
+from maildispatch.core.returned_queue import SesNotification, StoredMail, S3TestEvent, UnknownIntake, envelope_addresses, intake_items, ses_envelope_addresses
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "returned"
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from maildispatch.mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from maildispatch.render import RenderedContent, render_content
-from maildispatch.request import UNSAFE_HEADER_TEXT, Address, SendRequest, parse_send_request
+from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
+from maildispatch.core.render import RenderedContent, render_content
+from maildispatch.core.request import UNSAFE_HEADER_TEXT, Address, SendRequest, parse_send_request
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "requests"
 DATE = datetime(2025, 3, 8, 9, 30, tzinfo=timezone(timedelta(hours=7)))

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from maildispatch import render
-from maildispatch.render import RenderedContent, RenderError, TemplateSource, render_content
-from maildispatch.request import SendRequest, parse_send_request
+from maildispatch.core import render
+from maildispatch.core.render import RenderedContent, RenderError, TemplateSource, render_content
+from maildispatch.core.request import SendRequest, parse_send_request
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "requests"
@@ -307,7 +307,7 @@ def test_the_same_source_is_escaped_in_html_and_not_in_text() -> None:
 def test_plain_bodies_never_load_jinja2() -> None:
     """Cold start: Jinja2 is imported by the first template, not by importing the module."""
     code = (
-        "import sys; from maildispatch.request import parse_send_request; from maildispatch.render import render_content;"
+        "import sys; from maildispatch.core.request import parse_send_request; from maildispatch.core.render import render_content;"
         "render_content(parse_send_request(open(sys.argv[1], 'rb').read())); print('jinja2' in sys.modules)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "maildispatch")}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maildispatch.request import (
+from maildispatch.core.request import (
     Address,
     InlineAttachment,
     InlineTemplate,

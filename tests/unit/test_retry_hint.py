@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildispatch.smtp_relay import stated_retry_delay
+from maildispatch.core.outcome import stated_retry_delay
 
 
 @pytest.mark.parametrize(

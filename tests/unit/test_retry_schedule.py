@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from maildispatch.retry import GiveUp, RetryAfter, RetrySchedule, parse_delays, parse_duration
+from maildispatch.core.retry import GiveUp, RetryAfter, RetrySchedule, parse_delays, parse_duration
 
 MTA_LIKE = RetrySchedule.parse("5m,10m,20m,40m,1h,2h,4h", "2d", stated_delay_floor="60s", jitter=0)
 

@@ -1,8 +1,8 @@
 """RFC 3464 reports read back: every per-recipient group, multi-line Diagnostic-Code, the SMTP command."""
 from __future__ import annotations
 
-from maildispatch.returned import classify_returned_message
-from maildispatch.returned.delivery_status import parse_delivery_status
+from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch.core.returned_mail.delivery_status import parse_delivery_status
 
 POSTFIX_TWO_RECIPIENTS = b"""\
 Return-Path: <>

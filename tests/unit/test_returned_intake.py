@@ -3,11 +3,12 @@ import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 
-from maildispatch.return_paths import InMemoryReturnPathIndex, SentMessage, message_id_key, verp_key
-from maildispatch.returned import classify_returned_message
-from maildispatch.returned_intake import ReturnedMailService
-from maildispatch.verp import return_path, verp_id
-from tests.unit.fakes import CollectingDeadLetters
+from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
+from tests.fakes.stores import InMemoryReturnPathIndex
+from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch.services.returned_mail import ReturnedMailService
+from maildispatch.core.verp import return_path, verp_id
+from tests.fakes.services import CollectingDeadLetters
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "returned"
 SECRET = b"v" * 32
@@ -38,7 +39,7 @@ class Harness:
         asyncio.run(self.index.remember([(verp_key(verp_id("order-1001", "binh@example.net")), sent), (message_id_key(MESSAGE_ID), SentMessage("order-1001", None, "shop@example.com"))]))
 
     def handle(self, raw):
-        from maildispatch.intake import envelope_addresses
+        from maildispatch.core.returned_queue import envelope_addresses
 
         return asyncio.run(self.service.handle(classify_returned_message(raw), addressed_to=envelope_addresses(raw), source={"key": "returned/x"}))
 

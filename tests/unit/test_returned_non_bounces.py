@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maildispatch.returned import classify_returned_message, classify_ses_notification
+from maildispatch.core.returned_mail import classify_returned_message, classify_ses_notification
 
 ARF = b"""\
 From: Yahoo! Mail AntiSpam Feedback <feedback@arf.mail.example.com>

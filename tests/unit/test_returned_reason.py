@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maildispatch.returned import REPUTATION_REASONS, is_hard
-from maildispatch.returned.reason import classify_reason
+from maildispatch.core.returned_mail import REPUTATION_REASONS, is_hard
+from maildispatch.core.returned_mail.reason import classify_reason
 
 
 @pytest.mark.parametrize(

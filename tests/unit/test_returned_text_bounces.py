@@ -1,7 +1,7 @@
 """Non-standard bounces: recipients and reasons from the human-readable text alone."""
 from __future__ import annotations
 
-from maildispatch.returned import classify_returned_message
+from maildispatch.core.returned_mail import classify_returned_message
 
 EXIM = b"""\
 From: Mail Delivery System <Mailer-Daemon@mx.example.org>

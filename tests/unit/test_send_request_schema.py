@@ -15,10 +15,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from maildispatch import request as request_module
-from maildispatch.request import InvalidRequest, parse_send_request
+from maildispatch.core import request as request_module
+from maildispatch.core.request import InvalidRequest, parse_send_request
 
-SCHEMA_PATH = Path(request_module.__file__).parent / "schema" / "send-request.v1.json"
+SCHEMA_PATH = Path(request_module.__file__).parent.parent / "schema" / "send-request.v1.json"
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "requests"
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
 

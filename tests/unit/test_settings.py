@@ -1,8 +1,8 @@
 """Settings are read once from the environment, with errors that name the variable."""
 import pytest
 
-from maildispatch.retry import RetrySchedule
-from maildispatch.settings import DispatchSettings, SettingsError
+from maildispatch.core.retry import RetrySchedule
+from maildispatch.runtime.settings import DispatchSettings, SettingsError
 
 BASE = {"SEND_QUEUE_URL": "q", "DEAD_LETTER_QUEUE_URL": "dlq", "LEDGER_TABLE": "t"}
 LOCAL = {**BASE, "SMTP_HOST": "127.0.0.1"}

@@ -5,16 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from maildispatch.report import BounceReport, FailedRecipient
-from maildispatch.suppression import (
-    SOFT_BOUNCE_LIMIT,
-    SOFT_BOUNCE_WINDOW,
-    InMemorySuppressionList,
-    Suppression,
-    classify_failure,
-    suppressed_recipient,
-    suppression_decision,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient
+from maildispatch.core.suppression import SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW, Suppression, classify_failure, suppressed_recipient, suppression_decision
+from tests.fakes.stores import InMemorySuppressionList
 
 ARRIVAL = datetime(2026, 11, 29, tzinfo=timezone.utc)
 

@@ -17,8 +17,8 @@ import pytest
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from maildispatch.retry import parse_duration
-from maildispatch.settings import DispatchSettings
+from maildispatch.core.retry import parse_duration
+from maildispatch.runtime.settings import DispatchSettings
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"

@@ -1,7 +1,7 @@
 """VERP return paths: they map back to the message and recipient, and cannot be forged."""
 from hypothesis import given, settings, strategies as st
 
-from maildispatch.verp import parse_return_path, return_path, verp_id
+from maildispatch.core.verp import parse_return_path, return_path, verp_id
 
 SECRET = b"k" * 32
 

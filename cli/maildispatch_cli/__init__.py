@@ -1,0 +1,1 @@
+"""The `maildispatch` command line: operator tools that talk to a deployed stack or a local one."""

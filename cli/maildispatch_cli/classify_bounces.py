@@ -1,0 +1,71 @@
+"""Classify a folder of returned messages into the shared scorer's predictions format.
+
+    maildispatch classify-bounces DIR [--out .local/bounce-predictions.json]
+    maildispatch classify-bounces DIR --score [TRUTH_JSON]   # then run score.py and print it
+
+The predictions map each file (relative to DIR's parent, as truth.json names them) to its verdicts:
+recipient_index, recipient, status, reply_code, reason, hard. `--score` runs
+../shared/bounces/score.py (or the score.py beside TRUTH_JSON) with --by group.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from maildispatch.core.returned_mail import classify_returned_message
+
+
+def predictions_for(folder: Path) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for path in sorted(folder.rglob("*.eml")):
+        result = classify_returned_message(path.read_bytes())
+        key = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+        out[key] = [
+            {
+                "recipient_index": i,
+                "recipient": v.recipient,
+                "status": v.status,
+                "reply_code": str(v.reply_code) if v.reply_code else None,
+                "reason": v.reason,
+                "hard": v.hard,
+                "kind": result.kind,
+                "rule": v.rule,
+            }
+            for i, v in enumerate(result.recipients, 1)
+        ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="maildispatch classify-bounces", description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
+    ap.add_argument("--out", type=Path, default=Path(".local/bounce-predictions.json"))
+    ap.add_argument("--score", nargs="?", const="", metavar="TRUTH_JSON",
+                    help="score the predictions with score.py (default truth: DIR/../truth.json)")
+    args = ap.parse_args(argv)
+    if not args.folder.is_dir():
+        ap.error(f"{args.folder}: not a folder")
+    predictions = predictions_for(args.folder)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(predictions, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    counts: dict[str, int] = {}
+    for items in predictions.values():
+        for item in items or [{"kind": "unclassified"}]:
+            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+    print(f"classified {len(predictions)} messages into {args.out}: "
+          + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())), file=sys.stderr)
+    if args.score is None:
+        return 0
+    truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"
+    scorer = truth.parent / "score.py"
+    if not truth.is_file() or not scorer.is_file():
+        print(f"cannot score: {truth} or {scorer} is missing", file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, str(scorer), str(truth), str(args.out), "--by", "group"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ports for real: AWS clients, DynamoDB tables, the SMTP relay."""

@@ -1,0 +1,208 @@
+"""Adapters for AWS: SQS, S3, EventBridge, SSM + Secrets Manager (relay settings).
+
+boto3 clients are plain `boto3.client(service)` so `AWS_ENDPOINT_URL` points them at moto
+server in local runs; they are made on first use (each costs tens of milliseconds of cold
+start) and kept for the container's life. boto3 is synchronous: calls run on an executor.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+from maildispatch.ports import ContentMissing
+from maildispatch.core.render import TemplateSource
+from maildispatch.core.report import BounceReport
+from maildispatch.core.request import S3Attachment
+from maildispatch.adapters.smtp_relay import RelaySettings
+
+REPORT_ATTRIBUTE = "maildispatch-document"  # message attribute that marks a report written by a function
+TEMPLATE_PREFIX = "templates/"
+TEMPLATE_CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class RelaySource:
+    """Where the relay's settings come from.
+
+    Local runs give them inline (SMTP_* variables); on AWS they live in an SSM parameter
+    (host, port, security) and a Secrets Manager secret (username, password), fetched
+    with caching by the AWS adapter.
+    """
+
+    inline: Mapping[str, Any] | None = None
+    parameter_name: str | None = None
+    secret_name: str | None = None
+    # Always taken from the environment, whatever the source:
+    ca_file: str | None = None
+    allow_insecure: bool = False
+    timeout: float = 30.0
+    max_connections: int = 5
+
+
+@lru_cache(maxsize=None)
+def aws_client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5}))
+
+
+@lru_cache(maxsize=1)
+def io_executor() -> Executor:
+    """Threads for blocking AWS calls, sized for many small concurrent calls rather than CPU work."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="aws-io")
+
+
+async def _call(fn: Any, /, **kwargs: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(io_executor(), lambda: fn(**kwargs))
+
+
+class SqsDeadLetters:
+    """Writes bounce reports to the dead-letter queue, where the bounce function picks them up."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    async def send(self, report: BounceReport) -> None:
+        client = self._client or aws_client("sqs")
+        await _call(
+            client.send_message,
+            QueueUrl=self._queue_url,
+            MessageBody=report.to_json(),
+            MessageAttributes={REPORT_ATTRIBUTE: {"DataType": "String", "StringValue": "bounce-report"}},
+        )
+
+
+class SqsRequeue:
+    """Sends a fresh copy of a record to the send queue, for waits its visibility cannot reach."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    async def send(self, body: str, *, delay_seconds: int, attributes: Mapping[str, str]) -> None:
+        client = self._client or aws_client("sqs")
+        await _call(
+            client.send_message,
+            QueueUrl=self._queue_url,
+            MessageBody=body,
+            DelaySeconds=delay_seconds,
+            MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
+        )
+
+
+def change_visibility(queue_url: str, changes: Sequence[tuple[str, int]], client: Any = None) -> list[str]:
+    """Set per-record visibility (the retry backoff). Returns the receipt handles SQS refused."""
+    client = client or aws_client("sqs")
+    refused: list[str] = []
+    for start in range(0, len(changes), 10):
+        chunk = changes[start : start + 10]
+        response = client.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds} for i, (handle, seconds) in enumerate(chunk)],
+        )
+        refused += [chunk[int(f["Id"])][0] for f in response.get("Failed", [])]
+    return refused
+
+
+class S3ContentStore:
+    """Stored templates (`templates/<key>.json` holding subject, text, html) and large attachments."""
+
+    def __init__(self, bucket: str | None, client: Any = None, *, clock: Any = time.monotonic) -> None:
+        self._bucket = bucket
+        self._client = client
+        self._clock = clock
+        self._templates: dict[str, tuple[float, TemplateSource]] = {}
+
+    async def template(self, key: str) -> TemplateSource:
+        cached = self._templates.get(key)
+        if cached and self._clock() - cached[0] < TEMPLATE_CACHE_SECONDS:
+            return cached[1]
+        if not self._bucket:
+            raise ContentMissing(f"template {key!r}: no content bucket is configured")
+        raw = await self._get(self._bucket, TEMPLATE_PREFIX + key + ".json", None, what=f"template {key!r}")
+        try:
+            doc = json.loads(raw)
+            source = TemplateSource(subject=doc["subject"], text=doc.get("text"), html=doc.get("html"))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ContentMissing(f"template {key!r} is not a JSON object with subject, text and/or html: {error}") from None
+        self._templates[key] = (self._clock(), source)
+        return source
+
+    async def attachment(self, ref: S3Attachment) -> bytes:
+        return await self._get(ref.bucket, ref.key, ref.version_id, what=f"attachment {ref.filename!r}")
+
+    async def _get(self, bucket: str, key: str, version_id: str | None, *, what: str) -> bytes:
+        client = self._client or aws_client("s3")
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        try:
+            response = await _call(client.get_object, **args)
+        except client.exceptions.NoSuchKey:
+            raise ContentMissing(f"{what}: s3://{bucket}/{key} does not exist") from None
+        return await asyncio.get_running_loop().run_in_executor(io_executor(), response["Body"].read)
+
+
+class EventBridgePublisher:
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    async def publish(self, entries: list[dict]) -> None:
+        client = self._client or aws_client("events")
+        response = await _call(client.put_events, Entries=entries)
+        if response.get("FailedEntryCount"):
+            codes = {e.get("ErrorCode") for e in response.get("Entries", []) if e.get("ErrorCode")}
+            raise RuntimeError(f"EventBridge refused {response['FailedEntryCount']} event(s): {', '.join(sorted(codes))}")
+
+
+class S3ObjectReader:
+    """The mail store port on S3."""
+
+    async def read(self, bucket: str, key: str) -> bytes:
+        return await read_object(bucket, key)
+
+
+async def read_object(bucket: str, key: str) -> bytes:
+    client = aws_client("s3")
+    response = await _call(client.get_object, Bucket=bucket, Key=key)
+    return await asyncio.get_running_loop().run_in_executor(io_executor(), response["Body"].read)
+
+
+def fetch_secret_bytes(secret_name: str) -> bytes:
+    """A secret string (the VERP signing key), cached for 5 minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(secret_name, max_age=300)).encode()
+
+
+def fetch_relay_settings(source: RelaySource) -> RelaySettings:
+    """The relay's settings: inline (local runs) or from SSM + Secrets Manager, cached for 5 minutes."""
+    if source.inline is not None:
+        values = dict(source.inline)
+    else:
+        from aws_lambda_powertools.utilities import parameters
+
+        values = dict(parameters.get_parameter(source.parameter_name, transform="json", max_age=300))
+        if source.secret_name:
+            values.update(parameters.get_secret(source.secret_name, transform="json", max_age=300))
+    settings = RelaySettings(
+        host=str(values["host"]),
+        port=int(values.get("port", 587)),
+        security=str(values.get("security", "starttls")),
+        username=values.get("username") or None,
+        password=values.get("password") or None,
+        allow_insecure=source.allow_insecure,
+        ca_file=source.ca_file,
+        timeout=source.timeout,
+        max_connections=source.max_connections,
+    )
+    settings.validate()
+    return settings

@@ -1,0 +1,164 @@
+"""The delivery ledger in DynamoDB: one item per (message_key, recipient), conditional writes for claims."""
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import Executor
+from typing import Any, Sequence
+
+from maildispatch.core.ledger import DUE_TOLERANCE_SECONDS, RETENTION_SECONDS, Claim, LedgerEntry, RecipientState, ledger_key
+from maildispatch.core.outcome import Reply
+
+
+class DynamoDbLedger:
+    """The ledger in DynamoDB: one item per (message_key, recipient), conditional writes for claims.
+
+    boto3 is synchronous, so calls run on an executor; claims and results for a message are
+    issued concurrently, never one after another.
+    """
+
+    def __init__(self, client: Any, table_name: str, executor: Executor, *, clock: Any = time.time) -> None:
+        self._client = client
+        self._table = table_name
+        self._executor = executor
+        self._clock = clock
+
+    async def claim(self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int) -> list[Claim]:
+        loop = asyncio.get_running_loop()
+        now = self._clock()
+        calls = [loop.run_in_executor(self._executor, self._claim_one, message_key, r, owner, now, lease_seconds) for r in recipients]
+        return list(await asyncio.gather(*calls))
+
+    def _claim_one(self, message_key: str, recipient: str, owner: str, now: float, lease_seconds: int) -> Claim:
+        try:
+            granted = self._client.update_item(
+                TableName=self._table,
+                Key=_item_key(message_key, recipient),
+                UpdateExpression=(
+                    "SET #state = :sending, lease_until = :lease_until, #owner = :owner, "
+                    "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, expires_at = :expires"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(#state) "
+                    "OR (#state IN (:deferred, :uncertain) AND (attribute_not_exists(next_attempt_at) OR next_attempt_at <= :due)) "
+                    "OR (#state = :sending AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":sending": {"S": RecipientState.SENDING.value},
+                    ":deferred": {"S": RecipientState.DEFERRED.value},
+                    ":uncertain": {"S": RecipientState.UNCERTAIN.value},
+                    ":lease_until": {"N": _number(now + lease_seconds)},
+                    ":owner": {"S": owner},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":now": {"N": _number(now)},
+                    ":expires": {"N": str(int(now + RETENTION_SECONDS))},
+                    ":due": {"N": _number(now + DUE_TOLERANCE_SECONDS)},
+                },
+                ReturnValues="ALL_OLD",  # what the claim replaced: a SENDING row means a takeover
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            old = granted.get("Attributes") or {}
+            return Claim(
+                recipient,
+                True,
+                attempts=int(old.get("attempts", {}).get("N", "0")) + 1,
+                uncertain=int(old.get("uncertain_count", {}).get("N", "0")),
+                warned=old.get("warned", {}).get("BOOL", False),
+                took_over=old.get("state", {}).get("S") == RecipientState.SENDING.value,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as refused:
+            item = refused.response.get("Item") or {}
+            return _claim_from_item(recipient, item)
+
+    async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None:
+        loop = asyncio.get_running_loop()
+        now = self._clock()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, self._record_one, message_key, e, now) for e in entries))
+
+    def _record_one(self, message_key: str, entry: LedgerEntry, now: float) -> None:
+        names = {"#state": "state"}
+        values: dict[str, Any] = {
+            ":state": {"S": entry.state.value},
+            ":reported": {"BOOL": entry.reported},
+            ":now": {"N": _number(now)},
+            ":expires": {"N": str(int(now + RETENTION_SECONDS))},
+        }
+        sets = ["#state = :state", "reported = :reported", "updated_at = :now", "expires_at = :expires"]
+        uncertain = (entry.state is RecipientState.UNCERTAIN) + entry.uncertain_attempts
+        if uncertain:
+            sets.append("uncertain_count = if_not_exists(uncertain_count, :zero) + :uncertain")
+            values[":zero"], values[":uncertain"] = {"N": "0"}, {"N": str(uncertain)}
+        if entry.warned:
+            sets.append("warned = :warned")
+            values[":warned"] = {"BOOL": True}
+        removes = ["lease_until", "#owner"]
+        if entry.next_attempt_at is not None:
+            sets.append("next_attempt_at = :next")
+            values[":next"] = {"N": _number(entry.next_attempt_at)}
+        else:
+            removes.append("next_attempt_at")
+        if entry.reply is not None:
+            sets += ["reply_status = :status", "reply_text = :text"]
+            values[":status"] = {"S": entry.reply.status}
+            values[":text"] = {"S": entry.reply.text[:2000] or "-"}
+            if entry.reply.code is not None:
+                sets.append("reply_code = :code")
+                values[":code"] = {"N": str(entry.reply.code)}
+            if entry.reply.remote_mta:
+                sets.append("remote_mta = :mta")
+                values[":mta"] = {"S": entry.reply.remote_mta}
+        self._client.update_item(
+            TableName=self._table,
+            Key=_item_key(message_key, entry.recipient),
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+            ExpressionAttributeNames={**names, "#owner": "owner"},
+            ExpressionAttributeValues=values,
+        )
+
+    async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, self._mark_one, message_key, r) for r in recipients))
+
+    def _mark_one(self, message_key: str, recipient: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_item_key(message_key, recipient),
+            UpdateExpression="SET reported = :yes",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
+
+
+def _item_key(message_key: str, recipient: str) -> dict[str, Any]:
+    return {"message_key": {"S": message_key}, "recipient": {"S": ledger_key(recipient)}}
+
+
+def _number(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _claim_from_item(recipient: str, item: dict[str, Any]) -> Claim:
+    state = RecipientState(item["state"]["S"]) if "state" in item else None
+    reply = None
+    if "reply_status" in item:
+        reply = Reply(
+            code=int(item["reply_code"]["N"]) if "reply_code" in item else None,
+            status=item["reply_status"]["S"],
+            text=item.get("reply_text", {}).get("S", ""),
+            remote_mta=item.get("remote_mta", {}).get("S"),
+        )
+    lease = float(item["lease_until"]["N"]) if state is RecipientState.SENDING and "lease_until" in item else None
+    due = float(item["next_attempt_at"]["N"]) if state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) and "next_attempt_at" in item else None
+    return Claim(
+        recipient,
+        False,
+        state,
+        item.get("reported", {}).get("BOOL", True),
+        reply,
+        lease,
+        int(item.get("attempts", {}).get("N", "0")),
+        int(item.get("uncertain_count", {}).get("N", "0")),
+        item.get("warned", {}).get("BOOL", False),
+        due,
+    )

@@ -1,0 +1,29 @@
+"""What a returned message needs to find its way back: which message, which recipient, whose report.
+
+When the dispatcher sends with a VERP return path it remembers, under the token's id and under
+the Message-ID, the message key, the recipient and where reports go. Returned mail is matched by
+the token first, then by the Message-ID of the returned original, then only by the recipient it
+names. The entries live in the ledger table (partition keys `verp#<id>` and `msgid#<id>`), with
+the ledger's retention.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message_key: str
+    recipient: str | None  # None for an entry found by Message-ID (the returned report names the recipient)
+    report_to: str | None  # the original sender's address, where reports about this message go
+    from_address: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+
+
+def verp_key(verp_id: str) -> str:
+    return f"verp#{verp_id}"
+
+
+def message_id_key(message_id: str) -> str:
+    return f"msgid#{message_id.strip().strip('<>').lower()}"

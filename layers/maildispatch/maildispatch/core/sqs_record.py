@@ -1,0 +1,51 @@
+"""The parts of a Lambda SQS event record that the functions use, and what becomes of each, as values."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class SqsRecord:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int  # ApproximateReceiveCount: 1 on the first attempt
+    sent_at: datetime  # when the producer enqueued it (SentTimestamp)
+    event_source_arn: str = ""
+    message_attributes: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_lambda(cls, record: Mapping[str, Any]) -> "SqsRecord":
+        attributes = record.get("attributes") or {}
+        sent_ms = int(attributes.get("SentTimestamp") or 0)
+        message_attributes = {
+            name: value.get("stringValue", "")
+            for name, value in (record.get("messageAttributes") or {}).items()
+            if isinstance(value, Mapping)
+        }
+        return cls(
+            message_id=record["messageId"],
+            receipt_handle=record.get("receiptHandle", ""),
+            body=record.get("body") or "",
+            receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+            sent_at=datetime.fromtimestamp(sent_ms / 1000, tz=timezone.utc) if sent_ms else datetime.now(timezone.utc),
+            event_source_arn=record.get("eventSourceARN", ""),
+            message_attributes=message_attributes,
+        )
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    message_id: str
+    done: bool  # done: delete the record; not done: SQS shows it again for another attempt
+    visible_after: int | None = None  # seconds until it shows again; None keeps the queue's visibility timeout
+
+    @classmethod
+    def finished(cls, message_id: str) -> "RecordResult":
+        return cls(message_id, done=True)
+
+    @classmethod
+    def retry(cls, message_id: str, visible_after: int | None) -> "RecordResult":
+        return cls(message_id, done=False, visible_after=visible_after)

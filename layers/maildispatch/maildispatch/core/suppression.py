@@ -1,0 +1,99 @@
+"""The suppression list: addresses we no longer send to, and the policy that puts them there.
+
+The policy, on one classification for every input (an SMTP reply during the session, a bounce
+that came back as mail, an SES notification): a hard bounce (no such mailbox or domain, moved)
+suppresses the address; soft bounces are counted and suppress it once there are
+SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_WINDOW; a complaint suppresses it; a block aimed at our own
+sending reputation or set-up (blocked, badreputation, requireptr, authfailure) never does: it
+says nothing about the recipient, and is counted for its own metric and alarm instead. Later
+sends to a suppressed address are skipped and reported as suppressed, unless a request says
+`"ignore_suppression": true`.
+
+`maildispatch suppression list|show|add|remove` lists and edits the list.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from maildispatch.core.report import REASON_COMPLAINT as REPORT_COMPLAINT
+from maildispatch.core.report import REASON_EXPIRED, REASON_REJECTED, REASON_RETURNED, BounceReport, FailedRecipient
+
+# How returned mail was matched to what we sent (returned_intake): only these can suppress.
+VERIFIED_MATCHES = ("verp", "message_id")
+# Mirrors returned.model.REPUTATION_REASONS without importing the classifier at cold start.
+REPUTATION_REASONS = frozenset({"blocked", "badreputation", "requireptr", "authfailure"})
+
+REASON_HARD_BOUNCE = "hard_bounce"
+REASON_SOFT_BOUNCES = "soft_bounces"
+REASON_COMPLAINT = "complaint"
+REASON_MANUAL = "manual"
+
+SOFT_BOUNCE_LIMIT = 3  # soft bounces ...
+SOFT_BOUNCE_WINDOW = 14 * 86400  # ... within this many seconds suppress the address
+SOFT_KEY_PREFIX = "soft bounces: "  # the soft-bounce counter's key beside the address's (a space: never in a valid key)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    address: str  # lower case
+    reason: str
+    status: str | None = None
+    diagnostic: str | None = None
+    message_key: str | None = None
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def summary(self) -> str:
+        when = datetime.fromtimestamp(self.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        what = f"{self.reason} {self.status}" if self.status else self.reason
+        return f"suppressed since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
+
+
+def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
+    """The reason label and hard/soft of a failed recipient: as classified when it came back as
+    mail, else read from its SMTP reply by the same classifier."""
+    if recipient.classification is not None:
+        return recipient.classification, recipient.hard
+    from maildispatch.core.returned_mail.model import is_hard
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    reason, _ = classify_reason(recipient.status, recipient.reply_code, recipient.diagnostic)
+    return reason, is_hard(reason, recipient.status, recipient.reply_code)
+
+
+@dataclass(frozen=True)
+class SuppressionDecision:
+    suppress: tuple[Suppression, ...] = ()
+    soft_bounces: tuple[str, ...] = ()  # addresses whose soft bounce is counted toward the limit
+    reputation_blocks: int = 0  # recipients refused because of us, not them
+
+
+def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDecision:
+    """What a bounce report does to the suppression list (the policy, as a pure function)."""
+    if report.reason in (REASON_RETURNED, REPORT_COMPLAINT) and report.source.get("matched_by") not in VERIFIED_MATCHES:
+        return SuppressionDecision()  # returned mail that proved nothing about what we sent suppresses nothing
+    if report.reason == REPORT_COMPLAINT:
+        return SuppressionDecision(tuple(_entry(r, REASON_COMPLAINT, report, now) for r in report.recipients))
+    if report.reason not in (REASON_REJECTED, REASON_RETURNED, REASON_EXPIRED):
+        return SuppressionDecision()
+    suppress, soft, blocks = [], [], 0
+    for recipient in report.recipients:
+        reason, hard = classify_failure(recipient) if report.reason != REASON_EXPIRED else ("expired", False)
+        if reason in REPUTATION_REASONS:
+            blocks += 1
+        elif hard:
+            suppress.append(_entry(recipient, REASON_HARD_BOUNCE, report, now))
+        elif hard is False:
+            soft.append(recipient.address.strip().lower())
+    return SuppressionDecision(tuple(suppress), tuple(soft), blocks)
+
+
+def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:
+    return Suppression(recipient.address.strip().lower(), reason, recipient.status, (recipient.diagnostic or "")[:500] or None, report.message_key, now)
+
+
+def suppressed_recipient(address: str, entry: Suppression) -> FailedRecipient:
+    """How a skipped recipient appears in the report to the sender."""
+    return FailedRecipient(address=address, status=entry.status if entry.status and entry.status.startswith("5.") else "5.0.0", diagnostic=entry.summary)

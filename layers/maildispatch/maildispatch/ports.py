@@ -1,0 +1,89 @@
+"""The ports: every interface the services talk through, once.
+
+Services depend on these Protocols only; adapters (DynamoDB, SQS, S3, EventBridge, SMTP)
+implement them, and tests/fakes holds in-memory stand-ins.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, Sequence
+
+from maildispatch.core.ledger import Claim, LedgerEntry
+from maildispatch.core.outcome import Envelope, Outcome
+from maildispatch.core.report import BounceReport
+from maildispatch.core.return_paths import SentMessage
+from maildispatch.core.render import TemplateSource
+from maildispatch.core.request import S3Attachment
+from maildispatch.core.suppression import Suppression
+
+
+class DeliveryLedger(Protocol):
+    async def claim(self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int) -> list[Claim]: ...
+
+    async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None: ...
+
+    async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None: ...
+
+
+class SuppressionList(Protocol):
+    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]: ...  # keyed by lower-cased address
+
+    async def add(self, entries: Sequence[Suppression]) -> None: ...
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        """Soft bounces within the window before `at`, this one included; counting the same event twice counts it once."""
+        ...
+
+
+class NoSuppressionList:
+    """For deployments without a suppression table: nothing is ever suppressed."""
+
+    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
+        return {}
+
+    async def add(self, entries: Sequence[Suppression]) -> None:
+        return None
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        return 0
+
+
+class ReturnPathIndex(Protocol):
+    async def remember(self, entries: Sequence[tuple[str, SentMessage]]) -> None: ...
+
+    async def lookup(self, key: str) -> SentMessage | None: ...
+
+
+class MailTransport(Protocol):
+    async def deliver(self, envelope: Envelope, message: bytes) -> list[Outcome]: ...  # never raises
+
+
+class ContentStore(Protocol):
+    """Stored templates and large attachments (S3 on AWS)."""
+
+    async def template(self, key: str) -> TemplateSource: ...  # raises ContentMissing when there is no such template
+
+    async def attachment(self, ref: S3Attachment) -> bytes: ...  # raises ContentMissing when there is no such object
+
+
+class ContentMissing(LookupError):
+    """A stored template or attachment the request names does not exist: permanent for this request."""
+
+
+class DeadLetters(Protocol):
+    async def send(self, report: BounceReport) -> None: ...
+
+
+class Requeue(Protocol):
+    """Puts a fresh copy of a record on the send queue (for waits visibility cannot reach)."""
+
+    async def send(self, body: str, *, delay_seconds: int, attributes: Mapping[str, str]) -> None: ...
+
+
+class EventPublisher(Protocol):
+    async def publish(self, entries: list[dict[str, Any]]) -> None: ...  # raises on failure
+
+
+class MailStore(Protocol):
+    """Where returned mail is stored as it arrived (S3, written by an SES receipt rule)."""
+
+    async def read(self, bucket: str, key: str) -> bytes: ...

@@ -1,0 +1,1 @@
+"""What runs in Lambda: settings, observability, the SQS batch runtime and each function's wiring."""

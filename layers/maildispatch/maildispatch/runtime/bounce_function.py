@@ -1,0 +1,58 @@
+"""The bounce function's wiring: dead-letter records -> the reporting service (DSN + "Email Bounced" event)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from maildispatch.adapters.aws import EventBridgePublisher, aws_client, fetch_relay_settings, io_executor
+from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
+from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
+from maildispatch.adapters.smtp_relay import RelayTransport
+from maildispatch.runtime.settings import BounceFunctionSettings
+from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.services.reporting import BounceService, BounceSettings
+
+CONCURRENCY = 8  # reports in flight; each is one DSN to the relay at most
+RESERVE_BEYOND_SMTP_TIMEOUT = 5.0
+
+
+class BounceFunction(SqsBatchFunction):
+    def __init__(self, settings: BounceFunctionSettings) -> None:
+        self.settings = settings
+        self.queue_url = settings.dead_letter_queue_url
+        self._service_settings = BounceSettings(
+            reporting_mta=settings.reporting_mta,
+            postmaster=settings.postmaster,
+            event_bus_name=settings.event_bus_name,
+            default_envelope_sender=settings.default_envelope_sender,
+        )
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> BounceFunction:
+        return cls(BounceFunctionSettings.from_environ(env))
+
+    @asynccontextmanager
+    async def session(self, context: Any) -> AsyncIterator[BatchSession]:
+        relay = fetch_relay_settings(self.settings.relay)
+        async with RelayTransport(relay) as transport:
+            suppressions = (
+                DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
+                if self.settings.suppression_table
+                else None
+            )
+            ledger = (
+                DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
+                if self.settings.ledger_table
+                else None
+            )
+            service = BounceService(
+                transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions, ledger=ledger
+            )
+            yield BatchSession(
+                service.process,
+                service.tally,
+                concurrency=CONCURRENCY,
+                reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+            )

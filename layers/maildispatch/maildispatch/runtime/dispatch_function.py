@@ -1,0 +1,90 @@
+"""The dispatch function's wiring: settings and adapters into the dispatch service, per invocation.
+
+One event loop and one SMTP connection pool per invocation: asyncio objects must not
+outlive the loop they were made in, and a warm container may run the next invocation on
+a new loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from maildispatch.adapters.aws import (
+    S3ContentStore,
+    SqsDeadLetters,
+    SqsRequeue,
+    aws_client,
+    fetch_relay_settings,
+    fetch_secret_bytes,
+    io_executor,
+)
+from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
+from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
+from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
+from maildispatch.adapters.smtp_relay import RelayTransport
+from maildispatch.core.retry import DEFAULT_STREAM
+from maildispatch.ports import NoSuppressionList, SuppressionList
+from maildispatch.runtime.settings import DispatchSettings
+from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+
+RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
+
+
+class DispatchFunction(SqsBatchFunction):
+    def __init__(self, settings: DispatchSettings) -> None:
+        self.settings = settings
+        self.queue_url = settings.send_queue_url
+        self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        schedules = dict(settings.retry_schedules)
+        self._policy = DispatchPolicy(
+            reporting_mta=settings.reporting_mta,
+            retry=schedules.pop(DEFAULT_STREAM),
+            streams=schedules,
+            uncertain_retries=settings.uncertain_retries,
+            delay_warning_after=settings.delay_warning_after,
+            default_envelope_sender=settings.default_envelope_sender,
+            max_message_bytes=settings.max_message_bytes,
+            lease_seconds=settings.lease_seconds,
+            queue_retention_seconds=settings.queue_retention_seconds,
+            requeue_after_receives=settings.requeue_after_receives,
+        )
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> DispatchFunction:
+        return cls(DispatchSettings.from_environ(env))
+
+    @asynccontextmanager
+    async def session(self, context: Any) -> AsyncIterator[BatchSession]:
+        relay = fetch_relay_settings(self.settings.relay)
+        policy = self._policy
+        if self.settings.verp_domain and self.settings.verp_secret:
+            policy = replace(
+                policy, verp=VerpPolicy(self.settings.verp_domain, fetch_secret_bytes(self.settings.verp_secret))
+            )
+        suppressions: SuppressionList = (
+            DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
+            if self.settings.suppression_table
+            else NoSuppressionList()
+        )
+        async with RelayTransport(relay) as transport:
+            service = DispatchService(
+                transport,
+                DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+                self._content,
+                SqsDeadLetters(self.settings.dead_letter_queue_url),
+                policy,
+                suppressions=suppressions,
+                requeue=SqsRequeue(self.settings.send_queue_url),
+                return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+                invocation_id=getattr(context, "aws_request_id", "local"),
+            )
+            yield BatchSession(
+                service.process,
+                service.tally,
+                concurrency=self.settings.concurrency,
+                reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+            )

@@ -1,0 +1,37 @@
+"""The returned-mail function's wiring: S3-stored returned mail and SES notifications -> the returned-mail service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from maildispatch.adapters.aws import EventBridgePublisher, S3ObjectReader, SqsDeadLetters, aws_client, fetch_secret_bytes, io_executor
+from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
+from maildispatch.runtime.settings import ReturnedFunctionSettings
+from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.services.returned_mail import ReturnedMailService
+
+CONCURRENCY = 8
+RESERVE_SECONDS = 10.0  # reading one stored message and writing its report
+
+
+class ReturnedFunction(SqsBatchFunction):
+    def __init__(self, settings: ReturnedFunctionSettings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunction:
+        return cls(ReturnedFunctionSettings.from_environ(env))
+
+    @asynccontextmanager
+    async def session(self, context: Any) -> AsyncIterator[BatchSession]:
+        service = ReturnedMailService(
+            DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+            SqsDeadLetters(self.settings.dead_letter_queue_url),
+            EventBridgePublisher(),
+            fetch_secret_bytes(self.settings.verp_secret) if self.settings.verp_secret else None,
+            self.settings.event_bus_name,
+            mail_store=S3ObjectReader(),
+        )
+        yield BatchSession(service.process, service.tally, concurrency=CONCURRENCY, reserve_seconds=RESERVE_SECONDS)

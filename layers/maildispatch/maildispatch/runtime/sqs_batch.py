@@ -1,0 +1,122 @@
+"""The one SQS batch runtime every function uses: records in, Lambda's partial-batch answer out.
+
+powertools' AsyncBatchProcessor gathers every record at once and runs its own event loop;
+we need a bound (the relay allows a few connections), one event loop shared with the SMTP
+connection pool, and to stop starting records when the invocation is about to time out.
+A function supplies a session (its service, wired to adapters for this invocation); this
+module runs the records through it, changes the visibility of those that asked to wait, and
+answers `batchItemFailures`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from maildispatch.adapters.aws import change_visibility
+from maildispatch.core.sqs_record import RecordResult, SqsRecord
+from maildispatch.core.tally import Tally
+
+log = logging.getLogger("maildispatch.batch")
+
+
+@dataclass(frozen=True)
+class BatchSession:
+    """What a function brings to one invocation: how to process a record, and its limits."""
+
+    process: Callable[[SqsRecord], Awaitable[RecordResult]]
+    tally: Tally
+    concurrency: int
+    reserve_seconds: float  # a record is not started with less than this left
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class SqsBatchFunction:
+    """Base of the three functions: subclasses implement `session`; `handle` is the same for all."""
+
+    queue_url: str | None = None  # the queue the records came from, for per-record visibility changes
+
+    def session(self, context: Any) -> AbstractAsyncContextManager[BatchSession]:
+        raise NotImplementedError
+
+    def handle(self, event: Mapping[str, Any], context: Any) -> tuple[dict[str, Any], dict[str, int]]:
+        """Process one SQS batch. Returns Lambda's batch response and the invocation's tally."""
+        records = [SqsRecord.from_lambda(r) for r in event.get("Records", [])]
+        results, tally = asyncio.run(self._run(records, context))
+        retries = [
+            (record.receipt_handle, result.visible_after)
+            for record, result in zip(records, results, strict=True)
+            if not result.done and result.visible_after is not None
+        ]
+        if retries and self.queue_url:
+            refused = change_visibility(self.queue_url, retries)
+            if refused:
+                log.warning(
+                    "visibility change refused; those records return after the queue's visibility timeout",
+                    extra={"refused": len(refused)},
+                )
+        return batch_response(results), dict(tally)
+
+    async def _run(self, records: list[SqsRecord], context: Any) -> tuple[list[RecordResult], Tally]:
+        async with self.session(context) as session:
+
+            def record_failed(record: SqsRecord, error: BaseException) -> None:
+                session.tally.add("record_errors")
+                log.exception(
+                    "record failed unexpectedly; SQS will show it again",
+                    extra={"sqs_message_id": record.message_id, "error_type": type(error).__name__},
+                )
+
+            results = await run_records(
+                records,
+                session.process,
+                concurrency=session.concurrency,
+                remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+                reserve_seconds=session.reserve_seconds,
+                on_error=record_failed,
+            )
+        return results, session.tally
+
+
+async def run_records(
+    records: Sequence[SqsRecord],
+    process: Callable[[SqsRecord], Awaitable[RecordResult]],
+    *,
+    concurrency: int,
+    remaining_seconds: Callable[[], float],
+    reserve_seconds: float,
+    on_error: Callable[[SqsRecord, BaseException], None],
+) -> list[RecordResult]:
+    """Process records with at most `concurrency` in flight.
+
+    A record is not started when less than `reserve_seconds` remain (it is left for the
+    next attempt, untouched); a record whose processing raises is reported failed, so SQS
+    retries it and, after maxReceiveCount, moves it to the dead-letter queue.
+    """
+    gate = asyncio.Semaphore(concurrency)
+
+    async def guarded(record: SqsRecord) -> RecordResult:
+        async with gate:
+            if remaining_seconds() < reserve_seconds:
+                return RecordResult.retry(record.message_id, visible_after=0)
+            try:
+                return await process(record)
+            except Exception as error:  # one record's bug must not fail the others
+                on_error(record, error)
+                return RecordResult.retry(record.message_id, visible_after=None)
+
+    return list(await asyncio.gather(*(guarded(r) for r in records)))
+
+
+def batch_response(results: Sequence[RecordResult]) -> dict[str, Any]:
+    """Lambda's ReportBatchItemFailures answer: every record not done is retried."""
+    return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in results if not r.done]}
+
+

@@ -1,0 +1,409 @@
+"""The dispatch service: one SQS record in, per-recipient outcomes out.
+
+parse -> claim recipients in the ledger -> skip suppressed addresses -> render and build
+MIME -> submit -> decide per recipient -> record -> report the undeliverable (and delay
+warnings) to the dead-letter queue -> decide how the record waits for what is still due.
+Every collaborator is behind a small interface, so this runs the same against AWS and the
+relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Sequence
+
+from maildispatch.ports import ContentMissing, ContentStore, DeadLetters, MailTransport, Requeue
+from maildispatch.core.sqs_record import RecordResult
+from maildispatch.core.tally import Tally
+from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
+from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
+from maildispatch.ports import DeliveryLedger
+from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
+from maildispatch.core.outcome import Outcome, local_reply
+from maildispatch.core.render import RenderError, render_content
+from maildispatch.core.report import (
+    REASON_DELAYED,
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_REJECTED,
+    REASON_RENDER_FAILED,
+    REASON_SUPPRESSED,
+    BounceReport,
+    FailedRecipient,
+)
+from maildispatch.core.request import InvalidRequest, S3Attachment, SendRequest, StoredTemplateRef, parse_send_request, salvage_envelope
+from maildispatch.core.retry import RetrySchedule
+from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
+from maildispatch.ports import ReturnPathIndex
+from maildispatch.core.retry import DEFAULT_STREAM
+from maildispatch.core.outcome import Envelope
+from maildispatch.core.sqs_record import SqsRecord
+from maildispatch.core.suppression import suppressed_recipient
+from maildispatch.ports import NoSuppressionList, SuppressionList
+from maildispatch.core.verp import return_path, verp_id
+
+log = logging.getLogger("maildispatch.dispatch")
+
+POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
+STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
+STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
+
+# SQS message attributes that carry a message's identity when its record is re-enqueued.
+ATTRIBUTE_MESSAGE_KEY = "maildispatch-message-key"
+ATTRIBUTE_ARRIVAL = "maildispatch-arrival"  # epoch seconds of the first enqueue
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    reporting_mta: str
+    retry: RetrySchedule = RetrySchedule()  # the default stream's schedule
+    streams: Mapping[str, RetrySchedule] = field(default_factory=dict)  # more named streams
+    uncertain_retries: int = 1
+    delay_warning_after: float | None = None
+    default_envelope_sender: str | None = None
+    max_message_bytes: int = 10 * 1024 * 1024
+    lease_seconds: int = 300
+    queue_retention_seconds: float = 4 * 86400
+    requeue_after_receives: int = 5
+    verp: "VerpPolicy | None" = None  # per-recipient signed return paths, so returned mail maps back
+
+    def retry_policy(self, stream: str | None) -> RetryPolicy | None:
+        schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
+        return RetryPolicy(schedule, self.uncertain_retries, self.delay_warning_after) if schedule else None
+
+
+@dataclass(frozen=True)
+class VerpPolicy:
+    domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
+    secret: bytes  # the HMAC key that signs the tokens
+
+
+class DispatchTally(Tally):
+    """Recipient counts of one invocation, for metrics and logs."""
+
+
+@dataclass
+class _Attempt:
+    """What one pass over a record decided, before it is written anywhere."""
+
+    entries: list[LedgerEntry] = field(default_factory=list)
+    failed: list[tuple[str, FailedRecipient]] = field(default_factory=list)  # (reason, recipient) to report
+    wake_at: list[float] = field(default_factory=list)  # when recipients of this record are due again
+    built: BuiltMessage | None = None
+    error: str | None = None  # for content failures
+
+
+class DispatchService:
+    def __init__(
+        self,
+        transport: MailTransport,
+        ledger: DeliveryLedger,
+        content: ContentStore,
+        dead_letters: DeadLetters,
+        policy: DispatchPolicy,
+        *,
+        suppressions: SuppressionList | None = None,
+        requeue: Requeue | None = None,
+        return_paths: ReturnPathIndex | None = None,
+        invocation_id: str = "local",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._transport = transport
+        self._ledger = ledger
+        self._content = content
+        self._dead_letters = dead_letters
+        self._policy = policy
+        self._suppressions = suppressions or NoSuppressionList()
+        self._requeue = requeue
+        self._return_paths = return_paths
+        if policy.verp is not None and return_paths is None:
+            raise ValueError("VERP return paths need a return-path index to map returned mail back")
+        self._invocation_id = invocation_id
+        self._clock = clock
+        self._message_locks: dict[str, asyncio.Lock] = {}
+        self.tally = DispatchTally()
+
+    async def process(self, record: SqsRecord) -> RecordResult:
+        attributes = record.message_attributes or {}
+        try:
+            request = parse_send_request(record.body)
+            retry = self._policy.retry_policy(request.stream)
+            if retry is None:
+                known = ", ".join(sorted({DEFAULT_STREAM, *self._policy.streams}))
+                raise InvalidRequest("stream", f"unknown stream {request.stream!r}; this deployment has: {known}")
+        except InvalidRequest as error:
+            await self._report_poison(record, error)
+            return RecordResult.finished(record.message_id)
+
+        message_key = attributes.get(ATTRIBUTE_MESSAGE_KEY) or request.message_key or f"sqs-{record.message_id}"
+        arrival = float(attributes[ATTRIBUTE_ARRIVAL]) if ATTRIBUTE_ARRIVAL in attributes else record.sent_at.timestamp()
+        # Duplicates of one message in the same batch wait for each other here instead of
+        # finding the ledger claim taken and waiting out its lease on the queue.
+        async with self._message_locks.setdefault(message_key, asyncio.Lock()):
+            return await self._process_request(record, request, message_key, arrival, retry)
+
+    async def _process_request(self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy) -> RecordResult:
+        by_address = {a.address: a for a in request.recipients}
+        claims = await self._ledger.claim(
+            message_key, list(by_address), owner=f"{self._invocation_id}/{record.message_id}", lease_seconds=self._policy.lease_seconds
+        )
+        attempt = _Attempt()
+        granted = [c for c in claims if c.granted]
+        for claim in claims:
+            if claim.granted:
+                continue
+            if claim.state is RecipientState.SENDING and claim.lease_expires_at:
+                attempt.wake_at.append(claim.lease_expires_at)  # a live invocation holds it (a duplicate in flight)
+            elif claim.next_attempt_at is not None and claim.next_attempt_at < 1e11:
+                attempt.wake_at.append(claim.next_attempt_at)  # deferred, not due yet
+            elif claim.state in FINAL_STATES and not claim.reported:
+                attempt.failed.append(_unreported(claim))  # an attempt died between recording and reporting
+            else:
+                self.tally.add("skipped_duplicate")
+
+        granted = self._after_takeover(granted, retry, attempt)
+        to_send = await self._skip_suppressed(granted, request, attempt)
+        if to_send:
+            await self._send(record, request, message_key, arrival, retry, to_send, by_address, attempt)
+
+        if attempt.entries:
+            await self._ledger.record(message_key, attempt.entries)
+            self._log_attempt(message_key, record, attempt.entries)
+        reports = self._reports(attempt, request, message_key, record, arrival)
+        for report in reports:
+            await self._dead_letters.send(report)
+        needs_marking = [f.address for reason, f in attempt.failed if reason != REASON_DELAYED]
+        if needs_marking:
+            await self._ledger.mark_reported(message_key, needs_marking)
+
+        if not attempt.wake_at:
+            return RecordResult.finished(record.message_id)
+        return await self._wait(record, message_key, arrival, min(attempt.wake_at) - self._clock())
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _after_takeover(self, granted: list[Claim], retry: RetryPolicy, attempt: _Attempt) -> list[Claim]:
+        """A claim taken over an expired lease follows an attempt that died at an unknown point,
+        perhaps after the relay took the message: that attempt counts as uncertain, and the
+        uncertain policy decides whether to send again (with the same Message-ID)."""
+        still = []
+        for claim in granted:
+            if not claim.took_over:
+                still.append(claim)
+            elif claim.uncertain + 1 > retry.uncertain_retries:
+                reply = local_reply("4.4.2", "an earlier attempt ended at an unknown point (its invocation died)")
+                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=NEVER))
+                self.tally.add("uncertain")
+            else:
+                still.append(replace(claim, uncertain=claim.uncertain + 1))
+        return still
+
+    async def _skip_suppressed(self, granted: list[Claim], request: SendRequest, attempt: _Attempt) -> list[Claim]:
+        if not granted or request.ignore_suppression:
+            return granted
+        found = await self._suppressions.find([c.recipient for c in granted])
+        to_send = []
+        for claim in granted:
+            entry = found.get(claim.recipient.lower())
+            if entry is None:
+                to_send.append(claim)
+                continue
+            attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.SUPPRESSED, local_reply("5.0.0", entry.summary), reported=False))
+            attempt.failed.append((REASON_SUPPRESSED, suppressed_recipient(claim.recipient, entry)))
+            self.tally.add("suppressed")
+        return to_send
+
+    async def _send(
+        self,
+        record: SqsRecord,
+        request: SendRequest,
+        message_key: str,
+        arrival: float,
+        retry: RetryPolicy,
+        claims: list[Claim],
+        by_address: Mapping[str, object],
+        attempt: _Attempt,
+    ) -> None:
+        built, failure = await self._build(request, message_key, record)
+        attempt.built = built
+        if failure is not None:
+            reply = local_reply(failure[0], failure[1])
+            for claim in claims:
+                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
+                attempt.failed.append((REASON_RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
+            attempt.error = failure[1]
+            self.tally.add("rejected_input", len(claims))
+            log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
+            return
+        assert built is not None
+        outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
+        now = self._clock()
+        for claim, outcome in zip(claims, outcomes):
+            decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
+            entry = decision.entry
+            if claim.took_over:  # record the earlier attempt of unknown outcome as uncertain
+                entry = replace(entry, uncertain_attempts=1)
+                self.tally.add("uncertain_retried")
+            attempt.entries.append(entry)
+            self.tally.add(decision.tally)
+            if decision.report:
+                attempt.failed.append(decision.report)
+            if decision.due_at is not None:
+                attempt.wake_at.append(decision.due_at)
+
+    async def _submit(self, request: SendRequest, message_key: str, built: BuiltMessage, recipients: list[str], by_address: Mapping[str, object]) -> list[Outcome]:
+        """One SMTP transaction for the message, or with VERP one per recipient, each with its own return path."""
+        envelope_address = lambda r: by_address[r].envelope  # type: ignore[attr-defined]  # noqa: E731
+        verp = self._policy.verp
+        if verp is None or request.return_path is not None:  # a producer's own return path wins
+            envelope = Envelope(self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8)
+            return await self._transport.deliver(envelope, built.data)
+        assert self._return_paths is not None
+        report_to = self._envelope_sender(request)
+        sent = lambda r: SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)  # noqa: E731
+        await self._return_paths.remember(
+            [(verp_key(verp_id(message_key, r)), sent(r)) for r in recipients] + [(message_id_key(built.message_id), sent(None))]
+        )
+        per_recipient = await asyncio.gather(
+            *(
+                self._transport.deliver(
+                    Envelope(return_path(message_key, r, secret=verp.secret, domain=verp.domain), (envelope_address(r),), built.requires_smtputf8),
+                    built.data,
+                )
+                for r in recipients
+            )
+        )
+        return [outcomes[0] for outcomes in per_recipient]
+
+    async def _build(self, request: SendRequest, message_key: str, record: SqsRecord) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
+        """The message, or (status, error) when the request cannot make one: permanent for this request."""
+        try:
+            template = await self._content.template(request.template.key) if isinstance(request.template, StoredTemplateRef) else None
+            content = render_content(request, template)
+            attachments = [
+                AttachmentData(a.filename, a.content_type, await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content)
+                for a in request.attachments
+            ]
+        except (RenderError, ContentMissing) as error:
+            return None, (STATUS_CONTENT_ERROR, str(error))
+        built = build_message(request, content, attachments, message_id=message_id_for(message_key, request.from_.domain), date=record.sent_at)
+        if len(built.data) > self._policy.max_message_bytes:
+            size_mb, limit_mb = len(built.data) / 1e6, self._policy.max_message_bytes / 1e6
+            return built, (STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
+        return built, None
+
+    def _envelope_sender(self, request: SendRequest) -> str:
+        if request.return_path is not None:
+            return request.return_path.envelope
+        return self._policy.default_envelope_sender or request.from_.envelope
+
+    async def _wait(self, record: SqsRecord, message_key: str, arrival: float, seconds: float) -> RecordResult:
+        plan = plan_wait(
+            seconds,
+            receive_count=record.receive_count,
+            enqueued_age_seconds=self._clock() - record.sent_at.timestamp(),
+            retention_seconds=self._policy.queue_retention_seconds,
+            requeue_after_receives=self._policy.requeue_after_receives,
+        )
+        if isinstance(plan, WaitRequeued) and self._requeue is not None:
+            attributes = {ATTRIBUTE_MESSAGE_KEY: message_key, ATTRIBUTE_ARRIVAL: f"{arrival:.3f}"}
+            await self._requeue.send(record.body, delay_seconds=plan.delay_seconds, attributes=attributes)
+            self.tally.add("requeued")
+            return RecordResult.finished(record.message_id)
+        visible = plan.delay_seconds if isinstance(plan, WaitRequeued) else plan.seconds
+        return RecordResult.retry(record.message_id, visible_after=visible)
+
+    def _reports(self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float) -> list[BounceReport]:
+        reports = []
+        for reason in (REASON_REJECTED, REASON_EXPIRED, REASON_RENDER_FAILED, REASON_SUPPRESSED, REASON_DELAYED):
+            recipients = [f for r, f in attempt.failed if r == reason]
+            if not recipients:
+                continue
+            source = _source_of(record)
+            if reason == REASON_DELAYED:
+                schedule = self._policy.retry_policy(request.stream)
+                if schedule is not None:
+                    source["will_retry_until"] = _iso(arrival + schedule.schedule.max_age_seconds)
+            reports.append(
+                BounceReport(
+                    reason=reason,
+                    recipients=tuple(recipients),
+                    arrival_date=_datetime(arrival),
+                    message_key=message_key,
+                    message_id=attempt.built.message_id if attempt.built else None,
+                    envelope_sender=self._envelope_sender(request),
+                    from_address=request.from_.address,
+                    subject=request.subject,
+                    original_headers=attempt.built.header_block if attempt.built else None,
+                    error=attempt.error if reason == REASON_RENDER_FAILED else None,
+                    tags=dict(request.tags),
+                    source=source,
+                )
+            )
+        return reports
+
+    async def _report_poison(self, record: SqsRecord, error: InvalidRequest) -> None:
+        sender, recipients = salvage_envelope(record.body)
+        report = BounceReport(
+            reason=REASON_INVALID_REQUEST,
+            recipients=tuple(FailedRecipient(r, STATUS_CONTENT_ERROR) for r in recipients),
+            arrival_date=record.sent_at,
+            envelope_sender=sender,
+            error=str(error),
+            original_body=record.body[:POISON_BODY_LIMIT],
+            source=_source_of(record),
+        )
+        await self._dead_letters.send(report)
+        self.tally.add("rejected_input")
+        log.warning("invalid send request", extra={"sqs_message_id": record.message_id, "error": str(error)})
+
+    def _log_attempt(self, message_key: str, record: SqsRecord, entries: Sequence[LedgerEntry]) -> None:
+        log.info(
+            "message attempted",
+            extra={
+                "message_key": message_key,
+                "receive_count": record.receive_count,
+                # domains, not addresses: logs at INFO never carry full addresses
+                "outcomes": dict(Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)),
+                "replies": sorted({_redact(e.reply.diagnostic[:200]) for e in entries if e.reply and e.state is not RecipientState.DELIVERED}),
+            },
+        )
+
+
+def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
+    """The report an attempt recorded but did not get to write; written now, without sending again."""
+    reply = claim.reply or local_reply("5.0.0", "undeliverable")
+    if claim.state is RecipientState.SUPPRESSED:
+        return REASON_SUPPRESSED, FailedRecipient(claim.recipient, "5.0.0", reply.text)
+    if not reply.is_permanent:
+        return REASON_EXPIRED, failed_recipient(claim.recipient, reply, "4.4.7")
+    return REASON_REJECTED, failed_recipient(claim.recipient, reply)
+
+
+def _source_of(record: SqsRecord) -> dict:
+    return {"queue": record.event_source_arn, "sqs_message_id": record.message_id, "receive_count": record.receive_count}
+
+
+def _datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+def _iso(epoch: float) -> str:
+    return _datetime(epoch).isoformat()
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower()
+
+
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'@]+@([A-Za-z0-9.-]+)")
+
+
+def _redact(text: str) -> str:
+    """Servers quote the recipient in their replies; keep only its domain in logs."""
+    return _ADDRESS_IN_TEXT.sub(r"…@\1", text)

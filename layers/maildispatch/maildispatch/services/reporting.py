@@ -1,0 +1,288 @@
+"""The bounce function's logic: a dead-letter record in, an "Email Bounced" event and a DSN out.
+
+Every record on the dead-letter queue becomes a BounceReport (report_from_dlq_message never
+raises), and every report is published as an event, even when nobody can be mailed about it.
+The event is published first and the DSN sent second: when the relay cannot take the DSN
+yet, handle() raises BounceReportFailed and the record is retried, which publishes the event
+again with the same event_id (consumers de-duplicate on it). The other order would mail the
+sender twice when EventBridge fails, which is worse.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from maildispatch.ports import EventPublisher, MailTransport
+from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
+from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
+from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply
+from maildispatch.core.report import (
+    REASON_COMPLAINT,
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_REDRIVEN,
+    REASON_REJECTED,
+    REASON_RETURNED,
+    BounceReport,
+    FailedRecipient,
+    is_bounce_report,
+)
+from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
+from maildispatch.core.outcome import Envelope
+from maildispatch.core.ledger import LedgerEntry, RecipientState
+from maildispatch.ports import DeliveryLedger
+from maildispatch.core.suppression import REASON_SOFT_BOUNCES, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW, Suppression, suppression_decision
+from maildispatch.ports import NoSuppressionList, SuppressionList
+from maildispatch.core.retry import GiveUp, RetrySchedule
+from maildispatch.core.sqs_record import RecordResult, SqsRecord
+from maildispatch.core.tally import Tally
+
+log = logging.getLogger("maildispatch.bounce")
+
+# A report that cannot be delivered yet (relay down) waits on the DLQ; it is never dropped
+# (the queue keeps it 14 days and alarms on its age).
+REPORT_RETRY = RetrySchedule(delays=(30, 60, 120, 300, 600, 1800, 3600), max_age_seconds=float("inf"))
+
+POISON_BODY_LIMIT = 64 * 1024  # bytes of an unprocessable body kept in its report
+STATUS_REDRIVEN = "4.3.0"  # RFC 3463: other or undefined mail system status
+STATUS_INVALID_CONTENT = "5.6.0"  # RFC 3463: other or undefined media error
+REDRIVEN_DIAGNOSTIC = "delivery attempts exhausted: the dispatch function failed repeatedly"
+
+
+@dataclass(frozen=True)
+class BounceSettings:
+    reporting_mta: str  # our host name, in Reporting-MTA and the DSN's Message-ID
+    postmaster: str  # the DSN's From address
+    event_bus_name: str = "default"
+    default_envelope_sender: str | None = None  # the dispatch function's DEFAULT_ENVELOPE_SENDER, for redriven requests
+
+
+@dataclass(frozen=True)
+class BounceHandled:
+    dsn: Outcome | None  # what the relay said about the DSN; None when there was no one to send it to
+    event_published: bool
+    suppressed: int = 0  # addresses this report put on the suppression list
+    reputation_blocks: int = 0  # recipients refused because of our sending reputation or set-up
+
+    @property
+    def dsn_rejected(self) -> bool:
+        """The sender's own address was refused: final, worth a warning, never retried."""
+        return isinstance(self.dsn, Bounced)
+
+
+class BounceReportFailed(Exception):
+    """Transient: the event could not be published or the DSN was not accepted yet; retry the record."""
+
+    def __init__(self, message: str, *, event_published: bool, dsn: Outcome | None = None) -> None:
+        super().__init__(message)
+        self.event_published = event_published
+        self.dsn = dsn
+
+
+def report_from_dlq_message(
+    body: str,
+    *,
+    message_id: str,
+    receive_count: int,
+    source_queue: str | None,
+    sent_at: datetime,
+    default_envelope_sender: str | None = None,
+) -> BounceReport:
+    """The report for one dead-letter record, whatever its body; never raises.
+
+    - a bounce report written by the dispatch function: that report, with this record's
+      facts added to its source (and, for reports of delivery attempts, `last_attempt_at`:
+      the record was written right after the last attempt);
+    - a send request that SQS moved here after repeated crashes or timeouts: a `redriven`
+      report naming every recipient (4.3.0, no SMTP reply); the DSN goes to the return path,
+      else `default_envelope_sender` (the dispatch function's DEFAULT_ENVELOPE_SENDER), else From;
+    - anything else: an `invalid_request` report with the parse error, the body (first 64 KiB)
+      and whatever sender and recipients can be salvaged from it (5.6.0).
+    """
+    record = {"queue": source_queue, "sqs_message_id": message_id, "receive_count": receive_count, "sent_at": _iso(sent_at)}
+    try:
+        return _report(body, record, sent_at, default_envelope_sender)
+    except Exception as error:  # noqa: BLE001: a record must always yield a report, whatever the parsers do
+        return _poison(body, f"unprocessable record ({type(error).__name__}: {error})", record, sent_at)
+
+
+class BounceService:
+    def __init__(
+        self,
+        transport: MailTransport,
+        publisher: EventPublisher,
+        settings: BounceSettings,
+        *,
+        suppressions: SuppressionList | None = None,
+        ledger: DeliveryLedger | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._transport = transport
+        self._publisher = publisher
+        self._settings = settings
+        self._suppressions = suppressions or NoSuppressionList()
+        self._ledger = ledger
+        self._clock = clock
+        self.tally = Tally()
+
+    async def process(self, record: SqsRecord) -> RecordResult:
+        """One dead-letter record: its report, published and mailed; retried later when that fails."""
+        report = report_from_dlq_message(
+            record.body,
+            message_id=record.message_id,
+            receive_count=record.receive_count,
+            source_queue=record.event_source_arn or None,
+            sent_at=record.sent_at,
+            default_envelope_sender=self._settings.default_envelope_sender,
+        )
+        try:
+            handled = await self.handle(report)
+        except BounceReportFailed as error:
+            log.warning("bounce report not delivered yet; retrying", extra={"message_key": report.message_key, "error": str(error)})
+            wait = REPORT_RETRY.after_failure(record.receive_count, age_seconds=0, jitter_key=record.message_id)
+            return RecordResult.retry(record.message_id, 3600 if isinstance(wait, GiveUp) else int(wait.seconds))
+        self.tally.add("events_published", int(handled.event_published))
+        self.tally.add("dsn_sent", int(isinstance(handled.dsn, Delivered)))
+        self.tally.add("suppressed_addresses", handled.suppressed)
+        self.tally.add("reputation_blocks", handled.reputation_blocks)
+        log.info(
+            "bounce reported",
+            extra={"message_key": report.message_key, "reason": report.reason, "recipients": len(report.recipients), "dsn": type(handled.dsn).__name__},
+        )
+        return RecordResult.finished(record.message_id)
+
+    async def handle(self, report: BounceReport) -> BounceHandled:
+        """Publish the report's event, then send its DSN (if anyone can receive it) with the null sender.
+
+        Raises BounceReportFailed when the event cannot be published or the DSN was deferred or
+        its fate is uncertain; a DSN refused permanently is final and returned, not raised.
+        """
+        now = self._clock()
+        # The suppression policy and the ledger first: both are idempotent, and a later send to a
+        # dead address should be skipped even if this report has to be retried.
+        suppressed, blocks = await self._apply_suppression_policy(report, now)
+        if report.reason == REASON_RETURNED and report.message_key and self._ledger is not None:
+            await self._ledger.record(report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"])
+        try:
+            await self._publisher.publish([bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)])
+        except Exception as error:  # noqa: BLE001: the publisher is an adapter; any failure means "try again later"
+            raise BounceReportFailed(f"the Email Bounced event could not be published: {error}", event_published=False) from error
+
+        recipient = dsn_recipient(report) if report.reason != REASON_COMPLAINT else None  # a complaint is news for the sender's systems, not a bounce
+        if recipient is None:
+            return BounceHandled(dsn=None, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
+        message = build_dsn(
+            report,
+            reporting_mta=self._settings.reporting_mta,
+            postmaster=self._settings.postmaster,
+            now=now,
+            message_id=f"<{bounce_event_id(report)[:40]}.dsn@{self._settings.reporting_mta}>",
+        )
+        envelope = Envelope(sender="", recipients=(recipient,), smtputf8=not message.isascii())
+        outcomes = await self._transport.deliver(envelope, message)
+        outcome = outcomes[0] if outcomes else Deferred(recipient, local_reply("4.3.0", "the relay returned no outcome for the DSN"))
+        if isinstance(outcome, (Deferred, Uncertain)):
+            raise BounceReportFailed(f"the DSN to the sender was not accepted yet: {outcome.reply.diagnostic}", event_published=True, dsn=outcome)
+        assert isinstance(outcome, (Delivered, Bounced))
+        return BounceHandled(dsn=outcome, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
+
+    async def _apply_suppression_policy(self, report: BounceReport, now: datetime) -> tuple[int, int]:
+        decision = suppression_decision(report, now=now.timestamp())
+        suppress = list(decision.suppress)
+        for address in decision.soft_bounces:
+            count = await self._suppressions.count_soft_bounce(address, at=report.arrival_date.timestamp(), event_id=bounce_event_id(report))
+            if count >= SOFT_BOUNCE_LIMIT:
+                suppress.append(Suppression(address, REASON_SOFT_BOUNCES, None, f"{count} soft bounces in {SOFT_BOUNCE_WINDOW // 86400} days", report.message_key, now.timestamp()))
+        await self._suppressions.add(suppress)
+        return len(suppress), decision.reputation_blocks
+
+
+# -- reading dead-letter records ----------------------------------------------------------
+
+
+def _report(body: str, record: dict[str, Any], sent_at: datetime, default_envelope_sender: str | None) -> BounceReport:
+    try:
+        doc = json.loads(body)
+    except (ValueError, TypeError):
+        doc = None
+    if is_bounce_report(doc):
+        try:
+            report = BounceReport.from_json(body)
+            _check_types(report)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            return _poison(body, f"malformed bounce report: {error}", record, sent_at)
+        source = {**report.source, "dead_letter": record}
+        if report.reason in (REASON_REJECTED, REASON_EXPIRED):
+            source.setdefault(SOURCE_LAST_ATTEMPT, record["sent_at"])
+        return replace(report, source=source)
+    try:
+        request = parse_send_request(body)
+    except InvalidRequest as error:
+        return _poison(body, str(error), record, sent_at)
+    if request.return_path is not None:
+        sender = request.return_path.address
+    else:
+        sender = default_envelope_sender or request.from_.address
+    return BounceReport(
+        reason=REASON_REDRIVEN,
+        recipients=tuple(FailedRecipient(r.address, STATUS_REDRIVEN, diagnostic=REDRIVEN_DIAGNOSTIC) for r in request.recipients),
+        arrival_date=sent_at,
+        message_key=request.message_key,
+        envelope_sender=sender,
+        from_address=request.from_.address,
+        subject=request.subject,
+        tags=dict(request.tags),
+        source=record,
+    )
+
+
+def _poison(body: str, error: str, record: dict[str, Any], sent_at: datetime) -> BounceReport:
+    text = body if isinstance(body, str) else repr(body)
+    try:
+        sender, recipients = salvage_envelope(text)
+    except Exception:  # noqa: BLE001: salvage is best effort by contract; a bug there must not lose the report
+        sender, recipients = None, []
+    data = text.encode("utf-8", "replace")
+    return BounceReport(
+        reason=REASON_INVALID_REQUEST,
+        recipients=tuple(FailedRecipient(str(r), STATUS_INVALID_CONTENT, diagnostic=error) for r in recipients),
+        arrival_date=sent_at,
+        envelope_sender=sender if isinstance(sender, str) else None,
+        error=error,
+        original_body=data[:POISON_BODY_LIMIT].decode("utf-8", "ignore"),
+        source={**record, "body_bytes": len(data)},
+    )
+
+
+def _check_types(report: BounceReport) -> None:
+    """A report read from JSON holds what its annotations say, or TypeError (then it is poison)."""
+    optional_text = (report.message_key, report.message_id, report.envelope_sender, report.from_address, report.subject,
+                     report.original_headers, report.error, report.original_body)
+    if not all(v is None or isinstance(v, str) for v in optional_text):
+        raise TypeError("a text field is not a string")
+    if not isinstance(report.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in report.tags.items()):
+        raise TypeError("tags must map strings to strings")
+    if not isinstance(report.source, Mapping):
+        raise TypeError("source must be an object")
+    for r in report.recipients:
+        if not (isinstance(r.address, str) and isinstance(r.status, str) and isinstance(r.action, str)):
+            raise TypeError("a recipient's address, status and action must be strings")
+        if not (r.diagnostic is None or isinstance(r.diagnostic, str)) or not (r.remote_mta is None or isinstance(r.remote_mta, str)):
+            raise TypeError("a recipient's diagnostic and remote_mta must be strings")
+        if not (r.reply_code is None or (isinstance(r.reply_code, int) and not isinstance(r.reply_code, bool))):
+            raise TypeError("a recipient's reply_code must be an integer")
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _returned_entry(recipient: FailedRecipient) -> LedgerEntry:
+    """A recipient the relay had accepted, whose failure came back later: bounced after all."""
+    reply = local_reply(recipient.status, recipient.diagnostic or recipient.classification or "returned")
+    return LedgerEntry(recipient.address, RecipientState.BOUNCED, reply)

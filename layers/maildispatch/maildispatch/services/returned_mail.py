@@ -1,0 +1,174 @@
+"""Returned mail into the reporting path: map a classified returned message back to what we sent.
+
+Matched by the VERP token in the address it was returned to, else by the Message-ID of the
+returned original, else only by the recipient it names. Every bounce, delay warning and
+complaint then becomes a bounce report on the dead-letter queue, the same path as a bounce seen
+during the SMTP session: the bounce function applies the suppression policy, updates the ledger,
+publishes the event and reports to the original sender. Only a returned message matched by a
+signed token or a known Message-ID can suppress an address: a forged bounce cannot. Auto-replies
+and delivery notices are counted, not reported; what cannot be classified is published as
+"Email Returned Unclassified", counted, and kept where it came from.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Sequence
+
+from maildispatch.ports import EventPublisher, MailStore
+from maildispatch.ports import DeadLetters
+from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, REASON_RETURNED, BounceReport, FailedRecipient
+from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
+from maildispatch.ports import ReturnPathIndex
+from maildispatch.core.returned_mail.model import (
+    KIND_AUTO_REPLY,
+    KIND_BOUNCE,
+    KIND_COMPLAINT,
+    KIND_DELAY,
+    KIND_DELIVERED,
+    RecipientVerdict,
+    ReturnedMessage,
+)
+from maildispatch.core.returned_mail import classify_returned_message, classify_ses_notification
+from maildispatch.core.returned_queue import (
+    S3TestEvent,
+    SesNotification,
+    StoredMail,
+    UnknownIntake,
+    envelope_addresses,
+    intake_items,
+    ses_envelope_addresses,
+)
+from maildispatch.core.sqs_record import RecordResult, SqsRecord
+from maildispatch.core.tally import Tally
+from maildispatch.core.verp import PREFIX, parse_return_path
+
+log = logging.getLogger("maildispatch.returned")
+
+MATCHED_BY_VERP = "verp"
+MATCHED_BY_MESSAGE_ID = "message_id"
+MATCHED_BY_RECIPIENT = "recipient"  # unverified: reported, never suppresses
+VERIFIED_MATCHES = (MATCHED_BY_VERP, MATCHED_BY_MESSAGE_ID)
+UNCLASSIFIED_DETAIL_TYPE = "Email Returned Unclassified"
+_REASON_FOR_KIND = {KIND_BOUNCE: REASON_RETURNED, KIND_DELAY: REASON_DELAYED, KIND_COMPLAINT: REASON_COMPLAINT}
+
+
+@dataclass
+class ReturnedMailService:
+    index: ReturnPathIndex
+    dead_letters: DeadLetters
+    publisher: EventPublisher
+    verp_secret: bytes | None
+    event_bus_name: str = "default"
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    mail_store: MailStore | None = None  # where stored returned mail is read (S3)
+    tally: Tally = field(default_factory=Tally)
+
+    async def process(self, record: SqsRecord) -> RecordResult:
+        """One record of the returned-mail queue: each stored message or notification it names, reported."""
+        try:
+            items = intake_items(record.body)
+        except UnknownIntake as error:
+            log.warning("not returned mail", extra={"sqs_message_id": record.message_id, "error": str(error)})
+            self.tally["unknown_records"] += 1
+            return RecordResult.finished(record.message_id)  # retrying cannot help; the queue's own DLQ is for crashes
+        for item in items:
+            if isinstance(item, S3TestEvent):
+                continue
+            if isinstance(item, StoredMail):
+                if self.mail_store is None:
+                    raise RuntimeError("stored returned mail needs a mail store")
+                raw = await self.mail_store.read(item.bucket, item.key)
+                await self.handle(
+                    classify_returned_message(raw),
+                    addressed_to=envelope_addresses(raw),
+                    source={"bucket": item.bucket, "key": item.key},
+                )
+            elif isinstance(item, SesNotification):
+                mail = item.notification.get("mail") or {}
+                await self.handle(
+                    classify_ses_notification(item.notification),
+                    addressed_to=ses_envelope_addresses(item.notification),
+                    source={"ses_message_id": mail.get("messageId")},
+                )
+        return RecordResult.finished(record.message_id)
+
+    async def handle(self, returned: ReturnedMessage, *, addressed_to: Sequence[str], source: Mapping[str, Any]) -> BounceReport | None:
+        """Report one classified returned message; returns the report written, if any."""
+        sent, matched_by = await self._match(returned, addressed_to)
+        self.tally[f"returned_{returned.kind}"] += 1
+        if returned.kind in (KIND_AUTO_REPLY, KIND_DELIVERED):
+            return None  # a vacation reply or a delivery notice is not a bounce
+        reason = _REASON_FOR_KIND.get(returned.kind)
+        recipients = [_failed(v, sent, returned.kind) for v in returned.recipients if v.recipient or (sent and sent.recipient)]
+        if reason is None or not recipients:
+            await self._publish_unclassified(returned, sent, matched_by, source)
+            return None
+        if sent is not None and sent.recipient:  # VERP: one recipient per return path, whatever the report names
+            recipients = recipients[:1]
+        report = BounceReport(
+            reason=reason,
+            recipients=tuple(recipients),
+            arrival_date=self.clock(),
+            message_key=sent.message_key if sent else None,
+            message_id=(sent.message_id if sent else None) or returned.original_message_id,
+            envelope_sender=sent.report_to if sent else None,  # unmatched: no one to tell but the event's subscribers
+            from_address=sent.from_address if sent else returned.from_address,
+            subject=sent.subject if sent else returned.subject,
+            original_headers=returned.original_headers,
+            source={**source, "matched_by": matched_by, "feedback_type": returned.feedback_type},
+        )
+        await self.dead_letters.send(report)
+        self.tally["reports"] += 1
+        return report
+
+    async def _match(self, returned: ReturnedMessage, addressed_to: Sequence[str]) -> tuple[SentMessage | None, str]:
+        for address in addressed_to:
+            if not address.lower().startswith(PREFIX + "+") or self.verp_secret is None:
+                continue
+            token = parse_return_path(address, secret=self.verp_secret)
+            if token is None:
+                self.tally["forged_return_paths"] += 1  # looks like ours, signature wrong: trust nothing it says
+                continue
+            sent = await self.index.lookup(verp_key(token.id))
+            if sent is not None:
+                return sent, MATCHED_BY_VERP
+        if returned.original_message_id:
+            sent = await self.index.lookup(message_id_key(returned.original_message_id))
+            if sent is not None:
+                return sent, MATCHED_BY_MESSAGE_ID
+        return None, MATCHED_BY_RECIPIENT
+
+    async def _publish_unclassified(self, returned: ReturnedMessage, sent: SentMessage | None, matched_by: str, source: Mapping[str, Any]) -> None:
+        detail = {
+            "version": 1,
+            "kind": returned.kind,
+            "message_key": sent.message_key if sent else None,
+            "matched_by": matched_by,
+            "original_message_id": returned.original_message_id,
+            "subject": (returned.subject or "")[:500] or None,
+            "parse_error": getattr(returned, "parse_error", None),
+            "source": dict(source),
+            "received_at": self.clock().isoformat(),
+        }
+        await self.publisher.publish(
+            [{"Source": "maildispatch", "DetailType": UNCLASSIFIED_DETAIL_TYPE, "EventBusName": self.event_bus_name, "Detail": json.dumps(detail, default=str)}]
+        )
+        self.tally["unclassified"] += 1
+
+
+def _failed(verdict: RecipientVerdict, sent: SentMessage | None, kind: str) -> FailedRecipient:
+    address = (sent.recipient if sent and sent.recipient else None) or verdict.recipient or ""
+    status = verdict.status or ("4.0.0" if kind == KIND_DELAY else "5.0.0")
+    return FailedRecipient(
+        address=address,
+        status=status,
+        diagnostic=verdict.diagnostic,
+        reply_code=verdict.reply_code,
+        remote_mta=verdict.remote_mta,
+        action="delayed" if kind == KIND_DELAY else "failed",
+        classification=verdict.reason,
+        hard=verdict.hard,
+    )

@@ -1,0 +1,41 @@
+"""The suppression list and the return-path index in dicts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from maildispatch.core.return_paths import SentMessage
+from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression
+
+
+@dataclass
+class InMemorySuppressionList:
+    entries: dict[str, Suppression] = field(default_factory=dict)
+
+    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
+        return {a.lower(): self.entries[a.lower()] for a in addresses if a.lower() in self.entries}
+
+    soft: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    async def add(self, entries: Sequence[Suppression]) -> None:
+        for entry in entries:
+            self.entries.setdefault(entry.address, entry)
+
+    async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
+        seen = self.soft.setdefault(address.lower(), {})
+        seen[event_id] = at
+        return sum(1 for t in seen.values() if at - SOFT_BOUNCE_WINDOW < t <= at)
+
+
+
+@dataclass
+class InMemoryReturnPathIndex:
+    entries: dict[str, SentMessage] = field(default_factory=dict)
+
+    async def remember(self, entries: Sequence[tuple[str, SentMessage]]) -> None:
+        self.entries.update(entries)
+
+    async def lookup(self, key: str) -> SentMessage | None:
+        return self.entries.get(key)
+
+
