@@ -1,4 +1,5 @@
 """python -m bench [--quick]: run every benchmark and write bench/results/latest.{json,md} and throughput.png."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import cold_start, cost, memory, report, template_facts
@@ -53,7 +54,17 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(False, 20_000, 3, 40, {10: 20, 100: 5, 1000: 2}, {10: 10, 100: 3, 1000: 1}, (1, 2, 5, 10, 20, 50, 100), 2, 10)
+        return cls(
+            False,
+            20_000,
+            3,
+            40,
+            {10: 20, 100: 5, 1000: 2},
+            {10: 10, 100: 3, 1000: 1},
+            (1, 2, 5, 10, 20, 50, 100),
+            2,
+            10,
+        )
 
     @classmethod
     def quick_plan(cls) -> Plan:
@@ -97,9 +108,12 @@ def cpu_bound(sink: SmtpSink, plan: Plan) -> dict:
         "ratio_to_smtp_source": round(ours_rate / source_rate, 3),
         "one_transport_per_run_msgs_per_s": round(statistics.median(ours_shared), 1),
         "one_transport_per_run_ratio_to_bare_aiosmtplib": round(statistics.median(ours_shared) / bare_rate, 3),
-        "samples_msgs_per_s": {"ours": [round(x, 1) for x in ours], "bare_aiosmtplib": [round(x, 1) for x in bare],
-                               "ours_one_transport_per_run": [round(x, 1) for x in ours_shared],
-                               "smtp_source": [round(x, 1) for x in source]},
+        "samples_msgs_per_s": {
+            "ours": [round(x, 1) for x in ours],
+            "bare_aiosmtplib": [round(x, 1) for x in bare],
+            "ours_one_transport_per_run": [round(x, 1) for x in ours_shared],
+            "smtp_source": [round(x, 1) for x in source],
+        },
     }
 
 
@@ -109,30 +123,51 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
     naive_before = naive_smtplib(proxy.port, message, plan.naive_messages // 2)
     rates, seconds, without = {}, {}, {}
     for batch in BATCHES:
-        log(f"latency-bound: batch {batch}, {plan.invocations[batch]} invocations "
-            f"(+{plan.invocations_without_pipelining.get(batch, 0)} without pipelining)")
+        log(
+            f"latency-bound: batch {batch}, {plan.invocations[batch]} invocations "
+            f"(+{plan.invocations_without_pipelining.get(batch, 0)} without pipelining)"
+        )
         case = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections)
         runs = latency_invocations(proxy.port, case, plan.invocations[batch], latency=CALL_LATENCY, run=f"lat-{batch}")
         rates[str(batch)] = median_rate(runs)
         seconds[str(batch)] = statistics.median(r.seconds for r in runs)
         if plan.invocations_without_pipelining.get(batch):
             plain = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections, pipelining=False)
-            without[str(batch)] = median_rate(latency_invocations(
-                proxy.port, plain, plan.invocations_without_pipelining[batch], latency=CALL_LATENCY, run=f"plain-{batch}"))
+            without[str(batch)] = median_rate(
+                latency_invocations(
+                    proxy.port,
+                    plain,
+                    plan.invocations_without_pipelining[batch],
+                    latency=CALL_LATENCY,
+                    run=f"plain-{batch}",
+                )
+            )
     kept = {}
     for batch in (10, 100):
         log(f"latency-bound: batch {batch}, connections kept from one invocation to the next")
         case = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections)
         # The first invocation opens the connections: leave it out, as a warm container's would be.
-        runs = latency_invocations(proxy.port, case, plan.invocations[batch] + 1, latency=CALL_LATENCY, run=f"kept-{batch}",
-                                   keep_connections=True)[1:]
+        runs = latency_invocations(
+            proxy.port,
+            case,
+            plan.invocations[batch] + 1,
+            latency=CALL_LATENCY,
+            run=f"kept-{batch}",
+            keep_connections=True,
+        )[1:]
         kept[str(batch)] = round(median_rate(runs), 1)
     sweep = {}
     for concurrency in plan.concurrency_sweep:
         log(f"latency-bound: batch 100 at concurrency {concurrency}")
         case = LatencyCase(100, concurrency, plan.latency_connections)
-        sweep[str(concurrency)] = round(median_rate(latency_invocations(proxy.port, case, plan.sweep_invocations,
-                                                                        latency=CALL_LATENCY, run=f"sweep-{concurrency}")), 1)
+        sweep[str(concurrency)] = round(
+            median_rate(
+                latency_invocations(
+                    proxy.port, case, plan.sweep_invocations, latency=CALL_LATENCY, run=f"sweep-{concurrency}"
+                )
+            ),
+            1,
+        )
     naive_after = naive_smtplib(proxy.port, message, plan.naive_messages - plan.naive_messages // 2)
     naive = (naive_before + naive_after) / 2  # before and after, to span the same stretch of the run
     return {
@@ -141,7 +176,9 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
         "fake_call_latency_ms": CALL_LATENCY * 1000,
         "max_connections": plan.latency_connections,
         "concurrency": plan.latency_concurrency,
-        "template_concurrency": int(template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32)),
+        "template_concurrency": int(
+            template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32)
+        ),
         "pipelining": "RFC 2920, offered by smtp-sink",
         "invocations": {str(b): plan.invocations[b] for b in BATCHES},
         "statistic": "median over invocations",
@@ -150,8 +187,10 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
         "invocation_seconds": {b: round(v, 3) for b, v in seconds.items()},
         "naive_msgs_per_s": round(naive, 2),
         "naive_messages": plan.naive_messages,
-        "without_pipelining": {"msgs_per_s": {b: round(v, 1) for b, v in without.items()},
-                               "ratio_to_naive": {b: round(v / naive, 1) for b, v in without.items()}},
+        "without_pipelining": {
+            "msgs_per_s": {b: round(v, 1) for b, v in without.items()},
+            "ratio_to_naive": {b: round(v / naive, 1) for b, v in without.items()},
+        },
         "by_concurrency": {"batch": 100, "msgs_per_s": sweep},
         "connections_kept_across_invocations": {
             "what": "one event loop and transport for successive invocations (a warm container), first invocation left out",
@@ -162,7 +201,10 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
 
 def cost_section(latency: dict, memory_size_mb: int) -> dict:
     batch_default = int(template_facts.parameter_default("BatchSize") or 10)
-    by_batch = {b: cost.cost_per_million(latency["msgs_per_s"][b], int(b), memory_size_mb).as_dict() for b in latency["msgs_per_s"]}
+    by_batch = {
+        b: cost.cost_per_million(latency["msgs_per_s"][b], int(b), memory_size_mb).as_dict()
+        for b in latency["msgs_per_s"]
+    }
     headline = by_batch[str(batch_default)] if str(batch_default) in by_batch else by_batch["100"]
     ses = cost.ses_usd_per_million()
     return {
@@ -173,18 +215,27 @@ def cost_section(latency: dict, memory_size_mb: int) -> dict:
         "architecture": template_facts.architecture("DispatchFunction"),
         "from": "latency_bound.msgs_per_s at that batch size (20 ms relay replies, 5 ms AWS calls)",
         "breakdown": {k: round(v, 4) if isinstance(v, float) else v for k, v in headline.items()},
-        "by_batch_size": {b: {k: round(v, 4) if isinstance(v, float) else v for k, v in c.items()} for b, c in by_batch.items()},
+        "by_batch_size": {
+            b: {k: round(v, 4) if isinstance(v, float) else v for k, v in c.items()} for b, c in by_batch.items()
+        },
         "ses_usd_per_million": ses,
         "ratio_to_ses": round(headline["usd"] / ses, 4),
-        "not_included": ["producers' SendMessage calls", "empty receives while the queue is idle",
-                         "the relay's own price (SES SMTP: the SES price above)", "CloudWatch logs and metrics", "free tiers"],
+        "not_included": [
+            "producers' SendMessage calls",
+            "empty receives while the queue is idle",
+            "the relay's own price (SES SMTP: the SES price above)",
+            "CloudWatch logs and metrics",
+            "free tiers",
+        ],
         "prices": cost.prices_as_dict(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer messages and runs: under 2 minutes, every key still there")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer messages and runs: under 2 minutes, every key still there"
+    )
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--work", type=Path, default=REPO / ".local" / "bench")
     args = parser.parse_args(argv)
@@ -194,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict = {
         "schema_version": report.SCHEMA_VERSION,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python -m bench" + (" --quick" if args.quick else ""),
         "quick": args.quick,
         "machine": {
@@ -213,12 +264,20 @@ def main(argv: list[str] | None = None) -> int:
             results["latency_bound"] = latency_bound(proxy, plan)
         results["latency_bound"]["relay_refused_connections"] = proxy.stats.refused if proxy.stats else None
         results["latency_bound"]["relay_peak_connections"] = proxy.stats.peak_connections if proxy.stats else None
-        log(f"memory: one invocation of {plan.memory_records} requests with {plan.memory_attachment_bytes // 1024} KB attachments")
+        log(
+            f"memory: one invocation of {plan.memory_records} requests with {plan.memory_attachment_bytes // 1024} KB attachments"
+        )
         concurrency = int(template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32))
         connections = int(template_facts.function_environment("DispatchFunction").get("SMTP_MAX_CONNECTIONS", 5))
         results["memory"] = {
-            **memory.measure(args.work, sink.port, records=plan.memory_records, attachment_bytes=plan.memory_attachment_bytes,
-                             concurrency=concurrency, max_connections=connections),
+            **memory.measure(
+                args.work,
+                sink.port,
+                records=plan.memory_records,
+                attachment_bytes=plan.memory_attachment_bytes,
+                concurrency=concurrency,
+                max_connections=connections,
+            ),
             "memory_size_mb": memory_size,
             "settings": "the template's DISPATCH_CONCURRENCY and SMTP_MAX_CONNECTIONS",
         }

@@ -7,6 +7,7 @@ compiles the layer from source; we measure both: the bundle with .pyc files (com
 build that ships them would) and as `sam build` leaves it. The yardstick is
 `import boto3; boto3.client("sqs")` in the same interpreter, in the same run.
 """
+
 from __future__ import annotations
 
 import compileall
@@ -101,8 +102,21 @@ def build_bundle(work: Path) -> Bundle:
     reason = "no .venv-sam (make lint sets it up)"
     if sam.exists():
         result = subprocess.run(
-            [str(sam), "build", "--template-file", str(REPO / "template.yaml"), "--build-dir", str(target), "--base-dir", str(REPO)],
-            cwd=REPO, env=_python313_env(), capture_output=True, text=True, timeout=600,
+            [
+                str(sam),
+                "build",
+                "--template-file",
+                str(REPO / "template.yaml"),
+                "--build-dir",
+                str(target),
+                "--base-dir",
+                str(REPO),
+            ],
+            cwd=REPO,
+            env=_python313_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode == 0:
             stamp.write_text(digest)
@@ -116,12 +130,19 @@ def _copied_bundle(target: Path, reason: str) -> Bundle:
 
     layer = target / LAYER / "python"
     layer.mkdir(parents=True)
-    shutil.copytree(REPO / "layers" / "maildispatch" / "maildispatch", layer / "maildispatch",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "layers" / "maildispatch" / "maildispatch",
+        layer / "maildispatch",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for package in ("aws_lambda_powertools", "aiosmtplib", "dns", "jinja2", "markupsafe", "jmespath"):
         spec = importlib.util.find_spec(package)
         if spec and spec.submodule_search_locations:
-            shutil.copytree(list(spec.submodule_search_locations)[0], layer / package, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                next(iter(spec.submodule_search_locations)),
+                layer / package,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
     for name, logical_id in FUNCTIONS.items():
         shutil.copytree(REPO / "functions" / name, target / logical_id, ignore=shutil.ignore_patterns("__pycache__"))
     return Bundle(target, f"copied from the venv ({reason})")
@@ -190,7 +211,9 @@ def lambda_environment(logical_id: str, bundle: Bundle | None) -> dict[str, str]
 
 def time_statement(statement: str, env: dict[str, str], cwd: Path) -> float:
     """Milliseconds that `statement` takes in a fresh interpreter (after the interpreter itself started)."""
-    result = subprocess.run([sys.executable, "-S", "-c", _TIMER, statement], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _TIMER, statement], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{statement!r} failed in a fresh interpreter:\n{result.stderr[-2000:]}")
     return float(result.stdout.strip().splitlines()[-1])
@@ -200,8 +223,14 @@ def module_origins(bundle: Bundle, logical_id: str) -> dict[str, str | None]:
     """Where the handler's packages were imported from: the bundle must win over the venv."""
     import ast
 
-    result = subprocess.run([sys.executable, "-S", "-c", _ORIGINS], env=lambda_environment(logical_id, bundle),
-                            cwd=bundle.function_dir(logical_id), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _ORIGINS],
+        env=lambda_environment(logical_id, bundle),
+        cwd=bundle.function_dir(logical_id),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return ast.literal_eval(result.stdout.strip().splitlines()[-1])
@@ -209,8 +238,14 @@ def module_origins(bundle: Bundle, logical_id: str) -> dict[str, str | None]:
 
 def top_imports(bundle: Bundle, logical_id: str, count: int = 8) -> list[dict[str, float | str]]:
     """The packages that cost most in `import app` (python -X importtime, one run, own time per package)."""
-    result = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", HANDLER], env=lambda_environment(logical_id, bundle),
-                            cwd=bundle.function_dir(logical_id), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", HANDLER],
+        env=lambda_environment(logical_id, bundle),
+        cwd=bundle.function_dir(logical_id),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return parse_importtime(result.stderr, count)
 
 
@@ -244,10 +279,13 @@ def measure(work: Path, runs: int, *, runs_without_pyc: int | None = None) -> di
     for run in range(runs):  # taking turns, so a burst of load hits every statement alike
         samples["boto3"].append(time_statement(YARDSTICK, yardstick_env, REPO))
         for name, logical_id in FUNCTIONS.items():
-            samples[name].append(time_statement(HANDLER, lambda_environment(logical_id, compiled), compiled.function_dir(logical_id)))
+            samples[name].append(
+                time_statement(HANDLER, lambda_environment(logical_id, compiled), compiled.function_dir(logical_id))
+            )
             if run < runs_without_pyc:
                 samples[f"{name}_without_pyc"].append(
-                    time_statement(HANDLER, lambda_environment(logical_id, bundle), bundle.function_dir(logical_id)))
+                    time_statement(HANDLER, lambda_environment(logical_id, bundle), bundle.function_dir(logical_id))
+                )
     boto3_ms = statistics.median(samples["boto3"])
     result: dict = {
         "runs": runs,

@@ -6,6 +6,7 @@ ChangeMessageVisibility is only made for records retried with backoff (none when
 well). The delivery ledger writes two DynamoDB items per recipient (claim, then outcome).
 Amazon SES's own price per email is the reference: what sending through SES's API would cost.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,11 @@ class Prices:
         "https://aws.amazon.com/dynamodb/pricing/on-demand/",
         "https://aws.amazon.com/ses/pricing/",
     )
-    note: str = ("list prices in us-east-1 as published on the AWS pricing pages (not fetched by the benchmark; "
-                 "the rates were unchanged in summaries of those pages from March and June 2026); free tiers "
-                 "and volume tiers left out")
+    note: str = (
+        "list prices in us-east-1 as published on the AWS pricing pages (not fetched by the benchmark; "
+        "the rates were unchanged in summaries of those pages from March and June 2026); free tiers "
+        "and volume tiers left out"
+    )
 
 
 PRICES = Prices()
@@ -63,8 +66,15 @@ def sqs_requests_per_message(retried_fraction: float = 0.0) -> float:
     return 2 / SQS_MESSAGES_PER_CALL + retried_fraction / SQS_MESSAGES_PER_CALL
 
 
-def cost_per_million(msgs_per_s: float, batch_size: int, memory_mb: int, *, recipients_per_message: int = 1,
-                     retried_fraction: float = 0.0, prices: Prices = PRICES) -> CostPerMillion:
+def cost_per_million(
+    msgs_per_s: float,
+    batch_size: int,
+    memory_mb: int,
+    *,
+    recipients_per_message: int = 1,
+    retried_fraction: float = 0.0,
+    prices: Prices = PRICES,
+) -> CostPerMillion:
     if msgs_per_s <= 0 or batch_size <= 0:
         raise ValueError("a rate and a batch size above zero are needed")
     invocations = MILLION / batch_size

@@ -10,6 +10,7 @@ More than --max-connections at once get "421 4.7.0 Too many concurrent SMTP conn
 delayed) and are closed, as Gmail does. It binds 127.0.0.1 on a free port, writes the port to
 the ready file, and on SIGTERM writes {"accepted", "refused", "peak_connections"} to the stats file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ import json
 import os
 import signal
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REFUSAL = b"421 4.7.0 Too many concurrent SMTP connections from this IP; try again later\r\n"
 
@@ -68,7 +69,9 @@ class LatencyProxy:
             await _close(server_writer)
             await _close(client_writer)
 
-    async def _pass(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, release: Callable[[], None]) -> None:
+    async def _pass(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, release: Callable[[], None]
+    ) -> None:
         try:
             while data := await reader.read(65536):
                 writer.write(data)
@@ -80,7 +83,9 @@ class LatencyProxy:
             if not writer.is_closing():
                 writer.write_eof()
 
-    async def _delay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, release: Callable[[], None]) -> None:
+    async def _delay(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, release: Callable[[], None]
+    ) -> None:
         """Forward each chunk DELAY after it arrived; a later chunk never overtakes an earlier one."""
         loop = asyncio.get_running_loop()
         pending: deque[tuple[float, bytes]] = deque()
@@ -137,7 +142,9 @@ async def serve(args: argparse.Namespace) -> None:
     async with server:
         await stop.wait()
     if args.stats_file:
-        args.stats_file.write_text(json.dumps({"accepted": proxy.accepted, "refused": proxy.refused, "peak_connections": proxy.peak}))
+        args.stats_file.write_text(
+            json.dumps({"accepted": proxy.accepted, "refused": proxy.refused, "peak_connections": proxy.peak})
+        )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ The child imports what the function imports, reads the event as Lambda's runtime
 path against the SMTP server on PORT, and prints its ru_maxrss and what it delivered as JSON.
 `measure()` writes a batch of send requests with inline attachments and runs that child.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,29 +73,50 @@ def child(args: argparse.Namespace) -> None:
         invocation_peak = _status_mib("VmHWM:")
     # The process's peak: ru_maxrss follows VmHWM, so after a reset it no longer covers the parse.
     peak = max(parse_peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps({
-        "peak_rss_mb": round(peak, 1),
-        "baseline_rss_mb": round(baseline, 1),
-        "after_event_parsed_rss_mb": round(parsed, 1),
-        "peak_while_parsing_event_mb": round(parse_peak, 1),
-        "peak_during_invocation_mb": None if invocation_peak is None else round(invocation_peak, 1),
-        "records": result.records,
-        "delivered": result.delivered,
-        "seconds": round(result.seconds, 2),
-        "event_mb": round(len(raw) / 2**20, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "peak_rss_mb": round(peak, 1),
+                "baseline_rss_mb": round(baseline, 1),
+                "after_event_parsed_rss_mb": round(parsed, 1),
+                "peak_while_parsing_event_mb": round(parse_peak, 1),
+                "peak_during_invocation_mb": None if invocation_peak is None else round(invocation_peak, 1),
+                "records": result.records,
+                "delivered": result.delivered,
+                "seconds": round(result.seconds, 2),
+                "event_mb": round(len(raw) / 2**20, 1),
+            }
+        )
+    )
 
 
-def measure(work: Path, port: int, *, records: int, attachment_bytes: int, concurrency: int, max_connections: int) -> dict:
+def measure(
+    work: Path, port: int, *, records: int, attachment_bytes: int, concurrency: int, max_connections: int
+) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     event = work / "memory-event.json"
     try:
         write_event(event, records, attachment_bytes)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "layers" / "maildispatch")]))
         result = subprocess.run(
-            [sys.executable, "-m", "bench.memory", "--event", str(event), "--port", str(port),
-             "--concurrency", str(concurrency), "--max-connections", str(max_connections)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "bench.memory",
+                "--event",
+                str(event),
+                "--port",
+                str(port),
+                "--concurrency",
+                str(concurrency),
+                "--max-connections",
+                str(max_connections),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     finally:
         event.unlink(missing_ok=True)
@@ -103,7 +125,12 @@ def measure(work: Path, port: int, *, records: int, attachment_bytes: int, concu
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     if measured["delivered"] != records:
         raise RuntimeError(f"the memory child delivered {measured['delivered']} of {records}")
-    return {**measured, "attachment_kb": attachment_bytes // 1024, "concurrency": concurrency, "max_connections": max_connections}
+    return {
+        **measured,
+        "attachment_kb": attachment_bytes // 1024,
+        "concurrency": concurrency,
+        "max_connections": max_connections,
+    }
 
 
 def main() -> None:

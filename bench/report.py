@@ -1,4 +1,5 @@
 """The results: targets checked, latest.json, the Markdown table and the throughput plot."""
+
 from __future__ import annotations
 
 import json
@@ -42,19 +43,36 @@ class Target:
     def check(self, results: dict[str, Any]) -> dict[str, Any]:
         measured = float(lookup(results, self.key))
         met = measured >= self.threshold if self.comparison == ">=" else measured <= self.threshold
-        return {"what": self.what, "target": f"{self.comparison} {self.threshold:g}", "threshold": self.threshold,
-                "comparison": self.comparison, "measured": measured, "met": met}
+        return {
+            "what": self.what,
+            "target": f"{self.comparison} {self.threshold:g}",
+            "threshold": self.threshold,
+            "comparison": self.comparison,
+            "measured": measured,
+            "met": met,
+        }
 
 
 def targets(memory_size_mb: float) -> list[Target]:
     return [
         Target("cpu_bound.ratio_to_bare_aiosmtplib", "CPU-bound throughput, ratio to bare aiosmtplib", ">=", 0.7),
-        Target("latency_bound.ratio_to_naive.100", "latency-bound throughput at batch 100, ratio to the naive sender", ">=", 20),
-        Target("latency_bound.msgs_per_s.100", "latency-bound messages per second per invocation at batch 100", ">=", 100),
+        Target(
+            "latency_bound.ratio_to_naive.100",
+            "latency-bound throughput at batch 100, ratio to the naive sender",
+            ">=",
+            20,
+        ),
+        Target(
+            "latency_bound.msgs_per_s.100", "latency-bound messages per second per invocation at batch 100", ">=", 100
+        ),
         Target("cold_start.dispatch.ratio_to_boto3", "dispatch cold start, ratio to boto3 + SQS client", "<=", 1.6),
         Target("cold_start.bounce.ratio_to_boto3", "bounce cold start, ratio to boto3 + SQS client", "<=", 1.6),
-        Target("memory.peak_rss_mb", f"peak RSS of one invocation, MiB (MemorySize less {MEMORY_HEADROOM:.0%} headroom)", "<=",
-               round(memory_size_mb * (1 - MEMORY_HEADROOM), 1)),
+        Target(
+            "memory.peak_rss_mb",
+            f"peak RSS of one invocation, MiB (MemorySize less {MEMORY_HEADROOM:.0%} headroom)",
+            "<=",
+            round(memory_size_mb * (1 - MEMORY_HEADROOM), 1),
+        ),
     ]
 
 
@@ -100,31 +118,76 @@ def markdown(results: dict[str, Any]) -> str:
     cpu, lat, cold, mem, cost = r["cpu_bound"], r["latency_bound"], r["cold_start"], r["memory"], r["cost"]
     naive = lat["naive_msgs_per_s"]
     rows = [
-        ("CPU-bound: dispatch path to smtp-sink, batches of 100, 20 connections",
-         f"{_n(cpu['msgs_per_s'])} msg/s", f"bare aiosmtplib {_n(cpu['bare_aiosmtplib_msgs_per_s'])} msg/s",
-         f"{cpu['ratio_to_bare_aiosmtplib']:.2f}", _met(r, "cpu_bound.ratio_to_bare_aiosmtplib")),
-        ("CPU-bound: the machine's ceiling", f"{_n(cpu['msgs_per_s'])} msg/s", f"smtp-source -s 20 -d {_n(cpu['smtp_source_msgs_per_s'])} msg/s",
-         f"{cpu['ratio_to_smtp_source']:.2f}", "–"),
+        (
+            "CPU-bound: dispatch path to smtp-sink, batches of 100, 20 connections",
+            f"{_n(cpu['msgs_per_s'])} msg/s",
+            f"bare aiosmtplib {_n(cpu['bare_aiosmtplib_msgs_per_s'])} msg/s",
+            f"{cpu['ratio_to_bare_aiosmtplib']:.2f}",
+            _met(r, "cpu_bound.ratio_to_bare_aiosmtplib"),
+        ),
+        (
+            "CPU-bound: the machine's ceiling",
+            f"{_n(cpu['msgs_per_s'])} msg/s",
+            f"smtp-source -s 20 -d {_n(cpu['smtp_source_msgs_per_s'])} msg/s",
+            f"{cpu['ratio_to_smtp_source']:.2f}",
+            "–",
+        ),
     ]
     for batch in ("10", "100", "1000"):
-        target = (f"{_met(r, 'latency_bound.ratio_to_naive.100')}; ≥ 100 msg/s: "
-                  f"{'met' if r['targets']['latency_bound.msgs_per_s.100']['met'] else '**missed**'}") if batch == "100" else "–"
-        rows.append((f"Latency-bound (20 ms replies, 5 ms AWS calls): batch {batch}, per invocation",
-                     f"{_n(lat['msgs_per_s'][batch], 1)} msg/s", f"naive smtplib {_n(naive, 1)} msg/s",
-                     f"{lat['ratio_to_naive'][batch]:.1f}×", target))
+        target = (
+            (
+                f"{_met(r, 'latency_bound.ratio_to_naive.100')}; ≥ 100 msg/s: "
+                f"{'met' if r['targets']['latency_bound.msgs_per_s.100']['met'] else '**missed**'}"
+            )
+            if batch == "100"
+            else "–"
+        )
+        rows.append(
+            (
+                f"Latency-bound (20 ms replies, 5 ms AWS calls): batch {batch}, per invocation",
+                f"{_n(lat['msgs_per_s'][batch], 1)} msg/s",
+                f"naive smtplib {_n(naive, 1)} msg/s",
+                f"{lat['ratio_to_naive'][batch]:.1f}×",
+                target,
+            )
+        )
     for name in ("dispatch", "bounce"):
-        rows.append((f"Cold start: {name} (import + init, median of {cold['runs']}, with .pyc)", f"{_n(cold[name]['ms'])} ms",
-                     f"boto3 + SQS client {_n(cold['boto3_sqs_ms'])} ms", f"{cold[name]['ratio_to_boto3']:.2f}",
-                     _met(r, f"cold_start.{name}.ratio_to_boto3")))
-        rows.append((f"Cold start: {name}, as `sam build` ships it (no .pyc; median of {cold.get('runs_without_pyc', cold['runs'])})",
-                     f"{_n(cold[name]['ms_without_pyc'])} ms",
-                     f"boto3 + SQS client {_n(cold['boto3_sqs_ms'])} ms", f"{cold[name]['ratio_to_boto3_without_pyc']:.2f}", "–"))
-    rows.append((f"Memory: one invocation, {mem['records']:,} requests × {mem['attachment_kb']} KB attachment",
-                 f"{_n(mem['peak_rss_mb'])} MiB", f"MemorySize {mem['memory_size_mb']} MiB",
-                 f"{mem['peak_rss_mb'] / mem['memory_size_mb']:.2f}", _met(r, "memory.peak_rss_mb")))
-    rows.append((f"Cost per million emails (batch {cost['batch_size']}: Lambda arm64 {cost['memory_mb']} MB + SQS)",
-                 f"${cost['usd_per_million']:.2f}", f"Amazon SES ${cost['ses_usd_per_million']:.2f}",
-                 f"{cost['ratio_to_ses']:.3f}", "– (reference)"))
+        rows.append(
+            (
+                f"Cold start: {name} (import + init, median of {cold['runs']}, with .pyc)",
+                f"{_n(cold[name]['ms'])} ms",
+                f"boto3 + SQS client {_n(cold['boto3_sqs_ms'])} ms",
+                f"{cold[name]['ratio_to_boto3']:.2f}",
+                _met(r, f"cold_start.{name}.ratio_to_boto3"),
+            )
+        )
+        rows.append(
+            (
+                f"Cold start: {name}, as `sam build` ships it (no .pyc; median of {cold.get('runs_without_pyc', cold['runs'])})",
+                f"{_n(cold[name]['ms_without_pyc'])} ms",
+                f"boto3 + SQS client {_n(cold['boto3_sqs_ms'])} ms",
+                f"{cold[name]['ratio_to_boto3_without_pyc']:.2f}",
+                "–",
+            )
+        )
+    rows.append(
+        (
+            f"Memory: one invocation, {mem['records']:,} requests × {mem['attachment_kb']} KB attachment",
+            f"{_n(mem['peak_rss_mb'])} MiB",
+            f"MemorySize {mem['memory_size_mb']} MiB",
+            f"{mem['peak_rss_mb'] / mem['memory_size_mb']:.2f}",
+            _met(r, "memory.peak_rss_mb"),
+        )
+    )
+    rows.append(
+        (
+            f"Cost per million emails (batch {cost['batch_size']}: Lambda arm64 {cost['memory_mb']} MB + SQS)",
+            f"${cost['usd_per_million']:.2f}",
+            f"Amazon SES ${cost['ses_usd_per_million']:.2f}",
+            f"{cost['ratio_to_ses']:.3f}",
+            "– (reference)",
+        )
+    )
     table = ["| benchmark | measured | yardstick, same run | ratio | target |", "|---|---|---|---|---|"]
     table += [f"| {' | '.join(row)} |" for row in rows]
     m = r["machine"]
@@ -145,10 +208,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Latency-bound: transport max_connections {lat['max_connections']} (relay allows {lat['relay_max_connections']}), "
         f"DISPATCH concurrency {lat['concurrency']}; invocation seconds (median) "
         + ", ".join(f"batch {b}: {lat['invocation_seconds'][b]:.3f} s" for b in ("10", "100", "1000"))
-        + ". Without pipelining: " + ", ".join(f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["without_pipelining"]["msgs_per_s"].items())
-        + ". By DISPATCH concurrency at batch 100: " + ", ".join(f"{c}: {_n(v, 1)}" for c, v in lat["by_concurrency"]["msgs_per_s"].items())
+        + ". Without pipelining: "
+        + ", ".join(f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["without_pipelining"]["msgs_per_s"].items())
+        + ". By DISPATCH concurrency at batch 100: "
+        + ", ".join(f"{c}: {_n(v, 1)}" for c, v in lat["by_concurrency"]["msgs_per_s"].items())
         + " msg/s. With relay connections kept from one invocation to the next (a warm container; not what the "
-        + "function does today): " + ", ".join(f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["connections_kept_across_invocations"]["msgs_per_s"].items())
+        + "function does today): "
+        + ", ".join(
+            f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["connections_kept_across_invocations"]["msgs_per_s"].items()
+        )
         + f". Connections the relay refused: {lat['relay_refused_connections']}.",
         f"- Bundle (sam build): function {cold['dispatch']['bundle']['function_bytes']:,} B + layer "
         f"{cold['dispatch']['bundle']['layer_bytes'] / 2**20:.1f} MiB ({cold['dispatch']['bundle']['layer_zip_bytes'] / 2**20:.1f} MiB zipped); "
@@ -157,13 +225,18 @@ def markdown(results: dict[str, Any]) -> str:
         f"runtime's json.loads turns into a peak of {mem['peak_while_parsing_event_mb']} MiB (bytes, decoded text and objects at once); "
         f"{mem['after_event_parsed_rss_mb']} MiB once parsed; the invocation itself peaks at {mem['peak_during_invocation_mb']} MiB. "
         f"Lambda hands a function at most 6 MB of event, so a batch like this one cannot arrive in one invocation.",
-        f"- Cost: " + "; ".join(f"batch {b}: ${c['usd']:.2f} (${c['usd_with_ledger']:.2f} with the DynamoDB ledger)"
-                              for b, c in cost["by_batch_size"].items())
+        "- Cost: "
+        + "; ".join(
+            f"batch {b}: ${c['usd']:.2f} (${c['usd_with_ledger']:.2f} with the DynamoDB ledger)"
+            for b, c in cost["by_batch_size"].items()
+        )
         + f" per million. Prices: {cost['prices']['region']}, {cost['prices']['as_of']}.",
     ]
     missed = [t for t in r["targets"].values() if not t["met"]]
     if missed:
-        lines += ["", "Missed targets:"] + [f"- {t['what']}: {t['measured']:.3g}, target {t['target']}." for t in missed]
+        lines += ["", "Missed targets:"] + [
+            f"- {t['what']}: {t['measured']:.3g}, target {t['target']}." for t in missed
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -177,13 +250,31 @@ def plot(results: dict[str, Any], path: Path) -> None:
     lat = results["latency_bound"]
     figure, (by_batch, by_concurrency) = plt.subplots(1, 2, figsize=(11, 4.2))
     batches = [int(b) for b in lat["msgs_per_s"]]
-    by_batch.plot(batches, list(lat["msgs_per_s"].values()), "o-", label=f"maildispatch, pipelining (concurrency {lat['concurrency']})")
-    by_batch.plot([int(b) for b in lat["without_pipelining"]["msgs_per_s"]], list(lat["without_pipelining"]["msgs_per_s"].values()),
-                  "s--", label="maildispatch, one command at a time")
+    by_batch.plot(
+        batches,
+        list(lat["msgs_per_s"].values()),
+        "o-",
+        label=f"maildispatch, pipelining (concurrency {lat['concurrency']})",
+    )
+    by_batch.plot(
+        [int(b) for b in lat["without_pipelining"]["msgs_per_s"]],
+        list(lat["without_pipelining"]["msgs_per_s"].values()),
+        "s--",
+        label="maildispatch, one command at a time",
+    )
     kept = lat["connections_kept_across_invocations"]["msgs_per_s"]
-    by_batch.plot([int(b) for b in kept], list(kept.values()), "^:", label="pipelining, connections kept across invocations (what-if)")
-    by_batch.axhline(lat["naive_msgs_per_s"], color="grey", linestyle=":",
-                     label=f"naive smtplib, connection per message ({lat['naive_msgs_per_s']:.1f} msg/s)")
+    by_batch.plot(
+        [int(b) for b in kept],
+        list(kept.values()),
+        "^:",
+        label="pipelining, connections kept across invocations (what-if)",
+    )
+    by_batch.axhline(
+        lat["naive_msgs_per_s"],
+        color="grey",
+        linestyle=":",
+        label=f"naive smtplib, connection per message ({lat['naive_msgs_per_s']:.1f} msg/s)",
+    )
     by_batch.axhline(100, color="red", linewidth=0.8, linestyle="-.", label="target: 100 msg/s")
     by_batch.set_xscale("log")
     by_batch.set_xticks(batches, [str(b) for b in batches])
@@ -195,8 +286,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
     by_batch.legend(fontsize=8)
     sweep = lat["by_concurrency"]
     concurrency = [int(c) for c in sweep["msgs_per_s"]]
-    by_concurrency.plot(concurrency, list(sweep["msgs_per_s"].values()), "o-", label=f"batch {sweep['batch']}, pipelining")
-    by_concurrency.axvline(lat["template_concurrency"], color="grey", linestyle=":", label="template's DISPATCH_CONCURRENCY")
+    by_concurrency.plot(
+        concurrency, list(sweep["msgs_per_s"].values()), "o-", label=f"batch {sweep['batch']}, pipelining"
+    )
+    by_concurrency.axvline(
+        lat["template_concurrency"], color="grey", linestyle=":", label="template's DISPATCH_CONCURRENCY"
+    )
     by_concurrency.axhline(100, color="red", linewidth=0.8, linestyle="-.", label="target: 100 msg/s")
     by_concurrency.set_xscale("log")
     by_concurrency.set_xticks(concurrency, [str(c) for c in concurrency])

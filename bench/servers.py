@@ -5,6 +5,7 @@
   to every reply and refusing connections over a limit, as Gmail does.
 - `run_smtp_source`: Postfix's smtp-source (C), the machine's ceiling against the sink.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ class MissingProgram(RuntimeError):
 
 
 def program(name: str, package: str) -> str:
-    path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
+    path = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
+    )
     if path is None:
         raise MissingProgram(f"`{name}` is missing: apt-get install {package}")
     return path
@@ -66,7 +69,9 @@ class _Process:
                 self.process.wait(timeout=5)
         self.process = None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -84,7 +89,9 @@ class SmtpSink(_Process):
             self.port = free_port()
             self.process = subprocess.Popen(
                 [binary, "-u", "nobody", f"{self.host}:{self.port}", "1000"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             if wait_for_port(self.port, self.process):
                 return self
@@ -118,10 +125,25 @@ class LatencyProxy(_Process):
         for path in (ready, stats):
             path.unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.latency_proxy", "--upstream", f"127.0.0.1:{self.upstream_port}",
-             "--delay", str(self.delay), "--max-connections", str(self.max_connections),
-             "--ready-file", str(ready), "--stats-file", str(stats)],
-            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "bench.latency_proxy",
+                "--upstream",
+                f"127.0.0.1:{self.upstream_port}",
+                "--delay",
+                str(self.delay),
+                "--max-connections",
+                str(self.max_connections),
+                "--ready-file",
+                str(ready),
+                "--stats-file",
+                str(stats),
+            ],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while not ready.exists():
@@ -152,8 +174,25 @@ class SourceRun:
 def run_smtp_source(port: int, messages: int, *, sessions: int = 20, size: int = 2048) -> SourceRun:
     """smtp-source -s SESSIONS -d (reused connections): the C client's rate against the sink."""
     binary = program("smtp-source", "postfix")
-    command = [binary, "-s", str(sessions), "-d", "-m", str(messages), "-l", str(size),
-               "-t", "to@example.net", "-f", "from@example.com", "-M", "client.test", f"127.0.0.1:{port}"]
+    command = [
+        binary,
+        "-s",
+        str(sessions),
+        "-d",
+        "-m",
+        str(messages),
+        "-l",
+        str(size),
+        "-t",
+        "to@example.net",
+        "-f",
+        "from@example.com",
+        "-M",
+        "client.test",
+        f"127.0.0.1:{port}",
+    ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+    subprocess.run(
+        command, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120
+    )
     return SourceRun(messages, time.perf_counter() - started)

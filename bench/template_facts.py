@@ -1,5 +1,6 @@
 """What template.yaml says that the benchmarks need: memory size, architecture, each function's
 environment (with dummy values for what only exists once deployed), batch and concurrency settings."""
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 @lru_cache(maxsize=1)
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)
 
 
 def globals_function() -> dict[str, Any]:
@@ -48,7 +49,11 @@ def memory_size(logical_id: str) -> int:
 
 
 def architecture(logical_id: str) -> str:
-    return str((function_properties(logical_id).get("Architectures") or globals_function().get("Architectures") or ["x86_64"])[0])
+    return str(
+        (function_properties(logical_id).get("Architectures") or globals_function().get("Architectures") or ["x86_64"])[
+            0
+        ]
+    )
 
 
 def parameter_default(name: str) -> Any:
@@ -58,7 +63,9 @@ def parameter_default(name: str) -> Any:
 def event_source_batch_size(function_id: str) -> int:
     for resource in template()["Resources"].values():
         props = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::Lambda::EventSourceMapping" and props.get("FunctionName") == {"Ref": function_id}:
+        if resource.get("Type") == "AWS::Lambda::EventSourceMapping" and props.get("FunctionName") == {
+            "Ref": function_id
+        }:
             return int(_value(props.get("BatchSize", 10)))
     return 10
 
@@ -80,7 +87,7 @@ def _value(raw: Any) -> Any:
     """A plausible deployed value for a template value; None for AWS::NoValue."""
     if not isinstance(raw, dict) or len(raw) != 1:
         return raw
-    (function, argument), = raw.items()
+    ((function, argument),) = raw.items()
     function = function.removeprefix("Fn::")
     if function == "Ref":
         return _reference(argument)
@@ -96,8 +103,14 @@ def _value(raw: Any) -> Any:
 
 
 def _reference(name: str) -> Any:
-    pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": "maildispatch", "AWS::NoValue": None,
-              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    pseudo = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::StackName": "maildispatch",
+        "AWS::NoValue": None,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     if name in pseudo:
         return pseudo[name]
     parameters = template().get("Parameters", {})

@@ -6,14 +6,15 @@ machine's ceiling. Latency-bound: a proxy adds 20 ms to every reply and allows 1
 the fakes wait 5 ms per call; the yardstick is the naive sender (stdlib smtplib, a connection
 per message, one message after another).
 """
+
 from __future__ import annotations
 
 import asyncio
 import smtplib
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import aiosmtplib
 
@@ -26,8 +27,15 @@ ENVELOPE_RECIPIENT = "customer@example.net"
 
 
 def relay_settings(port: int, *, max_connections: int, pipelining: bool = True) -> RelaySettings:
-    return RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=30,
-                         max_connections=max_connections, pipelining=pipelining)
+    return RelaySettings(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        allow_insecure=True,
+        timeout=30,
+        max_connections=max_connections,
+        pipelining=pipelining,
+    )
 
 
 # Yardsticks
@@ -76,8 +84,16 @@ class PathRun:
         return self.messages / self.seconds
 
 
-def dispatch_path(port: int, messages: int, *, batch: int, concurrency: int, max_connections: int,
-                  transport_per: str = "invocation", run: str = "cpu") -> PathRun:
+def dispatch_path(
+    port: int,
+    messages: int,
+    *,
+    batch: int,
+    concurrency: int,
+    max_connections: int,
+    transport_per: str = "invocation",
+    run: str = "cpu",
+) -> PathRun:
     """`messages` requests in batches of `batch` through the real dispatch path, no waiting fakes.
 
     transport_per="invocation": a fresh RelayTransport (and event loop) per batch, as in Lambda,
@@ -92,9 +108,13 @@ def dispatch_path(port: int, messages: int, *, batch: int, concurrency: int, max
         seconds = time.perf_counter() - started
         delivered = sum(i.delivered for i in invocations)
     else:
+
         async def all_batches() -> int:
             async with RelayTransport(relay) as transport:
-                tallies = [(await invoke_async(e, relay, fakes, concurrency=concurrency, transport=transport))[1] for e in events]
+                tallies = [
+                    (await invoke_async(e, relay, fakes, concurrency=concurrency, transport=transport))[1]
+                    for e in events
+                ]
             return sum(t.get("delivered", 0) for t in tallies)
 
         started = time.perf_counter()
@@ -114,8 +134,9 @@ class LatencyCase:
     pipelining: bool = True
 
 
-def latency_invocations(port: int, case: LatencyCase, invocations: int, *, latency: float, run: str,
-                        keep_connections: bool = False) -> list[Invocation]:
+def latency_invocations(
+    port: int, case: LatencyCase, invocations: int, *, latency: float, run: str, keep_connections: bool = False
+) -> list[Invocation]:
     """`invocations` invocations of `case.batch` records each, every one with a fresh transport.
 
     keep_connections: one event loop and one transport for all of them instead, as a warm
@@ -130,17 +151,25 @@ def latency_invocations(port: int, case: LatencyCase, invocations: int, *, laten
         results = [invoke(event, relay, fakes, concurrency=case.concurrency) for event in events]
     for result in results:
         if result.delivered != case.batch:
-            raise RuntimeError(f"{case}: {case.batch - result.delivered} of {case.batch} not delivered: {dict(result.tally)}")
+            raise RuntimeError(
+                f"{case}: {case.batch - result.delivered} of {case.batch} not delivered: {dict(result.tally)}"
+            )
     return results
 
 
-async def _kept_connections(events: list[dict], relay: RelaySettings, fakes: Fakes, concurrency: int) -> list[Invocation]:
+async def _kept_connections(
+    events: list[dict], relay: RelaySettings, fakes: Fakes, concurrency: int
+) -> list[Invocation]:
     results = []
     async with RelayTransport(relay) as transport:
         for event in events:
             started = time.perf_counter()
             response, tally = await invoke_async(event, relay, fakes, concurrency=concurrency, transport=transport)
-            results.append(Invocation(len(event["Records"]), time.perf_counter() - started, tally, len(response["batchItemFailures"])))
+            results.append(
+                Invocation(
+                    len(event["Records"]), time.perf_counter() - started, tally, len(response["batchItemFailures"])
+                )
+            )
     return results
 
 
@@ -155,4 +184,3 @@ def interleaved(reps: int, *measures: Callable[[], float]) -> list[list[float]]:
         for index, measure in enumerate(measures):
             results[index].append(measure())
     return results
-

@@ -5,6 +5,7 @@ Lambda event, one event loop, one RelayTransport, `run_records` over the service
 response), with the ledger and the AWS adapters replaced by in-memory fakes that can wait a
 fixed time per call, as a remote store would.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,18 +16,19 @@ import logging
 import os
 import random
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from maildispatch.runtime.sqs_batch import batch_response, run_records
-from maildispatch.services.dispatch import DispatchPolicy, DispatchService
-from maildispatch.ports import ContentMissing
-from tests.fakes.ledger import InMemoryLedger
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
-from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.sqs_record import SqsRecord
+from maildispatch.ports import ContentMissing
+from maildispatch.runtime.sqs_batch import batch_response, run_records
+from maildispatch.services.dispatch import DispatchPolicy, DispatchService
+from tests.fakes.ledger import InMemoryLedger
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:maildispatch-send"
 SENDER = "Hoa Sen Shop <shop@example.com>"
@@ -50,8 +52,8 @@ TEMPLATE = {
         "{% for item in items %}<tr><td>{{ item.qty }}</td><td>{{ item.title }}</td><td>{{ item.price }}</td></tr>{% endfor %}"
         "</table><p>Tracking number: <code>{{ tracking }}</code><br>Expected delivery: {{ eta }}</p>"
         "<p>Thank you for shopping with Cửa hàng Hoa Sen.</p>"
-        "<p style=\"color:#666;font-size:12px\">Questions about your order? Reply to this message or write to "
-        "<a href=\"mailto:help@example.com\">help@example.com</a>; we answer within a day. You receive this message "
+        '<p style="color:#666;font-size:12px">Questions about your order? Reply to this message or write to '
+        '<a href="mailto:help@example.com">help@example.com</a>; we answer within a day. You receive this message '
         "because you placed an order at shop.example.com.</p></body></html>"
     ),
 }
@@ -61,20 +63,36 @@ _TITLES = ["Lotus tea, 200 g", "Ceramic cup", "Bamboo tray", "Silk scarf", "Note
 def request_body(index: int, run: str, *, attachment: bytes | None = None) -> str:
     """The JSON body of one send request, different for every index."""
     rng = random.Random(index)
-    items = [{"qty": rng.randint(1, 3), "title": rng.choice(_TITLES), "price": f"${rng.randint(3, 90)}.{rng.randint(0, 99):02d}"}
-             for _ in range(5)]
+    items = [
+        {
+            "qty": rng.randint(1, 3),
+            "title": rng.choice(_TITLES),
+            "price": f"${rng.randint(3, 90)}.{rng.randint(0, 99):02d}",
+        }
+        for _ in range(5)
+    ]
     request: dict[str, Any] = {
         "message_key": f"bench-{run}-{index}",
         "from": SENDER,
         "to": [f"customer{index}@example.net"],
         "template": TEMPLATE,
-        "variables": {"name": f"Customer {index}", "order": str(100000 + index), "items": items,
-                      "tracking": f"1Z{index:016d}", "eta": "Tuesday, 2 December"},
+        "variables": {
+            "name": f"Customer {index}",
+            "order": str(100000 + index),
+            "items": items,
+            "tracking": f"1Z{index:016d}",
+            "eta": "Tuesday, 2 December",
+        },
         "tags": {"kind": "order-shipped"},
     }
     if attachment is not None:
-        request["attachments"] = [{"filename": "invoice.pdf", "content_type": "application/pdf",
-                                   "content_base64": base64.b64encode(attachment).decode("ascii")}]
+        request["attachments"] = [
+            {
+                "filename": "invoice.pdf",
+                "content_type": "application/pdf",
+                "content_base64": base64.b64encode(attachment).decode("ascii"),
+            }
+        ]
     return json.dumps(request)
 
 
@@ -165,8 +183,9 @@ _SERVICE_TAKES_SUPPRESSIONS = "suppressions" in inspect.signature(DispatchServic
 def dispatch_service(transport: RelayTransport, fakes: Fakes, invocation_id: str) -> DispatchService:
     # The suppression list is one more lookup per message where the service has one.
     extra = {"suppressions": fakes.suppressions} if _SERVICE_TAKES_SUPPRESSIONS else {}
-    return DispatchService(transport, fakes.ledger, fakes.content, fakes.dead_letters, POLICY,
-                           invocation_id=invocation_id, **extra)  # type: ignore[arg-type]
+    return DispatchService(
+        transport, fakes.ledger, fakes.content, fakes.dead_letters, POLICY, invocation_id=invocation_id, **extra
+    )  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -189,8 +208,15 @@ class RecordError(RuntimeError):
     """A record raised inside the service: the benchmark stops rather than measure a broken path."""
 
 
-async def invoke_async(event: Mapping[str, Any], relay: RelaySettings, fakes: Fakes, *, concurrency: int,
-                       transport: RelayTransport | None = None, invocation_id: str = "bench") -> tuple[dict, dict[str, int]]:
+async def invoke_async(
+    event: Mapping[str, Any],
+    relay: RelaySettings,
+    fakes: Fakes,
+    *,
+    concurrency: int,
+    transport: RelayTransport | None = None,
+    invocation_id: str = "bench",
+) -> tuple[dict, dict[str, int]]:
     """The async part of one invocation; a given `transport` is shared (and not closed) across calls."""
     records = [SqsRecord.from_lambda(r) for r in event["Records"]]
     errors: list[BaseException] = []
@@ -198,8 +224,12 @@ async def invoke_async(event: Mapping[str, Any], relay: RelaySettings, fakes: Fa
     async def run(transport: RelayTransport) -> tuple[dict, dict[str, int]]:
         service = dispatch_service(transport, fakes, invocation_id)
         results = await run_records(
-            records, service.process, concurrency=concurrency, remaining_seconds=lambda: 900.0,
-            reserve_seconds=relay.timeout + 5.0, on_error=lambda record, error: errors.append(error),
+            records,
+            service.process,
+            concurrency=concurrency,
+            remaining_seconds=lambda: 900.0,
+            reserve_seconds=relay.timeout + 5.0,
+            on_error=lambda record, error: errors.append(error),
         )
         return batch_response(results), dict(service.tally.counts)
 
@@ -230,7 +260,7 @@ def production_logging() -> None:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-    sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+    sink = logging.StreamHandler(open(os.devnull, "w"))
     logger = Logger(service="maildispatch-bench", level="INFO", logger_handler=sink)
     copy_config_to_registered_loggers(source_logger=logger, include={"maildispatch"})
 
@@ -244,5 +274,7 @@ def sample_message() -> bytes:
     record = SqsRecord.from_lambda(lambda_record(request_body(0, "sample"), "sample-0"))
     request = parse_send_request(record.body)
     content = render_content(request)
-    built = build_message(request, content, [], message_id=message_id_for("sample-0", request.from_.domain), date=record.sent_at)
+    built = build_message(
+        request, content, [], message_id=message_id_for("sample-0", request.from_.domain), date=record.sent_at
+    )
     return built.data

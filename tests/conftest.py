@@ -1,4 +1,5 @@
 """Shared fixtures. CI (MAILDISPATCH_REQUIRE_ALL=1, set by .ci/run) turns every skip into a failure."""
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,13 @@ if REQUIRE_ALL:
 
 def require_binary(name: str, package: str) -> str:
     """The path of a program from a Debian package; skip (fail in CI) with the reason when it is missing."""
-    path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
+    path = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
+    )
     if path is None:
-        pytest.skip(f"needs `{name}` from the Debian package `{package}`: apt-get install {package} (.ci/run installs it)")
+        pytest.skip(
+            f"needs `{name}` from the Debian package `{package}`: apt-get install {package} (.ci/run installs it)"
+        )
     return path
 
 

@@ -1,8 +1,9 @@
 """maildispatch COMMAND ...: one entry point for the operator tools."""
+
 from __future__ import annotations
 
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from maildispatch_cli import classify_bounces, relay_check, suppression
 

@@ -7,6 +7,7 @@ The predictions map each file (relative to DIR's parent, as truth.json names the
 recipient_index, recipient, status, reply_code, reason, hard. `--score` runs
 ../shared/bounces/score.py (or the score.py beside TRUTH_JSON) with --by group.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="maildispatch classify-bounces", description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
     ap.add_argument("--out", type=Path, default=Path(".local/bounce-predictions.json"))
-    ap.add_argument("--score", nargs="?", const="", metavar="TRUTH_JSON",
-                    help="score the predictions with score.py (default truth: DIR/../truth.json)")
+    ap.add_argument(
+        "--score",
+        nargs="?",
+        const="",
+        metavar="TRUTH_JSON",
+        help="score the predictions with score.py (default truth: DIR/../truth.json)",
+    )
     args = ap.parse_args(argv)
     if not args.folder.is_dir():
         ap.error(f"{args.folder}: not a folder")
@@ -55,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     for items in predictions.values():
         for item in items or [{"kind": "unclassified"}]:
             counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-    print(f"classified {len(predictions)} messages into {args.out}: "
-          + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())), file=sys.stderr)
+    print(
+        f"classified {len(predictions)} messages into {args.out}: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())),
+        file=sys.stderr,
+    )
     if args.score is None:
         return 0
     truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"

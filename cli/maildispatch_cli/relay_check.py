@@ -8,6 +8,7 @@ always verified), auth, send (through RelayTransport, exactly as maildispatch se
 says ok, FAILED or skipped, with what was found and, on failure, a hint a person can act on.
 `check_relay()` returns the results as data; `format_results()` and `main()` print them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,14 +27,15 @@ from typing import Any
 
 import aiosmtplib
 
-from maildispatch.core.outcome import Bounced, Delivered, Uncertain
 from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings, RelayTransport, client_tls_context
-from maildispatch.core.outcome import Envelope
+from maildispatch.core.outcome import Bounced, Delivered, Envelope, Uncertain
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 PORT_HINT = "465 is implicit TLS (--security tls), 587 is STARTTLS (--security starttls)"
-NETWORK_HINT = ("is the outbound port open (firewall, security group; a Lambda in a VPC needs a NAT gateway)? "
-                "AWS Lambda blocks outbound port 25: use 587 or 465")
+NETWORK_HINT = (
+    "is the outbound port open (firewall, security group; a Lambda in a VPC needs a NAT gateway)? "
+    "AWS Lambda blocks outbound port 25: use 587 or 465"
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,12 @@ class _Checker:
             )
         except (socket.gaierror, TimeoutError) as exc:
             why = "timed out" if isinstance(exc, TimeoutError) else exc.strerror
-            return StepResult("dns", "failed", f"cannot resolve {self.settings.host}: {why}",
-                              "check the host name for typos; from a Lambda in a VPC, check the VPC's DNS settings")
+            return StepResult(
+                "dns",
+                "failed",
+                f"cannot resolve {self.settings.host}: {why}",
+                "check the host name for typos; from a Lambda in a VPC, check the VPC's DNS settings",
+            )
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         return StepResult("dns", "ok", f"{self.settings.host} -> {', '.join(addresses)}")
 
@@ -123,12 +129,17 @@ class _Checker:
                 asyncio.open_connection(self.settings.host, self.settings.port), self.settings.timeout
             )
         except TimeoutError:
-            return StepResult("connect", "failed", f"no answer from {self.where} within {self.settings.timeout:g} s",
-                              NETWORK_HINT)
+            return StepResult(
+                "connect", "failed", f"no answer from {self.where} within {self.settings.timeout:g} s", NETWORK_HINT
+            )
         except OSError as exc:
             why = os.strerror(exc.errno) if exc.errno else str(exc)
-            return StepResult("connect", "failed", f"cannot connect to {self.where}: {why}",
-                              f"is this the right port? {PORT_HINT}; {NETWORK_HINT}")
+            return StepResult(
+                "connect",
+                "failed",
+                f"cannot connect to {self.where}: {why}",
+                f"is this the right port? {PORT_HINT}; {NETWORK_HINT}",
+            )
         peer = writer.get_extra_info("peername")
         writer.close()
         detail = f"TCP connection to {peer[0]}:{peer[1]}"
@@ -139,12 +150,19 @@ class _Checker:
             greeting = await self.smtp.connect()
             await self.smtp.ehlo()
         except aiosmtplib.SMTPTimeoutError:
-            return StepResult("connect", "failed",
-                              f"{detail} ok, but no SMTP greeting within {self.settings.timeout:g} s",
-                              f"the port may expect TLS first: {PORT_HINT}")
+            return StepResult(
+                "connect",
+                "failed",
+                f"{detail} ok, but no SMTP greeting within {self.settings.timeout:g} s",
+                f"the port may expect TLS first: {PORT_HINT}",
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return StepResult("connect", "failed", f"{detail} ok, but the SMTP session failed: {exc}",
-                              f"is this an SMTP port? {PORT_HINT}")
+            return StepResult(
+                "connect",
+                "failed",
+                f"{detail} ok, but the SMTP session failed: {exc}",
+                f"is this an SMTP port? {PORT_HINT}",
+            )
         return StepResult("connect", "ok", f"{detail}; greeting: {greeting.code} {greeting.message}")
 
     async def tls(self) -> StepResult:
@@ -157,8 +175,12 @@ class _Checker:
             else:
                 assert self.smtp is not None
                 if not self.smtp.supports_extension("starttls"):
-                    return StepResult("tls", "failed", f"{self.where} does not offer STARTTLS",
-                                      f"we never send or authenticate in the clear; {PORT_HINT}")
+                    return StepResult(
+                        "tls",
+                        "failed",
+                        f"{self.where} does not offer STARTTLS",
+                        f"we never send or authenticate in the clear; {PORT_HINT}",
+                    )
                 await self.smtp.starttls()
             await self.smtp.ehlo()
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -169,15 +191,26 @@ class _Checker:
     def _tls_failure(self, exc: BaseException) -> StepResult:
         error = _ssl_error_in(exc)
         if isinstance(error, ssl.SSLCertVerificationError):
-            return StepResult("tls", "failed",
-                              f"the certificate of {self.where} is not accepted: {error.verify_message}",
-                              _certificate_hint(error, self.settings))
+            return StepResult(
+                "tls",
+                "failed",
+                f"the certificate of {self.where} is not accepted: {error.verify_message}",
+                _certificate_hint(error, self.settings),
+            )
         if isinstance(error, ssl.SSLError):
-            return StepResult("tls", "failed", f"TLS handshake with {self.where} failed: {error.reason or error}",
-                              f"the server did not speak TLS here: {PORT_HINT}")
+            return StepResult(
+                "tls",
+                "failed",
+                f"TLS handshake with {self.where} failed: {error.reason or error}",
+                f"the server did not speak TLS here: {PORT_HINT}",
+            )
         if isinstance(exc, aiosmtplib.SMTPTimeoutError):
-            return StepResult("tls", "failed", f"no TLS handshake or greeting from {self.where} within "
-                              f"{self.settings.timeout:g} s", f"is the security mode right for this port? {PORT_HINT}")
+            return StepResult(
+                "tls",
+                "failed",
+                f"no TLS handshake or greeting from {self.where} within {self.settings.timeout:g} s",
+                f"is the security mode right for this port? {PORT_HINT}",
+            )
         return StepResult("tls", "failed", f"TLS with {self.where} failed: {exc}", PORT_HINT)
 
     async def auth(self) -> StepResult:
@@ -185,16 +218,21 @@ class _Checker:
             return StepResult("auth", "skipped", "no --username: the relay must accept mail from here without AUTH")
         assert self.smtp is not None
         if not self.smtp.supports_extension("auth"):
-            return StepResult("auth", "failed", f"{self.where} offers no AUTH on this connection",
-                              "the relay may not need AUTH from this address (drop --username), or wants another port")
+            return StepResult(
+                "auth",
+                "failed",
+                f"{self.where} offers no AUTH on this connection",
+                "the relay may not need AUTH from this address (drop --username), or wants another port",
+            )
         try:
             await self.smtp.login(self.settings.username, self.settings.password)
         except aiosmtplib.SMTPResponseException as exc:
             hint = auth_hint(self.settings.host, exc.code, exc.message)
             return StepResult("auth", "failed", f"{exc.code} {exc.message}", hint)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return StepResult("auth", "failed", f"AUTH failed: {exc}",
-                              "check that the relay supports AUTH PLAIN or LOGIN")
+            return StepResult(
+                "auth", "failed", f"AUTH failed: {exc}", "check that the relay supports AUTH PLAIN or LOGIN"
+            )
         methods = " ".join(self.smtp.server_auth_methods).upper()
         return StepResult("auth", "ok", f"authenticated as {self.settings.username} (server offers {methods})")
 
@@ -209,18 +247,30 @@ class _Checker:
         if isinstance(outcome, Delivered):
             return StepResult("send", "ok", f"test message accepted for {self.request.recipient}: {reply}")
         if isinstance(outcome, Uncertain):
-            return StepResult("send", "failed", f"no reply after the message was sent: {reply}",
-                              "the relay may still have taken it: check the recipient's mailbox")
+            return StepResult(
+                "send",
+                "failed",
+                f"no reply after the message was sent: {reply}",
+                "the relay may still have taken it: check the recipient's mailbox",
+            )
         if isinstance(outcome, Bounced):
-            return StepResult("send", "failed", f"refused: {reply}",
-                              "relays often only accept the authenticated account (or a verified identity) as "
-                              "--from, and may refuse some recipients")
+            return StepResult(
+                "send",
+                "failed",
+                f"refused: {reply}",
+                "relays often only accept the authenticated account (or a verified identity) as "
+                "--from, and may refuse some recipients",
+            )
         return StepResult("send", "failed", f"not accepted for now: {reply}", "a temporary failure: try again later")
 
     def _client(self, *, use_tls: bool) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
-            hostname=self.settings.host, port=self.settings.port, timeout=self.settings.timeout,
-            local_hostname=self.settings.local_hostname, use_tls=use_tls, start_tls=False,
+            hostname=self.settings.host,
+            port=self.settings.port,
+            timeout=self.settings.timeout,
+            local_hostname=self.settings.local_hostname,
+            use_tls=use_tls,
+            start_tls=False,
             tls_context=client_tls_context(self.settings.ca_file),
         )
 
@@ -229,8 +279,10 @@ def auth_hint(host: str, code: int, text: str) -> str:
     """What a person can do about an AUTH refusal, for the common providers."""
     host, lowered = host.lower(), text.lower()
     if "gmail" in host or "google" in host or "badcredentials" in lowered:
-        return ("Gmail refuses the account password here: use an App Password "
-                "(Google Account > Security > App passwords); it needs 2-Step Verification")
+        return (
+            "Gmail refuses the account password here: use an App Password "
+            "(Google Account > Security > App passwords); it needs 2-Step Verification"
+        )
     if "office365" in host or "outlook" in host or "smtpclientauthentication" in lowered:
         return "Microsoft 365: enable Authenticated SMTP for this mailbox; security defaults can block it"
     if "amazonaws.com" in host:
@@ -247,8 +299,10 @@ def _certificate_hint(error: ssl.SSLCertVerificationError, settings: RelaySettin
         return f"the certificate is not valid for {settings.host!r}: connect using a name the certificate lists"
     if error.verify_code == 10:  # X509_V_ERR_CERT_HAS_EXPIRED
         return "the certificate has expired: the relay's operator must renew it"
-    return ("the certificate is not issued by a CA this machine trusts: for a private relay, pass its CA "
-            "with --ca-file (verification is never turned off)")
+    return (
+        "the certificate is not issued by a CA this machine trusts: for a private relay, pass its CA "
+        "with --ca-file (verification is never turned off)"
+    )
 
 
 def _ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
@@ -263,10 +317,12 @@ def _describe_tls(ssl_object: ssl.SSLObject | None) -> str:
         return "no TLS details"
     cert: dict[str, Any] = dict(ssl_object.getpeercert() or {})
     subject, issuer = _name(cert.get("subject", ())), _name(cert.get("issuer", ()))
-    expires = datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), datetime.timezone.utc)
-    days = (expires - datetime.datetime.now(datetime.timezone.utc)).days
-    return (f"{ssl_object.version()}, certificate {subject} issued by {issuer}, "
-            f"valid until {expires:%Y-%m-%d} ({days} days)")
+    expires = datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), datetime.UTC)
+    days = (expires - datetime.datetime.now(datetime.UTC)).days
+    return (
+        f"{ssl_object.version()}, certificate {subject} issued by {issuer}, "
+        f"valid until {expires:%Y-%m-%d} ({days} days)"
+    )
 
 
 def _name(rdns: tuple[tuple[tuple[str, str], ...], ...]) -> str:
@@ -279,10 +335,11 @@ def check_message(sender: str, recipient: str) -> bytes:
     message["From"] = sender or "postmaster@localhost"
     message["To"] = recipient
     message["Subject"] = "maildispatch relay check"
-    message["Date"] = format_datetime(datetime.datetime.now(datetime.timezone.utc))
+    message["Date"] = format_datetime(datetime.datetime.now(datetime.UTC))
     message["Message-ID"] = make_msgid("relay-check", domain=(sender.rpartition("@")[2] or "localhost"))
-    message.set_content("This test message was sent by `maildispatch relay-check`.\n"
-                        "If you can read it, the relay settings work.\n")
+    message.set_content(
+        "This test message was sent by `maildispatch relay-check`.\nIf you can read it, the relay settings work.\n"
+    )
     return message.as_bytes(policy=SMTP_POLICY)
 
 
@@ -311,9 +368,16 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> CheckRequ
     if args.send and not (args.sender and args.recipient):
         parser.error("sending the test message needs --from and --to (or use --no-send)")
     settings = RelaySettings(
-        host=args.host, port=args.port or DEFAULT_PORTS[args.security], security=args.security,
-        username=args.username, password=password, allow_insecure=args.allow_insecure, ca_file=args.ca_file,
-        timeout=args.timeout, max_connections=1, local_hostname=args.local_hostname,
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.security],
+        security=args.security,
+        username=args.username,
+        password=password,
+        allow_insecure=args.allow_insecure,
+        ca_file=args.ca_file,
+        timeout=args.timeout,
+        max_connections=1,
+        local_hostname=args.local_hostname,
     )
     try:
         settings.validate()

@@ -1,9 +1,10 @@
 """`maildispatch suppression list|show|add|remove`: read and edit the suppression list."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.suppression import REASON_MANUAL, Suppression
@@ -14,7 +15,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--table", required=True, help="the stack's SuppressionTableName output")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="every suppressed address, why and since when")
-    for name, help_text in (("show", "one address"), ("remove", "send to the address again"), ("add", "suppress an address by hand")):
+    for name, help_text in (
+        ("show", "one address"),
+        ("remove", "send to the address again"),
+        ("add", "suppress an address by hand"),
+    ):
         commands.add_parser(name, help=help_text).add_argument("address")
     args = parser.parse_args(argv)
     import boto3

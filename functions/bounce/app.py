@@ -1,4 +1,5 @@
 """Bounce function: dead-letter queue -> RFC 3464 report to the sender + "Email Bounced" event."""
+
 import os
 
 from maildispatch.runtime.bounce_function import BounceFunction

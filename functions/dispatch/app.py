@@ -1,4 +1,5 @@
 """Dispatch function: SQS batch of send requests -> rendered mail submitted to the relay."""
+
 import os
 
 from maildispatch.runtime.dispatch_function import DispatchFunction

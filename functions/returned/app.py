@@ -1,4 +1,5 @@
 """Returned-mail function: bounces and complaints that came back after the relay accepted a message."""
+
 import os
 
 from maildispatch.runtime.observability import logger, metrics, publish_counts

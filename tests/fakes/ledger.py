@@ -1,10 +1,12 @@
 """The delivery ledger contract in a dict."""
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from maildispatch.core.ledger import DUE_TOLERANCE_SECONDS, Claim, LedgerEntry, RecipientState, ledger_key
 from maildispatch.core.outcome import Reply
@@ -36,7 +38,9 @@ class InMemoryLedger:
     call_latency: float = 0.0
     rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
 
-    async def claim(self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int) -> list[Claim]:
+    async def claim(
+        self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int
+    ) -> list[Claim]:
         if self.call_latency:
             await asyncio.sleep(self.call_latency)
         now = self.clock()
@@ -47,13 +51,40 @@ class InMemoryLedger:
             if row is None or row.claimable(now):
                 took_over = row is not None and row.state is RecipientState.SENDING
                 row = row or _Row(RecipientState.SENDING)
-                row.state, row.lease_until, row.owner, row.attempts = RecipientState.SENDING, now + lease_seconds, owner, row.attempts + 1
+                row.state, row.lease_until, row.owner, row.attempts = (
+                    RecipientState.SENDING,
+                    now + lease_seconds,
+                    owner,
+                    row.attempts + 1,
+                )
                 self.rows[key] = row
-                claims.append(Claim(recipient, True, attempts=row.attempts, uncertain=row.uncertain, warned=row.warned, took_over=took_over))
+                claims.append(
+                    Claim(
+                        recipient,
+                        True,
+                        attempts=row.attempts,
+                        uncertain=row.uncertain,
+                        warned=row.warned,
+                        took_over=took_over,
+                    )
+                )
             else:
                 lease = row.lease_until if row.state is RecipientState.SENDING else None
                 due = row.next_attempt_at if row.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) else None
-                claims.append(Claim(recipient, False, row.state, row.reported, row.reply, lease, row.attempts, row.uncertain, row.warned, due))
+                claims.append(
+                    Claim(
+                        recipient,
+                        False,
+                        row.state,
+                        row.reported,
+                        row.reply,
+                        lease,
+                        row.attempts,
+                        row.uncertain,
+                        row.warned,
+                        due,
+                    )
+                )
         return claims
 
     async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None:
@@ -77,5 +108,3 @@ class InMemoryLedger:
     def state_of(self, message_key: str, recipient: str) -> RecipientState | None:
         row = self.rows.get((message_key, ledger_key(recipient)))
         return row.state if row else None
-
-

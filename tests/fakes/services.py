@@ -1,18 +1,28 @@
 """In-memory stand-ins for the dispatch service's collaborators (unit tests and benchmarks)."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
-from maildispatch.ports import ContentMissing
-from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply, parse_reply
+from maildispatch.core.outcome import (
+    Bounced,
+    Deferred,
+    Delivered,
+    Envelope,
+    Outcome,
+    Uncertain,
+    local_reply,
+    parse_reply,
+    stated_retry_delay,
+)
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
-from maildispatch.core.outcome import Envelope, stated_retry_delay
 from maildispatch.core.sqs_record import SqsRecord
+from maildispatch.ports import ContentMissing
 
 
 def reply_outcome(recipient: str, reply_line: str) -> Outcome:
@@ -42,7 +52,9 @@ class ScriptedTransport:
             replies = self.script.get(recipient, ["250 2.0.0 Ok: queued"])
             line = replies.pop(0) if len(replies) > 1 else replies[0]
             outcomes.append(reply_outcome(recipient, line))
-        accepted = tuple(r for r, o in zip(envelope.recipients, outcomes) if isinstance(o, (Delivered, Uncertain)))
+        accepted = tuple(
+            r for r, o in zip(envelope.recipients, outcomes, strict=False) if isinstance(o, (Delivered, Uncertain))
+        )
         if accepted:
             self.deliveries.append((Envelope(envelope.sender, accepted, envelope.smtputf8), message))
         return outcomes
@@ -73,10 +85,17 @@ class CollectingDeadLetters:
         self.reports.append(BounceReport.from_json(report.to_json()))
 
 
-ENQUEUED_AT = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+ENQUEUED_AT = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
-def sqs_record(body: dict | str, *, message_id: str = "m-1", receive_count: int = 1, attributes: dict | None = None, sent_at: datetime = ENQUEUED_AT) -> SqsRecord:
+def sqs_record(
+    body: dict | str,
+    *,
+    message_id: str = "m-1",
+    receive_count: int = 1,
+    attributes: dict | None = None,
+    sent_at: datetime = ENQUEUED_AT,
+) -> SqsRecord:
     return SqsRecord(
         message_id=message_id,
         receipt_handle=f"rh-{message_id}-{receive_count}",

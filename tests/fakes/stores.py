@@ -1,8 +1,9 @@
 """The suppression list and the return-path index in dicts."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression
@@ -27,7 +28,6 @@ class InMemorySuppressionList:
         return sum(1 for t in seen.values() if at - SOFT_BOUNCE_WINDOW < t <= at)
 
 
-
 @dataclass
 class InMemoryReturnPathIndex:
     entries: dict[str, SentMessage] = field(default_factory=dict)
@@ -37,5 +37,3 @@ class InMemoryReturnPathIndex:
 
     async def lookup(self, key: str) -> SentMessage | None:
         return self.entries.get(key)
-
-

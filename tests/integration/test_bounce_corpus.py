@@ -3,6 +3,7 @@
 The scores must stay above floors set just under what the classifier achieves, so they only go
 up. The corpus is never copied into the repository: it is read where it lies, next to the repo.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ FLOORS = {
 def corpus() -> Path:
     folder = BOUNCES / "corpus"
     if not (folder.is_dir() and (BOUNCES / "truth.json").is_file() and (BOUNCES / "score.py").is_file()):
-        pytest.skip(f"the shared bounce corpus is not at {BOUNCES} (corpus/, truth.json, score.py); CI has it beside the repo")
+        pytest.skip(
+            f"the shared bounce corpus is not at {BOUNCES} (corpus/, truth.json, score.py); CI has it beside the repo"
+        )
     return folder
 
 
@@ -42,8 +45,17 @@ def scores(corpus: Path, tmp_path_factory) -> dict:
     predictions.write_text(json.dumps(predictions_for(corpus)), encoding="utf-8")
     numbers = out / "scores.json"
     run = subprocess.run(
-        [sys.executable, str(BOUNCES / "score.py"), str(BOUNCES / "truth.json"), str(predictions), "--json", str(numbers)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(BOUNCES / "score.py"),
+            str(BOUNCES / "truth.json"),
+            str(predictions),
+            "--json",
+            str(numbers),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     return json.loads(numbers.read_text(encoding="utf-8"))
@@ -52,7 +64,9 @@ def scores(corpus: Path, tmp_path_factory) -> dict:
 @pytest.mark.parametrize("measure", sorted(FLOORS))
 def test_scores_stay_above_their_floors(scores: dict, measure: str):
     got = scores["overall"][measure]
-    assert got["rate"] >= FLOORS[measure], f"{measure}: {got['right']}/{got['of']} = {got['rate']:.4f} < floor {FLOORS[measure]}"
+    assert got["rate"] >= FLOORS[measure], (
+        f"{measure}: {got['right']}/{got['of']} = {got['rate']:.4f} < floor {FLOORS[measure]}"
+    )
 
 
 def test_no_message_breaks_the_parser_and_almost_all_are_answered(corpus: Path):

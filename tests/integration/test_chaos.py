@@ -6,6 +6,7 @@ at its first opportunity (`at_least_once`), and cut-offs come late enough to cat
 accepted a message the ledger does not know about yet, so each is tested in every run: a chaos test
 that injected nothing proves nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,17 +15,29 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maildispatch.core.outcome import Bounced, Delivered
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
-from maildispatch.core.outcome import Envelope
+from maildispatch.core.outcome import Bounced, Delivered, Envelope
 from tests.stack.chaos import CHAOS_FUNCTION_ENV, ChaosConfig, default_faults, print_report, run_chaos
 from tests.stack.event_source import CutOffs, ForkServer, HandlerSpec, InvocationOutcome, SqsEventSource
 from tests.stack.moto import MotoServer, aws_client
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
 EVERY_FAULT = (
-    "rcpt_421", "rcpt_450", "rcpt_451", "rcpt_452", "rcpt_550", "rcpt_552", "rcpt_554", "dead", "greylist",
-    "drop_mid_data", "drop_after_dot", "hang_after_dot", "slow", "cut_off_invocations", "duplicated_records",
+    "rcpt_421",
+    "rcpt_450",
+    "rcpt_451",
+    "rcpt_452",
+    "rcpt_550",
+    "rcpt_552",
+    "rcpt_554",
+    "dead",
+    "greylist",
+    "drop_mid_data",
+    "drop_after_dot",
+    "hang_after_dot",
+    "slow",
+    "cut_off_invocations",
+    "duplicated_records",
     "cut_off_after_the_relay_accepted",
 )
 
@@ -34,15 +47,23 @@ def small_run_faults() -> dict[str, Any]:
     faults["at_least_once"] = True  # every fault type at its first opportunity, then at random
     faults["rcpt"] = {code: 0.02 for code in faults["rcpt"]}
     faults["greylist"] = {"probability": 0.1, "delay_seconds": 1}
-    faults["data"].update(drop_mid_data=0.3, drop_after_dot=0.03, hang_after_dot=0.02, slow=0.05, slow_seconds=[0.1, 0.4])
+    faults["data"].update(
+        drop_mid_data=0.3, drop_after_dot=0.03, hang_after_dot=0.02, slow=0.05, slow_seconds=[0.1, 0.4]
+    )
     return faults
 
 
 SMALL_RUN = ChaosConfig(
-    requests=20, seed=3, wave_requests=10, pool_size=16, large_every=10,
+    requests=20,
+    seed=3,
+    wave_requests=10,
+    pool_size=16,
+    large_every=10,
     cut_off_fraction=0.4,  # a few of ~20 invocations, killed past their claims, into the sends
-    faults=small_run_faults(), function_env={**CHAOS_FUNCTION_ENV, "RETRY_SCHEDULE": "1s,2s"},
-    queue_visibility_s=4, max_run_s=150,
+    faults=small_run_faults(),
+    function_env={**CHAOS_FUNCTION_ENV, "RETRY_SCHEDULE": "1s,2s"},
+    queue_visibility_s=4,
+    max_run_s=150,
 )
 
 
@@ -54,16 +75,25 @@ def test_no_mail_is_lost_and_none_is_sent_twice_under_faults(tmp_path: Path, fre
 
     def evidence(problem: str) -> str:
         examples = details["examples"].get(problem, [])
-        return json.dumps({"summary": summary, "checks": details["checks"], "examples": examples}, indent=1, default=str)
+        return json.dumps(
+            {"summary": summary, "checks": details["checks"], "examples": examples}, indent=1, default=str
+        )
 
     assert result.settled, f"the queues did not empty within {SMALL_RUN.max_run_s} s:\n{evidence('lost')}"
     not_injected = [name for name in EVERY_FAULT if not summary["faults"].get(name)]
     assert not not_injected, f"faults never injected, so not tested: {not_injected}"
     assert summary["lost"] == 0, f"recipients lost:\n{evidence('lost')}"
     assert summary["duplicates"] == 0, f"recipients sent a second copy:\n{evidence('duplicates')}"
-    for check in ("delivered in the ledger, no copy at the relay", "bounced, in no DSN", "delivered, yet named as failed in a DSN"):
+    for check in (
+        "delivered in the ledger, no copy at the relay",
+        "bounced, in no DSN",
+        "delivered, yet named as failed in a DSN",
+    ):
         assert details["checks"][check] == 0, f"{check}:\n{evidence(check)}"
-    assert summary["recipients"] == summary["delivered"] + summary["bounced"] + summary["suppressed"] + summary["uncertain"]
+    assert (
+        summary["recipients"]
+        == summary["delivered"] + summary["bounced"] + summary["suppressed"] + summary["uncertain"]
+    )
     assert summary["suppressed"] > 0, "dead mailboxes are suppressed after their first hard bounce"
 
 
@@ -80,8 +110,13 @@ RECIPIENTS = [f"user{i}@example.net" for i in range(6)]
 
 def _replies_from(relay: RelayProcess, sender: str) -> list[tuple[str, str, str]]:
     settings = RelaySettings(
-        host=relay.host, port=relay.port, username=RELAY_USER, password=RELAY_PASSWORD, ca_file=relay.ca_file,
-        timeout=5.0, max_connections=1,
+        host=relay.host,
+        port=relay.port,
+        username=RELAY_USER,
+        password=RELAY_PASSWORD,
+        ca_file=relay.ca_file,
+        timeout=5.0,
+        max_connections=1,
     )
 
     async def send_all() -> None:
@@ -92,13 +127,17 @@ def _replies_from(relay: RelayProcess, sender: str) -> list[tuple[str, str, str]
                 await transport.deliver(Envelope(sender, recipients), message)
 
     asyncio.run(send_all())
-    return [(e["event"], e.get("recipient", ""), e["reply"]) for e in relay.log_events() if e["event"] in ("rcpt", "data")]
+    return [
+        (e["event"], e.get("recipient", ""), e["reply"]) for e in relay.log_events() if e["event"] in ("rcpt", "data")
+    ]
 
 
 def test_the_fault_relay_replays_the_same_faults_for_the_same_seed(tmp_path: Path) -> None:
     runs = {}
     for name, seed in (("first", 11), ("again", 11), ("other", 12)):
-        with RelayProcess().start(tmp_path / name, auth=(RELAY_USER, RELAY_PASSWORD), faults=PROFILE, seed=seed) as relay:
+        with RelayProcess().start(
+            tmp_path / name, auth=(RELAY_USER, RELAY_PASSWORD), faults=PROFILE, seed=seed
+        ) as relay:
             runs[name] = (_replies_from(relay, "shop@shop.example"), relay.injected_faults())
     assert runs["first"] == runs["again"]
     assert runs["first"][0] != runs["other"][0]
@@ -109,11 +148,15 @@ def test_the_fault_relay_replays_the_same_faults_for_the_same_seed(tmp_path: Pat
 def test_dsns_from_the_null_sender_get_no_random_faults(tmp_path: Path) -> None:
     always = {"rcpt": {"451": 1.0}, "greylist": {"probability": 1.0}, "data": {"drop_after_dot": 1.0}}
     with RelayProcess().start(tmp_path / "r", auth=(RELAY_USER, RELAY_PASSWORD), faults=always, seed=1) as relay:
-        settings = RelaySettings(host=relay.host, port=relay.port, username=RELAY_USER, password=RELAY_PASSWORD, ca_file=relay.ca_file)
+        settings = RelaySettings(
+            host=relay.host, port=relay.port, username=RELAY_USER, password=RELAY_PASSWORD, ca_file=relay.ca_file
+        )
 
         async def deliver(sender: str) -> list:
             async with RelayTransport(settings) as transport:
-                return await transport.deliver(Envelope(sender, ("shop@shop.example",)), b"Message-ID: <d@x>\r\n\r\nDSN\r\n")
+                return await transport.deliver(
+                    Envelope(sender, ("shop@shop.example",)), b"Message-ID: <d@x>\r\n\r\nDSN\r\n"
+                )
 
         [dsn] = asyncio.run(deliver(""))
         [mail] = asyncio.run(deliver("shop@shop.example"))
@@ -124,7 +167,7 @@ def test_dsns_from_the_null_sender_get_no_random_faults(tmp_path: Path) -> None:
 
 # -- cut-offs: the runtime killed mid-batch ---------------------------------------------------------------
 
-SLOW_HANDLER = '''
+SLOW_HANDLER = """
 import os, time
 def handler(event, context):
     for record in event["Records"]:
@@ -132,7 +175,7 @@ def handler(event, context):
             progress.write(f"{os.getpid()} {record['messageId']}\\n")
         time.sleep(0.2)
     return {"batchItemFailures": []}
-'''
+"""
 
 
 def test_a_cut_off_invocation_dies_mid_batch_and_its_records_come_back(tmp_path: Path, fresh_moto: MotoServer) -> None:

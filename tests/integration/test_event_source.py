@@ -245,7 +245,7 @@ def test_the_event_has_the_shape_of_the_documented_lambda_sqs_event(sqs: Any) ->
         assert all(isinstance(value, str) for value in record["attributes"].values())
         assert record["attributes"]["ApproximateReceiveCount"] == "1"
         assert record["attributes"]["SentTimestamp"].isdigit()
-        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()  # noqa: S324
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert record["eventSource"] == "aws:sqs"
         assert record["eventSourceARN"] == queue.arn
         assert record["awsRegion"] == "us-east-1"

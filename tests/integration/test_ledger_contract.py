@@ -1,4 +1,5 @@
 """One ledger contract, two implementations: in memory, and DynamoDB (moto server)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from maildispatch.core.ledger import NEVER, LedgerEntry, RecipientState
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
-from tests.fakes.ledger import InMemoryLedger
+from maildispatch.core.ledger import NEVER, LedgerEntry, RecipientState
 from maildispatch.core.outcome import parse_reply
-from tests.stack.moto import aws_client
+from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.services import ManualClock
+from tests.stack.moto import aws_client
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -27,8 +28,14 @@ def ledger_and_clock(request):
     ddb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "message_key", "KeyType": "HASH"}, {"AttributeName": "recipient", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "message_key", "AttributeType": "S"}, {"AttributeName": "recipient", "AttributeType": "S"}],
+        KeySchema=[
+            {"AttributeName": "message_key", "KeyType": "HASH"},
+            {"AttributeName": "recipient", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "message_key", "AttributeType": "S"},
+            {"AttributeName": "recipient", "AttributeType": "S"},
+        ],
     )
     with ThreadPoolExecutor(8) as executor:
         yield DynamoDbLedger(ddb, table, executor, clock=clock), clock
@@ -58,22 +65,37 @@ def test_recipients_are_keyed_case_insensitively(ledger_and_clock):
 def test_delivered_and_bounced_are_final(ledger_and_clock):
     ledger, clock = ledger_and_clock
     claim(ledger, ["a@x.test", "b@x.test"])
-    record(ledger, LedgerEntry("a@x.test", RecipientState.DELIVERED, parse_reply(250, "2.0.0 ok")),
-           LedgerEntry("b@x.test", RecipientState.BOUNCED, parse_reply(550, "5.1.1 unknown", remote_mta="mx.test")))
+    record(
+        ledger,
+        LedgerEntry("a@x.test", RecipientState.DELIVERED, parse_reply(250, "2.0.0 ok")),
+        LedgerEntry("b@x.test", RecipientState.BOUNCED, parse_reply(550, "5.1.1 unknown", remote_mta="mx.test")),
+    )
     clock.advance(10_000)
     a, b = claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")
     assert (a.granted, a.state) == (False, RecipientState.DELIVERED)
-    assert (b.granted, b.state, b.reply.status, b.reply.code, b.reply.remote_mta) == (False, RecipientState.BOUNCED, "5.1.1", 550, "mx.test")
+    assert (b.granted, b.state, b.reply.status, b.reply.code, b.reply.remote_mta) == (
+        False,
+        RecipientState.BOUNCED,
+        "5.1.1",
+        550,
+        "mx.test",
+    )
 
 
 def test_deferred_and_uncertain_may_be_claimed_again_once_due(ledger_and_clock):
     ledger, clock = ledger_and_clock
     claim(ledger, ["a@x.test", "b@x.test"])
     due = clock.now + 60
-    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, parse_reply(451, "4.7.1 later"), next_attempt_at=due),
-           LedgerEntry("b@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=due))
+    record(
+        ledger,
+        LedgerEntry("a@x.test", RecipientState.DEFERRED, parse_reply(451, "4.7.1 later"), next_attempt_at=due),
+        LedgerEntry("b@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=due),
+    )
     early = claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")
-    assert [(c.granted, c.state, c.next_attempt_at) for c in early] == [(False, RecipientState.DEFERRED, due), (False, RecipientState.UNCERTAIN, due)]
+    assert [(c.granted, c.state, c.next_attempt_at) for c in early] == [
+        (False, RecipientState.DEFERRED, due),
+        (False, RecipientState.UNCERTAIN, due),
+    ]
     clock.advance(60)
     again = claim(ledger, ["a@x.test", "b@x.test"], owner="inv-2")
     assert [(c.granted, c.attempts, c.uncertain) for c in again] == [(True, 2, 0), (True, 2, 1)]
@@ -107,7 +129,9 @@ def test_a_claim_whose_lease_ran_out_can_be_taken_over_and_says_so(ledger_and_cl
 def test_uncertain_attempts_add_up(ledger_and_clock):
     ledger, clock = ledger_and_clock
     claim(ledger, ["a@x.test"])
-    record(ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, None, uncertain_attempts=1, next_attempt_at=clock.now))
+    record(
+        ledger, LedgerEntry("a@x.test", RecipientState.DEFERRED, None, uncertain_attempts=1, next_attempt_at=clock.now)
+    )
     record(ledger, LedgerEntry("a@x.test", RecipientState.UNCERTAIN, None, next_attempt_at=clock.now))
     assert claim(ledger, ["a@x.test"], owner="inv-2")[0].uncertain == 2
 
@@ -125,7 +149,9 @@ def test_concurrent_claims_for_one_recipient_grant_exactly_one(ledger_and_clock)
     ledger, _ = ledger_and_clock
 
     async def race():
-        return await asyncio.gather(*(ledger.claim("k1", ["a@x.test"], owner=f"inv-{i}", lease_seconds=60) for i in range(8)))
+        return await asyncio.gather(
+            *(ledger.claim("k1", ["a@x.test"], owner=f"inv-{i}", lease_seconds=60) for i in range(8))
+        )
 
     grants = [c[0].granted for c in asyncio.run(race())]
     assert grants.count(True) == 1

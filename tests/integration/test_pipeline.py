@@ -4,6 +4,7 @@ AUTH) -> retries -> DLQ -> bounce -> DSN to the sender + "Email Bounced" event.
 Real parts only: moto server for AWS, the scripted aiosmtpd relay, the template's own resources
 and the real handler modules, driven by the SQS event-source emulator.
 """
+
 from __future__ import annotations
 
 import base64
@@ -122,15 +123,30 @@ def test_bad_inputs_fail_alone_with_clear_errors(stack):
         "invalid address": (send_request(to=["not an address"]), "to[0]"),
         "unknown field": (send_request(priority="high"), "priority"),
         "oversize attachment": (
-            send_request(attachments=[{"filename": "big.bin", "content_base64": base64.b64encode(b"x" * 600_000).decode()}]),
+            send_request(
+                attachments=[{"filename": "big.bin", "content_base64": base64.b64encode(b"x" * 600_000).decode()}]
+            ),
             "attachments",
         ),
         "unknown template variable": (
-            json.dumps({"from": SHOP, "to": ["binh@example.net"], "template": {"subject": "Hi {{ name }}", "text": "{{ nope }}"}, "variables": {"name": "A"}}),
+            json.dumps(
+                {
+                    "from": SHOP,
+                    "to": ["binh@example.net"],
+                    "template": {"subject": "Hi {{ name }}", "text": "{{ nope }}"},
+                    "variables": {"name": "A"},
+                }
+            ),
             "nope",
         ),
         "sandbox escape": (
-            json.dumps({"from": SHOP, "to": ["binh@example.net"], "template": {"subject": "x", "text": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}}),
+            json.dumps(
+                {
+                    "from": SHOP,
+                    "to": ["binh@example.net"],
+                    "template": {"subject": "x", "text": "{{ ''.__class__.__mro__[1].__subclasses__() }}"},
+                }
+            ),
             "unsafe",
         ),
     }
@@ -169,7 +185,9 @@ def test_a_recipient_deferred_until_the_give_up_horizon_bounces_with_4_4_7(tmp_p
 
 def test_a_record_moved_by_the_redrive_policy_is_still_reported(stack):
     """SQS moves a record to the DLQ by itself after maxReceiveCount crashes; no report was written."""
-    stack.sqs.send_message(QueueUrl=stack.stack.queue_url("DeadLetterQueue"), MessageBody=send_request(message_key="crashed-1"))
+    stack.sqs.send_message(
+        QueueUrl=stack.stack.queue_url("DeadLetterQueue"), MessageBody=send_request(message_key="crashed-1")
+    )
     stack.drain(timeout_s=30)
     [event] = stack.bounce_events()
     assert event["detail"]["reason"] == "redriven" and event["detail"]["message_key"] == "crashed-1"
@@ -191,7 +209,15 @@ def test_a_hard_bounced_address_is_suppressed_and_later_sends_to_it_are_skipped(
 
 
 def test_a_record_that_must_wait_again_is_re_enqueued_and_keeps_its_identity(tmp_path, fresh_moto):
-    script = {"rcpt": {"busy@example.org": ["451 4.7.1 Greylisted, please try again in 1 seconds", "451 4.7.1 again", "250 2.1.5 OK"]}}
+    script = {
+        "rcpt": {
+            "busy@example.org": [
+                "451 4.7.1 Greylisted, please try again in 1 seconds",
+                "451 4.7.1 again",
+                "250 2.1.5 OK",
+            ]
+        }
+    }
     env = {"REQUEUE_AFTER_RECEIVES": "1"}  # every wait becomes a fresh copy of the record
     with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env=env) as stack:
         body = json.loads(send_request(to=["busy@example.org"]))  # no message_key: the first SQS id becomes it

@@ -20,6 +20,7 @@ send request goes to five recipients, each of which meets a different part of Po
 The schedule is compressed to seconds (RETRY_SCHEDULE 2s, RETRY_MAX_AGE 3s), not skipped.
 The run happens once; the tests below read different parts of it.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,11 @@ POSTFIX_ACCESS = {  # Postfix's check_recipient_access table: refused or deferre
     LET_THROUGH: "450 4.2.0 Mailbox busy, try again in 2 seconds",
 }
 DOWNSTREAM_SCRIPT = {
-    "rcpt": {REFUSED_DOWNSTREAM: [f"550 5.1.1 <{REFUSED_DOWNSTREAM}>: Recipient address rejected: User unknown in local recipient table"]}
+    "rcpt": {
+        REFUSED_DOWNSTREAM: [
+            f"550 5.1.1 <{REFUSED_DOWNSTREAM}>: Recipient address rejected: User unknown in local recipient table"
+        ]
+    }
 }
 # Attempts at 0 s, about 2 s and (if not already past it) the 3 s horizon; a recipient still
 # deferred at the horizon expires (4.4.7). later@'s stated 2 s delay is honoured (the floor is
@@ -149,7 +154,9 @@ def test_each_recipient_ends_as_postfix_decided(run):
         LET_THROUGH: "delivered",
         REFUSED_DOWNSTREAM: "delivered",  # to Postfix, which took responsibility; its bounce comes as mail
     }, run.mta.maillog()
-    assert sorted((e["detail"]["reason"], r["address"], r["status"]) for e in run.events for r in e["detail"]["recipients"]) == [
+    assert sorted(
+        (e["detail"]["reason"], r["address"], r["status"]) for e in run.events for r in e["detail"]["recipients"]
+    ) == [
         ("expired", DEFERRED, "4.4.7"),
         ("rejected", REFUSED, "5.1.1"),
     ]

@@ -176,7 +176,12 @@ def test_event_sources_are_read_from_the_template(provision):
             "BounceFunction", "DeadLetterQueue", stack.queue_url("DeadLetterQueue"), 10, 0, ("ReportBatchItemFailures",)
         ),
         EventSource(
-            "ReturnedFunction", "ReturnedMailQueue", stack.queue_url("ReturnedMailQueue"), 10, 0, ("ReportBatchItemFailures",)
+            "ReturnedFunction",
+            "ReturnedMailQueue",
+            stack.queue_url("ReturnedMailQueue"),
+            10,
+            0,
+            ("ReportBatchItemFailures",),
         ),
     ]
 
@@ -205,7 +210,11 @@ def test_function_environment_points_at_the_local_resources(stack):
         "default",
         "",
     )
-    assert (dispatch["RETRY_SCHEDULE"], dispatch["RETRY_MAX_AGE"], dispatch["SEND_QUEUE_RETENTION"]) == ("5m,10m,20m,40m,1h,2h,4h", "2d", "4d")
+    assert (dispatch["RETRY_SCHEDULE"], dispatch["RETRY_MAX_AGE"], dispatch["SEND_QUEUE_RETENTION"]) == (
+        "5m,10m,20m,40m,1h,2h,4h",
+        "2d",
+        "4d",
+    )
     dynamodb.describe_table(TableName=dispatch["SUPPRESSION_TABLE"])
     assert "SEND_QUEUE_URL" not in bounce and "EVENT_BUS_NAME" not in dispatch
     assert all(isinstance(v, str) for v in [*dispatch.values(), *bounce.values()])
@@ -229,7 +238,7 @@ def test_code_uri_is_the_function_directory(stack):
 def test_a_parameter_without_default_is_asked_for_when_it_is_needed(provision):
     stack = provision(parameters={})  # nothing created needs ReportingMta, so provisioning works
 
-    with pytest.raises(ProvisioningError, match="ReportingMta.*no default.*parameters="):
+    with pytest.raises(ProvisioningError, match=r"ReportingMta.*no default.*parameters="):
         stack.function_environment("DispatchFunction")
     assert stack.function_environment("DispatchFunction", parameters=REQUIRED)["REPORTING_MTA"] == "mta.test"
 
@@ -276,7 +285,10 @@ def test_resources_added_to_the_template_appear_locally_without_code_changes(pro
             "Handler": "app.handler",
             "Environment": {"Variables": {"ARCHIVE_QUEUE_ARN": {"Fn::GetAtt": ["ArchiveQueue", "Arn"]}}},
             "Events": {
-                "Archive": {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["ArchiveQueue", "Arn"]}, "BatchSize": 5}}
+                "Archive": {
+                    "Type": "SQS",
+                    "Properties": {"Queue": {"Fn::GetAtt": ["ArchiveQueue", "Arn"]}, "BatchSize": 5},
+                }
             },
         },
     }
@@ -299,9 +311,10 @@ def test_resources_added_to_the_template_appear_locally_without_code_changes(pro
     redrive = json.loads(queue_attributes(without_topic, "ArchiveQueue")["RedrivePolicy"])
     assert redrive == {"deadLetterTargetArn": without_topic.arn("DeadLetterQueue"), "maxReceiveCount": 5}
     assert queue_attributes(without_topic, "ArchiveQueue")["VisibilityTimeout"] == "90"
-    assert EventSource(
-        "ArchiveFunction", "ArchiveQueue", without_topic.queue_url("ArchiveQueue"), 5, 0, ()
-    ) in without_topic.event_sources
+    assert (
+        EventSource("ArchiveFunction", "ArchiveQueue", without_topic.queue_url("ArchiveQueue"), 5, 0, ())
+        in without_topic.event_sources
+    )
     archive_environment = without_topic.function_environment("ArchiveFunction")
     assert archive_environment["ARCHIVE_QUEUE_ARN"] == without_topic.arn("ArchiveQueue")
     assert archive_environment["POWERTOOLS_METRICS_NAMESPACE"] == "maildispatch"  # Globals apply too

@@ -1,4 +1,5 @@
 """The relay checker ("send a test email") against the test relay: which step fails, and the hint."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from maildispatch.adapters.smtp_relay import RelaySettings
 from maildispatch_cli.relay_check import (
     CheckRequest,
     StepResult,
@@ -20,7 +22,6 @@ from maildispatch_cli.relay_check import (
     format_results,
     main,
 )
-from maildispatch.adapters.smtp_relay import RelaySettings
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
 SHOP, AN = "shop@example.com", "an.nguyen@example.net"
@@ -35,9 +36,27 @@ def steps(results: list[StepResult]) -> list[tuple[str, str]]:
 
 
 def cli_args(relay: RelayProcess, *extra: str) -> list[str]:
-    return ["--host", relay.host, "--port", str(relay.port), "--security", "starttls",
-            "--username", RELAY_USER, "--password-env", "TEST_SMTP_PASSWORD",
-            "--from", SHOP, "--to", AN, "--ca-file", str(relay.ca_file), "--timeout", "5", *extra]
+    return [
+        "--host",
+        relay.host,
+        "--port",
+        str(relay.port),
+        "--security",
+        "starttls",
+        "--username",
+        RELAY_USER,
+        "--password-env",
+        "TEST_SMTP_PASSWORD",
+        "--from",
+        SHOP,
+        "--to",
+        AN,
+        "--ca-file",
+        str(relay.ca_file),
+        "--timeout",
+        "5",
+        *extra,
+    ]
 
 
 def test_a_working_relay_passes_every_step_and_gets_the_test_message(
@@ -63,8 +82,12 @@ def test_a_wrong_password_fails_at_auth_with_a_hint(relay: RelayProcess, relay_s
 
 
 def test_gmail_auth_failures_point_to_app_passwords() -> None:
-    hint = auth_hint("smtp.gmail.com", 535, "5.7.8 Username and Password not accepted. For more information, "
-                     "go to https://support.google.com/mail/?p=BadCredentials")
+    hint = auth_hint(
+        "smtp.gmail.com",
+        535,
+        "5.7.8 Username and Password not accepted. For more information, "
+        "go to https://support.google.com/mail/?p=BadCredentials",
+    )
     assert "App Password" in hint and "2-Step Verification" in hint
     assert "encryption" in auth_hint("mail.example.com", 538, "5.7.11 Encryption required")
 
@@ -105,8 +128,15 @@ def test_implicit_tls_against_a_starttls_port_fails_at_tls_naming_the_ports(
 
 def test_starttls_against_an_implicit_tls_port_fails_at_connect(tmp_path: Path) -> None:
     with RelayProcess().start(tmp_path, security="tls", auth=(RELAY_USER, RELAY_PASSWORD)) as relay:
-        settings = RelaySettings(host=relay.host, port=relay.port, security="starttls", ca_file=relay.ca_file,
-                                 username=RELAY_USER, password=RELAY_PASSWORD, timeout=0.5)
+        settings = RelaySettings(
+            host=relay.host,
+            port=relay.port,
+            security="starttls",
+            ca_file=relay.ca_file,
+            username=RELAY_USER,
+            password=RELAY_PASSWORD,
+            timeout=0.5,
+        )
         results = check(settings)
     assert steps(results)[-1] == ("connect", "failed")
     assert "no SMTP greeting" in results[-1].detail
@@ -121,10 +151,12 @@ def test_no_send_stops_before_sending(relay: RelayProcess, relay_settings: Relay
 
 
 def test_the_printed_report_has_a_line_per_step_and_names_the_failed_step() -> None:
-    report = format_results([
-        StepResult("dns", "ok", "smtp.example.com -> 192.0.2.1"),
-        StepResult("connect", "failed", "no answer", "is the port open?"),
-    ])
+    report = format_results(
+        [
+            StepResult("dns", "ok", "smtp.example.com -> 192.0.2.1"),
+            StepResult("connect", "failed", "no answer", "is the port open?"),
+        ]
+    )
     assert report.splitlines() == [
         "dns      ok      smtp.example.com -> 192.0.2.1",
         "connect  FAILED  no answer",
@@ -159,8 +191,17 @@ def test_it_runs_as_a_module(relay: RelayProcess) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "maildispatch_cli", "relay-check", *cli_args(relay)],
         env={**os.environ, "PYTHONPATH": python_path, "TEST_SMTP_PASSWORD": RELAY_PASSWORD},
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["dns", "connect", "tls", "auth", "send", "relay"]
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "dns",
+        "connect",
+        "tls",
+        "auth",
+        "send",
+        "relay",
+    ]
     assert len(relay.messages()) == 1

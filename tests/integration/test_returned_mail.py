@@ -1,5 +1,6 @@
 """Returned mail end to end: a bounce that arrives later as mail (or as an SES notification) enters
 the same reporting path as one seen during the SMTP session."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,7 +27,19 @@ def sent(stack):
     """A message the relay accepted for two recipients of its own: the later failures come back as mail."""
     n = next(_numbers)
     key, binh, an = f"order-{n}", f"binh{n}@example.net", f"an{n}@example.net"
-    stack.enqueue([json.dumps({"message_key": key, "from": "Shop <shop@example.com>", "to": [binh, an], "subject": "Your order", "text": "Shipped."})])
+    stack.enqueue(
+        [
+            json.dumps(
+                {
+                    "message_key": key,
+                    "from": "Shop <shop@example.com>",
+                    "to": [binh, an],
+                    "subject": "Your order",
+                    "text": "Shipped.",
+                }
+            )
+        ]
+    )
     stack.drain(timeout_s=30)
     stack.bounce_events()  # start each test with no events pending
     stored = {m["X-Envelope-To"]: m for m in stack.delivered_messages() if m["X-Envelope-To"] in (binh, an)}
@@ -59,7 +72,12 @@ def test_a_bounce_returned_as_mail_is_classified_reported_suppressed_and_recorde
     detail = event["detail"]
     assert event["detail-type"] == "Email Bounced" and detail["reason"] == "returned" and detail["message_key"] == key
     [recipient] = detail["recipients"]
-    assert (recipient["address"], recipient["status"], recipient["classification"], recipient["hard"]) == (binh, "5.1.1", "userunknown", True)
+    assert (recipient["address"], recipient["status"], recipient["classification"], recipient["hard"]) == (
+        binh,
+        "5.1.1",
+        "userunknown",
+        True,
+    )
     assert detail["source"]["matched_by"] == "verp"
     assert binh in stack.suppressed_addresses() and an not in stack.suppressed_addresses()
     states = {i["recipient"]["S"]: i["state"]["S"] for i in stack.ledger_items() if i["message_key"]["S"] == key}
@@ -70,8 +88,14 @@ def test_a_bounce_returned_as_mail_is_classified_reported_suppressed_and_recorde
 
 def test_a_forged_bounce_cannot_suppress_an_address(sent):
     stack, _, binh, _, _ = sent
-    forged = (EVENTS / "postfix-dsn.eml").read_bytes().replace(b"RETURN_PATH", b"bounces+aaaaaaaaaaaaaaaabbbbbbbb@bounces.example.com")
-    forged = forged.replace(b"ORIGINAL_MESSAGE_ID", b"<made-up@example.com>").replace(b"binh@example.net", binh.encode())
+    forged = (
+        (EVENTS / "postfix-dsn.eml")
+        .read_bytes()
+        .replace(b"RETURN_PATH", b"bounces+aaaaaaaaaaaaaaaabbbbbbbb@bounces.example.com")
+    )
+    forged = forged.replace(b"ORIGINAL_MESSAGE_ID", b"<made-up@example.com>").replace(
+        b"binh@example.net", binh.encode()
+    )
     stack.return_mail(forged)
     stack.drain(timeout_s=30)
     [event] = stack.bounce_events()

@@ -3,6 +3,7 @@
 Each test reads as a rule of the transport: what outcome each recipient gets, when a connection
 is reused, retried or discarded, and where the line between Deferred and Uncertain runs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain
 from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings, RelayTransport
-from maildispatch.core.outcome import Envelope
+from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain
 from tests.conftest import require_binary
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
@@ -43,7 +43,9 @@ def deliver(settings: RelaySettings, *deliveries: tuple[Envelope, bytes]) -> lis
     return asyncio.run(run())
 
 
-def deliver_one(settings: RelaySettings, *recipients: str, sender: str = SHOP, data: bytes | None = None) -> list[Outcome]:
+def deliver_one(
+    settings: RelaySettings, *recipients: str, sender: str = SHOP, data: bytes | None = None
+) -> list[Outcome]:
     return deliver(settings, (Envelope(sender, recipients), data or message(recipients=recipients)))[0]
 
 
@@ -145,11 +147,17 @@ def test_an_unreadable_ca_file_is_a_config_error(tmp_path: Path) -> None:
 # Outcomes per recipient
 
 
-def test_every_recipient_gets_its_own_outcome_in_envelope_order(relay: RelayProcess, relay_settings: RelaySettings) -> None:
-    relay.set_script({"rcpt": {
-        GHOST: ["550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown"],
-        BUSY: ["451 4.7.1 Greylisted, please try again in 1 seconds", "250 2.1.5 OK"],
-    }})
+def test_every_recipient_gets_its_own_outcome_in_envelope_order(
+    relay: RelayProcess, relay_settings: RelaySettings
+) -> None:
+    relay.set_script(
+        {
+            "rcpt": {
+                GHOST: ["550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown"],
+                BUSY: ["451 4.7.1 Greylisted, please try again in 1 seconds", "250 2.1.5 OK"],
+            }
+        }
+    )
     an, ghost, busy, binh = deliver_one(relay_settings, AN, GHOST, BUSY, BINH)
 
     assert [type(o) for o in (an, ghost, busy, binh)] == [Delivered, Bounced, Deferred, Delivered]
@@ -177,10 +185,12 @@ def test_the_null_sender_is_sent_as_empty_path(relay: RelayProcess, relay_settin
 def test_the_reply_to_the_content_applies_to_every_accepted_recipient(
     relay: RelayProcess, relay_settings: RelaySettings
 ) -> None:
-    relay.set_script({
-        "rcpt": {GHOST: ["550 5.1.1 User unknown"]},
-        "data": {AN: ["554 5.7.1 Message rejected as spam", "451 4.3.0 Queue full, try again in 2 minutes"]},
-    })
+    relay.set_script(
+        {
+            "rcpt": {GHOST: ["550 5.1.1 User unknown"]},
+            "data": {AN: ["554 5.7.1 Message rejected as spam", "451 4.3.0 Queue full, try again in 2 minutes"]},
+        }
+    )
     an, ghost, binh = deliver_one(relay_settings, AN, GHOST, BINH)
     assert isinstance(an, Bounced) and isinstance(binh, Bounced)
     assert an.reply == binh.reply and (an.reply.code, an.reply.status) == (554, "5.7.1")
@@ -234,9 +244,17 @@ def test_non_ascii_addresses_go_out_with_smtputf8(relay: RelayProcess, relay_set
 
 
 def test_smtputf8_envelope_bounces_with_5_6_7_when_the_relay_lacks_it(tmp_path: Path) -> None:
-    with RelayProcess().start(tmp_path, security="starttls", auth=(RELAY_USER, RELAY_PASSWORD), smtputf8=False) as relay:
-        settings = RelaySettings(host=relay.host, port=relay.port, username=RELAY_USER, password=RELAY_PASSWORD,
-                                 ca_file=relay.ca_file, timeout=5)
+    with RelayProcess().start(
+        tmp_path, security="starttls", auth=(RELAY_USER, RELAY_PASSWORD), smtputf8=False
+    ) as relay:
+        settings = RelaySettings(
+            host=relay.host,
+            port=relay.port,
+            username=RELAY_USER,
+            password=RELAY_PASSWORD,
+            ca_file=relay.ca_file,
+            timeout=5,
+        )
         (outcome,) = deliver(settings, (Envelope(SHOP, (AN,), smtputf8=True), message()))[0]
         assert isinstance(outcome, Bounced) and outcome.reply.status == "5.6.7"
         assert "SMTPUTF8" in outcome.reply.text
@@ -254,7 +272,9 @@ def test_connections_are_reused_across_deliveries(relay: RelayProcess, relay_set
     assert len(relay.log_events("quit")) == 1, "close() QUITs the pooled connection"
 
 
-def test_concurrent_deliveries_share_at_most_max_connections(relay: RelayProcess, relay_settings: RelaySettings) -> None:
+def test_concurrent_deliveries_share_at_most_max_connections(
+    relay: RelayProcess, relay_settings: RelaySettings
+) -> None:
     settings = dataclasses.replace(relay_settings, max_connections=2)
 
     async def run() -> list[list[Outcome]]:
@@ -286,7 +306,12 @@ def test_a_failed_transaction_is_reset_before_the_connection_is_reused(
     assert isinstance(ghost, Bounced) and isinstance(an, Delivered)
     assert len(relay.log_events("connect")) == 1
     assert [e["event"] for e in relay.log_events() if e["event"] in ("rcpt", "rset", "mail")] == [
-        "mail", "rcpt", "rset", "mail", "rcpt"]
+        "mail",
+        "rcpt",
+        "rset",
+        "mail",
+        "rcpt",
+    ]
 
 
 def test_one_transport_works_in_successive_event_loops(relay: RelayProcess, relay_settings: RelaySettings) -> None:
@@ -299,7 +324,9 @@ def test_one_transport_works_in_successive_event_loops(relay: RelayProcess, rela
 # 421 and lost connections before the content: retried once on a fresh connection
 
 
-def test_a_421_at_rcpt_is_retried_once_on_a_fresh_connection(relay: RelayProcess, relay_settings: RelaySettings) -> None:
+def test_a_421_at_rcpt_is_retried_once_on_a_fresh_connection(
+    relay: RelayProcess, relay_settings: RelaySettings
+) -> None:
     relay.set_script({"rcpt": {AN: ["421 4.3.2 Service shutting down", "250 2.1.5 OK"]}})
     (outcome,) = deliver_one(relay_settings, AN)
     assert isinstance(outcome, Delivered)
@@ -404,8 +431,15 @@ def test_a_relay_without_starttls_gets_nothing_in_the_clear(tmp_path: Path) -> N
 
 def test_implicit_tls_delivers(tmp_path: Path) -> None:
     with RelayProcess().start(tmp_path, security="tls", auth=(RELAY_USER, RELAY_PASSWORD)) as relay:
-        settings = RelaySettings(host=relay.host, port=relay.port, security="tls", username=RELAY_USER,
-                                 password=RELAY_PASSWORD, ca_file=relay.ca_file, timeout=5)
+        settings = RelaySettings(
+            host=relay.host,
+            port=relay.port,
+            security="tls",
+            username=RELAY_USER,
+            password=RELAY_PASSWORD,
+            ca_file=relay.ca_file,
+            timeout=5,
+        )
         (outcome,) = deliver(settings, (Envelope(SHOP, (AN,)), message()))[0]
         assert isinstance(outcome, Delivered)
         assert relay.log_events("connect")[0]["tls"] is True
@@ -463,7 +497,7 @@ class GroupServer(asyncio.Protocol):
                 if end < 2 and not self.buffer.startswith(b".\r\n"):
                     return
                 self.messages.append(self.buffer[:end])
-                self.buffer, self.content, self.accepted = self.buffer[end + 3:], None, 0
+                self.buffer, self.content, self.accepted = self.buffer[end + 3 :], None, 0
                 self.reply("250 2.0.0 Ok: queued", flush=True)
                 continue
             if b"\r\n" not in self.buffer:
@@ -478,7 +512,7 @@ class GroupServer(asyncio.Protocol):
         elif verb == "MAIL":
             self.reply("250 2.1.0 Ok")
         elif verb == "RCPT":
-            address = line[line.index("<") + 1:line.index(">")]
+            address = line[line.index("<") + 1 : line.index(">")]
             answer = self.rcpt.get(address, "250 2.1.5 Ok")
             self.accepted += answer.startswith("2")
             self.reply(answer)
@@ -514,8 +548,9 @@ def deliver_to_group_server(
     async def run() -> list[list[Outcome]]:
         listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        settings = RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True,
-                                 timeout=2, pipelining=pipelining)
+        settings = RelaySettings(
+            host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=2, pipelining=pipelining
+        )
         try:
             async with RelayTransport(settings) as transport:
                 return [await transport.deliver(envelope, data) for envelope, data in deliveries]
@@ -531,7 +566,8 @@ def test_with_pipelining_mail_rcpt_and_data_go_out_as_one_group(apart: bool) -> 
     server = GroupServer(rcpt={GHOST: "550 5.1.1 User unknown", BUSY: "451 4.7.1 Try again in 5 seconds"}, apart=apart)
     recipients = (AN, GHOST, BUSY, BINH)
     (outcomes, again) = deliver_to_group_server(
-        server, (Envelope(SHOP, recipients), message(recipients=recipients)), (Envelope(SHOP, (AN,)), message()))
+        server, (Envelope(SHOP, recipients), message(recipients=recipients)), (Envelope(SHOP, (AN,)), message())
+    )
 
     assert [type(o) for o in outcomes] == [Delivered, Bounced, Deferred, Delivered]
     assert outcomes[1].reply.status == "5.1.1" and outcomes[2].retry_after == 5.0
@@ -582,14 +618,19 @@ def test_without_pipelining_each_command_waits_for_its_reply() -> None:
     (outcomes,) = deliver_to_group_server(server, (Envelope(SHOP, (AN, BINH)), message()), pipelining=False)
     assert all(isinstance(o, Delivered) for o in outcomes)
     assert [read for read in server.reads if read[0] in ("MAIL", "RCPT", "DATA")] == [
-        ["MAIL"], ["RCPT"], ["RCPT"], ["DATA"]]
+        ["MAIL"],
+        ["RCPT"],
+        ["RCPT"],
+        ["DATA"],
+    ]
 
 
 def test_a_pipelined_data_the_server_takes_without_recipients_ends_an_empty_message() -> None:
     # RFC 2920 3.1 allows a server to answer 354 even though every RCPT was refused.
     server = GroupServer(rcpt={GHOST: "550 5.1.1 User unknown"}, data_without_recipients="354 go ahead")
     (ghost,), (an,) = deliver_to_group_server(
-        server, (Envelope(SHOP, (GHOST,)), message()), (Envelope(SHOP, (AN,)), message()))
+        server, (Envelope(SHOP, (GHOST,)), message()), (Envelope(SHOP, (AN,)), message())
+    )
     assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
     assert isinstance(an, Delivered)
     assert server.messages[0] == b"", "only the final dot went out: no content without a recipient"
@@ -612,8 +653,9 @@ def test_data_refused_because_no_recipient_was_accepted_keeps_the_rcpt_replies(
     relay: RelayProcess, relay_settings: RelaySettings
 ) -> None:
     relay.set_script({"rcpt": {GHOST: ["550 5.1.1 User unknown"], BUSY: ["452 4.2.2 Mailbox full"]}})
-    (ghost, busy), (an,) = deliver(relay_settings, (Envelope(SHOP, (GHOST, BUSY)), message()),
-                                   (Envelope(SHOP, (AN,)), message()))
+    (ghost, busy), (an,) = deliver(
+        relay_settings, (Envelope(SHOP, (GHOST, BUSY)), message()), (Envelope(SHOP, (AN,)), message())
+    )
     assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
     assert isinstance(busy, Deferred) and busy.reply.status == "4.2.2"
     assert isinstance(an, Delivered)
@@ -631,8 +673,11 @@ def smtp_sink() -> Iterator[tuple[int, list[str]]]:
 
     def start(*options: str) -> int:
         port = free_port()
-        process = subprocess.Popen([binary, "-u", "nobody", *options, f"127.0.0.1:{port}", "64"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [binary, "-u", "nobody", *options, f"127.0.0.1:{port}", "64"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         started.append(process)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -651,7 +696,8 @@ def smtp_sink() -> Iterator[tuple[int, list[str]]]:
 
 def sink_settings(port: int, **changes: object) -> RelaySettings:
     return dataclasses.replace(
-        RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=5), **changes)
+        RelaySettings(host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=5), **changes
+    )
 
 
 @pytest.mark.needs_binary("smtp-sink")
@@ -662,8 +708,9 @@ def test_pipelined_deliveries_to_smtp_sink_all_arrive(smtp_sink) -> None:  # typ
     async def run() -> list[list[Outcome]]:
         async with RelayTransport(settings) as transport:
             recipients = (AN, BINH, BUSY)
-            return await asyncio.gather(*(
-                transport.deliver(Envelope(SHOP, recipients), message(recipients=recipients)) for _ in range(200)))
+            return await asyncio.gather(
+                *(transport.deliver(Envelope(SHOP, recipients), message(recipients=recipients)) for _ in range(200))
+            )
 
     results = asyncio.run(run())
     assert all(isinstance(o, Delivered) and o.reply.code == 250 for outcomes in results for o in outcomes)
@@ -687,7 +734,10 @@ def test_smtp_sink_hanging_up_at_data_defers_naming_the_step(smtp_sink) -> None:
 # The content as DATA sends it: the checks that skip rewriting must agree with the rewriting
 
 
-@given(st.binary(max_size=300) | st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"..x"]), max_size=40).map(b"".join))
+@given(
+    st.binary(max_size=300)
+    | st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"..x"]), max_size=40).map(b"".join)
+)
 def test_line_endings_and_dot_stuffing_agree_with_the_full_rewrite(data: bytes) -> None:
     import re
 

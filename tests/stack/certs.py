@@ -4,6 +4,7 @@ The server certificate is valid for 127.0.0.1 and localhost. Clients trust it by
 CA file as `ca_file`; without it, verification fails as it would for any unknown issuer.
 The extensions satisfy Python 3.13's strict X.509 checks (VERIFY_X509_STRICT).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -27,7 +28,7 @@ class CertificateFiles:
 def make_certificates(directory: Path, *, valid_days: int = 2) -> CertificateFiles:
     """Write ca.pem, server.pem and server.key into `directory` and return their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     not_before = now - datetime.timedelta(minutes=5)
     not_after = now + datetime.timedelta(days=valid_days)
 
@@ -60,15 +61,11 @@ def make_certificates(directory: Path, *, valid_days: int = 2) -> CertificateFil
         .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 

@@ -36,6 +36,7 @@ was lost or duplicated, 2 when the run did not settle in time.
 moto is the bottleneck (a serial server; a conditional DynamoDB write costs 10-25 ms on a busy 2-core
 machine, and each recipient takes several): 2,000 requests take about 20 minutes there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,21 +50,39 @@ import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser, HeaderParser
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from maildispatch.core.mime import message_id_for
-from tests.stack.event_source import CutOffs, EventSourceRunner, ForkServer, HandlerSpec, InvocationOutcome, InvocationResult, SqsEventSource
+from tests.stack.event_source import (
+    CutOffs,
+    EventSourceRunner,
+    ForkServer,
+    HandlerSpec,
+    InvocationOutcome,
+    InvocationResult,
+    SqsEventSource,
+)
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import MotoServer, aws_client
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / ".local"
 SUMMARY_KEYS = (
-    "requests", "recipients", "delivered", "received_copies", "bounced", "dsn_received",
-    "suppressed", "uncertain", "pending", "lost", "duplicates",
+    "requests",
+    "recipients",
+    "delivered",
+    "received_copies",
+    "bounced",
+    "dsn_received",
+    "suppressed",
+    "uncertain",
+    "pending",
+    "lost",
+    "duplicates",
 )
 FINAL = {"delivered", "bounced", "suppressed"}
 SENDERS = ("orders@shop.example.com", "news@shop.example.com", "alerts@ops.example.org", "billing@shop.example.com")
@@ -167,7 +186,12 @@ def plan_requests(config: ChaosConfig, content_bucket: str, large_key: str) -> t
         sender = rng.choice(SENDERS)
         recipients = tuple(rng.sample(pool, rng.randint(1, 5)))
         key = f"chaos-{config.seed}-{i:05d}"
-        doc: dict[str, Any] = {"message_key": key, "from": f"Shop <{sender}>", "subject": f"Chaos {i}", "tags": {"run": "chaos"}}
+        doc: dict[str, Any] = {
+            "message_key": key,
+            "from": f"Shop <{sender}>",
+            "subject": f"Chaos {i}",
+            "tags": {"run": "chaos"},
+        }
         split = rng.randint(1, len(recipients))  # the rest in cc or bcc: all of them envelope recipients
         doc["to"], rest = list(recipients[:split]), list(recipients[split:])
         if rest:
@@ -176,11 +200,18 @@ def plan_requests(config: ChaosConfig, content_bucket: str, large_key: str) -> t
         if rng.random() < 0.3:
             doc["html"] = f"<p>Message <b>{i}</b> of the chaos run.</p>"
         if i in large_at:
-            doc["attachments"] = [{"filename": "large.bin", "content_type": "application/octet-stream",
-                                   "s3": {"bucket": content_bucket, "key": large_key}}]
+            doc["attachments"] = [
+                {
+                    "filename": "large.bin",
+                    "content_type": "application/octet-stream",
+                    "s3": {"bucket": content_bucket, "key": large_key},
+                }
+            ]
         elif rng.random() < 0.05:
             doc["attachments"] = [{"filename": "note.txt", "content_type": "text/plain", "content_base64": "aGVsbG8K"}]
-        planned.append(PlannedRequest(key, sender, tuple(r.lower() for r in recipients), json.dumps(doc), i in large_at))
+        planned.append(
+            PlannedRequest(key, sender, tuple(r.lower() for r in recipients), json.dumps(doc), i in large_at)
+        )
     return planned, dead
 
 
@@ -191,8 +222,10 @@ def run_chaos(config: ChaosConfig, workdir: Path, *, moto: MotoServer | None = N
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     started = time.monotonic()
-    with LocalStack(workdir / "stack", relay_script={}, function_env=dict(config.function_env), moto=moto) as stack, \
-            ForkServer(workdir / "forked-functions.log") as forks:
+    with (
+        LocalStack(workdir / "stack", relay_script={}, function_env=dict(config.function_env), moto=moto) as stack,
+        ForkServer(workdir / "forked-functions.log") as forks,
+    ):
         bucket, large_key = stack.stack.name("ContentBucket"), "attachments/chaos/large.bin"
         requests, dead = plan_requests(config, bucket, large_key)
         profile = {**json.loads(json.dumps(config.faults)), "seed": config.seed, "dead": dead}
@@ -207,13 +240,20 @@ def run_chaos(config: ChaosConfig, workdir: Path, *, moto: MotoServer | None = N
         invocations, settled = _feed_and_run(stack, runner, requests, config, started, timeline)
         duration = time.monotonic() - started
         summary, details = _account(stack, requests, invocations, settled, timeline)
-    summary = {**{k: summary[k] for k in SUMMARY_KEYS}, "seed": config.seed, "duration_s": round(duration, 1), "faults": details.pop("faults")}
+    summary = {
+        **{k: summary[k] for k in SUMMARY_KEYS},
+        "seed": config.seed,
+        "duration_s": round(duration, 1),
+        "faults": details.pop("faults"),
+    }
     return ChaosResult(summary, details, settled)
 
 
 def _compress_visibility(stack: LocalStack, seconds: int) -> None:
     for logical_id in ("SendQueue", "DeadLetterQueue"):
-        stack.sqs.set_queue_attributes(QueueUrl=stack.stack.queue_url(logical_id), Attributes={"VisibilityTimeout": str(seconds)})
+        stack.sqs.set_queue_attributes(
+            QueueUrl=stack.stack.queue_url(logical_id), Attributes={"VisibilityTimeout": str(seconds)}
+        )
 
 
 def _runner(stack: LocalStack, forks: ForkServer, config: ChaosConfig) -> EventSourceRunner:
@@ -223,12 +263,21 @@ def _runner(stack: LocalStack, forks: ForkServer, config: ChaosConfig) -> EventS
         cut_offs = None
         if source.function_logical_id == "DispatchFunction" and config.cut_off_fraction > 0:
             spec = HandlerSpec(str(function.module.__file__), dict(function.environment))
-            cut_offs = CutOffs(forks, spec, fraction=config.cut_off_fraction, delay_s=config.cut_off_delay_s, seed=config.seed)
-        sources.append(SqsEventSource(
-            stack.sqs, source.queue_url, stack.stack.arn(source.queue_logical_id), function.handler,
-            batch_size=source.batch_size, function_name=source.function_logical_id,
-            function_timeout_s=config.function_timeout_s, cut_offs=cut_offs,
-        ))
+            cut_offs = CutOffs(
+                forks, spec, fraction=config.cut_off_fraction, delay_s=config.cut_off_delay_s, seed=config.seed
+            )
+        sources.append(
+            SqsEventSource(
+                stack.sqs,
+                source.queue_url,
+                stack.stack.arn(source.queue_logical_id),
+                function.handler,
+                batch_size=source.batch_size,
+                function_name=source.function_logical_id,
+                function_timeout_s=config.function_timeout_s,
+                cut_offs=cut_offs,
+            )
+        )
     return EventSourceRunner(sources)
 
 
@@ -240,13 +289,17 @@ class Invocation:
 
 
 def _feed_and_run(
-    stack: LocalStack, runner: EventSourceRunner, requests: list[PlannedRequest], config: ChaosConfig, started: float,
+    stack: LocalStack,
+    runner: EventSourceRunner,
+    requests: list[PlannedRequest],
+    config: ChaosConfig,
+    started: float,
     timeline: dict[str, float],
 ) -> tuple[list[Invocation], bool]:
     """Enqueue each wave (every record twice) when the send queue has drained below half a wave; run the
     functions until every queue has been empty for a moment. Returns the invocations and whether it settled."""
     rng = random.Random(f"waves/{config.seed}")
-    waves = [requests[i:i + config.wave_requests] for i in range(0, len(requests), config.wave_requests)]
+    waves = [requests[i : i + config.wave_requests] for i in range(0, len(requests), config.wave_requests)]
     send_url = stack.stack.queue_url("SendQueue")
     send_source = next(s for s in runner.sources if s.queue_url == send_url)
     invocations: list[Invocation] = []
@@ -256,7 +309,7 @@ def _feed_and_run(
             records = [r.body for r in waves.pop(0) for _ in range(2)]  # every record twice
             rng.shuffle(records)
             for i in range(0, len(records), 10):
-                entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(records[i:i + 10])]
+                entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(records[i : i + 10])]
                 stack.sqs.send_message_batch(QueueUrl=send_url, Entries=entries)
             timeline["last_wave_fed"] = round(time.monotonic() - started, 1)
         ran = []
@@ -286,7 +339,10 @@ def _feed_and_run(
 
 
 def _account(
-    stack: LocalStack, requests: list[PlannedRequest], invocations: list[Invocation], settled: bool,
+    stack: LocalStack,
+    requests: list[PlannedRequest],
+    invocations: list[Invocation],
+    settled: bool,
     timeline: dict[str, float],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     rows = {(i["message_key"]["S"], i["recipient"]["S"]): i for i in stack.ledger_items()}
@@ -309,7 +365,9 @@ def _account(
         if state == "bounced":
             bounced_by_status[row["reply_status"]["S"] if row and "reply_status" in row else "?"] += 1
         n = copies.get((request.message_id, rcpt), 0)
-        ever_uncertain = row is not None and (state == "uncertain" or int(row.get("uncertain_count", {}).get("N", "0")) > 0)
+        ever_uncertain = row is not None and (
+            state == "uncertain" or int(row.get("uncertain_count", {}).get("N", "0")) > 0
+        )
         in_dsn = dsns["failed"].get((request.message_id, rcpt), 0)
         problems = []
         if state not in FINAL and state != "uncertain":
@@ -323,8 +381,10 @@ def _account(
             problems.append("duplicates")
         for check, failed in (
             ("delivered in the ledger, no copy at the relay", state == "delivered" and n == 0),
-            ("a copy at the relay, ledger says bounced/suppressed, never uncertain",
-             state in ("bounced", "suppressed") and n > 0 and not ever_uncertain),
+            (
+                "a copy at the relay, ledger says bounced/suppressed, never uncertain",
+                state in ("bounced", "suppressed") and n > 0 and not ever_uncertain,
+            ),
             ("bounced, in no DSN", state == "bounced" and in_dsn == 0),
             ("suppressed, in no DSN", state == "suppressed" and in_dsn == 0),
             ("delivered, yet named as failed in a DSN", state == "delivered" and in_dsn > 0),
@@ -334,7 +394,9 @@ def _account(
             if failed:
                 problems.append(check)
         checks["recorded uncertain at some point"] += ever_uncertain
-        checks["copies beyond the first, recipient recorded uncertain (policy)"] += max(n - 1, 0) if ever_uncertain else 0
+        checks["copies beyond the first, recipient recorded uncertain (policy)"] += (
+            max(n - 1, 0) if ever_uncertain else 0
+        )
         for problem in problems:
             _example(examples.setdefault(problem, []), request, rcpt, row, n, data_events)
     summary = {
@@ -353,7 +415,9 @@ def _account(
     outcomes = Counter(f"{i.result.function_name}:{i.result.outcome.value}" for i in invocations)
     chosen = [i for i in invocations if i.result.cut_off_after_s is not None]
     killed = [i for i in chosen if i.result.outcome is InvocationOutcome.CUT_OFF]
-    stored_at = sorted(e["t"] for events in data_events.values() for e in events if e.get("stored") and e.get("sender") != "<>")
+    stored_at = sorted(
+        e["t"] for events in data_events.values() for e in events if e.get("stored") and e.get("sender") != "<>"
+    )
     faults = dict(sorted(stack.relay.injected_faults().items()))
     faults["duplicated_records"] = len(requests)
     faults["cut_off_invocations"] = len(killed)
@@ -370,8 +434,12 @@ def _account(
         "invocations": dict(outcomes, total=len(invocations)),
         "seconds_in_invocations": round(sum(i.result.duration_s for i in invocations), 1),
         "slowest_invocations": [
-            {"function": i.result.function_name, "outcome": i.result.outcome.value, "records": len(i.result.record_ids),
-             "seconds": round(i.result.duration_s, 1)}
+            {
+                "function": i.result.function_name,
+                "outcome": i.result.outcome.value,
+                "records": len(i.result.record_ids),
+                "seconds": round(i.result.duration_s, 1),
+            }
             for i in sorted(invocations, key=lambda i: -i.result.duration_s)[:5]
         ],
         "timeline_s": timeline,
@@ -411,7 +479,9 @@ def _read_dsns(stack: LocalStack, by_subject: Mapping[str, str]) -> dict[str, An
                 original_id = " ".join(str(HeaderParser().parsestr(part.get_content()).get("Message-ID", "")).split())
         if not original_id:
             explanation = dsn.get_body(("plain",))
-            quoted = re.search(r"^\s*Subject:\s*(.+?)\s*$", explanation.get_content() if explanation else "", re.MULTILINE)
+            quoted = re.search(
+                r"^\s*Subject:\s*(.+?)\s*$", explanation.get_content() if explanation else "", re.MULTILINE
+            )
             original_id = by_subject.get(quoted.group(1), "") if quoted else ""
         for part in dsn.walk():
             if part.get_content_type() != "message/delivery-status":
@@ -426,7 +496,11 @@ def _read_dsns(stack: LocalStack, by_subject: Mapping[str, str]) -> dict[str, An
 
 
 def _example(
-    bucket: list, request: PlannedRequest, rcpt: str, row: Mapping[str, Any] | None, copies: int,
+    bucket: list,
+    request: PlannedRequest,
+    rcpt: str,
+    row: Mapping[str, Any] | None,
+    copies: int,
     data_events: Mapping[tuple[str, str], list[dict[str, Any]]],
 ) -> None:
     """Up to 10 examples per problem: the ledger row and what the relay saw at DATA for that recipient."""
@@ -436,10 +510,16 @@ def _example(
         {k: e[k] for k in ("session", "reply", "fault", "stored", "copy", "t") if k in e}
         for e in data_events.get((request.message_id, rcpt), [])
     ]
-    bucket.append({
-        "message_key": request.message_key, "recipient": rcpt, "message_id": request.message_id, "copies": copies,
-        "ledger": {k: next(iter(v.values())) for k, v in (row or {}).items()}, "relay_data_events": relay,
-    })
+    bucket.append(
+        {
+            "message_key": request.message_key,
+            "recipient": rcpt,
+            "message_id": request.message_id,
+            "copies": copies,
+            "ledger": {k: next(iter(v.values())) for k, v in (row or {}).items()},
+            "relay_data_events": relay,
+        }
+    )
 
 
 # -- the command -------------------------------------------------------------------------------------
@@ -472,7 +552,10 @@ def print_report(result: ChaosResult, out: Any = sys.stdout) -> None:
             print(f"    {name:<{width - 2}}  {count:>7}", file=out)
     invocations = ", ".join(f"{k} {v}" for k, v in details["invocations"].items())
     print(f"\n  invocations: {invocations}", file=out)
-    print(f"  seed {summary['seed']}, {summary['duration_s']} s, {'settled' if result.settled else 'DID NOT SETTLE'}", file=out)
+    print(
+        f"  seed {summary['seed']}, {summary['duration_s']} s, {'settled' if result.settled else 'DID NOT SETTLE'}",
+        file=out,
+    )
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -480,12 +563,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=ChaosConfig.requests)
     parser.add_argument("--seed", type=int, default=ChaosConfig.seed)
     parser.add_argument("--wave", type=int, default=ChaosConfig.wave_requests, help="requests per wave")
-    parser.add_argument("--cut-offs", type=float, default=ChaosConfig.cut_off_fraction, help="fraction of dispatch invocations cut off")
+    parser.add_argument(
+        "--cut-offs", type=float, default=ChaosConfig.cut_off_fraction, help="fraction of dispatch invocations cut off"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
-    config = ChaosConfig(requests=args.requests, seed=args.seed, wave_requests=args.wave, cut_off_fraction=args.cut_offs)
+    config = ChaosConfig(
+        requests=args.requests, seed=args.seed, wave_requests=args.wave, cut_off_fraction=args.cut_offs
+    )
     workdir = LOCAL / "chaos"
     console = sys.stdout
-    print(f"chaos: {config.requests} requests, seed {config.seed}, waves of {config.wave_requests}; logs in {workdir.relative_to(REPO)}/", file=console)
+    print(
+        f"chaos: {config.requests} requests, seed {config.seed}, waves of {config.wave_requests}; logs in {workdir.relative_to(REPO)}/",
+        file=console,
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     function_log = open(LOCAL / "chaos-functions.log", "w", encoding="utf-8")  # the in-process functions log to stdout
     sys.stdout = function_log
@@ -498,7 +588,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     print_report(result, console)
     (LOCAL / "chaos-summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
     (workdir / "details.json").write_text(json.dumps(result.details, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"  summary: .local/chaos-summary.json, details: {(workdir / 'details.json').relative_to(REPO)}", file=console)
+    print(
+        f"  summary: .local/chaos-summary.json, details: {(workdir / 'details.json').relative_to(REPO)}", file=console
+    )
     if not result.settled:
         return 2
     return 0 if result.ok else 1

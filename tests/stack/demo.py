@@ -4,6 +4,7 @@ Starts moto server and a STARTTLS+AUTH relay on 127.0.0.1, creates what template
 declares, enqueues the samples in events/requests/, runs the functions until every queue
 is drained, prints what happened and writes .local/demo-summary.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,15 @@ def main() -> int:
     started = time.monotonic()
     try:
         with LocalStack(workdir) as stack:
-            print(f"moto server {stack.moto.endpoint_url}, relay 127.0.0.1:{stack.relay.port} (STARTTLS, AUTH)", file=console)
+            print(
+                f"moto server {stack.moto.endpoint_url}, relay 127.0.0.1:{stack.relay.port} (STARTTLS, AUTH)",
+                file=console,
+            )
             samples = stack.enqueue_samples()
-            print(f"enqueued {len(samples)} send requests from events/requests/: {', '.join(p.name for p in samples)}", file=console)
+            print(
+                f"enqueued {len(samples)} send requests from events/requests/: {', '.join(p.name for p in samples)}",
+                file=console,
+            )
             stack.drain(timeout_s=90)
             events = stack.bounce_events()
             summary = stack.summary(events)
@@ -59,7 +66,10 @@ def main() -> int:
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)
-    print(f"\nfunction logs: {(workdir / 'functions.log').relative_to(REPO)}; took {time.monotonic() - started:.1f} s", file=console)
+    print(
+        f"\nfunction logs: {(workdir / 'functions.log').relative_to(REPO)}; took {time.monotonic() - started:.1f} s",
+        file=console,
+    )
     (LOCAL / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"summary: {(LOCAL / 'demo-summary.json').relative_to(REPO)}", file=console)
     return 0

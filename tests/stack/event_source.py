@@ -208,7 +208,7 @@ class SqsEventSource:
         started = time.monotonic()
         try:
             response = self.handler(json.loads(json.dumps(event)), context)
-        except Exception as raised:  # noqa: BLE001 - any handler exception fails the batch, as in Lambda
+        except Exception as raised:
             return self._settle(event, InvocationOutcome.HANDLER_ERROR, record_ids, started, error=raised)
         return self._settle_response(event, record_ids, started, response, lose_response)
 
@@ -252,7 +252,9 @@ class SqsEventSource:
     ) -> InvocationResult:
         """Settle a batch whose handler returned `response`."""
         if lose_response:
-            return self._settle(event, InvocationOutcome.RESPONSE_LOST, record_ids, started, response=response, **settle)
+            return self._settle(
+                event, InvocationOutcome.RESPONSE_LOST, record_ids, started, response=response, **settle
+            )
         if time.monotonic() - started > self.function_timeout_s:
             timeout = TimeoutError(f"{self.function_name} ran past its {self.function_timeout_s} s timeout")
             return self._settle(
@@ -263,7 +265,13 @@ class SqsEventSource:
             failed_ids = parse_batch_item_failures(wire_response, record_ids) if self.report_batch_item_failures else ()
         except (TypeError, ValueError) as invalid:
             return self._settle(
-                event, InvocationOutcome.INVALID_RESPONSE, record_ids, started, error=invalid, response=response, **settle
+                event,
+                InvocationOutcome.INVALID_RESPONSE,
+                record_ids,
+                started,
+                error=invalid,
+                response=response,
+                **settle,
             )
         outcome = InvocationOutcome.PARTIAL if failed_ids else InvocationOutcome.SUCCEEDED
         return self._settle(event, outcome, failed_ids, started, response=response, **settle)
@@ -507,8 +515,13 @@ class CutOffs:
     uniformly from `delay_s` after its handler started; seeded, so a seed replays the same choices."""
 
     def __init__(
-        self, fork_server: ForkServer, handler: HandlerSpec, *, fraction: float,
-        delay_s: tuple[float, float] = (0.05, 1.0), seed: int = 0,
+        self,
+        fork_server: ForkServer,
+        handler: HandlerSpec,
+        *,
+        fraction: float,
+        delay_s: tuple[float, float] = (0.05, 1.0),
+        seed: int = 0,
     ) -> None:
         if not 0 <= fraction <= 1:
             raise ValueError(f"fraction must be in [0, 1], got {fraction}")
@@ -557,9 +570,13 @@ class ForkServer:
         read_end, write_end = os.pipe()
         try:
             with self.log_path.open("ab") as log:
-                self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                self._process = subprocess.Popen(
                     [sys.executable, "-m", "tests.stack.event_source", "--fork-server", str(write_end)],
-                    cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_end,),
+                    cwd=REPO_ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(write_end,),
                 )
         finally:
             os.close(write_end)
@@ -576,8 +593,13 @@ class ForkServer:
         if spec.key in self._loaded:
             return
         reply = self._request(
-            {"op": "load", "key": spec.key, "app_path": spec.app_path, "environment": dict(spec.environment),
-             "attribute": spec.attribute},
+            {
+                "op": "load",
+                "key": spec.key,
+                "app_path": spec.app_path,
+                "environment": dict(spec.environment),
+                "attribute": spec.attribute,
+            },
             timeout_s=_FORK_START_TIMEOUT_S,
         )
         if not reply.get("ok"):
@@ -585,15 +607,30 @@ class ForkServer:
         self._loaded.add(spec.key)
 
     def invoke(
-        self, spec: HandlerSpec, event: Mapping[str, Any], *, function_name: str, timeout_s: float,
-        memory_mb: int = 512, region: str = DEFAULT_REGION, kill_after_s: float | None = None,
+        self,
+        spec: HandlerSpec,
+        event: Mapping[str, Any],
+        *,
+        function_name: str,
+        timeout_s: float,
+        memory_mb: int = 512,
+        region: str = DEFAULT_REGION,
+        kill_after_s: float | None = None,
     ) -> ForkedInvocation:
         """Run the handler on `event` in a forked child; SIGKILL it `kill_after_s` after it started
         (outcome "killed"), or at `timeout_s` (outcome "timed_out")."""
         self.load(spec)
         reply = self._request(
-            {"op": "invoke", "key": spec.key, "event": event, "function_name": function_name, "timeout_s": timeout_s,
-             "memory_mb": memory_mb, "region": region, "kill_after_s": kill_after_s},
+            {
+                "op": "invoke",
+                "key": spec.key,
+                "event": event,
+                "function_name": function_name,
+                "timeout_s": timeout_s,
+                "memory_mb": memory_mb,
+                "region": region,
+                "kill_after_s": kill_after_s,
+            },
             timeout_s=_FORK_START_TIMEOUT_S + timeout_s,
         )
         if "outcome" not in reply:
@@ -697,7 +734,7 @@ def serve_forks(reply_fd: int) -> None:
             else:
                 handler, environment = handlers[request["key"]]
                 reply = _fork_invocation(handler, environment, request, running)
-        except Exception:  # noqa: BLE001 - report it to the test process, keep serving
+        except Exception:
             reply = {"ok": False, "error": traceback.format_exc()}
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
@@ -738,10 +775,14 @@ def _fork_invocation(
         os.close(read_end)
 
 
-def _run_in_child(handler: Callable[..., Any], environment: Mapping[str, str], request: Mapping[str, Any], out_fd: int) -> None:
+def _run_in_child(
+    handler: Callable[..., Any], environment: Mapping[str, str], request: Mapping[str, Any], out_fd: int
+) -> None:
     os.environ.update(environment)
     out = os.fdopen(out_fd, "w", encoding="utf-8")
-    context = FakeLambdaContext(request["function_name"], request["timeout_s"], request["memory_mb"], region=request["region"])
+    context = FakeLambdaContext(
+        request["function_name"], request["timeout_s"], request["memory_mb"], region=request["region"]
+    )
     out.write("started\n")
     out.flush()
     try:
@@ -750,7 +791,7 @@ def _run_in_child(handler: Callable[..., Any], environment: Mapping[str, str], r
             message = json.dumps({"outcome": "returned", "response": response})
         except (TypeError, ValueError) as invalid:
             message = json.dumps({"outcome": "unserializable", "error": f"{invalid}: {response!r}"[:2000]})
-    except BaseException as raised:  # noqa: BLE001 - whatever the handler raised goes back as text
+    except BaseException as raised:
         message = json.dumps({"outcome": "raised", "error": "".join(traceback.format_exception(raised))[-4000:]})
     sys.stdout.flush()
     sys.stderr.flush()

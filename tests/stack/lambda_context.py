@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.stack.moto import DEFAULT_REGION, FAKE_ACCOUNT_ID
 
@@ -32,7 +32,7 @@ class FakeLambdaContext:
         self.memory_limit_in_mb = memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
-        today = datetime.now(timezone.utc).strftime("%Y/%m/%d")
+        today = datetime.now(UTC).strftime("%Y/%m/%d")
         self.log_stream_name = f"{today}/[$LATEST]{uuid.uuid4().hex}"
         self.identity = None
         self.client_context = None

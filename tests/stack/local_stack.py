@@ -3,6 +3,7 @@ resources, and the real handlers driven by an SQS event-source emulator.
 
 `make demo` and the pipeline tests both use this, so what the demo shows is what is tested.
 """
+
 from __future__ import annotations
 
 import email.policy
@@ -37,8 +38,13 @@ VERP_SECRET = "local-verp-signing-key-not-for-production"
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
 DEMO_RELAY_SCRIPT = {
     "rcpt": {
-        "ghost@example.net": ["550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in virtual mailbox table"],
-        "busy@example.org": ["451 4.7.1 <busy@example.org>: Recipient address rejected: Greylisted, please try again in 1 seconds", "250 2.1.5 OK"],
+        "ghost@example.net": [
+            "550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in virtual mailbox table"
+        ],
+        "busy@example.org": [
+            "451 4.7.1 <busy@example.org>: Recipient address rejected: Greylisted, please try again in 1 seconds",
+            "250 2.1.5 OK",
+        ],
     }
 }
 
@@ -63,14 +69,14 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         try:
             return self._start()
         except BaseException:
             self.stop()  # whatever did start is stopped by its PID
             raise
 
-    def _start(self) -> "LocalStack":
+    def _start(self) -> LocalStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._own_moto = self.moto is None
         if self.moto is None:
@@ -88,12 +94,19 @@ class LocalStack:
             endpoint_url=self.moto.endpoint_url,
             name_prefix=prefix,
             parameters=TEMPLATE_PARAMETERS,
-            overrides={"RelayConfigParameter": relay_config, "RelayCredentialsSecret": relay_secret, "VerpSigningSecret": VERP_SECRET},
+            overrides={
+                "RelayConfigParameter": relay_config,
+                "RelayCredentialsSecret": relay_secret,
+                "VerpSigningSecret": VERP_SECRET,
+            },
         )
         self.sqs = aws_client("sqs", self.moto.endpoint_url)
         self.events_queue_url = self._observe_bounce_events(prefix)
         _clear_parameter_caches()
-        self.functions = {source.function_logical_id: self._load_function(source.function_logical_id) for source in self.stack.event_sources}
+        self.functions = {
+            source.function_logical_id: self._load_function(source.function_logical_id)
+            for source in self.stack.event_sources
+        }
         self.runner = EventSourceRunner(
             [
                 SqsEventSource(
@@ -116,7 +129,7 @@ class LocalStack:
         if getattr(self, "_own_moto", False) and self.moto is not None:
             self.moto.stop()
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -131,12 +144,19 @@ class LocalStack:
     def return_mail(self, raw: bytes) -> str:
         """Mail that came back to a return path, stored as an SES receipt rule would store it."""
         key = f"returned/{uuid.uuid4().hex}"
-        aws_client("s3", self.moto.endpoint_url).put_object(Bucket=self.stack.name("ReturnedMailBucket"), Key=key, Body=raw)
+        aws_client("s3", self.moto.endpoint_url).put_object(
+            Bucket=self.stack.name("ReturnedMailBucket"), Key=key, Body=raw
+        )
         return key
 
     def notify_from_ses(self, notification: dict) -> None:
         """An SES bounce/complaint notification, as its SNS subscription delivers it to the queue."""
-        envelope = {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses", "Message": json.dumps(notification)}
+        envelope = {
+            "Type": "Notification",
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses",
+            "Message": json.dumps(notification),
+        }
         self.sqs.send_message(QueueUrl=self.stack.queue_url("ReturnedMailQueue"), MessageBody=json.dumps(envelope))
 
     def suppressed_addresses(self) -> list[str]:
@@ -176,7 +196,9 @@ class LocalStack:
     def _stored(self) -> list:
         parser = BytesParser(policy=email.policy.default)
         new = self.relay.directory / "maildir" / "new"
-        return [(path, parser.parsebytes(path.read_bytes())) for path in sorted(new.glob("*.eml"))] if new.exists() else []
+        return (
+            [(path, parser.parsebytes(path.read_bytes())) for path in sorted(new.glob("*.eml"))] if new.exists() else []
+        )
 
     def bounce_events(self) -> list[dict]:
         events = []
@@ -193,7 +215,9 @@ class LocalStack:
         ddb = aws_client("dynamodb", self.moto.endpoint_url)
         items, start = [], None
         while True:
-            page = ddb.scan(TableName=self.stack.name("DeliveryLedgerTable"), **({"ExclusiveStartKey": start} if start else {}))
+            page = ddb.scan(
+                TableName=self.stack.name("DeliveryLedgerTable"), **({"ExclusiveStartKey": start} if start else {})
+            )
             items += [i for i in page["Items"] if "state" in i]  # recipients' rows, not return-path entries
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -202,7 +226,11 @@ class LocalStack:
     def queue_depth(self, logical_id: str) -> int:
         attrs = self.sqs.get_queue_attributes(
             QueueUrl=self.stack.queue_url(logical_id),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
         return sum(int(v) for v in attrs.values())
 

@@ -84,7 +84,7 @@ class MotoServer:
         self._log_path = Path(log_name)
         self.port = port
         with os.fdopen(log_fd, "wb") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            self._process = subprocess.Popen(
                 moto_server_command(port),
                 cwd=Path(__file__).resolve().parents[2],  # so `-m tests.stack.moto_serial` resolves
                 stdin=subprocess.DEVNULL,
@@ -153,7 +153,7 @@ class MotoServer:
     def reset(self) -> None:
         """Wipe every service's state (POST /moto-api/reset)."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback URL we built
+        with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
     def log_tail(self, lines: int = 30) -> str:
@@ -165,7 +165,7 @@ class MotoServer:
     def _answers(self) -> bool:
         try:
             # The dashboard route is static and cheap; any HTTP answer means Werkzeug is serving.
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=1) as response:
                 response.read()
             return True
         except urllib.error.HTTPError:

@@ -6,6 +6,7 @@ calls can hand out the same SQS message: races real AWS never has, which would s
 as duplicate sends that are moto's and not ours. Serving requests one by one removes them;
 werkzeug's HTTP/1.0 handler closes each connection, so no client can hold the server.
 """
+
 from __future__ import annotations
 
 import argparse

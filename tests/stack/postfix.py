@@ -30,6 +30,7 @@ Started with `postfix -c DIR start`, stopped with `postfix -c DIR stop` and, sho
 still run after that, by its PID (SIGTERM, then SIGKILL). Needs root (the master runs as root
 and drops to the `postfix` user) and the Debian package `postfix`.
 """
+
 from __future__ import annotations
 
 import json
@@ -324,7 +325,9 @@ class PostfixMta:
             if self._greets():
                 return
             time.sleep(0.05)
-        raise PostfixError(f"Postfix did not answer on 127.0.0.1:{port} within {self.start_timeout_s} s:\n{self._log_tail()}")
+        raise PostfixError(
+            f"Postfix did not answer on 127.0.0.1:{port} within {self.start_timeout_s} s:\n{self._log_tail()}"
+        )
 
     def _write_config(self) -> None:
         root = self.root
@@ -359,11 +362,13 @@ class PostfixMta:
         }
         if self.starttls:
             assert self.certificates is not None
-            lines.update({
-                "smtpd_tls_security_level": "may",
-                "smtpd_tls_cert_file": self.certificates.cert_file,
-                "smtpd_tls_key_file": self.certificates.key_file,
-            })
+            lines.update(
+                {
+                    "smtpd_tls_security_level": "may",
+                    "smtpd_tls_cert_file": self.certificates.cert_file,
+                    "smtpd_tls_key_file": self.certificates.key_file,
+                }
+            )
         main_cf = "".join(f"{name} = {value}\n" for name, value in lines.items())
         (self.config_dir / "main.cf").write_text(main_cf, encoding="ascii")
         smtpd = f"{self.host}:{self.port} inet n - n - - smtpd\n"
@@ -381,7 +386,11 @@ class PostfixMta:
         """Run `postfix -c DIR ARGS`; it reports errors to the maillog (and a TTY), so quote the log on failure."""
         done = subprocess.run(
             [self._postfix, "-c", str(self.config_dir), *args],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30, check=False,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         if done.returncode != 0:
             said = (done.stdout + done.stderr).strip()
@@ -392,7 +401,11 @@ class PostfixMta:
         postqueue = shutil.which("postqueue") or "/usr/sbin/postqueue"
         done = subprocess.run(
             [postqueue, "-c", str(self.config_dir), *args],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30, check=False,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         if done.returncode != 0:
             raise PostfixError(f"`postqueue {' '.join(args)}` failed: {done.stderr.strip()}\n{self._log_tail()}")

@@ -333,7 +333,9 @@ class _StackBuilder:
         if "VersioningConfiguration" in properties:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
         if "NotificationConfiguration" in properties:
-            s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=_s3_notifications(properties["NotificationConfiguration"]))
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration=_s3_notifications(properties["NotificationConfiguration"])
+            )
         arn = f"arn:{PARTITION}:s3:::{name}"
         attributes = {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
         return ProvisionedResource(logical_id, "AWS::S3::Bucket", name, arn, ref=name, attributes=attributes)
@@ -356,7 +358,9 @@ class _StackBuilder:
         name = self._physical_name(logical_id, properties.get("Name"), max_length=512)
         # GenerateSecretString: made here, as CloudFormation would make it (alphanumeric, its length)
         length = int(properties.get("GenerateSecretString", {}).get("PasswordLength", 32))
-        value = secrets.token_hex(length)[:length] if generated else self._value(logical_id, properties.get("SecretString"))
+        value = (
+            secrets.token_hex(length)[:length] if generated else self._value(logical_id, properties.get("SecretString"))
+        )
         arn = self._client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return ProvisionedResource(
             logical_id, "AWS::SecretsManager::Secret", name, arn, ref=arn, attributes={"Id": arn}

@@ -58,6 +58,7 @@ replays the same faults per address, whatever the interleaving of concurrent ses
 faults are logged as {"event": "fault", "fault": "rcpt_451" | "dead" | "greylist" | "drop_after_dot" | ...}
 (once per RCPT or transaction), and the rcpt/data events they affected carry the same "fault" field.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -118,7 +119,7 @@ class FaultProfile:
     at_least_once: bool = False
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any], seed: int | None = None) -> "FaultProfile":
+    def from_json(cls, doc: Mapping[str, Any], seed: int | None = None) -> FaultProfile:
         unknown = set(doc) - {"seed", "rcpt", "dead", "greylist", "data", "at_least_once"}
         if unknown:
             raise FaultProfileError(f"unknown fault profile fields: {', '.join(sorted(unknown))}")
@@ -171,7 +172,9 @@ class FaultPlan:
         self._greylist_seen: set[tuple[str, str, str]] = set()
         owed = profile.at_least_once  # each fault with a chance is injected at its first opportunity
         self._owed_rcpt = [code for code, p in profile.rcpt.items() if p > 0] if owed else []
-        self._owed_data = [name for name, p in profile.data.items() if p > 0 and name != "drop_mid_data"] if owed else []
+        self._owed_data = (
+            [name for name, p in profile.data.items() if p > 0 and name != "drop_mid_data"] if owed else []
+        )
         self._owed_mid_data = owed and profile.data.get("drop_mid_data", 0) > 0
         self._owed_greylist = owed and profile.greylist_probability > 0
 
@@ -336,7 +339,11 @@ class ScriptedHandler:
         self.maildir = maildir
 
     async def handle_EHLO(
-        self, server: ScriptedSMTP, session: Session, envelope: Envelope, hostname: str,
+        self,
+        server: ScriptedSMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
@@ -344,7 +351,11 @@ class ScriptedHandler:
         return responses
 
     async def handle_MAIL(
-        self, server: ScriptedSMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: ScriptedSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         options: list[str],
     ) -> str | None:
         entry = self.script.next_entry("mail", address) or "250 2.1.0 OK"
@@ -355,7 +366,11 @@ class ScriptedHandler:
         return await server.reply_or_close(entry)
 
     async def handle_RCPT(
-        self, server: ScriptedSMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: ScriptedSMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         options: list[str],
     ) -> str | None:
         entry = self.script.next_entry("rcpt", address)
@@ -489,12 +504,22 @@ class ScriptedSMTP(SMTP):
             received += chunk
         dot_seen = b"\r\n.\r\n" in received
         for recipient in self.envelope.rcpt_tos if self.envelope else []:
-            self.log_event("data", recipient=recipient, reply="drop_mid_data", bytes_read=len(received),
-                           dot_seen=dot_seen, sender=self.envelope.mail_from if self.envelope else None,
-                           **({"fault": "drop_mid_data"} if self.pending_data_fault else {}))
+            self.log_event(
+                "data",
+                recipient=recipient,
+                reply="drop_mid_data",
+                bytes_read=len(received),
+                dot_seen=dot_seen,
+                sender=self.envelope.mail_from if self.envelope else None,
+                **({"fault": "drop_mid_data"} if self.pending_data_fault else {}),
+            )
         if self.pending_data_fault:
-            self.log_event("fault", fault="drop_mid_data", recipients=list(self.envelope.rcpt_tos) if self.envelope else [],
-                           dot_seen=dot_seen)
+            self.log_event(
+                "fault",
+                fault="drop_mid_data",
+                recipients=list(self.envelope.rcpt_tos) if self.envelope else [],
+                dot_seen=dot_seen,
+            )
         assert isinstance(self.transport, asyncio.Transport)
         self.transport.abort()  # unread content is still queued: the client gets a reset
         await asyncio.sleep(HANG_SECONDS)  # connection_lost cancels this session's task
@@ -575,9 +600,17 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
             parser.error(f"--faults {args.faults}: {error}")
     user, _, password = (args.auth or "").partition(":")
     return RelayOptions(
-        ready_file=args.ready_file, maildir=args.maildir, script=args.script, log=args.log,
-        security=args.security, cert=args.cert, key=args.key, auth=(user, password) if args.auth else None,
-        smtputf8=args.smtputf8, hostname=args.hostname, faults=faults,
+        ready_file=args.ready_file,
+        maildir=args.maildir,
+        script=args.script,
+        log=args.log,
+        security=args.security,
+        cert=args.cert,
+        key=args.key,
+        auth=(user, password) if args.auth else None,
+        smtputf8=args.smtputf8,
+        hostname=args.hostname,
+        faults=faults,
     )
 
 
@@ -592,13 +625,11 @@ async def serve(options: RelayOptions) -> None:
         tls_context.load_cert_chain(options.cert, options.key)
     handler = ScriptedHandler(Script(options.script, options.faults), EventLog(options.log), Maildir(options.maildir))
 
-    def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                     auth_data: Any) -> AuthResult:
+    def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
         ok = (
             options.auth is not None
             and isinstance(auth_data, LoginPassword)
-            and (auth_data.login.decode(errors="replace"), auth_data.password.decode(errors="replace"))
-            == options.auth
+            and (auth_data.login.decode(errors="replace"), auth_data.password.decode(errors="replace")) == options.auth
         )
         user = auth_data.login.decode(errors="replace") if isinstance(auth_data, LoginPassword) else None
         assert isinstance(server, ScriptedSMTP)

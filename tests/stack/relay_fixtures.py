@@ -8,6 +8,7 @@
 With random faults: `RelayProcess().start(dir, faults={"rcpt": {"451": 0.1}, ...}, seed=7)` (the profile
 format is in tests/stack/relay.py); `injected_faults()` and `stored_copies()` read the outcome back.
 """
+
 from __future__ import annotations
 
 import email.policy
@@ -64,12 +65,19 @@ class RelayProcess:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self.set_script(script or {})
         command = [
-            sys.executable, "-m", "tests.stack.relay",
-            "--ready-file", str(self._path("ready")),
-            "--maildir", str(self._path("maildir")),
-            "--script", str(self._path("script.json")),
-            "--log", str(self._path("log.jsonl")),
-            "--security", security,
+            sys.executable,
+            "-m",
+            "tests.stack.relay",
+            "--ready-file",
+            str(self._path("ready")),
+            "--maildir",
+            str(self._path("maildir")),
+            "--script",
+            str(self._path("script.json")),
+            "--log",
+            str(self._path("log.jsonl")),
+            "--security",
+            security,
         ]
         if security != "none":
             self.certificates = make_certificates(tmp_dir / "certs")
@@ -125,7 +133,8 @@ class RelayProcess:
             return []
         events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
         return [
-            item for item in events
+            item
+            for item in events
             if (event is None or item.get("event") == event)
             and all(item.get(key) == value for key, value in fields.items())
         ]

@@ -1,4 +1,5 @@
 """Running a batch: bounded concurrency, one bad record fails alone, nothing starts too late."""
+
 import asyncio
 
 from maildispatch.runtime.sqs_batch import RecordResult, batch_response, run_records
@@ -8,7 +9,14 @@ from tests.fakes.services import sqs_record
 def run(records, process, *, concurrency=4, remaining=lambda: 60.0, reserve=5.0):
     errors = []
     results = asyncio.run(
-        run_records(records, process, concurrency=concurrency, remaining_seconds=remaining, reserve_seconds=reserve, on_error=lambda r, e: errors.append((r.message_id, e)))
+        run_records(
+            records,
+            process,
+            concurrency=concurrency,
+            remaining_seconds=remaining,
+            reserve_seconds=reserve,
+            on_error=lambda r, e: errors.append((r.message_id, e)),
+        )
     )
     return results, errors
 

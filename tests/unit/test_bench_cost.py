@@ -1,4 +1,5 @@
 """The benchmark's cost arithmetic (bench/cost.py): pure functions, no benchmark is run."""
+
 from __future__ import annotations
 
 import pytest

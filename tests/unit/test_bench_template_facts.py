@@ -1,4 +1,5 @@
 """The benchmark reads memory size, architecture and each function's environment from template.yaml."""
+
 from __future__ import annotations
 
 from bench import template_facts

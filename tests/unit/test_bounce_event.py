@@ -1,18 +1,25 @@
 """The "Email Bounced" EventBridge entry: its shape, its schema, its id and its size limit."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from maildispatch.core.bounce_event import MAX_ENTRY_BYTES, bounce_event_entry, bounce_event_id, entry_size
-from maildispatch.core.report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REJECTED, BounceReport, FailedRecipient
+from maildispatch.core.report import (
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_REJECTED,
+    BounceReport,
+    FailedRecipient,
+)
 
-ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 29, 8, 5, 30, tzinfo=timezone.utc)
+ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 8, 5, 30, tzinfo=UTC)
 SCHEMA = json.loads(resources.files("maildispatch").joinpath("schema/email-bounced.v1.json").read_text("utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA)
 
@@ -98,12 +105,20 @@ def test_the_detail_carries_the_report_facts():
 
 def test_only_status_class_5_is_permanent():
     recipients = detail_of(report(reason=REASON_EXPIRED, recipients=(GHOST, BUSY)))["recipients"]
-    assert [(r["address"], r["permanent"]) for r in recipients] == [("ghost@example.net", True), ("busy@example.org", False)]
+    assert [(r["address"], r["permanent"]) for r in recipients] == [
+        ("ghost@example.net", True),
+        ("busy@example.org", False),
+    ]
 
 
 def test_a_poison_record_with_no_sender_and_no_recipients_is_still_a_valid_event():
     poison = BounceReport(
-        reason=REASON_INVALID_REQUEST, recipients=(), arrival_date=ARRIVED, error="body: not JSON", original_body="<html>", source={"sqs_message_id": "m-9"}
+        reason=REASON_INVALID_REQUEST,
+        recipients=(),
+        arrival_date=ARRIVED,
+        error="body: not JSON",
+        original_body="<html>",
+        source={"sqs_message_id": "m-9"},
     )
     detail = detail_of(poison)
     assert detail["envelope_sender"] is None
@@ -131,7 +146,10 @@ def test_a_body_already_cut_upstream_is_reported_with_its_size_as_received():
 def test_the_event_id_is_stable_for_a_report_and_differs_between_reports():
     first = bounce_event_id(report())
     assert first == bounce_event_id(report(subject="changed", tags={}))  # not part of the identity
-    assert json.loads(entry_for(report())["Detail"])["event_id"] == json.loads(bounce_event_entry(report(), event_bus_name="x", now=ARRIVED)["Detail"])["event_id"]
+    assert (
+        json.loads(entry_for(report())["Detail"])["event_id"]
+        == json.loads(bounce_event_entry(report(), event_bus_name="x", now=ARRIVED)["Detail"])["event_id"]
+    )
     assert len(first) == 64 and int(first, 16) >= 0
     assert first != bounce_event_id(report(message_key="order-1002"))
     assert first != bounce_event_id(report(reason=REASON_EXPIRED))
@@ -146,7 +164,10 @@ def test_reports_without_a_message_key_are_told_apart_by_their_sqs_record():
 
 
 def test_a_report_with_thousands_of_recipients_fits_in_256_kb_and_says_how_many_were_left_out():
-    many = tuple(FailedRecipient(f"user{i:05d}@example.net", "5.1.1", "550 5.1.1 " + "x" * 300, 550, "mx.example.net") for i in range(5000))
+    many = tuple(
+        FailedRecipient(f"user{i:05d}@example.net", "5.1.1", "550 5.1.1 " + "x" * 300, 550, "mx.example.net")
+        for i in range(5000)
+    )
     entry = entry_for(report(recipients=many))
     assert entry_size(entry) <= MAX_ENTRY_BYTES
     assert len(json.dumps(entry).encode("utf-8")) < 300_000
@@ -160,7 +181,9 @@ def test_a_report_with_thousands_of_recipients_fits_in_256_kb_and_says_how_many_
 
 def test_huge_free_text_is_clipped_and_named():
     giant = "a" * 500_000
-    detail = detail_of(report(subject=giant, error=giant, recipients=(FailedRecipient("ghost@example.net", "5.1.1", giant, 550),)))
+    detail = detail_of(
+        report(subject=giant, error=giant, recipients=(FailedRecipient("ghost@example.net", "5.1.1", giant, 550),))
+    )
     assert len(detail["subject"]) == 2048 and len(detail["error"]) == 2048
     assert len(detail["recipients"][0]["diagnostic"]) == 2048
     assert set(detail["truncated"]) == {"subject", "error", "recipients.diagnostic"}
@@ -191,7 +214,19 @@ def test_naive_dates_are_read_as_utc():
     [
         {"event_id": None},
         {"reason": "lost"},
-        {"recipients": [{"address": "a@b", "status": "5.1", "action": "failed", "reply_code": None, "diagnostic": None, "remote_mta": None, "permanent": True}]},
+        {
+            "recipients": [
+                {
+                    "address": "a@b",
+                    "status": "5.1",
+                    "action": "failed",
+                    "reply_code": None,
+                    "diagnostic": None,
+                    "remote_mta": None,
+                    "permanent": True,
+                }
+            ]
+        },
         {"unexpected": 1},
     ],
 )

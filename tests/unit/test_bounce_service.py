@@ -1,25 +1,18 @@
 """The bounce function's logic: dead-letter records become reports, events and DSNs."""
+
 from __future__ import annotations
 
 import asyncio
 import email
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from importlib import resources
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from maildispatch.services.reporting import (
-    REDRIVEN_DIAGNOSTIC,
-    BounceHandled,
-    BounceReportFailed,
-    BounceService,
-    BounceSettings,
-    report_from_dlq_message,
-)
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply, parse_reply
 from maildispatch.core.report import (
     REASON_INVALID_REQUEST,
@@ -30,12 +23,24 @@ from maildispatch.core.report import (
     FailedRecipient,
 )
 from maildispatch.core.request import InvalidRequest, parse_send_request
+from maildispatch.services.reporting import (
+    REDRIVEN_DIAGNOSTIC,
+    BounceHandled,
+    BounceReportFailed,
+    BounceService,
+    BounceSettings,
+    report_from_dlq_message,
+)
 
-SENT_AT = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
-DLQ_SENT_AT = datetime(2026, 11, 29, 8, 0, 9, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 29, 8, 1, tzinfo=timezone.utc)
-SETTINGS = BounceSettings(reporting_mta="bounce.maildispatch.test", postmaster="postmaster@maildispatch.test", event_bus_name="mail-events")
-EVENT_SCHEMA = Draft202012Validator(json.loads(resources.files("maildispatch").joinpath("schema/email-bounced.v1.json").read_text("utf-8")))
+SENT_AT = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+DLQ_SENT_AT = datetime(2026, 11, 29, 8, 0, 9, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 8, 1, tzinfo=UTC)
+SETTINGS = BounceSettings(
+    reporting_mta="bounce.maildispatch.test", postmaster="postmaster@maildispatch.test", event_bus_name="mail-events"
+)
+EVENT_SCHEMA = Draft202012Validator(
+    json.loads(resources.files("maildispatch").joinpath("schema/email-bounced.v1.json").read_text("utf-8"))
+)
 
 GHOST = FailedRecipient("ghost@example.net", "5.1.1", "550 5.1.1 User unknown", 550, "mx.example.net")
 
@@ -58,13 +63,21 @@ def rejected_report(**overrides) -> BounceReport:
 
 
 def send_request(**overrides) -> dict:
-    doc = {"message_key": "order-1001", "from": "Shop <shop@example.com>", "to": ["an.nguyen@example.net", "binh@example.net"], "subject": "Đơn hàng", "text": "Hi"}
+    doc = {
+        "message_key": "order-1001",
+        "from": "Shop <shop@example.com>",
+        "to": ["an.nguyen@example.net", "binh@example.net"],
+        "subject": "Đơn hàng",
+        "text": "Hi",
+    }
     doc.update(overrides)
     return doc
 
 
 def from_dlq(body: str, **overrides) -> BounceReport:
-    args = dict(message_id="dlq-1", receive_count=1, source_queue="arn:aws:sqs:us-east-1:123456789012:dlq", sent_at=DLQ_SENT_AT)
+    args = dict(
+        message_id="dlq-1", receive_count=1, source_queue="arn:aws:sqs:us-east-1:123456789012:dlq", sent_at=DLQ_SENT_AT
+    )
     args.update(overrides)
     return report_from_dlq_message(body, **args)
 
@@ -223,17 +236,27 @@ def test_a_bounce_report_on_the_dlq_is_read_back_with_the_dead_letter_record_not
     assert report.reason == REASON_REJECTED
     assert report.recipients == original.recipients
     assert (report.message_key, report.envelope_sender, report.subject, report.original_headers) == (
-        original.message_key, original.envelope_sender, original.subject, original.original_headers,
+        original.message_key,
+        original.envelope_sender,
+        original.subject,
+        original.original_headers,
     )
     assert report.source["sqs_message_id"] == "send-1"  # the report's own facts are kept
     assert report.source["dead_letter"] == {
-        "queue": "arn:aws:sqs:us-east-1:123456789012:dlq", "sqs_message_id": "dlq-1", "receive_count": 1, "sent_at": DLQ_SENT_AT.isoformat(),
+        "queue": "arn:aws:sqs:us-east-1:123456789012:dlq",
+        "sqs_message_id": "dlq-1",
+        "receive_count": 1,
+        "sent_at": DLQ_SENT_AT.isoformat(),
     }
-    assert report.source["last_attempt_at"] == DLQ_SENT_AT.isoformat()  # the report was written right after the last attempt
+    assert (
+        report.source["last_attempt_at"] == DLQ_SENT_AT.isoformat()
+    )  # the report was written right after the last attempt
 
 
 def test_a_report_that_made_no_delivery_attempt_gets_no_last_attempt_time():
-    render = rejected_report(reason=REASON_RENDER_FAILED, recipients=(FailedRecipient("binh@example.net", "5.6.0"),), error="bad template")
+    render = rejected_report(
+        reason=REASON_RENDER_FAILED, recipients=(FailedRecipient("binh@example.net", "5.6.0"),), error="bad template"
+    )
     assert "last_attempt_at" not in from_dlq(render.to_json()).source
 
 
@@ -245,15 +268,30 @@ def test_a_redriven_send_request_becomes_a_report_for_every_recipient():
         ("binh@example.net", "4.3.0", REDRIVEN_DIAGNOSTIC, None, "failed"),
     ]
     assert report.envelope_sender == "shop@example.com"
-    assert (report.from_address, report.message_key, report.subject, dict(report.tags)) == ("shop@example.com", "order-1001", "Đơn hàng", {"campaign": "autumn"})
+    assert (report.from_address, report.message_key, report.subject, dict(report.tags)) == (
+        "shop@example.com",
+        "order-1001",
+        "Đơn hàng",
+        {"campaign": "autumn"},
+    )
     assert report.arrival_date == DLQ_SENT_AT
-    assert report.source == {"queue": "arn:aws:sqs:us-east-1:123456789012:dlq", "sqs_message_id": "dlq-1", "receive_count": 3, "sent_at": DLQ_SENT_AT.isoformat()}
+    assert report.source == {
+        "queue": "arn:aws:sqs:us-east-1:123456789012:dlq",
+        "sqs_message_id": "dlq-1",
+        "receive_count": 3,
+        "sent_at": DLQ_SENT_AT.isoformat(),
+    }
 
 
 def test_a_redriven_request_is_reported_to_its_return_path_else_the_default_sender_else_from():
-    with_return_path = from_dlq(json.dumps(send_request(return_path="bounces@example.com")), default_envelope_sender="ops@example.com")
+    with_return_path = from_dlq(
+        json.dumps(send_request(return_path="bounces@example.com")), default_envelope_sender="ops@example.com"
+    )
     assert with_return_path.envelope_sender == "bounces@example.com"
-    assert from_dlq(json.dumps(send_request()), default_envelope_sender="ops@example.com").envelope_sender == "ops@example.com"
+    assert (
+        from_dlq(json.dumps(send_request()), default_envelope_sender="ops@example.com").envelope_sender
+        == "ops@example.com"
+    )
     assert from_dlq(json.dumps(send_request())).envelope_sender == "shop@example.com"
 
 
@@ -302,8 +340,12 @@ GARBAGE = {
     "report without fields": '{"type": "maildispatch.bounce-report", "version": 1}',
     "report with a bad reason": rejected_report().to_json().replace('"rejected"', '"lost"'),
     "report with a bad date": rejected_report().to_json().replace("2026-11-29T08:00:00+00:00", "yesterday"),
-    "report with recipients as text": json.dumps({**json.loads(rejected_report().to_json()), "recipients": "ghost@example.net"}),
-    "report with a numeric address": json.dumps({**json.loads(rejected_report().to_json()), "recipients": [{"address": 5, "status": "5.1.1"}]}),
+    "report with recipients as text": json.dumps(
+        {**json.loads(rejected_report().to_json()), "recipients": "ghost@example.net"}
+    ),
+    "report with a numeric address": json.dumps(
+        {**json.loads(rejected_report().to_json()), "recipients": [{"address": 5, "status": "5.1.1"}]}
+    ),
     "report with an unknown field": json.dumps({**json.loads(rejected_report().to_json()), "extra": 1}),
     "deeply nested": "[" * 100_000 + "]" * 100_000,
     "lone surrogate": '{"from": "shop@example.com", "to": ["\\ud800@example.net"]}',
@@ -360,7 +402,9 @@ def test_soft_bounces_suppress_an_address_at_the_limit_and_a_retried_report_coun
     harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
     full = FailedRecipient("full@example.net", "5.2.2", "552 5.2.2 Mailbox full", 552, "mx.example.net")
     for day in (1, 2, 2):  # the third is the second report again (a retried record): counted once
-        harness.handle(rejected_report(recipients=(full,), message_key=f"m{day}", arrival_date=SENT_AT.replace(day=day)))
+        harness.handle(
+            rejected_report(recipients=(full,), message_key=f"m{day}", arrival_date=SENT_AT.replace(day=day))
+        )
     assert suppressions.entries == {}
     handled = harness.handle(rejected_report(recipients=(full,), message_key="m3", arrival_date=SENT_AT.replace(day=3)))
     assert handled.suppressed == 1 and suppressions.entries["full@example.net"].reason == "soft_bounces"
@@ -372,7 +416,12 @@ def test_a_block_aimed_at_us_is_counted_and_never_suppresses():
     suppressions = InMemorySuppressionList()
     harness = Harness()
     harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
-    blocked = FailedRecipient("an@example.net", "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", 554)
+    blocked = FailedRecipient(
+        "an@example.net",
+        "5.7.1",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+        554,
+    )
     handled = harness.handle(rejected_report(recipients=(blocked,)))
     assert handled.reputation_blocks == 1 and suppressions.entries == {} and suppressions.soft == {}
 
@@ -384,7 +433,9 @@ def test_a_complaint_is_published_and_suppresses_but_mails_nobody():
     harness = Harness()
     harness.service = BounceService(harness.relay, harness.bus, SETTINGS, suppressions=suppressions, clock=lambda: NOW)
     complaint = FailedRecipient("an@example.net", "5.7.1", "abuse", classification="feedback")
-    handled = harness.handle(rejected_report(reason="complaint", recipients=(complaint,), source={"matched_by": "verp"}))
+    handled = harness.handle(
+        rejected_report(reason="complaint", recipients=(complaint,), source={"matched_by": "verp"})
+    )
     assert handled.dsn is None and harness.relay.sent == []
     [entry] = harness.bus.entries
     assert entry["DetailType"] == "Email Complained"

@@ -1,4 +1,5 @@
 """How a record waits on SQS for what is still due: its own visibility, or a fresh copy."""
+
 import pytest
 
 from maildispatch.core.decisions import MAX_VISIBILITY_SECONDS, WaitRequeued, WaitVisible, plan_wait
@@ -7,7 +8,13 @@ DAY = 86400
 
 
 def plan(seconds, *, receive_count=1, age=0.0, retention=4 * DAY, requeue_after=5):
-    return plan_wait(seconds, receive_count=receive_count, enqueued_age_seconds=age, retention_seconds=retention, requeue_after_receives=requeue_after)
+    return plan_wait(
+        seconds,
+        receive_count=receive_count,
+        enqueued_age_seconds=age,
+        retention_seconds=retention,
+        requeue_after_receives=requeue_after,
+    )
 
 
 def test_a_short_wait_uses_the_records_visibility():

@@ -1,19 +1,27 @@
 """The dispatch service's decisions, per recipient, with in-memory collaborators."""
+
 from __future__ import annotations
 
 import asyncio
 import email
 from email import policy
 
-from maildispatch.services.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
 from maildispatch.core.ledger import LedgerEntry, RecipientState
-from tests.fakes.ledger import InMemoryLedger
 from maildispatch.core.outcome import parse_reply
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.retry import RetrySchedule
 from maildispatch.core.suppression import Suppression
+from maildispatch.services.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
+from tests.fakes.ledger import InMemoryLedger
+from tests.fakes.services import (
+    CollectingDeadLetters,
+    CollectingRequeue,
+    FakeContentStore,
+    ManualClock,
+    ScriptedTransport,
+    sqs_record,
+)
 from tests.fakes.stores import InMemorySuppressionList
-from tests.fakes.services import CollectingDeadLetters, CollectingRequeue, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
 
 SCHEDULE = RetrySchedule(delays=(60, 120, 240), max_age_seconds=3600, jitter=0, stated_delay_floor=30)
 
@@ -37,14 +45,23 @@ class Harness:
         self.ledger = InMemoryLedger(clock=self.clock)
         self.dead_letters = CollectingDeadLetters()
         self.content = FakeContentStore(templates=templates or {})
-        self.suppressions = InMemorySuppressionList({a: Suppression(a, "hard_bounce", "5.1.1", "550 5.1.1 unknown", "old-1", 0.0) for a in suppressed})
+        self.suppressions = InMemorySuppressionList(
+            {a: Suppression(a, "hard_bounce", "5.1.1", "550 5.1.1 unknown", "old-1", 0.0) for a in suppressed}
+        )
         self.requeue = CollectingRequeue()
         self.policy = DispatchPolicy(reporting_mta="dispatch.test", **{"retry": SCHEDULE, **policy})
 
     def service(self) -> DispatchService:
         return DispatchService(
-            self.transport, self.ledger, self.content, self.dead_letters, self.policy,
-            suppressions=self.suppressions, requeue=self.requeue, invocation_id="inv-1", clock=self.clock,
+            self.transport,
+            self.ledger,
+            self.content,
+            self.dead_letters,
+            self.policy,
+            suppressions=self.suppressions,
+            requeue=self.requeue,
+            invocation_id="inv-1",
+            clock=self.clock,
         )
 
     def process(self, body, **record_args):
@@ -102,7 +119,12 @@ def test_a_record_that_comes_back_early_waits_for_what_is_due():
 
 
 def test_a_delay_the_server_states_is_honoured_with_a_floor():
-    h = Harness({"a@example.org": ["450 4.2.0 Greylisted, try again in 300 seconds"], "b@example.org": ["450 4.2.0 try again in 1 seconds"]})
+    h = Harness(
+        {
+            "a@example.org": ["450 4.2.0 Greylisted, try again in 300 seconds"],
+            "b@example.org": ["450 4.2.0 try again in 1 seconds"],
+        }
+    )
     assert h.process(request(to=["a@example.org"]))[0].visible_after == 300
     assert h.process(request(message_key="other", to=["b@example.org"]))[0].visible_after == 30
 
@@ -206,7 +228,10 @@ def test_an_unknown_stream_is_an_invalid_request_naming_the_streams_there_are():
 
 
 def test_a_named_stream_uses_its_own_schedule():
-    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, streams={"campaign": RetrySchedule(delays=(900,), max_age_seconds=86400, jitter=0)})
+    h = Harness(
+        {"busy@example.org": ["451 4.7.1 Try later"]},
+        streams={"campaign": RetrySchedule(delays=(900,), max_age_seconds=86400, jitter=0)},
+    )
     result, _ = h.process(request(to=["busy@example.org"], stream="campaign"))
     assert result.visible_after == 900
 
@@ -233,7 +258,9 @@ def test_a_missing_template_variable_is_a_render_failure_naming_the_variable():
 
 
 def test_a_stored_template_is_fetched_and_rendered():
-    h = Harness(templates={"welcome": TemplateSource(subject="Chào {{ name }}", text="Xin chào {{ name }}!", html=None)})
+    h = Harness(
+        templates={"welcome": TemplateSource(subject="Chào {{ name }}", text="Xin chào {{ name }}!", html=None)}
+    )
     body = request(template={"key": "welcome"}, variables={"name": "Bình"})
     del body["subject"], body["text"]
     result, _ = h.process(body)
@@ -293,7 +320,9 @@ def test_a_takeover_after_an_uncertain_attempt_is_not_repeated_under_retry_once(
     h = Harness({"binh@example.net": ["uncertain"]})
     first, _ = h.process(request())
     h.clock.advance(first.visible_after)
-    asyncio.run(h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120))  # the retry's invocation died
+    asyncio.run(
+        h.ledger.claim("order-1001", ["binh@example.net"], owner="died", lease_seconds=120)
+    )  # the retry's invocation died
     h.clock.advance(121)
     result, _ = h.process(request())
     assert result.done and len(h.transport.deliveries) == 1
@@ -302,7 +331,9 @@ def test_a_takeover_after_an_uncertain_attempt_is_not_repeated_under_retry_once(
 def test_a_bounce_recorded_but_not_reported_is_reported_without_sending_again():
     h = Harness()
     reply = parse_reply(550, "5.1.1 User unknown", remote_mta="relay.test")
-    asyncio.run(h.ledger.record("order-1001", [LedgerEntry("ghost@example.net", RecipientState.BOUNCED, reply, reported=False)]))
+    asyncio.run(
+        h.ledger.record("order-1001", [LedgerEntry("ghost@example.net", RecipientState.BOUNCED, reply, reported=False)])
+    )
     result, _ = h.process(request(to=["ghost@example.net"]))
     assert result.done and h.transport.deliveries == []
     [report] = h.dead_letters.reports
@@ -347,7 +378,9 @@ def test_a_suppressed_address_is_skipped_and_reported_as_suppressed():
     h = Harness(suppressed=["ghost@example.net"])
     result, tally = h.process(request(to=["binh@example.net", "Ghost@Example.net"]))
     assert result.done and tally["suppressed"] == 1
-    assert h.transport.copies_received("binh@example.net") == 1 and h.transport.copies_received("Ghost@Example.net") == 0
+    assert (
+        h.transport.copies_received("binh@example.net") == 1 and h.transport.copies_received("Ghost@Example.net") == 0
+    )
     [report] = h.dead_letters.reports
     assert report.reason == "suppressed" and report.recipients[0].address == "Ghost@Example.net"
     assert "suppressed since" in report.recipients[0].diagnostic
@@ -388,21 +421,27 @@ def message_id(data: bytes) -> str:
 
 
 def test_with_verp_each_recipient_gets_its_own_signed_return_path_that_maps_back():
-    from maildispatch.services.dispatch import VerpPolicy
     from maildispatch.core.return_paths import message_id_key, verp_key
-    from tests.fakes.stores import InMemoryReturnPathIndex
     from maildispatch.core.verp import parse_return_path
+    from maildispatch.services.dispatch import VerpPolicy
+    from tests.fakes.stores import InMemoryReturnPathIndex
 
     h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
     index = InMemoryReturnPathIndex()
-    service = DispatchService(h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=index, clock=h.clock)
+    service = DispatchService(
+        h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=index, clock=h.clock
+    )
     asyncio.run(service.process(sqs_record(request(to=["binh@example.net", "an@example.net"]))))
     senders = {envelope.recipients[0]: envelope.sender for envelope, _ in h.transport.deliveries}
     assert len(h.transport.deliveries) == 2 and len(set(senders.values())) == 2
     for recipient, sender in senders.items():
         token = parse_return_path(sender, secret=b"s" * 32)
         remembered = index.entries[verp_key(token.id)]
-        assert (remembered.message_key, remembered.recipient, remembered.report_to) == ("order-1001", recipient, "shop@example.com")
+        assert (remembered.message_key, remembered.recipient, remembered.report_to) == (
+            "order-1001",
+            recipient,
+            "shop@example.com",
+        )
     [(_, data)] = h.transport.deliveries[:1]
     assert index.entries[message_id_key(message_id(data))].message_key == "order-1001"
 
@@ -412,6 +451,14 @@ def test_a_producers_own_return_path_wins_over_verp():
     from tests.fakes.stores import InMemoryReturnPathIndex
 
     h = Harness(verp=VerpPolicy("bounce.example.com", b"s" * 32))
-    service = DispatchService(h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=InMemoryReturnPathIndex(), clock=h.clock)
+    service = DispatchService(
+        h.transport,
+        h.ledger,
+        h.content,
+        h.dead_letters,
+        h.policy,
+        return_paths=InMemoryReturnPathIndex(),
+        clock=h.clock,
+    )
     asyncio.run(service.process(sqs_record(request(return_path="bounces@shop.example.com"))))
     assert [e.sender for e, _ in h.transport.deliveries] == ["bounces@shop.example.com"]

@@ -1,9 +1,10 @@
 """RFC 3464 delivery status notifications, read back with the stdlib email parser."""
+
 from __future__ import annotations
 
 import email
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -22,8 +23,8 @@ from maildispatch.core.report import (
     FailedRecipient,
 )
 
-ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 29, 8, 5, tzinfo=timezone.utc)
+ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 8, 5, tzinfo=UTC)
 VIETNAMESE = "Đơn hàng #1001 của bạn đã được giao — cảm ơn quý khách!"
 ORIGINAL_HEADERS = (
     "From: Shop <shop@example.com>\r\n"
@@ -40,7 +41,13 @@ GHOST = FailedRecipient(
     reply_code=550,
     remote_mta="mx.example.net",
 )
-ALICE = FailedRecipient(address="alice@example.org", status="5.2.2", diagnostic="552 5.2.2 Mailbox full", reply_code=552, remote_mta="mx.example.org")
+ALICE = FailedRecipient(
+    address="alice@example.org",
+    status="5.2.2",
+    diagnostic="552 5.2.2 Mailbox full",
+    reply_code=552,
+    remote_mta="mx.example.org",
+)
 
 
 def report(**overrides) -> BounceReport:
@@ -61,7 +68,13 @@ def report(**overrides) -> BounceReport:
 
 
 def build(r: BounceReport | None = None) -> bytes:
-    return build_dsn(r or report(), reporting_mta="mta.maildispatch.test", postmaster="postmaster@maildispatch.test", now=NOW, message_id="<dsn-1@mta.maildispatch.test>")
+    return build_dsn(
+        r or report(),
+        reporting_mta="mta.maildispatch.test",
+        postmaster="postmaster@maildispatch.test",
+        now=NOW,
+        message_id="<dsn-1@mta.maildispatch.test>",
+    )
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -88,13 +101,27 @@ def notification(raw: bytes) -> str:
 
 
 def test_the_dsn_goes_to_the_envelope_sender():
-    assert dsn_recipient(report(envelope_sender="bounces@example.com", from_address="shop@example.com")) == "bounces@example.com"
+    assert (
+        dsn_recipient(report(envelope_sender="bounces@example.com", from_address="shop@example.com"))
+        == "bounces@example.com"
+    )
     assert dsn_recipient(report(envelope_sender="<bounces@example.com>")) == "bounces@example.com"
 
 
 @pytest.mark.parametrize(
     "sender",
-    [None, "", "  ", "<>", "MAILER-DAEMON@example.com", "shop", "@example.com", "shop@", "shop@example.com\r\nBcc: victim@example.net", "a@b, c@d"],
+    [
+        None,
+        "",
+        "  ",
+        "<>",
+        "MAILER-DAEMON@example.com",
+        "shop",
+        "@example.com",
+        "shop@",
+        "shop@example.com\r\nBcc: victim@example.net",
+        "a@b, c@d",
+    ],
 )
 def test_a_report_with_no_usable_sender_gets_no_dsn(sender):
     assert dsn_recipient(report(envelope_sender=sender)) is None
@@ -113,7 +140,11 @@ def test_a_dsn_is_a_multipart_report_with_notification_status_and_original_heade
     message = parse(build())
     assert message.get_content_type() == "multipart/report"
     assert message.get_param("report-type") == "delivery-status"
-    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+    assert [p.get_content_type() for p in message.iter_parts()] == [
+        "text/plain",
+        "message/delivery-status",
+        "text/rfc822-headers",
+    ]
     assert message.defects == []
 
 
@@ -176,7 +207,9 @@ def test_groups_are_separated_by_one_empty_line_and_every_field_ends_in_crlf():
 
 def test_a_failure_without_an_smtp_reply_has_no_remote_mta_and_a_local_diagnostic_type():
     local = FailedRecipient("binh@example.net", "5.6.0", diagnostic="template 'welcome' does not exist")
-    group = groups(build(report(reason=REASON_RENDER_FAILED, recipients=(local,), error="template 'welcome' does not exist")))[1]
+    group = groups(
+        build(report(reason=REASON_RENDER_FAILED, recipients=(local,), error="template 'welcome' does not exist"))
+    )[1]
     assert group["Status"] == "5.6.0"
     assert group["Diagnostic-Code"] == "x-maildispatch; template 'welcome' does not exist"
     assert "Remote-MTA" not in group
@@ -195,7 +228,9 @@ def test_a_long_diagnostic_is_folded_and_unfolds_to_the_same_text():
 
 
 def test_server_text_cannot_add_fields_or_headers():
-    evil = FailedRecipient("ghost@example.net", "5.1.1", diagnostic="550 no\r\nAction: delivered\r\n\r\nBcc: x@evil.test", reply_code=550)
+    evil = FailedRecipient(
+        "ghost@example.net", "5.1.1", diagnostic="550 no\r\nAction: delivered\r\n\r\nBcc: x@evil.test", reply_code=550
+    )
     raw = build(report(recipients=(evil,)))
     group = groups(raw)[1]
     assert group["Action"] == "failed"
@@ -231,14 +266,20 @@ def test_vietnamese_original_headers_survive_in_the_headers_part():
     assert raw.isascii()
     returned = parts(raw)[2]
     assert returned.get_content_type() == "text/rfc822-headers"
-    assert returned.get_payload(decode=True).decode(returned.get_content_charset()) == headers.rstrip("\n").replace("\n", "\r\n") + "\r\n"
+    assert (
+        returned.get_payload(decode=True).decode(returned.get_content_charset())
+        == headers.rstrip("\n").replace("\n", "\r\n") + "\r\n"
+    )
 
 
 def test_the_original_headers_are_returned_verbatim_and_only_when_known():
     raw = build()
     assert parts(raw)[2].get_payload(decode=True).decode("ascii") == ORIGINAL_HEADERS
     assert b"\r\n\r\nFrom: Shop <shop@example.com>\r\n" in raw
-    assert [p.get_content_type() for p in parts(build(report(original_headers=None)))] == ["text/plain", "message/delivery-status"]
+    assert [p.get_content_type() for p in parts(build(report(original_headers=None)))] == [
+        "text/plain",
+        "message/delivery-status",
+    ]
 
 
 def test_an_idn_domain_is_written_in_idna_and_a_utf8_local_part_as_rfc6533_xtext():
@@ -257,7 +298,7 @@ def test_an_idn_sender_gets_the_dsn_addressed_in_idna():
 def test_a_sender_with_a_utf8_local_part_gets_a_utf8_to_header_and_nothing_else_changes():
     raw = build(report(envelope_sender="chủ@example.vn"))
     assert parse(raw)["To"] == "chủ@example.vn"
-    head, _, body = raw.partition(b"\r\n\r\n")
+    _head, _, body = raw.partition(b"\r\n\r\n")
     assert body.isascii()
 
 
@@ -274,7 +315,13 @@ def test_the_notification_names_each_recipient_and_quotes_the_server():
 
 def test_an_invalid_request_notification_explains_the_error_and_says_nothing_was_sent():
     error = "to[0]: 'not-an-address' is not an email address"
-    r = report(reason=REASON_INVALID_REQUEST, recipients=(FailedRecipient("not-an-address@x", "5.6.0"),), error=error, original_headers=None, message_id=None)
+    r = report(
+        reason=REASON_INVALID_REQUEST,
+        recipients=(FailedRecipient("not-an-address@x", "5.6.0"),),
+        error=error,
+        original_headers=None,
+        message_id=None,
+    )
     text = " ".join(notification(build(r)).split())
     assert "your send request could not be read" in text
     assert error in text
@@ -299,7 +346,9 @@ def test_an_expired_notification_says_how_long_delivery_was_tried():
 
 
 def test_when_every_recipient_is_delayed_the_dsn_is_a_delay_warning():
-    later = FailedRecipient("busy@example.org", "4.7.1", diagnostic="451 4.7.1 Greylisted", reply_code=451, action="delayed")
+    later = FailedRecipient(
+        "busy@example.org", "4.7.1", diagnostic="451 4.7.1 Greylisted", reply_code=451, action="delayed"
+    )
     r = report(reason=REASON_EXPIRED, recipients=(later,), source={"will_retry_until": "2026-12-01T08:00:00+00:00"})
     raw = build(r)
     assert parse(raw)["Subject"] == "Delayed Mail (still being retried)"
@@ -329,8 +378,12 @@ any_text = st.text(max_size=300)  # any code points, lone surrogates and control
     odd_address=any_text,
     headers=st.one_of(st.none(), any_text),
 )
-def test_any_text_yields_a_parseable_ascii_dsn_with_one_group_per_recipient(subject, error, diagnostics, key, odd_address, headers):
-    recipients = tuple(FailedRecipient(f"r{i}@example.net", "5.0.0", diagnostic=d, reply_code=550) for i, d in enumerate(diagnostics))
+def test_any_text_yields_a_parseable_ascii_dsn_with_one_group_per_recipient(
+    subject, error, diagnostics, key, odd_address, headers
+):
+    recipients = tuple(
+        FailedRecipient(f"r{i}@example.net", "5.0.0", diagnostic=d, reply_code=550) for i, d in enumerate(diagnostics)
+    )
     recipients += (FailedRecipient(odd_address, "5.1.1", diagnostic=error),)
     raw = build(report(subject=subject, error=error, message_key=key, recipients=recipients, original_headers=headers))
     assert raw.isascii()

@@ -1,10 +1,19 @@
 """What arrives on the returned-mail queue: S3 notifications, SES notifications via SNS, S3's test event."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-from maildispatch.core.returned_queue import SesNotification, StoredMail, S3TestEvent, UnknownIntake, envelope_addresses, intake_items, ses_envelope_addresses
+from maildispatch.core.returned_queue import (
+    S3TestEvent,
+    SesNotification,
+    StoredMail,
+    UnknownIntake,
+    envelope_addresses,
+    intake_items,
+    ses_envelope_addresses,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "returned"
 
@@ -26,7 +35,16 @@ def test_an_ses_notification_is_unwrapped_from_its_sns_envelope_or_taken_raw():
     assert ses_envelope_addresses(item.notification) == ["RETURN_PATH"]
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"hello": "world"}', '{"Records": [{"eventSource": "aws:sqs"}]}', '{"Type": "Notification", "Message": "{oops"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        '{"hello": "world"}',
+        '{"Records": [{"eventSource": "aws:sqs"}]}',
+        '{"Type": "Notification", "Message": "{oops"}',
+    ],
+)
 def test_anything_else_is_refused_with_a_reason(body):
     with pytest.raises(UnknownIntake):
         intake_items(body)

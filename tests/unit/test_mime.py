@@ -1,16 +1,18 @@
 """Building the message: every test parses the bytes back with the stdlib parser and checks what a reader sees."""
+
 from __future__ import annotations
 
 import base64
 import email
 import email.quoprimime
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -86,6 +88,7 @@ def assert_wire_format(data: bytes) -> None:
 
 # --- the sample -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def welcome() -> tuple[SendRequest, BuiltMessage]:
     req = parse_send_request((EVENTS / "welcome-vi.json").read_bytes())
@@ -106,13 +109,20 @@ def test_the_vietnamese_sample_reads_back_in_vietnamese(welcome: tuple[SendReque
     assert built.data.isascii()
 
 
-def test_the_sample_is_mixed_with_alternative_bodies_then_the_attachment(welcome: tuple[SendRequest, BuiltMessage]) -> None:
+def test_the_sample_is_mixed_with_alternative_bodies_then_the_attachment(
+    welcome: tuple[SendRequest, BuiltMessage],
+) -> None:
     message = parsed(welcome[1])
 
-    assert structure(message) == ("multipart/mixed", [("multipart/alternative", ["text/plain", "text/html"]), "image/png"])
+    assert structure(message) == (
+        "multipart/mixed",
+        [("multipart/alternative", ["text/plain", "text/html"]), "image/png"],
+    )
 
 
-def test_the_attachment_round_trips_byte_for_byte_with_an_rfc2231_filename(welcome: tuple[SendRequest, BuiltMessage]) -> None:
+def test_the_attachment_round_trips_byte_for_byte_with_an_rfc2231_filename(
+    welcome: tuple[SendRequest, BuiltMessage],
+) -> None:
     req, built = welcome
     attachment = next(parsed(built).iter_attachments())
 
@@ -126,8 +136,16 @@ def test_headers_come_in_the_documented_order(welcome: tuple[SendRequest, BuiltM
     names = [name for name, _ in parsed(welcome[1]).items()]
 
     assert names == [
-        "From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-        "X-Campaign", "List-Unsubscribe", "Content-Type",
+        "From",
+        "To",
+        "Reply-To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "X-Campaign",
+        "List-Unsubscribe",
+        "Content-Type",
     ]
 
 
@@ -155,6 +173,7 @@ def test_the_data_uses_crlf_and_short_lines(welcome: tuple[SendRequest, BuiltMes
 
 
 # --- recipients in headers ------------------------------------------------------------------
+
 
 def test_bcc_never_appears_in_the_message() -> None:
     built = build(request(cc=["lan@example.org"], bcc=["Secret Person <hidden@example.org>"]))
@@ -214,6 +233,7 @@ def test_quoted_local_parts_and_special_display_names_survive() -> None:
 
 # --- subject and extra headers --------------------------------------------------------------
 
+
 def test_a_non_ascii_subject_is_encoded_words() -> None:
     built = build(request(subject="Đơn hàng #1001 đã giao"))
 
@@ -228,7 +248,9 @@ def test_text_that_looks_like_an_encoded_word_is_kept_literally() -> None:
 
 
 def test_the_requests_headers_follow_in_order() -> None:
-    built = build(request(headers={"X-Campaign": "mùa xuân", "List-Unsubscribe": "<https://example.com/u?t=" + "a" * 150 + ">"}))
+    built = build(
+        request(headers={"X-Campaign": "mùa xuân", "List-Unsubscribe": "<https://example.com/u?t=" + "a" * 150 + ">"})
+    )
     message = parsed(built)
 
     assert message["X-Campaign"] == "mùa xuân"
@@ -245,7 +267,9 @@ def test_the_requests_headers_follow_in_order() -> None:
         (RenderedContent("Hi", "t", None), [Address("an@example.net\r\nBcc: victim@example.org")]),
     ],
 )
-def test_cr_lf_never_reaches_a_header_even_from_a_careless_caller(content: RenderedContent, addresses: list[Address] | None) -> None:
+def test_cr_lf_never_reaches_a_header_even_from_a_careless_caller(
+    content: RenderedContent, addresses: list[Address] | None
+) -> None:
     req = request()
     if addresses is not None:
         req = SendRequest(from_=req.from_, to=tuple(addresses), subject="Hi", text="t")
@@ -255,8 +279,13 @@ def test_cr_lf_never_reaches_a_header_even_from_a_careless_caller(content: Rende
 
 
 def test_an_injected_header_value_is_refused_too() -> None:
-    req = SendRequest(from_=Address("shop@example.com"), to=(Address("an@example.net"),), subject="s", text="t",
-                      headers=(("X-Campaign", "spring\r\nBcc: victim@example.org"),))
+    req = SendRequest(
+        from_=Address("shop@example.com"),
+        to=(Address("an@example.net"),),
+        subject="s",
+        text="t",
+        headers=(("X-Campaign", "spring\r\nBcc: victim@example.org"),),
+    )
 
     with pytest.raises(ValueError):
         build(req)
@@ -273,18 +302,41 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
         ("t", None, [], "text/plain"),
         (None, "<p>h</p>", [], "text/html"),
         ("t", "<p>h</p>", [], ("multipart/alternative", ["text/plain", "text/html"])),
-        ("t", None, [AttachmentData("a.pdf", "application/pdf", PDF)], ("multipart/mixed", ["text/plain", "application/pdf"])),
-        (None, "<p>h</p>", [AttachmentData("a.pdf", "application/pdf", PDF)], ("multipart/mixed", ["text/html", "application/pdf"])),
-        ("t", "<p>h</p>", [AttachmentData("a.pdf", "application/pdf", PDF), AttachmentData("b.csv", "text/csv", b"a,b\n")],
-         ("multipart/mixed", [("multipart/alternative", ["text/plain", "text/html"]), "application/pdf", "text/csv"])),
+        (
+            "t",
+            None,
+            [AttachmentData("a.pdf", "application/pdf", PDF)],
+            ("multipart/mixed", ["text/plain", "application/pdf"]),
+        ),
+        (
+            None,
+            "<p>h</p>",
+            [AttachmentData("a.pdf", "application/pdf", PDF)],
+            ("multipart/mixed", ["text/html", "application/pdf"]),
+        ),
+        (
+            "t",
+            "<p>h</p>",
+            [AttachmentData("a.pdf", "application/pdf", PDF), AttachmentData("b.csv", "text/csv", b"a,b\n")],
+            (
+                "multipart/mixed",
+                [("multipart/alternative", ["text/plain", "text/html"]), "application/pdf", "text/csv"],
+            ),
+        ),
     ],
 )
-def test_the_structure_follows_the_content(text: str | None, html: str | None, attachments: list[AttachmentData], shape: Any) -> None:
+def test_the_structure_follows_the_content(
+    text: str | None, html: str | None, attachments: list[AttachmentData], shape: Any
+) -> None:
     built = build(request(), RenderedContent("s", text, html), attachments)
     message = parsed(built)
 
     assert structure(message) == shape
-    bodies = {part.get_content_type(): part for part in message.walk() if part.get_content_maintype() == "text" and not part.get_filename()}
+    bodies = {
+        part.get_content_type(): part
+        for part in message.walk()
+        if part.get_content_maintype() == "text" and not part.get_filename()
+    }
     for body, subtype in ((text, "text/plain"), (html, "text/html")):
         if body is not None:
             assert bodies[subtype].get_content() == as_sent(body)
@@ -293,14 +345,22 @@ def test_the_structure_follows_the_content(text: str | None, html: str | None, a
 
 
 def test_text_is_quoted_printable_or_base64_whichever_is_smaller() -> None:
-    mostly_ascii = parsed(build(request(), RenderedContent("s", "Your order #1001 has shipped and should arrive within 3 days. Cảm ơn!\n", None)))
+    mostly_ascii = parsed(
+        build(
+            request(),
+            RenderedContent("s", "Your order #1001 has shipped and should arrive within 3 days. Cảm ơn!\n", None),
+        )
+    )
     cjk = parsed(build(request(), RenderedContent("s", "您的订单已发货。" * 20, None)))
 
     assert mostly_ascii["Content-Transfer-Encoding"] == "quoted-printable"
     assert cjk["Content-Transfer-Encoding"] == "base64"
 
 
-@pytest.mark.parametrize("text", ["Xin chào, đơn hàng của bạn đã được giao.\n" * 5, "Order #1001 — thanks!\n" * 5, "ệ" * 200, "a=b\tc ệ \n" * 40])
+@pytest.mark.parametrize(
+    "text",
+    ["Xin chào, đơn hàng của bạn đã được giao.\n" * 5, "Order #1001 — thanks!\n" * 5, "ệ" * 200, "a=b\tc ệ \n" * 40],
+)
 def test_the_chosen_encoding_is_never_the_larger_one(text: str) -> None:
     part = parsed(build(request(), RenderedContent("s", text, None)))
     body = part.get_payload()
@@ -327,13 +387,16 @@ def test_only_the_top_level_carries_mime_version() -> None:
     assert built.data.count(b"MIME-Version:") == 1
 
 
-@pytest.mark.parametrize("message_id, date", [("3f2a9c@example.com", DATE), ("<a b@example.com>", DATE), (MESSAGE_ID, datetime(2025, 1, 1))])
+@pytest.mark.parametrize(
+    "message_id, date", [("3f2a9c@example.com", DATE), ("<a b@example.com>", DATE), (MESSAGE_ID, datetime(2025, 1, 1))]
+)
 def test_a_bad_message_id_or_a_naive_date_is_a_programming_error(message_id: str, date: datetime) -> None:
     with pytest.raises(ValueError):
         build_message(request(), RenderedContent("s", "t", None), [], message_id=message_id, date=date)
 
 
 # --- Message-ID -----------------------------------------------------------------------------
+
 
 def test_the_message_id_is_stable_for_a_key_and_differs_for_another() -> None:
     first = message_id_for("order-1001-shipped", "example.com")
@@ -357,7 +420,12 @@ def test_the_message_id_needs_a_domain(domain: str) -> None:
 def test_a_message_key_with_any_printable_characters_gives_a_valid_message_id() -> None:
     message_id = message_id_for('<weird> "key" @ (x)', "example.com")
 
-    assert parsed(build_message(request(), RenderedContent("s", "t", None), [], message_id=message_id, date=DATE))["Message-ID"] == message_id
+    assert (
+        parsed(build_message(request(), RenderedContent("s", "t", None), [], message_id=message_id, date=DATE))[
+            "Message-ID"
+        ]
+        == message_id
+    )
 
 
 # --- properties over large input spaces -----------------------------------------------------
@@ -365,7 +433,36 @@ def test_a_message_key_with_any_printable_characters_gives_a_valid_message_id() 
 header_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
 one_line = header_text.filter(lambda text: not UNSAFE_HEADER_TEXT.search(text))
 ascii_only = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=120)
-tricky = st.lists(st.sampled_from(["=?", "?=", "utf-8", "?q?", "?b?", " ", "  ", "\t", '"', "\\", "(", ")", "<", ">", ",", ";", ":", "@", ".", "ệ", "漢", "😀", "a"]), max_size=30).map("".join)
+tricky = st.lists(
+    st.sampled_from(
+        [
+            "=?",
+            "?=",
+            "utf-8",
+            "?q?",
+            "?b?",
+            " ",
+            "  ",
+            "\t",
+            '"',
+            "\\",
+            "(",
+            ")",
+            "<",
+            ">",
+            ",",
+            ";",
+            ":",
+            "@",
+            ".",
+            "ệ",
+            "漢",
+            "😀",
+            "a",
+        ]
+    ),
+    max_size=30,
+).map("".join)
 
 
 @settings(max_examples=80, deadline=None)
@@ -393,8 +490,13 @@ def test_any_subject_reads_back_unchanged_or_is_refused(subject: str) -> None:
 @given(st.one_of(one_line, tricky.filter(lambda text: not UNSAFE_HEADER_TEXT.search(text))))
 @example("漢" * 998)
 def test_any_header_value_reads_back_unchanged(value: str) -> None:
-    req = SendRequest(from_=Address("shop@example.com"), to=(Address("an@example.net"),), subject="s", text="t",
-                      headers=(("X-Long-Campaign-Name", value),))
+    req = SendRequest(
+        from_=Address("shop@example.com"),
+        to=(Address("an@example.net"),),
+        subject="s",
+        text="t",
+        headers=(("X-Long-Campaign-Name", value),),
+    )
 
     built = build(req)
 
@@ -410,7 +512,9 @@ def test_any_header_value_reads_back_unchanged(value: str) -> None:
 def test_any_display_name_reads_back_unchanged(name: str, utf8: bool) -> None:
     assume(name.strip())
     local = "用户" if utf8 else "an"
-    req = SendRequest(from_=Address("shop@example.com", name), to=(Address(f"{local}@example.net", name),), subject="s", text="t")
+    req = SendRequest(
+        from_=Address("shop@example.com", name), to=(Address(f"{local}@example.net", name),), subject="s", text="t"
+    )
 
     built = build(req)
 
@@ -421,7 +525,9 @@ def test_any_display_name_reads_back_unchanged(name: str, utf8: bool) -> None:
     assert parsed(built)["To"].addresses[0].addr_spec == f"{local}@example.net"
 
 
-filenames = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="/\\"), min_size=1, max_size=255)
+filenames = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="/\\"), min_size=1, max_size=255
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -433,7 +539,9 @@ def test_any_attachment_round_trips(filename: str, content: bytes) -> None:
     assume(filename.strip() == filename and filename not in (".", ".."))  # readers trim names
     # Python's get_filename() strips a surrounding <...> as if it were quoting: its quirk, not ours.
     assume(not (filename.startswith("<") and filename.endswith(">")))
-    built = build(request(), RenderedContent("s", "t", None), [AttachmentData(filename, "application/octet-stream", content)])
+    built = build(
+        request(), RenderedContent("s", "t", None), [AttachmentData(filename, "application/octet-stream", content)]
+    )
 
     assert_wire_format(built.data)
     attachment = next(parsed(built).iter_attachments())

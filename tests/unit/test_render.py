@@ -1,4 +1,5 @@
 """Rendering a request's subject and bodies: templates run sandboxed, strict about missing variables."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,9 @@ def templated(template: dict[str, Any], variables: dict[str, Any] | None = None,
 
 
 def inline(text: str | None = None, html: str | None = None, subject: str = "Subject", **variables: Any) -> SendRequest:
-    template = {name: value for name, value in (("subject", subject), ("text", text), ("html", html)) if value is not None}
+    template = {
+        name: value for name, value in (("subject", subject), ("text", text), ("html", html)) if value is not None
+    }
     return templated(template, variables)
 
 
@@ -37,11 +40,17 @@ def failure(request: SendRequest, template: TemplateSource | None = None) -> Ren
 
 # --- what comes out -------------------------------------------------------------------------
 
+
 def test_bodies_are_returned_as_they_are_without_templating() -> None:
-    request = parse_send_request({
-        "from": "shop@example.com", "to": ["an@example.net"], "subject": "{{ not a template }}",
-        "text": "Hi {{ name }}", "html": "<p>{{ name }} & <b>co</b></p>",
-    })
+    request = parse_send_request(
+        {
+            "from": "shop@example.com",
+            "to": ["an@example.net"],
+            "subject": "{{ not a template }}",
+            "text": "Hi {{ name }}",
+            "html": "<p>{{ name }} & <b>co</b></p>",
+        }
+    )
 
     assert render_content(request) == RenderedContent(
         subject="{{ not a template }}", text="Hi {{ name }}", html="<p>{{ name }} & <b>co</b></p>"
@@ -92,7 +101,7 @@ def test_the_rendered_subject_is_trimmed() -> None:
 def test_nested_variables_loops_and_conditions_work() -> None:
     request = inline(
         text="{% for item in order['items'] %}{{ item.name }} x{{ item.qty }}; {% endfor %}"
-             "{% if coupon is defined %}{{ coupon }}{% else %}no coupon{% endif %} {{ note | default('-') }}",
+        "{% if coupon is defined %}{{ coupon }}{% else %}no coupon{% endif %} {{ note | default('-') }}",
         order={"items": [{"name": "Áo dài", "qty": 1}, {"name": "Nón lá", "qty": 2}]},
     )
 
@@ -100,6 +109,7 @@ def test_nested_variables_loops_and_conditions_work() -> None:
 
 
 # --- stored templates -----------------------------------------------------------------------
+
 
 def test_a_stored_template_is_rendered_from_the_source_the_caller_fetched() -> None:
     request = templated({"key": "welcome/v2"}, {"name": "An"})
@@ -156,6 +166,7 @@ def test_a_fetched_source_for_a_request_that_has_none_is_a_programming_error(req
 
 
 # --- failures -------------------------------------------------------------------------------
+
 
 def test_a_missing_variable_is_an_error_naming_it_never_an_empty_string() -> None:
     error = failure(inline(text="Hello\nXin chào {{ name }}"))
@@ -226,7 +237,9 @@ def test_a_template_cannot_make_text_that_mail_cannot_encode() -> None:
 
 
 def test_a_runaway_template_is_stopped() -> None:
-    error = failure(inline(text="{% for i in range(100000) %}{% for j in range(100) %}0123456789{% endfor %}{% endfor %}"))
+    error = failure(
+        inline(text="{% for i in range(100000) %}{% for j in range(100) %}0123456789{% endfor %}{% endfor %}")
+    )
 
     assert "more than" in error.message
 
@@ -244,6 +257,7 @@ def test_ordinary_arithmetic_and_repetition_still_work() -> None:
 
 
 # --- the sandbox ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "payload",
@@ -282,6 +296,7 @@ def test_an_escape_attempt_is_never_executed(tmp_path: Path) -> None:
 
 # --- caching --------------------------------------------------------------------------------
 
+
 def test_a_template_is_compiled_once_for_a_batch() -> None:
     source = "Xin chào {{ name }} #cache-test"
     render._compile.cache_clear()
@@ -312,6 +327,12 @@ def test_plain_bodies_never_load_jinja2() -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "maildispatch")}
 
-    result = subprocess.run([sys.executable, "-c", code, str(EVENTS / "partial-reject.json")], capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(EVENTS / "partial-reject.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
 
     assert result.stdout.strip() == "False"

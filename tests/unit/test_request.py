@@ -1,4 +1,5 @@
 """The send request contract: what parse_send_request accepts, what it refuses, and how it names the field."""
+
 from __future__ import annotations
 
 import base64
@@ -40,6 +41,7 @@ def rejection(body: Any) -> InvalidRequest:
 
 # --- the sample requests --------------------------------------------------------------------
 
+
 def test_the_vietnamese_welcome_sample_parses_to_a_templated_request_with_an_attachment() -> None:
     parsed = parse_send_request((EVENTS / "welcome-vi.json").read_bytes())
 
@@ -78,6 +80,7 @@ def test_a_body_that_is_not_json_is_refused_for_the_whole_document() -> None:
 
 
 # --- the document as a whole ----------------------------------------------------------------
+
 
 def test_the_error_reads_field_then_message() -> None:
     error = rejection(request(to=["nobody"]))
@@ -156,7 +159,10 @@ def test_a_body_just_under_one_mebibyte_is_accepted() -> None:
         (request(attachments=[{"filename": "a.txt", "content_base64": "", "size": 0}]), "attachments[0].size"),
         (request(text=None, subject=None, template={"text": "t", "body": "b"}), "template.body"),
         (request(text=None, subject=None, template={"key": "welcome/v2", "text": "t"}), "template.text"),
-        (request(attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "k", "region": "x"}}]), "attachments[0].s3.region"),
+        (
+            request(attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "k", "region": "x"}}]),
+            "attachments[0].s3.region",
+        ),
     ],
 )
 def test_unknown_fields_are_refused_by_their_path(doc: dict[str, Any], field: str) -> None:
@@ -165,7 +171,10 @@ def test_unknown_fields_are_refused_by_their_path(doc: dict[str, Any], field: st
 
 @pytest.mark.parametrize("version", [2, 0, "1", True, None])
 def test_only_version_1_is_read(version: Any) -> None:
-    assert rejection(request(version=version) if version is not None else {**request(), "version": None}).field == "version"
+    assert (
+        rejection(request(version=version) if version is not None else {**request(), "version": None}).field
+        == "version"
+    )
 
 
 def test_version_1_may_be_given_or_left_out() -> None:
@@ -183,6 +192,7 @@ def test_other_message_keys_are_refused(key: Any) -> None:
 
 
 # --- addresses ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "written, address, name",
@@ -317,6 +327,7 @@ def test_return_path_is_the_envelope_sender_apart_from_from() -> None:
 
 # --- recipients -----------------------------------------------------------------------------
 
+
 def test_at_least_one_recipient_is_needed() -> None:
     assert rejection(request(to=[])).field == "to"
     assert rejection(request(to=None)).field == "to"
@@ -347,14 +358,19 @@ def test_the_fifty_first_recipient_is_named() -> None:
 
 
 def test_recipients_are_deduplicated_case_insensitively_in_order() -> None:
-    parsed = parse_send_request(request(
-        to=["B <binh@example.net>", "an@example.net"],
-        cc=["BINH@Example.NET", "lan@example.org"],
-        bcc=["an@EXAMPLE.net", "hidden@example.org"],
-    ))
+    parsed = parse_send_request(
+        request(
+            to=["B <binh@example.net>", "an@example.net"],
+            cc=["BINH@Example.NET", "lan@example.org"],
+            bcc=["an@EXAMPLE.net", "hidden@example.org"],
+        )
+    )
 
     assert [r.address for r in parsed.recipients] == [
-        "binh@example.net", "an@example.net", "lan@example.org", "hidden@example.org",
+        "binh@example.net",
+        "an@example.net",
+        "lan@example.org",
+        "hidden@example.org",
     ]
 
 
@@ -365,6 +381,7 @@ def test_a_domain_and_its_idna_form_are_the_same_recipient() -> None:
 
 
 # --- subject, bodies and templates ----------------------------------------------------------
+
 
 def test_bodies_need_a_subject() -> None:
     assert rejection(request(subject=None)).field == "subject"
@@ -388,7 +405,11 @@ def test_bodies_and_a_template_are_mutually_exclusive(body: str) -> None:
 
 
 def test_an_inline_template_supplies_the_subject() -> None:
-    parsed = parse_send_request(request(text=None, subject=None, template={"subject": "Hi {{ n }}", "html": "<p>{{ n }}</p>"}, variables={"n": 1}))
+    parsed = parse_send_request(
+        request(
+            text=None, subject=None, template={"subject": "Hi {{ n }}", "html": "<p>{{ n }}</p>"}, variables={"n": 1}
+        )
+    )
 
     assert parsed.template == InlineTemplate(subject="Hi {{ n }}", text=None, html="<p>{{ n }}</p>")
     assert parsed.subject is None
@@ -433,7 +454,9 @@ def test_variables_cannot_be_changed_through_the_request() -> None:
         parsed.variables["n"] = 2  # type: ignore[index]
 
 
-@pytest.mark.parametrize("subject", ["a\r\nBcc: x@example.org", "a\nb", "a\rb", "nul\x00", "a\u2028b", "a\x85b", "x" * 999])
+@pytest.mark.parametrize(
+    "subject", ["a\r\nBcc: x@example.org", "a\nb", "a\rb", "nul\x00", "a\u2028b", "a\x85b", "x" * 999]
+)
 def test_subjects_are_one_line_of_at_most_998_characters(subject: str) -> None:
     assert rejection(request(subject=subject)).field == "subject"
 
@@ -444,11 +467,19 @@ def test_a_subject_may_hold_tabs_and_unicode() -> None:
 
 # --- headers --------------------------------------------------------------------------------
 
+
 def test_x_headers_and_listed_headers_are_allowed_with_their_usual_spelling() -> None:
-    parsed = parse_send_request(request(headers={
-        "X-Campaign": "spring", "list-unsubscribe": "<https://example.com/u/1>",
-        "LIST-UNSUBSCRIBE-POST": "List-Unsubscribe=One-Click", "x-priority": "1", "Auto-Submitted": "auto-generated",
-    }))
+    parsed = parse_send_request(
+        request(
+            headers={
+                "X-Campaign": "spring",
+                "list-unsubscribe": "<https://example.com/u/1>",
+                "LIST-UNSUBSCRIBE-POST": "List-Unsubscribe=One-Click",
+                "x-priority": "1",
+                "Auto-Submitted": "auto-generated",
+            }
+        )
+    )
 
     assert parsed.headers == (
         ("X-Campaign", "spring"),
@@ -461,9 +492,27 @@ def test_x_headers_and_listed_headers_are_allowed_with_their_usual_spelling() ->
 
 @pytest.mark.parametrize(
     "name",
-    ["From", "To", "Cc", "bcc", "Sender", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version",
-     "Content-Type", "Content-Transfer-Encoding", "Return-Path", "Received", "DKIM-Signature",
-     "Resent-From", "Disposition-Notification-To", "X-", "Xfoo"],
+    [
+        "From",
+        "To",
+        "Cc",
+        "bcc",
+        "Sender",
+        "Reply-To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Return-Path",
+        "Received",
+        "DKIM-Signature",
+        "Resent-From",
+        "Disposition-Notification-To",
+        "X-",
+        "Xfoo",
+    ],
 )
 def test_other_headers_are_refused_naming_the_header(name: str) -> None:
     error = rejection(request(headers={name: "x"}))
@@ -476,7 +525,9 @@ def test_header_names_must_be_field_names(name: str) -> None:
     assert rejection(request(headers={name: "x"})).field == f"headers.{name}"
 
 
-@pytest.mark.parametrize("value", ["spring\r\nBcc: victim@example.org", "a\nb", "a\rb", "a\x00b", "a\x1bb", "a\u2029b", "v" * 999, 5])
+@pytest.mark.parametrize(
+    "value", ["spring\r\nBcc: victim@example.org", "a\nb", "a\rb", "a\x00b", "a\x1bb", "a\u2029b", "v" * 999, 5]
+)
 def test_header_values_are_one_line_of_at_most_998_characters(value: Any) -> None:
     assert rejection(request(headers={"X-Campaign": value})).field == "headers.X-Campaign"
 
@@ -487,16 +538,21 @@ def test_the_same_header_twice_in_different_case_is_refused() -> None:
 
 # --- attachments ----------------------------------------------------------------------------
 
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
 def test_an_inline_attachment_is_decoded_and_its_type_guessed_from_the_name() -> None:
-    parsed = parse_send_request(request(attachments=[
-        {"filename": "Hoá đơn 1001.PDF", "content_base64": b64(b"%PDF-1.4")},
-        {"filename": "notes", "content_base64": b64(b"x")},
-        {"filename": "data.bin", "content_type": "Text/CSV", "content_base64": ""},
-    ]))
+    parsed = parse_send_request(
+        request(
+            attachments=[
+                {"filename": "Hoá đơn 1001.PDF", "content_base64": b64(b"%PDF-1.4")},
+                {"filename": "notes", "content_base64": b64(b"x")},
+                {"filename": "data.bin", "content_type": "Text/CSV", "content_base64": ""},
+            ]
+        )
+    )
 
     assert parsed.attachments == (
         InlineAttachment("Hoá đơn 1001.PDF", "application/pdf", b"%PDF-1.4"),
@@ -506,13 +562,26 @@ def test_an_inline_attachment_is_decoded_and_its_type_guessed_from_the_name() ->
 
 
 def test_an_s3_attachment_refers_to_a_stored_file() -> None:
-    parsed = parse_send_request(request(attachments=[
-        {"filename": "catalogue.pdf", "s3": {"bucket": "shop-content", "key": "attachments/catalogue.pdf", "version_id": "3HL4kqtJlcpXroDTDmJ"}},
-        {"filename": "photo.jpg", "s3": {"bucket": "shop-content", "key": "attachments/photo.jpg"}},
-    ]))
+    parsed = parse_send_request(
+        request(
+            attachments=[
+                {
+                    "filename": "catalogue.pdf",
+                    "s3": {
+                        "bucket": "shop-content",
+                        "key": "attachments/catalogue.pdf",
+                        "version_id": "3HL4kqtJlcpXroDTDmJ",
+                    },
+                },
+                {"filename": "photo.jpg", "s3": {"bucket": "shop-content", "key": "attachments/photo.jpg"}},
+            ]
+        )
+    )
 
     assert parsed.attachments == (
-        S3Attachment("catalogue.pdf", "application/pdf", "shop-content", "attachments/catalogue.pdf", "3HL4kqtJlcpXroDTDmJ"),
+        S3Attachment(
+            "catalogue.pdf", "application/pdf", "shop-content", "attachments/catalogue.pdf", "3HL4kqtJlcpXroDTDmJ"
+        ),
         S3Attachment("photo.jpg", "image/jpeg", "shop-content", "attachments/photo.jpg"),
     )
 
@@ -526,25 +595,38 @@ def test_bad_base64_is_refused_naming_the_field(encoded: str) -> None:
 
 def test_inline_attachments_total_at_most_512_kib() -> None:
     half = b64(b"\0" * (256 * 1024))
-    assert len(parse_send_request(request(attachments=[{"filename": "a", "content_base64": half}] * 2)).attachments) == 2
+    assert (
+        len(parse_send_request(request(attachments=[{"filename": "a", "content_base64": half}] * 2)).attachments) == 2
+    )
 
-    error = rejection(request(attachments=[
-        {"filename": "a", "content_base64": half}, {"filename": "b", "content_base64": half},
-        {"filename": "c", "content_base64": b64(b"!")},
-    ]))
+    error = rejection(
+        request(
+            attachments=[
+                {"filename": "a", "content_base64": half},
+                {"filename": "b", "content_base64": half},
+                {"filename": "c", "content_base64": b64(b"!")},
+            ]
+        )
+    )
 
     assert error.field == "attachments[2].content_base64"
     assert "S3" in error.message
 
 
-@pytest.mark.parametrize("filename", ["../etc/passwd", "dir/file.pdf", "C:\\file.pdf", "a\x00.pdf", "a\nb.pdf", "a\x7f", "..", ".", "", "f" * 256, 3])
+@pytest.mark.parametrize(
+    "filename",
+    ["../etc/passwd", "dir/file.pdf", "C:\\file.pdf", "a\x00.pdf", "a\nb.pdf", "a\x7f", "..", ".", "", "f" * 256, 3],
+)
 def test_filenames_are_names_not_paths(filename: Any) -> None:
     error = rejection(request(attachments=[{"filename": filename, "content_base64": ""}]))
 
     assert error.field == "attachments[0].filename"
 
 
-@pytest.mark.parametrize("content_type", ["pdf", "application/pdf; charset=x", "multipart/mixed", "message/rfc822", "a/b/c", "", "text/ plain"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["pdf", "application/pdf; charset=x", "multipart/mixed", "message/rfc822", "a/b/c", "", "text/ plain"],
+)
 def test_content_types_are_bare_media_types_of_a_single_part(content_type: str) -> None:
     error = rejection(request(attachments=[{"filename": "a", "content_type": content_type, "content_base64": ""}]))
 
@@ -570,6 +652,7 @@ def test_attachments_are_inline_or_in_s3(attachment: Any, field: str) -> None:
 
 # --- tags -----------------------------------------------------------------------------------
 
+
 def test_tags_are_short_strings() -> None:
     tags = {f"k{i}": "v" * 256 for i in range(20)}
     tags["k" * 64] = tags.pop("k0")
@@ -594,6 +677,7 @@ def test_other_tags_are_refused(tags: Any, field: str) -> None:
 
 # --- salvage --------------------------------------------------------------------------------
 
+
 def test_salvage_finds_the_sender_and_recipients_of_a_request_that_failed_validation() -> None:
     body = (EVENTS / "poison-header-injection.json").read_bytes()
 
@@ -601,11 +685,16 @@ def test_salvage_finds_the_sender_and_recipients_of_a_request_that_failed_valida
 
 
 def test_salvage_prefers_the_return_path_and_skips_what_is_not_an_address() -> None:
-    body = json.dumps({
-        "return_path": "bounces@example.com", "from": "Shop <shop@example.com>",
-        "to": ["An <an@example.net>", "broken", 7, {"address": "lan@example.org"}],
-        "cc": ["AN@example.net"], "bcc": "not-a-list", "subject": ["wrong"],
-    })
+    body = json.dumps(
+        {
+            "return_path": "bounces@example.com",
+            "from": "Shop <shop@example.com>",
+            "to": ["An <an@example.net>", "broken", 7, {"address": "lan@example.org"}],
+            "cc": ["AN@example.net"],
+            "bcc": "not-a-list",
+            "subject": ["wrong"],
+        }
+    )
 
     assert salvage_envelope(body) == ("bounces@example.com", ["an@example.net", "lan@example.org"])
 
@@ -628,8 +717,14 @@ def test_salvage_returns_at_most_fifty_recipients() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["from", "to", "cc", "bcc", "return_path", "address", "name", "x"]) | st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["from", "to", "cc", "bcc", "return_path", "address", "name", "x"]) | st.text(max_size=5),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 

@@ -1,4 +1,5 @@
 """stated_retry_delay: the delay a server asks for in its reply text, in seconds."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """RFC 3464 reports read back: every per-recipient group, multi-line Diagnostic-Code, the SMTP command."""
+
 from __future__ import annotations
 
 from maildispatch.core.returned_mail import classify_returned_message
@@ -75,7 +76,13 @@ def test_postfix_dsn_with_two_recipients_gives_one_verdict_each():
 
     assert result.kind == "bounce"
     ghost, full = result.recipients
-    assert (ghost.recipient, ghost.status, ghost.reply_code, ghost.reason, ghost.hard) == ("ghost@example.net", "5.1.1", 550, "userunknown", True)
+    assert (ghost.recipient, ghost.status, ghost.reply_code, ghost.reason, ghost.hard) == (
+        "ghost@example.net",
+        "5.1.1",
+        550,
+        "userunknown",
+        True,
+    )
     assert ghost.original_recipient == "Ghost@Example.NET"
     assert ghost.remote_mta == "mx.example.net"
     assert ghost.action == "failed"

@@ -1,18 +1,19 @@
 """Returned mail mapped back to what we sent, and into the reporting path."""
+
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
-from tests.fakes.stores import InMemoryReturnPathIndex
 from maildispatch.core.returned_mail import classify_returned_message
-from maildispatch.services.returned_mail import ReturnedMailService
 from maildispatch.core.verp import return_path, verp_id
+from maildispatch.services.returned_mail import ReturnedMailService
 from tests.fakes.services import CollectingDeadLetters
+from tests.fakes.stores import InMemoryReturnPathIndex
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "returned"
 SECRET = b"v" * 32
-NOW = datetime(2026, 11, 29, 8, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 8, 5, tzinfo=UTC)
 MESSAGE_ID = "<a1b2c3@example.com>"
 
 
@@ -35,21 +36,49 @@ class Harness:
         self.dead_letters = CollectingDeadLetters()
         self.bus = Bus()
         self.service = ReturnedMailService(self.index, self.dead_letters, self.bus, SECRET, clock=lambda: NOW)
-        sent = SentMessage("order-1001", "binh@example.net", "shop@example.com", "shop@example.com", "Your order", MESSAGE_ID)
-        asyncio.run(self.index.remember([(verp_key(verp_id("order-1001", "binh@example.net")), sent), (message_id_key(MESSAGE_ID), SentMessage("order-1001", None, "shop@example.com"))]))
+        sent = SentMessage(
+            "order-1001", "binh@example.net", "shop@example.com", "shop@example.com", "Your order", MESSAGE_ID
+        )
+        asyncio.run(
+            self.index.remember(
+                [
+                    (verp_key(verp_id("order-1001", "binh@example.net")), sent),
+                    (message_id_key(MESSAGE_ID), SentMessage("order-1001", None, "shop@example.com")),
+                ]
+            )
+        )
 
     def handle(self, raw):
         from maildispatch.core.returned_queue import envelope_addresses
 
-        return asyncio.run(self.service.handle(classify_returned_message(raw), addressed_to=envelope_addresses(raw), source={"key": "returned/x"}))
+        return asyncio.run(
+            self.service.handle(
+                classify_returned_message(raw), addressed_to=envelope_addresses(raw), source={"key": "returned/x"}
+            )
+        )
 
 
 def test_a_bounce_returned_to_a_verp_address_is_reported_for_that_message_and_recipient():
     h = Harness()
-    report = h.handle(sample("postfix-dsn.eml", return_path("order-1001", "binh@example.net", secret=SECRET, domain="bounces.example.com")))
-    assert report.reason == "returned" and report.message_key == "order-1001" and report.envelope_sender == "shop@example.com"
+    report = h.handle(
+        sample(
+            "postfix-dsn.eml",
+            return_path("order-1001", "binh@example.net", secret=SECRET, domain="bounces.example.com"),
+        )
+    )
+    assert (
+        report.reason == "returned"
+        and report.message_key == "order-1001"
+        and report.envelope_sender == "shop@example.com"
+    )
     [r] = report.recipients
-    assert (r.address, r.status, r.classification, r.hard, r.reply_code) == ("binh@example.net", "5.1.1", "userunknown", True, 550)
+    assert (r.address, r.status, r.classification, r.hard, r.reply_code) == (
+        "binh@example.net",
+        "5.1.1",
+        "userunknown",
+        True,
+        550,
+    )
     assert report.source["matched_by"] == "verp" and h.dead_letters.reports == [report]
 
 
@@ -76,7 +105,9 @@ def test_a_vacation_reply_is_counted_and_not_reported():
 
 def test_a_complaint_is_reported_as_one():
     h = Harness()
-    report = h.handle(sample("arf-complaint.eml", return_path("order-1001", "binh@example.net", secret=SECRET, domain="b.example")))
+    report = h.handle(
+        sample("arf-complaint.eml", return_path("order-1001", "binh@example.net", secret=SECRET, domain="b.example"))
+    )
     assert report.reason == "complaint" and report.source["feedback_type"] == "abuse"
 
 

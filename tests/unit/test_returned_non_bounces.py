@@ -1,5 +1,6 @@
 """Returned mail that is not a bounce: complaints (RFC 5965), auto-replies (RFC 3834), SES notifications,
 and messages nothing can be read from (kept as unclassified, never an exception)."""
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,9 @@ def test_arf_complaint_names_every_complained_recipient():
     assert result.kind == "complaint"
     assert result.feedback_type == "abuse"
     assert [(v.recipient, v.reason, v.hard) for v in result.recipients] == [
-        ("reader@example.net", "feedback", None), ("other@example.net", "feedback", None)]
+        ("reader@example.net", "feedback", None),
+        ("other@example.net", "feedback", None),
+    ]
     assert result.original_message_id == "<offers-48@example.com>"
     assert result.reporting_mta == "mta1.example.net"
 
@@ -110,9 +113,17 @@ def test_ses_transient_bounce_with_an_invalid_domain_is_hard():
     notification = {
         "notificationType": "Bounce",
         "bounce": {
-            "bounceType": "Transient", "bounceSubType": "General", "reportingMTA": "dns; a1.smtp-out.amazonses.com",
-            "bouncedRecipients": [{"emailAddress": "x@no-such-domain.example", "action": "failed", "status": "5.4.4",
-                                   "diagnosticCode": "smtp; 550 5.4.4 Invalid domain"}],
+            "bounceType": "Transient",
+            "bounceSubType": "General",
+            "reportingMTA": "dns; a1.smtp-out.amazonses.com",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": "x@no-such-domain.example",
+                    "action": "failed",
+                    "status": "5.4.4",
+                    "diagnosticCode": "smtp; 550 5.4.4 Invalid domain",
+                }
+            ],
         },
         "mail": {"messageId": "0101-abc", "commonHeaders": {"messageId": "<order-9@example.com>"}},
     }
@@ -124,11 +135,19 @@ def test_ses_transient_bounce_with_an_invalid_domain_is_hard():
 
 
 def test_ses_notification_delivered_by_mail_is_read_from_the_body():
-    doc = {"notificationType": "Complaint",
-           "complaint": {"complainedRecipients": [{"emailAddress": "reader@example.net"}], "complaintFeedbackType": "abuse"},
-           "mail": {"messageId": "0101-abc"}}
-    raw = (b"From: SES <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\n\n"
-           + json.dumps(doc).encode() + b"\n--\nIf you wish to stop receiving notifications ...\n")
+    doc = {
+        "notificationType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "reader@example.net"}],
+            "complaintFeedbackType": "abuse",
+        },
+        "mail": {"messageId": "0101-abc"},
+    }
+    raw = (
+        b"From: SES <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\n\n"
+        + json.dumps(doc).encode()
+        + b"\n--\nIf you wish to stop receiving notifications ...\n"
+    )
     result = classify_returned_message(raw)
 
     assert (result.kind, result.feedback_type) == ("complaint", "abuse")

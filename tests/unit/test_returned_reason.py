@@ -1,5 +1,6 @@
 """The reason rules: hard/soft follows the reason, and blocks aimed at our own sending reputation
 are labelled as such, never as an unknown user (they must not suppress the recipient)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,15 +13,57 @@ from maildispatch.core.returned_mail.reason import classify_reason
     ("status", "code", "diagnostic", "command", "reason"),
     [
         # the sending host's reputation or set-up: at RCPT, with user-ish words around, still not userunknown
-        ("5.7.1", 554, "5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "RCPT", "blocked"),
-        ("5.7.1", 550, "5.7.1 <u@example.net>: Recipient address rejected: your IP 192.0.2.1 is blacklisted", "RCPT", "blocked"),
-        ("5.7.1", 550, "5.7.1 Our system has detected that this message is likely unsolicited mail. "
-                       "The IP you're using has a low reputation", "DATA", "badreputation"),
-        ("5.7.1", 550, "5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]", "RCPT", "requireptr"),
-        ("5.7.25", 550, "5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup", "RCPT", "requireptr"),
-        ("5.7.26", 550, "5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users", "DATA", "authfailure"),
+        (
+            "5.7.1",
+            554,
+            "5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "RCPT",
+            "blocked",
+        ),
+        (
+            "5.7.1",
+            550,
+            "5.7.1 <u@example.net>: Recipient address rejected: your IP 192.0.2.1 is blacklisted",
+            "RCPT",
+            "blocked",
+        ),
+        (
+            "5.7.1",
+            550,
+            "5.7.1 Our system has detected that this message is likely unsolicited mail. "
+            "The IP you're using has a low reputation",
+            "DATA",
+            "badreputation",
+        ),
+        (
+            "5.7.1",
+            550,
+            "5.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]",
+            "RCPT",
+            "requireptr",
+        ),
+        (
+            "5.7.25",
+            550,
+            "5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup",
+            "RCPT",
+            "requireptr",
+        ),
+        (
+            "5.7.26",
+            550,
+            "5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users",
+            "DATA",
+            "authfailure",
+        ),
         ("5.7.1", 550, "5.7.1 Email rejected per DMARC policy for example.com", "DATA", "authfailure"),
-        (None, 554, "554 Your access to this mail system has been rejected due to the sending MTA's poor reputation", "CONN", "badreputation"),
+        (
+            None,
+            554,
+            "554 Your access to this mail system has been rejected due to the sending MTA's poor reputation",
+            "CONN",
+            "badreputation",
+        ),
         (None, 550, "550 Connection refused, host is on a dial-up list", "CONN", "blocked"),
     ],
 )
@@ -36,7 +79,14 @@ def test_reputation_blocks_are_labelled_as_such(status, code, diagnostic, comman
     ("status", "code", "diagnostic", "command", "reason", "hard"),
     [
         ("5.1.1", 550, "5.1.1 <a@example.net>: Recipient address rejected: User unknown", "RCPT", "userunknown", True),
-        ("4.1.1", 450, "4.1.1 <a@example.net>: Recipient address rejected: unverified address: User unknown", "RCPT", "userunknown", True),
+        (
+            "4.1.1",
+            450,
+            "4.1.1 <a@example.net>: Recipient address rejected: unverified address: User unknown",
+            "RCPT",
+            "userunknown",
+            True,
+        ),
         ("5.2.2", 552, "5.2.2 Mailbox full", "RCPT", "mailboxfull", False),
         ("5.1.2", 550, "5.1.2 Host or domain name not found", None, "hostunknown", True),
         ("5.1.6", 551, "5.1.6 recipient no longer on server", "RCPT", "hasmoved", True),

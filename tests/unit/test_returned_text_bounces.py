@@ -1,4 +1,5 @@
 """Non-standard bounces: recipients and reasons from the human-readable text alone."""
+
 from __future__ import annotations
 
 from maildispatch.core.returned_mail import classify_returned_message
@@ -42,10 +43,21 @@ def test_exim_text_bounce_per_recipient_with_the_smtp_stage():
     assert result.kind == "bounce"
     ghost, refused = result.recipients
     assert (ghost.recipient, ghost.status, ghost.reply_code, ghost.command, ghost.reason, ghost.hard) == (
-        "ghost@example.net", "5.1.1", 550, "RCPT", "userunknown", True)
+        "ghost@example.net",
+        "5.1.1",
+        550,
+        "RCPT",
+        "userunknown",
+        True,
+    )
     assert ghost.remote_mta == "mx.example.net"
     # Refused at MAIL FROM for the sending host: the recipient is not at fault.
-    assert (refused.recipient, refused.command, refused.reason, refused.hard) == ("sender-refused@example.jp", "MAIL", "blocked", False)
+    assert (refused.recipient, refused.command, refused.reason, refused.hard) == (
+        "sender-refused@example.jp",
+        "MAIL",
+        "blocked",
+        False,
+    )
     assert result.original_message_id == "<order-7@example.com>"
 
 
@@ -62,7 +74,13 @@ def test_gmail_style_bounce_with_the_reply_away_from_the_address():
     )
     (verdict,) = classify_returned_message(raw).recipients
 
-    assert (verdict.recipient, verdict.status, verdict.reply_code, verdict.reason, verdict.hard) == ("full@example.jp", "5.2.2", 550, "mailboxfull", False)
+    assert (verdict.recipient, verdict.status, verdict.reply_code, verdict.reason, verdict.hard) == (
+        "full@example.jp",
+        "5.2.2",
+        550,
+        "mailboxfull",
+        False,
+    )
 
 
 def test_connection_timeouts_until_expiry_are_expired_and_soft():
@@ -125,8 +143,18 @@ x
 def test_qmail_style_bounce_an_mta_family_outside_the_shared_corpus():
     ghost, nohost = classify_returned_message(QMAIL).recipients
 
-    assert (ghost.recipient, ghost.command, ghost.reason, ghost.hard) == ("ghost@example.net", "RCPT", "userunknown", True)
-    assert (nohost.recipient, nohost.status, nohost.reason, nohost.hard) == ("nohost@example.invalid", "5.1.2", "hostunknown", True)
+    assert (ghost.recipient, ghost.command, ghost.reason, ghost.hard) == (
+        "ghost@example.net",
+        "RCPT",
+        "userunknown",
+        True,
+    )
+    assert (nohost.recipient, nohost.status, nohost.reason, nohost.hard) == (
+        "nohost@example.invalid",
+        "5.1.2",
+        "hostunknown",
+        True,
+    )
 
 
 def test_mailenable_style_recipient_lines():
@@ -138,4 +166,9 @@ def test_mailenable_style_recipient_lines():
     )
     (verdict,) = classify_returned_message(raw).recipients
 
-    assert (verdict.recipient, verdict.status, verdict.reply_code, verdict.reason) == ("ghost@example.net", "5.1.1", 550, "userunknown")
+    assert (verdict.recipient, verdict.status, verdict.reply_code, verdict.reason) == (
+        "ghost@example.net",
+        "5.1.1",
+        550,
+        "userunknown",
+    )

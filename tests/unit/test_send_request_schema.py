@@ -4,6 +4,7 @@ The schema is what producers validate against; the parser is what the dispatch f
 A third table lists what only the parser can check (sums across fields, octet lengths, IDNA):
 the schema's description names those rules, and the table keeps that list honest.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,31 +44,70 @@ def templated(**fields: Any) -> dict[str, Any]:
 
 VALID: list[tuple[str, dict[str, Any]]] = [
     ("minimal", doc()),
-    ("everything with bodies", doc(
-        version=1, message_key="order-1001-shipped", cc=["Chị Lan <lan@example.org>"], bcc=["audit@example.com"],
-        reply_to=[{"address": "support@example.com", "name": "Hỗ trợ"}], return_path="bounces@example.com",
-        html="<p>Hi</p>", headers={"X-Campaign": "spring", "List-Unsubscribe": "<https://example.com/u/1>"},
-        attachments=[
-            {"filename": "pixel.png", "content_base64": PNG_1X1},
-            {"filename": "Hoá đơn.pdf", "content_type": "application/pdf", "s3": {"bucket": "shop-content", "key": "attachments/1001.pdf", "version_id": "v1"}},
-        ],
-        tags={"order": "1001"},
-    )),
+    (
+        "everything with bodies",
+        doc(
+            version=1,
+            message_key="order-1001-shipped",
+            cc=["Chị Lan <lan@example.org>"],
+            bcc=["audit@example.com"],
+            reply_to=[{"address": "support@example.com", "name": "Hỗ trợ"}],
+            return_path="bounces@example.com",
+            html="<p>Hi</p>",
+            headers={"X-Campaign": "spring", "List-Unsubscribe": "<https://example.com/u/1>"},
+            attachments=[
+                {"filename": "pixel.png", "content_base64": PNG_1X1},
+                {
+                    "filename": "Hoá đơn.pdf",
+                    "content_type": "application/pdf",
+                    "s3": {"bucket": "shop-content", "key": "attachments/1001.pdf", "version_id": "v1"},
+                },
+            ],
+            tags={"order": "1001"},
+        ),
+    ),
     ("html only", doc(text=None, html="<p>Hi</p>")),
     ("bcc only", doc(to=None, bcc=["hidden@example.net"])),
-    ("fifty recipients across the lists", doc(to=[f"t{i}@example.net" for i in range(25)], cc=[f"c{i}@example.net" for i in range(25)])),
-    ("inline template with subject and variables", templated(
-        template={"subject": "Chào mừng {{ name }}", "text": "Xin chào {{ name }}", "html": "<p>{{ name }}</p>"},
-        variables={"name": "An", "order": {"total": 450000}},
-    )),
-    ("inline template html only with the request's subject", doc(text=None, template={"html": "<p>{{ n }}</p>"}, variables={"n": 1})),
+    (
+        "fifty recipients across the lists",
+        doc(to=[f"t{i}@example.net" for i in range(25)], cc=[f"c{i}@example.net" for i in range(25)]),
+    ),
+    (
+        "inline template with subject and variables",
+        templated(
+            template={"subject": "Chào mừng {{ name }}", "text": "Xin chào {{ name }}", "html": "<p>{{ name }}</p>"},
+            variables={"name": "An", "order": {"total": 450000}},
+        ),
+    ),
+    (
+        "inline template html only with the request's subject",
+        doc(text=None, template={"html": "<p>{{ n }}</p>"}, variables={"n": 1}),
+    ),
     ("stored template", templated(template={"key": "welcome/v2"}, variables={"name": "An"})),
     ("stored template with the subject overridden", doc(text=None, template={"key": "receipts/vi-VN/receipt_v3.html"})),
-    ("addresses in every notation", doc(
-        **{"from": {"address": "shop@example.com", "name": "Cửa hàng Hoa Sen"}},
-        to=['"Doe, John" <john@example.org>', "user@bücher.example", "用户@例子.广告", '"john doe"@example.org', "<bare@example.org>"],
-    )),
-    ("header names in any case", doc(headers={"list-unsubscribe-post": "List-Unsubscribe=One-Click", "x-priority": "1", "REFERENCES": "<a@b.example>"})),
+    (
+        "addresses in every notation",
+        doc(
+            **{"from": {"address": "shop@example.com", "name": "Cửa hàng Hoa Sen"}},
+            to=[
+                '"Doe, John" <john@example.org>',
+                "user@bücher.example",
+                "用户@例子.广告",
+                '"john doe"@example.org',
+                "<bare@example.org>",
+            ],
+        ),
+    ),
+    (
+        "header names in any case",
+        doc(
+            headers={
+                "list-unsubscribe-post": "List-Unsubscribe=One-Click",
+                "x-priority": "1",
+                "REFERENCES": "<a@b.example>",
+            }
+        ),
+    ),
     ("twenty tags at their longest", doc(tags={f"{i:02d}" + "k" * 62: "v" * 256 for i in range(20)})),
     ("a stream and a suppression override", doc(stream="campaign_2026-q4", ignore_suppression=True)),
 ]
@@ -81,7 +121,11 @@ INVALID: list[tuple[str, Any, str]] = [
     ("unknown field in an address", doc(to=["a@example.net", {"email": "b@example.net"}]), "to[1].email"),
     ("unknown field in a template", templated(template={"text": "t", "body": "b"}), "template.body"),
     ("inline field in a stored template", templated(template={"key": "welcome/v2", "text": "t"}), "template.text"),
-    ("unknown field in s3", doc(attachments=[{"filename": "a", "s3": {"bucket": "abc", "key": "k", "region": "x"}}]), "attachments[0].s3.region"),
+    (
+        "unknown field in s3",
+        doc(attachments=[{"filename": "a", "s3": {"bucket": "abc", "key": "k", "region": "x"}}]),
+        "attachments[0].s3.region",
+    ),
     ("version 2", doc(version=2), "version"),
     ("version as a string", doc(version="1"), "version"),
     ("message key with a space", doc(message_key="order 1001"), "message_key"),
@@ -96,7 +140,11 @@ INVALID: list[tuple[str, Any, str]] = [
     ("numeric top label", doc(to=["an@1.2.3.4"]), "to[0]"),
     ("leading dot in the local part", doc(to=[".an@example.net"]), "to[0]"),
     ("CR/LF in an address", doc(to=["an@example.net\r\nBcc: victim@example.org"]), "to[0]"),
-    ("line break in a display name", doc(to=[{"address": "an@example.net", "name": "An\nBcc: x@example.org"}]), "to[0].name"),
+    (
+        "line break in a display name",
+        doc(to=[{"address": "an@example.net", "name": "An\nBcc: x@example.org"}]),
+        "to[0].name",
+    ),
     ("bodies and a template", {**templated(template={"subject": "s", "text": "t"}), "text": "b"}, "text"),
     ("no body", doc(text=None), "text"),
     ("no subject", doc(subject=None), "subject"),
@@ -114,16 +162,48 @@ INVALID: list[tuple[str, Any, str]] = [
     ("header name with a space", doc(headers={"X Campaign": "x"}), "headers.X Campaign"),
     ("header injection", doc(headers={"X-Campaign": "spring\r\nBcc: victim@example.org"}), "headers.X-Campaign"),
     ("header value too long", doc(headers={"X-Campaign": "v" * 999}), "headers.X-Campaign"),
-    ("bad base64", doc(attachments=[{"filename": "a.txt", "content_base64": "not base64!"}]), "attachments[0].content_base64"),
-    ("base64 with a line break", doc(attachments=[{"filename": "a.txt", "content_base64": "QUJD\nREVG"}]), "attachments[0].content_base64"),
-    ("one attachment over 512 KiB", doc(attachments=[{"filename": "big", "content_base64": base64.b64encode(b"\0" * (512 * 1024 + 3)).decode()}]), "attachments[0].content_base64"),
-    ("filename with a path", doc(attachments=[{"filename": "../etc/passwd", "content_base64": ""}]), "attachments[0].filename"),
+    (
+        "bad base64",
+        doc(attachments=[{"filename": "a.txt", "content_base64": "not base64!"}]),
+        "attachments[0].content_base64",
+    ),
+    (
+        "base64 with a line break",
+        doc(attachments=[{"filename": "a.txt", "content_base64": "QUJD\nREVG"}]),
+        "attachments[0].content_base64",
+    ),
+    (
+        "one attachment over 512 KiB",
+        doc(attachments=[{"filename": "big", "content_base64": base64.b64encode(b"\0" * (512 * 1024 + 3)).decode()}]),
+        "attachments[0].content_base64",
+    ),
+    (
+        "filename with a path",
+        doc(attachments=[{"filename": "../etc/passwd", "content_base64": ""}]),
+        "attachments[0].filename",
+    ),
     ("filename too long", doc(attachments=[{"filename": "f" * 256, "content_base64": ""}]), "attachments[0].filename"),
-    ("multipart content type", doc(attachments=[{"filename": "a", "content_type": "multipart/mixed", "content_base64": ""}]), "attachments[0].content_type"),
-    ("content type with parameters", doc(attachments=[{"filename": "a", "content_type": "text/plain; charset=utf-8", "content_base64": ""}]), "attachments[0].content_type"),
-    ("inline and s3 at once", doc(attachments=[{"filename": "a", "content_base64": "", "s3": {"bucket": "abc", "key": "k"}}]), "attachments[0].s3"),
+    (
+        "multipart content type",
+        doc(attachments=[{"filename": "a", "content_type": "multipart/mixed", "content_base64": ""}]),
+        "attachments[0].content_type",
+    ),
+    (
+        "content type with parameters",
+        doc(attachments=[{"filename": "a", "content_type": "text/plain; charset=utf-8", "content_base64": ""}]),
+        "attachments[0].content_type",
+    ),
+    (
+        "inline and s3 at once",
+        doc(attachments=[{"filename": "a", "content_base64": "", "s3": {"bucket": "abc", "key": "k"}}]),
+        "attachments[0].s3",
+    ),
     ("neither inline nor s3", doc(attachments=[{"filename": "a"}]), "attachments[0]"),
-    ("bad bucket name", doc(attachments=[{"filename": "a", "s3": {"bucket": "Bad_Bucket", "key": "k"}}]), "attachments[0].s3.bucket"),
+    (
+        "bad bucket name",
+        doc(attachments=[{"filename": "a", "s3": {"bucket": "Bad_Bucket", "key": "k"}}]),
+        "attachments[0].s3.bucket",
+    ),
     ("twenty-one tags", doc(tags={f"k{i}": "v" for i in range(21)}), "tags"),
     ("tag name too long", doc(tags={"k" * 65: "v"}), "tags." + "k" * 65),
     ("tag value too long", doc(tags={"order": "v" * 257}), "tags.order"),
@@ -132,11 +212,21 @@ INVALID: list[tuple[str, Any, str]] = [
 
 # Beyond a JSON Schema: the schema accepts these, the parser refuses them.
 PARSER_ONLY: list[tuple[str, dict[str, Any], str]] = [
-    ("fifty-one across to and cc", doc(to=[f"t{i}@example.net" for i in range(30)], cc=[f"c{i}@example.net" for i in range(21)]), "cc[20]"),
-    ("inline attachments over 512 KiB together", doc(attachments=[
-        {"filename": "a", "content_base64": base64.b64encode(b"\0" * (300 * 1024)).decode()},
-        {"filename": "b", "content_base64": base64.b64encode(b"\0" * (300 * 1024)).decode()},
-    ]), "attachments[1].content_base64"),
+    (
+        "fifty-one across to and cc",
+        doc(to=[f"t{i}@example.net" for i in range(30)], cc=[f"c{i}@example.net" for i in range(21)]),
+        "cc[20]",
+    ),
+    (
+        "inline attachments over 512 KiB together",
+        doc(
+            attachments=[
+                {"filename": "a", "content_base64": base64.b64encode(b"\0" * (300 * 1024)).decode()},
+                {"filename": "b", "content_base64": base64.b64encode(b"\0" * (300 * 1024)).decode()},
+            ]
+        ),
+        "attachments[1].content_base64",
+    ),
     ("local part over 64 octets", doc(to=["ệ" * 22 + "@example.net"]), "to[0]"),
     ("address over 254 octets", doc(to=["an@" + ".".join(["a" * 60] * 4) + ".example.net"]), "to[0]"),
     ("domain that does not IDNA-encode", doc(to=["an@" + "ệ" * 60 + ".example"]), "to[0]"),
@@ -153,7 +243,9 @@ def parser_error(document: Any) -> InvalidRequest:
 
 
 @pytest.mark.parametrize("name, document", VALID, ids=[name for name, _ in VALID])
-def test_valid_documents_pass_the_schema_and_the_parser(validator: jsonschema.Draft202012Validator, name: str, document: dict[str, Any]) -> None:
+def test_valid_documents_pass_the_schema_and_the_parser(
+    validator: jsonschema.Draft202012Validator, name: str, document: dict[str, Any]
+) -> None:
     assert list(validator.iter_errors(document)) == []
     parse_send_request(json.dumps(document))
 
@@ -190,7 +282,9 @@ def schema_patterns(node: Any) -> list[str]:
     return []
 
 
-def test_patterns_keep_to_syntax_that_ecma_262_reads_in_unicode_mode(validator: jsonschema.Draft202012Validator) -> None:
+def test_patterns_keep_to_syntax_that_ecma_262_reads_in_unicode_mode(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
     """Producers validate with other languages' engines (ajv compiles patterns with the u flag)."""
     patterns = schema_patterns(validator.schema)
 
@@ -211,7 +305,9 @@ def test_there_are_valid_and_poison_samples() -> None:
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[path.name for path in SAMPLES])
-def test_every_sample_request_is_judged_alike_by_schema_and_parser(validator: jsonschema.Draft202012Validator, path: Path) -> None:
+def test_every_sample_request_is_judged_alike_by_schema_and_parser(
+    validator: jsonschema.Draft202012Validator, path: Path
+) -> None:
     body = path.read_bytes()
     document = json.loads(body)
 

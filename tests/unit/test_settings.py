@@ -1,4 +1,5 @@
 """Settings are read once from the environment, with errors that name the variable."""
+
 import pytest
 
 from maildispatch.core.retry import RetrySchedule
@@ -10,7 +11,11 @@ LOCAL = {**BASE, "SMTP_HOST": "127.0.0.1"}
 
 def test_relay_from_ssm_and_secrets_manager_by_default():
     settings = DispatchSettings.from_environ({**BASE, "RELAY_PARAMETER": "/md/relay", "RELAY_SECRET": "md/relay"})
-    assert (settings.relay.parameter_name, settings.relay.secret_name, settings.relay.inline) == ("/md/relay", "md/relay", None)
+    assert (settings.relay.parameter_name, settings.relay.secret_name, settings.relay.inline) == (
+        "/md/relay",
+        "md/relay",
+        None,
+    )
 
 
 def test_relay_inline_for_local_runs():
@@ -20,16 +25,26 @@ def test_relay_inline_for_local_runs():
 
 def test_the_default_retry_schedule_is_mta_like():
     settings = DispatchSettings.from_environ(LOCAL)
-    assert settings.retry_schedules["transactional"] == RetrySchedule.parse("5m,10m,20m,40m,1h,2h,4h", "2d", stated_delay_floor="60s")
+    assert settings.retry_schedules["transactional"] == RetrySchedule.parse(
+        "5m,10m,20m,40m,1h,2h,4h", "2d", stated_delay_floor="60s"
+    )
     assert settings.uncertain_retries == 1 and settings.delay_warning_after is None
 
 
 def test_schedules_per_stream_from_the_environment():
     settings = DispatchSettings.from_environ(
-        {**LOCAL, "RETRY_SCHEDULE": "1s,2s", "RETRY_MAX_AGE": "30s", "RETRY_STREAMS": '{"campaign": {"schedule": "15m,1h", "max_age": "1d"}}'}
+        {
+            **LOCAL,
+            "RETRY_SCHEDULE": "1s,2s",
+            "RETRY_MAX_AGE": "30s",
+            "RETRY_STREAMS": '{"campaign": {"schedule": "15m,1h", "max_age": "1d"}}',
+        }
     )
     assert settings.retry_schedules["transactional"].delays == (1, 2)
-    assert settings.retry_schedules["campaign"].delays == (900, 3600) and settings.retry_schedules["campaign"].max_age_seconds == 86400
+    assert (
+        settings.retry_schedules["campaign"].delays == (900, 3600)
+        and settings.retry_schedules["campaign"].max_age_seconds == 86400
+    )
 
 
 def test_uncertain_policy_and_delay_warnings():

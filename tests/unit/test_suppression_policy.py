@@ -1,15 +1,23 @@
 """Which bounces put an address on the suppression list: one classification for every input,
 hard bounces and complaints at once, soft ones by count, blocks aimed at us never."""
+
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from maildispatch.core.report import BounceReport, FailedRecipient
-from maildispatch.core.suppression import SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW, Suppression, classify_failure, suppressed_recipient, suppression_decision
+from maildispatch.core.suppression import (
+    SOFT_BOUNCE_LIMIT,
+    SOFT_BOUNCE_WINDOW,
+    Suppression,
+    classify_failure,
+    suppressed_recipient,
+    suppression_decision,
+)
 from tests.fakes.stores import InMemorySuppressionList
 
-ARRIVAL = datetime(2026, 11, 29, tzinfo=timezone.utc)
+ARRIVAL = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 def failed(diagnostic, status, code=550, **more):
@@ -17,20 +25,28 @@ def failed(diagnostic, status, code=550, **more):
 
 
 def report(reason, *recipients, matched_by="verp"):
-    return BounceReport(reason=reason, recipients=recipients, arrival_date=ARRIVAL, message_key="k1", source={"matched_by": matched_by})
+    return BounceReport(
+        reason=reason, recipients=recipients, arrival_date=ARRIVAL, message_key="k1", source={"matched_by": matched_by}
+    )
 
 
 @pytest.mark.parametrize(
     "diagnostic, status, reason",
     [
-        ("550 5.1.1 <someone@example.net>: Recipient address rejected: User unknown in virtual mailbox table", "5.1.1", "userunknown"),
+        (
+            "550 5.1.1 <someone@example.net>: Recipient address rejected: User unknown in virtual mailbox table",
+            "5.1.1",
+            "userunknown",
+        ),
         ("550 5.1.2 Host unknown: domain does not exist", "5.1.2", "hostunknown"),
     ],
 )
 def test_a_bad_mailbox_or_domain_is_suppressed_at_once(diagnostic, status, reason):
     decision = suppression_decision(report("rejected", failed(diagnostic, status)), now=100.0)
     assert classify_failure(failed(diagnostic, status)) == (reason, True)
-    assert [(s.address, s.reason, s.status) for s in decision.suppress] == [("someone@example.net", "hard_bounce", status)]
+    assert [(s.address, s.reason, s.status) for s in decision.suppress] == [
+        ("someone@example.net", "hard_bounce", status)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +79,9 @@ def test_a_complaint_suppresses_the_address():
 
 
 def test_an_expired_message_counts_as_a_soft_bounce():
-    assert suppression_decision(report("expired", failed("451 4.3.0 later", "4.4.7", 451)), now=1.0).soft_bounces == ("someone@example.net",)
+    assert suppression_decision(report("expired", failed("451 4.3.0 later", "4.4.7", 451)), now=1.0).soft_bounces == (
+        "someone@example.net",
+    )
 
 
 @pytest.mark.parametrize("reason", ["invalid_request", "render_failed", "redriven", "suppressed", "delayed"])
@@ -75,12 +93,19 @@ def test_other_reports_do_nothing_to_the_list(reason):
 def test_soft_bounces_are_counted_once_each_within_the_window():
     store = InMemorySuppressionList()
     count = lambda at, event: asyncio.run(store.count_soft_bounce("a@example.net", at=at, event_id=event))  # noqa: E731
-    assert [count(0.0, "e1"), count(10.0, "e2"), count(10.0, "e2"), count(SOFT_BOUNCE_WINDOW + 5.0, "e3")] == [1, 2, 2, 2]
+    assert [count(0.0, "e1"), count(10.0, "e2"), count(10.0, "e2"), count(SOFT_BOUNCE_WINDOW + 5.0, "e3")] == [
+        1,
+        2,
+        2,
+        2,
+    ]
     assert SOFT_BOUNCE_LIMIT == 3
 
 
 def test_a_skipped_recipient_is_reported_with_why_and_since_when():
-    skipped = suppressed_recipient("A@example.net", Suppression("a@example.net", "hard_bounce", "5.1.1", "550 5.1.1 unknown", "k0", 1795939200.0))
+    skipped = suppressed_recipient(
+        "A@example.net", Suppression("a@example.net", "hard_bounce", "5.1.1", "550 5.1.1 unknown", "k0", 1795939200.0)
+    )
     assert skipped.status == "5.1.1"
     assert skipped.diagnostic == "suppressed since 2026-11-29 08:00 UTC (hard_bounce 5.1.1: 550 5.1.1 unknown)"
 

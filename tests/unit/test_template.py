@@ -426,7 +426,13 @@ EXPECTED_GRANTS = {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
         **{
             action: {"ReturnedMailBucket"}
-            for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetLifecycleConfiguration")
+            for action in (
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetLifecycleConfiguration",
+            )
         },
         "sqs:SendMessage*": {"DeadLetterQueue"},  # returned bounces enter the bounce function's path
         "secretsmanager:GetSecretValue": {"VerpSigningSecret"},

@@ -1,5 +1,7 @@
 """VERP return paths: they map back to the message and recipient, and cannot be forged."""
-from hypothesis import given, settings, strategies as st
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from maildispatch.core.verp import parse_return_path, return_path, verp_id
 
@@ -24,7 +26,12 @@ def test_a_forged_or_altered_token_is_rejected():
     local, domain = address.split("@")
     forged_id = local[:8] + ("a" if local[8] != "a" else "b") + local[9:]
     assert parse_return_path(f"{forged_id}@{domain}", secret=SECRET) is None
-    assert parse_return_path(return_path("order-1001", "victim@example.org", secret=b"guess", domain=domain), secret=SECRET) is None
+    assert (
+        parse_return_path(
+            return_path("order-1001", "victim@example.org", secret=b"guess", domain=domain), secret=SECRET
+        )
+        is None
+    )
     assert parse_return_path("bounces@bounce.example.com", secret=SECRET) is None
     assert parse_return_path("shop@example.com", secret=SECRET) is None
 

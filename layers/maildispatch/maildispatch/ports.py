@@ -3,21 +3,25 @@
 Services depend on these Protocols only; adapters (DynamoDB, SQS, S3, EventBridge, SMTP)
 implement them, and tests/fakes holds in-memory stand-ins.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.outcome import Envelope, Outcome
-from maildispatch.core.report import BounceReport
-from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.render import TemplateSource
+from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
+from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.suppression import Suppression
 
 
 class DeliveryLedger(Protocol):
-    async def claim(self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int) -> list[Claim]: ...
+    async def claim(
+        self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int
+    ) -> list[Claim]: ...
 
     async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None: ...
 

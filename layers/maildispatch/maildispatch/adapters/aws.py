@@ -4,21 +4,23 @@ boto3 clients are plain `boto3.client(service)` so `AWS_ENDPOINT_URL` points the
 server in local runs; they are made on first use (each costs tens of milliseconds of cold
 start) and kept for the container's life. boto3 is synchronous: calls run on an executor.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from functools import cache, lru_cache
+from typing import Any
 
-from maildispatch.ports import ContentMissing
+from maildispatch.adapters.smtp_relay import RelaySettings
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
-from maildispatch.adapters.smtp_relay import RelaySettings
+from maildispatch.ports import ContentMissing
 
 REPORT_ATTRIBUTE = "maildispatch-document"  # message attribute that marks a report written by a function
 TEMPLATE_PREFIX = "templates/"
@@ -44,12 +46,14 @@ class RelaySource:
     max_connections: int = 5
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5}))
+    return boto3.client(
+        service, config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
+    )
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +98,9 @@ class SqsRequeue:
             QueueUrl=self._queue_url,
             MessageBody=body,
             DelaySeconds=delay_seconds,
-            MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+            },
         )
 
 
@@ -106,7 +112,10 @@ def change_visibility(queue_url: str, changes: Sequence[tuple[str, int]], client
         chunk = changes[start : start + 10]
         response = client.change_message_visibility_batch(
             QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds} for i, (handle, seconds) in enumerate(chunk)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                for i, (handle, seconds) in enumerate(chunk)
+            ],
         )
         refused += [chunk[int(f["Id"])][0] for f in response.get("Failed", [])]
     return refused
@@ -132,7 +141,9 @@ class S3ContentStore:
             doc = json.loads(raw)
             source = TemplateSource(subject=doc["subject"], text=doc.get("text"), html=doc.get("html"))
         except (ValueError, KeyError, TypeError) as error:
-            raise ContentMissing(f"template {key!r} is not a JSON object with subject, text and/or html: {error}") from None
+            raise ContentMissing(
+                f"template {key!r} is not a JSON object with subject, text and/or html: {error}"
+            ) from None
         self._templates[key] = (self._clock(), source)
         return source
 
@@ -160,7 +171,9 @@ class EventBridgePublisher:
         response = await _call(client.put_events, Entries=entries)
         if response.get("FailedEntryCount"):
             codes = {e.get("ErrorCode") for e in response.get("Entries", []) if e.get("ErrorCode")}
-            raise RuntimeError(f"EventBridge refused {response['FailedEntryCount']} event(s): {', '.join(sorted(codes))}")
+            raise RuntimeError(
+                f"EventBridge refused {response['FailedEntryCount']} event(s): {', '.join(sorted(codes))}"
+            )
 
 
 class S3ObjectReader:

@@ -1,12 +1,21 @@
 """The delivery ledger in DynamoDB: one item per (message_key, recipient), conditional writes for claims."""
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from typing import Any, Sequence
+from typing import Any
 
-from maildispatch.core.ledger import DUE_TOLERANCE_SECONDS, RETENTION_SECONDS, Claim, LedgerEntry, RecipientState, ledger_key
+from maildispatch.core.ledger import (
+    DUE_TOLERANCE_SECONDS,
+    RETENTION_SECONDS,
+    Claim,
+    LedgerEntry,
+    RecipientState,
+    ledger_key,
+)
 from maildispatch.core.outcome import Reply
 
 
@@ -23,10 +32,15 @@ class DynamoDbLedger:
         self._executor = executor
         self._clock = clock
 
-    async def claim(self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int) -> list[Claim]:
+    async def claim(
+        self, message_key: str, recipients: Sequence[str], *, owner: str, lease_seconds: int
+    ) -> list[Claim]:
         loop = asyncio.get_running_loop()
         now = self._clock()
-        calls = [loop.run_in_executor(self._executor, self._claim_one, message_key, r, owner, now, lease_seconds) for r in recipients]
+        calls = [
+            loop.run_in_executor(self._executor, self._claim_one, message_key, r, owner, now, lease_seconds)
+            for r in recipients
+        ]
         return list(await asyncio.gather(*calls))
 
     def _claim_one(self, message_key: str, recipient: str, owner: str, now: float, lease_seconds: int) -> Claim:
@@ -75,7 +89,9 @@ class DynamoDbLedger:
     async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None:
         loop = asyncio.get_running_loop()
         now = self._clock()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, self._record_one, message_key, e, now) for e in entries))
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, self._record_one, message_key, e, now) for e in entries)
+        )
 
     def _record_one(self, message_key: str, entry: LedgerEntry, now: float) -> None:
         names = {"#state": "state"}
@@ -119,7 +135,9 @@ class DynamoDbLedger:
 
     async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None:
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, self._mark_one, message_key, r) for r in recipients))
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, self._mark_one, message_key, r) for r in recipients)
+        )
 
     def _mark_one(self, message_key: str, recipient: str) -> None:
         self._client.update_item(
@@ -149,7 +167,11 @@ def _claim_from_item(recipient: str, item: dict[str, Any]) -> Claim:
             remote_mta=item.get("remote_mta", {}).get("S"),
         )
     lease = float(item["lease_until"]["N"]) if state is RecipientState.SENDING and "lease_until" in item else None
-    due = float(item["next_attempt_at"]["N"]) if state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) and "next_attempt_at" in item else None
+    due = (
+        float(item["next_attempt_at"]["N"])
+        if state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN) and "next_attempt_at" in item
+        else None
+    )
     return Claim(
         recipient,
         False,

@@ -1,17 +1,21 @@
 """The return-path index in DynamoDB: items in the ledger table under `verp#<id>` and `msgid#<id>`."""
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from typing import Any, Sequence
+from typing import Any
 
 from maildispatch.core.ledger import RETENTION_SECONDS
 from maildispatch.core.return_paths import SentMessage
 
 
 class DynamoDbReturnPathIndex:
-    def __init__(self, client: Any, table_name: str, executor: Executor | None = None, *, clock: Any = time.time) -> None:
+    def __init__(
+        self, client: Any, table_name: str, executor: Executor | None = None, *, clock: Any = time.time
+    ) -> None:
         self._client = client
         self._table = table_name
         self._executor = executor
@@ -31,15 +35,29 @@ class DynamoDbReturnPathIndex:
             "target_key": {"S": sent.message_key},
             "expires_at": {"N": str(int(self._clock() + RETENTION_SECONDS))},
         }
-        for name, value in (("target_recipient", sent.recipient), ("report_to", sent.report_to), ("from_address", sent.from_address),
-                            ("subject", sent.subject), ("message_id", sent.message_id)):
+        for name, value in (
+            ("target_recipient", sent.recipient),
+            ("report_to", sent.report_to),
+            ("from_address", sent.from_address),
+            ("subject", sent.subject),
+            ("message_id", sent.message_id),
+        ):
             if value:
                 item[name] = {"S": value}
         self._client.put_item(TableName=self._table, Item=item)
 
     def _get(self, key: str) -> SentMessage | None:
-        item = self._client.get_item(TableName=self._table, Key={"message_key": {"S": key}, "recipient": {"S": "-"}}).get("Item")
+        item = self._client.get_item(
+            TableName=self._table, Key={"message_key": {"S": key}, "recipient": {"S": "-"}}
+        ).get("Item")
         if not item:
             return None
         text = lambda name: item[name]["S"] if name in item else None  # noqa: E731
-        return SentMessage(item["target_key"]["S"], text("target_recipient"), text("report_to"), text("from_address"), text("subject"), text("message_id"))
+        return SentMessage(
+            item["target_key"]["S"],
+            text("target_recipient"),
+            text("report_to"),
+            text("from_address"),
+            text("subject"),
+            text("message_id"),
+        )

@@ -1,9 +1,11 @@
 """The suppression list in DynamoDB: one item per address, soft-bounce counters beside it."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression
 
@@ -26,7 +28,9 @@ class DynamoDbSuppressionList:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.add_now, entries)
 
     async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.count_soft_bounce_now, address, at, event_id)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.count_soft_bounce_now, address, at, event_id
+        )
 
     def count_soft_bounce_now(self, address: str, at: float, event_id: str) -> int:
         """Soft bounces live beside the list, keyed SOFT_KEY_PREFIX + address, as a string set of
@@ -43,14 +47,24 @@ class DynamoDbSuppressionList:
         recent = [e for e in entries if at - SOFT_BOUNCE_WINDOW < float(e.split("|", 1)[0]) <= at]
         stale = [e for e in entries if float(e.split("|", 1)[0]) <= at - SOFT_BOUNCE_WINDOW]
         if stale:  # keep the item small
-            self._client.update_item(TableName=self._table, Key=key, UpdateExpression="DELETE soft_bounces :stale", ExpressionAttributeValues={":stale": {"SS": stale}})
+            self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="DELETE soft_bounces :stale",
+                ExpressionAttributeValues={":stale": {"SS": stale}},
+            )
         return len(recent)
 
     def find_now(self, addresses: Iterable[str]) -> dict[str, Suppression]:
         keys = sorted({a.lower() for a in addresses})
         found: dict[str, Suppression] = {}
         for start in range(0, len(keys), 100):
-            request = {self._table: {"Keys": [{"address": {"S": k}} for k in keys[start : start + 100]], "ConsistentRead": True}}
+            request = {
+                self._table: {
+                    "Keys": [{"address": {"S": k}} for k in keys[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self._table, []):
@@ -62,12 +76,16 @@ class DynamoDbSuppressionList:
     def add_now(self, entries: Sequence[Suppression]) -> None:
         for entry in entries:
             try:  # the first reason an address was suppressed is kept
-                self._client.put_item(TableName=self._table, Item=_to_item(entry), ConditionExpression="attribute_not_exists(address)")
+                self._client.put_item(
+                    TableName=self._table, Item=_to_item(entry), ConditionExpression="attribute_not_exists(address)"
+                )
             except self._client.exceptions.ConditionalCheckFailedException:
                 pass
 
     def remove_now(self, address: str) -> bool:
-        response = self._client.delete_item(TableName=self._table, Key={"address": {"S": address.lower()}}, ReturnValues="ALL_OLD")
+        response = self._client.delete_item(
+            TableName=self._table, Key={"address": {"S": address.lower()}}, ReturnValues="ALL_OLD"
+        )
         return "Attributes" in response
 
     def all_now(self) -> list[Suppression]:
@@ -81,7 +99,11 @@ class DynamoDbSuppressionList:
 
 
 def _to_item(entry: Suppression) -> dict[str, Any]:
-    item: dict[str, Any] = {"address": {"S": entry.address}, "reason": {"S": entry.reason}, "created_at": {"N": f"{entry.created_at:.3f}"}}
+    item: dict[str, Any] = {
+        "address": {"S": entry.address},
+        "reason": {"S": entry.reason},
+        "created_at": {"N": f"{entry.created_at:.3f}"},
+    }
     for name in ("status", "diagnostic", "message_key"):
         value = getattr(entry, name)
         if value:
@@ -91,6 +113,11 @@ def _to_item(entry: Suppression) -> dict[str, Any]:
 
 def _from_item(item: dict[str, Any]) -> Suppression:
     text = lambda name: item[name]["S"] if name in item else None  # noqa: E731
-    return Suppression(item["address"]["S"], item["reason"]["S"], text("status"), text("diagnostic"), text("message_key"), float(item["created_at"]["N"]))
-
-
+    return Suppression(
+        item["address"]["S"],
+        item["reason"]["S"],
+        text("status"),
+        text("diagnostic"),
+        text("message_key"),
+        float(item["created_at"]["N"]),
+    )

@@ -18,6 +18,7 @@ write and the replies are read in order: one round trip instead of two plus one 
 which is most of the time a message takes against a relay some milliseconds away. The rules
 above decide the outcomes either way.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,16 +36,16 @@ import aiosmtplib
 from aiosmtplib.protocol import COMMAND_INJECTION_REGEX, normalize_message_line_endings
 
 from maildispatch.core.outcome import (
-    Envelope,
-    stated_retry_delay,
     Bounced,
     Deferred,
     Delivered,
+    Envelope,
     Outcome,
     Reply,
     Uncertain,
     local_reply,
     parse_reply,
+    stated_retry_delay,
 )
 
 SECURITY_MODES = ("starttls", "tls", "none")
@@ -84,8 +85,9 @@ class RelaySettings:
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise RelayConfigError(f"port must be a number from 1 to 65535, not {self.port!r}")
         if self.security == "none" and not self.allow_insecure:
-            raise RelayConfigError("security 'none' sends mail unencrypted; "
-                                   "it needs allow_insecure (local relays only)")
+            raise RelayConfigError(
+                "security 'none' sends mail unencrypted; it needs allow_insecure (local relays only)"
+            )
         if self.security == "none" and (self.username is not None or self.password is not None):
             raise RelayConfigError("username/password with security 'none': AUTH is never sent unencrypted")
         if (self.username is None) != (self.password is None):
@@ -222,8 +224,13 @@ class RelayTransport:
         """Connect, EHLO, STARTTLS (required in starttls mode), EHLO, AUTH; or the reason it failed."""
         s = self._settings
         smtp = aiosmtplib.SMTP(
-            hostname=s.host, port=s.port, timeout=s.timeout, local_hostname=s.local_hostname or await _local_hostname(),
-            use_tls=s.security == "tls", start_tls=False, tls_context=self._tls_context,
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout,
+            local_hostname=s.local_hostname or await _local_hostname(),
+            use_tls=s.security == "tls",
+            start_tls=False,
+            tls_context=self._tls_context,
         )
         step = "connect"
         try:
@@ -233,8 +240,10 @@ class RelayTransport:
             if s.security == "starttls":
                 if not smtp.supports_extension("starttls"):
                     smtp.close()
-                    text = (f"{s.endpoint} does not offer STARTTLS; we never send or authenticate in the "
-                            "clear (is this port implicit TLS? use security 'tls')")
+                    text = (
+                        f"{s.endpoint} does not offer STARTTLS; we never send or authenticate in the "
+                        "clear (is this port implicit TLS? use security 'tls')"
+                    )
                     return local_reply("4.7.0", text, s.host)
                 step = "STARTTLS"
                 await smtp.starttls()
@@ -256,8 +265,11 @@ class RelayTransport:
         """MAIL, RCPT, DATA: fills `outcomes`; raises _SessionEnded if it ended before the content."""
         host = self._settings.host
         if envelope.needs_smtputf8 and not connection.offers("smtputf8"):
-            reply = local_reply("5.6.7", f"{self._settings.endpoint} does not offer SMTPUTF8, "
-                                "which this envelope's non-ASCII addresses need", host)
+            reply = local_reply(
+                "5.6.7",
+                f"{self._settings.endpoint} does not offer SMTPUTF8, which this envelope's non-ASCII addresses need",
+                host,
+            )
             outcomes[:] = _completed(envelope, outcomes, reply, bounce=True)
             return
         content = _wire_form(message)
@@ -322,7 +334,7 @@ class RelayTransport:
         try:
             _write(connection.smtp, b"".join(command + b"\r\n" for _, command in group))
             replies = []
-            for step, _ in group:
+            for _step in group:
                 replies.append(await _next_reply(connection.smtp, self._settings.timeout))
                 if replies[-1].code == 421:
                     break
@@ -337,13 +349,17 @@ class RelayTransport:
         if not 200 <= mail_reply.code < 300:
             _refuse_all(envelope, outcomes, mail_reply, self._settings.host)
         else:
-            for (index, _), response in zip(rcpts, rcpt_replies):
+            for (index, _), response in zip(rcpts, rcpt_replies, strict=False):
                 self._rcpt_outcome(envelope, index, response, outcomes, accepted)
         return accepted, data_reply
 
     def _rcpt_outcome(
-        self, envelope: Envelope, index: int, response: aiosmtplib.SMTPResponse,
-        outcomes: list[Outcome | None], accepted: list[int],
+        self,
+        envelope: Envelope,
+        index: int,
+        response: aiosmtplib.SMTPResponse,
+        outcomes: list[Outcome | None],
+        accepted: list[int],
     ) -> None:
         if 200 <= response.code < 300:
             accepted.append(index)
@@ -443,9 +459,7 @@ async def _next_reply(smtp: aiosmtplib.SMTP, timeout: float) -> aiosmtplib.SMTPR
         raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
 
 
-async def _send_content_and_read_reply(
-    smtp: aiosmtplib.SMTP, content: bytes, timeout: float
-) -> _ContentResult:
+async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, timeout: float) -> _ContentResult:
     """After the 354: send the message content and the final dot, then read the reply.
 
     This is done by hand, not with aiosmtplib's `data()`, to know on which side of the final dot
@@ -467,7 +481,7 @@ async def _send_content_and_read_reply(
     body = _dot_stuffed(content)
     try:
         for start in range(0, len(body), _CONTENT_CHUNK):
-            protocol.write(body[start:start + _CONTENT_CHUNK])
+            protocol.write(body[start : start + _CONTENT_CHUNK])
             async with asyncio.timeout(timeout):
                 await protocol._drain_helper()  # aiosmtplib's copy of asyncio's flow control wait
             await asyncio.sleep(0)  # let the loop see a reset or EOF that has arrived meanwhile
@@ -477,8 +491,7 @@ async def _send_content_and_read_reply(
     except (aiosmtplib.SMTPException, OSError) as exc:
         smtp.close()
         what = "timed out" if isinstance(exc, TimeoutError) else "connection lost"
-        return _ContentResult(ended_before_dot=f"{what} while sending the message content, "
-                                               "before the final dot")
+        return _ContentResult(ended_before_dot=f"{what} while sending the message content, before the final dot")
     try:
         return _ContentResult(response=await protocol.read_response(timeout=timeout))
     except aiosmtplib.SMTPTimeoutError:
@@ -557,15 +570,21 @@ def _session_failure(settings: RelaySettings, step: str, exc: BaseException) -> 
     where, host = settings.endpoint, settings.host
     tls_error = _cause(exc, ssl.SSLError)
     if isinstance(tls_error, ssl.SSLCertVerificationError):
-        return local_reply("4.7.0", f"TLS certificate of {where} not accepted at {step}: "
-                           f"{tls_error.verify_message or tls_error}", host)
+        return local_reply(
+            "4.7.0", f"TLS certificate of {where} not accepted at {step}: {tls_error.verify_message or tls_error}", host
+        )
     if tls_error is not None:
-        return local_reply("4.7.0", f"TLS handshake with {where} failed at {step}: {tls_error.reason or tls_error} "
-                           "(is the security mode right for this port? 465 is implicit TLS, 587 STARTTLS)", host)
+        return local_reply(
+            "4.7.0",
+            f"TLS handshake with {where} failed at {step}: {tls_error.reason or tls_error} "
+            "(is the security mode right for this port? 465 is implicit TLS, 587 STARTTLS)",
+            host,
+        )
     if step == "AUTH" and isinstance(exc, aiosmtplib.SMTPResponseException):  # 535, 534, 538, 454...
         reply = parse_reply(exc.code, exc.message, host)
-        return local_reply("4.7.0", f"{where} refused our AUTH: {reply.diagnostic}; "
-                           "check the relay username and password", host)
+        return local_reply(
+            "4.7.0", f"{where} refused our AUTH: {reply.diagnostic}; check the relay username and password", host
+        )
     if step == "AUTH":
         return local_reply("4.7.0", f"AUTH with {where} failed: {exc}", host)
     if step == "STARTTLS" and isinstance(exc, aiosmtplib.SMTPResponseException):
@@ -587,7 +606,7 @@ def _session_failure(settings: RelaySettings, step: str, exc: BaseException) -> 
 
 
 def _os_error_text(exc: BaseException) -> str:
-    """"Connection refused" rather than "Error connecting to h on port p: [Errno 111] Connect call failed"."""
+    """ "Connection refused" rather than "Error connecting to h on port p: [Errno 111] Connect call failed"."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno:
@@ -630,7 +649,7 @@ def _completed(
 ) -> list[Outcome]:
     """`outcomes` with every recipient that has none yet given `reply` (Deferred, or Bounced)."""
     completed: list[Outcome] = []
-    for recipient, outcome in zip(envelope.recipients, outcomes):
+    for recipient, outcome in zip(envelope.recipients, outcomes, strict=False):
         if outcome is None and bounce:
             outcome = Bounced(recipient, reply)
         elif outcome is None:

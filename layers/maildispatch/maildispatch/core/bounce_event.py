@@ -9,13 +9,14 @@ An event may be published more than once for the same report (the bounce functio
 record whose DSN could not be sent yet); `event_id` is the same each time, so consumers can
 de-duplicate on it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, BounceReport, FailedRecipient
@@ -42,8 +43,15 @@ def bounce_event_id(report: BounceReport) -> str:
     message key (a poison record) the SQS message id it came from stands in for the key.
     """
     key = report.message_key if report.message_key is not None else f"sqs:{report.source.get('sqs_message_id', '')}"
-    material = [key, report.reason, sorted(r.address.strip().lower() for r in report.recipients), _iso(report.arrival_date)]
-    return hashlib.sha256(json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")).hexdigest()
+    material = [
+        key,
+        report.reason,
+        sorted(r.address.strip().lower() for r in report.recipients),
+        _iso(report.arrival_date),
+    ]
+    return hashlib.sha256(
+        json.dumps(material, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+    ).hexdigest()
 
 
 def bounce_event_entry(report: BounceReport, *, event_bus_name: str, now: datetime) -> dict[str, Any]:
@@ -91,7 +99,12 @@ def bounce_event_detail(report: BounceReport, *, now: datetime) -> dict[str, Any
         "source": _jsonable(report.source),
         "truncated": truncated,
     }
-    if body is not None and body_bytes is not None and body_bytes > len(detail["original_body"].encode("utf-8")) and "original_body" not in truncated:
+    if (
+        body is not None
+        and body_bytes is not None
+        and body_bytes > len(detail["original_body"].encode("utf-8"))
+        and "original_body" not in truncated
+    ):
         truncated.append("original_body")
     return detail
 
@@ -109,7 +122,9 @@ def _recipient(recipient: FailedRecipient, text: Any) -> dict[str, Any]:
         "address": text(recipient.address, "recipients.address"),
         "status": _status(recipient),
         "action": "delayed" if recipient.action == "delayed" else "failed",
-        "reply_code": recipient.reply_code if isinstance(recipient.reply_code, int) and 100 <= recipient.reply_code <= 999 else None,
+        "reply_code": recipient.reply_code
+        if isinstance(recipient.reply_code, int) and 100 <= recipient.reply_code <= 999
+        else None,
         "diagnostic": text(recipient.diagnostic, "recipients.diagnostic"),
         "remote_mta": text(recipient.remote_mta, "recipients.remote_mta"),
         "permanent": _status(recipient).startswith("5"),
@@ -159,7 +174,9 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
 def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(detail.get("reason"), EVENT_DETAIL_TYPE),
+        "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(
+            detail.get("reason"), EVENT_DETAIL_TYPE
+        ),
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }
@@ -190,5 +207,5 @@ def _jsonable(value: Any) -> Any:
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()

@@ -6,11 +6,11 @@ record that must come back later waits on SQS: its own visibility, or a fresh co
 record when visibility cannot reach (12 hours at most per receive, the queue's retention, a
 receive count close to the redrive limit).
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 from maildispatch.core.ledger import NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Reply
@@ -43,34 +43,43 @@ class Decision:
         return due if due is not None and due < NEVER else None
 
 
-def decide(claim: Claim, outcome: Outcome, policy: RetryPolicy, *, age_seconds: float, now: float, jitter_key: str) -> Decision:
+def decide(
+    claim: Claim, outcome: Outcome, policy: RetryPolicy, *, age_seconds: float, now: float, jitter_key: str
+) -> Decision:
     recipient, reply = claim.recipient, outcome.reply
     if isinstance(outcome, Delivered):
         return Decision(LedgerEntry(recipient, RecipientState.DELIVERED, reply), "delivered")
     if isinstance(outcome, Bounced):
-        return Decision(LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False), "bounced", (REASON_REJECTED, failed_recipient(recipient, reply)))
+        return Decision(
+            LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False),
+            "bounced",
+            (REASON_REJECTED, failed_recipient(recipient, reply)),
+        )
     stated = outcome.retry_after if isinstance(outcome, Deferred) else None
-    after = policy.schedule.after_failure(claim.attempts, age_seconds=age_seconds, stated_delay=stated, jitter_key=jitter_key)
+    after = policy.schedule.after_failure(
+        claim.attempts, age_seconds=age_seconds, stated_delay=stated, jitter_key=jitter_key
+    )
     if isinstance(outcome, Deferred):
         if isinstance(after, GiveUp):
             entry = LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False)
             return Decision(entry, "expired", (REASON_EXPIRED, failed_recipient(recipient, reply, STATUS_EXPIRED)))
-        warn = (
-            policy.delay_warning_after is not None
-            and not claim.warned
-            and age_seconds >= policy.delay_warning_after
-        )
+        warn = policy.delay_warning_after is not None and not claim.warned and age_seconds >= policy.delay_warning_after
         entry = LedgerEntry(recipient, RecipientState.DEFERRED, reply, warned=warn, next_attempt_at=now + after.seconds)
         warning = (REASON_DELAYED, failed_recipient(recipient, reply, action="delayed")) if warn else None
         return Decision(entry, "deferred", warning)
     # Uncertain: the relay may have the message. Another attempt risks a duplicate, so the
     # policy allows a fixed number; after that the recipient stays uncertain for good.
     if claim.uncertain < policy.uncertain_retries and not isinstance(after, GiveUp):
-        return Decision(LedgerEntry(recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=now + after.seconds), "uncertain_retried")
+        return Decision(
+            LedgerEntry(recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=now + after.seconds),
+            "uncertain_retried",
+        )
     return Decision(LedgerEntry(recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=NEVER), "uncertain")
 
 
-def failed_recipient(recipient: str, reply: Reply, status: str | None = None, *, action: str = "failed") -> FailedRecipient:
+def failed_recipient(
+    recipient: str, reply: Reply, status: str | None = None, *, action: str = "failed"
+) -> FailedRecipient:
     return FailedRecipient(
         address=recipient,
         status=status or reply.status,
@@ -95,10 +104,17 @@ class WaitRequeued:
     delay_seconds: int
 
 
-WaitPlan = Union[WaitVisible, WaitRequeued]
+WaitPlan = WaitVisible | WaitRequeued
 
 
-def plan_wait(wait_seconds: float, *, receive_count: int, enqueued_age_seconds: float, retention_seconds: float, requeue_after_receives: int) -> WaitPlan:
+def plan_wait(
+    wait_seconds: float,
+    *,
+    receive_count: int,
+    enqueued_age_seconds: float,
+    retention_seconds: float,
+    requeue_after_receives: int,
+) -> WaitPlan:
     seconds = max(1, math.ceil(wait_seconds))
     if (
         receive_count >= requeue_after_receives  # keep well below maxReceiveCount, which is for crashes

@@ -6,16 +6,25 @@ the original's headers (`text/rfc822-headers`, never its body). It is built from
 BounceReport alone, without I/O, and is plain 7-bit ASCII with CRLF line endings unless the
 sender's own address needs SMTPUTF8 (then only the To header carries UTF-8).
 """
+
 from __future__ import annotations
 
 import binascii
 import hashlib
 import re
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from maildispatch.core.report import REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_REDRIVEN, REASON_RENDER_FAILED, REASON_SUPPRESSED, BounceReport, FailedRecipient
+from maildispatch.core.report import (
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_REDRIVEN,
+    REASON_RENDER_FAILED,
+    REASON_SUPPRESSED,
+    BounceReport,
+    FailedRecipient,
+)
 
 SUBJECT_FAILED = "Undelivered Mail Returned to Sender"
 SUBJECT_DELAYED = "Delayed Mail (still being retried)"
@@ -75,7 +84,10 @@ def build_dsn(report: BounceReport, *, reporting_mta: str, postmaster: str, now:
     all_delayed = all(r.action == "delayed" for r in report.recipients)
     parts = [
         _text_part("Notification", _notification(report, reporting_mta, now, all_delayed)),
-        _part({"Content-Description": "Delivery report", "Content-Type": "message/delivery-status"}, delivery_status(report, reporting_mta)),
+        _part(
+            {"Content-Description": "Delivery report", "Content-Type": "message/delivery-status"},
+            delivery_status(report, reporting_mta),
+        ),
     ]
     if report.original_headers and report.original_headers.strip():
         parts.append(_headers_part(report.original_headers))
@@ -116,7 +128,9 @@ def delivery_status(report: BounceReport, reporting_mta: str) -> str:
 
 def xtext(value: str) -> str:
     """RFC 3461 xtext: printable ASCII except '+' and '=' as is, every other octet as '+HH'."""
-    return "".join(chr(b) if 0x21 <= b <= 0x7E and b not in (0x2B, 0x3D) else f"+{b:02X}" for b in value.encode("utf-8", "replace"))
+    return "".join(
+        chr(b) if 0x21 <= b <= 0x7E and b not in (0x2B, 0x3D) else f"+{b:02X}" for b in value.encode("utf-8", "replace")
+    )
 
 
 _ADDRESS_XTEXT_LIMIT = 900  # "Final-Recipient: utf-8; " + this stays under 998 octets
@@ -173,26 +187,45 @@ def _recipient_fields(report: BounceReport, recipient: FailedRecipient) -> list[
 def _notification(report: BounceReport, reporting_mta: str, now: datetime, all_delayed: bool) -> str:
     lines = [f"This is the mail delivery system at {_domain(reporting_mta)}.", ""]
     if all_delayed:
-        lines += _wrap("Your message has not been delivered yet to the recipients listed below. "
-                       "Delivery is still being retried; you do not need to do anything now.")
+        lines += _wrap(
+            "Your message has not been delivered yet to the recipients listed below. "
+            "Delivery is still being retried; you do not need to do anything now."
+        )
     elif report.reason in (REASON_INVALID_REQUEST, REASON_RENDER_FAILED):
-        what = "your send request could not be read" if report.reason == REASON_INVALID_REQUEST else "the message could not be built from its template"
+        what = (
+            "your send request could not be read"
+            if report.reason == REASON_INVALID_REQUEST
+            else "the message could not be built from its template"
+        )
         lines += _wrap(f"Your message was not sent to any recipient: {what}.")
     elif report.reason == REASON_EXPIRED:
         tried = _duration((_source_date(report, SOURCE_LAST_ATTEMPT) or now) - _aware(report.arrival_date))
-        lines += _wrap(f"Your message could not be delivered to one or more recipients. It was retried for {tried}; "
-                       "the receiving servers only ever answered with temporary failures, so delivery has been given up.")
+        lines += _wrap(
+            f"Your message could not be delivered to one or more recipients. It was retried for {tried}; "
+            "the receiving servers only ever answered with temporary failures, so delivery has been given up."
+        )
     elif report.reason == REASON_REDRIVEN:
-        lines += _wrap("Your message could not be delivered: the dispatch service failed repeatedly while handling it "
-                       "and has given up. Some recipients may have received it before the failures.")
+        lines += _wrap(
+            "Your message could not be delivered: the dispatch service failed repeatedly while handling it "
+            "and has given up. Some recipients may have received it before the failures."
+        )
     elif report.reason == REASON_SUPPRESSED:
-        lines += _wrap("Your message was not sent to one or more recipients: their addresses are on the suppression list, "
-                       "because earlier mail to them bounced permanently or they complained.")
+        lines += _wrap(
+            "Your message was not sent to one or more recipients: their addresses are on the suppression list, "
+            "because earlier mail to them bounced permanently or they complained."
+        )
     else:
-        lines += _wrap("Your message could not be delivered to one or more recipients. "
-                       "Their mail servers refused it permanently; it will not be retried.")
+        lines += _wrap(
+            "Your message could not be delivered to one or more recipients. "
+            "Their mail servers refused it permanently; it will not be retried."
+        )
     lines.append("")
-    for label, value in (("Subject", report.subject), ("From", report.from_address), ("Message-ID", report.message_id), ("Message key", report.message_key)):
+    for label, value in (
+        ("Subject", report.subject),
+        ("From", report.from_address),
+        ("Message-ID", report.message_id),
+        ("Message key", report.message_key),
+    ):
         if value:
             lines.append(f"  {label + ':':<13}{_one_line(value)}")
     lines.append(f"  {'Sent:':<13}{format_datetime(_aware(report.arrival_date))}")
@@ -200,14 +233,22 @@ def _notification(report: BounceReport, reporting_mta: str, now: datetime, all_d
         lines += ["", "The problem:", *_wrap(_one_line(report.error), indent="    ")]
     lines += ["", "Recipients:" if not all_delayed else "Not delivered yet:"]
     for recipient in report.recipients:
-        lines += _wrap(f"<{_one_line(recipient.address)}>: {_meaning(recipient.status)} (status {_status(recipient.status)})", indent="  ", subsequent="    ")
+        lines += _wrap(
+            f"<{_one_line(recipient.address)}>: {_meaning(recipient.status)} (status {_status(recipient.status)})",
+            indent="  ",
+            subsequent="    ",
+        )
         if recipient.reply_code is not None and recipient.diagnostic:
             server = f" ({_one_line(recipient.remote_mta)})" if recipient.remote_mta else ""
             lines += _wrap(f"The server{server} said: {_one_line(recipient.diagnostic)}", indent="    ")
         elif recipient.diagnostic and recipient.diagnostic != report.error:
             lines += _wrap(_one_line(recipient.diagnostic), indent="    ")
     lines += ["", "What you can do:", *_wrap(_advice(report, all_delayed), indent="  ")]
-    attached = "The technical report and the original message's headers are attached." if (report.original_headers or "").strip() else "The technical report is attached."
+    attached = (
+        "The technical report and the original message's headers are attached."
+        if (report.original_headers or "").strip()
+        else "The technical report is attached."
+    )
     lines += ["", attached]
     return _CRLF.join(lines) + _CRLF
 
@@ -218,16 +259,22 @@ def _advice(report: BounceReport, all_delayed: bool) -> str:
     if report.reason == REASON_INVALID_REQUEST:
         return "Correct the request as described above and send it again. Nothing was delivered."
     if report.reason == REASON_RENDER_FAILED:
-        return "Fix the template or the data it uses as described above and send the message again. Nothing was delivered."
+        return (
+            "Fix the template or the data it uses as described above and send the message again. Nothing was delivered."
+        )
     if report.reason == REASON_EXPIRED:
         return "Check that the addresses are right and try again later, or reach the recipients another way."
     if report.reason == REASON_SUPPRESSED:
-        return ("Check the addresses. If one is valid again, remove it from the suppression list "
-                "(maildispatch suppression remove ADDRESS) or send with \"ignore_suppression\": true.")
+        return (
+            "Check the addresses. If one is valid again, remove it from the suppression list "
+            '(maildispatch suppression remove ADDRESS) or send with "ignore_suppression": true.'
+        )
     if report.reason == REASON_REDRIVEN:
         return "Ask the recipients whether the message arrived before sending it again, or contact your mail administrator."
-    return ("Check the addresses for typing mistakes and send the message again, or reach the recipients another way. "
-            "If the server refused the message by policy, contact your mail administrator.")
+    return (
+        "Check the addresses for typing mistakes and send the message again, or reach the recipients another way. "
+        "If the server refused the message by policy, contact your mail administrator."
+    )
 
 
 def _meaning(status: str) -> str:
@@ -244,7 +291,11 @@ def _text_part(description: str, text: str) -> str:
     if text.isascii():
         return _part({"Content-Description": description, "Content-Type": "text/plain; charset=us-ascii"}, text)
     return _part(
-        {"Content-Description": description, "Content-Type": "text/plain; charset=utf-8", "Content-Transfer-Encoding": "quoted-printable"},
+        {
+            "Content-Description": description,
+            "Content-Type": "text/plain; charset=utf-8",
+            "Content-Transfer-Encoding": "quoted-printable",
+        },
         _quoted_printable(text),
     )
 
@@ -256,7 +307,11 @@ def _headers_part(original_headers: str) -> str:
     if all(len(line) <= _MAX_LINE and all(c == "\t" or " " <= c <= "~" for c in line) for line in lines):
         return _part({"Content-Description": description, "Content-Type": "text/rfc822-headers"}, text)
     return _part(
-        {"Content-Description": description, "Content-Type": "text/rfc822-headers; charset=utf-8", "Content-Transfer-Encoding": "quoted-printable"},
+        {
+            "Content-Description": description,
+            "Content-Type": "text/rfc822-headers; charset=utf-8",
+            "Content-Transfer-Encoding": "quoted-printable",
+        },
         _quoted_printable(text),
     )
 
@@ -369,7 +424,7 @@ def _angle(message_id: str | None) -> str | None:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _source_date(report: BounceReport, key: str) -> datetime | None:
@@ -395,6 +450,11 @@ def _duration(span: timedelta) -> str:
 
 def _wrap(text: str, indent: str = "", subsequent: str | None = None) -> list[str]:
     wrapped = textwrap.wrap(
-        text, width=72, initial_indent=indent, subsequent_indent=indent if subsequent is None else subsequent, break_long_words=False, break_on_hyphens=False
+        text,
+        width=72,
+        initial_indent=indent,
+        subsequent_indent=indent if subsequent is None else subsequent,
+        break_long_words=False,
+        break_on_hyphens=False,
     )
     return wrapped or [""]

@@ -6,6 +6,7 @@ already delivered or bounced is skipped, and a claim whose lease ran out (the in
 died) can be taken over. This module is the model; the port is `ports.DeliveryLedger`, the
 DynamoDB adapter `adapters.dynamodb_ledger`, and the in-memory fake lives in tests/fakes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ given as a header, which decodes text that merely looks like an RFC 2047 encoded
 ("=?utf-8?q?...?=" in a subject) and costs a parse per header, several per MIME part.
 Writing them directly is both correct and several times faster.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,13 +14,14 @@ import binascii
 import hashlib
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from maildispatch.core.render import RenderedContent
@@ -88,7 +90,9 @@ def build_message(
     # header registry, which builds a class on every call.
     message.set_raw("From", _address_header("From", (request.from_,), utf8))
     if request.to or not request.cc:
-        message.set_raw("To", _address_header("To", request.to, utf8) if request.to else _header("To", "undisclosed-recipients:;"))
+        message.set_raw(
+            "To", _address_header("To", request.to, utf8) if request.to else _header("To", "undisclosed-recipients:;")
+        )
     if request.cc:
         message.set_raw("Cc", _address_header("Cc", request.cc, utf8))
     if request.reply_to:
@@ -115,13 +119,16 @@ def build_message(
 # Part headers are written here too, and bodies encoded with the C codecs: set_content() would
 # build each Content-* header as text and parse it back, several times per part.
 
+
 def _set_body(
     message: EmailMessage,
     content: RenderedContent,
     attachments: Sequence[AttachmentData | InlineAttachment],
     policy: EmailPolicy[Any],
 ) -> None:
-    bodies = [(text, subtype) for text, subtype in ((content.text, "plain"), (content.html, "html")) if text is not None]
+    bodies = [
+        (text, subtype) for text, subtype in ((content.text, "plain"), (content.html, "html")) if text is not None
+    ]
     if not bodies:
         raise ValueError("rendered content has neither text nor html")
     if len(bodies) == 1 and not attachments:
@@ -148,7 +155,9 @@ def _make_multipart(container: MIMEPart, subtype: str) -> None:
     lines = _FoldedLines("Content-Type")
     lines.word(" ", f"multipart/{subtype};")
     lines.word(" ", f'boundary="{boundary}"')
-    container.set_raw("Content-Type", _PreparedHeader("Content-Type", f'multipart/{subtype}; boundary="{boundary}"', lines.text()))
+    container.set_raw(
+        "Content-Type", _PreparedHeader("Content-Type", f'multipart/{subtype}; boundary="{boundary}"', lines.text())
+    )
     container.set_payload([])
 
 
@@ -235,6 +244,7 @@ _MEDIA_TYPE_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za
 
 # --- headers ------------------------------------------------------------------------------
 
+
 class _PreparedHeader(str):
     """A header field encoded and folded here; the email package writes `folded` as it is."""
 
@@ -302,8 +312,12 @@ def _octets(text: str) -> int:
 
 def _needs_encoding(separator: str, word: str, utf8: bool) -> bool:
     # "=?" is encoded too: left raw, a reader would decode text that only looks like an encoded-word.
-    return ("=?" in word or (not utf8 and not word.isascii())
-            or _octets(word) > _RAW_WORD_LIMIT or len(separator) + _octets(word) > _RAW_WORD_LIMIT)
+    return (
+        "=?" in word
+        or (not utf8 and not word.isascii())
+        or _octets(word) > _RAW_WORD_LIMIT
+        or len(separator) + _octets(word) > _RAW_WORD_LIMIT
+    )
 
 
 def _header(name: str, value: str) -> _PreparedHeader:
@@ -359,7 +373,9 @@ def _write_phrase(lines: _FoldedLines, name: str, utf8: bool) -> None:
     """A display name: atoms if it is plain words, else a quoted-string, else encoded-words."""
     atom_re = _UTF8_ATOM_RE if utf8 else _ASCII_ATOM_RE
     words = name.split(" ")
-    if "=?" not in name and all(word and atom_re.fullmatch(word) and _octets(word) <= _RAW_WORD_LIMIT for word in words):
+    if "=?" not in name and all(
+        word and atom_re.fullmatch(word) and _octets(word) <= _RAW_WORD_LIMIT for word in words
+    ):
         for word in words:
             lines.word(" ", word)
         return

@@ -4,11 +4,11 @@ Every layer speaks this vocabulary: the SMTP transport produces it, the dispatch
 decides on it, the ledger stores it and the bounce path reports it. No SMTP exception ever
 crosses a layer boundary.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 
@@ -51,7 +51,7 @@ def parse_reply(code: int, text: str, remote_mta: str | None = None) -> Reply:
     match = _ENHANCED.match(text)
     if match and match.group(1) == str(code)[0]:
         status = ".".join(match.groups())
-        text = text[match.end():].strip()
+        text = text[match.end() :].strip()
     else:
         status = f"{str(code)[0]}.0.0"
     return Reply(code=code, status=status, text=text, remote_mta=remote_mta)
@@ -93,7 +93,7 @@ class Uncertain:
     reply: Reply
 
 
-Outcome = Union[Delivered, Deferred, Bounced, Uncertain]
+Outcome = Delivered | Deferred | Bounced | Uncertain
 
 
 def outcome_for_reply(recipient: str, reply: Reply) -> Outcome:

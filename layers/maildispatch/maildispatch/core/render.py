@@ -4,6 +4,7 @@ Templates come from producers, so they run in Jinja2's immutable sandbox: attrib
 and data mutation are refused, and every failure is a RenderError naming the template field.
 A missing variable is an error, never an empty string in a customer's mail.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from maildispatch.core.request import MAX_HEADER_VALUE_CHARS, UNSAFE_HEADER_TEXT, InlineTemplate, SendRequest, StoredTemplateRef
+from maildispatch.core.request import (
+    MAX_HEADER_VALUE_CHARS,
+    UNSAFE_HEADER_TEXT,
+    InlineTemplate,
+    SendRequest,
+    StoredTemplateRef,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -65,9 +72,21 @@ def _environment(html: bool) -> ImmutableSandboxedEnvironment:
         def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
             if operator == "*":
                 for sequence, times in ((left, right), (right, left)):
-                    if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_RENDERED_CHARS:
-                        raise SecurityError(f"'*' would build {len(sequence) * times} items, more than {MAX_RENDERED_CHARS}")
-            if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left).bit_length() * right > MAX_POWER_BITS:
+                    if (
+                        isinstance(sequence, (str, bytes, list, tuple))
+                        and isinstance(times, int)
+                        and len(sequence) * times > MAX_RENDERED_CHARS
+                    ):
+                        raise SecurityError(
+                            f"'*' would build {len(sequence) * times} items, more than {MAX_RENDERED_CHARS}"
+                        )
+            if (
+                operator == "**"
+                and isinstance(left, int)
+                and isinstance(right, int)
+                and right > 0
+                and abs(left).bit_length() * right > MAX_POWER_BITS
+            ):
                 raise SecurityError(f"'**' would build a number of about {abs(left).bit_length() * right} bits")
             return super().call_binop(context, operator, left, right)
 
@@ -120,9 +139,13 @@ def _render_subject(source: str | None, variables: dict[str, object]) -> str:
     subject = _render("template.subject", source, variables, html=False).strip()
     unsafe = UNSAFE_HEADER_TEXT.search(subject)
     if unsafe is not None:
-        raise RenderError("template.subject", f"the rendered subject contains {unsafe.group()!r}: a subject is one line")
+        raise RenderError(
+            "template.subject", f"the rendered subject contains {unsafe.group()!r}: a subject is one line"
+        )
     if len(subject) > MAX_HEADER_VALUE_CHARS:
-        raise RenderError("template.subject", f"the rendered subject is {len(subject)} characters; at most {MAX_HEADER_VALUE_CHARS}")
+        raise RenderError(
+            "template.subject", f"the rendered subject is {len(subject)} characters; at most {MAX_HEADER_VALUE_CHARS}"
+        )
     return subject
 
 

@@ -5,12 +5,14 @@ input of the reporting path (DSN to the sender, "Email Bounced" event). It carri
 exceptions, only facts, so that a bounce seen during the SMTP session, a poison record and
 (later) a returned bounce message parsed from the sender's mailbox all enter the same path.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 REPORT_TYPE = "maildispatch.bounce-report"
 REPORT_VERSION = 1
@@ -26,8 +28,15 @@ REASON_DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Act
 REASON_RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
 REASON_COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
 REASONS = (
-    REASON_REJECTED, REASON_EXPIRED, REASON_INVALID_REQUEST, REASON_RENDER_FAILED, REASON_REDRIVEN, REASON_SUPPRESSED, REASON_DELAYED,
-    REASON_RETURNED, REASON_COMPLAINT,
+    REASON_REJECTED,
+    REASON_EXPIRED,
+    REASON_INVALID_REQUEST,
+    REASON_RENDER_FAILED,
+    REASON_REDRIVEN,
+    REASON_SUPPRESSED,
+    REASON_DELAYED,
+    REASON_RETURNED,
+    REASON_COMPLAINT,
 )
 
 
@@ -39,7 +48,9 @@ class FailedRecipient:
     reply_code: int | None = None
     remote_mta: str | None = None
     action: str = "failed"  # RFC 3464 Action: failed | delayed
-    classification: str | None = None  # the bounce reason label (userunknown, mailboxfull, blocked, ...), when classified
+    classification: str | None = (
+        None  # the bounce reason label (userunknown, mailboxfull, blocked, ...), when classified
+    )
     hard: bool | None = None  # the address is permanently bad (True), a soft failure (False), or unknown (None)
 
 
@@ -66,13 +77,13 @@ class BounceReport:
     def to_json(self) -> str:
         doc = asdict(self)
         doc["recipients"] = [asdict(r) for r in self.recipients]
-        doc["arrival_date"] = self.arrival_date.astimezone(timezone.utc).isoformat()
+        doc["arrival_date"] = self.arrival_date.astimezone(UTC).isoformat()
         doc["tags"] = dict(self.tags)
         doc["source"] = dict(self.source)
         return json.dumps({"type": REPORT_TYPE, "version": REPORT_VERSION, **doc}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "BounceReport":
+    def from_json(cls, text: str) -> BounceReport:
         doc = json.loads(text)
         if not is_bounce_report(doc):
             raise ValueError("not a maildispatch bounce report")

@@ -6,6 +6,7 @@ exception leaves it. `schema/send-request.v1.json` states the same contract for 
 the parser also checks what a JSON Schema cannot: sizes summed across fields, octet lengths
 and IDNA encoding of addresses.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 REQUEST_VERSION = 1
 MAX_BODY_BYTES = 1024 * 1024  # SQS's message size limit
@@ -27,9 +28,19 @@ MAX_HEADER_NAME_CHARS = 76  # so that "Name: " leaves room on a folded line
 
 # Header fields a producer may set, besides any X-*; everything else is built by us.
 ALLOWED_HEADERS = (
-    "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "List-Help", "List-Archive",
-    "In-Reply-To", "References", "Keywords", "Comments", "Precedence", "Auto-Submitted",
-    "Importance", "Priority",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Id",
+    "List-Help",
+    "List-Archive",
+    "In-Reply-To",
+    "References",
+    "Keywords",
+    "Comments",
+    "Precedence",
+    "Auto-Submitted",
+    "Importance",
+    "Priority",
 )
 _ALLOWED_HEADERS = {name.lower(): name for name in ALLOWED_HEADERS}
 
@@ -98,8 +109,8 @@ class S3Attachment:
     version_id: str | None = None
 
 
-Template = Union[InlineTemplate, StoredTemplateRef]
-Attachment = Union[InlineAttachment, S3Attachment]
+Template = InlineTemplate | StoredTemplateRef
+Attachment = InlineAttachment | S3Attachment
 
 
 def _empty_mapping() -> Mapping[str, Any]:
@@ -161,7 +172,7 @@ _ADDR_SPEC = "(?:" + _DOT_ATOM + "|" + _QUOTED_LOCAL + ")@" + _DOMAIN
 # Characters never allowed in header text: controls but HTAB, and everything
 # str.splitlines() breaks on (the email package refuses those, and they would inject lines).
 _UNSAFE_HEADER_CHARS = r"\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029"
-_QUOTED_NAME = r'"(?P<quoted_name>(?:[^"\\' + _UNSAFE_HEADER_CHARS + r"]|\\[^" + _UNSAFE_HEADER_CHARS + "])*)\"[ \\t]*"
+_QUOTED_NAME = r'"(?P<quoted_name>(?:[^"\\' + _UNSAFE_HEADER_CHARS + r"]|\\[^" + _UNSAFE_HEADER_CHARS + '])*)"[ \\t]*'
 _PLAIN_NAME = r'(?P<name>[^"<>' + _UNSAFE_HEADER_CHARS + "]*)"
 
 _ADDR_SPEC_RE = re.compile(_ADDR_SPEC)
@@ -240,7 +251,7 @@ def _address_hint(text: str) -> str:
     """Why an address failed the grammar, for the common mistakes; the regex alone says nothing."""
     if _LINE_BREAK_RE.search(text):
         return "contains a line break"
-    spec = text[text.rfind("<") + 1:].rstrip(">") if "<" in text else text
+    spec = text[text.rfind("<") + 1 :].rstrip(">") if "<" in text else text
     if "@" not in spec:
         return "no @ in it"
     domain = spec.rpartition("@")[2]
@@ -250,10 +261,28 @@ def _address_hint(text: str) -> str:
 
 
 # --- the document -----------------------------------------------------------------------
-_REQUEST_FIELDS = frozenset({
-    "version", "message_key", "from", "to", "cc", "bcc", "reply_to", "return_path", "subject",
-    "text", "html", "template", "variables", "headers", "attachments", "tags", "stream", "ignore_suppression",
-})
+_REQUEST_FIELDS = frozenset(
+    {
+        "version",
+        "message_key",
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply_to",
+        "return_path",
+        "subject",
+        "text",
+        "html",
+        "template",
+        "variables",
+        "headers",
+        "attachments",
+        "tags",
+        "stream",
+        "ignore_suppression",
+    }
+)
 _INLINE_TEMPLATE_FIELDS = frozenset({"subject", "text", "html"})
 _STORED_TEMPLATE_FIELDS = frozenset({"key"})
 _ATTACHMENT_FIELDS = frozenset({"filename", "content_type", "content_base64", "s3"})
@@ -270,16 +299,32 @@ _BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+
 # Guessed attachment types. A fixed table rather than `mimetypes`, which reads the
 # machine's mime.types files: the same file name must get the same type everywhere.
 _CONTENT_TYPES_BY_EXTENSION = {
-    "pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
-    "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml", "txt": "text/plain",
-    "csv": "text/csv", "htm": "text/html", "html": "text/html", "ics": "text/calendar",
-    "json": "application/json", "xml": "application/xml", "zip": "application/zip",
-    "gz": "application/gzip", "doc": "application/msword", "xls": "application/vnd.ms-excel",
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+    "txt": "text/plain",
+    "csv": "text/csv",
+    "htm": "text/html",
+    "html": "text/html",
+    "ics": "text/calendar",
+    "json": "application/json",
+    "xml": "application/xml",
+    "zip": "application/zip",
+    "gz": "application/gzip",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "odt": "application/vnd.oasis.opendocument.text", "rtf": "application/rtf",
-    "mp3": "audio/mpeg", "mp4": "video/mp4", "wav": "audio/wav",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "rtf": "application/rtf",
+    "mp3": "audio/mpeg",
+    "mp4": "video/mp4",
+    "wav": "audio/wav",
 }
 
 
@@ -329,12 +374,24 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
     if not isinstance(ignore_suppression, bool):
         raise InvalidRequest("ignore_suppression", "must be true or false")
     return SendRequest(
-        from_=from_, to=to, cc=cc, bcc=bcc, reply_to=reply_to, return_path=return_path,
-        subject=subject, text=text, html=html, template=template, variables=variables,
+        from_=from_,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        return_path=return_path,
+        subject=subject,
+        text=text,
+        html=html,
+        template=template,
+        variables=variables,
         headers=_headers(doc["headers"]) if "headers" in doc else (),
         attachments=_attachments(doc["attachments"]) if "attachments" in doc else (),
         tags=_tags(doc["tags"]) if "tags" in doc else _empty_mapping(),
-        message_key=message_key, version=REQUEST_VERSION, stream=stream, ignore_suppression=ignore_suppression,
+        message_key=message_key,
+        version=REQUEST_VERSION,
+        stream=stream,
+        ignore_suppression=ignore_suppression,
     )
 
 
@@ -399,7 +456,9 @@ def _decode(body: Any, *, enforce_size: bool) -> Mapping[str, Any]:
         except InvalidRequest:
             raise
         except json.JSONDecodeError as error:
-            raise InvalidRequest("$", f"not valid JSON: {error.msg} (line {error.lineno} column {error.colno})") from None
+            raise InvalidRequest(
+                "$", f"not valid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+            ) from None
         except (ValueError, RecursionError) as error:  # huge integers, absurd nesting
             raise InvalidRequest("$", f"not valid JSON: {error}") from None
     if not isinstance(doc, Mapping):
@@ -496,7 +555,11 @@ def _header_text(value: Any, path: str) -> str:
     text = _string(value, path)
     unsafe = UNSAFE_HEADER_TEXT.search(text)
     if unsafe is not None:
-        what = "a line break (CR, LF or another line separator)" if _LINE_BREAK_RE.match(unsafe.group()) else "a control character"
+        what = (
+            "a line break (CR, LF or another line separator)"
+            if _LINE_BREAK_RE.match(unsafe.group())
+            else "a control character"
+        )
         raise InvalidRequest(path, f"contains {what} at position {unsafe.start()}: header text must be one line")
     if len(text) > MAX_HEADER_VALUE_CHARS:
         raise InvalidRequest(path, f"{len(text)} characters; at most {MAX_HEADER_VALUE_CHARS}")
@@ -511,11 +574,13 @@ def _address_list(doc: Mapping[str, Any], name: str) -> tuple[Address, ...]:
 
 def _check_recipient_count(*lists: tuple[Address, ...]) -> None:
     count = 0
-    for name, addresses in zip(("to", "cc", "bcc"), lists):
+    for name, addresses in zip(("to", "cc", "bcc"), lists, strict=False):
         for i in range(len(addresses)):
             count += 1
             if count > MAX_RECIPIENTS:
-                raise InvalidRequest(f"{name}[{i}]", f"more than {MAX_RECIPIENTS} recipients in to, cc and bcc together")
+                raise InvalidRequest(
+                    f"{name}[{i}]", f"more than {MAX_RECIPIENTS} recipients in to, cc and bcc together"
+                )
     if count == 0:
         raise InvalidRequest("to", "no recipients: give at least one in to, cc or bcc")
 
@@ -526,7 +591,9 @@ def _template(value: Any) -> Template:
         _reject_unknown(doc, _STORED_TEMPLATE_FIELDS, "template", "not allowed with a stored template (key)")
         key = _string(doc["key"], "template.key")
         if len(key) > 200 or not _TEMPLATE_KEY_RE.fullmatch(key):
-            raise InvalidRequest("template.key", "must be up to 200 characters of letters, digits, '_.-', in '/'-separated segments")
+            raise InvalidRequest(
+                "template.key", "must be up to 200 characters of letters, digits, '_.-', in '/'-separated segments"
+            )
         return StoredTemplateRef(key)
     _reject_unknown(doc, _INLINE_TEMPLATE_FIELDS, "template")
     parts = {name: _string(doc[name], f"template.{name}") if name in doc else None for name in _INLINE_TEMPLATE_FIELDS}
@@ -561,14 +628,19 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     for name, header_value in _object(value, "headers").items():
         path = f"headers.{name}"
         if len(name) > MAX_HEADER_NAME_CHARS or not _HEADER_NAME_RE.fullmatch(name):
-            raise InvalidRequest(path, f"not a valid header field name (printable ASCII without ':' or space, at most {MAX_HEADER_NAME_CHARS})")
+            raise InvalidRequest(
+                path,
+                f"not a valid header field name (printable ASCII without ':' or space, at most {MAX_HEADER_NAME_CHARS})",
+            )
         lower = name.lower()
         if lower.startswith("x-") and len(name) > 2:
             canonical = name
         elif lower in _ALLOWED_HEADERS:
             canonical = _ALLOWED_HEADERS[lower]
         else:
-            raise InvalidRequest(path, "this header may not be set: only X-* and " + ", ".join(ALLOWED_HEADERS) + " may")
+            raise InvalidRequest(
+                path, "this header may not be set: only X-* and " + ", ".join(ALLOWED_HEADERS) + " may"
+            )
         if lower in seen:
             raise InvalidRequest(path, "given twice (header names are case-insensitive)")
         seen.add(lower)

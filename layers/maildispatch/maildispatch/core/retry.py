@@ -8,12 +8,12 @@ reply ("try again in 300 seconds", greylisting) is honoured instead, but never b
 The last wait is cut so that the last attempt happens at the horizon; a failure at or past the
 horizon gives up (RFC 3463 4.4.7, delivery time expired).
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Union
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -58,7 +58,7 @@ class GiveUp:
     age_seconds: float
 
 
-RetryDecision = Union[RetryAfter, GiveUp]
+RetryDecision = RetryAfter | GiveUp
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,9 @@ class RetrySchedule:
             raise ValueError("the stated-delay floor must not be negative")
 
     @classmethod
-    def parse(cls, delays: str, max_age: str, *, stated_delay_floor: str | None = None, jitter: float = 0.1) -> "RetrySchedule":
+    def parse(
+        cls, delays: str, max_age: str, *, stated_delay_floor: str | None = None, jitter: float = 0.1
+    ) -> RetrySchedule:
         floor = parse_duration(stated_delay_floor) if stated_delay_floor else cls.stated_delay_floor
         return cls(parse_delays(delays), parse_duration(max_age), jitter, floor)
 
@@ -87,7 +89,9 @@ class RetrySchedule:
         """The wait after failed attempt `attempt` (1-based), before jitter."""
         return self.delays[min(max(attempt, 1), len(self.delays)) - 1]
 
-    def after_failure(self, attempt: int, *, age_seconds: float, stated_delay: float | None = None, jitter_key: str = "") -> RetryDecision:
+    def after_failure(
+        self, attempt: int, *, age_seconds: float, stated_delay: float | None = None, jitter_key: str = ""
+    ) -> RetryDecision:
         """What to do after failed attempt `attempt` of a message that arrived `age_seconds` ago."""
         remaining = self.max_age_seconds - age_seconds
         if remaining <= 0:

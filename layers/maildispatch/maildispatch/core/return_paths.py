@@ -6,6 +6,7 @@ the token first, then by the Message-ID of the returned original, then only by t
 names. The entries live in the ledger table (partition keys `verp#<id>` and `msgid#<id>`), with
 the ledger's retention.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,13 +5,14 @@ rule stored in a bucket, and Amazon SES bounce/complaint notifications delivered
 (wrapped in the SNS envelope, or raw). S3's test event, sent when the notification is set up,
 is recognised and ignored.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from typing import Any, Union
+from typing import Any
 from urllib.parse import unquote_plus
 
 
@@ -33,7 +34,7 @@ class S3TestEvent:
     """s3:TestEvent, sent when the notification is set up: nothing to do."""
 
 
-IntakeItem = Union[StoredMail, SesNotification, S3TestEvent]
+IntakeItem = StoredMail | SesNotification | S3TestEvent
 
 
 class UnknownIntake(ValueError):
@@ -73,7 +74,7 @@ _ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope
 
 def envelope_addresses(raw: bytes) -> list[str]:
     """Addresses a returned message was sent to, as its headers show them: where a VERP token is found."""
-    headers = BytesHeaderParser().parsebytes(raw[:256 * 1024])
+    headers = BytesHeaderParser().parsebytes(raw[: 256 * 1024])
     found: list[str] = []
     for name in _ENVELOPE_HEADERS:
         for value in headers.get_all(name, []):

@@ -1,9 +1,11 @@
 """The parts of a Lambda SQS event record that the functions use, and what becomes of each, as values."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class SqsRecord:
     message_attributes: Mapping[str, str] | None = None
 
     @classmethod
-    def from_lambda(cls, record: Mapping[str, Any]) -> "SqsRecord":
+    def from_lambda(cls, record: Mapping[str, Any]) -> SqsRecord:
         attributes = record.get("attributes") or {}
         sent_ms = int(attributes.get("SentTimestamp") or 0)
         message_attributes = {
@@ -30,7 +32,7 @@ class SqsRecord:
             receipt_handle=record.get("receiptHandle", ""),
             body=record.get("body") or "",
             receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
-            sent_at=datetime.fromtimestamp(sent_ms / 1000, tz=timezone.utc) if sent_ms else datetime.now(timezone.utc),
+            sent_at=datetime.fromtimestamp(sent_ms / 1000, tz=UTC) if sent_ms else datetime.now(UTC),
             event_source_arn=record.get("eventSourceARN", ""),
             message_attributes=message_attributes,
         )
@@ -43,9 +45,9 @@ class RecordResult:
     visible_after: int | None = None  # seconds until it shows again; None keeps the queue's visibility timeout
 
     @classmethod
-    def finished(cls, message_id: str) -> "RecordResult":
+    def finished(cls, message_id: str) -> RecordResult:
         return cls(message_id, done=True)
 
     @classmethod
-    def retry(cls, message_id: str, visible_after: int | None) -> "RecordResult":
+    def retry(cls, message_id: str, visible_after: int | None) -> RecordResult:
         return cls(message_id, done=False, visible_after=visible_after)

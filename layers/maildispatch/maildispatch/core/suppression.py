@@ -11,11 +11,12 @@ sends to a suppressed address are skipped and reported as suppressed, unless a r
 
 `maildispatch suppression list|show|add|remove` lists and edits the list.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from maildispatch.core.report import REASON_COMPLAINT as REPORT_COMPLAINT
 from maildispatch.core.report import REASON_EXPIRED, REASON_REJECTED, REASON_RETURNED, BounceReport, FailedRecipient
@@ -46,7 +47,7 @@ class Suppression:
 
     @property
     def summary(self) -> str:
-        when = datetime.fromtimestamp(self.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromtimestamp(self.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         what = f"{self.reason} {self.status}" if self.status else self.reason
         return f"suppressed since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
 
@@ -91,9 +92,20 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
 
 
 def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:
-    return Suppression(recipient.address.strip().lower(), reason, recipient.status, (recipient.diagnostic or "")[:500] or None, report.message_key, now)
+    return Suppression(
+        recipient.address.strip().lower(),
+        reason,
+        recipient.status,
+        (recipient.diagnostic or "")[:500] or None,
+        report.message_key,
+        now,
+    )
 
 
 def suppressed_recipient(address: str, entry: Suppression) -> FailedRecipient:
     """How a skipped recipient appears in the report to the sender."""
-    return FailedRecipient(address=address, status=entry.status if entry.status and entry.status.startswith("5.") else "5.0.0", diagnostic=entry.summary)
+    return FailedRecipient(
+        address=address,
+        status=entry.status if entry.status and entry.status.startswith("5.") else "5.0.0",
+        diagnostic=entry.summary,
+    )

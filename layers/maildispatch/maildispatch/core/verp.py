@@ -6,6 +6,7 @@ and `tag` is an HMAC of the id with a key only we hold, so nobody can make up a 
 that would suppress an arbitrary address. Case-insensitive base32: some MTAs lower-case local
 parts.
 """
+
 from __future__ import annotations
 
 import base64

@@ -3,9 +3,10 @@
 No Tracer: importing the X-Ray SDK costs about 0.2 s of every cold start.
 Logs carry message keys and recipient domains, never bodies, passwords or full addresses.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers

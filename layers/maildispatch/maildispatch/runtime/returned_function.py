@@ -6,7 +6,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from maildispatch.adapters.aws import EventBridgePublisher, S3ObjectReader, SqsDeadLetters, aws_client, fetch_secret_bytes, io_executor
+from maildispatch.adapters.aws import (
+    EventBridgePublisher,
+    S3ObjectReader,
+    SqsDeadLetters,
+    aws_client,
+    fetch_secret_bytes,
+    io_executor,
+)
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.runtime.settings import ReturnedFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction

@@ -3,11 +3,13 @@
 The core never reads environment variables; handlers call `DispatchSettings.from_environ`
 or `BounceSettings.from_environ` once per container and pass the result in.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
@@ -47,7 +49,7 @@ class DispatchSettings:
     verp_secret: str | None = None  # the Secrets Manager secret holding the token-signing key
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> "DispatchSettings":
+    def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
         reader = _EnvReader(env)
         return cls(
             send_queue_url=reader.required("SEND_QUEUE_URL"),
@@ -71,7 +73,7 @@ class DispatchSettings:
         )
 
 
-def retry_schedules_from_environ(reader: "_EnvReader") -> dict[str, RetrySchedule]:
+def retry_schedules_from_environ(reader: _EnvReader) -> dict[str, RetrySchedule]:
     """The default stream's schedule from RETRY_SCHEDULE / RETRY_MAX_AGE / RETRY_STATED_DELAY_FLOOR,
     and more streams from RETRY_STREAMS: {"campaign": {"schedule": "15m,1h,4h", "max_age": "1d"}}."""
     floor = reader.text("RETRY_STATED_DELAY_FLOOR", "60s")
@@ -89,7 +91,10 @@ def retry_schedules_from_environ(reader: "_EnvReader") -> dict[str, RetrySchedul
             if not isinstance(spec, dict):
                 raise SettingsError(f"RETRY_STREAMS.{name} is not an object with schedule and max_age")
             schedules[name] = _schedule(
-                f"RETRY_STREAMS.{name}", str(spec.get("schedule", default_delays)), str(spec.get("max_age", default_age)), floor
+                f"RETRY_STREAMS.{name}",
+                str(spec.get("schedule", default_delays)),
+                str(spec.get("max_age", default_age)),
+                floor,
             )
     return schedules
 
@@ -113,7 +118,7 @@ class BounceFunctionSettings:
     default_envelope_sender: str | None = None
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> "BounceFunctionSettings":
+    def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
         reader = _EnvReader(env)
         reporting_mta = reader.text("REPORTING_MTA", "maildispatch.invalid")
         return cls(
@@ -136,7 +141,7 @@ class ReturnedFunctionSettings:
     event_bus_name: str = "default"
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> "ReturnedFunctionSettings":
+    def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunctionSettings:
         reader = _EnvReader(env)
         return cls(
             ledger_table=reader.required("LEDGER_TABLE"),

@@ -118,5 +118,3 @@ async def run_records(
 def batch_response(results: Sequence[RecordResult]) -> dict[str, Any]:
     """Lambda's ReportBatchItemFailures answer: every record not done is retried."""
     return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in results if not r.done]}
-
-

@@ -6,6 +6,7 @@ warnings) to the dead-letter queue -> decide how the record waits for what is st
 Every collaborator is behind a small interface, so this runs the same against AWS and the
 relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,18 +14,14 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
-from maildispatch.ports import ContentMissing, ContentStore, DeadLetters, MailTransport, Requeue
-from maildispatch.core.sqs_record import RecordResult
-from maildispatch.core.tally import Tally
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
-from maildispatch.ports import DeliveryLedger
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from maildispatch.core.outcome import Outcome, local_reply
+from maildispatch.core.outcome import Envelope, Outcome, local_reply
 from maildispatch.core.render import RenderError, render_content
 from maildispatch.core.report import (
     REASON_DELAYED,
@@ -36,16 +33,31 @@ from maildispatch.core.report import (
     BounceReport,
     FailedRecipient,
 )
-from maildispatch.core.request import InvalidRequest, S3Attachment, SendRequest, StoredTemplateRef, parse_send_request, salvage_envelope
-from maildispatch.core.retry import RetrySchedule
+from maildispatch.core.request import (
+    InvalidRequest,
+    S3Attachment,
+    SendRequest,
+    StoredTemplateRef,
+    parse_send_request,
+    salvage_envelope,
+)
+from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
-from maildispatch.ports import ReturnPathIndex
-from maildispatch.core.retry import DEFAULT_STREAM
-from maildispatch.core.outcome import Envelope
-from maildispatch.core.sqs_record import SqsRecord
+from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import suppressed_recipient
-from maildispatch.ports import NoSuppressionList, SuppressionList
+from maildispatch.core.tally import Tally
 from maildispatch.core.verp import return_path, verp_id
+from maildispatch.ports import (
+    ContentMissing,
+    ContentStore,
+    DeadLetters,
+    DeliveryLedger,
+    MailTransport,
+    NoSuppressionList,
+    Requeue,
+    ReturnPathIndex,
+    SuppressionList,
+)
 
 log = logging.getLogger("maildispatch.dispatch")
 
@@ -70,7 +82,7 @@ class DispatchPolicy:
     lease_seconds: int = 300
     queue_retention_seconds: float = 4 * 86400
     requeue_after_receives: int = 5
-    verp: "VerpPolicy | None" = None  # per-recipient signed return paths, so returned mail maps back
+    verp: VerpPolicy | None = None  # per-recipient signed return paths, so returned mail maps back
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -141,16 +153,23 @@ class DispatchService:
             return RecordResult.finished(record.message_id)
 
         message_key = attributes.get(ATTRIBUTE_MESSAGE_KEY) or request.message_key or f"sqs-{record.message_id}"
-        arrival = float(attributes[ATTRIBUTE_ARRIVAL]) if ATTRIBUTE_ARRIVAL in attributes else record.sent_at.timestamp()
+        arrival = (
+            float(attributes[ATTRIBUTE_ARRIVAL]) if ATTRIBUTE_ARRIVAL in attributes else record.sent_at.timestamp()
+        )
         # Duplicates of one message in the same batch wait for each other here instead of
         # finding the ledger claim taken and waiting out its lease on the queue.
         async with self._message_locks.setdefault(message_key, asyncio.Lock()):
             return await self._process_request(record, request, message_key, arrival, retry)
 
-    async def _process_request(self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy) -> RecordResult:
+    async def _process_request(
+        self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy
+    ) -> RecordResult:
         by_address = {a.address: a for a in request.recipients}
         claims = await self._ledger.claim(
-            message_key, list(by_address), owner=f"{self._invocation_id}/{record.message_id}", lease_seconds=self._policy.lease_seconds
+            message_key,
+            list(by_address),
+            owner=f"{self._invocation_id}/{record.message_id}",
+            lease_seconds=self._policy.lease_seconds,
         )
         attempt = _Attempt()
         granted = [c for c in claims if c.granted]
@@ -197,7 +216,9 @@ class DispatchService:
                 still.append(claim)
             elif claim.uncertain + 1 > retry.uncertain_retries:
                 reply = local_reply("4.4.2", "an earlier attempt ended at an unknown point (its invocation died)")
-                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=NEVER))
+                attempt.entries.append(
+                    LedgerEntry(claim.recipient, RecipientState.UNCERTAIN, reply, next_attempt_at=NEVER)
+                )
                 self.tally.add("uncertain")
             else:
                 still.append(replace(claim, uncertain=claim.uncertain + 1))
@@ -213,7 +234,11 @@ class DispatchService:
             if entry is None:
                 to_send.append(claim)
                 continue
-            attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.SUPPRESSED, local_reply("5.0.0", entry.summary), reported=False))
+            attempt.entries.append(
+                LedgerEntry(
+                    claim.recipient, RecipientState.SUPPRESSED, local_reply("5.0.0", entry.summary), reported=False
+                )
+            )
             attempt.failed.append((REASON_SUPPRESSED, suppressed_recipient(claim.recipient, entry)))
             self.tally.add("suppressed")
         return to_send
@@ -243,7 +268,7 @@ class DispatchService:
         assert built is not None
         outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
         now = self._clock()
-        for claim, outcome in zip(claims, outcomes):
+        for claim, outcome in zip(claims, outcomes, strict=False):
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
             entry = decision.entry
             if claim.took_over:  # record the earlier attempt of unknown outcome as uncertain
@@ -256,23 +281,40 @@ class DispatchService:
             if decision.due_at is not None:
                 attempt.wake_at.append(decision.due_at)
 
-    async def _submit(self, request: SendRequest, message_key: str, built: BuiltMessage, recipients: list[str], by_address: Mapping[str, object]) -> list[Outcome]:
+    async def _submit(
+        self,
+        request: SendRequest,
+        message_key: str,
+        built: BuiltMessage,
+        recipients: list[str],
+        by_address: Mapping[str, object],
+    ) -> list[Outcome]:
         """One SMTP transaction for the message, or with VERP one per recipient, each with its own return path."""
         envelope_address = lambda r: by_address[r].envelope  # type: ignore[attr-defined]  # noqa: E731
         verp = self._policy.verp
         if verp is None or request.return_path is not None:  # a producer's own return path wins
-            envelope = Envelope(self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8)
+            envelope = Envelope(
+                self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8
+            )
             return await self._transport.deliver(envelope, built.data)
         assert self._return_paths is not None
         report_to = self._envelope_sender(request)
-        sent = lambda r: SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)  # noqa: E731
+
+        def sent(r):
+            return SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)
+
         await self._return_paths.remember(
-            [(verp_key(verp_id(message_key, r)), sent(r)) for r in recipients] + [(message_id_key(built.message_id), sent(None))]
+            [(verp_key(verp_id(message_key, r)), sent(r)) for r in recipients]
+            + [(message_id_key(built.message_id), sent(None))]
         )
         per_recipient = await asyncio.gather(
             *(
                 self._transport.deliver(
-                    Envelope(return_path(message_key, r, secret=verp.secret, domain=verp.domain), (envelope_address(r),), built.requires_smtputf8),
+                    Envelope(
+                        return_path(message_key, r, secret=verp.secret, domain=verp.domain),
+                        (envelope_address(r),),
+                        built.requires_smtputf8,
+                    ),
                     built.data,
                 )
                 for r in recipients
@@ -280,18 +322,34 @@ class DispatchService:
         )
         return [outcomes[0] for outcomes in per_recipient]
 
-    async def _build(self, request: SendRequest, message_key: str, record: SqsRecord) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
+    async def _build(
+        self, request: SendRequest, message_key: str, record: SqsRecord
+    ) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
         """The message, or (status, error) when the request cannot make one: permanent for this request."""
         try:
-            template = await self._content.template(request.template.key) if isinstance(request.template, StoredTemplateRef) else None
+            template = (
+                await self._content.template(request.template.key)
+                if isinstance(request.template, StoredTemplateRef)
+                else None
+            )
             content = render_content(request, template)
             attachments = [
-                AttachmentData(a.filename, a.content_type, await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content)
+                AttachmentData(
+                    a.filename,
+                    a.content_type,
+                    await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content,
+                )
                 for a in request.attachments
             ]
         except (RenderError, ContentMissing) as error:
             return None, (STATUS_CONTENT_ERROR, str(error))
-        built = build_message(request, content, attachments, message_id=message_id_for(message_key, request.from_.domain), date=record.sent_at)
+        built = build_message(
+            request,
+            content,
+            attachments,
+            message_id=message_id_for(message_key, request.from_.domain),
+            date=record.sent_at,
+        )
         if len(built.data) > self._policy.max_message_bytes:
             size_mb, limit_mb = len(built.data) / 1e6, self._policy.max_message_bytes / 1e6
             return built, (STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
@@ -318,7 +376,9 @@ class DispatchService:
         visible = plan.delay_seconds if isinstance(plan, WaitRequeued) else plan.seconds
         return RecordResult.retry(record.message_id, visible_after=visible)
 
-    def _reports(self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float) -> list[BounceReport]:
+    def _reports(
+        self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float
+    ) -> list[BounceReport]:
         reports = []
         for reason in (REASON_REJECTED, REASON_EXPIRED, REASON_RENDER_FAILED, REASON_SUPPRESSED, REASON_DELAYED):
             recipients = [f for r, f in attempt.failed if r == reason]
@@ -370,7 +430,13 @@ class DispatchService:
                 "receive_count": record.receive_count,
                 # domains, not addresses: logs at INFO never carry full addresses
                 "outcomes": dict(Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)),
-                "replies": sorted({_redact(e.reply.diagnostic[:200]) for e in entries if e.reply and e.state is not RecipientState.DELIVERED}),
+                "replies": sorted(
+                    {
+                        _redact(e.reply.diagnostic[:200])
+                        for e in entries
+                        if e.reply and e.state is not RecipientState.DELIVERED
+                    }
+                ),
             },
         )
 
@@ -386,11 +452,15 @@ def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
 
 
 def _source_of(record: SqsRecord) -> dict:
-    return {"queue": record.event_source_arn, "sqs_message_id": record.message_id, "receive_count": record.receive_count}
+    return {
+        "queue": record.event_source_arn,
+        "sqs_message_id": record.message_id,
+        "receive_count": record.receive_count,
+    }
 
 
 def _datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _iso(epoch: float) -> str:

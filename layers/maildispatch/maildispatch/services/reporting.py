@@ -7,18 +7,20 @@ yet, handle() raises BounceReportFailed and the record is retried, which publish
 again with the same event_id (consumers de-duplicate on it). The other order would mail the
 sender twice when EventBridge fails, which is worse.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-from maildispatch.ports import EventPublisher, MailTransport
 from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
-from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply
+from maildispatch.core.ledger import LedgerEntry, RecipientState
+from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
 from maildispatch.core.report import (
     REASON_COMPLAINT,
     REASON_EXPIRED,
@@ -31,14 +33,17 @@ from maildispatch.core.report import (
     is_bounce_report,
 )
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
-from maildispatch.core.outcome import Envelope
-from maildispatch.core.ledger import LedgerEntry, RecipientState
-from maildispatch.ports import DeliveryLedger
-from maildispatch.core.suppression import REASON_SOFT_BOUNCES, SOFT_BOUNCE_LIMIT, SOFT_BOUNCE_WINDOW, Suppression, suppression_decision
-from maildispatch.ports import NoSuppressionList, SuppressionList
 from maildispatch.core.retry import GiveUp, RetrySchedule
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
+from maildispatch.core.suppression import (
+    REASON_SOFT_BOUNCES,
+    SOFT_BOUNCE_LIMIT,
+    SOFT_BOUNCE_WINDOW,
+    Suppression,
+    suppression_decision,
+)
 from maildispatch.core.tally import Tally
+from maildispatch.ports import DeliveryLedger, EventPublisher, MailTransport, NoSuppressionList, SuppressionList
 
 log = logging.getLogger("maildispatch.bounce")
 
@@ -102,7 +107,12 @@ def report_from_dlq_message(
     - anything else: an `invalid_request` report with the parse error, the body (first 64 KiB)
       and whatever sender and recipients can be salvaged from it (5.6.0).
     """
-    record = {"queue": source_queue, "sqs_message_id": message_id, "receive_count": receive_count, "sent_at": _iso(sent_at)}
+    record = {
+        "queue": source_queue,
+        "sqs_message_id": message_id,
+        "receive_count": receive_count,
+        "sent_at": _iso(sent_at),
+    }
     try:
         return _report(body, record, sent_at, default_envelope_sender)
     except Exception as error:  # noqa: BLE001: a record must always yield a report, whatever the parsers do
@@ -118,7 +128,7 @@ class BounceService:
         *,
         suppressions: SuppressionList | None = None,
         ledger: DeliveryLedger | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._transport = transport
         self._publisher = publisher
@@ -141,7 +151,10 @@ class BounceService:
         try:
             handled = await self.handle(report)
         except BounceReportFailed as error:
-            log.warning("bounce report not delivered yet; retrying", extra={"message_key": report.message_key, "error": str(error)})
+            log.warning(
+                "bounce report not delivered yet; retrying",
+                extra={"message_key": report.message_key, "error": str(error)},
+            )
             wait = REPORT_RETRY.after_failure(record.receive_count, age_seconds=0, jitter_key=record.message_id)
             return RecordResult.retry(record.message_id, 3600 if isinstance(wait, GiveUp) else int(wait.seconds))
         self.tally.add("events_published", int(handled.event_published))
@@ -150,7 +163,12 @@ class BounceService:
         self.tally.add("reputation_blocks", handled.reputation_blocks)
         log.info(
             "bounce reported",
-            extra={"message_key": report.message_key, "reason": report.reason, "recipients": len(report.recipients), "dsn": type(handled.dsn).__name__},
+            extra={
+                "message_key": report.message_key,
+                "reason": report.reason,
+                "recipients": len(report.recipients),
+                "dsn": type(handled.dsn).__name__,
+            },
         )
         return RecordResult.finished(record.message_id)
 
@@ -165,13 +183,21 @@ class BounceService:
         # dead address should be skipped even if this report has to be retried.
         suppressed, blocks = await self._apply_suppression_policy(report, now)
         if report.reason == REASON_RETURNED and report.message_key and self._ledger is not None:
-            await self._ledger.record(report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"])
+            await self._ledger.record(
+                report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"]
+            )
         try:
-            await self._publisher.publish([bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)])
+            await self._publisher.publish(
+                [bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)]
+            )
         except Exception as error:  # noqa: BLE001: the publisher is an adapter; any failure means "try again later"
-            raise BounceReportFailed(f"the Email Bounced event could not be published: {error}", event_published=False) from error
+            raise BounceReportFailed(
+                f"the Email Bounced event could not be published: {error}", event_published=False
+            ) from error
 
-        recipient = dsn_recipient(report) if report.reason != REASON_COMPLAINT else None  # a complaint is news for the sender's systems, not a bounce
+        recipient = (
+            dsn_recipient(report) if report.reason != REASON_COMPLAINT else None
+        )  # a complaint is news for the sender's systems, not a bounce
         if recipient is None:
             return BounceHandled(dsn=None, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
         message = build_dsn(
@@ -183,9 +209,17 @@ class BounceService:
         )
         envelope = Envelope(sender="", recipients=(recipient,), smtputf8=not message.isascii())
         outcomes = await self._transport.deliver(envelope, message)
-        outcome = outcomes[0] if outcomes else Deferred(recipient, local_reply("4.3.0", "the relay returned no outcome for the DSN"))
+        outcome = (
+            outcomes[0]
+            if outcomes
+            else Deferred(recipient, local_reply("4.3.0", "the relay returned no outcome for the DSN"))
+        )
         if isinstance(outcome, (Deferred, Uncertain)):
-            raise BounceReportFailed(f"the DSN to the sender was not accepted yet: {outcome.reply.diagnostic}", event_published=True, dsn=outcome)
+            raise BounceReportFailed(
+                f"the DSN to the sender was not accepted yet: {outcome.reply.diagnostic}",
+                event_published=True,
+                dsn=outcome,
+            )
         assert isinstance(outcome, (Delivered, Bounced))
         return BounceHandled(dsn=outcome, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
 
@@ -193,9 +227,20 @@ class BounceService:
         decision = suppression_decision(report, now=now.timestamp())
         suppress = list(decision.suppress)
         for address in decision.soft_bounces:
-            count = await self._suppressions.count_soft_bounce(address, at=report.arrival_date.timestamp(), event_id=bounce_event_id(report))
+            count = await self._suppressions.count_soft_bounce(
+                address, at=report.arrival_date.timestamp(), event_id=bounce_event_id(report)
+            )
             if count >= SOFT_BOUNCE_LIMIT:
-                suppress.append(Suppression(address, REASON_SOFT_BOUNCES, None, f"{count} soft bounces in {SOFT_BOUNCE_WINDOW // 86400} days", report.message_key, now.timestamp()))
+                suppress.append(
+                    Suppression(
+                        address,
+                        REASON_SOFT_BOUNCES,
+                        None,
+                        f"{count} soft bounces in {SOFT_BOUNCE_WINDOW // 86400} days",
+                        report.message_key,
+                        now.timestamp(),
+                    )
+                )
         await self._suppressions.add(suppress)
         return len(suppress), decision.reputation_blocks
 
@@ -228,7 +273,9 @@ def _report(body: str, record: dict[str, Any], sent_at: datetime, default_envelo
         sender = default_envelope_sender or request.from_.address
     return BounceReport(
         reason=REASON_REDRIVEN,
-        recipients=tuple(FailedRecipient(r.address, STATUS_REDRIVEN, diagnostic=REDRIVEN_DIAGNOSTIC) for r in request.recipients),
+        recipients=tuple(
+            FailedRecipient(r.address, STATUS_REDRIVEN, diagnostic=REDRIVEN_DIAGNOSTIC) for r in request.recipients
+        ),
         arrival_date=sent_at,
         message_key=request.message_key,
         envelope_sender=sender,
@@ -259,18 +306,30 @@ def _poison(body: str, error: str, record: dict[str, Any], sent_at: datetime) ->
 
 def _check_types(report: BounceReport) -> None:
     """A report read from JSON holds what its annotations say, or TypeError (then it is poison)."""
-    optional_text = (report.message_key, report.message_id, report.envelope_sender, report.from_address, report.subject,
-                     report.original_headers, report.error, report.original_body)
+    optional_text = (
+        report.message_key,
+        report.message_id,
+        report.envelope_sender,
+        report.from_address,
+        report.subject,
+        report.original_headers,
+        report.error,
+        report.original_body,
+    )
     if not all(v is None or isinstance(v, str) for v in optional_text):
         raise TypeError("a text field is not a string")
-    if not isinstance(report.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in report.tags.items()):
+    if not isinstance(report.tags, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in report.tags.items()
+    ):
         raise TypeError("tags must map strings to strings")
     if not isinstance(report.source, Mapping):
         raise TypeError("source must be an object")
     for r in report.recipients:
         if not (isinstance(r.address, str) and isinstance(r.status, str) and isinstance(r.action, str)):
             raise TypeError("a recipient's address, status and action must be strings")
-        if not (r.diagnostic is None or isinstance(r.diagnostic, str)) or not (r.remote_mta is None or isinstance(r.remote_mta, str)):
+        if not (r.diagnostic is None or isinstance(r.diagnostic, str)) or not (
+            r.remote_mta is None or isinstance(r.remote_mta, str)
+        ):
             raise TypeError("a recipient's diagnostic and remote_mta must be strings")
         if not (r.reply_code is None or (isinstance(r.reply_code, int) and not isinstance(r.reply_code, bool))):
             raise TypeError("a recipient's reply_code must be an integer")
@@ -278,8 +337,8 @@ def _check_types(report: BounceReport) -> None:
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _returned_entry(recipient: FailedRecipient) -> LedgerEntry:

@@ -9,19 +9,19 @@ signed token or a known Message-ID can suppress an address: a forged bounce cann
 and delivery notices are counted, not reported; what cannot be classified is published as
 "Email Returned Unclassified", counted, and kept where it came from.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from maildispatch.ports import EventPublisher, MailStore
-from maildispatch.ports import DeadLetters
 from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, REASON_RETURNED, BounceReport, FailedRecipient
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
-from maildispatch.ports import ReturnPathIndex
+from maildispatch.core.returned_mail import classify_returned_message, classify_ses_notification
 from maildispatch.core.returned_mail.model import (
     KIND_AUTO_REPLY,
     KIND_BOUNCE,
@@ -31,7 +31,6 @@ from maildispatch.core.returned_mail.model import (
     RecipientVerdict,
     ReturnedMessage,
 )
-from maildispatch.core.returned_mail import classify_returned_message, classify_ses_notification
 from maildispatch.core.returned_queue import (
     S3TestEvent,
     SesNotification,
@@ -44,6 +43,7 @@ from maildispatch.core.returned_queue import (
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
 from maildispatch.core.verp import PREFIX, parse_return_path
+from maildispatch.ports import DeadLetters, EventPublisher, MailStore, ReturnPathIndex
 
 log = logging.getLogger("maildispatch.returned")
 
@@ -62,7 +62,7 @@ class ReturnedMailService:
     publisher: EventPublisher
     verp_secret: bytes | None
     event_bus_name: str = "default"
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     mail_store: MailStore | None = None  # where stored returned mail is read (S3)
     tally: Tally = field(default_factory=Tally)
 
@@ -95,14 +95,18 @@ class ReturnedMailService:
                 )
         return RecordResult.finished(record.message_id)
 
-    async def handle(self, returned: ReturnedMessage, *, addressed_to: Sequence[str], source: Mapping[str, Any]) -> BounceReport | None:
+    async def handle(
+        self, returned: ReturnedMessage, *, addressed_to: Sequence[str], source: Mapping[str, Any]
+    ) -> BounceReport | None:
         """Report one classified returned message; returns the report written, if any."""
         sent, matched_by = await self._match(returned, addressed_to)
         self.tally[f"returned_{returned.kind}"] += 1
         if returned.kind in (KIND_AUTO_REPLY, KIND_DELIVERED):
             return None  # a vacation reply or a delivery notice is not a bounce
         reason = _REASON_FOR_KIND.get(returned.kind)
-        recipients = [_failed(v, sent, returned.kind) for v in returned.recipients if v.recipient or (sent and sent.recipient)]
+        recipients = [
+            _failed(v, sent, returned.kind) for v in returned.recipients if v.recipient or (sent and sent.recipient)
+        ]
         if reason is None or not recipients:
             await self._publish_unclassified(returned, sent, matched_by, source)
             return None
@@ -141,7 +145,9 @@ class ReturnedMailService:
                 return sent, MATCHED_BY_MESSAGE_ID
         return None, MATCHED_BY_RECIPIENT
 
-    async def _publish_unclassified(self, returned: ReturnedMessage, sent: SentMessage | None, matched_by: str, source: Mapping[str, Any]) -> None:
+    async def _publish_unclassified(
+        self, returned: ReturnedMessage, sent: SentMessage | None, matched_by: str, source: Mapping[str, Any]
+    ) -> None:
         detail = {
             "version": 1,
             "kind": returned.kind,
@@ -154,7 +160,14 @@ class ReturnedMailService:
             "received_at": self.clock().isoformat(),
         }
         await self.publisher.publish(
-            [{"Source": "maildispatch", "DetailType": UNCLASSIFIED_DETAIL_TYPE, "EventBusName": self.event_bus_name, "Detail": json.dumps(detail, default=str)}]
+            [
+                {
+                    "Source": "maildispatch",
+                    "DetailType": UNCLASSIFIED_DETAIL_TYPE,
+                    "EventBusName": self.event_bus_name,
+                    "Detail": json.dumps(detail, default=str),
+                }
+            ]
         )
         self.tally["unclassified"] += 1
 

@@ -21,6 +21,7 @@ Modules, one job each:
   ses_notification  Amazon SES notifications (SNS JSON)
   classify          the order in which all of the above are read
 """
+
 from __future__ import annotations
 
 from .model import (

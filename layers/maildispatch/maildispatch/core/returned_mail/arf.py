@@ -5,6 +5,7 @@ Feedback-Type, Original-Rcpt-To (one per complained-about recipient), Original-M
 Arrival-Date, Reporting-MTA and Source-IP. Older provider loops (and one-click unsubscribe mails)
 say the same in headers; those are read too.
 """
+
 from __future__ import annotations
 
 import re

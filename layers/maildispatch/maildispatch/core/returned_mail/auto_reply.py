@@ -5,6 +5,7 @@ a message with auto-reply markers (RFC 3834 headers, the de-facto X-Autoreply / 
 Precedence: auto_reply headers, "Out of office"/"Automatic reply" subjects, vacation wording) and
 no sign of a delivery failure (no report part, no failed recipient).
 """
+
 from __future__ import annotations
 
 import re

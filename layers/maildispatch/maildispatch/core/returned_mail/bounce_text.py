@@ -12,6 +12,7 @@ OpenSMTPD, Exchange/Office 365, Gmail, Domino, MailEnable, ...):
 Each recipient's block runs to the next recipient line; from it come the diagnostic (the remote
 server's reply when one is quoted, else the first paragraphs), the SMTP command and the remote MTA.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,18 +24,29 @@ ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0
 _ADDRESS = re.compile(ADDRESS)
 _RECIPIENT_LINES = (
     # "  <a@b>:" / "  a@b" / "  * a@b" / '"a@b":' / "Recipient: <a@b>" / "Recipient: [SMTP:a@b]" / "a@b<mailto:a@b>"
-    re.compile(rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$", re.I),
+    re.compile(
+        rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$",
+        re.I,
+    ),
     # "<a@b>: text" / "<a@b> (expanded from <c@d>): text"
     re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
 )
-_REPLY_START = re.compile(r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)", re.I | re.M)
-_REMOTE_MTA = re.compile(r"\b(?:host|server|mta)[: ]+\[?([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})\]?|by ([A-Za-z0-9.-]+\.[A-Za-z]{2,})\.? \[", re.I)
+_REPLY_START = re.compile(
+    r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
+    re.I | re.M,
+)
+_REMOTE_MTA = re.compile(
+    r"\b(?:host|server|mta)[: ]+\[?([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})\]?|by ([A-Za-z0-9.-]+\.[A-Za-z]{2,})\.? \[",
+    re.I,
+)
 _BOILERPLATE = re.compile(
     r"^(?:this (?:is|message was) .*automatically|please (?:do not|don't) reply|for (?:further|more) (?:assistance|information|help)|if you (?:do so|have questions)"
     r"|you can delete your own text|the mail system|the postfix program|no action is required|delivery attempts will continue|eventually the mail delivery"
-    r"|learn more at|for email administrators|diagnostic information for administrators|generating server:)", re.I)
+    r"|learn more at|for email administrators|diagnostic information for administrators|generating server:)",
+    re.I,
+)
 
 
 @dataclass
@@ -72,7 +84,7 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
     found: dict[str, TextRecipient] = {}
     for k, (i, address, rest) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        block_lines = [rest] + lines[i + 1:end]
+        block_lines = [rest] + lines[i + 1 : end]
         block = "\n".join(block_lines).strip("\n")
         entry = _entry(address, block)
         key = address.lower()

@@ -6,6 +6,7 @@ command, the reply when the group has none), the human-readable text alone for n
 bounces, then RFC 3834 auto-replies. What none of them explains is `unclassified`, kept with what
 could be read. Pure: no I/O, no clock, no environment.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,15 +28,24 @@ from .model import (
 from .reason import classify_reason
 from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
 
-_DAEMON = re.compile(r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|mmdf|mail\.delivery\.system)\b", re.I)
+_DAEMON = re.compile(
+    r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|mmdf|mail\.delivery\.system)\b",
+    re.I,
+)
 _FAILURE_SUBJECT = re.compile(
     r"undeliver|undelivered|returned|delivery (?:status|failure|failed|notification|report|problem)|failure notice|not delivered|could not be delivered"
-    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error", re.I)
+    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error",
+    re.I,
+)
 _DELAY_WORDING = re.compile(
     r"\bthis is (?:a|only a) warning|warning: message .{0,40} delayed|delivery (?:status notification )?\(delay\)|\bstill being retried|will (?:be )?retr(?:y|ied)"
-    r"|has not yet been delivered|not yet been delivered|delivery attempts will continue|temporary failure report|delayed for more than|will continue trying", re.I)
+    r"|has not yet been delivered|not yet been delivered|delivery attempts will continue|temporary failure report|delayed for more than|will continue trying",
+    re.I,
+)
 _ORIGINAL_X = re.compile(r"^x-", re.I)
-_QUOTES_RECIPIENT = re.compile(r"^\s*(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
+_QUOTES_RECIPIENT = re.compile(
+    r"^\s*(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)"
+)
 
 
 def classify_returned_message(raw: bytes) -> ReturnedMessage:
@@ -43,7 +53,7 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
     try:
         msg = mimewalk.parse_message(raw)
         return _classify(msg, raw if isinstance(raw, bytes) else None)
-    except Exception as exc:  # noqa: BLE001 - malformed mail must be kept, not crash the intake
+    except Exception as exc:
         return ReturnedMessage(KIND_UNCLASSIFIED, (), parse_error=f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -69,7 +79,11 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
 
     reports = [delivery_status.parse_delivery_status(t) for t in walked.delivery_status]
     if not any(r.recipients for r in reports):
-        reports += [delivery_status.parse_delivery_status(t) for t in walked.texts if delivery_status.looks_like_delivery_status(t)]
+        reports += [
+            delivery_status.parse_delivery_status(t)
+            for t in walked.texts
+            if delivery_status.looks_like_delivery_status(t)
+        ]
     groups = [g for r in reports for g in r.recipients]
     message_fields: dict[str, str] = {}
     for r in reports:
@@ -94,20 +108,40 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
                 return nested
     if not verdicts:
         if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
-            return ReturnedMessage(KIND_AUTO_REPLY, (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
-                                   **_message_facts(context, message_fields))
+            return ReturnedMessage(
+                KIND_AUTO_REPLY,
+                (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
+                **_message_facts(context, message_fields),
+            )
         if arf.is_unsubscribe_request(subject, headers, body):
-            return ReturnedMessage(KIND_COMPLAINT, (RecipientVerdict(_address(sender), None, None, None, "feedback", None),),
-                                   feedback_type="opt-out", **_message_facts(context, message_fields))
+            return ReturnedMessage(
+                KIND_COMPLAINT,
+                (RecipientVerdict(_address(sender), None, None, None, "feedback", None),),
+                feedback_type="opt-out",
+                **_message_facts(context, message_fields),
+            )
         if _looks_like_bounce(headers, walked) and notification.strip():
-            verdicts = [_verdict(_fallback_recipient(headers, original), None, None, _text_diagnostic(notification),
-                                 find_command(notification), "delayed" if delayed_wording else "failed", None, None, notification)]
+            verdicts = [
+                _verdict(
+                    _fallback_recipient(headers, original),
+                    None,
+                    None,
+                    _text_diagnostic(notification),
+                    find_command(notification),
+                    "delayed" if delayed_wording else "failed",
+                    None,
+                    None,
+                    notification,
+                )
+            ]
     if not verdicts:
         return ReturnedMessage(KIND_UNCLASSIFIED, (), **_message_facts(context, message_fields))
     return ReturnedMessage(_kind(verdicts), tuple(verdicts), **_message_facts(context, message_fields))
 
 
-def _from_group(group: dict[str, str], text_recipients: list[bounce_text.TextRecipient], notification: str, single: bool) -> RecipientVerdict:
+def _from_group(
+    group: dict[str, str], text_recipients: list[bounce_text.TextRecipient], notification: str, single: bool
+) -> RecipientVerdict:
     final = delivery_status.address_of(group.get("final-recipient"))
     original_rcpt = delivery_status.address_of(group.get("original-recipient") or group.get("x-actual-recipient"))
     recipient = final or original_rcpt
@@ -125,10 +159,23 @@ def _from_group(group: dict[str, str], text_recipients: list[bounce_text.TextRec
     if action in ("failure", "expired"):
         action = "failed" if action == "failure" else "delayed"
     remote = delivery_status.mta_of(group.get("remote-mta")) or (block.remote_mta if block else None)
-    return _verdict(recipient, status, find_reply_code(diagnostic), diagnostic, command, action, remote, original_rcpt, notification, single)
+    return _verdict(
+        recipient,
+        status,
+        find_reply_code(diagnostic),
+        diagnostic,
+        command,
+        action,
+        remote,
+        original_rcpt,
+        notification,
+        single,
+    )
 
 
-def _from_text(found: list[bounce_text.TextRecipient], headers: dict[str, str], notification: str, delayed: bool) -> list[RecipientVerdict]:
+def _from_text(
+    found: list[bounce_text.TextRecipient], headers: dict[str, str], notification: str, delayed: bool
+) -> list[RecipientVerdict]:
     failed = bounce_text.addresses_in(headers.get("x-failed-recipients"))
     if failed:
         by_address = {f.recipient.lower(): f for f in found}
@@ -136,7 +183,20 @@ def _from_text(found: list[bounce_text.TextRecipient], headers: dict[str, str], 
         found = kept or found
         if not found:
             diagnostic = _text_diagnostic(notification)
-            return [_verdict(a, None, None, diagnostic, find_command(notification), "delayed" if delayed else "failed", None, None, notification) for a in failed]
+            return [
+                _verdict(
+                    a,
+                    None,
+                    None,
+                    diagnostic,
+                    find_command(notification),
+                    "delayed" if delayed else "failed",
+                    None,
+                    None,
+                    notification,
+                )
+                for a in failed
+            ]
     action = "delayed" if delayed else "failed"
     out = []
     for f in found:
@@ -146,20 +206,48 @@ def _from_text(found: list[bounce_text.TextRecipient], headers: dict[str, str], 
             whole = _text_diagnostic(notification)
             if find_reply_code(whole):
                 diagnostic = whole
-        out.append(_verdict(f.recipient, None, None, diagnostic, f.command, action, f.remote_mta, None, notification, len(found) == 1))
+        out.append(
+            _verdict(
+                f.recipient,
+                None,
+                None,
+                diagnostic,
+                f.command,
+                action,
+                f.remote_mta,
+                None,
+                notification,
+                len(found) == 1,
+            )
+        )
     return out
 
 
-def _verdict(recipient, status, reply_code, diagnostic, command, action, remote_mta, original_rcpt, context=None, single=True) -> RecipientVerdict:
+def _verdict(
+    recipient, status, reply_code, diagnostic, command, action, remote_mta, original_rcpt, context=None, single=True
+) -> RecipientVerdict:
     relayed_status, relayed_code, relayed_text = unwrap_relayed_reply(diagnostic)
     if relayed_text:
         diagnostic, reply_code = relayed_text, relayed_code
         status = relayed_status or status
     found_status = find_status(diagnostic)
     reply_code = reply_code or find_reply_code(diagnostic)
-    if found_status and found_status != status and (not status or status_agrees(found_status, reply_code) and found_status[0] == status[0] or status.endswith(".0.0")):
+    if (
+        found_status
+        and found_status != status
+        and (
+            not status
+            or (status_agrees(found_status, reply_code) and found_status[0] == status[0])
+            or status.endswith(".0.0")
+        )
+    ):
         status = found_status  # the remote server's own code is more precise than the reporting MTA's summary
-    if command is None and diagnostic and _QUOTES_RECIPIENT.search(diagnostic) and not (status or "").startswith(("5.2.", "4.2.")):
+    if (
+        command is None
+        and diagnostic
+        and _QUOTES_RECIPIENT.search(diagnostic)
+        and not (status or "").startswith(("5.2.", "4.2."))
+    ):
         command = "RCPT"  # a reply quoting the recipient ("<a@b>: ...", "a@b... User unknown") answered RCPT TO
     reason, rule = classify_reason(status, reply_code, diagnostic, command, action, context, single)
     hard = is_hard(reason, status, reply_code)
@@ -168,9 +256,17 @@ def _verdict(recipient, status, reply_code, diagnostic, command, action, remote_
     if not status and action in ("failed", "delayed") and reason not in ("delivered", "vacation", "feedback"):
         status = "4.0.0" if action == "delayed" else "5.0.0"
     return RecipientVerdict(
-        recipient=recipient, status=status, reply_code=reply_code, diagnostic=diagnostic, reason=reason,
-        hard=hard, remote_mta=remote_mta, action=action,
-        original_recipient=original_rcpt, command=command, rule=rule,
+        recipient=recipient,
+        status=status,
+        reply_code=reply_code,
+        diagnostic=diagnostic,
+        reason=reason,
+        hard=hard,
+        remote_mta=remote_mta,
+        action=action,
+        original_recipient=original_rcpt,
+        command=command,
+        rule=rule,
     )
 
 
@@ -205,7 +301,13 @@ def _complaint(walked: mimewalk.Walked, context: dict) -> ReturnedMessage:
     if not recipients and walked.original is not None:
         recipients = bounce_text.addresses_in(walked.original.get("To"))[:50]
     verdicts = tuple(RecipientVerdict(r, None, None, None, "feedback", None) for r in recipients or [None])
-    facts = _message_facts(context, {"reporting-mta": report.fields.get("reporting-mta", ""), "arrival-date": report.fields.get("arrival-date", "")})
+    facts = _message_facts(
+        context,
+        {
+            "reporting-mta": report.fields.get("reporting-mta", ""),
+            "arrival-date": report.fields.get("arrival-date", ""),
+        },
+    )
     return ReturnedMessage(KIND_COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
 
 
@@ -214,7 +316,13 @@ def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dic
     if block is None and inline_original:
         block = _leading_header_block(inline_original)
     if not block:
-        return {"original_headers": None, "original_message_id": None, "original_x_headers": (), "original_from": None, "original_to": None}
+        return {
+            "original_headers": None,
+            "original_message_id": None,
+            "original_x_headers": (),
+            "original_from": None,
+            "original_to": None,
+        }
     parsed = mimewalk.parse_message(block.encode("utf-8", "replace") if isinstance(block, str) else block)
     x_headers = tuple((k, mimewalk.unfold(str(v))) for k, v in parsed.items() if _ORIGINAL_X.match(k))
     return {
@@ -233,7 +341,11 @@ def _leading_header_block(text: str) -> str:
             if lines:
                 break
             continue
-        lines.append(re.sub(r"^\s{0,4}(?=[A-Za-z-]+:)", "", line) if not line[:1] in " \t" or re.match(r"^\s{1,4}[A-Za-z-]+:\s", line) else line)
+        lines.append(
+            re.sub(r"^\s{0,4}(?=[A-Za-z-]+:)", "", line)
+            if line[:1] not in " \t" or re.match(r"^\s{1,4}[A-Za-z-]+:\s", line)
+            else line
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -250,7 +362,9 @@ def _looks_like_bounce(headers: dict[str, str], walked: mimewalk.Walked) -> bool
         return True
     if "report-type=delivery-status" in (headers.get("content-type") or "").lower():
         return True
-    return bool(_DAEMON.search(headers.get("from") or "")) or bool(_FAILURE_SUBJECT.search(headers.get("subject") or ""))
+    return bool(_DAEMON.search(headers.get("from") or "")) or bool(
+        _FAILURE_SUBJECT.search(headers.get("subject") or "")
+    )
 
 
 def _is_bounce_message(msg: Message) -> bool:

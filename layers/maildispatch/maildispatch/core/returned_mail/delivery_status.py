@@ -5,6 +5,7 @@ into a text part (Amazon WorkMail, some Exchange and Postfix reports). Tolerates
 do: no blank line between groups, groups that repeat per-message fields, folded multi-line
 Diagnostic-Code values, and fields in any letter case.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,14 +13,33 @@ from dataclasses import dataclass, field
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
-_PER_RECIPIENT = frozenset(_RECIPIENT_FIELDS + (
-    "action", "status", "remote-mta", "diagnostic-code", "last-attempt-date", "final-log-id",
-    "will-retry-until", "x-supplementary-info", "x-display-name",
-))
-_PER_MESSAGE = frozenset((
-    "reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date", "original-envelope-id",
-    "x-postfix-queue-id", "x-postfix-sender", "x-original-message-id", "x-sendmail-queue-id",
-))
+_PER_RECIPIENT = frozenset(
+    _RECIPIENT_FIELDS
+    + (
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+        "final-log-id",
+        "will-retry-until",
+        "x-supplementary-info",
+        "x-display-name",
+    )
+)
+_PER_MESSAGE = frozenset(
+    (
+        "reporting-mta",
+        "dsn-gateway",
+        "received-from-mta",
+        "arrival-date",
+        "original-envelope-id",
+        "x-postfix-queue-id",
+        "x-postfix-sender",
+        "x-original-message-id",
+        "x-sendmail-queue-id",
+    )
+)
 
 
 @dataclass

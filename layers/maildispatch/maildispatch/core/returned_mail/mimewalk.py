@@ -4,6 +4,7 @@ Pure functions of the message bytes, with the stdlib `email` package (compat32 p
 forgiving and the cheapest to import). Bounces are often malformed: every decoder here falls back
 rather than raising.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,12 @@ from email.message import Message
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 FEEDBACK_REPORT_TYPES = ("message/feedback-report",)
 ORIGINAL_MESSAGE_TYPES = ("message/rfc822", "message/global", "message/partial")
-ORIGINAL_HEADERS_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header", "message/global-headers")
+ORIGINAL_HEADERS_TYPES = (
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "text/rfc822-header",
+    "message/global-headers",
+)
 
 
 @dataclass
@@ -174,7 +180,9 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _charset_alias(charset: str) -> str:
     charset = charset.strip().strip('"').lower()
-    return {"x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949", "shift-jis": "shift_jis"}.get(charset, charset)
+    return {"x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949", "shift-jis": "shift_jis"}.get(
+        charset, charset
+    )
 
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.I | re.S)
@@ -209,7 +217,10 @@ _ORIGINAL_MARKER = re.compile(
     r")\b.*$",
     re.I,
 )
-_HEADER_LINE = re.compile(r"^(?:Received|Return-Path|From|To|Subject|Date|Message-Id|MIME-Version|Content-Type|X-[\w-]+|DKIM-Signature|Reply-To|Cc|Sender|Delivered-To|Authentication-Results):\s", re.I)
+_HEADER_LINE = re.compile(
+    r"^(?:Received|Return-Path|From|To|Subject|Date|Message-Id|MIME-Version|Content-Type|X-[\w-]+|DKIM-Signature|Reply-To|Cc|Sender|Delivered-To|Authentication-Results):\s",
+    re.I,
+)
 
 
 def split_original(text: str) -> tuple[str, str | None]:
@@ -221,9 +232,13 @@ def split_original(text: str) -> tuple[str, str | None]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if _ORIGINAL_MARKER.match(line) and _headers_follow(lines, i + 1):
-            return "\n".join(lines[:i]), "\n".join(lines[i + 1:])
+            return "\n".join(lines[:i]), "\n".join(lines[i + 1 :])
     for i, line in enumerate(lines):
-        if i > 2 and re.match(r"^(?:Received|Return-Path|Message-Id|DKIM-Signature):\s", line, re.I) and _headers_follow(lines, i):
+        if (
+            i > 2
+            and re.match(r"^(?:Received|Return-Path|Message-Id|DKIM-Signature):\s", line, re.I)
+            and _headers_follow(lines, i)
+        ):
             return "\n".join(lines[:i]), "\n".join(lines[i:])
     return text, None
 
@@ -231,7 +246,7 @@ def split_original(text: str) -> tuple[str, str | None]:
 def _headers_follow(lines: list[str], start: int) -> bool:
     """True when a block of header lines starts within a few lines of `start`."""
     seen = 0
-    for line in lines[start:start + 12]:
+    for line in lines[start : start + 12]:
         if not line.strip():
             if seen:
                 break

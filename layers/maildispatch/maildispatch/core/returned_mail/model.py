@@ -3,6 +3,7 @@
 The labels are the reason labels of the shared bounce corpus (`../shared/bounces/README.md`), so
 that the classification can be measured against it and compared with other classifiers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,11 +19,38 @@ KINDS = (KIND_BOUNCE, KIND_DELAY, KIND_COMPLAINT, KIND_AUTO_REPLY, KIND_DELIVERE
 
 # Reason labels (shared/bounces/README.md).
 BOUNCE_REASONS = (
-    "userunknown", "hostunknown", "hasmoved", "mailboxfull", "exceedlimit", "mesgtoobig", "expired",
-    "filtered", "rejected", "blocked", "badreputation", "requireptr", "policyviolation", "spamdetected",
-    "virusdetected", "contenterror", "notcompliantrfc", "authfailure", "securityerror", "failedstarttls",
-    "norelaying", "notaccept", "suspend", "toomanyconn", "speeding", "networkerror", "systemerror",
-    "systemfull", "mailererror", "syntaxerror", "onhold", "undefined",
+    "userunknown",
+    "hostunknown",
+    "hasmoved",
+    "mailboxfull",
+    "exceedlimit",
+    "mesgtoobig",
+    "expired",
+    "filtered",
+    "rejected",
+    "blocked",
+    "badreputation",
+    "requireptr",
+    "policyviolation",
+    "spamdetected",
+    "virusdetected",
+    "contenterror",
+    "notcompliantrfc",
+    "authfailure",
+    "securityerror",
+    "failedstarttls",
+    "norelaying",
+    "notaccept",
+    "suspend",
+    "toomanyconn",
+    "speeding",
+    "networkerror",
+    "systemerror",
+    "systemfull",
+    "mailererror",
+    "syntaxerror",
+    "onhold",
+    "undefined",
 )
 NON_BOUNCE_REASONS = ("delivered", "feedback", "vacation")
 REASONS = BOUNCE_REASONS + NON_BOUNCE_REASONS

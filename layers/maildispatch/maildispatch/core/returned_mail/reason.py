@@ -11,39 +11,81 @@ Order of the evidence, strongest first:
   7. the status code's class and subject (X.7.X security, X.4.X network, ...)
   8. Action: delayed -> expired; anything else said -> onhold; nothing at all -> undefined
 """
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from . import wording
 
 SENDER_SIDE = ("requireptr", "authfailure", "badreputation")
 AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror")
-AT_MAIL_EXCEPTIONS = ("mesgtoobig", "exceedlimit", "systemfull", "spamdetected", "policyviolation", "speeding", "toomanyconn", "norelaying", "failedstarttls", "systemerror", "securityerror")
+AT_MAIL_EXCEPTIONS = (
+    "mesgtoobig",
+    "exceedlimit",
+    "systemfull",
+    "spamdetected",
+    "policyviolation",
+    "speeding",
+    "toomanyconn",
+    "norelaying",
+    "failedstarttls",
+    "systemerror",
+    "securityerror",
+)
 
 # Enhanced status codes specific enough to decide alone (RFC 3463, RFC 7372, RFC 7505).
 SPECIFIC_STATUS = {
-    "1.1": "userunknown", "1.2": "hostunknown", "1.3": "userunknown", "1.6": "hasmoved",
-    "1.7": "rejected", "1.8": "rejected", "1.10": "notaccept",
-    "2.1": "filtered", "2.2": "mailboxfull", "2.3": "exceedlimit",
-    "3.1": "systemfull", "3.2": "notaccept", "3.4": "mesgtoobig",
-    "4.7": "expired", "4.1": "expired",
-    "7.13": "suspend", "7.20": "authfailure", "7.21": "authfailure", "7.22": "authfailure",
-    "7.23": "authfailure", "7.24": "authfailure", "7.25": "requireptr", "7.26": "authfailure",
-    "7.27": "rejected", "7.28": "speeding", "7.30": "failedstarttls",
+    "1.1": "userunknown",
+    "1.2": "hostunknown",
+    "1.3": "userunknown",
+    "1.6": "hasmoved",
+    "1.7": "rejected",
+    "1.8": "rejected",
+    "1.10": "notaccept",
+    "2.1": "filtered",
+    "2.2": "mailboxfull",
+    "2.3": "exceedlimit",
+    "3.1": "systemfull",
+    "3.2": "notaccept",
+    "3.4": "mesgtoobig",
+    "4.7": "expired",
+    "4.1": "expired",
+    "7.13": "suspend",
+    "7.20": "authfailure",
+    "7.21": "authfailure",
+    "7.22": "authfailure",
+    "7.23": "authfailure",
+    "7.24": "authfailure",
+    "7.25": "requireptr",
+    "7.26": "authfailure",
+    "7.27": "rejected",
+    "7.28": "speeding",
+    "7.30": "failedstarttls",
 }
 # Less specific codes: read after the generic refusal wording.
-STATUS_DETAIL = {"4.2": "networkerror", "4.3": "systemerror", "4.4": "networkerror", "4.6": "networkerror", "7.1": "securityerror"}
+STATUS_DETAIL = {
+    "4.2": "networkerror",
+    "4.3": "systemerror",
+    "4.4": "networkerror",
+    "4.6": "networkerror",
+    "7.1": "securityerror",
+}
 # What the status subject says when nothing more specific did.
 STATUS_SUBJECT = {
-    "1": "userunknown", "2": "mailboxfull", "3": "systemerror", "4": "networkerror",
-    "5": "syntaxerror", "6": "contenterror", "7": "securityerror",
+    "1": "userunknown",
+    "2": "mailboxfull",
+    "3": "systemerror",
+    "4": "networkerror",
+    "5": "syntaxerror",
+    "6": "contenterror",
+    "7": "securityerror",
 }
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.I)
 
@@ -81,7 +123,11 @@ def classify_reason(
     """
     text = normalise(diagnostic)
     action = (action or "").lower()
-    if action in NOT_DELIVERY or (status or "").startswith("2") or (reply_code and 200 <= reply_code < 300 and not status):
+    if (
+        action in NOT_DELIVERY
+        or (status or "").startswith("2")
+        or (reply_code and 200 <= reply_code < 300 and not status)
+    ):
         return "delivered", "success"
 
     for reason, name, pattern in _strong(SENDER_SIDE):
@@ -92,7 +138,11 @@ def classify_reason(
 
     if command in ("CONN", "HELO"):
         # A network failure only when no server replied: a reply that says "connection refused" is a block.
-        exceptions = AT_CONNECT_EXCEPTIONS if reply_code is None else tuple(r for r in AT_CONNECT_EXCEPTIONS if r != "networkerror")
+        exceptions = (
+            AT_CONNECT_EXCEPTIONS
+            if reply_code is None
+            else tuple(r for r in AT_CONNECT_EXCEPTIONS if r != "networkerror")
+        )
         for reason, name, pattern in _strong(exceptions):
             if pattern.search(text):
                 return reason, name
@@ -134,9 +184,16 @@ def classify_reason(
     return "undefined", "nothing-said"
 
 
-def _refine(reason: str, name: str, status: str | None, detail: str | None, command: str | None, text: str = "") -> tuple[str, str]:
+def _refine(
+    reason: str, name: str, status: str | None, detail: str | None, command: str | None, text: str = ""
+) -> tuple[str, str]:
     """Wording read against the status and the SMTP stage it came with."""
-    if reason == "userunknown" and command != "RCPT" and not (detail or "").startswith("1.") and not _compiled(wording.USER_CERTAIN).search(text):
+    if (
+        reason == "userunknown"
+        and command != "RCPT"
+        and not (detail or "").startswith("1.")
+        and not _compiled(wording.USER_CERTAIN).search(text)
+    ):
         # "User unknown" refused after DATA (or with a mailbox status that is not X.1.X) is a
         # recipient-side filter dressed as an unknown user: the address was accepted at RCPT.
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:

@@ -7,6 +7,7 @@ the JSON in the body, sometimes wrapped in the SNS envelope). The intake plumbin
 The SES bounce category is advisory only: the per-recipient status and diagnostic decide, so a
 "Transient" bounce carrying `5.4.4 Invalid domain` is a hard `hostunknown`, as it should be.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ def find_ses_notification(body: str) -> dict[str, Any] | None:
     start, end = body.find("{"), body.rfind("}")
     if start < 0 or end <= start:
         return None
-    text = body[start:end + 1]
+    text = body[start : end + 1]
     for candidate in (text, text.replace("\r\n ", "").replace("\n ", ""), re.sub(r"\r?\n", "", text)):
         try:
             doc = json.loads(candidate)
@@ -63,18 +64,36 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
             RecipientVerdict(r.get("emailAddress"), None, None, None, "feedback", None)
             for r in complaint.get("complainedRecipients") or [{}]
         )
-        return ReturnedMessage(KIND_COMPLAINT, recipients, original_message_id=message_id, feedback_type=feedback,
-                               arrival_date=complaint.get("timestamp"))
+        return ReturnedMessage(
+            KIND_COMPLAINT,
+            recipients,
+            original_message_id=message_id,
+            feedback_type=feedback,
+            arrival_date=complaint.get("timestamp"),
+        )
     if kind_name == "delivery":
         delivery = doc.get("delivery") or {}
         response = delivery.get("smtpResponse")
         recipients = tuple(
-            RecipientVerdict(address, find_status(response) or "2.0.0", find_reply_code(response), response,
-                             "delivered", None, delivery.get("reportingMTA"), "delivered")
+            RecipientVerdict(
+                address,
+                find_status(response) or "2.0.0",
+                find_reply_code(response),
+                response,
+                "delivered",
+                None,
+                delivery.get("reportingMTA"),
+                "delivered",
+            )
             for address in delivery.get("recipients") or [None]
         )
-        return ReturnedMessage(KIND_DELIVERED, recipients, original_message_id=message_id,
-                               reporting_mta=delivery.get("reportingMTA"), arrival_date=delivery.get("timestamp"))
+        return ReturnedMessage(
+            KIND_DELIVERED,
+            recipients,
+            original_message_id=message_id,
+            reporting_mta=delivery.get("reportingMTA"),
+            arrival_date=delivery.get("timestamp"),
+        )
     bounce = doc.get("bounce") or {}
     subtype = str(bounce.get("bounceSubType") or "").lower()
     verdicts = []
@@ -87,13 +106,27 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
         reason, rule = classify_reason(status, reply_code, diagnostic, None, r.get("action"))
         if reason in ("onhold", "undefined") and subtype in _SUBTYPE_REASONS:
             reason, rule = _SUBTYPE_REASONS[subtype], f"ses-{subtype}"
-        verdicts.append(RecipientVerdict(
-            r.get("emailAddress"), status, reply_code, diagnostic, reason, is_hard(reason, status, reply_code),
-            bounce.get("reportingMTA"), r.get("action"), rule=rule,
-        ))
+        verdicts.append(
+            RecipientVerdict(
+                r.get("emailAddress"),
+                status,
+                reply_code,
+                diagnostic,
+                reason,
+                is_hard(reason, status, reply_code),
+                bounce.get("reportingMTA"),
+                r.get("action"),
+                rule=rule,
+            )
+        )
     kind = KIND_DELAY if verdicts and all(v.action == "delayed" for v in verdicts) else KIND_BOUNCE
-    return ReturnedMessage(kind, tuple(verdicts), original_message_id=message_id,
-                           reporting_mta=bounce.get("reportingMTA"), arrival_date=bounce.get("timestamp"))
+    return ReturnedMessage(
+        kind,
+        tuple(verdicts),
+        original_message_id=message_id,
+        reporting_mta=bounce.get("reportingMTA"),
+        arrival_date=bounce.get("timestamp"),
+    )
 
 
 def _message_id(mail: dict[str, Any]) -> str | None:

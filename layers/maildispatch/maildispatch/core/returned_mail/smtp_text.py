@@ -4,6 +4,7 @@ Bounce text quotes the remote server in many shapes ("host mx[192.0.2.1] said: 5
 "<<< 550-5.7.1 ...", "Remote Server returned '550 5.1.10 ...'", "554 554 5.7.0 ..."); these helpers
 find the codes without mistaking IP addresses, dates or sizes for them.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,11 +15,37 @@ _REPLY = re.compile(r"(?:^|[\s:'\"(<\[=]|said:|<<<)\s*([245][0-5]\d)(?:[ -](?!\d
 
 # The SMTP command the remote server was answering, from the wording MTAs use around its reply.
 _COMMANDS = (
-    ("CONN", re.compile(r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused", re.I)),
-    ("HELO", re.compile(r"(?:after|in reply to|>>>)\s*(?:EHLO|HELO)\b|\b(?:EHLO|HELO) command|my name was rejected", re.I)),
-    ("MAIL", re.compile(r"(?:after|in reply to|>>>|for)\s*MAIL(?: FROM)?\b|MAIL FROM command|SMTP:MAIL\b|sender was rejected", re.I)),
-    ("RCPT", re.compile(r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient", re.I)),
-    ("DATA", re.compile(r"(?:after|in reply to|>>>|for)\s*(?:end of data|end of DATA|DATA|TEXT)\b|(?:after|in reply to) (?:the )?end of (?:data|message)|SMTP:DATA\b|after the dot|(?:DATA|TEXT) command", re.I)),
+    (
+        "CONN",
+        re.compile(
+            r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused",
+            re.I,
+        ),
+    ),
+    (
+        "HELO",
+        re.compile(r"(?:after|in reply to|>>>)\s*(?:EHLO|HELO)\b|\b(?:EHLO|HELO) command|my name was rejected", re.I),
+    ),
+    (
+        "MAIL",
+        re.compile(
+            r"(?:after|in reply to|>>>|for)\s*MAIL(?: FROM)?\b|MAIL FROM command|SMTP:MAIL\b|sender was rejected", re.I
+        ),
+    ),
+    (
+        "RCPT",
+        re.compile(
+            r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient",
+            re.I,
+        ),
+    ),
+    (
+        "DATA",
+        re.compile(
+            r"(?:after|in reply to|>>>|for)\s*(?:end of data|end of DATA|DATA|TEXT)\b|(?:after|in reply to) (?:the )?end of (?:data|message)|SMTP:DATA\b|after the dot|(?:DATA|TEXT) command",
+            re.I,
+        ),
+    ),
 )
 
 
@@ -71,7 +98,10 @@ def clean_diagnostic(text: str) -> str:
 # A relay (Amazon SES among them) may prefix the remote reply with its own reading of it:
 #   "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied' (delivery attempts: 0)"
 # The remote server's words, in quotes, are what to classify.
-_RELAYED = re.compile(r"^\s*(?:smtp;\s*)?[245]\.\d{1,3}\.\d{1,3} - [^']*?\b([245]\d\d)[- ]'(.*)'(?: \(delivery attempts: \d+\))?\s*$", re.S | re.I)
+_RELAYED = re.compile(
+    r"^\s*(?:smtp;\s*)?[245]\.\d{1,3}\.\d{1,3} - [^']*?\b([245]\d\d)[- ]'(.*)'(?: \(delivery attempts: \d+\))?\s*$",
+    re.S | re.I,
+)
 
 
 def unwrap_relayed_reply(diagnostic: str | None) -> tuple[str | None, int | None, str | None]:
