@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from maildispatch.adapters.smtp_relay import RelaySettings
+from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
@@ -51,9 +51,8 @@ def aws_client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        service, config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
-    )
+    config = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
+    return boto3.client(service, config=config)  # type: ignore[call-overload]  # the service name is data
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +165,7 @@ class EventBridgePublisher:
     def __init__(self, client: Any = None) -> None:
         self._client = client
 
-    async def publish(self, entries: list[dict]) -> None:
+    async def publish(self, entries: list[dict[str, Any]]) -> None:
         client = self._client or aws_client("events")
         response = await _call(client.put_events, Entries=entries)
         if response.get("FailedEntryCount"):
@@ -203,6 +202,8 @@ def fetch_relay_settings(source: RelaySource) -> RelaySettings:
     else:
         from aws_lambda_powertools.utilities import parameters
 
+        if not source.parameter_name:
+            raise RelayConfigError("no relay parameter configured")
         values = dict(parameters.get_parameter(source.parameter_name, transform="json", max_age=300))
         if source.secret_name:
             values.update(parameters.get_secret(source.secret_name, transform="json", max_age=300))

@@ -52,7 +52,10 @@ class DynamoDbReturnPathIndex:
         ).get("Item")
         if not item:
             return None
-        text = lambda name: item[name]["S"] if name in item else None  # noqa: E731
+
+        def text(name: str) -> str | None:
+            return item[name]["S"] if name in item else None
+
         return SentMessage(
             item["target_key"]["S"],
             text("target_recipient"),

@@ -70,7 +70,7 @@ class DynamoDbSuppressionList:
                 for item in response["Responses"].get(self._table, []):
                     entry = _from_item(item)
                     found[entry.address] = entry
-                request = response.get("UnprocessedKeys") or None
+                request = response.get("UnprocessedKeys") or {}
         return found
 
     def add_now(self, entries: Sequence[Suppression]) -> None:
@@ -112,7 +112,9 @@ def _to_item(entry: Suppression) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any]) -> Suppression:
-    text = lambda name: item[name]["S"] if name in item else None  # noqa: E731
+    def text(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
     return Suppression(
         item["address"]["S"],
         item["reason"]["S"],

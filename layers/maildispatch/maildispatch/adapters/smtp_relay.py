@@ -310,7 +310,7 @@ class RelayTransport:
         if not 200 <= response.code < 300:
             _refuse_all(envelope, outcomes, response, self._settings.host)
             return [], None
-        accepted = []
+        accepted: list[int] = []
         for index, command in rcpts:
             response = await self._command(connection, "RCPT TO", command)
             self._rcpt_outcome(envelope, index, response, outcomes, accepted)
@@ -320,7 +320,7 @@ class RelayTransport:
 
     async def _send_envelope_pipelined(
         self, connection: _Connection, envelope: Envelope, content: bytes, outcomes: list[Outcome | None]
-    ) -> tuple[list[int], aiosmtplib.SMTPResponse]:
+    ) -> tuple[list[int], aiosmtplib.SMTPResponse | None]:
         """RFC 2920: MAIL FROM, every RCPT TO and DATA in one write, then their replies in order.
 
         Returns what `_send_envelope` does; DATA always went out, so its reply is always there.

@@ -175,7 +175,7 @@ def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
         "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(
-            detail.get("reason"), EVENT_DETAIL_TYPE
+            str(detail.get("reason")), EVENT_DETAIL_TYPE
         ),
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),

@@ -26,7 +26,7 @@ class StoredMail:
 
 @dataclass(frozen=True)
 class SesNotification:
-    notification: dict
+    notification: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
@@ -153,12 +153,10 @@ class ReturnedFunctionSettings:
 
 def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
     reader = _EnvReader(env)
-    common = dict(
-        ca_file=reader.text("SMTP_CA_FILE", None),
-        allow_insecure=reader.flag("SMTP_ALLOW_INSECURE"),
-        timeout=reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1),
-        max_connections=reader.integer("SMTP_MAX_CONNECTIONS", 5, minimum=1),
-    )
+    ca_file = reader.text("SMTP_CA_FILE", None)
+    allow_insecure = reader.flag("SMTP_ALLOW_INSECURE")
+    timeout = reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1)
+    max_connections = reader.integer("SMTP_MAX_CONNECTIONS", 5, minimum=1)
     if reader.text("SMTP_HOST", None):
         inline = {
             "host": reader.required("SMTP_HOST"),
@@ -167,16 +165,35 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
             "username": reader.text("SMTP_USERNAME", None),
             "password": reader.text("SMTP_PASSWORD", None),
         }
-        return RelaySource(inline=inline, **common)
+        return RelaySource(
+            inline=inline,
+            ca_file=ca_file,
+            allow_insecure=allow_insecure,
+            timeout=timeout,
+            max_connections=max_connections,
+        )
     parameter = reader.text("RELAY_PARAMETER", None)
     if not parameter:
         raise SettingsError("no relay configured: set RELAY_PARAMETER (and RELAY_SECRET), or SMTP_HOST")
-    return RelaySource(parameter_name=parameter, secret_name=reader.text("RELAY_SECRET", None), **common)
+    return RelaySource(
+        parameter_name=parameter,
+        secret_name=reader.text("RELAY_SECRET", None),
+        ca_file=ca_file,
+        allow_insecure=allow_insecure,
+        timeout=timeout,
+        max_connections=max_connections,
+    )
 
 
 class _EnvReader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
+
+    @overload
+    def text(self, name: str, default: str) -> str: ...
+
+    @overload
+    def text(self, name: str, default: None) -> str | None: ...
 
     def text(self, name: str, default: str | None) -> str | None:
         value = self._env.get(name, "").strip()

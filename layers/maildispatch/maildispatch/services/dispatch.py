@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
@@ -34,6 +35,7 @@ from maildispatch.core.report import (
     FailedRecipient,
 )
 from maildispatch.core.request import (
+    Address,
     InvalidRequest,
     S3Attachment,
     SendRequest,
@@ -251,7 +253,7 @@ class DispatchService:
         arrival: float,
         retry: RetryPolicy,
         claims: list[Claim],
-        by_address: Mapping[str, object],
+        by_address: Mapping[str, Address],
         attempt: _Attempt,
     ) -> None:
         built, failure = await self._build(request, message_key, record)
@@ -287,10 +289,13 @@ class DispatchService:
         message_key: str,
         built: BuiltMessage,
         recipients: list[str],
-        by_address: Mapping[str, object],
+        by_address: Mapping[str, Address],
     ) -> list[Outcome]:
         """One SMTP transaction for the message, or with VERP one per recipient, each with its own return path."""
-        envelope_address = lambda r: by_address[r].envelope  # type: ignore[attr-defined]  # noqa: E731
+
+        def envelope_address(recipient: str) -> str:
+            return by_address[recipient].envelope
+
         verp = self._policy.verp
         if verp is None or request.return_path is not None:  # a producer's own return path wins
             envelope = Envelope(
@@ -300,7 +305,7 @@ class DispatchService:
         assert self._return_paths is not None
         report_to = self._envelope_sender(request)
 
-        def sent(r):
+        def sent(r: str | None) -> SentMessage:
             return SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)
 
         await self._return_paths.remember(
@@ -451,7 +456,7 @@ def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
     return REASON_REJECTED, failed_recipient(claim.recipient, reply)
 
 
-def _source_of(record: SqsRecord) -> dict:
+def _source_of(record: SqsRecord) -> dict[str, Any]:
     return {
         "queue": record.event_source_arn,
         "sqs_message_id": record.message_id,
