@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test unit demo lint validate build bench chaos clean bounce-score classify-bounces
+.PHONY: venv test unit demo lint format validate build bench chaos clean bounce-score classify-bounces
 
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,22 @@ unit: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tests.stack.demo
 
+# Every check that reads the code without running it: the template, the boundaries between
+# the parts (import-linter contracts in pyproject.toml), style and types.
+LINT_PATHS := layers cli functions tests bench
+
 lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
+	$(BIN)/lint-imports
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
+# ruff's fixes and formatting, applied
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression
+from maildispatch.ports import NoSuppressionList, SuppressionList
 
 
 class DynamoDbSuppressionList:
@@ -123,3 +124,8 @@ def _from_item(item: dict[str, Any]) -> Suppression:
         text("message_key"),
         float(item["created_at"]["N"]),
     )
+
+
+def suppression_list(client: Any, table_name: str | None, executor: Executor | None = None) -> SuppressionList:
+    """The deployment's suppression list: its DynamoDB table, or none at all when no table is configured."""
+    return DynamoDbSuppressionList(client, table_name, executor) if table_name else NoSuppressionList()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,12 +24,10 @@ RESERVE_SECONDS = 10.0  # reading one stored message and writing its report
 
 
 class ReturnedFunction(SqsBatchFunction):
+    settings_type = ReturnedFunctionSettings
+
     def __init__(self, settings: ReturnedFunctionSettings) -> None:
         self.settings = settings
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunction:
-        return cls(ReturnedFunctionSettings.from_environ(env))
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
