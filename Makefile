@@ -59,10 +59,11 @@ $(BENCH_STAMP): $(STAMP)
 	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-# The benchmark suite (bench/): results in bench/results/latest.{json,md} and throughput.png.
+# The benchmark suite (bench/): latest.{json,md} and throughput.png in .local/bench/ (untracked);
+# with PUBLISH=1 in bench/results/ (tracked, shown in docs/benchmarks.md). QUICK=1: a shorter run.
 # Needs smtp-sink and smtp-source from the Debian package postfix (.ci/run installs it).
 bench: $(BENCH_STAMP) $(SAM_STAMP)
-	$(BIN)/python -m bench $(if $(QUICK),--quick)
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(PUBLISH),--publish)
 
 # The fault test at full size: 2,000 requests against a fault-injecting relay, every record twice,
 # invocations killed mid-batch. Writes .local/chaos-summary.json; exits non-zero on loss or duplicates.
