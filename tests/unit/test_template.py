@@ -421,6 +421,7 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
