@@ -89,3 +89,9 @@ def test_one_call_remembers_every_entry_of_a_message(index):
 def test_remembering_nothing_is_fine(index):
     remember(index)
     assert lookup(index, verp_key("aaaa")) is None
+
+
+def test_empty_optional_fields_read_back_as_none(index):
+    """A request may have an empty subject; the index keeps no empty text (DynamoDB writes only non-empty fields)."""
+    remember(index, (verp_key("aaaa"), SentMessage("order-1", "", "", "", "", "")))
+    assert lookup(index, verp_key("aaaa")) == SentMessage("order-1", None, None, None, None, None)

@@ -146,3 +146,10 @@ def test_a_soft_bounce_at_a_fractional_time_counts_itself(suppressions, request)
     )
     assert count(suppressions, "busy@example.org", T0 + 0.75, "e1") == 1
     assert count(suppressions, "busy@example.org", T0 + 60.6, "e2") == 2
+
+
+def test_empty_optional_fields_read_back_as_none(suppressions):
+    add(suppressions, Suppression("typo@example.com", "manual", "", "", "", T0))
+    assert find(suppressions, "typo@example.com") == {
+        "typo@example.com": Suppression("typo@example.com", "manual", created_at=T0)
+    }
