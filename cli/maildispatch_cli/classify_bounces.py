@@ -15,12 +15,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch_cli.errors import UsageError
 
 
-def predictions_for(folder: Path) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
+def predictions_for(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(folder.rglob("*.eml")):
         result = classify_returned_message(path.read_bytes())
         key = f"{folder.name}/{path.relative_to(folder).as_posix()}"
@@ -40,20 +42,41 @@ def predictions_for(folder: Path) -> dict[str, list[dict]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="maildispatch classify-bounces", description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
-    ap.add_argument("--out", type=Path, default=Path(".local/bounce-predictions.json"))
-    ap.add_argument(
+NAME = "classify-bounces"
+HELP = "classify a folder of returned messages (.eml) into the scorer's predictions format"
+
+
+def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        NAME, parents=parents, help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.set_defaults(run=run)
+    parser.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(".local/bounce-predictions.json"),
+        help="where to write the predictions (default: .local/bounce-predictions.json)",
+    )
+    parser.add_argument(
         "--score",
         nargs="?",
         const="",
         metavar="TRUTH_JSON",
         help="score the predictions with score.py (default truth: DIR/../truth.json)",
     )
-    args = ap.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    prog = f"maildispatch {NAME}"
     if not args.folder.is_dir():
-        ap.error(f"{args.folder}: not a folder")
+        raise UsageError(f"{args.folder}: not a folder", prog)
+    truth = scorer = None
+    if args.score is not None:
+        truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"
+        scorer = truth.parent / "score.py"
+        if not truth.is_file() or not scorer.is_file():  # before the work, not after it
+            raise UsageError(f"cannot score: {truth if not truth.is_file() else scorer} is missing", prog)
     predictions = predictions_for(args.folder)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(predictions, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -66,15 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())),
         file=sys.stderr,
     )
-    if args.score is None:
+    if truth is None or scorer is None:
         return 0
-    truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"
-    scorer = truth.parent / "score.py"
-    if not truth.is_file() or not scorer.is_file():
-        print(f"cannot score: {truth} or {scorer} is missing", file=sys.stderr)
-        return 2
     return subprocess.call([sys.executable, str(scorer), str(truth), str(args.out), "--by", "group"])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
