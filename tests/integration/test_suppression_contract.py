@@ -47,12 +47,6 @@ def suppressions(request):
         yield DynamoDbSuppressionList(ddb, create_table_from_template(ddb, "SuppressionTable"), executor)
 
 
-def only_on_dynamodb_xfail(request, reason: str) -> None:
-    """Mark this test strict-xfail when it runs against the DynamoDB adapter (a known adapter bug)."""
-    if request.node.callspec.params["suppressions"] == "dynamodb":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 def find(store, *addresses):
     return asyncio.run(store.find(list(addresses)))
 
@@ -136,14 +130,11 @@ def test_a_soft_bounce_counter_is_not_a_suppression(suppressions):
     assert find(suppressions, "busy@example.org") == {}
 
 
-def test_a_soft_bounce_at_a_fractional_time_counts_itself(suppressions, request):
-    """Report arrival dates carry fractions of a second (the bounce service passes arrival_date.timestamp())."""
-    only_on_dynamodb_xfail(
-        request,
-        "DynamoDbSuppressionList stores the event time rounded to the second (f'{at:.0f}') and then "
-        "compares it with the unrounded `at`: an event at x.5 s or later rounds up past `at` and is "
-        "not counted, so the first soft bounce of a report counts 0 and the limit is reached one bounce late",
-    )
+def test_a_soft_bounce_at_a_fractional_time_counts_itself(suppressions):
+    """Report arrival dates carry fractions of a second (the bounce service passes arrival_date.timestamp()).
+
+    The DynamoDB adapter once stored the time rounded to the second and compared it with the unrounded
+    time: an event at x.5 s or later did not count itself (found by this contract test)."""
     assert count(suppressions, "busy@example.org", T0 + 0.75, "e1") == 1
     assert count(suppressions, "busy@example.org", T0 + 60.6, "e2") == 2
 

@@ -41,7 +41,7 @@ class DynamoDbSuppressionList:
             TableName=self._table,
             Key=key,
             UpdateExpression="ADD soft_bounces :event",
-            ExpressionAttributeValues={":event": {"SS": [f"{at:.0f}|{event_id}"]}},
+            ExpressionAttributeValues={":event": {"SS": [f"{at:.3f}|{event_id}"]}},  # the time as compared below
             ReturnValues="ALL_NEW",
         )
         entries = response["Attributes"]["soft_bounces"]["SS"]

@@ -334,7 +334,7 @@ class RelayTransport:
         try:
             _write(connection.smtp, b"".join(command + b"\r\n" for _, command in group))
             replies = []
-            for _step in group:
+            for step, _ in group:  # noqa: B007  # `step` names the command in the except clause below
                 replies.append(await _next_reply(connection.smtp, self._settings.timeout))
                 if replies[-1].code == 421:
                     break
