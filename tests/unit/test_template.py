@@ -244,6 +244,22 @@ def test_queues_are_encrypted(cfn):
         assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
 
 
+def test_topics_are_encrypted_with_a_key_ses_may_use(cfn):
+    """SES publishes bounce and complaint notifications to the topic: an encrypted topic needs a customer
+    managed key whose policy lets ses.amazonaws.com use it (alias/aws/sns cannot; SES's messages would be lost)."""
+    topic_ids = ids_of_type(cfn, "AWS::SNS::Topic")
+    assert topic_ids == ["SesNotificationTopic"]
+    for topic_id in topic_ids:
+        (key_id,) = referenced_ids(properties(cfn, topic_id)["KmsMasterKeyId"])
+        key = properties(cfn, key_id)
+        assert cfn["Resources"][key_id]["Type"] == "AWS::KMS::Key"
+        assert key["EnableKeyRotation"] is True
+        (ses,) = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "ses.amazonaws.com"}]
+        assert ses["Effect"] == "Allow"
+        assert set(ses["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+        assert ses["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
 # --- Event source mappings ---------------------------------------------------------------------
 
 
