@@ -556,6 +556,31 @@ def test_credentials_secret_is_deployed_as_an_empty_placeholder(cfn):
     assert "put-secret-value" in cfn["Outputs"]["RelayCredentialsSecretArn"]["Description"]
 
 
+# --- Returned mail received with SES -----------------------------------------------------------
+
+
+def test_ses_receipt_rule_takes_only_the_dedicated_bounce_domain_and_scans_what_it_stores(sam):
+    """SES matches a recipient domain or one exact address, never a local-part pattern such as bounces+*:
+    the rule names only BounceDomain, which the template documents must be a subdomain for return paths alone."""
+    with_ses = transform_template(sam, {"BounceDomain": "bounces.example.com", "ReceiveReturnedMailWithSes": "true"})
+    resource = with_ses["Resources"]["ReturnedMailReceiptRule"]
+    rule = resource["Properties"]["Rule"]
+    (action,) = rule["Actions"]
+
+    assert resource["Condition"] == "ReceiveWithSes"
+    assert with_ses["Conditions"]["ReceiveWithSes"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "ReceiveReturnedMailWithSes"}, "true"]}, {"Condition": "UseVerp"}]
+    }
+    assert rule["Recipients"] == [{"Ref": "BounceDomain"}]  # the VERP domain dispatch signs return paths with
+    assert properties(with_ses, "DispatchFunction")["Environment"]["Variables"]["VERP_DOMAIN"] == {
+        "Ref": "BounceDomain"
+    }
+    assert rule["ScanEnabled"] is True  # SES adds X-SES-Spam-Verdict / X-SES-Virus-Verdict; FAIL is dropped
+    assert rule["Enabled"] is True
+    assert action == {"S3Action": {"BucketName": {"Ref": "ReturnedMailBucket"}, "ObjectKeyPrefix": "returned/"}}
+    assert "dedicated subdomain" in with_ses["Parameters"]["BounceDomain"]["Description"]
+
+
 # --- Parameters --------------------------------------------------------------------------------
 
 
@@ -640,7 +665,9 @@ FUNCTION_SERVICES = {
 }
 
 
-def alarms_on(cfn: dict[str, Any], namespace: str, metric: str, dimensions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def alarms_on(
+    cfn: dict[str, Any], namespace: str, metric: str, dimensions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     return [
         properties(cfn, a)
         for a in ids_of_type(cfn, "AWS::CloudWatch::Alarm")
