@@ -116,3 +116,56 @@ def test_what_cannot_be_classified_is_published_counted_and_not_dropped():
     assert h.handle(b"\x00\xff garbage that is no mail at all") is None
     [entry] = h.bus.entries
     assert entry["DetailType"] == "Email Returned Unclassified" and h.service.tally["unclassified"] == 1
+
+
+class StoredMailBox:
+    def __init__(self, raw):
+        self.raw = raw
+
+    async def read(self, bucket, key):
+        return self.raw
+
+
+def process_stored(raw):
+    """`raw` as the SES receipt rule stores it in S3, through the returned-mail queue."""
+    from tests.fakes.services import sqs_record
+
+    h = Harness()
+    h.service.mail_store = StoredMailBox(raw)
+    notification = {"Records": [{"s3": {"bucket": {"name": "returned-mail"}, "object": {"key": "returned/abc"}}}]}
+    result = asyncio.run(h.service.process(sqs_record(notification)))
+    assert result.done
+    return h
+
+
+def scanned(spam, virus):
+    bounce = sample(
+        "postfix-dsn.eml", return_path("order-1001", "binh@example.net", secret=SECRET, domain="bounces.example.com")
+    )
+    return f"X-SES-Spam-Verdict: {spam}\r\nX-SES-Virus-Verdict: {virus}\r\n".encode() + bounce
+
+
+def test_stored_mail_that_ses_scanned_as_spam_or_a_virus_is_counted_and_never_classified():
+    for spam, virus in (("FAIL", "PASS"), ("PASS", "FAIL"), ("FAIL", "FAIL")):
+        h = process_stored(scanned(spam, virus))
+        assert h.dead_letters.reports == [] and h.bus.entries == [], (spam, virus)
+        assert h.service.tally["scan_failed"] == 1 and h.service.tally["reports"] == 0, (spam, virus)
+        assert not [name for name in h.service.tally if name.startswith("returned_")], (spam, virus)
+
+
+def test_a_pass_a_gray_verdict_or_no_scan_lets_stored_mail_be_classified():
+    bounce = sample(
+        "postfix-dsn.eml", return_path("order-1001", "binh@example.net", secret=SECRET, domain="bounces.example.com")
+    )
+    for raw in (scanned("PASS", "PASS"), scanned("GRAY", "PROCESSING_FAILED"), bounce):
+        h = process_stored(raw)
+        [report] = h.dead_letters.reports
+        assert report.message_key == "order-1001" and h.service.tally["scan_failed"] == 0
+
+
+def test_a_pass_the_sender_wrote_does_not_hide_the_fail_ses_added_above_it():
+    forged = scanned("FAIL", "PASS").replace(
+        b"\r\nX-SES-Virus-Verdict", b"\r\nX-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict", 1
+    )
+    h = process_stored(forged)
+    assert h.dead_letters.reports == [] and h.service.tally["scan_failed"] == 1

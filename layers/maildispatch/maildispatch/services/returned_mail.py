@@ -7,7 +7,9 @@ during the SMTP session: the bounce function applies the suppression policy, upd
 publishes the event and reports to the original sender. Only a returned message matched by a
 signed token or a known Message-ID can suppress an address: a forged bounce cannot. Auto-replies
 and delivery notices are counted, not reported; what cannot be classified is published as
-"Email Returned Unclassified", counted, and kept where it came from.
+"Email Returned Unclassified", counted, and kept where it came from. Stored mail that SES's scan
+marked as spam or a virus (X-SES-Spam-Verdict / X-SES-Virus-Verdict FAIL) is counted and dropped
+unread.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from maildispatch.core.returned_queue import (
     envelope_addresses,
     intake_items,
     ses_envelope_addresses,
+    ses_scan_failures,
 )
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
@@ -81,6 +84,11 @@ class ReturnedMailService:
                 if self.mail_store is None:
                     raise RuntimeError("stored returned mail needs a mail store")
                 raw = await self.mail_store.read(item.bucket, item.key)
+                failures = ses_scan_failures(raw)
+                if failures:  # spam or a virus, not a bounce: never classified, so it can suppress nothing
+                    log.warning("SES scan failed; dropped", extra={"key": item.key, "verdicts": failures})
+                    self.tally["scan_failed"] += 1
+                    continue
                 await self.handle(
                     classify_returned_message(raw),
                     addressed_to=envelope_addresses(raw),
