@@ -19,11 +19,12 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any, TextIO
 
-from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch.core.returned_mail import ReturnedMessage, classify_returned_message
 
 
-def _verdict_items(result) -> list[dict]:
+def _verdict_items(result: ReturnedMessage) -> list[dict[str, Any]]:
     return [
         {
             "recipient_index": i,
@@ -43,8 +44,8 @@ def _verdict_items(result) -> list[dict]:
     ]
 
 
-def predictions_for(folder: Path, only: set[str] | None = None) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
+def predictions_for(folder: Path, only: set[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(folder.rglob("*.eml")):
         key = f"{folder.name}/{path.relative_to(folder).as_posix()}"
         if only is not None and key not in only:
@@ -53,12 +54,13 @@ def predictions_for(folder: Path, only: set[str] | None = None) -> dict[str, lis
     return out
 
 
-def load_truth(path: Path) -> list[dict]:
+def load_truth(path: Path) -> list[dict[str, Any]]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return data["entries"] if isinstance(data, dict) else data
+    entries: list[dict[str, Any]] = data["entries"] if isinstance(data, dict) else data
+    return entries
 
 
-def measures(truth: list[dict], predictions: dict[str, list[dict]]) -> dict[str, tuple[int, int]]:
+def measures(truth: list[dict[str, Any]], predictions: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[int, int]]:
     """(right, of) for: hard_soft, reason, soft_predicted_hard, hard_missed, answered, and
     hard_suppressible (hard truths predicted hard on strong evidence)."""
     m = {
@@ -102,7 +104,9 @@ def _pct(pair: tuple[int, int]) -> str:
     return f"{100 * right / of:6.2f}% ({right}/{of})" if of else "   n/a"
 
 
-def print_summary(truth: list[dict], predictions: dict[str, list[dict]], out=None) -> None:
+def print_summary(
+    truth: list[dict[str, Any]], predictions: dict[str, list[dict[str, Any]]], out: TextIO | None = None
+) -> None:
     out = out or sys.stdout
     m = measures(truth, predictions)
     print("\nsuppression figures (lower is better for the first two):", file=out)
@@ -181,18 +185,18 @@ def family_specific_phrases(folder: Path, truth_files: list[str]) -> dict[str, s
     return specific
 
 
-def leave_one_out(folder: Path, truth: list[dict], out=None) -> dict[str, dict]:
+def leave_one_out(folder: Path, truth: list[dict[str, Any]], out: TextIO | None = None) -> dict[str, dict[str, Any]]:
     out = out or sys.stdout
     from maildispatch.core.returned_mail.reason import disabled_phrases
 
     files = sorted({e["file"] for e in truth})
     specific = family_specific_phrases(folder, files)
-    by_family: dict[str, list[dict]] = defaultdict(list)
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in truth:
         by_family[family_of(e["file"])].append(e)
     full = predictions_for(folder)
-    pooled: dict[str, list[dict]] = {}
-    rows: dict[str, dict] = {}
+    pooled: dict[str, list[dict[str, Any]]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     print("\nleave-one-family-out: each family classified without the phrases specific to it", file=out)
     print(
         f"  {'family':26} {'n':>4} {'off':>4}  {'hard/soft all':>13} {'-> LOO':>7}  {'reason all':>10} {'-> LOO':>7}  {'soft->hard LOO':>14}",
@@ -208,7 +212,7 @@ def leave_one_out(folder: Path, truth: list[dict], out=None) -> dict[str, dict]:
         after = measures(entries, preds)
         rows[fam] = {"n": len(entries), "disabled": len(specific.get(fam, ())), "before": before, "after": after}
 
-        def rate(pair):
+        def rate(pair: tuple[int, int]) -> str:
             return f"{100 * pair[0] / pair[1]:6.1f}%" if pair[1] else "    n/a"
 
         print(

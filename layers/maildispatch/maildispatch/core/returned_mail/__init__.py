@@ -25,6 +25,8 @@ Modules, one job each:
 
 from __future__ import annotations
 
+from typing import Any
+
 from .model import (
     CONFIDENCE_STRONG,
     CONFIDENCE_WEAK,
@@ -47,7 +49,7 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
     return _classify(raw)
 
 
-def classify_ses_notification(notification: dict) -> ReturnedMessage:
+def classify_ses_notification(notification: dict[str, Any]) -> ReturnedMessage:
     """Classify an Amazon SES bounce/complaint/delivery notification (the decoded SNS `Message`)."""
     from .ses_notification import verdicts_from_ses
 

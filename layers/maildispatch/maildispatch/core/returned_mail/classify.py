@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from email.message import Message
+from typing import Any
 
 from . import arf, auto_reply, bounce_text, delivery_status, mimewalk, ses_notification
 from .model import (
@@ -187,7 +188,7 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
     return ReturnedMessage(_kind(verdicts), tuple(verdicts), **_message_facts(context, message_fields))
 
 
-def _header_text(value) -> str:
+def _header_text(value: object) -> str:
     """A header value as text, whatever the email package made of it (8-bit bytes in a header
     come back as a Header object with unknown-8bit chunks)."""
     try:
@@ -281,7 +282,16 @@ def _from_text(
 
 
 def _verdict(
-    recipient, status, reply_code, diagnostic, command, action, remote_mta, original_rcpt, context=None, single=True
+    recipient: str | None,
+    status: str | None,
+    reply_code: int | None,
+    diagnostic: str | None,
+    command: str | None,
+    action: str | None,
+    remote_mta: str | None,
+    original_rcpt: str | None,
+    context: str | None = None,
+    single: bool = True,
 ) -> RecipientVerdict:
     relayed_status, relayed_code, relayed_text = unwrap_relayed_reply(diagnostic)
     if relayed_text:
@@ -330,7 +340,9 @@ def _verdict(
     )
 
 
-def _block_for(found, recipient, original_rcpt, single: bool):
+def _block_for(
+    found: list[bounce_text.TextRecipient], recipient: str | None, original_rcpt: str | None, single: bool
+) -> bounce_text.TextRecipient | None:
     for f in found:
         if f.recipient.lower() in {(recipient or "").lower(), (original_rcpt or "").lower()}:
             return f
@@ -355,12 +367,13 @@ def _kind(verdicts: list[RecipientVerdict]) -> str:
     return KIND_BOUNCE if failed else KIND_UNCLASSIFIED
 
 
-def _complaint(walked: mimewalk.Walked, context: dict) -> ReturnedMessage:
+def _complaint(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMessage:
     report = arf.parse_feedback_report("\n".join(walked.feedback_reports))
     recipients = report.recipients
     if not recipients and walked.original is not None:
         recipients = bounce_text.addresses_in(walked.original.get("To"))[:50]
-    verdicts = tuple(RecipientVerdict(r, None, None, None, "feedback", None) for r in recipients or [None])
+    targets: list[str | None] = list(recipients) if recipients else [None]
+    verdicts = tuple(RecipientVerdict(r, None, None, None, "feedback", None) for r in targets)
     facts = _message_facts(
         context,
         {
@@ -371,7 +384,7 @@ def _complaint(walked: mimewalk.Walked, context: dict) -> ReturnedMessage:
     return ReturnedMessage(KIND_COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
 
 
-def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dict:
+def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dict[str, Any]:
     block = walked.original_headers
     if block is None and inline_original:
         block = _leading_header_block(inline_original)
@@ -395,7 +408,7 @@ def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dic
 
 
 def _leading_header_block(text: str) -> str:
-    lines = []
+    lines: list[str] = []
     for line in text.lstrip("\n").split("\n"):
         if not line.strip():
             if lines:
@@ -409,9 +422,9 @@ def _leading_header_block(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _not_recipients(headers: dict[str, str], original: dict) -> set[str]:
+def _not_recipients(headers: dict[str, str], original: dict[str, Any]) -> set[str]:
     """Addresses in a bounce that are not failed recipients: the sender the bounce goes back to."""
-    out = set()
+    out: set[str] = set()
     for value in (headers.get("to"), headers.get("from"), original.get("original_from")):
         out.update(a.lower() for a in bounce_text.addresses_in(value))
     return out
@@ -433,7 +446,7 @@ def _is_bounce_message(msg: Message) -> bool:
     return bool(_DAEMON.search(str(msg.get("From", ""))))
 
 
-def _fallback_recipient(headers: dict[str, str], original: dict) -> str | None:
+def _fallback_recipient(headers: dict[str, str], original: dict[str, Any]) -> str | None:
     for value in (headers.get("x-failed-recipients"), original.get("original_to")):
         found = bounce_text.addresses_in(value)
         if found:
@@ -446,7 +459,7 @@ def _address(value: str | None) -> str | None:
     return found[0] if found else None
 
 
-def _message_facts(context: dict, fields: dict[str, str]) -> dict:
+def _message_facts(context: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
     return {
         "original_message_id": context.get("original_message_id"),
         "original_headers": context.get("original_headers"),

@@ -170,7 +170,9 @@ def _field_block_text(part: Message) -> str:
     for block in payload or ():
         if not isinstance(block, Message):
             continue
-        for name, value in block._headers:  # raw values keep their folding
+        # Message._headers is private and untyped in typeshed, but it is the only place the raw
+        # (still folded) header values are kept; the public accessors unfold or decode them.
+        for name, value in block._headers:  # type: ignore[union-attr]
             lines.append(f"{name}: {value}")
         rest = block.get_payload()
         if isinstance(rest, str) and rest.strip():
@@ -193,7 +195,7 @@ def _decoded_text(part: Message) -> str:
         data = part.get_payload(decode=True)
     except (ValueError, TypeError, LookupError, UnicodeError, binascii.Error):
         data = None
-    if data is None:
+    if not isinstance(data, bytes):  # None for a multipart part: decode=True yields bytes otherwise
         payload = part.get_payload()
         return payload[:MAX_TEXT] if isinstance(payload, str) else ""
     return decode_bytes(data[:MAX_TEXT], content_charset(part))
@@ -277,7 +279,8 @@ def html_to_text(markup: str) -> str:
 
 
 def header_block_of(msg: Message) -> str:
-    return "".join(f"{name}: {value}\n" for name, value in msg._headers)
+    # Message._headers (private, untyped in typeshed) keeps the raw header values as they came.
+    return "".join(f"{name}: {value}\n" for name, value in msg._headers)  # type: ignore[attr-defined]
 
 
 # Lines that introduce the returned original inside a plain-text bounce: the marker wording of the

@@ -15,6 +15,7 @@ Order of the evidence, strongest first:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,7 +90,7 @@ _DISABLED: frozenset[str] = frozenset()
 
 
 @contextmanager
-def disabled_phrases(alternatives):
+def disabled_phrases(alternatives: Iterable[str]) -> Iterator[None]:
     """Switch single catalog phrases off (by their pattern text) for a measurement: used by the
     leave-one-family-out score to classify a family without the phrases only it writes."""
     global _DISABLED
@@ -119,7 +120,9 @@ def _compiled_with(pattern: str, disabled: frozenset[str]) -> re.Pattern[str]:
     return re.compile(pattern, re.I)
 
 
-def _strong(reasons: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()):
+def _strong(
+    reasons: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str, re.Pattern[str]]]:
     for reason, name, pattern in wording.STRONG:
         if (reasons is None or reason in reasons) and reason not in exclude:
             yield reason, name, _compiled(pattern)
@@ -169,7 +172,15 @@ def assess(
     return _weigh(reason, rule, how, matched, status, reply_code, text, command)
 
 
-def _decide(status, reply_code, text, command, action, context, single) -> tuple[str, str, str, str]:
+def _decide(
+    status: str | None,
+    reply_code: int | None,
+    text: str,
+    command: str | None,
+    action: str,
+    context: str | None,
+    single: bool,
+) -> tuple[str, str, str, str]:
     """(reason, rule, kind of evidence, the words or code that decided)."""
     if (
         action in NOT_DELIVERY
@@ -224,21 +235,23 @@ def _decide(status, reply_code, text, command, action, context, single) -> tuple
                         return "suspend", f"{other}-in-notification", "phrase", said.group(0)
             return reason, name, "phrase", m.group(0)
 
-    if detail in SPECIFIC_STATUS:
+    # `status and`: detail_of gives None for an empty status, so this only narrows the type.
+    if status and detail in SPECIFIC_STATUS:
         return SPECIFIC_STATUS[detail], f"status-{status}", "status", status
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
         if m:
             return reason, name, "phrase", m.group(0)
-    if detail in STATUS_DETAIL:
+    if status and detail in STATUS_DETAIL:
         return STATUS_DETAIL[detail], f"status-{status}", "status", status
     if context:
         found = _from_context(normalise(context), single)
         if found:
             return found
-    if reply_code in SPECIFIC_REPLY and (not status or detail == "0.0"):
-        return codes.REPLY[reply_code][1], f"reply-{reply_code}", "reply", str(reply_code)
-    if detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
+    reply_reason = _reply_reason(reply_code)
+    if reply_code in SPECIFIC_REPLY and reply_reason and (not status or detail == "0.0"):
+        return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
+    if status and detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
         # X.Y.0 is "other or undefined" status of that subject: it does not name a reason.
         return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}", "status-class", status
     if command == "DATA":
@@ -247,14 +260,29 @@ def _decide(status, reply_code, text, command, action, context, single) -> tuple
         return "userunknown", "refused-at-rcpt", "stage", command
     if action == "delayed":
         return "expired", "delayed", "action", action
-    if reply_code in codes.REPLY and codes.REPLY[reply_code][1] and (not status or detail == "0.0"):
-        return codes.REPLY[reply_code][1], f"reply-{reply_code}", "reply", str(reply_code)
+    if reply_reason and (not status or detail == "0.0"):
+        return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
     if text or context:
         return "onhold", "unrecognised", "fallback", ""
     return "undefined", "nothing-said", "fallback", ""
 
 
-def _weigh(reason, rule, how, matched, status, reply_code, text, command) -> Assessment:
+def _reply_reason(reply_code: int | None) -> str | None:
+    """The reason a reply code names (codes.REPLY), or None when unregistered or naming none."""
+    entry = codes.REPLY.get(reply_code) if reply_code is not None else None
+    return entry[1] if entry else None
+
+
+def _weigh(
+    reason: str,
+    rule: str,
+    how: str,
+    matched: str,
+    status: str | None,
+    reply_code: int | None,
+    text: str,
+    command: str | None,
+) -> Assessment:
     """The evidence, readable, and its confidence (see model.Confidence)."""
     detail = codes.detail_of(status)
     entry = codes.ENHANCED.get(detail or "")
@@ -262,7 +290,7 @@ def _weigh(reason, rule, how, matched, status, reply_code, text, command) -> Ass
         evidence = f"phrase '{matched[:80]}' ({rule})"
     elif how in ("status", "status-class"):
         evidence = f"status {status} (RFC 3463 X.{detail}: {entry[0]})" if entry else f"status {status}"
-    elif how == "reply":
+    elif how == "reply" and reply_code is not None:
         evidence = f"reply {reply_code} (RFC 5321: {codes.REPLY[reply_code][0]})"
     elif how == "stage":
         evidence = f"refused at {matched} ({rule})"
@@ -325,8 +353,8 @@ def _from_context(context: str, single: bool) -> tuple[str, str, str, str] | Non
             return reason, name, "phrase", m.group(0)
     if not single:  # the notification may be about another recipient
         return None
-    for reason, name, pattern in _strong(exclude=SENDER_SIDE + ("systemerror", "securityerror", "blocked")):
-        m = pattern.search(context)
+    for reason, name, rx in _strong(exclude=SENDER_SIDE + ("systemerror", "securityerror", "blocked")):
+        m = rx.search(context)
         if m:
             return reason, f"{name}-in-notification", "phrase", m.group(0)
     return None

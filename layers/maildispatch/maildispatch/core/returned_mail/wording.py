@@ -707,7 +707,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _merge(own, extra):
+def _merge(
+    own: tuple[tuple[str, str, str], ...], extra: list[tuple[str, str, tuple[tuple[str, str], ...]]]
+) -> tuple[tuple[str, str, str], ...]:
     """Each extra rule right after the last own rule of its reason (same precedence)."""
     out = list(own)
     for reason, name, entries in extra:
