@@ -52,7 +52,7 @@ def aws_client(service: str) -> Any:
     from botocore.config import Config
 
     config = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 5})
-    return boto3.client(service, config=config)  # type: ignore[call-overload]  # the service name is data
+    return boto3.client(service, config=config)
 
 
 @lru_cache(maxsize=1)
