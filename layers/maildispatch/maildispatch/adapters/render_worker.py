@@ -126,8 +126,9 @@ class WorkerRenderer:
     async def _acquire(self) -> _Worker:
         while self._idle:
             worker = self._idle.pop()
-            if worker.alive:
+            if worker.alive and worker.process.poll() is None:
                 return worker
+            worker.stop()  # died while idle (killed from outside): not any request's fault
             self._started -= 1
         if self._started < self.budget.workers:
             worker = _Worker(self.budget)
