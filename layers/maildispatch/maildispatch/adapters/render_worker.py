@@ -97,6 +97,9 @@ class WorkerRenderer:
         except BaseException:  # cancelled mid-render, or a worker that would not start: its state is unknown
             worker.stop()
             raise
+        else:
+            if reply[0] not in ("ok", "error"):
+                worker.stop()  # a breach may leave the worker's heap or Jinja's caches half-done: replace it
         finally:
             self._release(worker)
         kind = reply[0]
@@ -104,7 +107,6 @@ class WorkerRenderer:
             return RenderedContent(subject=reply[1], text=reply[2], html=reply[3])
         if kind == "error":
             raise RenderError(reply[1], reply[2])
-        worker.stop()  # a breach may leave the worker's heap or Jinja's caches half-done: replace it
         if kind == "cpu":
             raise RenderError("template", f"the template exceeded its CPU budget ({self.budget.cpu_seconds:g} s)")
         if kind == "memory":
