@@ -211,7 +211,8 @@ class _Worker:
         except OSError as error:
             raise _WorkerDied(self._status(error)) from None
         try:
-            frame = await asyncio.wait_for(self._receive(), wall_seconds)
+            async with asyncio.timeout(wall_seconds):  # no task per call, unlike wait_for
+                frame = await self._receive()
         except TimeoutError:
             raise _WorkerStuck from None
         reply = pickle.loads(frame)
@@ -295,7 +296,10 @@ def worker_main(fd: int, cpu_seconds: float, memory_mb: int) -> None:
     def receive(size: int) -> bytes | None:
         buffer = bytearray()
         while len(buffer) < size:
-            chunk = sock.recv(size - len(buffer))
+            try:
+                chunk = sock.recv(size - len(buffer))
+            except OSError:  # the parent is gone
+                return None
             if not chunk:
                 return None
             buffer += chunk
