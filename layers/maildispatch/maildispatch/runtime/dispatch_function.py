@@ -24,6 +24,7 @@ from maildispatch.adapters.aws import (
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
+from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
@@ -40,6 +41,15 @@ class DispatchFunction(SqsBatchFunction):
         self.settings = settings
         self.queue_url = settings.send_queue_url
         self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        # Worker processes live with the container (started on the first template, replaced when one
+        # breaches its budget); a hostile template costs its own render, never the batch.
+        self.renderer = WorkerRenderer(
+            RenderBudget(
+                cpu_seconds=settings.render_timeout,
+                memory_mb=settings.render_memory_mb,
+                workers=settings.render_workers,
+            )
+        )
         self._policy = dispatch_policy(settings)
 
     @asynccontextmanager
@@ -61,6 +71,7 @@ class DispatchFunction(SqsBatchFunction):
                 suppressions=suppressions,
                 requeue=SqsRequeue(self.settings.send_queue_url),
                 return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+                renderer=self.renderer,
                 invocation_id=getattr(context, "aws_request_id", "local"),
             )
             yield BatchSession(

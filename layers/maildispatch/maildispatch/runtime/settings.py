@@ -47,6 +47,9 @@ class DispatchSettings:
     requeue_after_receives: int = 5  # a record received this often is re-enqueued fresh before it waits again
     verp_domain: str | None = None  # set: per-recipient return paths bounces+<token>@<domain>
     verp_secret: str | None = None  # the Secrets Manager secret holding the token-signing key
+    render_timeout: float = 2.0  # CPU seconds one message's template may take
+    render_memory_mb: int = 256  # memory one message's template may add to its worker
+    render_workers: int = 2  # worker processes rendering templates at once
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -70,6 +73,9 @@ class DispatchSettings:
             requeue_after_receives=reader.integer("REQUEUE_AFTER_RECEIVES", 5, minimum=1),
             verp_domain=reader.text("VERP_DOMAIN", None),
             verp_secret=reader.text("VERP_SECRET", None),
+            render_timeout=reader.number("RENDER_TIMEOUT", 2.0, minimum=0.05),
+            render_memory_mb=reader.integer("RENDER_MEMORY_MB", 256, minimum=32),
+            render_workers=reader.integer("RENDER_WORKERS", 2, minimum=1),
         )
 
 

@@ -23,7 +23,7 @@ from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, faile
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Envelope, Outcome, local_reply
-from maildispatch.core.render import RenderError, render_content
+from maildispatch.core.render import RenderError
 from maildispatch.core.report import (
     REASON_DELAYED,
     REASON_EXPIRED,
@@ -54,11 +54,13 @@ from maildispatch.ports import (
     ContentStore,
     DeadLetters,
     DeliveryLedger,
+    InProcessRenderer,
     MailTransport,
     NoSuppressionList,
     Requeue,
     ReturnPathIndex,
     SuppressionList,
+    TemplateRenderer,
 )
 
 log = logging.getLogger("maildispatch.dispatch")
@@ -124,6 +126,7 @@ class DispatchService:
         suppressions: SuppressionList | None = None,
         requeue: Requeue | None = None,
         return_paths: ReturnPathIndex | None = None,
+        renderer: TemplateRenderer | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -135,6 +138,8 @@ class DispatchService:
         self._suppressions = suppressions or NoSuppressionList()
         self._requeue = requeue
         self._return_paths = return_paths
+        # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
+        self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
             raise ValueError("VERP return paths need a return-path index to map returned mail back")
         self._invocation_id = invocation_id
@@ -337,7 +342,7 @@ class DispatchService:
                 if isinstance(request.template, StoredTemplateRef)
                 else None
             )
-            content = render_content(request, template)
+            content = await self._renderer.render(request, template)
             attachments = [
                 AttachmentData(
                     a.filename,
