@@ -60,13 +60,15 @@ class DispatchFunction(SqsBatchFunction):
             policy = replace(
                 policy, verp=VerpPolicy(self.settings.verp_domain, fetch_secret_bytes(self.settings.verp_secret))
             )
+        signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
+        policy = replace(policy, signing_key=signing_key)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         async with RelayTransport(relay) as transport:
             service = DispatchService(
                 transport,
                 DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
                 self._content,
-                SqsDeadLetters(self.settings.dead_letter_queue_url),
+                SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
                 policy,
                 suppressions=suppressions,
                 requeue=SqsRequeue(self.settings.send_queue_url),
