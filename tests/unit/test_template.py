@@ -365,6 +365,7 @@ EXPECTED_ENVIRONMENT = {
         "SEND_QUEUE_RETENTION": "4d",
         "VERP_DOMAIN": {"Ref": "BounceDomain"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -374,12 +375,14 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-returned",
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
     },
 }
 
@@ -430,7 +433,8 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret"},  # signs return paths
+        # signs return paths; signs reports and re-enqueue attributes
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
     },
     "BounceFunction": {
         **{action: {"DeadLetterQueue"} for action in POLLER},
@@ -439,6 +443,7 @@ EXPECTED_GRANTS = {
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
         "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -453,7 +458,7 @@ EXPECTED_GRANTS = {
             )
         },
         "sqs:SendMessage*": {"DeadLetterQueue"},  # returned bounces enter the bounce function's path
-        "secretsmanager:GetSecretValue": {"VerpSigningSecret"},
+        "secretsmanager:GetSecretValue": {"VerpSigningSecret", "InternalSigningSecret"},  # signs its reports
         "events:PutEvents": {"EventBusName"},
         "dynamodb:GetItem": {"DeliveryLedgerTable"},  # return-path lookups
     },

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
-from maildispatch.adapters.aws import EventBridgePublisher, aws_client, fetch_relay_settings, io_executor
+from maildispatch.adapters.aws import (
+    EventBridgePublisher,
+    aws_client,
+    fetch_relay_settings,
+    fetch_secret_bytes,
+    io_executor,
+)
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelayTransport
@@ -34,6 +41,9 @@ class BounceFunction(SqsBatchFunction):
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
         relay = fetch_relay_settings(self.settings.relay)
+        service_settings = self._service_settings
+        if self.settings.signing_secret:
+            service_settings = replace(service_settings, signing_key=fetch_secret_bytes(self.settings.signing_secret))
         async with RelayTransport(relay) as transport:
             suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
             ledger = (
@@ -42,7 +52,7 @@ class BounceFunction(SqsBatchFunction):
                 else None
             )
             service = BounceService(
-                transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions, ledger=ledger
+                transport, EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
             )
             yield BatchSession(
                 service.process,

@@ -24,6 +24,7 @@ from maildispatch.adapters.aws import (
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
+from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
@@ -40,6 +41,15 @@ class DispatchFunction(SqsBatchFunction):
         self.settings = settings
         self.queue_url = settings.send_queue_url
         self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        # Worker processes live with the container (started on the first template, replaced when one
+        # breaches its budget); a hostile template costs its own render, never the batch.
+        self.renderer = WorkerRenderer(
+            RenderBudget(
+                cpu_seconds=settings.render_timeout,
+                memory_mb=settings.render_memory_mb,
+                workers=settings.render_workers,
+            )
+        )
         self._policy = dispatch_policy(settings)
 
     @asynccontextmanager
@@ -50,17 +60,20 @@ class DispatchFunction(SqsBatchFunction):
             policy = replace(
                 policy, verp=VerpPolicy(self.settings.verp_domain, fetch_secret_bytes(self.settings.verp_secret))
             )
+        signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
+        policy = replace(policy, signing_key=signing_key)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         async with RelayTransport(relay) as transport:
             service = DispatchService(
                 transport,
                 DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
                 self._content,
-                SqsDeadLetters(self.settings.dead_letter_queue_url),
+                SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
                 policy,
                 suppressions=suppressions,
                 requeue=SqsRequeue(self.settings.send_queue_url),
                 return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+                renderer=self.renderer,
                 invocation_id=getattr(context, "aws_request_id", "local"),
             )
             yield BatchSession(

@@ -31,9 +31,10 @@ class ReturnedFunction(SqsBatchFunction):
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
+        signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         service = ReturnedMailService(
             DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
-            SqsDeadLetters(self.settings.dead_letter_queue_url),
+            SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
             EventBridgePublisher(),
             fetch_secret_bytes(self.settings.verp_secret) if self.settings.verp_secret else None,
             self.settings.event_bus_name,
