@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -36,7 +36,7 @@ class RelaySource:
     with caching by the AWS adapter.
     """
 
-    inline: Mapping[str, Any] | None = None
+    inline: Mapping[str, Any] | None = field(default=None, repr=False)  # holds the SMTP password
     parameter_name: str | None = None
     secret_name: str | None = None
     # Always taken from the environment, whatever the source:

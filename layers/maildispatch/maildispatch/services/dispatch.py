@@ -94,7 +94,7 @@ class DispatchPolicy:
 @dataclass(frozen=True)
 class VerpPolicy:
     domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
-    secret: bytes  # the HMAC key that signs the tokens
+    secret: bytes = field(repr=False)  # the HMAC key that signs the tokens: never in a repr or a log
 
 
 class DispatchTally(Tally):
