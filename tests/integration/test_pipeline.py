@@ -226,3 +226,16 @@ def test_a_record_that_must_wait_again_is_re_enqueued_and_keeps_its_identity(tmp
         assert stack.copies_received() == {"busy@example.org": 1}
         [item] = stack.ledger_items()
         assert item["message_key"]["S"] == f"sqs-{first_id}" and item["attempts"]["N"] == "3"
+
+
+def test_a_utf8_bcc_does_not_make_the_ascii_recipient_bounce_on_a_relay_without_smtputf8(tmp_path, fresh_moto):
+    """Issue 9 point 7: the Bcc alone needs SMTPUTF8, so only its transaction is refused (5.6.7)."""
+    with LocalStack(tmp_path / "stack", moto=fresh_moto, relay_smtputf8=False) as stack:
+        stack.enqueue([send_request(message_key="utf8-bcc-1", bcc=["用户@example.net"])])
+        stack.drain(timeout_s=60)
+        events = stack.bounce_events()
+
+        assert stack.copies_received() == {"binh@example.net": 1}
+        failed = [r for e in events for r in e["detail"]["recipients"]]
+        assert [r["address"] for r in failed] == ["用户@example.net"]
+        assert "binh@example.net" not in json.dumps(events)

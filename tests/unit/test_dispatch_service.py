@@ -462,3 +462,13 @@ def test_a_producers_own_return_path_wins_over_verp():
     )
     asyncio.run(service.process(sqs_record(request(return_path="bounces@shop.example.com"))))
     assert [e.sender for e, _ in h.transport.deliveries] == ["bounces@shop.example.com"]
+
+
+def test_a_utf8_bcc_gets_its_own_smtputf8_transaction_and_the_ascii_recipients_one_without():
+    """Issue 9 point 7: SMTPUTF8 is decided per envelope, not per message."""
+    h = Harness()
+    result, _ = h.process(request(to=["binh@example.net"], cc=["an@example.net"], bcc=["用户@example.net"]))
+
+    assert result.done
+    envelopes = sorted((e.recipients, e.needs_smtputf8) for e, _ in h.transport.deliveries)
+    assert envelopes == [(("binh@example.net", "an@example.net"), False), (("用户@example.net",), True)]

@@ -298,10 +298,9 @@ class DispatchService:
 
         verp = self._policy.verp
         if verp is None or request.return_path is not None:  # a producer's own return path wins
-            envelope = Envelope(
-                self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8
+            return await self._deliver_split_by_smtputf8(
+                self._envelope_sender(request), [envelope_address(r) for r in recipients], built
             )
-            return await self._transport.deliver(envelope, built.data)
         assert self._return_paths is not None
         report_to = self._envelope_sender(request)
 
@@ -326,6 +325,30 @@ class DispatchService:
             )
         )
         return [outcomes[0] for outcomes in per_recipient]
+
+    async def _deliver_split_by_smtputf8(self, sender: str, addresses: list[str], built: BuiltMessage) -> list[Outcome]:
+        """SMTPUTF8 is decided per envelope: when only some recipients (a UTF-8 Bcc) need it, the ASCII
+        ones go in a transaction of their own, so a relay without SMTPUTF8 still takes theirs."""
+        utf8 = [i for i, a in enumerate(addresses) if not a.isascii()]
+        # One transaction when everyone needs SMTPUTF8 (UTF-8 headers or return path) or no one does.
+        if built.requires_smtputf8 or not sender.isascii() or not utf8 or len(utf8) == len(addresses):
+            return await self._transport.deliver(
+                Envelope(sender, tuple(addresses), built.requires_smtputf8), built.data
+            )
+        ascii_ = [i for i in range(len(addresses)) if i not in set(utf8)]
+        groups = (ascii_, utf8)
+        results = await asyncio.gather(
+            *(
+                self._transport.deliver(
+                    Envelope(sender, tuple(addresses[i] for i in group), built.requires_smtputf8), built.data
+                )
+                for group in groups
+            )
+        )
+        outcomes: dict[int, Outcome] = {}
+        for group, group_outcomes in zip(groups, results, strict=True):
+            outcomes.update(zip(group, group_outcomes, strict=False))
+        return [outcomes[i] for i in range(len(addresses))]
 
     async def _build(
         self, request: SendRequest, message_key: str, record: SqsRecord
