@@ -139,7 +139,7 @@ def _message_headers(
     return headers
 
 
-def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:  # noqa: ARG001
+def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:
     header_end = data.index(b"\r\n\r\n") + 2
     # Only the headers count: a UTF-8 Bcc or return path needs SMTPUTF8 in its own envelope, which
     # Envelope.needs_smtputf8 sees; it must not force it on the transaction of the ASCII recipients.
