@@ -472,3 +472,21 @@ def test_a_utf8_bcc_gets_its_own_smtputf8_transaction_and_the_ascii_recipients_o
     assert result.done
     envelopes = sorted((e.recipients, e.needs_smtputf8) for e, _ in h.transport.deliveries)
     assert envelopes == [(("binh@example.net", "an@example.net"), False), (("用户@example.net",), True)]
+
+
+def test_a_transient_content_failure_defers_the_recipients_instead_of_failing_the_record():
+    """Issue 9 point 5: S3 throttling or a 5xx is a per-request retry, not an exception through the batch."""
+    from maildispatch.ports import ContentUnavailable
+
+    h = Harness()
+
+    async def unavailable(ref, *, max_bytes):
+        raise ContentUnavailable("attachment 'a.pdf': S3 answered SlowDown; will try again")
+
+    h.content.attachment = unavailable
+    s3 = {"filename": "a.pdf", "s3": {"bucket": "content", "key": "attachments/a.pdf"}}
+    result, _ = h.process(request(attachments=[s3]))
+
+    assert not result.done  # waits on the queue for the schedule's next attempt
+    assert h.ledger.state_of("order-1001", "binh@example.net") is RecipientState.DEFERRED
+    assert h.dead_letters.reports == [] and h.transport.deliveries == []

@@ -38,7 +38,9 @@ class DispatchFunction(SqsBatchFunction):
     def __init__(self, settings: DispatchSettings) -> None:
         self.settings = settings
         self.queue_url = settings.send_queue_url
-        self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        self._content = S3ContentStore(
+            settings.content_bucket, attachment_prefix=settings.attachment_prefix
+        )  # keeps its template cache while the container lives
         schedules = dict(settings.retry_schedules)
         self._policy = DispatchPolicy(
             reporting_mta=settings.reporting_mta,

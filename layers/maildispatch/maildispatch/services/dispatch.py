@@ -22,7 +22,7 @@ from typing import Any
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from maildispatch.core.outcome import Envelope, Outcome, local_reply
+from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
 from maildispatch.core.render import RenderError, render_content
 from maildispatch.core.report import (
     REASON_DELAYED,
@@ -52,6 +52,8 @@ from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
     ContentMissing,
     ContentStore,
+    ContentTooLarge,
+    ContentUnavailable,
     DeadLetters,
     DeliveryLedger,
     MailTransport,
@@ -66,6 +68,7 @@ log = logging.getLogger("maildispatch.dispatch")
 POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
+STATUS_CONTENT_UNAVAILABLE = "4.3.0"  # RFC 3463: other mail system status, transient (S3 throttled or failing)
 
 # SQS message attributes that carry a message's identity when its record is re-enqueued.
 ATTRIBUTE_MESSAGE_KEY = "maildispatch-message-key"
@@ -258,7 +261,12 @@ class DispatchService:
     ) -> None:
         built, failure = await self._build(request, message_key, record)
         attempt.built = built
-        if failure is not None:
+        outcomes: list[Outcome]
+        if failure is not None and failure[0].startswith("4"):  # the content store may recover: retry later
+            log.warning("content unavailable", extra={"message_key": message_key, "error": failure[1]})
+            reply = local_reply(failure[0], failure[1])
+            outcomes = [Deferred(c.recipient, reply) for c in claims]
+        elif failure is not None:
             reply = local_reply(failure[0], failure[1])
             for claim in claims:
                 attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
@@ -267,8 +275,9 @@ class DispatchService:
             self.tally.add("rejected_input", len(claims))
             log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
             return
-        assert built is not None
-        outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
+        else:
+            assert built is not None
+            outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
         now = self._clock()
         for claim, outcome in zip(claims, outcomes, strict=False):
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
@@ -361,14 +370,18 @@ class DispatchService:
                 else None
             )
             content = render_content(request, template)
-            attachments = [
-                AttachmentData(
-                    a.filename,
-                    a.content_type,
-                    await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content,
-                )
-                for a in request.attachments
-            ]
+            # Base64 makes 3 bytes 4: what an attachment may weigh before it is fetched.
+            budget = self._policy.max_message_bytes * 3 // 4
+            budget -= sum(len(a.content) for a in request.attachments if not isinstance(a, S3Attachment))
+            attachments = []
+            for a in request.attachments:
+                data = await self._content.attachment(a, max_bytes=budget) if isinstance(a, S3Attachment) else a.content
+                budget -= len(data) if isinstance(a, S3Attachment) else 0
+                attachments.append(AttachmentData(a.filename, a.content_type, data))
+        except ContentTooLarge as error:
+            return None, (STATUS_TOO_BIG, str(error))
+        except ContentUnavailable as error:
+            return None, (STATUS_CONTENT_UNAVAILABLE, str(error))
         except (RenderError, ContentMissing) as error:
             return None, (STATUS_CONTENT_ERROR, str(error))
         built = build_message(
