@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test unit fuzz demo lint validate build bench chaos clean bounce-score classify-bounces
+.PHONY: venv test unit fuzz demo lint format validate build bench chaos clean bounce-score classify-bounces
 
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,22 @@ fuzz: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tests.stack.demo
 
+# Every check that reads the code without running it: the template, the boundaries between
+# the parts (import-linter contracts in pyproject.toml), style and types.
+LINT_PATHS := layers cli functions tests bench
+
 lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint
+	$(BIN)/lint-imports
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
+# ruff's fixes and formatting, applied
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
@@ -51,10 +64,11 @@ $(BENCH_STAMP): $(STAMP)
 	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-# The benchmark suite (bench/): results in bench/results/latest.{json,md} and throughput.png.
+# The benchmark suite (bench/): latest.{json,md} and throughput.png in .local/bench/ (untracked);
+# with PUBLISH=1 in bench/results/ (tracked, shown in docs/benchmarks.md). QUICK=1: a shorter run.
 # Needs smtp-sink and smtp-source from the Debian package postfix (.ci/run installs it).
 bench: $(BENCH_STAMP) $(SAM_STAMP)
-	$(BIN)/python -m bench $(if $(QUICK),--quick)
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(PUBLISH),--publish)
 
 # The fault test at full size: 2,000 requests against a fault-injecting relay, every record twice,
 # invocations killed mid-batch. Writes .local/chaos-summary.json; exits non-zero on loss or duplicates.

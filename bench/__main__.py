@@ -1,4 +1,8 @@
-"""python -m bench [--quick]: run every benchmark and write bench/results/latest.{json,md} and throughput.png."""
+"""python -m bench [--quick] [--publish]: run every benchmark and write latest.{json,md} and throughput.png.
+
+By default the results go to .local/bench/ (untracked), so a run never changes tracked files.
+With --publish (make bench PUBLISH=1) they go to bench/results/, the figures docs/benchmarks.md shows.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from .throughput import (
 from .workload import production_logging, sample_message
 
 REPO = Path(__file__).resolve().parents[1]
+LOCAL_RESULTS = REPO / ".local" / "bench"  # default: untracked
+PUBLISHED_RESULTS = REPO / "bench" / "results"  # --publish: tracked, shown in docs/benchmarks.md
 BATCHES = (10, 100, 1000)
 REPLY_DELAY = 0.020  # seconds the relay stand-in adds to every reply
 CALL_LATENCY = 0.005  # seconds each ledger and AWS call takes
@@ -231,14 +237,27 @@ def cost_section(latency: dict, memory_size_mb: int) -> dict:
     }
 
 
+def results_dir(explicit: Path | None, *, publish: bool) -> Path:
+    """Where the results go: an explicit --results, else bench/results/ with --publish, else .local/bench/."""
+    if explicit is not None:
+        return explicit
+    return PUBLISHED_RESULTS if publish else LOCAL_RESULTS
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--quick", action="store_true", help="fewer messages and runs: under 2 minutes, every key still there"
     )
-    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument(
+        "--publish", action="store_true", help=f"write the results to {PUBLISHED_RESULTS.relative_to(REPO)}/ (tracked)"
+    )
+    parser.add_argument(
+        "--results", type=Path, help=f"where the results go (default: {LOCAL_RESULTS.relative_to(REPO)}/, untracked)"
+    )
     parser.add_argument("--work", type=Path, default=REPO / ".local" / "bench")
     args = parser.parse_args(argv)
+    args.results = results_dir(args.results, publish=args.publish)
     plan = Plan.quick_plan() if args.quick else Plan.full()
     args.results.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
     maildispatch classify-bounces DIR [--out .local/bounce-predictions.json]
     maildispatch classify-bounces DIR --score [TRUTH_JSON]   # then run score.py and print it
+    maildispatch classify-bounces DIR --leave-one-out [TRUTH_JSON]   # the generalisation table
 
 The predictions map each file (relative to DIR's parent, as truth.json names them) to its verdicts:
 recipient_index, recipient, status, reply_code, reason, hard. `--score` runs
@@ -15,45 +16,60 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch_cli.bounce_measure import leave_one_out, load_truth, predictions_for, print_summary
+from maildispatch_cli.errors import UsageError
 
-
-def predictions_for(folder: Path) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for path in sorted(folder.rglob("*.eml")):
-        result = classify_returned_message(path.read_bytes())
-        key = f"{folder.name}/{path.relative_to(folder).as_posix()}"
-        out[key] = [
-            {
-                "recipient_index": i,
-                "recipient": v.recipient,
-                "status": v.status,
-                "reply_code": str(v.reply_code) if v.reply_code else None,
-                "reason": v.reason,
-                "hard": v.hard,
-                "kind": result.kind,
-                "rule": v.rule,
-            }
-            for i, v in enumerate(result.recipients, 1)
-        ]
-    return out
+NAME = "classify-bounces"
+HELP = "classify a folder of returned messages (.eml) into the scorer's predictions format"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="maildispatch classify-bounces", description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
-    ap.add_argument("--out", type=Path, default=Path(".local/bounce-predictions.json"))
-    ap.add_argument(
+def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        NAME, parents=parents, help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.set_defaults(run=run)
+    parser.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(".local/bounce-predictions.json"),
+        help="where to write the predictions (default: .local/bounce-predictions.json)",
+    )
+    parser.add_argument(
         "--score",
         nargs="?",
         const="",
         metavar="TRUTH_JSON",
         help="score the predictions with score.py (default truth: DIR/../truth.json)",
     )
-    args = ap.parse_args(argv)
+    parser.add_argument(
+        "--leave-one-out",
+        nargs="?",
+        const="",
+        metavar="TRUTH_JSON",
+        dest="leave_one_out",
+        help="print the leave-one-family-out table (default truth: DIR/../truth.json)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    prog = f"maildispatch {NAME}"
     if not args.folder.is_dir():
-        ap.error(f"{args.folder}: not a folder")
+        raise UsageError(f"{args.folder}: not a folder", prog)
+    if args.leave_one_out is not None:
+        labels = Path(args.leave_one_out) if args.leave_one_out else args.folder.resolve().parent / "truth.json"
+        if not labels.is_file():
+            raise UsageError(f"cannot measure: {labels} is missing", prog)
+        leave_one_out(args.folder, load_truth(labels))
+        return 0
+    truth = scorer = None
+    if args.score is not None:
+        truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"
+        scorer = truth.parent / "score.py"
+        if not truth.is_file() or not scorer.is_file():  # before the work, not after it
+            raise UsageError(f"cannot score: {truth if not truth.is_file() else scorer} is missing", prog)
     predictions = predictions_for(args.folder)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(predictions, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -66,15 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())),
         file=sys.stderr,
     )
-    if args.score is None:
+    if truth is None or scorer is None:
         return 0
-    truth = Path(args.score) if args.score else args.folder.resolve().parent / "truth.json"
-    scorer = truth.parent / "score.py"
-    if not truth.is_file() or not scorer.is_file():
-        print(f"cannot score: {truth} or {scorer} is missing", file=sys.stderr)
-        return 2
-    return subprocess.call([sys.executable, str(scorer), str(truth), str(args.out), "--by", "group"])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    code = subprocess.call([sys.executable, str(scorer), str(truth), str(args.out), "--by", "group"])
+    sys.stdout.flush()
+    print_summary(load_truth(truth), predictions)
+    return code

@@ -6,7 +6,8 @@
 Steps: dns, connect (TCP; for STARTTLS and plain also the SMTP greeting), tls (certificate
 always verified), auth, send (through RelayTransport, exactly as maildispatch sends). Each step
 says ok, FAILED or skipped, with what was found and, on failure, a hint a person can act on.
-`check_relay()` returns the results as data; `format_results()` and `main()` print them.
+
+`check_relay()` returns the results as data; `format_results()` and `run()` print them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import datetime
 import os
 import socket
 import ssl
-import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -29,6 +29,7 @@ import aiosmtplib
 
 from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings, RelayTransport, client_tls_context
 from maildispatch.core.outcome import Bounced, Delivered, Envelope, Uncertain
+from maildispatch_cli.errors import UsageError
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 PORT_HINT = "465 is implicit TLS (--security tls), 587 is STARTTLS (--security starttls)"
@@ -343,30 +344,47 @@ def check_message(sender: str, recipient: str) -> bytes:
     return message.as_bytes(policy=SMTP_POLICY)
 
 
-def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> CheckRequest:
-    parser = argparse.ArgumentParser(prog="maildispatch relay-check", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--port", type=int, help="default: 587 for starttls, 465 for tls")
-    parser.add_argument("--security", choices=tuple(DEFAULT_PORTS), default="starttls")
-    parser.add_argument("--username")
+NAME = "relay-check"
+HELP = "check an SMTP relay step by step and send a test email"
+
+
+def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        NAME,
+        parents=parents,
+        help=HELP,
+        description="\n\n".join(__doc__.split("\n\n")[:3]) if __doc__ else HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    parser.add_argument("--host", required=True, help="the relay's host name")
+    parser.add_argument("--port", type=int, help="default: 587 for starttls, 465 for tls, 25 for none")
+    parser.add_argument("--security", choices=tuple(DEFAULT_PORTS), default="starttls", help="default: starttls")
+    parser.add_argument("--username", help="authenticate as this user (AUTH PLAIN or LOGIN)")
     parser.add_argument("--password-env", metavar="VAR", help="the environment variable holding the password")
-    parser.add_argument("--from", dest="sender", default="")
-    parser.add_argument("--to", dest="recipient", default="")
+    parser.add_argument("--from", dest="sender", default="", metavar="ADDRESS", help="the test message's sender")
+    parser.add_argument("--to", dest="recipient", default="", metavar="ADDRESS", help="the test message's recipient")
     parser.add_argument("--ca-file", help="an extra CA certificate (PEM) to trust, for private relays")
-    parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds per step (default: 15)")
     parser.add_argument("--allow-insecure", action="store_true", help="allow --security none (local relays only)")
-    parser.add_argument("--local-hostname")
-    parser.add_argument("--no-send", dest="send", action="store_false")
-    args = parser.parse_args(argv)
+    parser.add_argument("--local-hostname", help="the name to give in EHLO")
+    parser.add_argument("--no-send", dest="send", action="store_false", help="stop after auth: send no message")
+
+
+def request_from(args: argparse.Namespace, environ: Mapping[str, str]) -> CheckRequest:
+    """The check the command line asks for; UsageError if it cannot work as given."""
+    prog = f"maildispatch {NAME}"
     password = None
     if args.username is not None:
         if not args.password_env:
-            parser.error("--username needs --password-env VAR (the password is never a command-line argument)")
+            raise UsageError(
+                "--username needs --password-env VAR (the password is never a command-line argument)", prog
+            )
         password = environ.get(args.password_env)
         if password is None:
-            parser.error(f"environment variable {args.password_env} is not set")
+            raise UsageError(f"environment variable {args.password_env} is not set", prog)
     if args.send and not (args.sender and args.recipient):
-        parser.error("sending the test message needs --from and --to (or use --no-send)")
+        raise UsageError("sending the test message needs --from and --to (or use --no-send)", prog)
     settings = RelaySettings(
         host=args.host,
         port=args.port or DEFAULT_PORTS[args.security],
@@ -383,16 +401,11 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> CheckRequ
         settings.validate()
         client_tls_context(settings.ca_file)
     except RelayConfigError as exc:
-        parser.error(str(exc))
+        raise UsageError(str(exc), prog) from None
     return CheckRequest(settings=settings, sender=args.sender, recipient=args.recipient, send=args.send)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    request = parse_args(argv, dict(os.environ))
-    results = asyncio.run(check_relay(request))
+def run(args: argparse.Namespace) -> int:
+    results = asyncio.run(check_relay(request_from(args, os.environ)))
     print(format_results(results))
     return 1 if failed_step(results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

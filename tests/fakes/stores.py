@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression
@@ -19,7 +19,8 @@ class InMemorySuppressionList:
     soft: dict[str, dict[str, float]] = field(default_factory=dict)
 
     async def add(self, entries: Sequence[Suppression]) -> None:
-        for entry in entries:
+        for entry in entries:  # as in DynamoDB, empty optional fields are not stored: they read back as None
+            entry = replace(entry, **{n: getattr(entry, n) or None for n in ("status", "diagnostic", "message_key")})
             self.entries.setdefault(entry.address, entry)
 
     async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
@@ -33,7 +34,9 @@ class InMemoryReturnPathIndex:
     entries: dict[str, SentMessage] = field(default_factory=dict)
 
     async def remember(self, entries: Sequence[tuple[str, SentMessage]]) -> None:
-        self.entries.update(entries)
+        for key, sent in entries:  # as in DynamoDB, empty optional fields are not stored: they read back as None
+            optional = ("recipient", "report_to", "from_address", "subject", "message_id")
+            self.entries[key] = replace(sent, **{n: getattr(sent, n) or None for n in optional})
 
     async def lookup(self, key: str) -> SentMessage | None:
         return self.entries.get(key)

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from maildispatch.core.returned_mail import classify_returned_message
-from maildispatch_cli.classify_bounces import predictions_for
+from maildispatch_cli.bounce_measure import predictions_for
 
 BOUNCES = Path(__file__).resolve().parents[2].parent / "shared" / "bounces"
 
-# Floors: just under the scores of this classifier (hard/soft 97.14 %, reason 91.93 %).
+# Floors: just under the scores of this classifier (hard/soft 97.38 %, reason 92.83 %; issue 13).
 FLOORS = {
-    "hard_soft": 0.971,  # issue 5 target: >= 0.97
-    "reason": 0.919,  # issue 5 target: >= 0.90
+    "hard_soft": 0.973,  # issue 5 target: >= 0.97; issue 13: no figure falls below 97.14
+    "reason": 0.928,  # issue 5 target: >= 0.90; issue 13: no figure falls below 91.93
     "non_bounce": 0.96,
     "status_class": 0.96,
     "reply_code": 0.96,
@@ -96,3 +96,19 @@ def test_reputation_blocks_never_suppress_a_recipient(corpus: Path):
         if i < len(verdicts) and verdicts[i].hard:
             wrongly_hard.append((e["file"], verdicts[i].reason))
     assert wrongly_hard == []
+
+
+def test_suppression_figures(corpus: Path):
+    """Issue 13: soft bounces predicted hard stay rare (a wrong hard verdict takes a working address
+    off every future send), hard bounces are rarely missed, and almost every entry is answered."""
+    from maildispatch_cli.bounce_measure import load_truth, measures
+
+    m = measures(load_truth(BOUNCES / "truth.json"), predictions_for(corpus))
+    right, of = m["soft_predicted_hard"]
+    assert right / of <= 0.014, f"soft predicted hard {right}/{of}"
+    right, of = m["hard_missed"]
+    assert right / of <= 0.033, f"hard missed {right}/{of}"
+    right, of = m["answered"]
+    assert right / of >= 0.993, f"answered {right}/{of}"
+    right, of = m["soft_suppressible"]
+    assert right / of <= 0.014, f"soft but suppressible {right}/{of}"

@@ -285,4 +285,34 @@ def test_s3_attachments_are_confined_sized_first_and_every_s3_error_fails_its_re
         for address, (_, expected) in cases.items():
             if expected is not None:
                 assert expected in errors.get(address, ""), f"{address}: {errors.get(address)!r}"
+
+
+def test_a_hostile_template_fails_alone_and_the_good_records_of_its_batch_go_in_the_same_invocation(
+    tmp_path, fresh_moto
+):
+    env = {"RENDER_TIMEOUT": "0.5", "RENDER_MEMORY_MB": "128"}
+    with LocalStack(tmp_path / "s", moto=fresh_moto, function_env=env) as stack:
+
+        def templated(key: str, text: str) -> str:
+            return json.dumps(
+                {
+                    "message_key": key,
+                    "from": SHOP,
+                    "to": [f"{key}@example.net"],
+                    "template": {"subject": "Hi {{ name }}", "text": text},
+                    "variables": {"name": "An"},
+                }
+            )
+
+        hostile = templated("hog", "{% for x in 'x'*2000000 %}{% for y in 'x'*2000000 %}{% endfor %}{% endfor %}")
+        greedy = templated("greedy", "{{ (['x'*2000000]*200)|join|length }}")
+        good = [templated(f"good{i}", "Hello {{ name }}") for i in range(4)]
+        stack.enqueue([hostile, *good, greedy])
+        invocations = stack.drain(timeout_s=60)
+        assert stack.copies_received() == {f"good{i}@example.net": 1 for i in range(4)}
+        dispatch = [i for i in invocations if "Dispatch" in i.function_name]
+        assert not any(i.failed_ids for i in dispatch), "nothing was left for a retry"
+        assert len(dispatch) == 1 and len(dispatch[0].record_ids) == 6  # the batch went through in one invocation
+        errors = {e["detail"]["message_key"]: e["detail"]["error"] for e in stack.bounce_events()}
+        assert "CPU budget (0.5 s)" in errors["hog"] and "memory budget (128 MiB)" in errors["greedy"]
         assert stack.queue_depth("DeadLetterQueue") == 0 and stack.queue_depth("SendQueue") == 0

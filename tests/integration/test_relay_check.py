@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from maildispatch.adapters.smtp_relay import RelaySettings
+from maildispatch_cli.app import main
 from maildispatch_cli.relay_check import (
     CheckRequest,
     StepResult,
@@ -20,7 +21,6 @@ from maildispatch_cli.relay_check import (
     check_relay,
     failed_step,
     format_results,
-    main,
 )
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
@@ -169,25 +169,29 @@ def test_the_cli_exits_non_zero_naming_the_failed_step_and_never_prints_the_pass
     relay: RelayProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "not-the-password")
-    assert main(cli_args(relay)) == 1
+    assert main(["relay-check", *cli_args(relay)]) == 1
     output = capsys.readouterr().out
     assert output.splitlines()[-1] == "relay check FAILED at step auth"
     assert "not-the-password" not in output
 
     monkeypatch.setenv("TEST_SMTP_PASSWORD", RELAY_PASSWORD)
-    assert main(cli_args(relay, "--no-send")) == 0
+    assert main(["relay-check", *cli_args(relay, "--no-send")]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "relay check ok"
 
 
-def test_the_cli_wants_the_password_from_the_environment() -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--host", "127.0.0.1", "--username", "me", "--no-send"])
-    assert exit_info.value.code == 2
+def test_the_cli_wants_the_password_from_the_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["relay-check", "--host", "127.0.0.1", "--username", "me", "--no-send"]) == 2
+    assert capsys.readouterr().err == (
+        "maildispatch: error: --username needs --password-env VAR (the password is never a command-line argument)"
+        " (see: maildispatch relay-check --help)\n"
+    )
 
 
 def test_it_runs_as_a_module(relay: RelayProcess) -> None:
-    layer = str(Path(__file__).resolve().parents[2] / "layers" / "maildispatch")
-    python_path = os.pathsep.join(filter(None, [layer, os.environ.get("PYTHONPATH")]))
+    repo = Path(__file__).resolve().parents[2]  # this checkout's layer and command line, not an installed copy
+    python_path = os.pathsep.join(
+        filter(None, [str(repo / "layers" / "maildispatch"), str(repo / "cli"), os.environ.get("PYTHONPATH")])
+    )
     result = subprocess.run(
         [sys.executable, "-m", "maildispatch_cli", "relay-check", *cli_args(relay)],
         env={**os.environ, "PYTHONPATH": python_path, "TEST_SMTP_PASSWORD": RELAY_PASSWORD},

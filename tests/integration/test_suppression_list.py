@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,8 @@ from maildispatch.core.suppression import Suppression
 from tests.stack.moto import aws_client, local_aws_environment
 
 REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+# This checkout's layer and command line, not an installed copy.
+PYTHON_PATH = os.pathsep.join([str(REPO_ROOT / "layers" / "maildispatch"), str(REPO_ROOT / "cli")])
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def test_lookups_of_more_than_a_hundred_addresses_are_batched(table):
 
 
 def run_cli(name, server, *args):
-    env = {**__import__("os").environ, **local_aws_environment(server.endpoint_url)}
+    env = {**os.environ, **local_aws_environment(server.endpoint_url), "PYTHONPATH": PYTHON_PATH}
     return subprocess.run(
         [sys.executable, "-m", "maildispatch_cli", "suppression", "--table", name, *args],
         capture_output=True,

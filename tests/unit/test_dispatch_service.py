@@ -6,10 +6,13 @@ import asyncio
 import email
 from email import policy
 
+import pytest
+
 from maildispatch.core.ledger import LedgerEntry, RecipientState
 from maildispatch.core.outcome import parse_reply
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.retry import RetrySchedule
+from maildispatch.core.signing import REQUEUE_SIGNATURE_ATTRIBUTE, sign_requeue
 from maildispatch.core.suppression import Suppression
 from maildispatch.services.dispatch import ATTRIBUTE_ARRIVAL, ATTRIBUTE_MESSAGE_KEY, DispatchPolicy, DispatchService
 from tests.fakes.ledger import InMemoryLedger
@@ -23,6 +26,7 @@ from tests.fakes.services import (
 )
 from tests.fakes.stores import InMemorySuppressionList
 
+SIGNING_KEY = b"test signing key"
 SCHEDULE = RetrySchedule(delays=(60, 120, 240), max_age_seconds=3600, jitter=0, stated_delay_floor=30)
 
 
@@ -49,7 +53,9 @@ class Harness:
             {a: Suppression(a, "hard_bounce", "5.1.1", "550 5.1.1 unknown", "old-1", 0.0) for a in suppressed}
         )
         self.requeue = CollectingRequeue()
-        self.policy = DispatchPolicy(reporting_mta="dispatch.test", **{"retry": SCHEDULE, **policy})
+        self.policy = DispatchPolicy(
+            reporting_mta="dispatch.test", **{"retry": SCHEDULE, "signing_key": SIGNING_KEY, **policy}
+        )
 
     def service(self) -> DispatchService:
         return DispatchService(
@@ -414,6 +420,69 @@ def test_a_wait_longer_than_sqs_visibility_allows_is_re_enqueued():
     result, _ = h.process(request(to=["busy@example.org"]))
     assert result.done and h.requeue.sent[0][1] == 900
     assert float(h.requeue.sent[0][2][ATTRIBUTE_ARRIVAL]) == h.clock.now
+
+
+def test_the_re_enqueue_attributes_carry_our_signature():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, requeue_after_receives=1)
+    h.process(request(to=["busy@example.org"]))
+    [(body, _, attributes)] = h.requeue.sent
+    expected = sign_requeue(SIGNING_KEY, body, attributes[ATTRIBUTE_MESSAGE_KEY], attributes[ATTRIBUTE_ARRIVAL])
+    assert attributes[REQUEUE_SIGNATURE_ATTRIBUTE] == expected
+
+
+@pytest.mark.parametrize("arrival", ["abc", "nan", "inf", "-inf", "0", "1e300"])
+def test_producer_set_arrival_attributes_are_ignored_and_counted_never_a_crash(arrival):
+    # Issue 9 point 6: `abc` crashed, nan/inf never expired, 0 expired at once.
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]})
+    result, tally = h.process(request(to=["busy@example.org"]), attributes={ATTRIBUTE_ARRIVAL: arrival})
+    assert not result.done and tally["untrusted_attributes"] == 1 and h.reasons() == []
+    assert h.ledger.state_of("order-1001", "busy@example.org") is RecipientState.DEFERRED
+
+
+def test_a_producer_set_message_key_does_not_skip_the_message():
+    # Issue 9 point 6: another message's key made this message a "duplicate" of it, silently skipped.
+    h = Harness()
+    h.process(request(message_key="order-1"))
+    result, tally = h.process(
+        request(message_key="order-2", to=["binh@example.net"]),
+        message_id="m-2",
+        attributes={ATTRIBUTE_MESSAGE_KEY: "order-1", ATTRIBUTE_ARRIVAL: "1", REQUEUE_SIGNATURE_ATTRIBUTE: "0" * 64},
+    )
+    assert result.done and tally["untrusted_attributes"] == 1 and tally["delivered"] == 1
+    assert h.transport.copies_received("binh@example.net") == 2
+
+
+def test_signed_attributes_copied_onto_another_body_do_not_verify():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, requeue_after_receives=1)
+    h.process(request(to=["busy@example.org"]))
+    [(_, _, attributes)] = h.requeue.sent
+    _, tally = h.process(request(message_key="order-2", to=["busy@example.org"]), attributes=attributes)
+    assert tally["untrusted_attributes"] == 1 and h.ledger.state_of("order-2", "busy@example.org") is not None
+
+
+def test_without_a_signing_key_no_attribute_is_trusted():
+    h = Harness({"busy@example.org": ["451 4.7.1 Try later"]}, signing_key=None, requeue_after_receives=1)
+    h.process(request(to=["busy@example.org"]))
+    [(body, _, attributes)] = h.requeue.sent
+    assert REQUEUE_SIGNATURE_ATTRIBUTE not in attributes
+    _, tally = h.process(body, attributes=attributes)
+    assert tally["untrusted_attributes"] == 1
+
+
+def test_the_message_id_entry_records_every_recipient_the_message_went_to():
+    from maildispatch.core.return_paths import message_id_key
+    from maildispatch.services.dispatch import VerpPolicy
+    from tests.fakes.stores import InMemoryReturnPathIndex
+
+    h = Harness(verp=VerpPolicy("bounces.example.com", b"verp key"))
+    index = InMemoryReturnPathIndex()
+    service = DispatchService(
+        h.transport, h.ledger, h.content, h.dead_letters, h.policy, return_paths=index, clock=h.clock
+    )
+    asyncio.run(service.process(sqs_record(request(to=["Binh@Example.net", "ana@example.org"]))))
+    entries = [sent for key, sent in index.entries.items() if key.startswith("msgid#")]
+    assert [e.sent_to for e in entries] == [("ana@example.org", "binh@example.net")]
+    assert entries[0].recipient is None and message_id_key(entries[0].message_id) in index.entries
 
 
 def message_id(data: bytes) -> str:

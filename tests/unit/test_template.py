@@ -18,6 +18,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from maildispatch.core.retry import parse_duration
+from maildispatch.runtime.observability import METRIC_NAMES
 from maildispatch.runtime.settings import DispatchSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -244,6 +245,22 @@ def test_queues_are_encrypted(cfn):
         assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
 
 
+def test_topics_are_encrypted_with_a_key_ses_may_use(cfn):
+    """SES publishes bounce and complaint notifications to the topic: an encrypted topic needs a customer
+    managed key whose policy lets ses.amazonaws.com use it (alias/aws/sns cannot; SES's messages would be lost)."""
+    topic_ids = ids_of_type(cfn, "AWS::SNS::Topic")
+    assert topic_ids == ["SesNotificationTopic"]
+    for topic_id in topic_ids:
+        (key_id,) = referenced_ids(properties(cfn, topic_id)["KmsMasterKeyId"])
+        key = properties(cfn, key_id)
+        assert cfn["Resources"][key_id]["Type"] == "AWS::KMS::Key"
+        assert key["EnableKeyRotation"] is True
+        (ses,) = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "ses.amazonaws.com"}]
+        assert ses["Effect"] == "Allow"
+        assert set(ses["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+        assert ses["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
 # --- Event source mappings ---------------------------------------------------------------------
 
 
@@ -348,6 +365,7 @@ EXPECTED_ENVIRONMENT = {
         "SEND_QUEUE_RETENTION": "4d",
         "VERP_DOMAIN": {"Ref": "BounceDomain"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -357,12 +375,14 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-returned",
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
+        "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
     },
 }
 
@@ -413,7 +433,8 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret"},  # signs return paths
+        # signs return paths; signs reports and re-enqueue attributes
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
     },
     "BounceFunction": {
         **{action: {"DeadLetterQueue"} for action in POLLER},
@@ -421,6 +442,8 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -435,7 +458,7 @@ EXPECTED_GRANTS = {
             )
         },
         "sqs:SendMessage*": {"DeadLetterQueue"},  # returned bounces enter the bounce function's path
-        "secretsmanager:GetSecretValue": {"VerpSigningSecret"},
+        "secretsmanager:GetSecretValue": {"VerpSigningSecret", "InternalSigningSecret"},  # signs its reports
         "events:PutEvents": {"EventBusName"},
         "dynamodb:GetItem": {"DeliveryLedgerTable"},  # return-path lookups
     },
@@ -539,6 +562,31 @@ def test_credentials_secret_is_deployed_as_an_empty_placeholder(cfn):
     assert "put-secret-value" in cfn["Outputs"]["RelayCredentialsSecretArn"]["Description"]
 
 
+# --- Returned mail received with SES -----------------------------------------------------------
+
+
+def test_ses_receipt_rule_takes_only_the_dedicated_bounce_domain_and_scans_what_it_stores(sam):
+    """SES matches a recipient domain or one exact address, never a local-part pattern such as bounces+*:
+    the rule names only BounceDomain, which the template documents must be a subdomain for return paths alone."""
+    with_ses = transform_template(sam, {"BounceDomain": "bounces.example.com", "ReceiveReturnedMailWithSes": "true"})
+    resource = with_ses["Resources"]["ReturnedMailReceiptRule"]
+    rule = resource["Properties"]["Rule"]
+    (action,) = rule["Actions"]
+
+    assert resource["Condition"] == "ReceiveWithSes"
+    assert with_ses["Conditions"]["ReceiveWithSes"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "ReceiveReturnedMailWithSes"}, "true"]}, {"Condition": "UseVerp"}]
+    }
+    assert rule["Recipients"] == [{"Ref": "BounceDomain"}]  # the VERP domain dispatch signs return paths with
+    assert properties(with_ses, "DispatchFunction")["Environment"]["Variables"]["VERP_DOMAIN"] == {
+        "Ref": "BounceDomain"
+    }
+    assert rule["ScanEnabled"] is True  # SES adds X-SES-Spam-Verdict / X-SES-Virus-Verdict; FAIL is dropped
+    assert rule["Enabled"] is True
+    assert action == {"S3Action": {"BucketName": {"Ref": "ReturnedMailBucket"}, "ObjectKeyPrefix": "returned/"}}
+    assert "dedicated subdomain" in with_ses["Parameters"]["BounceDomain"]["Description"]
+
+
 # --- Parameters --------------------------------------------------------------------------------
 
 
@@ -614,6 +662,78 @@ def test_dead_letter_queue_age_alarm_catches_a_message_the_bounce_function_keeps
     assert alarm["Namespace"] == "AWS/SQS"
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert 0 < alarm["Threshold"] <= 3600
+
+
+FUNCTION_SERVICES = {
+    "DispatchFunction": "maildispatch-dispatch",
+    "BounceFunction": "maildispatch-bounce",
+    "ReturnedFunction": "maildispatch-returned",
+}
+
+
+def alarms_on(
+    cfn: dict[str, Any], namespace: str, metric: str, dimensions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return [
+        properties(cfn, a)
+        for a in ids_of_type(cfn, "AWS::CloudWatch::Alarm")
+        if (properties(cfn, a)["Namespace"], properties(cfn, a)["MetricName"], properties(cfn, a)["Dimensions"])
+        == (namespace, metric, dimensions)
+    ]
+
+
+def assert_fires_on_any(alarm: dict[str, Any]) -> None:
+    assert alarm["Statistic"] == "Sum"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 15 * 60
+    assert alarm["TreatMissingData"] == "notBreaching"  # no invocations or no counts: nothing wrong
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+@pytest.mark.parametrize("function_id", sorted(FUNCTION_SERVICES))
+def test_each_function_has_an_alarm_on_lambda_errors_and_throttles(cfn, function_id, metric):
+    dimensions = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    (alarm,) = alarms_on(cfn, "AWS/Lambda", metric, dimensions)
+    assert_fires_on_any(alarm)
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTION_SERVICES))
+def test_each_function_has_an_alarm_on_the_record_errors_it_publishes(cfn, function_id):
+    """The batch runtime tallies `record_errors`; powertools publishes it in the POWERTOOLS_METRICS_NAMESPACE
+    with the function's POWERTOOLS_SERVICE_NAME as its `service` dimension."""
+    variables = properties(cfn, function_id)["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == FUNCTION_SERVICES[function_id]
+    dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    (alarm,) = alarms_on(cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["record_errors"], dimensions)
+    assert_fires_on_any(alarm)
+
+
+def test_forged_return_paths_raise_an_alarm(cfn):
+    variables = properties(cfn, "ReturnedFunction")["Environment"]["Variables"]
+    dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    (alarm,) = alarms_on(
+        cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["forged_return_paths"], dimensions
+    )
+    assert_fires_on_any(alarm)
+
+
+@pytest.mark.parametrize("queue_id", ["SendQueue", "ReturnedMailQueue", "DeadLetterQueue"])
+def test_consumed_queues_have_an_alarm_on_the_age_of_their_oldest_message(cfn, queue_id):
+    alarm = alarm_on(cfn, "ApproximateAgeOfOldestMessage", queue_id)
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert 0 < alarm["Threshold"] <= 3600
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_send_queue_age_alarm_leaves_room_for_the_default_retry_waits(cfn):
+    """SQS leaves a message received three times or more out of ApproximateAgeOfOldestMessage: a deferred
+    request counts while it waits out the first two retry waits, which must not raise the alarm."""
+    alarm = alarm_on(cfn, "ApproximateAgeOfOldestMessage", "SendQueue")
+    first_two = [parse_duration(w) for w in cfn["Parameters"]["RetrySchedule"]["Default"].split(",")[:2]]
+    timeout = properties(cfn, "DispatchFunction")["Timeout"]
+    assert sum(first_two) + 2 * timeout < alarm["Threshold"]
 
 
 def test_alarms_notify_only_when_a_topic_is_given(cfn):

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.outcome import Envelope, Outcome
-from maildispatch.core.render import TemplateSource
+from maildispatch.core.render import RenderedContent, TemplateSource, render_content
 from maildispatch.core.report import BounceReport
-from maildispatch.core.request import S3Attachment
+from maildispatch.core.request import S3Attachment, SendRequest
 from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.suppression import Suppression
 
@@ -71,6 +71,20 @@ class ContentStore(Protocol):
         attachment prefix), ContentTooLarge (over `max_bytes`, found before it is downloaded) or
         ContentUnavailable (transient: throttling, a server error; try again later)."""
         ...
+
+
+class TemplateRenderer(Protocol):
+    """Subject and bodies of a request; a template's failure, or its exceeding the render budget, is a RenderError."""
+
+    async def render(self, request: SendRequest, template: TemplateSource | None) -> RenderedContent: ...
+
+
+class InProcessRenderer:
+    """Renders in this process, on the event loop, without a CPU or memory budget: for trusted
+    templates, tests and benchmarks. Deployments render through a budgeted worker process."""
+
+    async def render(self, request: SendRequest, template: TemplateSource | None) -> RenderedContent:
+        return render_content(request, template)
 
 
 class ContentMissing(LookupError):

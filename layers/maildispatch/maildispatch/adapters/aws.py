@@ -20,6 +20,7 @@ from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
+from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, sign_report
 from maildispatch.ports import ContentMissing, ContentTooLarge, ContentUnavailable
 
 REPORT_ATTRIBUTE = "maildispatch-document"  # message attribute that marks a report written by a function
@@ -95,20 +96,30 @@ async def _call(fn: Any, /, **kwargs: Any) -> Any:
 
 
 class SqsDeadLetters:
-    """Writes bounce reports to the dead-letter queue, where the bounce function picks them up."""
+    """Writes bounce reports to the dead-letter queue, where the bounce function picks them up.
 
-    def __init__(self, queue_url: str, client: Any = None) -> None:
+    Each report is signed with the internal key (REPORT_SIGNATURE_ATTRIBUTE): the bounce function
+    acts only on reports that verify, never on a report-shaped body that reached the queue otherwise.
+    """
+
+    def __init__(self, queue_url: str, client: Any = None, *, signing_key: bytes | None = None) -> None:
         self._queue_url = queue_url
         self._client = client
+        self._signing_key = signing_key
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SqsDeadLetters({self._queue_url!r}, signed={self._signing_key is not None})"
 
     async def send(self, report: BounceReport) -> None:
         client = self._client or aws_client("sqs")
-        await _call(
-            client.send_message,
-            QueueUrl=self._queue_url,
-            MessageBody=report.to_json(),
-            MessageAttributes={REPORT_ATTRIBUTE: {"DataType": "String", "StringValue": "bounce-report"}},
-        )
+        body = report.to_json()
+        attributes = {REPORT_ATTRIBUTE: {"DataType": "String", "StringValue": "bounce-report"}}
+        if self._signing_key:
+            attributes[REPORT_SIGNATURE_ATTRIBUTE] = {
+                "DataType": "String",
+                "StringValue": sign_report(self._signing_key, body),
+            }
+        await _call(client.send_message, QueueUrl=self._queue_url, MessageBody=body, MessageAttributes=attributes)
 
 
 class SqsRequeue:

@@ -44,6 +44,8 @@ class DynamoDbReturnPathIndex:
         ):
             if value:
                 item[name] = {"S": value}
+        if sent.sent_to:
+            item["sent_to"] = {"SS": sorted(set(sent.sent_to))}
         self._client.put_item(TableName=self._table, Item=item)
 
     def _get(self, key: str) -> SentMessage | None:
@@ -63,4 +65,5 @@ class DynamoDbReturnPathIndex:
             text("from_address"),
             text("subject"),
             text("message_id"),
+            tuple(sorted(item["sent_to"]["SS"])) if "sent_to" in item else None,
         )

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression
+from maildispatch.ports import NoSuppressionList, SuppressionList
 
 
 class DynamoDbSuppressionList:
@@ -40,7 +41,7 @@ class DynamoDbSuppressionList:
             TableName=self._table,
             Key=key,
             UpdateExpression="ADD soft_bounces :event",
-            ExpressionAttributeValues={":event": {"SS": [f"{at:.0f}|{event_id}"]}},
+            ExpressionAttributeValues={":event": {"SS": [f"{at:.3f}|{event_id}"]}},  # the time as compared below
             ReturnValues="ALL_NEW",
         )
         entries = response["Attributes"]["soft_bounces"]["SS"]
@@ -123,3 +124,8 @@ def _from_item(item: dict[str, Any]) -> Suppression:
         text("message_key"),
         float(item["created_at"]["N"]),
     )
+
+
+def suppression_list(client: Any, table_name: str | None, executor: Executor | None = None) -> SuppressionList:
+    """The deployment's suppression list: its DynamoDB table, or none at all when no table is configured."""
+    return DynamoDbSuppressionList(client, table_name, executor) if table_name else NoSuppressionList()

@@ -334,7 +334,7 @@ class RelayTransport:
         try:
             _write(connection.smtp, b"".join(command + b"\r\n" for _, command in group))
             replies = []
-            for _step in group:
+            for step, _ in group:  # noqa: B007  # `step` names the command in the except clause below
                 replies.append(await _next_reply(connection.smtp, self._settings.timeout))
                 if replies[-1].code == 421:
                     break
@@ -555,11 +555,12 @@ def _refusal(recipient: str, step: str, response: aiosmtplib.SMTPResponse, host:
     if code in AUTH_FAILURE_CODES:
         diagnostic = parse_reply(code, response.message).diagnostic
         text = f"{host} requires authentication at {step}: {diagnostic}; check the relay credentials"
-        return Deferred(recipient, local_reply("4.7.0", text, host))
+        return Deferred(recipient, local_reply("4.7.0", text, host, command=step))
     if not 400 <= code < 600:  # not SMTP at all (aiosmtplib says -1 for garbage)
         text = f"{host} gave an unexpected reply at {step}: {code} {response.message}"
-        return Deferred(recipient, local_reply("4.5.0", text, host))
-    reply = parse_reply(code, response.message, host)
+        return Deferred(recipient, local_reply("4.5.0", text, host, command=step))
+    # The step travels with the reply: a refused MAIL FROM is about the sender, never the recipient.
+    reply = parse_reply(code, response.message, host, command=step)
     if code >= 500:
         return Bounced(recipient, reply)
     return Deferred(recipient, reply, stated_retry_delay(reply.text))
@@ -642,7 +643,9 @@ def _invalid_address(envelope: Envelope, recipient: str) -> Outcome | None:
     """A permanent local refusal for an address that cannot go into an SMTP command at all."""
     bad = _UNUSABLE_IN_ADDRESS
     if bad.search(envelope.sender):
-        return Bounced(recipient, local_reply("5.1.7", f"invalid envelope sender {envelope.sender!r}"))
+        return Bounced(
+            recipient, local_reply("5.1.7", f"invalid envelope sender {envelope.sender!r}", command="MAIL FROM")
+        )
     if not recipient or bad.search(recipient):
         return Bounced(recipient, local_reply("5.1.3", f"invalid recipient address {recipient!r}"))
     return None

@@ -87,6 +87,7 @@ def failed_recipient(
         reply_code=reply.code,
         remote_mta=reply.remote_mta,
         action=action,
+        command=reply.command,
     )
 
 

@@ -26,6 +26,7 @@ class Reply:
     status: str
     text: str
     remote_mta: str | None = None
+    command: str | None = None  # the SMTP command this replied to ("MAIL FROM", "RCPT TO", "DATA", ...), when known
 
     @property
     def diagnostic(self) -> str:
@@ -41,7 +42,7 @@ class Reply:
         return self.status.startswith("5")
 
 
-def parse_reply(code: int, text: str, remote_mta: str | None = None) -> Reply:
+def parse_reply(code: int, text: str, remote_mta: str | None = None, *, command: str | None = None) -> Reply:
     """Build a Reply from an SMTP reply code and text, extracting the enhanced status.
 
     An enhanced code whose class contradicts the reply code (a '250 5.1.1') is ignored,
@@ -54,12 +55,12 @@ def parse_reply(code: int, text: str, remote_mta: str | None = None) -> Reply:
         text = text[match.end() :].strip()
     else:
         status = f"{str(code)[0]}.0.0"
-    return Reply(code=code, status=status, text=text, remote_mta=remote_mta)
+    return Reply(code=code, status=status, text=text, remote_mta=remote_mta, command=command)
 
 
-def local_reply(status: str, text: str, remote_mta: str | None = None) -> Reply:
+def local_reply(status: str, text: str, remote_mta: str | None = None, *, command: str | None = None) -> Reply:
     """A reply made here, when no SMTP reply was received (timeouts, dropped connections)."""
-    return Reply(code=None, status=status, text=text, remote_mta=remote_mta)
+    return Reply(code=None, status=status, text=text, remote_mta=remote_mta, command=command)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,24 @@
 Templates come from producers, so they run in Jinja2's immutable sandbox: attribute escapes
 and data mutation are refused, and every failure is a RenderError naming the template field.
 A missing variable is an error, never an empty string in a customer's mail.
+
+The sandbox also refuses the cheap ways to ask for minutes of CPU or gigabytes of memory
+(huge ranges, repeats, paddings and format widths, lipsum and wordwrap abuse) with a named
+error. That is a fast path, not the guarantee: a service renders untrusted templates through
+a TemplateRenderer that runs `render_job` in a separate process with a CPU and memory budget.
+Error messages name the field, line and kind of failure; quoted text that is not in the
+template itself (a variable's value) is left out, so a secret never reaches logs or reports.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from functools import lru_cache, wraps
+from typing import TYPE_CHECKING, Any
 
 from maildispatch.core.request import (
     MAX_HEADER_VALUE_CHARS,
@@ -52,7 +62,115 @@ class RenderError(ValueError):
         self.message = message
 
 
+@dataclass(frozen=True)
+class RenderJob:
+    """What rendering a template needs, and only that: it crosses a process boundary (pickled)."""
+
+    source: TemplateSource
+    variables: dict[str, Any]
+    subject: str | None  # the request's own subject, which wins over the template's
+
+
 MAX_POWER_BITS = 100_000  # a ** result larger than this is a denial of service, not a number in a mail
+MAX_RANGE_ITEMS = 100_000  # all range() calls of one message together: nested loops multiply
+MAX_WIDTH = 100_000  # a padding, indent or format width; a line of a mail is far shorter
+MAX_LIPSUM_PARAGRAPHS = 100
+MAX_LIPSUM_WORDS = 1_000
+MAX_WORDWRAP_INPUT = 100_000  # textwrap is quadratic in long words
+MIN_WORDWRAP_WIDTH = 5
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_FORMAT_WIDTH_RE = re.compile(r"\d{7,}")  # any number of 7+ digits in a format spec is a width of millions
+_PERCENT_SPEC_RE = re.compile(r"%[^a-zA-Z%]*(?:\d{7,}|\*)")  # %1000000000d, %.1000000000f, %*d
+_NESTED_SPEC_RE = re.compile(r"\{[^{}]*:[^{}]*\{")  # '{:{w}}': a width given as an argument
+
+_range_left: ContextVar[list[int]] = ContextVar("_range_left")
+
+
+@contextmanager
+def _budget() -> Iterator[None]:
+    token = _range_left.set([MAX_RANGE_ITEMS])
+    try:
+        yield
+    finally:
+        _range_left.reset(token)
+
+
+def _refuse(message: str) -> BaseException:
+    from jinja2.exceptions import SecurityError
+
+    return SecurityError(message)
+
+
+def _bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    left = _range_left.get([MAX_RANGE_ITEMS])
+    left[0] -= len(numbers)
+    if left[0] < 0:
+        raise _refuse(f"the template's ranges would count more than {MAX_RANGE_ITEMS} items in all")
+    return numbers
+
+
+def _check_width(what: str, width: object) -> None:
+    if isinstance(width, int) and abs(width) > MAX_WIDTH:
+        raise _refuse(f"{what} width {width} is over {MAX_WIDTH}")
+
+
+def _check_percent_format(text: str) -> None:
+    if _PERCENT_SPEC_RE.search(text):
+        raise _refuse(f"a %-format width or precision over {MAX_WIDTH}, or given by an argument, is refused")
+
+
+def _bounded_filter(name: str, function: Callable[..., Any], check: Callable[..., None]) -> Callable[..., Any]:
+    @wraps(function)  # keeps jinja's pass_environment/pass_eval_context marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        check(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    return bounded
+
+
+def _filter_checks() -> dict[str, Callable[..., None]]:
+    def value_and_width(position: int, keyword: str, name: str) -> Callable[..., None]:
+        def check(*args: Any, **kwargs: Any) -> None:
+            width = kwargs.get(keyword, args[position] if len(args) > position else None)
+            _check_width(f"|{name}", width)
+
+        return check
+
+    def wordwrap(*args: Any, **kwargs: Any) -> None:
+        # do_wordwrap(environment, s, width=79, ...)
+        text = args[1] if len(args) > 1 else ""
+        width = kwargs.get("width", args[2] if len(args) > 2 else 79)
+        if isinstance(text, str) and len(text) > MAX_WORDWRAP_INPUT:
+            raise _refuse(f"|wordwrap of {len(text)} characters; at most {MAX_WORDWRAP_INPUT}")
+        if isinstance(width, int) and width < MIN_WORDWRAP_WIDTH:
+            raise _refuse(f"|wordwrap width {width}; at least {MIN_WORDWRAP_WIDTH}")
+
+    def format_(*args: Any, **kwargs: Any) -> None:
+        if args and isinstance(args[0], str):
+            _check_percent_format(args[0])
+
+    return {
+        "center": value_and_width(1, "width", "center"),
+        "indent": value_and_width(1, "width", "indent"),
+        "batch": value_and_width(1, "linecount", "batch"),
+        "slice": value_and_width(2, "slices", "slice"),  # (context, value, slices, ...)
+        "truncate": value_and_width(2, "length", "truncate"),  # (environment, s, length, ...)
+        "wordwrap": wordwrap,
+        "format": format_,
+    }
+
+
+def _bounded_lipsum(lipsum: Callable[..., str]) -> Callable[..., str]:
+    def bounded(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+        if not isinstance(n, int) or not 0 <= n <= MAX_LIPSUM_PARAGRAPHS:
+            raise _refuse(f"lipsum(n={n!r}): at most {MAX_LIPSUM_PARAGRAPHS} paragraphs")
+        for value in (min, max):
+            if not isinstance(value, int) or not 0 < value <= MAX_LIPSUM_WORDS:
+                raise _refuse(f"lipsum words per paragraph {value!r}: between 1 and {MAX_LIPSUM_WORDS}")
+        return lipsum(n=n, html=html, min=min, max=max)
+
+    return bounded
 
 
 @lru_cache(maxsize=2)
@@ -67,9 +185,11 @@ def _environment(html: bool) -> ImmutableSandboxedEnvironment:
         chunks: `{{ 'x' * 10**9 }}` or `{{ 9 ** 10**7 }}` would exhaust a function's memory or
         time before it saw a character."""
 
-        intercepted_binops = frozenset({"*", "**"})
+        intercepted_binops = frozenset({"*", "**", "%"})
 
         def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
+            if operator == "%" and isinstance(left, str):
+                _check_percent_format(left)
             if operator == "*":
                 for sequence, times in ((left, right), (right, left)):
                     if (
@@ -90,7 +210,33 @@ def _environment(html: bool) -> ImmutableSandboxedEnvironment:
                 raise SecurityError(f"'**' would build a number of about {abs(left).bit_length() * right} bits")
             return super().call_binop(context, operator, left, right)
 
-    return BoundedSandbox(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, auto_reload=False)
+        def call(__self, __context, __obj, *args, **kwargs):  # type: ignore[no-untyped-def]
+            owner = getattr(__obj, "__self__", None)
+            name = getattr(__obj, "__name__", None)
+            if isinstance(owner, str) and name in _PADDING_METHODS:
+                for width in (*args, *kwargs.values()):
+                    _check_width(f"str.{name}", width)
+            wrapped = getattr(__obj, "__wrapped__", None)  # the sandbox's wrapper of str.format
+            fmt = getattr(wrapped, "__self__", None)
+            if isinstance(fmt, str) and getattr(wrapped, "__name__", None) in ("format", "format_map"):
+                if _FORMAT_WIDTH_RE.search(fmt):
+                    raise _refuse(f"a str.format width or precision over {MAX_WIDTH} is refused")
+                if _NESTED_SPEC_RE.search(fmt):
+                    values = [*args, *kwargs.values()]
+                    if values and isinstance(values[0], dict):
+                        values += list(values[0].values())
+                    for width in values:
+                        _check_width("a str.format argument used as a", width)
+            return super().call(__context, __obj, *args, **kwargs)
+
+    environment = BoundedSandbox(
+        undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True, auto_reload=False
+    )
+    environment.globals["range"] = _bounded_range
+    environment.globals["lipsum"] = _bounded_lipsum(environment.globals["lipsum"])  # type: ignore[arg-type]
+    for name, check in _filter_checks().items():
+        environment.filters[name] = _bounded_filter(name, environment.filters[name], check)
+    return environment
 
 
 @lru_cache(maxsize=128)
@@ -100,7 +246,15 @@ def _compile(source: str, html: bool) -> Template:
 
 
 def render_content(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent:
-    """Subject and bodies for `request`. `template` is the fetched source of a stored template, and only that."""
+    """Subject and bodies for `request`. `template` is the fetched source of a stored template, and only that.
+
+    In this process, without a CPU or memory budget: for trusted templates, tests and benchmarks."""
+    job = prepare_render(request, template)
+    return job if isinstance(job, RenderedContent) else render_job(job)
+
+
+def prepare_render(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent | RenderJob:
+    """The content itself when the request has bodies, else the job of rendering its template."""
     if request.template is None:
         if template is not None:
             raise ValueError("a template source was given for a request with bodies")
@@ -121,12 +275,19 @@ def render_content(request: SendRequest, template: TemplateSource | None = None)
             raise RenderError(f"template.{name}", f"must be text, not {type(getattr(source, name)).__name__}")
     if source.text is None and source.html is None:
         raise RenderError("template", "the template has neither text nor html")
-    variables = dict(request.variables)
-    return RenderedContent(
-        subject=request.subject if request.subject is not None else _render_subject(source.subject, variables),
-        text=None if source.text is None else _render("template.text", source.text, variables, html=False),
-        html=None if source.html is None else _render("template.html", source.html, variables, html=True),
-    )
+    return RenderJob(source=source, variables=dict(request.variables), subject=request.subject)
+
+
+def render_job(job: RenderJob) -> RenderedContent:
+    """Renders a template job; every failure of the template is a RenderError. MemoryError passes
+    through: what the budget is, and that it was exceeded, is the caller's to say."""
+    source, variables = job.source, job.variables
+    with _budget():
+        return RenderedContent(
+            subject=job.subject if job.subject is not None else _render_subject(source.subject, variables),
+            text=None if source.text is None else _render("template.text", source.text, variables, html=False),
+            html=None if source.html is None else _render("template.html", source.html, variables, html=True),
+        )
 
 
 def _source_of(template: InlineTemplate) -> TemplateSource:
@@ -155,7 +316,13 @@ def _render(field: str, source: str, variables: dict[str, object], *, html: bool
     try:
         compiled = _compile(source, html)
     except TemplateSyntaxError as error:
-        raise RenderError(field, f"syntax error on line {error.lineno}: {error.message}") from None
+        message = _without_values(error.message or "", source)
+        raise RenderError(field, f"syntax error on line {error.lineno}: {message}") from None
+    except MemoryError:
+        raise
+    except Exception as error:  # constant folding runs expressions at compile time: {{ 1[0] and 1 }}
+        message = _without_values(str(error), source)
+        raise RenderError(field, f"cannot compile: {type(error).__name__}: {message}") from None
     chunks: list[str] = []
     size = 0
     try:
@@ -165,18 +332,47 @@ def _render(field: str, source: str, variables: dict[str, object], *, html: bool
             if size > MAX_RENDERED_CHARS:
                 raise RenderError(field, f"renders to more than {MAX_RENDERED_CHARS} characters")
             chunks.append(chunk)
-    except RenderError:
+    except (RenderError, MemoryError):
         raise
     except SecurityError as error:
-        raise RenderError(field, f"refused by the sandbox{_at_line(error)}: {error}") from None
+        message = _without_values(str(error), source)
+        raise RenderError(field, f"refused by the sandbox{_at_line(error)}: {message}") from None
     except UndefinedError as error:
-        raise RenderError(field, f"undefined variable{_at_line(error)}: {error}") from None
-    except Exception as error:  # the template's own expressions: 1/0, "a" + 1, range(10**9)
-        raise RenderError(field, f"{type(error).__name__}{_at_line(error)}: {error}") from None
+        message = _without_values(str(error), source)
+        raise RenderError(field, f"undefined variable{_at_line(error)}: {message}") from None
+    except RecursionError as error:  # a recursive macro
+        raise RenderError(field, f"recursion too deep{_at_line(error)}") from None
+    except Exception as error:  # the template's own expressions: 1/0, "a" + 1, int("x")
+        message = _without_values(str(error), source)
+        raise RenderError(field, f"{type(error).__name__}{_at_line(error)}: {message}") from None
     rendered = "".join(chunks)
     if _SURROGATE_RE.search(rendered):
         raise RenderError(field, "renders an unpaired UTF-16 surrogate, which is not text")
     return rendered
+
+
+_QUOTED_RE = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+_TYPE_TEXT_RE = re.compile(
+    r"[\w.]+ object|int|float|str|bool|bytes|list|tuple|dict|set|NoneType|None|Undefined|Markup|range|function"
+)
+MAX_ERROR_CHARS = 300
+
+
+def _without_values(message: str, source: str) -> str:
+    """An error message without the values it quotes: `'dict object' has no attribute 'RESET-TOKEN-123'`
+    (a key from a variable) must not reach logs and reports. Quoted text that is in the template
+    (a name, a literal) or a type name is kept; the rest becomes '…'."""
+
+    def quoted(match: re.Match[str]) -> str:
+        text = match.group(1) if match.group(1) is not None else match.group(2)
+        if _TYPE_TEXT_RE.fullmatch(text) or (text and text in source):
+            return match.group(0)
+        if message.startswith(" object", match.end()) and text.isidentifier():  # "of 'type' object"
+            return match.group(0)
+        return "'…'"
+
+    message = _QUOTED_RE.sub(quoted, message)
+    return message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS] + "…"
 
 
 def _at_line(error: BaseException) -> str:

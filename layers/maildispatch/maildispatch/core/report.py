@@ -52,6 +52,7 @@ class FailedRecipient:
         None  # the bounce reason label (userunknown, mailboxfull, blocked, ...), when classified
     )
     hard: bool | None = None  # the address is permanently bad (True), a soft failure (False), or unknown (None)
+    command: str | None = None  # the SMTP command refused ("MAIL FROM": about the sender, never suppresses)
 
 
 @dataclass(frozen=True)

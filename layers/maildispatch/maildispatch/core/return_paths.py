@@ -2,8 +2,8 @@
 
 When the dispatcher sends with a VERP return path it remembers, under the token's id and under
 the Message-ID, the message key, the recipient and where reports go. Returned mail is matched by
-the token first, then by the Message-ID of the returned original, then only by the recipient it
-names. The entries live in the ledger table (partition keys `verp#<id>` and `msgid#<id>`), with
+the token first, then by the Message-ID of the returned original (which proves only the addresses
+that message was sent to, kept with its entry), then only by the recipient it names. The entries live in the ledger table (partition keys `verp#<id>` and `msgid#<id>`), with
 the ledger's retention.
 """
 
@@ -20,6 +20,10 @@ class SentMessage:
     from_address: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    # For an entry found by Message-ID: every address this message was sent to (lower case). A report
+    # matched by Message-ID proves a failure only for addresses in this set; None (an entry written
+    # before the set was kept) proves it for none.
+    sent_to: tuple[str, ...] | None = None
 
 
 def verp_key(verp_id: str) -> str:

@@ -82,6 +82,21 @@ def envelope_addresses(raw: bytes) -> list[str]:
     return found
 
 
+# Added to the stored message by an SES receipt rule with ScanEnabled (values PASS, FAIL, GRAY,
+# PROCESSING_FAILED). A sender may put its own copies below SES's: any FAIL counts, PASS proves nothing.
+_SES_VERDICT_HEADERS = {"X-SES-Spam-Verdict": "spam", "X-SES-Virus-Verdict": "virus"}
+
+
+def ses_scan_failures(raw: bytes) -> list[str]:
+    """What SES's scan found in a stored message: "spam" and/or "virus" where a verdict header says FAIL."""
+    headers = BytesHeaderParser().parsebytes(raw[: 256 * 1024])
+    return [
+        finding
+        for name, finding in _SES_VERDICT_HEADERS.items()
+        if any(str(value).strip().upper() == "FAIL" for value in headers.get_all(name, []))
+    ]
+
+
 def ses_envelope_addresses(notification: dict[str, Any]) -> list[str]:
     """The original message's envelope sender in an SES notification (our VERP address, if we used one)."""
     mail = notification.get("mail") or {}

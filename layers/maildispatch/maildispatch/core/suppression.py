@@ -5,7 +5,9 @@ that came back as mail, an SES notification): a hard bounce (no such mailbox or 
 suppresses the address; soft bounces are counted and suppress it once there are
 SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_WINDOW; a complaint suppresses it; a block aimed at our own
 sending reputation or set-up (blocked, badreputation, requireptr, authfailure) never does: it
-says nothing about the recipient, and is counted for its own metric and alarm instead. Later
+says nothing about the recipient, and is counted for its own metric and alarm instead; nor does a
+refusal about the sender (a refused MAIL FROM, a bad sender status or wording: sender_refusal),
+counted as a sender refusal. Later
 sends to a suppressed address are skipped and reported as suppressed, unless a request says
 `"ignore_suppression": true`.
 
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 
 from maildispatch.core.report import REASON_COMPLAINT as REPORT_COMPLAINT
 from maildispatch.core.report import REASON_EXPIRED, REASON_REJECTED, REASON_RETURNED, BounceReport, FailedRecipient
+from maildispatch.core.sender_refusal import is_about_sender
 
 # How returned mail was matched to what we sent (returned_intake): only these can suppress.
 VERIFIED_MATCHES = ("verp", "message_id")
@@ -69,6 +72,7 @@ class SuppressionDecision:
     suppress: tuple[Suppression, ...] = ()
     soft_bounces: tuple[str, ...] = ()  # addresses whose soft bounce is counted toward the limit
     reputation_blocks: int = 0  # recipients refused because of us, not them
+    sender_refusals: int = 0  # failures about our envelope sender or set-up, reported against a recipient
 
 
 def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDecision:
@@ -79,8 +83,11 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         return SuppressionDecision(tuple(_entry(r, REASON_COMPLAINT, report, now) for r in report.recipients))
     if report.reason not in (REASON_REJECTED, REASON_RETURNED, REASON_EXPIRED):
         return SuppressionDecision()
-    suppress, soft, blocks = [], [], 0
+    suppress, soft, blocks, sender = [], [], 0, 0
     for recipient in report.recipients:
+        if is_about_sender(recipient.command, recipient.status, recipient.diagnostic):
+            sender += 1  # says nothing about the recipient: never suppress, never count a soft bounce
+            continue
         reason, hard = classify_failure(recipient) if report.reason != REASON_EXPIRED else ("expired", False)
         if reason in REPUTATION_REASONS:
             blocks += 1
@@ -88,7 +95,7 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
             suppress.append(_entry(recipient, REASON_HARD_BOUNCE, report, now))
         elif hard is False:
             soft.append(recipient.address.strip().lower())
-    return SuppressionDecision(tuple(suppress), tuple(soft), blocks)
+    return SuppressionDecision(tuple(suppress), tuple(soft), blocks, sender)
 
 
 def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:

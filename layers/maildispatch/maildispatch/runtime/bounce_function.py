@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
-from maildispatch.adapters.aws import EventBridgePublisher, aws_client, fetch_relay_settings, io_executor
+from maildispatch.adapters.aws import (
+    EventBridgePublisher,
+    aws_client,
+    fetch_relay_settings,
+    fetch_secret_bytes,
+    io_executor,
+)
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
-from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
+from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelayTransport
 from maildispatch.runtime.settings import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
@@ -19,6 +26,8 @@ RESERVE_BEYOND_SMTP_TIMEOUT = 5.0
 
 
 class BounceFunction(SqsBatchFunction):
+    settings_type = BounceFunctionSettings
+
     def __init__(self, settings: BounceFunctionSettings) -> None:
         self.settings = settings
         self.queue_url = settings.dead_letter_queue_url
@@ -29,26 +38,21 @@ class BounceFunction(SqsBatchFunction):
             default_envelope_sender=settings.default_envelope_sender,
         )
 
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> BounceFunction:
-        return cls(BounceFunctionSettings.from_environ(env))
-
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
         relay = fetch_relay_settings(self.settings.relay)
+        service_settings = self._service_settings
+        if self.settings.signing_secret:
+            service_settings = replace(service_settings, signing_key=fetch_secret_bytes(self.settings.signing_secret))
         async with RelayTransport(relay) as transport:
-            suppressions = (
-                DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
-                if self.settings.suppression_table
-                else None
-            )
+            suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
             ledger = (
                 DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
                 if self.settings.ledger_table
                 else None
             )
             service = BounceService(
-                transport, EventBridgePublisher(), self._service_settings, suppressions=suppressions, ledger=ledger
+                transport, EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
             )
             yield BatchSession(
                 service.process,

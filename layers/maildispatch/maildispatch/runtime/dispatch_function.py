@@ -7,7 +7,7 @@ a new loop.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -23,10 +23,10 @@ from maildispatch.adapters.aws import (
 )
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
-from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
+from maildispatch.adapters.dynamodb_suppression import suppression_list
+from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
-from maildispatch.ports import NoSuppressionList, SuppressionList
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
@@ -35,29 +35,24 @@ RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record cou
 
 
 class DispatchFunction(SqsBatchFunction):
+    settings_type = DispatchSettings
+
     def __init__(self, settings: DispatchSettings) -> None:
         self.settings = settings
         self.queue_url = settings.send_queue_url
         self._content = S3ContentStore(
             settings.content_bucket, attachment_prefix=settings.attachment_prefix
         )  # keeps its template cache while the container lives
-        schedules = dict(settings.retry_schedules)
-        self._policy = DispatchPolicy(
-            reporting_mta=settings.reporting_mta,
-            retry=schedules.pop(DEFAULT_STREAM),
-            streams=schedules,
-            uncertain_retries=settings.uncertain_retries,
-            delay_warning_after=settings.delay_warning_after,
-            default_envelope_sender=settings.default_envelope_sender,
-            max_message_bytes=settings.max_message_bytes,
-            lease_seconds=settings.lease_seconds,
-            queue_retention_seconds=settings.queue_retention_seconds,
-            requeue_after_receives=settings.requeue_after_receives,
+        # Worker processes live with the container (started on the first template, replaced when one
+        # breaches its budget); a hostile template costs its own render, never the batch.
+        self.renderer = WorkerRenderer(
+            RenderBudget(
+                cpu_seconds=settings.render_timeout,
+                memory_mb=settings.render_memory_mb,
+                workers=settings.render_workers,
+            )
         )
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> DispatchFunction:
-        return cls(DispatchSettings.from_environ(env))
+        self._policy = dispatch_policy(settings)
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -67,21 +62,20 @@ class DispatchFunction(SqsBatchFunction):
             policy = replace(
                 policy, verp=VerpPolicy(self.settings.verp_domain, fetch_secret_bytes(self.settings.verp_secret))
             )
-        suppressions: SuppressionList = (
-            DynamoDbSuppressionList(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
-            if self.settings.suppression_table
-            else NoSuppressionList()
-        )
+        signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
+        policy = replace(policy, signing_key=signing_key)
+        suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         async with RelayTransport(relay) as transport:
             service = DispatchService(
                 transport,
                 DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
                 self._content,
-                SqsDeadLetters(self.settings.dead_letter_queue_url),
+                SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
                 policy,
                 suppressions=suppressions,
                 requeue=SqsRequeue(self.settings.send_queue_url),
                 return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+                renderer=self.renderer,
                 invocation_id=getattr(context, "aws_request_id", "local"),
             )
             yield BatchSession(
@@ -90,3 +84,20 @@ class DispatchFunction(SqsBatchFunction):
                 concurrency=self.settings.concurrency,
                 reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
             )
+
+
+def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
+    """The service's policy from the function's settings (the default stream's schedule apart)."""
+    schedules = dict(settings.retry_schedules)
+    return DispatchPolicy(
+        reporting_mta=settings.reporting_mta,
+        retry=schedules.pop(DEFAULT_STREAM),
+        streams=schedules,
+        uncertain_retries=settings.uncertain_retries,
+        delay_warning_after=settings.delay_warning_after,
+        default_envelope_sender=settings.default_envelope_sender,
+        max_message_bytes=settings.max_message_bytes,
+        lease_seconds=settings.lease_seconds,
+        queue_retention_seconds=settings.queue_retention_seconds,
+        requeue_after_receives=settings.requeue_after_receives,
+    )

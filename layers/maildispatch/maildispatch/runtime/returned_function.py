@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,18 +24,17 @@ RESERVE_SECONDS = 10.0  # reading one stored message and writing its report
 
 
 class ReturnedFunction(SqsBatchFunction):
+    settings_type = ReturnedFunctionSettings
+
     def __init__(self, settings: ReturnedFunctionSettings) -> None:
         self.settings = settings
 
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunction:
-        return cls(ReturnedFunctionSettings.from_environ(env))
-
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
+        signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         service = ReturnedMailService(
             DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
-            SqsDeadLetters(self.settings.dead_letter_queue_url),
+            SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
             EventBridgePublisher(),
             fetch_secret_bytes(self.settings.verp_secret) if self.settings.verp_secret else None,
             self.settings.event_bus_name,

@@ -48,6 +48,10 @@ class DispatchSettings:
     requeue_after_receives: int = 5  # a record received this often is re-enqueued fresh before it waits again
     verp_domain: str | None = None  # set: per-recipient return paths bounces+<token>@<domain>
     verp_secret: str | None = None  # the Secrets Manager secret holding the token-signing key
+    render_timeout: float = 2.0  # CPU seconds one message's template may take
+    render_memory_mb: int = 256  # memory one message's template may add to its worker
+    render_workers: int = 2  # worker processes rendering templates at once
+    signing_secret: str | None = None  # the Secrets Manager secret signing reports and re-enqueue attributes
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -72,6 +76,10 @@ class DispatchSettings:
             requeue_after_receives=reader.integer("REQUEUE_AFTER_RECEIVES", 5, minimum=1),
             verp_domain=reader.text("VERP_DOMAIN", None),
             verp_secret=reader.text("VERP_SECRET", None),
+            render_timeout=reader.number("RENDER_TIMEOUT", 2.0, minimum=0.05),
+            render_memory_mb=reader.integer("RENDER_MEMORY_MB", 256, minimum=32),
+            render_workers=reader.integer("RENDER_WORKERS", 2, minimum=1),
+            signing_secret=reader.text("SIGNING_SECRET", None),
         )
 
 
@@ -131,6 +139,7 @@ class BounceFunctionSettings:
     postmaster: str
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None
+    signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
@@ -145,6 +154,7 @@ class BounceFunctionSettings:
             postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
+            signing_secret=reader.text("SIGNING_SECRET", None),
         )
 
 
@@ -154,6 +164,7 @@ class ReturnedFunctionSettings:
     dead_letter_queue_url: str
     verp_secret: str | None
     event_bus_name: str = "default"
+    signing_secret: str | None = None  # signs the reports it writes to the dead-letter queue
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunctionSettings:
@@ -163,6 +174,7 @@ class ReturnedFunctionSettings:
             dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
             verp_secret=reader.text("VERP_SECRET", None),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
+            signing_secret=reader.text("SIGNING_SECRET", None),
         )
 
 

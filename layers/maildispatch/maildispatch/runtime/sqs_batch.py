@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from maildispatch.adapters.aws import change_visibility
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
@@ -34,6 +34,11 @@ class BatchSession:
     reserve_seconds: float  # a record is not started with less than this left
 
 
+class FunctionSettings(Protocol):
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Any: ...
+
+
 class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
@@ -41,7 +46,15 @@ class LambdaContext(Protocol):
 class SqsBatchFunction:
     """Base of the three functions: subclasses implement `session`; `handle` is the same for all."""
 
+    settings_type: ClassVar[type[FunctionSettings]]  # read once per container from the environment
     queue_url: str | None = None  # the queue the records came from, for per-record visibility changes
+
+    def __init__(self, settings: Any) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Self:
+        return cls(cls.settings_type.from_environ(env))
 
     def session(self, context: Any) -> AbstractAsyncContextManager[BatchSession]:
         raise NotImplementedError

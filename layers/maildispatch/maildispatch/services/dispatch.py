@@ -23,7 +23,7 @@ from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, faile
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
-from maildispatch.core.render import RenderError, render_content
+from maildispatch.core.render import RenderError
 from maildispatch.core.report import (
     REASON_DELAYED,
     REASON_EXPIRED,
@@ -45,6 +45,7 @@ from maildispatch.core.request import (
 )
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
+from maildispatch.core.signing import REQUEUE_SIGNATURE_ATTRIBUTE, sign_requeue, verified_requeue
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import suppressed_recipient
 from maildispatch.core.tally import Tally
@@ -56,11 +57,13 @@ from maildispatch.ports import (
     ContentUnavailable,
     DeadLetters,
     DeliveryLedger,
+    InProcessRenderer,
     MailTransport,
     NoSuppressionList,
     Requeue,
     ReturnPathIndex,
     SuppressionList,
+    TemplateRenderer,
 )
 
 log = logging.getLogger("maildispatch.dispatch")
@@ -70,7 +73,9 @@ STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
 STATUS_CONTENT_UNAVAILABLE = "4.3.0"  # RFC 3463: other mail system status, transient (S3 throttled or failing)
 
-# SQS message attributes that carry a message's identity when its record is re-enqueued.
+# SQS message attributes that carry a message's identity when its record is re-enqueued. Only
+# our own re-enqueue path sets them: they count only with its signature (REQUEUE_SIGNATURE_ATTRIBUTE,
+# over the body, the key and the arrival); a producer's are ignored, counted and logged.
 ATTRIBUTE_MESSAGE_KEY = "maildispatch-message-key"
 ATTRIBUTE_ARRIVAL = "maildispatch-arrival"  # epoch seconds of the first enqueue
 
@@ -88,6 +93,7 @@ class DispatchPolicy:
     queue_retention_seconds: float = 4 * 86400
     requeue_after_receives: int = 5
     verp: VerpPolicy | None = None  # per-recipient signed return paths, so returned mail maps back
+    signing_key: bytes | None = field(default=None, repr=False)  # signs re-enqueue attributes; None: never trusted
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -127,6 +133,7 @@ class DispatchService:
         suppressions: SuppressionList | None = None,
         requeue: Requeue | None = None,
         return_paths: ReturnPathIndex | None = None,
+        renderer: TemplateRenderer | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -138,6 +145,8 @@ class DispatchService:
         self._suppressions = suppressions or NoSuppressionList()
         self._requeue = requeue
         self._return_paths = return_paths
+        # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
+        self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
             raise ValueError("VERP return paths need a return-path index to map returned mail back")
         self._invocation_id = invocation_id
@@ -157,14 +166,35 @@ class DispatchService:
             await self._report_poison(record, error)
             return RecordResult.finished(record.message_id)
 
-        message_key = attributes.get(ATTRIBUTE_MESSAGE_KEY) or request.message_key or f"sqs-{record.message_id}"
-        arrival = (
-            float(attributes[ATTRIBUTE_ARRIVAL]) if ATTRIBUTE_ARRIVAL in attributes else record.sent_at.timestamp()
-        )
+        message_key = request.message_key or f"sqs-{record.message_id}"
+        arrival = record.sent_at.timestamp()
+        requeued = self._requeued_identity(record, attributes)
+        if requeued is not None:
+            message_key, arrival = requeued
         # Duplicates of one message in the same batch wait for each other here instead of
         # finding the ledger claim taken and waiting out its lease on the queue.
         async with self._message_locks.setdefault(message_key, asyncio.Lock()):
             return await self._process_request(record, request, message_key, arrival, retry)
+
+    def _requeued_identity(self, record: SqsRecord, attributes: Mapping[str, str]) -> tuple[str, float] | None:
+        """The message key and arrival our re-enqueue path gave this record, if it verifiably did."""
+        names = (ATTRIBUTE_MESSAGE_KEY, ATTRIBUTE_ARRIVAL, REQUEUE_SIGNATURE_ATTRIBUTE)
+        if not any(name in attributes for name in names):
+            return None
+        identity = verified_requeue(
+            self._policy.signing_key,
+            record.body,
+            attributes.get(ATTRIBUTE_MESSAGE_KEY),
+            attributes.get(ATTRIBUTE_ARRIVAL),
+            attributes.get(REQUEUE_SIGNATURE_ATTRIBUTE),
+        )
+        if identity is None:
+            self.tally.add("untrusted_attributes")
+            log.warning(
+                "re-enqueue attributes without a valid signature ignored: the record's own key and SentTimestamp count",
+                extra={"sqs_message_id": record.message_id, "attributes": sorted(n for n in names if n in attributes)},
+            )
+        return identity
 
     async def _process_request(
         self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy
@@ -316,9 +346,12 @@ class DispatchService:
         def sent(r: str | None) -> SentMessage:
             return SentMessage(message_key, r, report_to, request.from_.address, request.subject, built.message_id)
 
+        # The Message-ID is seen by every recipient: an entry found by it proves only that this message
+        # went to these addresses (every recipient of the request, the same on every attempt).
+        sent_to = tuple(sorted({a.lower() for a in by_address}))
         await self._return_paths.remember(
             [(verp_key(verp_id(message_key, r)), sent(r)) for r in recipients]
-            + [(message_id_key(built.message_id), sent(None))]
+            + [(message_id_key(built.message_id), replace(sent(None), sent_to=sent_to))]
         )
         per_recipient = await asyncio.gather(
             *(
@@ -369,7 +402,7 @@ class DispatchService:
                 if isinstance(request.template, StoredTemplateRef)
                 else None
             )
-            content = render_content(request, template)
+            content = await self._renderer.render(request, template)
             # Base64 makes 3 bytes 4: what an attachment may weigh before it is fetched.
             budget = self._policy.max_message_bytes * 3 // 4
             budget -= sum(len(a.content) for a in request.attachments if not isinstance(a, S3Attachment))
@@ -410,7 +443,11 @@ class DispatchService:
             requeue_after_receives=self._policy.requeue_after_receives,
         )
         if isinstance(plan, WaitRequeued) and self._requeue is not None:
-            attributes = {ATTRIBUTE_MESSAGE_KEY: message_key, ATTRIBUTE_ARRIVAL: f"{arrival:.3f}"}
+            stamp = f"{arrival:.3f}"
+            attributes = {ATTRIBUTE_MESSAGE_KEY: message_key, ATTRIBUTE_ARRIVAL: stamp}
+            if self._policy.signing_key:
+                signature = sign_requeue(self._policy.signing_key, record.body, message_key, stamp)
+                attributes[REQUEUE_SIGNATURE_ATTRIBUTE] = signature
             await self._requeue.send(record.body, delay_seconds=plan.delay_seconds, attributes=attributes)
             self.tally.add("requeued")
             return RecordResult.finished(record.message_id)

@@ -6,6 +6,12 @@ The event is published first and the DSN sent second: when the relay cannot take
 yet, handle() raises BounceReportFailed and the record is retried, which publishes the event
 again with the same event_id (consumers de-duplicate on it). The other order would mail the
 sender twice when EventBridge fails, which is worse.
+
+Only reports our own functions wrote are trusted: SqsDeadLetters signs each report body with the
+internal key (core.signing). A report-shaped body without a valid signature got here some other
+way (a producer's body redriven after the dispatch function crash-looped on it, or a forgery): it
+is published as an `invalid_request` report naming no recipient and no sender, so it suppresses
+nothing and mails no one; it is logged and counted (`untrusted_reports`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +40,7 @@ from maildispatch.core.report import (
 )
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
 from maildispatch.core.retry import GiveUp, RetrySchedule
+from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, report_signature_valid
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import (
     REASON_SOFT_BOUNCES,
@@ -55,6 +62,9 @@ POISON_BODY_LIMIT = 64 * 1024  # bytes of an unprocessable body kept in its repo
 STATUS_REDRIVEN = "4.3.0"  # RFC 3463: other or undefined mail system status
 STATUS_INVALID_CONTENT = "5.6.0"  # RFC 3463: other or undefined media error
 REDRIVEN_DIAGNOSTIC = "delivery attempts exhausted: the dispatch function failed repeatedly"
+UNTRUSTED_REPORT_ERROR = (
+    "a bounce report without a valid signature (a redriven or forged body): published, never acted on"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class BounceSettings:
     postmaster: str  # the DSN's From address
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None  # the dispatch function's DEFAULT_ENVELOPE_SENDER, for redriven requests
+    signing_key: bytes | None = field(default=None, repr=False)  # verifies reports; None: no report is trusted
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class BounceHandled:
     event_published: bool
     suppressed: int = 0  # addresses this report put on the suppression list
     reputation_blocks: int = 0  # recipients refused because of our sending reputation or set-up
+    sender_refusals: int = 0  # failures about our envelope sender (a refused MAIL FROM): a configuration problem
 
     @property
     def dsn_rejected(self) -> bool:
@@ -140,14 +152,31 @@ class BounceService:
 
     async def process(self, record: SqsRecord) -> RecordResult:
         """One dead-letter record: its report, published and mailed; retried later when that fails."""
-        report = report_from_dlq_message(
-            record.body,
-            message_id=record.message_id,
-            receive_count=record.receive_count,
-            source_queue=record.event_source_arn or None,
-            sent_at=record.sent_at,
-            default_envelope_sender=self._settings.default_envelope_sender,
-        )
+        signature = (record.message_attributes or {}).get(REPORT_SIGNATURE_ATTRIBUTE)
+        if _looks_like_report(record.body) and not report_signature_valid(
+            self._settings.signing_key, record.body, signature
+        ):
+            report = untrusted_report(
+                record.body,
+                message_id=record.message_id,
+                receive_count=record.receive_count,
+                source_queue=record.event_source_arn or None,
+                sent_at=record.sent_at,
+            )
+            self.tally.add("untrusted_reports")
+            log.warning(
+                "a report-shaped dead-letter body without a valid signature: published, not acted on",
+                extra={"sqs_message_id": record.message_id, "signed": signature is not None},
+            )
+        else:
+            report = report_from_dlq_message(
+                record.body,
+                message_id=record.message_id,
+                receive_count=record.receive_count,
+                source_queue=record.event_source_arn or None,
+                sent_at=record.sent_at,
+                default_envelope_sender=self._settings.default_envelope_sender,
+            )
         try:
             handled = await self.handle(report)
         except BounceReportFailed as error:
@@ -161,6 +190,12 @@ class BounceService:
         self.tally.add("dsn_sent", int(isinstance(handled.dsn, Delivered)))
         self.tally.add("suppressed_addresses", handled.suppressed)
         self.tally.add("reputation_blocks", handled.reputation_blocks)
+        self.tally.add("sender_refusals", handled.sender_refusals)
+        if handled.sender_refusals:
+            log.warning(
+                "recipients refused because of our envelope sender: check the sender address and relay set-up",
+                extra={"message_key": report.message_key, "sender_refusals": handled.sender_refusals},
+            )
         log.info(
             "bounce reported",
             extra={
@@ -181,7 +216,7 @@ class BounceService:
         now = self._clock()
         # The suppression policy and the ledger first: both are idempotent, and a later send to a
         # dead address should be skipped even if this report has to be retried.
-        suppressed, blocks = await self._apply_suppression_policy(report, now)
+        suppressed, blocks, sender = await self._apply_suppression_policy(report, now)
         if report.reason == REASON_RETURNED and report.message_key and self._ledger is not None:
             await self._ledger.record(
                 report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"]
@@ -199,7 +234,7 @@ class BounceService:
             dsn_recipient(report) if report.reason != REASON_COMPLAINT else None
         )  # a complaint is news for the sender's systems, not a bounce
         if recipient is None:
-            return BounceHandled(dsn=None, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
+            return BounceHandled(None, True, suppressed, blocks, sender)
         message = build_dsn(
             report,
             reporting_mta=self._settings.reporting_mta,
@@ -221,9 +256,9 @@ class BounceService:
                 dsn=outcome,
             )
         assert isinstance(outcome, (Delivered, Bounced))
-        return BounceHandled(dsn=outcome, event_published=True, suppressed=suppressed, reputation_blocks=blocks)
+        return BounceHandled(outcome, True, suppressed, blocks, sender)
 
-    async def _apply_suppression_policy(self, report: BounceReport, now: datetime) -> tuple[int, int]:
+    async def _apply_suppression_policy(self, report: BounceReport, now: datetime) -> tuple[int, int, int]:
         decision = suppression_decision(report, now=now.timestamp())
         suppress = list(decision.suppress)
         for address in decision.soft_bounces:
@@ -242,10 +277,44 @@ class BounceService:
                     )
                 )
         await self._suppressions.add(suppress)
-        return len(suppress), decision.reputation_blocks
+        return len(suppress), decision.reputation_blocks, decision.sender_refusals
 
 
 # -- reading dead-letter records ----------------------------------------------------------
+
+
+def _looks_like_report(body: str) -> bool:
+    try:
+        return is_bounce_report(json.loads(body))
+    except (ValueError, TypeError, RecursionError):
+        return False
+
+
+def untrusted_report(
+    body: str, *, message_id: str, receive_count: int, source_queue: str | None, sent_at: datetime
+) -> BounceReport:
+    """A report-shaped body no function of ours signed: kept for the event, trusted for nothing.
+
+    No recipient (so no suppression and no DSN: RFC 3464 needs one), no sender, no message key
+    (so no ledger change); the body travels, truncated, for whoever investigates.
+    """
+    data = body.encode("utf-8", "replace")
+    record = {
+        "queue": source_queue,
+        "sqs_message_id": message_id,
+        "receive_count": receive_count,
+        "sent_at": _iso(sent_at),
+        "body_bytes": len(data),
+        "untrusted": True,
+    }
+    return BounceReport(
+        reason=REASON_INVALID_REQUEST,
+        recipients=(),
+        arrival_date=sent_at,
+        error=UNTRUSTED_REPORT_ERROR,
+        original_body=data[:POISON_BODY_LIMIT].decode("utf-8", "ignore"),
+        source=record,
+    )
 
 
 def _report(body: str, record: dict[str, Any], sent_at: datetime, default_envelope_sender: str | None) -> BounceReport:

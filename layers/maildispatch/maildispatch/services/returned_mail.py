@@ -5,9 +5,17 @@ returned original, else only by the recipient it names. Every bounce, delay warn
 complaint then becomes a bounce report on the dead-letter queue, the same path as a bounce seen
 during the SMTP session: the bounce function applies the suppression policy, updates the ledger,
 publishes the event and reports to the original sender. Only a returned message matched by a
-signed token or a known Message-ID can suppress an address: a forged bounce cannot. Auto-replies
+signed token can suppress its one recipient; a match by Message-ID (visible to every recipient,
+so forgeable by any of them) can suppress only addresses that message was sent to (kept in the
+index entry) and that the report names. Every other recipient a report names is reported and
+counted (`unproven_recipients`) in a report of its own with no sender to mail and no message key,
+so it never suppresses, changes the ledger or mails anyone. SES notifications are trusted as they
+arrive through our SNS topic (returned_provenance); SES JSON inside a stored mail's body is not:
+it is reported the same unproven way. Auto-replies
 and delivery notices are counted, not reported; what cannot be classified is published as
-"Email Returned Unclassified", counted, and kept where it came from.
+"Email Returned Unclassified", counted, and kept where it came from. Stored mail that SES's scan
+marked as spam or a virus (X-SES-Spam-Verdict / X-SES-Virus-Verdict FAIL) is counted and dropped
+unread.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from maildispatch.core.returned_mail.model import (
     RecipientVerdict,
     ReturnedMessage,
 )
+from maildispatch.core.returned_provenance import carries_ses_notification
 from maildispatch.core.returned_queue import (
     S3TestEvent,
     SesNotification,
@@ -39,6 +48,7 @@ from maildispatch.core.returned_queue import (
     envelope_addresses,
     intake_items,
     ses_envelope_addresses,
+    ses_scan_failures,
 )
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
@@ -50,6 +60,7 @@ log = logging.getLogger("maildispatch.returned")
 MATCHED_BY_VERP = "verp"
 MATCHED_BY_MESSAGE_ID = "message_id"
 MATCHED_BY_RECIPIENT = "recipient"  # unverified: reported, never suppresses
+MATCHED_BY_UNPROVEN = "unproven"  # matched, but nothing proves this recipient's failure: reported, never suppresses
 VERIFIED_MATCHES = (MATCHED_BY_VERP, MATCHED_BY_MESSAGE_ID)
 UNCLASSIFIED_DETAIL_TYPE = "Email Returned Unclassified"
 _REASON_FOR_KIND = {KIND_BOUNCE: REASON_RETURNED, KIND_DELAY: REASON_DELAYED, KIND_COMPLAINT: REASON_COMPLAINT}
@@ -81,10 +92,16 @@ class ReturnedMailService:
                 if self.mail_store is None:
                     raise RuntimeError("stored returned mail needs a mail store")
                 raw = await self.mail_store.read(item.bucket, item.key)
+                failures = ses_scan_failures(raw)
+                if failures:  # spam or a virus, not a bounce: never classified, so it can suppress nothing
+                    log.warning("SES scan failed; dropped", extra={"key": item.key, "verdicts": failures})
+                    self.tally["scan_failed"] += 1
+                    continue
                 await self.handle(
                     classify_returned_message(raw),
                     addressed_to=envelope_addresses(raw),
                     source={"bucket": item.bucket, "key": item.key},
+                    unsigned_notification=carries_ses_notification(raw),
                 )
             elif isinstance(item, SesNotification):
                 mail = item.notification.get("mail") or {}
@@ -96,9 +113,17 @@ class ReturnedMailService:
         return RecordResult.finished(record.message_id)
 
     async def handle(
-        self, returned: ReturnedMessage, *, addressed_to: Sequence[str], source: Mapping[str, Any]
+        self,
+        returned: ReturnedMessage,
+        *,
+        addressed_to: Sequence[str],
+        source: Mapping[str, Any],
+        unsigned_notification: bool = False,
     ) -> BounceReport | None:
-        """Report one classified returned message; returns the report written, if any."""
+        """Report one classified returned message; returns the report written, if any (the proven one first).
+
+        `unsigned_notification`: the verdict comes from SES JSON found in a mail body, which proves nothing.
+        """
         sent, matched_by = await self._match(returned, addressed_to)
         self.tally[f"returned_{returned.kind}"] += 1
         if returned.kind in (KIND_AUTO_REPLY, KIND_DELIVERED):
@@ -112,6 +137,42 @@ class ReturnedMailService:
             return None
         if sent is not None and sent.recipient:  # VERP: one recipient per return path, whatever the report names
             recipients = recipients[:1]
+        proven, unproven = recipients, []
+        if unsigned_notification:
+            proven, unproven = [], recipients
+            self.tally["unsigned_notifications"] += 1
+        elif matched_by == MATCHED_BY_MESSAGE_ID and sent is not None:
+            sent_to = frozenset(sent.sent_to or ())
+            proven = [r for r in recipients if r.address.strip().lower() in sent_to]
+            unproven = [r for r in recipients if r.address.strip().lower() not in sent_to]
+        written = None
+        if proven:
+            written = await self._report(returned, reason, proven, sent, matched_by, source)
+        if unproven:
+            self.tally["unproven_recipients"] += len(unproven)
+            log.warning(
+                "returned mail names recipients nothing proves: reported, not acted on",
+                extra={"matched_by": matched_by, "unproven_recipients": len(unproven), "source": dict(source)},
+            )
+            unproven_report = await self._report(
+                returned, reason, unproven, sent, MATCHED_BY_UNPROVEN, source, trusted=False
+            )
+            written = written or unproven_report
+        return written
+
+    async def _report(
+        self,
+        returned: ReturnedMessage,
+        reason: str,
+        recipients: Sequence[FailedRecipient],
+        sent: SentMessage | None,
+        matched_by: str,
+        source: Mapping[str, Any],
+        *,
+        trusted: bool = True,
+    ) -> BounceReport:
+        if not trusted:  # published and counted only: no message key (ledger), no one to mail
+            sent = None
         report = BounceReport(
             reason=reason,
             recipients=tuple(recipients),
@@ -184,4 +245,5 @@ def _failed(verdict: RecipientVerdict, sent: SentMessage | None, kind: str) -> F
         action="delayed" if kind == KIND_DELAY else "failed",
         classification=verdict.reason,
         hard=verdict.hard,
+        command=verdict.command,
     )

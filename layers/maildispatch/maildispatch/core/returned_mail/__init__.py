@@ -16,7 +16,8 @@ Modules, one job each:
   auto_reply        RFC 3834 automatic replies
   bounce_text       recipients and diagnostics in the human-readable text of non-standard bounces
   smtp_text         reply codes, enhanced status codes and the SMTP command in free text
-  wording           the table of wording rules (data)
+  codes             RFC 3463 enhanced status codes and SMTP reply codes -> meaning and reason (data)
+  wording           the phrase catalog, organised by reason, with sources (data)
   reason            status + reply code + command + wording -> reason label
   ses_notification  Amazon SES notifications (SNS JSON)
   classify          the order in which all of the above are read
@@ -25,10 +26,14 @@ Modules, one job each:
 from __future__ import annotations
 
 from .model import (
+    CONFIDENCE_STRONG,
+    CONFIDENCE_WEAK,
+    CONFIDENCES,
     HARD_REASONS,
     KINDS,
     REASONS,
     REPUTATION_REASONS,
+    Confidence,
     RecipientVerdict,
     ReturnedMessage,
     is_hard,
@@ -50,10 +55,14 @@ def classify_ses_notification(notification: dict) -> ReturnedMessage:
 
 
 __all__ = [
+    "CONFIDENCES",
+    "CONFIDENCE_STRONG",
+    "CONFIDENCE_WEAK",
     "HARD_REASONS",
     "KINDS",
     "REASONS",
     "REPUTATION_REASONS",
+    "Confidence",
     "RecipientVerdict",
     "ReturnedMessage",
     "classify_returned_message",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .delivery_status import address_of
 
+MAX_RECIPIENTS = 1000  # complained-about recipients read from one report (a real one has 1)
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 
 
@@ -26,10 +27,12 @@ class FeedbackReport:
 def parse_feedback_report(text: str) -> FeedbackReport:
     fields: dict[str, str] = {}
     recipients: list[str] = []
+    seen: set[str] = set()
     last: str | None = None
     for line in text.replace("\r", "").split("\n"):
         if line[:1] in " \t" and last:
-            fields[last] = f"{fields[last]} {line.strip()}"
+            if len(fields[last]) < 4000:
+                fields[last] = f"{fields[last]} {line.strip()}"
             continue
         match = _FIELD.match(line)
         if not match:
@@ -38,7 +41,8 @@ def parse_feedback_report(text: str) -> FeedbackReport:
         name, value = match.group(1).lower(), match.group(2).strip()
         if name in ("original-rcpt-to", "removal-recipient"):
             address = address_of(value)
-            if address and address.lower() not in (r.lower() for r in recipients):
+            if address and address.lower() not in seen and len(recipients) < MAX_RECIPIENTS:
+                seen.add(address.lower())
                 recipients.append(address)
         fields.setdefault(name, value)
         last = name

@@ -49,6 +49,10 @@ _BOILERPLATE = re.compile(
 )
 
 
+MAX_RECIPIENTS = 500  # recipients read from one notification
+MAX_LINES = 20_000  # lines of a notification searched for recipients
+
+
 @dataclass
 class TextRecipient:
     recipient: str
@@ -69,15 +73,23 @@ def unquote(text: str) -> str:
 
 def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipient]:
     """The recipients a plain-text notification names, with the block of text about each."""
-    lines = unquote(notification).replace("\r", "").split("\n")
+    lines = unquote(notification).replace("\r", "").split("\n")[:MAX_LINES]
     starts: list[tuple[int, str, str]] = []  # (line index, address, rest of the line)
+    seen: set[str] = set()
     for i, line in enumerate(lines):
+        if len(line) > 2000 or "@" not in line:
+            continue
         for pattern in _RECIPIENT_LINES:
             match = pattern.match(line)
             if match:
                 address = match.group(1)
                 repeated = bool(starts) and starts[-1][1].lower() == address.lower()
-                if address.lower() not in exclude and not repeated:
+                if (
+                    address.lower() not in exclude
+                    and not repeated
+                    and (address.lower() in seen or len(seen) < MAX_RECIPIENTS)
+                ):
+                    seen.add(address.lower())
                     rest = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
                     starts.append((i, address, rest or ""))
                 break

@@ -25,7 +25,7 @@ from .model import (
     ReturnedMessage,
     is_hard,
 )
-from .reason import classify_reason
+from .reason import assess
 from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
 
 _DAEMON = re.compile(
@@ -48,21 +48,69 @@ _QUOTES_RECIPIENT = re.compile(
 )
 
 
+# Limits that keep classification linear and bounded whatever the input (issue 9):
+MAX_BYTES = 2 * 1024 * 1024  # only the first 2 MiB of a message are read: every real report says
+#                              what it has to say long before; a larger attachment is cut off
+MAX_VERDICTS = 500  # recipients classified per message (RFC 3464 groups or text recipients)
+MAX_NOTIFICATION = 256 * 1024  # characters of human-readable notification read
+
+
 def classify_returned_message(raw: bytes) -> ReturnedMessage:
-    """Classify one returned message. Never raises on malformed input: returns `unclassified`."""
+    """Classify one returned message. Never raises on malformed input.
+
+    Only the first MAX_BYTES bytes are read. When the structured reading fails on a malformed
+    message (an internal error, not a verdict), the message is read again as flat text with the
+    same rules (`degraded` says why), so that a mutated bounce is still classified rather than
+    silently `unclassified`; only if that fails too is it `unclassified` with `parse_error`.
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        return ReturnedMessage(
+            KIND_UNCLASSIFIED, (), parse_error=f"TypeError: expected bytes, got {type(raw).__name__}"
+        )
+    raw = bytes(raw[:MAX_BYTES])
     try:
         msg = mimewalk.parse_message(raw)
-        return _classify(msg, raw if isinstance(raw, bytes) else None)
+        return _classify(msg, raw)
     except Exception as exc:
-        return ReturnedMessage(KIND_UNCLASSIFIED, (), parse_error=f"{type(exc).__name__}: {exc}"[:200])
+        first = f"{type(exc).__name__}: {exc}"[:200]
+    try:
+        return replace(_classify(_flat_message(raw), raw), degraded=first)
+    except Exception as exc:
+        return ReturnedMessage(
+            KIND_UNCLASSIFIED, (), parse_error=f"{first}; flat reading: {type(exc).__name__}: {exc}"[:300]
+        )
+
+
+def _flat_message(raw: bytes) -> Message:
+    """The message as one text/plain part: header lines kept only when plainly readable, the
+    body (MIME boundaries and all) decoded leniently. For input the MIME reading cannot handle."""
+    head, _sep, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    msg = Message()
+    for line in head.decode("latin-1").split("\n")[:200]:
+        name, colon, value = line.partition(":")
+        if (
+            colon
+            and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,60}", name)
+            and name.lower() not in ("content-type", "content-transfer-encoding", "mime-version")
+        ):
+            clean = "".join(ch for ch in value.strip() if ch.isprintable())[:1000]
+            try:
+                msg[name] = clean
+            except Exception:
+                continue
+    msg["Content-Type"] = "text/plain; charset=utf-8"
+    msg.set_payload(mimewalk.decode_bytes(body[:MAX_BYTES], None))
+    return msg
 
 
 def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> ReturnedMessage:
     walked = mimewalk.walk(msg, raw)
-    headers = {name.lower(): mimewalk.unfold(mimewalk.decode_words(str(value))) for name, value in msg.items()}
+    headers = {name.lower(): mimewalk.unfold(mimewalk.decode_words(_header_text(value))) for name, value in msg.items()}
     subject = headers.get("subject")
     sender = headers.get("from")
-    body = "\n".join(walked.texts)
+    body = "\n".join(walked.texts)[:MAX_NOTIFICATION]
 
     notification, inline_original = body, None
     if walked.original is None and walked.original_headers is None:
@@ -84,14 +132,14 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
             for t in walked.texts
             if delivery_status.looks_like_delivery_status(t)
         ]
-    groups = [g for r in reports for g in r.recipients]
+    groups = [g for r in reports for g in r.recipients][:MAX_VERDICTS]
     message_fields: dict[str, str] = {}
     for r in reports:
         for k, v in r.message_fields.items():
             message_fields.setdefault(k, v)
 
     exclude = _not_recipients(headers, original)
-    text_recipients = bounce_text.recipients_in_text(notification, exclude)
+    text_recipients = bounce_text.recipients_in_text(notification, exclude)[:MAX_VERDICTS]
     delayed_wording = bool(_DELAY_WORDING.search(notification) or _DELAY_WORDING.search(subject or ""))
 
     if groups:
@@ -137,6 +185,15 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
     if not verdicts:
         return ReturnedMessage(KIND_UNCLASSIFIED, (), **_message_facts(context, message_fields))
     return ReturnedMessage(_kind(verdicts), tuple(verdicts), **_message_facts(context, message_fields))
+
+
+def _header_text(value) -> str:
+    """A header value as text, whatever the email package made of it (8-bit bytes in a header
+    come back as a Header object with unknown-8bit chunks)."""
+    try:
+        return str(value)[:4000]
+    except Exception:
+        return repr(value)[:4000]
 
 
 def _from_group(
@@ -249,7 +306,8 @@ def _verdict(
         and not (status or "").startswith(("5.2.", "4.2."))
     ):
         command = "RCPT"  # a reply quoting the recipient ("<a@b>: ...", "a@b... User unknown") answered RCPT TO
-    reason, rule = classify_reason(status, reply_code, diagnostic, command, action, context, single)
+    found = assess(status, reply_code, diagnostic, command, action, context, single)
+    reason, rule = found.reason, found.rule
     hard = is_hard(reason, status, reply_code)
     if not status and reply_code:
         status = f"{str(reply_code)[0]}.0.0"
@@ -267,6 +325,8 @@ def _verdict(
         original_recipient=original_rcpt,
         command=command,
         rule=rule,
+        evidence=found.evidence,
+        confidence=found.confidence,
     )
 
 

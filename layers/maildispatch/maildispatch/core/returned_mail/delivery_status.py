@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+MAX_GROUPS = 500  # per-recipient groups read from one report; the rest are not classified
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 _PER_RECIPIENT = frozenset(
@@ -55,7 +56,9 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
 
     def close() -> None:
         nonlocal group
-        if any(k in group for k in _RECIPIENT_FIELDS) or ("status" in group and "action" in group):
+        if (any(k in group for k in _RECIPIENT_FIELDS) or ("status" in group and "action" in group)) and len(
+            result.recipients
+        ) < MAX_GROUPS:
             result.recipients.append(group)
         group = {}
 
@@ -68,7 +71,8 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
             continue
         if line[:1] in " \t" and last is not None:
             target, name = last
-            target[name] = f"{target[name]} {line.strip()}".strip()
+            if len(target[name]) < 4000:  # a folded value: kept to a sane length
+                target[name] = f"{target[name]} {line.strip()}".strip()
             continue
         match = _FIELD.match(line)
         if not match:

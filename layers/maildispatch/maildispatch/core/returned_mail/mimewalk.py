@@ -19,6 +19,9 @@ from email.message import Message
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 FEEDBACK_REPORT_TYPES = ("message/feedback-report",)
 ORIGINAL_MESSAGE_TYPES = ("message/rfc822", "message/global", "message/partial")
+MAX_DEPTH = 24  # MIME nesting read; deeper parts are ignored (real reports nest 3-4 deep)
+MAX_PARTS = 500  # MIME parts visited per message
+MAX_TEXT = 512 * 1024  # characters kept of one text part
 ORIGINAL_HEADERS_TYPES = (
     "text/rfc822-headers",
     "message/rfc822-headers",
@@ -45,6 +48,17 @@ def parse_message(raw: bytes) -> Message:
     return email.message_from_bytes(raw)
 
 
+def content_charset(part: Message) -> str | None:
+    """The declared charset, or None when it is unreadable (NUL bytes, non-ASCII, too long)."""
+    try:
+        charset = part.get_content_charset()
+    except (ValueError, LookupError, UnicodeError, TypeError):
+        return None
+    if not charset or len(charset) > 40 or not re.fullmatch(r"[A-Za-z0-9._:+-]+", charset):
+        return None
+    return charset
+
+
 def header(msg: Message, name: str) -> str | None:
     """A header's value, RFC 2047 decoded and unfolded; None when absent."""
     value = msg.get(name)
@@ -64,8 +78,25 @@ def decode_words(value: str) -> str:
         from email.header import decode_header, make_header
 
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, binascii.Error):
-        return value
+    except (ValueError, LookupError, UnicodeError, binascii.Error, TypeError, AssertionError):
+        # A bad encoded-word (unknown or broken charset such as punycode, bad base64): keep the
+        # words as written, decoding each one that can be decoded.
+        return _ENCODED_WORD.sub(_decode_one_word, value)
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,40})\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def _decode_one_word(match: re.Match[str]) -> str:
+    charset, encoding, text = match.groups()
+    try:
+        if encoding in "bB":
+            data = base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
+        else:
+            data = quopri.decodestring(text.replace("_", " ").encode("ascii", "replace"), header=True)
+        return decode_bytes(data, charset)
+    except (ValueError, binascii.Error, UnicodeError):
+        return match.group(0)
 
 
 def walk(msg: Message, raw: bytes | None = None) -> Walked:
@@ -75,11 +106,11 @@ def walk(msg: Message, raw: bytes | None = None) -> Walked:
     one) and yields no readable part, the raw body is read as one text part instead.
     """
     out = Walked(message=msg)
-    _visit(msg, out, top=True)
+    _visit(msg, out, top=True, budget=[MAX_PARTS])
     if raw is not None and not (out.texts or out.delivery_status or out.feedback_reports):
         body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
         if len(body) == 2:
-            text = decode_bytes(body[1], msg.get_content_charset())
+            text = decode_bytes(body[1][:MAX_TEXT], content_charset(msg))
             if "quoted-printable" in (msg.get("Content-Transfer-Encoding") or "").lower():
                 text = quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
             out.texts.append(text)
@@ -88,12 +119,16 @@ def walk(msg: Message, raw: bytes | None = None) -> Walked:
     return out
 
 
-def _visit(part: Message, out: Walked, top: bool = False) -> None:
+def _visit(part: Message, out: Walked, top: bool = False, depth: int = 0, budget: list[int] | None = None) -> None:
+    budget = budget if budget is not None else [MAX_PARTS]
+    budget[0] -= 1
+    if depth > MAX_DEPTH or budget[0] < 0:
+        return  # pathological nesting: what is deeper than any real report is not read
     ctype = part.get_content_type()
     if part.is_multipart() and not ctype.startswith("message/"):
         for sub in part.get_payload() or ():
             if isinstance(sub, Message):
-                _visit(sub, out)
+                _visit(sub, out, depth=depth + 1, budget=budget)
         return
     if ctype in DELIVERY_STATUS_TYPES:
         out.delivery_status.append(_field_block_text(part))
@@ -119,7 +154,7 @@ def _visit(part: Message, out: Walked, top: bool = False) -> None:
         if isinstance(payload, list):
             for sub in payload:
                 if isinstance(sub, Message):
-                    _visit(sub, out)
+                    _visit(sub, out, depth=depth + 1, budget=budget)
 
 
 def _field_block_text(part: Message) -> str:
@@ -154,11 +189,14 @@ def _field_block_text(part: Message) -> str:
 
 
 def _decoded_text(part: Message) -> str:
-    data = part.get_payload(decode=True)
+    try:
+        data = part.get_payload(decode=True)
+    except (ValueError, TypeError, LookupError, UnicodeError, binascii.Error):
+        data = None
     if data is None:
         payload = part.get_payload()
-        return payload if isinstance(payload, str) else ""
-    return decode_bytes(data, part.get_content_charset())
+        return payload[:MAX_TEXT] if isinstance(payload, str) else ""
+    return decode_bytes(data[:MAX_TEXT], content_charset(part))
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -168,8 +206,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
             continue
         try:
             return data.decode(_charset_alias(candidate))
-        except (LookupError, UnicodeDecodeError):
-            continue
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            continue  # unknown charset, undecodable bytes, a codec that is not a text charset
     if b"\x1b$" in data:  # ISO-2022-JP escape sequences without a declared charset
         try:
             return data.decode("iso-2022-jp")
@@ -178,19 +216,61 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return data.decode("latin-1")
 
 
+# Codecs Python knows that are not charsets of mail text: never decode a part with them.
+_NOT_CHARSETS = frozenset(
+    {
+        "punycode",
+        "idna",
+        "rot13",
+        "rot_13",
+        "base64",
+        "hex",
+        "zlib",
+        "bz2",
+        "uu",
+        "quopri",
+        "unicode_escape",
+        "raw_unicode_escape",
+    }
+)
+
+
 def _charset_alias(charset: str) -> str:
     charset = charset.strip().strip('"').lower()
+    if "\x00" in charset or charset.replace("-", "_") in _NOT_CHARSETS or charset in _NOT_CHARSETS:
+        raise LookupError(charset)
     return {"x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949", "shift-jis": "shift_jis"}.get(
         charset, charset
     )
 
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.I | re.S)
-_BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^<>]{0,2000}>")
+_BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^<>]{0,2000}>", re.I)
+_SCRIPT_OPEN = re.compile(r"<(script|style)\b", re.I)
+
+
+def _drop_scripts(markup: str) -> str:
+    """Remove <script>/<style> elements in one pass (an unclosed one drops the rest): linear, where
+    a lazy regular expression would rescan the rest of the text for every unclosed tag."""
+    lowered = markup.lower()
+    out, pos = [], 0
+    while True:
+        match = _SCRIPT_OPEN.search(markup, pos)
+        if not match:
+            out.append(markup[pos:])
+            break
+        out.append(markup[pos : match.start()])
+        close = lowered.find(f"</{match.group(1).lower()}", match.end())
+        if close < 0:
+            break
+        end = lowered.find(">", close)
+        pos = len(markup) if end < 0 else end + 1
+    return " ".join(out)
 
 
 def html_to_text(markup: str) -> str:
-    text = _BLOCK_END.sub("\n", markup)
+    text = _drop_scripts(markup[:MAX_TEXT])
+    text = _BLOCK_END.sub("\n", text)
     text = _TAG.sub(" ", text)
     text = html.unescape(text)
     return "\n".join(" ".join(line.split()) for line in text.splitlines())

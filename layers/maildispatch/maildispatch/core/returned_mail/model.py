@@ -7,6 +7,7 @@ that the classification can be measured against it and compared with other class
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 # Kinds of returned message.
 KIND_BOUNCE = "bounce"  # at least one recipient failed
@@ -62,6 +63,16 @@ HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 REPUTATION_REASONS = frozenset({"blocked", "badreputation", "requireptr", "authfailure"})
 
 
+# How much a verdict's evidence is worth (defined once; see `RecipientVerdict.confidence`).
+#   strong: an explicit enhanced status code or SMTP reply whose meaning agrees with the reason, or
+#           an unambiguous phrase from the catalog, with a permanent class for a hard verdict
+#   weak:   inferred (a bare reply class, the SMTP stage, loose wording, a fallback)
+Confidence = Literal["strong", "weak"]
+CONFIDENCE_STRONG: Confidence = "strong"
+CONFIDENCE_WEAK: Confidence = "weak"
+CONFIDENCES: tuple[Confidence, ...] = (CONFIDENCE_STRONG, CONFIDENCE_WEAK)
+
+
 def is_hard(reason: str, status: str | None, reply_code: int | None) -> bool | None:
     """Hard/soft follows the reason, not the code's first digit (a 5.2.2 full mailbox is soft).
 
@@ -93,10 +104,19 @@ class RecipientVerdict:
     original_recipient: str | None = None  # RFC 3464 Original-Recipient (or X-Actual-Recipient)
     command: str | None = None  # the SMTP command the remote server answered (RCPT, MAIL, DATA, ...)
     rule: str | None = None  # which classification rule decided the reason, for audits
+    evidence: str | None = None  # what decided it, readable: "status 5.1.1 (RFC 3463: bad destination mailbox)"
+    confidence: Confidence = CONFIDENCE_WEAK  # strong / weak (see Confidence)
 
     @property
     def is_reputation_block(self) -> bool:
         return self.reason in REPUTATION_REASONS
+
+    @property
+    def suppressible(self) -> bool:
+        """True only for a hard verdict backed by strong evidence: the one verdict that may take the
+        address off future sends. A hard verdict on weak evidence is reported but should be
+        confirmed (e.g. by a second bounce) before it suppresses."""
+        return self.hard is True and self.confidence == CONFIDENCE_STRONG
 
 
 @dataclass(frozen=True)
@@ -113,3 +133,4 @@ class ReturnedMessage:
     subject: str | None = None  # of the returned message itself
     from_address: str | None = None  # of the returned message itself (MAILER-DAEMON@..., a provider)
     parse_error: str | None = None  # set (with kind "unclassified") when the bytes could not be parsed at all
+    degraded: str | None = None  # set when the MIME reading failed and the message was read as flat text

@@ -15,9 +15,12 @@ Order of the evidence, strongest first:
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 
-from . import wording
+from . import codes, wording
+from .model import CONFIDENCE_STRONG, CONFIDENCE_WEAK, HARD_REASONS, Confidence
 
 SENDER_SIDE = ("requireptr", "authfailure", "badreputation")
 AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror")
@@ -35,42 +38,24 @@ AT_MAIL_EXCEPTIONS = (
     "securityerror",
 )
 
-# Enhanced status codes specific enough to decide alone (RFC 3463, RFC 7372, RFC 7505).
-SPECIFIC_STATUS = {
-    "1.1": "userunknown",
-    "1.2": "hostunknown",
-    "1.3": "userunknown",
-    "1.6": "hasmoved",
-    "1.7": "rejected",
-    "1.8": "rejected",
-    "1.10": "notaccept",
-    "2.1": "filtered",
-    "2.2": "mailboxfull",
-    "2.3": "exceedlimit",
-    "3.1": "systemfull",
-    "3.2": "notaccept",
-    "3.4": "mesgtoobig",
-    "4.7": "expired",
-    "4.1": "expired",
-    "7.13": "suspend",
-    "7.20": "authfailure",
-    "7.21": "authfailure",
-    "7.22": "authfailure",
-    "7.23": "authfailure",
-    "7.24": "authfailure",
-    "7.25": "requireptr",
-    "7.26": "authfailure",
-    "7.27": "rejected",
-    "7.28": "speeding",
-    "7.30": "failedstarttls",
-}
+# Enhanced status codes specific enough to decide alone: the decisive entries of codes.ENHANCED
+# (RFC 3463, RFC 7372, RFC 7505, IANA registry), plus X.4.1 "no answer from host" which, in a
+# report that gave up, is a delivery that expired.
+SPECIFIC_STATUS = {d: r for d, (_m, r, decisive) in codes.ENHANCED.items() if decisive and r and r != "delivered"}
+SPECIFIC_STATUS.update({"2.1": "filtered", "4.1": "expired"})
 # Less specific codes: read after the generic refusal wording.
 STATUS_DETAIL = {
+    "1.10": "userunknown",
     "4.2": "networkerror",
     "4.3": "systemerror",
     "4.4": "networkerror",
-    "4.6": "networkerror",
+    "4.5": "systemerror",
     "7.1": "securityerror",
+    "5.3": "toomanyconn",
+    "7.9": "securityerror",
+    "7.15": "policyviolation",
+    "7.17": "hasmoved",
+    "7.18": "hasmoved",
 }
 # What the status subject says when nothing more specific did.
 STATUS_SUBJECT = {
@@ -82,11 +67,55 @@ STATUS_SUBJECT = {
     "6": "contenterror",
     "7": "securityerror",
 }
+# Reply codes whose RFC 5321 / RFC 7504 meaning is specific enough to decide when nothing else did
+# (552 "exceeded storage allocation", 551 "user not local", 521/556 "accepts no mail", 53x auth).
+SPECIFIC_REPLY = (551, 552, 521, 556, 523, 530, 534, 535, 538)
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
+# Rules whose wording names the reason but not unambiguously: they never make a hard verdict strong.
+LOOSE_RULES = frozenset({"no-user-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
 
 
-@cache
+@dataclass(frozen=True)
+class Assessment:
+    """A reason with what decided it."""
+
+    reason: str
+    rule: str
+    evidence: str
+    confidence: Confidence
+
+
+_DISABLED: frozenset[str] = frozenset()
+
+
+@contextmanager
+def disabled_phrases(alternatives):
+    """Switch single catalog phrases off (by their pattern text) for a measurement: used by the
+    leave-one-family-out score to classify a family without the phrases only it writes."""
+    global _DISABLED
+    saved = _DISABLED
+    _DISABLED = saved | frozenset(alternatives)
+    _compiled_with.cache_clear()
+    GENERIC.cache_clear()
+    try:
+        yield
+    finally:
+        _DISABLED = saved
+        _compiled_with.cache_clear()
+        GENERIC.cache_clear()
+
+
 def _compiled(pattern: str) -> re.Pattern[str]:
+    alternatives = getattr(pattern, "alternatives", ())
+    return _compiled_with(pattern, _DISABLED if alternatives and _DISABLED else frozenset())
+
+
+@lru_cache(maxsize=4096)
+def _compiled_with(pattern: str, disabled: frozenset[str]) -> re.Pattern[str]:
+    alternatives = getattr(pattern, "alternatives", ())
+    if disabled and alternatives:
+        kept = [a for a in alternatives if a not in disabled]
+        return re.compile("|".join(f"(?:{a})" for a in kept) or r"(?!x)x", re.I)
     return re.compile(pattern, re.I)
 
 
@@ -102,7 +131,7 @@ _INNER_REPLY = re.compile(r"(?<=\S) [245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?(?
 def normalise(text: str | None) -> str:
     """Lower case, one line, and without the reply code repeated inside a multi-line reply
     ("... multiple 550-5.7.1 addresses ..." -> "... multiple addresses ...")."""
-    text = " ".join((text or "").lower().replace("’", "'").split())
+    text = " ".join((text or "")[:4000].lower().replace("’", "'").split())
     head, sep, rest = text.partition(" ")
     return head + sep + _INNER_REPLY.sub(" ", rest) if rest else text
 
@@ -116,25 +145,45 @@ def classify_reason(
     context: str | None = None,
     single: bool = True,
 ) -> tuple[str, str]:
-    """(reason, rule name) for one recipient.
+    """(reason, rule name) for one recipient (see `assess` for the evidence and confidence)."""
+    found = assess(status, reply_code, diagnostic, command, action, context, single)
+    return found.reason, found.rule
+
+
+def assess(
+    status: str | None,
+    reply_code: int | None,
+    diagnostic: str | None,
+    command: str | None = None,
+    action: str | None = None,
+    context: str | None = None,
+    single: bool = True,
+) -> Assessment:
+    """The reason for one recipient, the evidence that decided it, and how strong that is.
 
     `context` is the rest of the notification, read only when the recipient's own diagnostic
     decides nothing (some MTAs say why once for all recipients, away from the addresses).
     """
     text = normalise(diagnostic)
-    action = (action or "").lower()
+    reason, rule, how, matched = _decide(status, reply_code, text, command, (action or "").lower(), context, single)
+    return _weigh(reason, rule, how, matched, status, reply_code, text, command)
+
+
+def _decide(status, reply_code, text, command, action, context, single) -> tuple[str, str, str, str]:
+    """(reason, rule, kind of evidence, the words or code that decided)."""
     if (
         action in NOT_DELIVERY
         or (status or "").startswith("2")
         or (reply_code and 200 <= reply_code < 300 and not status)
     ):
-        return "delivered", "success"
+        return "delivered", "success", "success", action or status or str(reply_code)
 
     for reason, name, pattern in _strong(SENDER_SIDE):
-        if pattern.search(text):
-            return reason, name
+        m = pattern.search(text)
+        if m:
+            return reason, name, "phrase", m.group(0)
     if text.startswith("x-unix;") and not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
-        return "mailererror", "local-mailer"
+        return "mailererror", "local-mailer", "phrase", "x-unix"
 
     if command in ("CONN", "HELO"):
         # A network failure only when no server replied: a reply that says "connection refused" is a block.
@@ -144,44 +193,108 @@ def classify_reason(
             else tuple(r for r in AT_CONNECT_EXCEPTIONS if r != "networkerror")
         )
         for reason, name, pattern in _strong(exceptions):
-            if pattern.search(text):
-                return reason, name
-        return "blocked", f"refused-at-{command.lower()}"
+            m = pattern.search(text)
+            if m:
+                return reason, name, "phrase", m.group(0)
+        return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
-            if pattern.search(text):
-                return _refine(reason, name, status, _detail(status), command, text)
-        return "rejected", "refused-at-mail"
+            m = pattern.search(text)
+            if m:
+                reason, name = _refine(reason, name, status, codes.detail_of(status), command, text)
+                return reason, name, "phrase", m.group(0)
+        return "rejected", "refused-at-mail", "stage", command
 
-    if _compiled(wording.SENDER_REFUSED).search(text) and not _user_words(text):
-        return "rejected", "sender-refused"
-    detail = _detail(status)
+    m = _compiled(wording.SENDER_REFUSED).search(text)
+    if m and not _user_words(text):
+        return "rejected", "sender-refused", "phrase", m.group(0)
+    detail = codes.detail_of(status)
     for reason, name, pattern in _strong(exclude=SENDER_SIDE):
-        if pattern.search(text):
-            return _refine(reason, name, status, detail, command, text)
+        m = pattern.search(text)
+        if m:
+            if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
+                name = "no-user-loose"
+            reason, name = _refine(reason, name, status, detail, command, text)
+            if reason == "userunknown" and context and single and detail not in ("1.1", "1.3"):
+                # When unsure, soft: the notification says, for its one recipient, that the
+                # account is disabled, while the quoted reply says "user unknown".
+                for _r, other, pattern in _strong(("suspend",)):
+                    said = pattern.search(normalise(context))
+                    if said:
+                        return "suspend", f"{other}-in-notification", "phrase", said.group(0)
+            return reason, name, "phrase", m.group(0)
 
     if detail in SPECIFIC_STATUS:
-        return SPECIFIC_STATUS[detail], f"status-{status}"
+        return SPECIFIC_STATUS[detail], f"status-{status}", "status", status
     for reason, name, pattern in GENERIC():
-        if pattern.search(text):
-            return reason, name
+        m = pattern.search(text)
+        if m:
+            return reason, name, "phrase", m.group(0)
     if detail in STATUS_DETAIL:
-        return STATUS_DETAIL[detail], f"status-{status}"
+        return STATUS_DETAIL[detail], f"status-{status}", "status", status
     if context:
         found = _from_context(normalise(context), single)
         if found:
             return found
-    if detail and detail != "0.0" and detail.split(".")[0] in STATUS_SUBJECT:
-        return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}"
+    if reply_code in SPECIFIC_REPLY and (not status or detail == "0.0"):
+        return codes.REPLY[reply_code][1], f"reply-{reply_code}", "reply", str(reply_code)
+    if detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
+        # X.Y.0 is "other or undefined" status of that subject: it does not name a reason.
+        return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}", "status-class", status
     if command == "DATA":
-        return "filtered", "refused-at-data"
-    if command == "RCPT" and (status or "5").startswith("5"):
-        return "userunknown", "refused-at-rcpt"
+        return "filtered", "refused-at-data", "stage", command
+    if command == "RCPT" and codes.permanent(status, reply_code) is not False:
+        return "userunknown", "refused-at-rcpt", "stage", command
     if action == "delayed":
-        return "expired", "delayed"
+        return "expired", "delayed", "action", action
+    if reply_code in codes.REPLY and codes.REPLY[reply_code][1] and (not status or detail == "0.0"):
+        return codes.REPLY[reply_code][1], f"reply-{reply_code}", "reply", str(reply_code)
     if text or context:
-        return "onhold", "unrecognised"
-    return "undefined", "nothing-said"
+        return "onhold", "unrecognised", "fallback", ""
+    return "undefined", "nothing-said", "fallback", ""
+
+
+def _weigh(reason, rule, how, matched, status, reply_code, text, command) -> Assessment:
+    """The evidence, readable, and its confidence (see model.Confidence)."""
+    detail = codes.detail_of(status)
+    entry = codes.ENHANCED.get(detail or "")
+    if how == "phrase":
+        evidence = f"phrase '{matched[:80]}' ({rule})"
+    elif how in ("status", "status-class"):
+        evidence = f"status {status} (RFC 3463 X.{detail}: {entry[0]})" if entry else f"status {status}"
+    elif how == "reply":
+        evidence = f"reply {reply_code} (RFC 5321: {codes.REPLY[reply_code][0]})"
+    elif how == "stage":
+        evidence = f"refused at {matched} ({rule})"
+    elif how in ("action", "success"):
+        evidence = f"action/status {matched}"
+    else:
+        evidence = rule
+    if status and how != "status":
+        evidence += f"; status {status}"
+    if reply_code and how != "reply":
+        evidence += f"; reply {reply_code}"
+
+    if reason in HARD_REASONS or reason == "notaccept":
+        permanent = codes.permanent(status, reply_code)
+        code_reason = entry[1] if entry else None
+        code_decisive = bool(entry and entry[2])
+        if reason == "notaccept" and permanent is False:
+            strong = False  # a temporary "accepts no mail" is soft anyway
+        elif permanent is not True:
+            strong = False
+        elif how == "status":
+            strong = code_decisive and code_reason == reason
+        elif how == "phrase":
+            contradicted = code_decisive and code_reason not in (reason, None)
+            strong = (rule not in LOOSE_RULES and not contradicted) or (code_decisive and code_reason == reason)
+        elif how == "reply":
+            strong = False
+        else:
+            strong = False
+        return Assessment(reason, rule, evidence, CONFIDENCE_STRONG if strong else CONFIDENCE_WEAK)
+    strong = how in ("phrase", "success") or (how == "status" and bool(entry and entry[2]))
+    return Assessment(reason, rule, evidence, CONFIDENCE_STRONG if strong else CONFIDENCE_WEAK)
 
 
 def _refine(
@@ -205,21 +318,24 @@ def _refine(
     return reason, name
 
 
-def _from_context(context: str, single: bool) -> tuple[str, str] | None:
+def _from_context(context: str, single: bool) -> tuple[str, str, str, str] | None:
     for reason, name, pattern in wording.CONTEXT:
-        if _compiled(pattern).search(context):
-            return reason, name
+        m = _compiled(pattern).search(context)
+        if m:
+            return reason, name, "phrase", m.group(0)
     if not single:  # the notification may be about another recipient
         return None
     for reason, name, pattern in _strong(exclude=SENDER_SIDE + ("systemerror", "securityerror", "blocked")):
-        if pattern.search(context):
-            return reason, f"{name}-in-notification"
+        m = pattern.search(context)
+        if m:
+            return reason, f"{name}-in-notification", "phrase", m.group(0)
     return None
 
 
 @lru_cache(maxsize=1)
 def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     return (
+        ("filtered", "filtered-more", _compiled(wording.FILTERED_MORE)),
         ("rejected", "sender-refused", _compiled(wording.SENDER_REFUSED)),
         ("blocked", "host-refused", _compiled(wording.HOST_BLOCKED)),
         ("filtered", "filtered", _compiled(wording.FILTERED)),
@@ -228,9 +344,7 @@ def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 
 def _detail(status: str | None) -> str | None:
     """'5.1.1' -> '1.1'."""
-    if not status or status.count(".") != 2:
-        return None
-    return status.split(".", 1)[1]
+    return codes.detail_of(status)
 
 
 def _user_words(text: str) -> bool:

@@ -1,0 +1,433 @@
+"""More of the phrase catalog, organised by reason, each phrase with where its wording comes from.
+
+Written from the MTAs' and providers' own texts, not from any bounce collection:
+  RFC 5321 (4.2 reply texts), RFC 3463/5248 (code descriptions), Postfix (smtpd/smtp/local/bounce
+  sources and templates), Exim (deliver.c, transports/appendfile.c, smtp transport, cPanel's
+  default ACL texts), Sendmail (sendmail/*.c, cf/README access_db texts), qmail (qmail-remote.c,
+  qmail-local.c, qmail-send.c, qmail-smtpd.c), Courier (courier/module.*), OpenSMTPD (mta.c,
+  bounce.c), Microsoft Exchange / Exchange Online NDR reference ("Email non-delivery reports and
+  SMTP errors in Exchange Online"), Google's "SMTP error reference" (support.google.com/a/answer/
+  3726730), Yahoo's "SMTP error codes" (senders.yahooinc.com), Outlook.com postmaster pages,
+  Lotus Domino / Notes router messages, GroupWise, Mail.ru / Yandex help pages, Zoho Mail help.
+
+`wording.STRONG` merges these rules in after its own rule of the same reason (same precedence as
+the reason's own rule). Phrases here are generic: wording a product writes for a meaning, not an
+identifier of one provider (those are registered with `wording.narrow`).
+"""
+
+from __future__ import annotations
+
+# (reason, rule name, tuple of (phrase, source)) - the source is the comment of the phrase.
+EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "authfailure",
+        "spf-dkim-dmarc-more",
+        (
+            (r"\bspf (?:check|validation) (?:failed|failure|error)", "Exchange Online 5.7.23; RFC 7372 X.7.23"),
+            (r"\binspect your spf", "Office 365 SPF rejection"),
+            (
+                r"not (?:allowed|authorized|permitted) to send (?:mail |e-?mail )?(?:from|on behalf of) .{0,60}\bspf",
+                "Exchange Online / Office 365 SPF",
+            ),
+            (r"\bdkim (?:signature|verification|validation|check)", "RFC 7372 X.7.20-X.7.22 descriptions"),
+            (r"\bdmarc (?:verification|validation|check|alignment|reject)", "Exchange Online 5.7.509; Google 5.7.26"),
+            (r"does not pass dmarc", "Exchange Online 5.7.509 'does not pass DMARC verification'"),
+            (r"\bsender id\b.{0,30}\b(?:fail|check)", "Exchange Sender ID agent"),
+        ),
+    ),
+    (
+        "badreputation",
+        "reputation-more",
+        (
+            (r"\bpoor reputation", "Exchange / Outlook.com"),
+            (r"\bsender reputation", "Google 421 4.7.0 / Exchange Online"),
+        ),
+    ),
+    (
+        "blocked",
+        "block-more",
+        (
+            (r"\bon (?:our|a|the) (?:block|black|deny) ?list", "Outlook.com SC-001 'on our block list'"),
+            (
+                r"\b(?:ip|address|host|network) (?:\S+ )?(?:is |was )?(?:listed|blacklisted|blocklisted)",
+                "generic DNSBL rejections (Postfix reject_rbl_client)",
+            ),
+            (
+                r"\bconnections? (?:will )?not (?:be )?accepted from",
+                "Yahoo BL21 'Connections will not be accepted from'",
+            ),
+            (r"\bconnection (?:refused|rejected|denied) by policy", "MessageLabs 'Connection rejected by policy'"),
+            (
+                r"\bnot (?:accepting|accept) (?:connections|mail) from (?:your|this) (?:ip|host|network|server)",
+                "Postfix/Sendmail access maps",
+            ),
+            (r"\bhelo command rejected", "Postfix smtpd_helo_restrictions"),
+            (r"\bdoes not relay dynamically-assigned", "Outlook.com DY-001"),
+            (r"\bdynamic(?:ally)?[ -](?:assigned )?(?:ip|address)", "Outlook.com DY-001, Spamhaus PBL texts"),
+            (
+                r"\bip (?:\S+ )?(?:is )?not (?:authorized|allowed|permitted) to send",
+                "Google 550 5.7.1 'The IP you're using to send mail is not authorized'",
+            ),
+            (r"\bservice refused\b", "421 'Service refused, please try later' (several ISPs)"),
+            (r"\bbanned sending ip", "Exchange Online 5.7.606-649"),
+            (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
+            (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
+        ),
+    ),
+    (
+        "mailboxfull",
+        "full-more",
+        (
+            (r"\bexceeded storage allocation", "RFC 5321 552 reply text"),
+            (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
+            (
+                r"\bmail ?box (?:size limit|is over|storage exceeded|has exceeded|would exceed)",
+                "Yandex 452 4.2.2 'Mailbox size limit exceeded'; Courier",
+            ),
+            (
+                r"\b(?:disk|mail|storage) quota exceeded",
+                "Postfix local(8) 'Disk quota exceeded'; Courier 'Mail quota exceeded'",
+            ),
+            (
+                r"\bquota (?:has been )?(?:reached|exhausted)",
+                "Dovecot LMTP 'Quota exceeded (mailbox for user is full)'",
+            ),
+            (r"\bmailbox (?:for user )?is full", "Dovecot / Exim appendfile"),
+            (r"\bstoredrv\.deliver: mailbox full", "Exchange 5.2.2"),
+            (
+                r"\bcan't accept (?:any more )?messages now",
+                "Exchange 'The recipient's mailbox is full and can't accept messages now'",
+            ),
+            (r"\bfile too large\b", "Postfix local(8) 'error writing message: File too large'"),
+            (r"\bmail ?box (?:size|capacity) (?:exceeded|limit)", "mail.ru / Yandex help"),
+            (r"\binsufficient (?:mailbox )?storage\b(?! system)", "several MTAs"),
+            (r"容量(?:を|が)?(?:超|オーバー)", "Japanese carriers: mailbox capacity exceeded"),
+            (r"\bover quota\b", "Courier / AOL / Japanese carriers 'account is temporarily over quota'"),
+        ),
+    ),
+    (
+        "mesgtoobig",
+        "too-big-more",
+        (
+            (
+                r"\bexceeds? (?:my |the )?databytes",
+                "qmail-smtpd 'sorry, that message size exceeds my databytes limit (#5.3.4)'",
+            ),
+            (r"\bmessage is too (?:large|big|long)", "Sendmail 'Message is too large'; Exim"),
+            (r"\bmessage size (?:limit|exceeds)", "Exchange RecipSizeLimit; Google 5.2.3"),
+            (r"\brecipsizelimit|\bsendsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit / SendSizeLimit"),
+            (r"\bsize limit(?:s)? (?:exceeded|of)\b", "Google 'exceeded Google's message size limits'"),
+            (r"\bline limit exceeded|\blines? too long", "RFC 5322 line length, Sendmail/Exim"),
+        ),
+    ),
+    (
+        "suspend",
+        "suspended-more",
+        (
+            (
+                r"\baccount (?:has been |is |was )?(?:disabled|discontinued|suspended|deactivated|locked|expired|closed|blocked)",
+                "Yahoo 554.30 'This account has been disabled or discontinued'; mail.ru",
+            ),
+            (
+                r"\b(?:mailbox|account|user) (?:is )?(?:temporar(?:il)?y )?(?:inactive|disabled|locked)",
+                "Google 5.2.1 'is inactive'/'is disabled'; Zoho",
+            ),
+            (
+                r"\bno longer (?:active|in use|accepts? mail|accepting mail|available)",
+                "qmail-ldap 'This address no longer accepts mail'",
+            ),
+            (r"\bmailbox (?:is )?(?:temporarily )?disabled", "Yahoo / qmail-ldap / Exchange 'mailbox disabled'"),
+            (r"\buser account is (?:expired|disabled|locked)", "several ISPs"),
+            (r"\b(?:is|has been) (?:suspended|disabled) (?:for|due to)", "several providers"),
+        ),
+    ),
+    (
+        "hasmoved",
+        "moved-more",
+        (
+            (r"\buser not local; please try", "RFC 5321 551 reply text"),
+            (r"\bmailbox has moved", "RFC 3463 X.1.6 'Destination mailbox has moved'"),
+            (r"\bmailbox owner has changed", "RFC 7293 X.7.17"),
+        ),
+    ),
+    (
+        "norelaying",
+        "relay-more",
+        (
+            (r"\bas a relay\b", "MessageLabs 'you are trying to use me as a relay'; Sendmail"),
+            (
+                r"\brelay(?:ing)? (?:is )?(?:denied|disallowed|not permitted|prohibited)",
+                "Sendmail 'Relaying denied'; Zoho 'Relaying disallowed'; Postfix 'Relay access denied'",
+            ),
+            (r"\bmail relay denied", "Google 550 5.7.0 'Mail relay denied'"),
+            (
+                r"\bnot (?:configured|allowed|permitted|authori[sz]ed) to (?:relay|accept mail for)",
+                "Exchange 5.7.1 'Unable to relay'",
+            ),
+            (r"\bunable to relay\b", "Exchange 550 5.7.1 'Unable to relay'"),
+            (r"\brcpthosts\b", "qmail-smtpd 'that domain isn't in my list of allowed rcpthosts'"),
+        ),
+    ),
+    (
+        "notaccept",
+        "null-mx-more",
+        (
+            (r"\b(?:host|domain|server) does not accept (?:e-?)?mail", "RFC 7504 521/556 texts"),
+            (r"\bdoes not accept mail\b", "RFC 7504"),
+            (r"\bno mx (?:record )?(?:found|for)\b", "OpenSMTPD 'No MX found for domain'"),
+        ),
+    ),
+    (
+        "hostunknown",
+        "no-domain-more",
+        (
+            (r"\bunrout(?:e)?able address", "Exim 'Unrouteable address' (no route to the recipient's domain)"),
+            (r"\ball relevant mx records point to non-existent hosts", "Exim router"),
+            (r"\bhost unknown\b", "Sendmail 'Host unknown (Name server: x: host not found)'"),
+            (r"\bname server: .{0,80}: host not found", "Sendmail"),
+            (r"\bhost or domain name not found\b(?!.{0,60}try again)", "Postfix smtp(8) 5.4.4"),
+            (r"\bcouldn't find any host (?:named|by that name)", "qmail-remote (#5.1.2)"),
+            (r"\bweren't able to find the recipient domain", "Google 553 5.1.2"),
+            (r"\bdns domain .{0,40}does not exist", "Exchange Online 5.4.310"),
+            (r"\bdomain (?:name )?(?:in the email address )?is (?:incorrect|invalid|not valid)", "Exchange Online NDR"),
+            (r"\bno route found to domain", "Lotus Domino/Notes router"),
+            (
+                r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
+                "Postfix 'Recipient address rejected: Domain not found'",
+            ),
+        ),
+    ),
+    (
+        "userunknown",
+        "no-user-more",
+        (
+            (r"\bno mailbox here by that name", "qmail-local/qmail-smtpd (#5.1.1)"),
+            (r"\bno such user here", "Exim/cPanel 'No Such User Here'"),
+            (r"\buser unknown in (?:local recipient|virtual (?:mailbox|alias)|relay recipient) table", "Postfix smtpd"),
+            (r"\bunknown user(?: account)?\b", "Courier / Postfix local 'unknown user'"),
+            (r"\brecipient (?:not found|unknown|does not exist)", "Exchange RESOLVER.ADR.RecipientNotFound; generic"),
+            (
+                r"\brecipient address rejected: (?:user unknown|unknown user|undeliverable address|access denied)",
+                "Postfix; Exchange Online DBEB 5.4.1",
+            ),
+            (r"\bmailbox not found", "Yahoo 552 'Requested mail action aborted, mailbox not found'; AOL"),
+            (r"\baddressee unknown", "AOL / Sendmail"),
+            (
+                r"\b(?:e-?mail )?(?:account|address) (?:\S+ )?(?:does not exist|doesn't exist|not found)",
+                "Google 5.1.1; Zoho 'User does not exist'",
+            ),
+            (r"\bthe email address you entered couldn't be found", "Exchange Online NDR"),
+            (r"\bno such (?:user|mailbox|recipient)\b", "Sendmail / Yandex 'No such user!'"),
+            (r"\bnot (?:a )?(?:known|valid|registered) (?:user|recipient|mailbox)", "generic"),
+            (r"\binvalid mailbox\b", "mail.ru 'Message was not accepted -- invalid mailbox'"),
+            (r"\bunknown local[- ]part", "Exim"),
+            (r"\buser (?:\S+ )?not listed in", "Lotus Domino 'User x not listed in public Name & Address Book'"),
+            (r"\bno matches found in the (?:domino )?directory", "Lotus Domino router"),
+            (
+                r"\bnot listed in (?:the )?(?:public )?(?:name ?& ?address book|domino directory|directory)",
+                "Lotus Domino / Notes",
+            ),
+            (r"\bresolver\.adr\.\w*notfound", "Exchange RESOLVER.ADR.RecipNotFound / ExRecipNotFound"),
+            (
+                r"(?:ユーザー?|アドレス|宛先)(?:は|が)?(?:存在しません|見つかりません)",
+                "Japanese carriers: the user/address does not exist / was not found",
+            ),
+        ),
+    ),
+    (
+        "spamdetected",
+        "spam-more",
+        (
+            (r"\bsuspicion of spam", "mail.ru / Yandex 'Message rejected under suspicion of SPAM'"),
+            (r"\blikely (?:unsolicited|spam|suspicious)", "Google 5.7.1 'likely unsolicited mail'"),
+            (r"\bspam (?:abuse|score|content|message|detected)", "Exchange Online 5.7.501 'spam abuse detected'"),
+            (
+                r"\bidentified as spam|\bdetected as spam|\bconsidered (?:as )?spam|\bmarked as spam",
+                "generic content filters (SpamAssassin, Barracuda, IronPort)",
+            ),
+            (
+                r"\bsuspicious due to the (?:nature|content)",
+                "Google 421 4.7.0 'This message is suspicious due to the nature of the content'",
+            ),
+        ),
+    ),
+    (
+        "virusdetected",
+        "virus-more",
+        ((r"\binfected with\b|\bvirus found\b|\bcontains a virus", "ClamAV/amavis, Exim av_scanner, MailMarshal"),),
+    ),
+    (
+        "contenterror",
+        "content-more",
+        (
+            (r"\bmessage (?:is )?malformed", "Google 554 5.6.0 'Mail message is malformed'"),
+            (r"\billegal attachment", "Google 552 5.7.0 'illegal attachment'"),
+            (r"\bheaders? (?:too large|too long|exceed)", "Sendmail 'Headers too large'; Exim 'header too long'"),
+            (r"\b(?:media|content) (?:type )?not supported", "RFC 3463 X.6.1"),
+        ),
+    ),
+    (
+        "policyviolation",
+        "policy-more",
+        (
+            (r"\bnot accepted for policy reasons", "Yahoo 554 5.7.9 'Message not accepted for policy reasons'"),
+            (r"\b(?:has|have) a policy that prohibit", "Google 550 5.7.1"),
+            (r"\bpolicy rejection\b", "Yandex 'Policy rejection on the target address'"),
+            (r"\brejected (?:due to|by) (?:security|local|site|content) polic", "Zoho / Exchange transport rules"),
+            (r"\bcontent presents a potential security issue", "Google 552 5.7.0 (blocked for its content)"),
+        ),
+    ),
+    (
+        "failedstarttls",
+        "starttls-more",
+        (
+            (r"\btls (?:is )?required\b", "Google 421 4.7.0 'TLS required for RCPT domain'; RFC 3207"),
+            (r"\bdoes not support tls", "Google / OpenSMTPD"),
+        ),
+    ),
+    (
+        "toomanyconn",
+        "connections-more",
+        (
+            (
+                r"\btoo many (?:concurrent |simultaneous )?(?:connections|sessions|smtp sessions)",
+                "Postfix anvil, Exim smtp_accept_max_per_host, Sendmail",
+            ),
+            (
+                r"\bconnection rate limit",
+                "Postfix anvil 'Error: too many connections from'/'connection rate limit exceeded'",
+            ),
+            (r"\bmax(?:imum)? (?:messages?|mails?) per connection", "Yahoo 421 'Max message per connection exceeded'"),
+            (
+                r"\btoo many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
+                "RFC 5321 452 / Postfix 'Too many recipients'",
+            ),
+            (r"\btoo many (?:errors|bad recipients|invalid recipients)", "Postfix smtpd_hard_error_limit"),
+        ),
+    ),
+    (
+        "speeding",
+        "rate-more",
+        (
+            (
+                r"\breceiving (?:mail|messages) (?:too quickly|at a rate)",
+                "Google 4.2.1/5.2.1 'receiving mail at a rate that prevents additional messages'",
+            ),
+            (r"\blimits? (?:for )?how many messages can be sent", "Outlook.com RP-001"),
+            (
+                r"\b(?:daily|hourly) (?:smtp |sending |message )?(?:relay )?limit",
+                "Google 550 5.4.5 'Daily SMTP relay limit exceeded'",
+            ),
+            (r"\bunusual (?:sending )?(?:activity|volume|rate)", "Zoho 550 5.4.6; Google 421 4.7.28"),
+            (r"\btoo many (?:messages|mails)\b", "mail.ru 451 'Too many messages, try again later'"),
+            (r"\bmail flood", "IANA X.7.28 'Mail flood detected'"),
+        ),
+    ),
+    (
+        "systemfull",
+        "disk-more",
+        (
+            (r"\binsufficient system storage", "RFC 5321 452 reply text"),
+            (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
+        ),
+    ),
+    (
+        "mailererror",
+        "mailer-more",
+        (
+            (r"\bcommand died with status", "Postfix pipe(8)/local(8)"),
+            (r"\bpipe to \|", "Exim pipe transport"),
+            (r"\bunknown mailer error", "Sendmail 'unknown mailer error N'"),
+            (r"\bchild process of \S+ transport returned", "Exim 'Child process of x transport returned N'"),
+        ),
+    ),
+    (
+        "expired",
+        "expired-more",
+        (
+            (r"\bretry timeout exceeded", "Exim 'retry timeout exceeded'"),
+            (r"\bretry time not reached for any host after a long failure period", "Exim"),
+            (r"\bin the queue too long", "qmail-send 'this message has been in the queue too long'"),
+            (r"\bcould not be delivered for (?:\d+|more than)", "Sendmail 'Message could not be delivered for N days'"),
+            (r"\bcannot send message for \d+", "Sendmail"),
+            (r"\bqueue\.expired|\bmessage expired\b", "Exchange 4.4.7 QUEUE.Expired / 5.4.300 'Message expired'"),
+            (
+                r"\btime limit (?:specified|exceeded|expired)",
+                "Lotus Notes 'Could not deliver the message in the time limit specified'",
+            ),
+            (r"\bdelivery time expired", "RFC 3463 X.4.7; Domino"),
+            (r"\bgave up\b|\bgiving up\b", "Courier / OpenSMTPD"),
+            (r"\bdid not respond in time|\bdidn't respond\b", "Exchange 'The destination server didn't respond'"),
+            (r"\bwill be retried for \d+ more", "Google temporary failure report"),
+            (r"\bhave been failing for a long time", "Exim"),
+        ),
+    ),
+    (
+        "networkerror",
+        "network-more",
+        (
+            (r"\bno route to host", "Postfix/Exim connect(2) errno"),
+            (r"\bconnection (?:refused|reset by peer)", "Postfix/Exim connect(2) errno"),
+            (r"\bnetwork error", "OpenSMTPD 'Network error on destination MXs'"),
+            (r"\bdns query failed", "Exchange Online 5.4.312"),
+            (r"\btemporary failure in name resolution|\bhost not found, try again", "Postfix 4.4.3"),
+            (r"\bwasn't able to establish an smtp connection", "qmail-remote (#4.4.1)"),
+            (r"\b(?:mail|message) (?:for \S+ )?loops back to myself", "Postfix"),
+            (r"\brouting loop", "RFC 3463 X.4.6; Exchange 5.4.6"),
+            (
+                r"\b(?:too many|maximum) hops?\b|\bhop count exceeded",
+                "Sendmail 'Too many hops'; Domino 'exceeded maximum hop count'",
+            ),
+        ),
+    ),
+    (
+        "syntaxerror",
+        "syntax-more",
+        (
+            (r"\bcommand parameter not implemented", "RFC 5321 504 reply text"),
+            (r"\bsyntax error in parameters", "RFC 5321 501 reply text"),
+            (r"\bincorrectly constructed", "Exim 'recipient addresses that were incorrectly constructed'"),
+            (r"\bimproper use of smtp command pipelining", "Postfix smtpd"),
+            (r"\bprotocol error\b", "generic"),
+            (r"\b(?:bad|improper|wrong) sequence of commands", "RFC 5321 503 reply text; Exchange"),
+        ),
+    ),
+    (
+        "systemerror",
+        "system-more",
+        (
+            (r"\blocal error in processing", "RFC 5321 451 reply text"),
+            (r"\btransaction failed\b", "RFC 5321 554 reply text"),
+            (
+                r"\b(?:local )?configuration error",
+                "Sendmail 'Local configuration error'; Postfix 'mail system configuration error'",
+            ),
+            (r"\binternal (?:server )?error", "generic"),
+            (r"\bsystem error\b", "generic"),
+            (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
+            (r"\bisn't in my control/locals file", "qmail-remote (#5.4.6)"),
+            (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
+            (r"\btemporarily rejected message", "Google 451 4.3.0 'Mail server temporarily rejected message'"),
+            (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
+        ),
+    ),
+    (
+        "securityerror",
+        "security-more",
+        (
+            (r"\bturn on smtp authentication", "MessageLabs 'Please turn on SMTP Authentication in your mail client'"),
+            (r"\bauthentication (?:is )?required", "RFC 4954 530 5.7.0 'Authentication required'"),
+            (r"\bclient was not authenticated", "Exchange 5.7.1 'Client was not authenticated'"),
+            (r"\bdelivery not authorized", "RFC 3463 X.7.1 description"),
+        ),
+    ),
+    (
+        "filtered",
+        "filtered-more",
+        (
+            (r"受信拒否", "Japanese carriers: rejected by the recipient's reception settings"),
+            (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
+            (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
+        ),
+    ),
+)
