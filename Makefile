@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test unit demo lint format validate build bench chaos clean bounce-score classify-bounces
+.PHONY: venv test unit fuzz demo lint format validate build bench chaos clean bounce-score classify-bounces
 
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP) $(SAM_STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+# Hostile-input suites at length: every @pytest.mark.fuzz test with 10,000 cases, each within 2 s
+# (hypothesis deadline), the process under 256 MB peak RSS (checked at the end of the session).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -p no:cacheprovider -q tests
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.stack.demo

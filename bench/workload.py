@@ -125,7 +125,7 @@ class LatentContentStore:
         await _wait(self.latency)
         raise ContentMissing(f"template {key!r} does not exist")
 
-    async def attachment(self, ref: S3Attachment) -> bytes:
+    async def attachment(self, ref: S3Attachment, *, max_bytes: int) -> bytes:
         await _wait(self.latency)
         raise ContentMissing(f"s3://{ref.bucket}/{ref.key} does not exist")
 

@@ -18,9 +18,25 @@ REQUIRE_ALL = os.environ.get("MAILDISPATCH_REQUIRE_ALL") == "1"
 
 # CI explores the same examples every run: a red CI is a reproducible one. Locally, hypothesis
 # keeps exploring new inputs (and remembers failures in .hypothesis/).
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if REQUIRE_ALL:
-    hypothesis_settings.load_profile("ci")
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True, max_examples=150)
+# `make fuzz`: the hostile-input suites (@pytest.mark.fuzz) at length, each case within 2 s.
+hypothesis_settings.register_profile("fuzz", max_examples=10_000, deadline=2000, print_blob=True)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if REQUIRE_ALL else None)
+if PROFILE:
+    hypothesis_settings.load_profile(PROFILE)
+FUZZ_MAX_RSS_MB = 256
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under the fuzz profile the whole run must stay under 256 MB of peak RSS."""
+    if PROFILE != "fuzz":
+        return
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"\nfuzz: peak RSS {peak_mb:.0f} MB (limit {FUZZ_MAX_RSS_MB} MB)")
+    if peak_mb > FUZZ_MAX_RSS_MB:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def require_binary(name: str, package: str) -> str:

@@ -70,7 +70,7 @@ class FakeContentStore:
             raise ContentMissing(f"template {key!r} does not exist")
         return self.templates[key]
 
-    async def attachment(self, ref: S3Attachment) -> bytes:
+    async def attachment(self, ref: S3Attachment, *, max_bytes: int) -> bytes:
         if (ref.bucket, ref.key) not in self.objects:
             raise ContentMissing(f"s3://{ref.bucket}/{ref.key} does not exist")
         return self.objects[(ref.bucket, ref.key)]

@@ -68,6 +68,7 @@ class LocalStack:
     relay_script: dict = field(default_factory=lambda: dict(DEMO_RELAY_SCRIPT))
     function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
+    relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
 
     def start(self) -> LocalStack:
         try:
@@ -84,7 +85,11 @@ class LocalStack:
         self.aws_env = local_aws_environment(self.moto.endpoint_url)
         os.environ.update(self.aws_env)  # boto3 clients made by the functions read these
         self.relay = RelayProcess().start(
-            self.workdir / "relay", self.relay_script, security="starttls", auth=(RELAY_USER, RELAY_PASSWORD)
+            self.workdir / "relay",
+            self.relay_script,
+            security="starttls",
+            auth=(RELAY_USER, RELAY_PASSWORD),
+            smtputf8=self.relay_smtputf8,
         )
         prefix = "md" + uuid.uuid4().hex[:6]
         relay_config = json.dumps({"host": "127.0.0.1", "port": self.relay.port, "security": "starttls"})

@@ -531,3 +531,31 @@ def test_a_producers_own_return_path_wins_over_verp():
     )
     asyncio.run(service.process(sqs_record(request(return_path="bounces@shop.example.com"))))
     assert [e.sender for e, _ in h.transport.deliveries] == ["bounces@shop.example.com"]
+
+
+def test_a_utf8_bcc_gets_its_own_smtputf8_transaction_and_the_ascii_recipients_one_without():
+    """Issue 9 point 7: SMTPUTF8 is decided per envelope, not per message."""
+    h = Harness()
+    result, _ = h.process(request(to=["binh@example.net"], cc=["an@example.net"], bcc=["用户@example.net"]))
+
+    assert result.done
+    envelopes = sorted((e.recipients, e.needs_smtputf8) for e, _ in h.transport.deliveries)
+    assert envelopes == [(("binh@example.net", "an@example.net"), False), (("用户@example.net",), True)]
+
+
+def test_a_transient_content_failure_defers_the_recipients_instead_of_failing_the_record():
+    """Issue 9 point 5: S3 throttling or a 5xx is a per-request retry, not an exception through the batch."""
+    from maildispatch.ports import ContentUnavailable
+
+    h = Harness()
+
+    async def unavailable(ref, *, max_bytes):
+        raise ContentUnavailable("attachment 'a.pdf': S3 answered SlowDown; will try again")
+
+    h.content.attachment = unavailable
+    s3 = {"filename": "a.pdf", "s3": {"bucket": "content", "key": "attachments/a.pdf"}}
+    result, _ = h.process(request(attachments=[s3]))
+
+    assert not result.done  # waits on the queue for the schedule's next attempt
+    assert h.ledger.state_of("order-1001", "binh@example.net") is RecipientState.DEFERRED
+    assert h.dead_letters.reports == [] and h.transport.deliveries == []

@@ -409,3 +409,13 @@ def test_original_headers_with_controls_or_overlong_lines_are_quoted_printable()
     returned = parts(raw)[2]
     assert returned["Content-Transfer-Encoding"] == "quoted-printable"
     assert returned.get_payload(decode=True).decode("utf-8") == headers
+
+
+def test_a_998_character_subject_keeps_every_line_within_998_octets():
+    """Issue 9: "  Subject:    " + a 998-character subject made a 1,013-octet line."""
+    for subject in ("s" * 998, " ".join(["word"] * 199), "ệ" * 998):
+        raw = build(report(subject=subject))
+
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+        text = notification(raw)
+        assert "".join(text.split()).count("".join(subject.split())) == 1  # the subject is all there

@@ -208,10 +208,11 @@ def test_a_utf8_local_part_makes_a_utf8_message_that_needs_smtputf8() -> None:
     assert "用户@例子.广告".encode() in built.data
 
 
-def test_a_utf8_local_part_in_bcc_needs_smtputf8_but_keeps_ascii_headers() -> None:
+def test_a_utf8_local_part_in_bcc_keeps_ascii_headers_and_leaves_smtputf8_to_its_envelope() -> None:
+    """Issue 9 point 7: the hidden Bcc needs SMTPUTF8 in its own envelope only, not the message's."""
     built = build(request(bcc=["用户@例子.广告"]))
 
-    assert built.requires_smtputf8
+    assert not built.requires_smtputf8
     assert built.data.isascii()
 
 

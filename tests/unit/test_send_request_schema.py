@@ -208,6 +208,41 @@ INVALID: list[tuple[str, Any, str]] = [
     ("tag name too long", doc(tags={"k" * 65: "v"}), "tags." + "k" * 65),
     ("tag value too long", doc(tags={"order": "v" * 257}), "tags.order"),
     ("tag value not a string", doc(tags={"order": 1001}), "tags.order"),
+    # issue 9: counts, spoofed file names, keys that climb out of their prefix
+    ("51 header fields", doc(headers={f"X-H{i}": "v" for i in range(51)}), "headers"),
+    ("11 reply_to addresses", doc(reply_to=[f"r{i}@example.net" for i in range(11)]), "reply_to"),
+    (
+        "21 attachments",
+        doc(attachments=[{"filename": f"{i}.txt", "content_base64": ""} for i in range(21)]),
+        "attachments",
+    ),
+    (
+        "a right-to-left override in a file name",
+        doc(attachments=[{"filename": "invoice\u202efdp.exe", "content_base64": ""}]),
+        "attachments[0].filename",
+    ),
+    (
+        "an S3 key with ..",
+        doc(
+            attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "attachments/../templates/welcome.json"}}]
+        ),
+        "attachments[0].s3.key",
+    ),
+    (
+        "an S3 key with an empty segment",
+        doc(attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "attachments//a.pdf"}}]),
+        "attachments[0].s3.key",
+    ),
+    (
+        "an absolute S3 key",
+        doc(attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "/attachments/a.pdf"}}]),
+        "attachments[0].s3.key",
+    ),
+    (
+        "an S3 key with a backslash",
+        doc(attachments=[{"filename": "a.pdf", "s3": {"bucket": "abc", "key": "attachments\\a.pdf"}}]),
+        "attachments[0].s3.key",
+    ),
 ]
 
 # Beyond a JSON Schema: the schema accepts these, the parser refuses them.
@@ -233,6 +268,26 @@ PARSER_ONLY: list[tuple[str, dict[str, Any], str]] = [
     ("display name over 998 characters", doc(to=[f'"{"n" * 999}" <an@example.net>']), "to[0]"),
     ("the same header twice, in different case", doc(headers={"X-Tag": "a", "x-tag": "b"}), "headers.x-tag"),
     ("an unpaired surrogate", doc(subject="\ud800"), "subject"),
+    (
+        "an executable file name",
+        doc(attachments=[{"filename": "report.PDF.exe", "content_base64": ""}]),
+        "attachments[0].filename",
+    ),
+    (
+        "an executable behind a trailing dot",
+        doc(attachments=[{"filename": "setup.scr.", "content_base64": ""}]),
+        "attachments[0].filename",
+    ),
+    (
+        "a soft hyphen (a format character) in a file name",
+        doc(attachments=[{"filename": "in\u00advoice.pdf", "content_base64": ""}]),
+        "attachments[0].filename",
+    ),
+    (
+        "an executable content type",
+        doc(attachments=[{"filename": "a.pdf", "content_type": "application/x-msdownload", "content_base64": ""}]),
+        "attachments[0].content_type",
+    ),
 ]
 
 

@@ -70,3 +70,36 @@ def test_uncertain_policy_and_delay_warnings():
 def test_a_bad_setting_is_an_error_naming_the_variable(env, named):
     with pytest.raises(SettingsError, match=named):
         DispatchSettings.from_environ(env)
+
+
+def test_no_settings_repr_holds_the_smtp_password_or_the_verp_key():
+    """Issue 9: a logged settings object must not leak the relay password or the VERP signing key."""
+    from maildispatch.adapters.aws import fetch_relay_settings
+    from maildispatch.services.dispatch import DispatchPolicy, VerpPolicy
+    from maildispatch.services.returned_mail import ReturnedMailService
+
+    settings = DispatchSettings.from_environ(
+        {**LOCAL, "SMTP_SECURITY": "tls", "SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "hunter2-password"}
+    )
+    relay = fetch_relay_settings(settings.relay)
+    policy = DispatchPolicy(reporting_mta="mx.example", verp=VerpPolicy("bounces.example", b"verp-key-material"))
+    service = ReturnedMailService(index=None, dead_letters=None, publisher=None, verp_secret=b"verp-key-material")
+
+    assert relay.password == "hunter2-password"  # it is there, just not shown
+    for shown in (repr(settings), repr(settings.relay), repr(relay), repr(policy), repr(service)):
+        assert "hunter2" not in shown and "verp-key-material" not in shown
+
+
+def test_smtp_ca_file_adds_a_trust_anchor_to_the_system_cas(tmp_path):
+    """Issue 9: SMTP_CA_FILE replaced the system CAs, where the docs say it adds one."""
+    import ssl
+
+    from maildispatch.adapters.smtp_relay import client_tls_context
+    from tests.stack.certs import make_certificates
+
+    ca_file = str(make_certificates(tmp_path).ca_file)
+    system = ssl.create_default_context().cert_store_stats()["x509_ca"]
+
+    assert system > 0
+    assert client_tls_context(ca_file).cert_store_stats()["x509_ca"] == system + 1
+    assert client_tls_context(None).cert_store_stats()["x509_ca"] == system

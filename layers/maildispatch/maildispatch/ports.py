@@ -66,7 +66,11 @@ class ContentStore(Protocol):
 
     async def template(self, key: str) -> TemplateSource: ...  # raises ContentMissing when there is no such template
 
-    async def attachment(self, ref: S3Attachment) -> bytes: ...  # raises ContentMissing when there is no such object
+    async def attachment(self, ref: S3Attachment, *, max_bytes: int) -> bytes:
+        """The object's bytes. Raises ContentMissing (permanent: no such object, not allowed, outside the
+        attachment prefix), ContentTooLarge (over `max_bytes`, found before it is downloaded) or
+        ContentUnavailable (transient: throttling, a server error; try again later)."""
+        ...
 
 
 class TemplateRenderer(Protocol):
@@ -84,7 +88,15 @@ class InProcessRenderer:
 
 
 class ContentMissing(LookupError):
-    """A stored template or attachment the request names does not exist: permanent for this request."""
+    """A stored template or attachment the request names does not exist or may not be used: permanent for this request."""
+
+
+class ContentTooLarge(ContentMissing):
+    """An attachment larger than what is left of the message size limit: permanent for this request."""
+
+
+class ContentUnavailable(Exception):
+    """The content store failed in a way that may pass (throttling, a server error): retry the request later."""
 
 
 class DeadLetters(Protocol):

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -21,10 +21,38 @@ from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
 from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, sign_report
-from maildispatch.ports import ContentMissing
+from maildispatch.ports import ContentMissing, ContentTooLarge, ContentUnavailable
 
 REPORT_ATTRIBUTE = "maildispatch-document"  # message attribute that marks a report written by a function
 TEMPLATE_PREFIX = "templates/"
+ATTACHMENT_PREFIX = "attachments/"  # where producers put attachments (the bucket expires them after 30 days)
+READ_CHUNK_BYTES = 256 * 1024
+# S3 error codes that another attempt may get past; any other 4xx is the request's (or the deployment's) fault.
+_TRANSIENT_S3_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "InternalError",
+        "ServiceUnavailable",
+        "OperationAborted",
+        "PreconditionFailed",
+        "412",
+    }
+)
+_S3_CODE_MEANING = {
+    "NoSuchKey": "does not exist",
+    "404": "does not exist (or its version does not)",
+    "NoSuchBucket": "names a bucket that does not exist",
+    "NoSuchVersion": "has no such version",
+    "AccessDenied": "may not be read by the dispatch function (access denied)",
+    "403": "may not be read by the dispatch function (access denied)",
+    "InvalidObjectState": "is archived (restore it first)",
+    "400": "was refused as a bad request (S3 answered 400: is the version_id right?)",
+    "InvalidArgument": "was refused as a bad request (S3 answered InvalidArgument: is the version_id right?)",
+}
 TEMPLATE_CACHE_SECONDS = 300.0
 
 
@@ -37,7 +65,7 @@ class RelaySource:
     with caching by the AWS adapter.
     """
 
-    inline: Mapping[str, Any] | None = None
+    inline: Mapping[str, Any] | None = field(default=None, repr=False)  # holds the SMTP password
     parameter_name: str | None = None
     secret_name: str | None = None
     # Always taken from the environment, whatever the source:
@@ -134,8 +162,16 @@ def change_visibility(queue_url: str, changes: Sequence[tuple[str, int]], client
 class S3ContentStore:
     """Stored templates (`templates/<key>.json` holding subject, text, html) and large attachments."""
 
-    def __init__(self, bucket: str | None, client: Any = None, *, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        bucket: str | None,
+        client: Any = None,
+        *,
+        clock: Any = time.monotonic,
+        attachment_prefix: str = ATTACHMENT_PREFIX,
+    ) -> None:
         self._bucket = bucket
+        self._attachment_prefix = attachment_prefix
         self._client = client
         self._clock = clock
         self._templates: dict[str, tuple[float, TemplateSource]] = {}
@@ -157,19 +193,82 @@ class S3ContentStore:
         self._templates[key] = (self._clock(), source)
         return source
 
-    async def attachment(self, ref: S3Attachment) -> bytes:
-        return await self._get(ref.bucket, ref.key, ref.version_id, what=f"attachment {ref.filename!r}")
+    async def attachment(self, ref: S3Attachment, *, max_bytes: int) -> bytes:
+        """Only objects under the attachment prefix of the content bucket, sized with HEAD, read in chunks."""
+        what = f"attachment {ref.filename!r}"
+        where = f"s3://{ref.bucket}/{ref.key}"
+        if not self._bucket or ref.bucket != self._bucket:
+            raise ContentMissing(f"{what}: {where} is not in the content bucket ({self._bucket or 'none configured'})")
+        if not ref.key.startswith(self._attachment_prefix) or ref.key.startswith(TEMPLATE_PREFIX):
+            raise ContentMissing(f"{what}: {where} is outside the attachment prefix {self._attachment_prefix!r}")
+        client = self._client or aws_client("s3")
+        args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            args["VersionId"] = ref.version_id
+        head = await _s3_call(client.head_object, what=f"{what}: {where}", **args)
+        size = int(head.get("ContentLength", 0))
+        if size > max_bytes:
+            raise ContentTooLarge(
+                f"{what}: {where} is {size} bytes; the message size limit leaves room for {max(max_bytes, 0)}"
+            )
+        if head.get("ETag"):
+            args["IfMatch"] = head["ETag"]  # the object HEAD measured, not one put in its place since
+        response = await _s3_call(client.get_object, what=f"{what}: {where}", **args)
+        return await _read_capped(response["Body"], min(size, max_bytes), what=f"{what}: {where}")
 
     async def _get(self, bucket: str, key: str, version_id: str | None, *, what: str) -> bytes:
         client = self._client or aws_client("s3")
         args: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:
             args["VersionId"] = version_id
+        response = await _s3_call(client.get_object, what=f"{what}: s3://{bucket}/{key}", **args)
+        return await _read_capped(response["Body"], MAX_TEMPLATE_BYTES, what=what)
+
+
+MAX_TEMPLATE_BYTES = 1024 * 1024
+
+
+async def _s3_call(fn: Any, /, *, what: str, **kwargs: Any) -> Any:
+    """An S3 call whose every failure is ContentMissing (permanent) or ContentUnavailable (transient)."""
+    try:
+        return await _call(fn, **kwargs)
+    except Exception as error:
+        raise _content_error(error, what) from None
+
+
+def _content_error(error: BaseException, what: str) -> ContentMissing | ContentUnavailable:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):  # connection errors, timeouts, truncated reads: may pass
+        return ContentUnavailable(f"{what}: S3 could not be reached ({type(error).__name__}: {error})")
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in _TRANSIENT_S3_CODES or status >= 500 or status in (0, 408, 429):
+        return ContentUnavailable(f"{what}: S3 answered {code or status}; will try again")
+    meaning = _S3_CODE_MEANING.get(code, f"cannot be read (S3 answered {code or status})")
+    return ContentMissing(f"{what} {meaning}")
+
+
+async def _read_capped(body: Any, limit: int, *, what: str) -> bytes:
+    """The body in chunks, refusing more than `limit` bytes (an object replaced after HEAD, a lying length)."""
+
+    def read() -> bytes:
+        out = bytearray()
         try:
-            response = await _call(client.get_object, **args)
-        except client.exceptions.NoSuchKey:
-            raise ContentMissing(f"{what}: s3://{bucket}/{key} does not exist") from None
-        return await asyncio.get_running_loop().run_in_executor(io_executor(), response["Body"].read)
+            while chunk := body.read(READ_CHUNK_BYTES):
+                out += chunk
+                if len(out) > limit:
+                    raise ContentTooLarge(f"{what} is larger than the {limit} bytes it may be")
+        finally:
+            body.close()
+        return bytes(out)
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(io_executor(), read)
+    except (ContentMissing, ContentUnavailable):
+        raise
+    except Exception as error:
+        raise _content_error(error, what) from None
 
 
 class EventBridgePublisher:

@@ -629,8 +629,12 @@ def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
 @functools.lru_cache(maxsize=8)
 def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
     """A verifying client context (system CAs plus `ca_file`, host names checked), built once per process."""
+    context = ssl.create_default_context()  # the system's CAs, always: SMTP_CA_FILE adds one, it replaces none
+    if ca_file is None:
+        return context
     try:
-        return ssl.create_default_context(cafile=ca_file)
+        context.load_verify_locations(cafile=ca_file)
+        return context
     except (OSError, ssl.SSLError) as exc:
         raise RelayConfigError(f"ca_file {ca_file!r} cannot be loaded: {exc}") from exc
 

@@ -250,7 +250,24 @@ def _notification(report: BounceReport, reporting_mta: str, now: datetime, all_d
         else "The technical report is attached."
     )
     lines += ["", attached]
-    return _CRLF.join(lines) + _CRLF
+    return _CRLF.join(piece for line in lines for piece in _within_line_limit(line)) + _CRLF
+
+
+def _within_line_limit(line: str, continuation: str = "    ") -> list[str]:
+    """`line` as lines of at most 998 octets (RFC 5322 2.1.1): a long subject or word is split, the rest indented."""
+    pieces: list[str] = []
+    while len(line.encode("utf-8")) > _MAX_LINE:
+        cut, size = 0, 0
+        for cut, char in enumerate(line):  # noqa: B007  (cut is used after the loop)
+            size += len(char.encode("utf-8"))
+            if size > _MAX_LINE:
+                break
+        space = line.rfind(" ", len(continuation) + 1, cut)
+        cut = space if space > len(continuation) else cut
+        pieces.append(line[:cut].rstrip(" "))
+        line = continuation + line[cut:].lstrip(" ")
+    pieces.append(line)
+    return pieces
 
 
 def _advice(report: BounceReport, all_delayed: bool) -> str:

@@ -68,7 +68,7 @@ class BuiltMessage:
     data: bytes  # CRLF line endings, ready for DATA
     message_id: str
     header_block: str  # the header section as in `data` (CRLF, without the blank line)
-    requires_smtputf8: bool
+    requires_smtputf8: bool  # the headers carry UTF-8 (a shown address needs it); envelopes may need it besides
 
 
 def message_id_for(message_key: str, domain: str) -> str:
@@ -141,12 +141,13 @@ def _message_headers(
 
 def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:
     header_end = data.index(b"\r\n\r\n") + 2
-    hidden = (*request.bcc, *((request.return_path,) if request.return_path else ()))
+    # Only the headers count: a UTF-8 Bcc or return path needs SMTPUTF8 in its own envelope, which
+    # Envelope.needs_smtputf8 sees; it must not force it on the transaction of the ASCII recipients.
     return BuiltMessage(
         data=data,
         message_id=message_id,
         header_block=data[:header_end].decode("utf-8"),
-        requires_smtputf8=utf8 or any(address.needs_smtputf8 for address in hidden),
+        requires_smtputf8=utf8,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -23,6 +24,10 @@ MAX_BODY_BYTES = 1024 * 1024  # SQS's message size limit
 MAX_RECIPIENTS = 50  # to + cc + bcc
 MAX_INLINE_ATTACHMENT_BYTES = 512 * 1024  # decoded, summed over the request
 MAX_TAGS = 20
+MAX_HEADERS = 50  # custom header fields (X-* and the allowed list)
+MAX_REPLY_TO = 10
+MAX_ATTACHMENTS = 20  # inline and S3 together
+MAX_S3_KEY_CHARS = 1024
 MAX_HEADER_VALUE_CHARS = 998
 MAX_HEADER_NAME_CHARS = 76  # so that "Name: " leaves room on a folded line
 
@@ -293,6 +298,73 @@ _HEADER_NAME_RE = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _TEMPLATE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
 _CONTENT_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 _FILENAME_UNSAFE_RE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# An S3 key as a path: '/'-separated segments, none empty, '.' or '..', no backslash or controls.
+_S3_SEGMENT = r"[^/\\\x00-\x1f\x7f-\x9f]+"
+_S3_KEY_RE = re.compile("(?:" + _S3_SEGMENT + "/)*" + _S3_SEGMENT)
+# Executables a mail client runs when opened. Refused by file name (the last extension: "a.pdf.exe"
+# is an .exe) and by declared type, so neither a type nor a name can smuggle one in.
+DANGEROUS_EXTENSIONS = frozenset(
+    [
+        "exe",
+        "com",
+        "scr",
+        "pif",
+        "bat",
+        "cmd",
+        "msi",
+        "msp",
+        "mst",
+        "cpl",
+        "hta",
+        "jar",
+        "js",
+        "jse",
+        "vb",
+        "vbs",
+        "vbe",
+        "wsf",
+        "wsh",
+        "wsc",
+        "ps1",
+        "ps1xml",
+        "psm1",
+        "lnk",
+        "reg",
+        "scf",
+        "inf",
+        "dll",
+        "sys",
+        "application",
+        "gadget",
+        "msc",
+        "url",
+    ]
+)
+DANGEROUS_CONTENT_TYPES = frozenset(
+    {
+        "application/x-msdownload",
+        "application/x-msdos-program",
+        "application/x-dosexec",
+        "application/x-executable",
+        "application/x-ms-installer",
+        "application/x-msi",
+        "application/x-ms-shortcut",
+        "application/vnd.microsoft.portable-executable",
+        "application/x-bat",
+        "application/x-sh",
+        "application/x-csh",
+        "application/x-shellscript",
+        "application/hta",
+        "application/java-archive",
+        "application/x-java-archive",
+        "application/javascript",
+        "text/javascript",
+        "application/x-javascript",
+        "text/vbscript",
+        "application/x-vbscript",
+        "application/x-powershell",
+    }
+)
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
@@ -355,6 +427,8 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
     from_ = parse_address(doc["from"], "from")
     to, cc, bcc = (_address_list(doc, name) for name in ("to", "cc", "bcc"))
     _check_recipient_count(to, cc, bcc)
+    if isinstance(doc.get("reply_to"), (list, tuple)) and len(doc["reply_to"]) > MAX_REPLY_TO:
+        raise InvalidRequest("reply_to", f"{len(doc['reply_to'])} addresses; at most {MAX_REPLY_TO}")
     reply_to = _address_list(doc, "reply_to")
     return_path = parse_address(doc["return_path"], "return_path") if "return_path" in doc else None
     subject = _header_text(doc["subject"], "subject") if "subject" in doc else None
@@ -625,7 +699,10 @@ def _check_content(doc: Mapping[str, Any], subject: str | None, template: Templa
 def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     headers = []
     seen: set[str] = set()
-    for name, header_value in _object(value, "headers").items():
+    doc = _object(value, "headers")
+    if len(doc) > MAX_HEADERS:
+        raise InvalidRequest("headers", f"{len(doc)} header fields; at most {MAX_HEADERS}")
+    for name, header_value in doc.items():
         path = f"headers.{name}"
         if len(name) > MAX_HEADER_NAME_CHARS or not _HEADER_NAME_RE.fullmatch(name):
             raise InvalidRequest(
@@ -651,7 +728,10 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 def _attachments(value: Any) -> tuple[Attachment, ...]:
     attachments: list[Attachment] = []
     inline_bytes = 0
-    for i, item in enumerate(_array(value, "attachments")):
+    items = _array(value, "attachments")
+    if len(items) > MAX_ATTACHMENTS:
+        raise InvalidRequest("attachments", f"{len(items)} attachments; at most {MAX_ATTACHMENTS}")
+    for i, item in enumerate(items):
         path = f"attachments[{i}]"
         doc = _object(item, path)
         _reject_unknown(doc, _ATTACHMENT_FIELDS, path)
@@ -661,6 +741,8 @@ def _attachments(value: Any) -> tuple[Attachment, ...]:
         content_type = guess_content_type(filename)
         if "content_type" in doc:
             content_type = _content_type(doc["content_type"], f"{path}.content_type")
+            if content_type in DANGEROUS_CONTENT_TYPES:
+                raise InvalidRequest(f"{path}.content_type", f"{content_type} is an executable type: not sent")
         if "content_base64" in doc and "s3" in doc:
             raise InvalidRequest(f"{path}.s3", "give content_base64 or s3, not both")
         if "content_base64" in doc:
@@ -686,6 +768,18 @@ def _filename(value: Any, path: str) -> str:
         raise InvalidRequest(path, "must be 1 to 255 characters")
     if _FILENAME_UNSAFE_RE.search(name) or name in (".", ".."):
         raise InvalidRequest(path, "a file name, not a path: no '/', '\\' or control characters")
+    for position, char in enumerate(name):
+        if unicodedata.category(char) == "Cf":
+            raise InvalidRequest(
+                path,
+                f"contains the format character U+{ord(char):04X} at position {position} "
+                "(bidi controls and invisible characters can disguise a file's extension)",
+            )
+    # Windows drops trailing dots and spaces: "a.exe. " opens as "a.exe".
+    shown = name.rstrip(" .")
+    extension = shown.rpartition(".")[2].lower() if "." in shown else ""
+    if extension in DANGEROUS_EXTENSIONS:
+        raise InvalidRequest(path, f"{_clip(name)!r}: executable attachments (.{extension}) are not sent")
     return name
 
 
@@ -716,8 +810,14 @@ def _s3_attachment(value: Any, filename: str, content_type: str, path: str) -> S
     if not _BUCKET_RE.fullmatch(bucket):
         raise InvalidRequest(f"{path}.bucket", f"{_clip(bucket)!r} is not an S3 bucket name")
     key = _string(doc["key"], f"{path}.key")
-    if not 1 <= len(key) <= 1024:
-        raise InvalidRequest(f"{path}.key", "must be 1 to 1024 characters")
+    if not 1 <= len(key) <= MAX_S3_KEY_CHARS:
+        raise InvalidRequest(f"{path}.key", f"must be 1 to {MAX_S3_KEY_CHARS} characters")
+    if not _S3_KEY_RE.fullmatch(key) or any(segment in (".", "..") for segment in key.split("/")):
+        raise InvalidRequest(
+            f"{path}.key",
+            f"{_clip(key)!r} is not a plain object key: '/'-separated names, none empty, '.' or '..', "
+            "no backslash or control characters",
+        )
     version_id = None
     if "version_id" in doc:
         version_id = _string(doc["version_id"], f"{path}.version_id")

@@ -40,7 +40,9 @@ class DispatchFunction(SqsBatchFunction):
     def __init__(self, settings: DispatchSettings) -> None:
         self.settings = settings
         self.queue_url = settings.send_queue_url
-        self._content = S3ContentStore(settings.content_bucket)  # keeps its template cache while the container lives
+        self._content = S3ContentStore(
+            settings.content_bucket, attachment_prefix=settings.attachment_prefix
+        )  # keeps its template cache while the container lives
         # Worker processes live with the container (started on the first template, replaced when one
         # breaches its budget); a hostile template costs its own render, never the batch.
         self.renderer = WorkerRenderer(

@@ -35,6 +35,7 @@ class DispatchSettings:
     relay: RelaySource
     reporting_mta: str
     content_bucket: str | None = None
+    attachment_prefix: str = "attachments/"  # S3 attachments must lie under it; templates/ never may
     suppression_table: str | None = None
     concurrency: int = 32
     retry_schedules: Mapping[str, RetrySchedule] = field(default_factory=lambda: {DEFAULT_STREAM: RetrySchedule()})
@@ -62,6 +63,7 @@ class DispatchSettings:
             relay=relay_source_from_environ(env),
             reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
             content_bucket=reader.text("CONTENT_BUCKET", None),
+            attachment_prefix=_attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
             suppression_table=reader.text("SUPPRESSION_TABLE", None),
             concurrency=reader.integer("DISPATCH_CONCURRENCY", 32, minimum=1),
             retry_schedules=retry_schedules_from_environ(reader),
@@ -79,6 +81,19 @@ class DispatchSettings:
             render_workers=reader.integer("RENDER_WORKERS", 2, minimum=1),
             signing_secret=reader.text("SIGNING_SECRET", None),
         )
+
+
+def _attachment_prefix(prefix: str) -> str:
+    if (
+        not prefix.endswith("/")
+        or prefix.startswith("/")
+        or "templates/".startswith(prefix)
+        or prefix.startswith("templates/")
+    ):
+        raise SettingsError(
+            f"ATTACHMENT_PREFIX: {prefix!r} must be a folder like 'attachments/' (ending in '/'), apart from templates/"
+        )
+    return prefix
 
 
 def retry_schedules_from_environ(reader: _EnvReader) -> dict[str, RetrySchedule]:

@@ -22,7 +22,7 @@ from typing import Any
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from maildispatch.core.outcome import Envelope, Outcome, local_reply
+from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
 from maildispatch.core.render import RenderError
 from maildispatch.core.report import (
     REASON_DELAYED,
@@ -53,6 +53,8 @@ from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
     ContentMissing,
     ContentStore,
+    ContentTooLarge,
+    ContentUnavailable,
     DeadLetters,
     DeliveryLedger,
     InProcessRenderer,
@@ -69,6 +71,7 @@ log = logging.getLogger("maildispatch.dispatch")
 POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
+STATUS_CONTENT_UNAVAILABLE = "4.3.0"  # RFC 3463: other mail system status, transient (S3 throttled or failing)
 
 # SQS message attributes that carry a message's identity when its record is re-enqueued. Only
 # our own re-enqueue path sets them: they count only with its signature (REQUEUE_SIGNATURE_ATTRIBUTE,
@@ -100,7 +103,7 @@ class DispatchPolicy:
 @dataclass(frozen=True)
 class VerpPolicy:
     domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
-    secret: bytes  # the HMAC key that signs the tokens
+    secret: bytes = field(repr=False)  # the HMAC key that signs the tokens: never in a repr or a log
 
 
 class DispatchTally(Tally):
@@ -288,7 +291,12 @@ class DispatchService:
     ) -> None:
         built, failure = await self._build(request, message_key, record)
         attempt.built = built
-        if failure is not None:
+        outcomes: list[Outcome]
+        if failure is not None and failure[0].startswith("4"):  # the content store may recover: retry later
+            log.warning("content unavailable", extra={"message_key": message_key, "error": failure[1]})
+            reply = local_reply(failure[0], failure[1])
+            outcomes = [Deferred(c.recipient, reply) for c in claims]
+        elif failure is not None:
             reply = local_reply(failure[0], failure[1])
             for claim in claims:
                 attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
@@ -297,8 +305,9 @@ class DispatchService:
             self.tally.add("rejected_input", len(claims))
             log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
             return
-        assert built is not None
-        outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
+        else:
+            assert built is not None
+            outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
         now = self._clock()
         for claim, outcome in zip(claims, outcomes, strict=False):
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
@@ -328,10 +337,9 @@ class DispatchService:
 
         verp = self._policy.verp
         if verp is None or request.return_path is not None:  # a producer's own return path wins
-            envelope = Envelope(
-                self._envelope_sender(request), tuple(envelope_address(r) for r in recipients), built.requires_smtputf8
+            return await self._deliver_split_by_smtputf8(
+                self._envelope_sender(request), [envelope_address(r) for r in recipients], built
             )
-            return await self._transport.deliver(envelope, built.data)
         assert self._return_paths is not None
         report_to = self._envelope_sender(request)
 
@@ -360,6 +368,30 @@ class DispatchService:
         )
         return [outcomes[0] for outcomes in per_recipient]
 
+    async def _deliver_split_by_smtputf8(self, sender: str, addresses: list[str], built: BuiltMessage) -> list[Outcome]:
+        """SMTPUTF8 is decided per envelope: when only some recipients (a UTF-8 Bcc) need it, the ASCII
+        ones go in a transaction of their own, so a relay without SMTPUTF8 still takes theirs."""
+        utf8 = [i for i, a in enumerate(addresses) if not a.isascii()]
+        # One transaction when everyone needs SMTPUTF8 (UTF-8 headers or return path) or no one does.
+        if built.requires_smtputf8 or not sender.isascii() or not utf8 or len(utf8) == len(addresses):
+            return await self._transport.deliver(
+                Envelope(sender, tuple(addresses), built.requires_smtputf8), built.data
+            )
+        ascii_ = [i for i in range(len(addresses)) if i not in set(utf8)]
+        groups = (ascii_, utf8)
+        results = await asyncio.gather(
+            *(
+                self._transport.deliver(
+                    Envelope(sender, tuple(addresses[i] for i in group), built.requires_smtputf8), built.data
+                )
+                for group in groups
+            )
+        )
+        outcomes: dict[int, Outcome] = {}
+        for group, group_outcomes in zip(groups, results, strict=True):
+            outcomes.update(zip(group, group_outcomes, strict=False))
+        return [outcomes[i] for i in range(len(addresses))]
+
     async def _build(
         self, request: SendRequest, message_key: str, record: SqsRecord
     ) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
@@ -371,14 +403,18 @@ class DispatchService:
                 else None
             )
             content = await self._renderer.render(request, template)
-            attachments = [
-                AttachmentData(
-                    a.filename,
-                    a.content_type,
-                    await self._content.attachment(a) if isinstance(a, S3Attachment) else a.content,
-                )
-                for a in request.attachments
-            ]
+            # Base64 makes 3 bytes 4: what an attachment may weigh before it is fetched.
+            budget = self._policy.max_message_bytes * 3 // 4
+            budget -= sum(len(a.content) for a in request.attachments if not isinstance(a, S3Attachment))
+            attachments = []
+            for a in request.attachments:
+                data = await self._content.attachment(a, max_bytes=budget) if isinstance(a, S3Attachment) else a.content
+                budget -= len(data) if isinstance(a, S3Attachment) else 0
+                attachments.append(AttachmentData(a.filename, a.content_type, data))
+        except ContentTooLarge as error:
+            return None, (STATUS_TOO_BIG, str(error))
+        except ContentUnavailable as error:
+            return None, (STATUS_CONTENT_UNAVAILABLE, str(error))
         except (RenderError, ContentMissing) as error:
             return None, (STATUS_CONTENT_ERROR, str(error))
         built = build_message(

@@ -71,7 +71,7 @@ class ReturnedMailService:
     index: ReturnPathIndex
     dead_letters: DeadLetters
     publisher: EventPublisher
-    verp_secret: bytes | None
+    verp_secret: bytes | None = field(repr=False)  # the VERP key: never in a repr or a log
     event_bus_name: str = "default"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     mail_store: MailStore | None = None  # where stored returned mail is read (S3)
