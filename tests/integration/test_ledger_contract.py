@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,6 +13,7 @@ from maildispatch.core.outcome import parse_reply
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.services import ManualClock
 from tests.stack.moto import aws_client
+from tests.stack.provision import create_table_from_template
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -24,19 +24,7 @@ def ledger_and_clock(request):
         return
     server = request.getfixturevalue("moto_server")
     ddb = aws_client("dynamodb", server.endpoint_url)
-    table = f"ledger-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "message_key", "KeyType": "HASH"},
-            {"AttributeName": "recipient", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "message_key", "AttributeType": "S"},
-            {"AttributeName": "recipient", "AttributeType": "S"},
-        ],
-    )
+    table = create_table_from_template(ddb, "DeliveryLedgerTable")
     with ThreadPoolExecutor(8) as executor:
         yield DynamoDbLedger(ddb, table, executor, clock=clock), clock
 

@@ -14,8 +14,8 @@ import pytest
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
 from tests.fakes.stores import InMemoryReturnPathIndex
-from tests.integration.test_suppression_contract import create_table_from_template
 from tests.stack.moto import aws_client
+from tests.stack.provision import create_table_from_template
 
 MESSAGE_ID = "<order-1001.abc@example.com>"
 FULL = SentMessage(

@@ -7,33 +7,17 @@ tested are the keys deployed.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from samtranslator.yaml_helper import yaml_parse
 
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression
 from tests.fakes.stores import InMemorySuppressionList
 from tests.stack.moto import aws_client
+from tests.stack.provision import create_table_from_template
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 T0 = 1_795_939_200.0  # 2026-11-29 08:00 UTC
-
-
-def create_table_from_template(ddb, logical_id: str) -> str:
-    """A fresh table with the keys and billing mode template.yaml gives `logical_id`; returns its name."""
-    properties = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))["Resources"][logical_id]["Properties"]
-    name = f"{logical_id}-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=name,
-        BillingMode=properties["BillingMode"],
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-    )
-    return name
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

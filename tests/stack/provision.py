@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from tests.stack.moto import FAKE_ACCOUNT_ID, aws_client
 
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 PARTITION = "aws"
 SQS_DEFAULT_BATCH_SIZE = 10
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -181,6 +183,19 @@ def provision_from_template(
     )
     stack.event_sources = builder.event_sources(resources)
     return stack
+
+
+def create_table_from_template(ddb: Any, logical_id: str, template_path: Path = TEMPLATE) -> str:
+    """One fresh table with the keys and billing mode the template gives `logical_id` (contract tests); its name."""
+    properties = yaml_parse(template_path.read_text(encoding="utf-8"))["Resources"][logical_id]["Properties"]
+    name = f"{logical_id}-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        BillingMode=properties["BillingMode"],
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+    )
+    return name
 
 
 # --- Creating resources --------------------------------------------------------------------------

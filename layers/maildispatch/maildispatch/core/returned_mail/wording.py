@@ -38,6 +38,10 @@ def phrases(*alternatives: str) -> Phrases:
 NARROW: dict[str, tuple[str, ...]] = {}
 
 
+# Google's families, whose wording is one vendor's however many corpus prefixes it spans.
+GOOGLE = ("lhost-gmail", "rhost-google", "rhost-gsuite", "lhost-googlegroups", "lhost-googleworkspace")
+
+
 def narrow(pattern: str, *families: str) -> str:
     """Register a phrase as one vendor's own wording (see NARROW); returns it unchanged."""
     NARROW[pattern] = NARROW.get(pattern, ()) + tuple(f for f in families if f not in NARROW.get(pattern, ()))
@@ -239,14 +243,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"mailbox unavailable: (?:disabled|inactive)",
             r"account (?:expired|closed)",
             r"recipient (?:is )?suspended",
-            narrow(
-                r"tried to reach is (?:disabled|inactive|suspended)",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"tried to reach is (?:disabled|inactive|suspended)", *GOOGLE),  # Gmail
             r"\b(?:user|account|mailbox) \S+ (?:temporar(?:il)?y )?locked",
             r"this account has been disabled",
             r"is not an active address",
@@ -333,14 +330,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"\bnot a valid (?:mailbox|recipient|user|address)",
             r"\bno (?:mailbox|account|user) (?:here )?(?:by that name|found|with that name)",
             r"(?:user|recipient|mailbox|address)s? (?:\S+ )?(?:does not exist|doesn't exist|was not found|not found|unknown)",
-            narrow(
-                r"email account that you tried to reach does not exist",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"email account that you tried to reach does not exist", *GOOGLE),  # Gmail
             r"recipient address rejected: (?:user unknown|undeliverable address|unknown user|access denied|invalid user|userunknown|user \S+ does not exist)",
             r"recipient rejected",
             narrow(
@@ -388,14 +378,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         "rfc",
         phrases(
             r"\brfc ?(?:2822|5322|822|5321)\b",
-            narrow(
-                r"rfcmessagenoncompliant",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"rfcmessagenoncompliant", *GOOGLE),  # Gmail
             r"not rfc[- ]?compliant",
             r"non[- ]?compliant (?:message|header)",
             r"(?:multiple|duplicate|more than one) (?:from|to|subject|date|message-id|sender|header)(?: headers?)?",
@@ -403,14 +386,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"(?:missing|malformed|invalid|bad) (?:message-id|from|date|header)(?: header| field)?\b",
             r"headers? (?:are|is) not (?:valid|compliant)",
             r"does not (?:meet|conform to) (?:the )?(?:rfc|internet standards)",
-            narrow(
-                r"multiple addresses in from",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"multiple addresses in from", *GOOGLE),  # Gmail
             r"line too long",
         ),
     ),
@@ -477,14 +453,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"against (?:our |local )?polic",
             r"\bpolicy restrictions?",
             r"header error",
-            narrow(
-                r"content presents a potential",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"content presents a potential", *GOOGLE),  # Gmail
             r"protocol violation",
             r"prohibited (?:content|by policy)",
             r"message (?:rejected|refused) by (?:local |recipient )?policy",
@@ -601,22 +570,8 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"delayed for more than \d+ hours",
             r"connection timed out",
             r"\btimed out\b",
-            narrow(
-                r"did not accept our requests to connect",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
-            narrow(
-                r"socket error",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"did not accept our requests to connect", *GOOGLE),  # Gmail
+            narrow(r"socket error", *GOOGLE),  # Gmail
             narrow(r"still undelivered after", "lhost-sendmail"),  # Sendmail
             r"not yet been delivered",
         ),
@@ -636,14 +591,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"could not connect",
             r"can't connect",
             r"lost connection",
-            narrow(
-                r"socket error",
-                "lhost-gmail",
-                "rhost-google",
-                "rhost-gsuite",
-                "lhost-googlegroups",
-                "lhost-googleworkspace",
-            ),  # Gmail
+            narrow(r"socket error", *GOOGLE),  # Gmail
             r"\bi/o error",
             r"read error",
             r"conversation with .{1,80} timed out",
