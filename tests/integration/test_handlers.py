@@ -56,10 +56,13 @@ def receive(stack, queue_logical_id: str, ids: list[str], timeout_s: float = 10.
     return [got[i] for i in ids]
 
 
-def sqs_event(stack, queue_logical_id: str, bodies: list[str]) -> dict:
-    """Each body sent to the queue and received: the SQS event Lambda would hand the function."""
+def sqs_event(stack, queue_logical_id: str, bodies: list[str], attributes: list[dict] | None = None) -> dict:
+    """Each body sent to the queue (with its message attributes) and received: the event Lambda would hand over."""
     url = stack.stack.queue_url(queue_logical_id)
-    ids = [stack.sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"] for body in bodies]
+    ids = [
+        stack.sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attrs)["MessageId"]
+        for body, attrs in zip(bodies, attributes or [{}] * len(bodies), strict=True)
+    ]
     return build_sqs_event(receive(stack, queue_logical_id, ids), stack.stack.arn(queue_logical_id), "us-east-1")
 
 
@@ -165,7 +168,8 @@ def test_dispatch_takes_the_documented_sqs_example_as_two_poison_records(stack):
 def test_bounce_reports_every_dead_letter_of_the_sample_batch(stack, dispatched):
     """The reports the dispatch function wrote for the samples: DSNs to the sender (if any) and events."""
     _, _, dlq = dispatched
-    event = sqs_event(stack, "DeadLetterQueue", [m["Body"] for m in dlq])
+    # as the dispatch function wrote them: each report with its signature attribute
+    event = sqs_event(stack, "DeadLetterQueue", [m["Body"] for m in dlq], [m.get("MessageAttributes", {}) for m in dlq])
     before = len(stack.dsn_messages())
     assert invoke(stack, "BounceFunction", event) == failures()
     assert len(stack.dsn_messages()) - before == 2  # ghost's rejection, the header injection; not JSON: no sender
