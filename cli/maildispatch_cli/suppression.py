@@ -11,7 +11,7 @@ from typing import Any
 
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.request import InvalidRequest, parse_address
-from maildispatch.core.suppression import REASON_MANUAL, Suppression
+from maildispatch.core.suppression import Suppression, SuppressionReason
 from maildispatch_cli.aws import Aws, error_code
 from maildispatch_cli.errors import CliError, UsageError
 
@@ -70,7 +70,7 @@ def _act(store: DynamoDbSuppressionList, action: str, address: str) -> int:
         removed = store.remove_now(address)
         print(f"{address} {'removed' if removed else 'was not on the list'}")
         return 0 if removed else 1
-    store.add_now([Suppression(address, REASON_MANUAL)])
+    store.add_now([Suppression(address, SuppressionReason.MANUAL)])
     print(f"{address} suppressed")
     return 0
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from maildispatch.core.dsn import build_dsn
 from maildispatch.core.mime import build_message, message_id_for
 from maildispatch.core.render import render_content
-from maildispatch.core.report import REASON_REJECTED, BounceReport, FailedRecipient
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import InvalidRequest, SendRequest, parse_send_request
 
 pytestmark = pytest.mark.fuzz
@@ -128,7 +128,7 @@ def test_any_report_builds_a_multipart_report_with_lines_within_998_octets(
     subject, error, diagnostic, address, headers
 ):
     report = BounceReport(
-        reason=REASON_REJECTED,
+        reason=ReportReason.REJECTED,
         recipients=(FailedRecipient(address, "5.1.1", diagnostic=diagnostic, reply_code=550 if diagnostic else None),),
         arrival_date=datetime(2026, 1, 1, tzinfo=UTC),
         message_key="k",

@@ -10,13 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from maildispatch.core.bounce_event import MAX_ENTRY_BYTES, bounce_event_entry, bounce_event_id, entry_size
-from maildispatch.core.report import (
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_REJECTED,
-    BounceReport,
-    FailedRecipient,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 
 ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 29, 8, 5, 30, tzinfo=UTC)
@@ -29,7 +23,7 @@ BUSY = FailedRecipient("busy@example.org", "4.4.7", "451 4.7.1 Greylisted", 451,
 
 def report(**overrides) -> BounceReport:
     fields = dict(
-        reason=REASON_REJECTED,
+        reason=ReportReason.REJECTED,
         recipients=(GHOST,),
         arrival_date=ARRIVED,
         message_key="order-1001",
@@ -104,7 +98,7 @@ def test_the_detail_carries_the_report_facts():
 
 
 def test_only_status_class_5_is_permanent():
-    recipients = detail_of(report(reason=REASON_EXPIRED, recipients=(GHOST, BUSY)))["recipients"]
+    recipients = detail_of(report(reason=ReportReason.EXPIRED, recipients=(GHOST, BUSY)))["recipients"]
     assert [(r["address"], r["permanent"]) for r in recipients] == [
         ("ghost@example.net", True),
         ("busy@example.org", False),
@@ -113,7 +107,7 @@ def test_only_status_class_5_is_permanent():
 
 def test_a_poison_record_with_no_sender_and_no_recipients_is_still_a_valid_event():
     poison = BounceReport(
-        reason=REASON_INVALID_REQUEST,
+        reason=ReportReason.INVALID_REQUEST,
         recipients=(),
         arrival_date=ARRIVED,
         error="body: not JSON",
@@ -130,7 +124,7 @@ def test_a_poison_record_with_no_sender_and_no_recipients_is_still_a_valid_event
 
 def test_a_large_original_body_travels_as_a_4_kib_excerpt_marked_truncated():
     body = "ệ" * 30_000  # 3 bytes each: 90,000 bytes
-    detail = detail_of(report(reason=REASON_INVALID_REQUEST, original_body=body, error="body: not JSON"))
+    detail = detail_of(report(reason=ReportReason.INVALID_REQUEST, original_body=body, error="body: not JSON"))
     assert len(detail["original_body"].encode("utf-8")) <= 4096
     assert body.startswith(detail["original_body"]) and len(detail["original_body"]) == 4096 // 3
     assert detail["original_body_bytes"] == 90_000
@@ -138,7 +132,9 @@ def test_a_large_original_body_travels_as_a_4_kib_excerpt_marked_truncated():
 
 
 def test_a_body_already_cut_upstream_is_reported_with_its_size_as_received():
-    detail = detail_of(report(reason=REASON_INVALID_REQUEST, original_body="{}", source={"body_bytes": 2_000_000}))
+    detail = detail_of(
+        report(reason=ReportReason.INVALID_REQUEST, original_body="{}", source={"body_bytes": 2_000_000})
+    )
     assert detail["original_body_bytes"] == 2_000_000
     assert detail["truncated"] == ["original_body"]
 
@@ -152,7 +148,7 @@ def test_the_event_id_is_stable_for_a_report_and_differs_between_reports():
     )
     assert len(first) == 64 and int(first, 16) >= 0
     assert first != bounce_event_id(report(message_key="order-1002"))
-    assert first != bounce_event_id(report(reason=REASON_EXPIRED))
+    assert first != bounce_event_id(report(reason=ReportReason.EXPIRED))
     assert first != bounce_event_id(report(recipients=(GHOST, BUSY)))
     assert first != bounce_event_id(report(arrival_date=NOW))
 

@@ -14,14 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Uncertain, local_reply, parse_reply
-from maildispatch.core.report import (
-    REASON_INVALID_REQUEST,
-    REASON_REDRIVEN,
-    REASON_REJECTED,
-    REASON_RENDER_FAILED,
-    BounceReport,
-    FailedRecipient,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import InvalidRequest, parse_send_request
 from maildispatch.services.reporting import (
     REDRIVEN_DIAGNOSTIC,
@@ -47,7 +40,7 @@ GHOST = FailedRecipient("ghost@example.net", "5.1.1", "550 5.1.1 User unknown", 
 
 def rejected_report(**overrides) -> BounceReport:
     fields = dict(
-        reason=REASON_REJECTED,
+        reason=ReportReason.REJECTED,
         recipients=(GHOST,),
         arrival_date=SENT_AT,
         message_key="order-1001",
@@ -233,7 +226,7 @@ def test_an_event_that_cannot_be_published_fails_the_record_before_any_dsn_is_se
 def test_a_bounce_report_on_the_dlq_is_read_back_with_the_dead_letter_record_noted():
     original = rejected_report()
     report = from_dlq(original.to_json())
-    assert report.reason == REASON_REJECTED
+    assert report.reason == ReportReason.REJECTED
     assert report.recipients == original.recipients
     assert (report.message_key, report.envelope_sender, report.subject, report.original_headers) == (
         original.message_key,
@@ -255,14 +248,16 @@ def test_a_bounce_report_on_the_dlq_is_read_back_with_the_dead_letter_record_not
 
 def test_a_report_that_made_no_delivery_attempt_gets_no_last_attempt_time():
     render = rejected_report(
-        reason=REASON_RENDER_FAILED, recipients=(FailedRecipient("binh@example.net", "5.6.0"),), error="bad template"
+        reason=ReportReason.RENDER_FAILED,
+        recipients=(FailedRecipient("binh@example.net", "5.6.0"),),
+        error="bad template",
     )
     assert "last_attempt_at" not in from_dlq(render.to_json()).source
 
 
 def test_a_redriven_send_request_becomes_a_report_for_every_recipient():
     report = from_dlq(json.dumps(send_request(tags={"campaign": "autumn"})), receive_count=3)
-    assert report.reason == REASON_REDRIVEN
+    assert report.reason == ReportReason.REDRIVEN
     assert [(r.address, r.status, r.diagnostic, r.reply_code, r.action) for r in report.recipients] == [
         ("an.nguyen@example.net", "4.3.0", REDRIVEN_DIAGNOSTIC, None, "failed"),
         ("binh@example.net", "4.3.0", REDRIVEN_DIAGNOSTIC, None, "failed"),
@@ -310,7 +305,7 @@ def test_an_invalid_request_is_a_poison_report_with_the_parse_error_and_the_salv
     with pytest.raises(InvalidRequest) as parse_error:
         parse_send_request(body)
     report = from_dlq(body)
-    assert report.reason == REASON_INVALID_REQUEST
+    assert report.reason == ReportReason.INVALID_REQUEST
     assert report.error == str(parse_error.value)
     assert report.envelope_sender == "shop@example.com"
     assert [(r.address, r.status, r.diagnostic) for r in report.recipients] == [
@@ -356,7 +351,7 @@ GARBAGE = {
 @pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
 def test_any_body_yields_an_invalid_request_report_and_a_valid_event(body):
     report = from_dlq(body)
-    assert report.reason == REASON_INVALID_REQUEST
+    assert report.reason == ReportReason.INVALID_REQUEST
     assert report.error
     assert report.original_body is not None and len(report.original_body.encode("utf-8")) <= 64 * 1024
     assert body.startswith(report.original_body)

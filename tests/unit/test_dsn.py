@@ -14,14 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maildispatch.core.dsn import address_field, build_dsn, delivery_status, dsn_recipient, xtext
-from maildispatch.core.report import (
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_REJECTED,
-    REASON_RENDER_FAILED,
-    BounceReport,
-    FailedRecipient,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 
 ARRIVED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 29, 8, 5, tzinfo=UTC)
@@ -52,7 +45,7 @@ ALICE = FailedRecipient(
 
 def report(**overrides) -> BounceReport:
     fields = dict(
-        reason=REASON_REJECTED,
+        reason=ReportReason.REJECTED,
         recipients=(GHOST,),
         arrival_date=ARRIVED,
         message_key="order-1001",
@@ -130,7 +123,7 @@ def test_a_report_with_no_usable_sender_gets_no_dsn(sender):
 
 
 def test_a_report_naming_no_recipient_gets_no_dsn_as_rfc3464_needs_one_group():
-    assert dsn_recipient(report(reason=REASON_INVALID_REQUEST, recipients=(), error="to: required")) is None
+    assert dsn_recipient(report(reason=ReportReason.INVALID_REQUEST, recipients=(), error="to: required")) is None
 
 
 # -- structure and headers ---------------------------------------------------------------
@@ -208,7 +201,7 @@ def test_groups_are_separated_by_one_empty_line_and_every_field_ends_in_crlf():
 def test_a_failure_without_an_smtp_reply_has_no_remote_mta_and_a_local_diagnostic_type():
     local = FailedRecipient("binh@example.net", "5.6.0", diagnostic="template 'welcome' does not exist")
     group = groups(
-        build(report(reason=REASON_RENDER_FAILED, recipients=(local,), error="template 'welcome' does not exist"))
+        build(report(reason=ReportReason.RENDER_FAILED, recipients=(local,), error="template 'welcome' does not exist"))
     )[1]
     assert group["Status"] == "5.6.0"
     assert group["Diagnostic-Code"] == "x-maildispatch; template 'welcome' does not exist"
@@ -316,7 +309,7 @@ def test_the_notification_names_each_recipient_and_quotes_the_server():
 def test_an_invalid_request_notification_explains_the_error_and_says_nothing_was_sent():
     error = "to[0]: 'not-an-address' is not an email address"
     r = report(
-        reason=REASON_INVALID_REQUEST,
+        reason=ReportReason.INVALID_REQUEST,
         recipients=(FailedRecipient("not-an-address@x", "5.6.0"),),
         error=error,
         original_headers=None,
@@ -330,7 +323,9 @@ def test_an_invalid_request_notification_explains_the_error_and_says_nothing_was
 
 def test_a_render_failure_notification_explains_the_template_error():
     error = "template 'welcome': 'customer' is undefined"
-    r = report(reason=REASON_RENDER_FAILED, recipients=(FailedRecipient("binh@example.net", "5.6.0"),), error=error)
+    r = report(
+        reason=ReportReason.RENDER_FAILED, recipients=(FailedRecipient("binh@example.net", "5.6.0"),), error=error
+    )
     text = " ".join(notification(build(r)).split())
     assert "could not be built from its template" in text
     assert error in text
@@ -339,7 +334,7 @@ def test_a_render_failure_notification_explains_the_template_error():
 def test_an_expired_notification_says_how_long_delivery_was_tried():
     tried = ARRIVED + timedelta(days=2, hours=3, minutes=10)
     busy = FailedRecipient("busy@example.org", "4.4.7", diagnostic="451 4.7.1 Greylisted", reply_code=451)
-    r = report(reason=REASON_EXPIRED, recipients=(busy,), source={"last_attempt_at": tried.isoformat()})
+    r = report(reason=ReportReason.EXPIRED, recipients=(busy,), source={"last_attempt_at": tried.isoformat()})
     text = " ".join(notification(build(r)).split())
     assert "retried for 2 days 3 hours" in text
     assert groups(build(r))[1]["Status"] == "4.4.7"
@@ -349,7 +344,9 @@ def test_when_every_recipient_is_delayed_the_dsn_is_a_delay_warning():
     later = FailedRecipient(
         "busy@example.org", "4.7.1", diagnostic="451 4.7.1 Greylisted", reply_code=451, action="delayed"
     )
-    r = report(reason=REASON_EXPIRED, recipients=(later,), source={"will_retry_until": "2026-12-01T08:00:00+00:00"})
+    r = report(
+        reason=ReportReason.EXPIRED, recipients=(later,), source={"will_retry_until": "2026-12-01T08:00:00+00:00"}
+    )
     raw = build(r)
     assert parse(raw)["Subject"] == "Delayed Mail (still being retried)"
     group = groups(raw)[1]

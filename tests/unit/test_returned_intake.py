@@ -180,12 +180,12 @@ def test_a_pass_the_sender_wrote_does_not_hide_the_fail_ses_added_above_it():
 
 
 def forged_report(addresses, message_id=MESSAGE_ID):
-    from maildispatch.core.returned_mail.model import KIND_BOUNCE, RecipientVerdict, ReturnedMessage
+    from maildispatch.core.returned_mail.model import RecipientVerdict, ReturnedKind, ReturnedMessage
 
     verdicts = tuple(
         RecipientVerdict(a, "5.1.1", 550, "550 5.1.1 User unknown", "userunknown", True) for a in addresses
     )
-    return ReturnedMessage(KIND_BOUNCE, verdicts, original_message_id=message_id)
+    return ReturnedMessage(ReturnedKind.BOUNCE, verdicts, original_message_id=message_id)
 
 
 def suppressed_by(reports):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression
+from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression, SuppressionReason
 from maildispatch.ports import NoSuppressionList, SuppressionList
 
 
@@ -118,7 +118,7 @@ def _from_item(item: dict[str, Any]) -> Suppression:
 
     return Suppression(
         item["address"]["S"],
-        item["reason"]["S"],
+        SuppressionReason(item["reason"]["S"]),
         text("status"),
         text("diagnostic"),
         text("message_key"),

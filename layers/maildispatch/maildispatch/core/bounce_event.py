@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
-from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, BounceReport, FailedRecipient
+from maildispatch.core.enhanced_status import is_enhanced_status
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 
 EVENT_SOURCE = "maildispatch"
 EVENT_DETAIL_TYPE = "Email Bounced"
@@ -32,8 +32,6 @@ MAX_ENTRY_BYTES = 256 * 1024  # EventBridge PutEvents: per entry (and per reques
 ORIGINAL_BODY_LIMIT = 4 * 1024  # bytes of a poison record's body in the event
 TEXT_LIMIT = 2 * 1024  # bytes of any other free-text value (subject, error, diagnostic, ...)
 SIDE_LIMIT = 32 * 1024  # bytes of tags or source kept when the entry is too large
-
-_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 def bounce_event_id(report: BounceReport) -> str:
@@ -135,7 +133,7 @@ def _recipient(recipient: FailedRecipient, text: Any) -> dict[str, Any]:
 
 def _status(recipient: FailedRecipient) -> str:
     """The RFC 3463 status; a malformed one becomes the class default, as in the DSN."""
-    if _STATUS.match(recipient.status or ""):
+    if is_enhanced_status(recipient.status):
         return recipient.status
     return "4.0.0" if recipient.action == "delayed" else "5.0.0"
 
@@ -171,12 +169,16 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return detail
 
 
+_DETAIL_TYPES: dict[str, str] = {
+    ReportReason.DELAYED: EVENT_DETAIL_TYPE_DELAYED,
+    ReportReason.COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED,
+}
+
+
 def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(
-            str(detail.get("reason")), EVENT_DETAIL_TYPE
-        ),
+        "DetailType": _DETAIL_TYPES.get(str(detail.get("reason")), EVENT_DETAIL_TYPE),
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from maildispatch.core.ledger import NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Outcome, Reply
-from maildispatch.core.report import REASON_DELAYED, REASON_EXPIRED, REASON_REJECTED, FailedRecipient
+from maildispatch.core.report import FailedRecipient, ReportReason
 from maildispatch.core.retry import GiveUp, RetrySchedule
 
 STATUS_EXPIRED = "4.4.7"  # RFC 3463: delivery time expired
@@ -53,7 +53,7 @@ def decide(
         return Decision(
             LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False),
             "bounced",
-            (REASON_REJECTED, failed_recipient(recipient, reply)),
+            (ReportReason.REJECTED, failed_recipient(recipient, reply)),
         )
     stated = outcome.retry_after if isinstance(outcome, Deferred) else None
     after = policy.schedule.after_failure(
@@ -62,10 +62,12 @@ def decide(
     if isinstance(outcome, Deferred):
         if isinstance(after, GiveUp):
             entry = LedgerEntry(recipient, RecipientState.BOUNCED, reply, reported=False)
-            return Decision(entry, "expired", (REASON_EXPIRED, failed_recipient(recipient, reply, STATUS_EXPIRED)))
+            return Decision(
+                entry, "expired", (ReportReason.EXPIRED, failed_recipient(recipient, reply, STATUS_EXPIRED))
+            )
         warn = policy.delay_warning_after is not None and not claim.warned and age_seconds >= policy.delay_warning_after
         entry = LedgerEntry(recipient, RecipientState.DEFERRED, reply, warned=warn, next_attempt_at=now + after.seconds)
-        warning = (REASON_DELAYED, failed_recipient(recipient, reply, action="delayed")) if warn else None
+        warning = (ReportReason.DELAYED, failed_recipient(recipient, reply, action="delayed")) if warn else None
         return Decision(entry, "deferred", warning)
     # Uncertain: the relay may have the message. Another attempt risks a duplicate, so the
     # policy allows a fixed number; after that the recipient stays uncertain for good.

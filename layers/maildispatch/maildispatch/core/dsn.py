@@ -16,15 +16,8 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from maildispatch.core.report import (
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_REDRIVEN,
-    REASON_RENDER_FAILED,
-    REASON_SUPPRESSED,
-    BounceReport,
-    FailedRecipient,
-)
+from maildispatch.core.enhanced_status import is_enhanced_status
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 
 SUBJECT_FAILED = "Undelivered Mail Returned to Sender"
 SUBJECT_DELAYED = "Delayed Mail (still being retried)"
@@ -38,7 +31,6 @@ _CRLF = "\r\n"
 _FOLD_AT = 76
 _MAX_LINE = 998
 _UNUSABLE_ADDRESS = re.compile(r'[\s\x00-\x1f\x7f<>(),;:"\\]')
-_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 _MESSAGE_ID = re.compile(r"^<?([^<>\s]+@[^<>\s]+)>?$")
 
 # What an RFC 3463 status means to a person, most specific first.
@@ -191,25 +183,25 @@ def _notification(report: BounceReport, reporting_mta: str, now: datetime, all_d
             "Your message has not been delivered yet to the recipients listed below. "
             "Delivery is still being retried; you do not need to do anything now."
         )
-    elif report.reason in (REASON_INVALID_REQUEST, REASON_RENDER_FAILED):
+    elif report.reason in (ReportReason.INVALID_REQUEST, ReportReason.RENDER_FAILED):
         what = (
             "your send request could not be read"
-            if report.reason == REASON_INVALID_REQUEST
+            if report.reason == ReportReason.INVALID_REQUEST
             else "the message could not be built from its template"
         )
         lines += _wrap(f"Your message was not sent to any recipient: {what}.")
-    elif report.reason == REASON_EXPIRED:
+    elif report.reason == ReportReason.EXPIRED:
         tried = _duration((_source_date(report, SOURCE_LAST_ATTEMPT) or now) - _aware(report.arrival_date))
         lines += _wrap(
             f"Your message could not be delivered to one or more recipients. It was retried for {tried}; "
             "the receiving servers only ever answered with temporary failures, so delivery has been given up."
         )
-    elif report.reason == REASON_REDRIVEN:
+    elif report.reason == ReportReason.REDRIVEN:
         lines += _wrap(
             "Your message could not be delivered: the dispatch service failed repeatedly while handling it "
             "and has given up. Some recipients may have received it before the failures."
         )
-    elif report.reason == REASON_SUPPRESSED:
+    elif report.reason == ReportReason.SUPPRESSED:
         lines += _wrap(
             "Your message was not sent to one or more recipients: their addresses are on the suppression list, "
             "because earlier mail to them bounced permanently or they complained."
@@ -273,20 +265,20 @@ def _within_line_limit(line: str, continuation: str = "    ") -> list[str]:
 def _advice(report: BounceReport, all_delayed: bool) -> str:
     if all_delayed:
         return "Nothing yet. You will get another notice if delivery finally fails."
-    if report.reason == REASON_INVALID_REQUEST:
+    if report.reason == ReportReason.INVALID_REQUEST:
         return "Correct the request as described above and send it again. Nothing was delivered."
-    if report.reason == REASON_RENDER_FAILED:
+    if report.reason == ReportReason.RENDER_FAILED:
         return (
             "Fix the template or the data it uses as described above and send the message again. Nothing was delivered."
         )
-    if report.reason == REASON_EXPIRED:
+    if report.reason == ReportReason.EXPIRED:
         return "Check that the addresses are right and try again later, or reach the recipients another way."
-    if report.reason == REASON_SUPPRESSED:
+    if report.reason == ReportReason.SUPPRESSED:
         return (
             "Check the addresses. If one is valid again, remove it from the suppression list "
             '(maildispatch suppression remove ADDRESS) or send with "ignore_suppression": true.'
         )
-    if report.reason == REASON_REDRIVEN:
+    if report.reason == ReportReason.REDRIVEN:
         return "Ask the recipients whether the message arrived before sending it again, or contact your mail administrator."
     return (
         "Check the addresses for typing mistakes and send the message again, or reach the recipients another way. "
@@ -431,8 +423,8 @@ def _domain(host: str) -> str:
 
 
 def _status(status: str, default: str = "5.0.0") -> str:
-    match = _STATUS.match((status or "").strip())
-    return match.group(0) if match else default
+    status = (status or "").strip()
+    return status if is_enhanced_status(status) else default
 
 
 def _angle(message_id: str | None) -> str | None:

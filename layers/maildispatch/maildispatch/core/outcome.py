@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+from maildispatch.core.enhanced_status import ENHANCED_STATUS
+
+_ENHANCED = re.compile(rf"^({ENHANCED_STATUS})\b")
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def parse_reply(code: int, text: str, remote_mta: str | None = None, *, command:
     """
     text = " ".join(text.split()) if "\n" in text else text.strip()
     match = _ENHANCED.match(text)
-    if match and match.group(1) == str(code)[0]:
-        status = ".".join(match.groups())
+    if match and match.group(1)[0] == str(code)[0]:
+        status = match.group(1)
         text = text[match.end() :].strip()
     else:
         status = f"{str(code)[0]}.0.0"

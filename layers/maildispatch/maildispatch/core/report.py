@@ -12,32 +12,25 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 REPORT_TYPE = "maildispatch.bounce-report"
 REPORT_VERSION = 1
 
-# Why the mail is undeliverable. One of these is in every report.
-REASON_REJECTED = "rejected"  # the server refused the recipient permanently (5xx)
-REASON_EXPIRED = "expired"  # transient failures until the last attempt
-REASON_INVALID_REQUEST = "invalid_request"  # the send request could not be parsed or validated
-REASON_RENDER_FAILED = "render_failed"  # the request was valid but its template could not be rendered
-REASON_REDRIVEN = "redriven"  # SQS moved the record after repeated crashes or timeouts of the function
-REASON_SUPPRESSED = "suppressed"  # not sent: the address is on the suppression list
-REASON_DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
-REASON_RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
-REASON_COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
-REASONS = (
-    REASON_REJECTED,
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_RENDER_FAILED,
-    REASON_REDRIVEN,
-    REASON_SUPPRESSED,
-    REASON_DELAYED,
-    REASON_RETURNED,
-    REASON_COMPLAINT,
-)
+
+class ReportReason(StrEnum):
+    """Why the mail is undeliverable. One of these is in every report."""
+
+    REJECTED = "rejected"  # the server refused the recipient permanently (5xx)
+    EXPIRED = "expired"  # transient failures until the last attempt
+    INVALID_REQUEST = "invalid_request"  # the send request could not be parsed or validated
+    RENDER_FAILED = "render_failed"  # the request was valid but its template could not be rendered
+    REDRIVEN = "redriven"  # SQS moved the record after repeated crashes or timeouts of the function
+    SUPPRESSED = "suppressed"  # not sent: the address is on the suppression list
+    DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
+    RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
+    COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,7 @@ class FailedRecipient:
 
 @dataclass(frozen=True)
 class BounceReport:
-    reason: str
+    reason: ReportReason
     recipients: tuple[FailedRecipient, ...]
     arrival_date: datetime
     message_key: str | None = None
@@ -72,8 +65,10 @@ class BounceReport:
     source: Mapping[str, Any] = field(default_factory=dict)  # queue, SQS message id, receive count
 
     def __post_init__(self) -> None:
-        if self.reason not in REASONS:
-            raise ValueError(f"unknown bounce reason {self.reason!r}")
+        try:  # a report read from JSON carries the reason as text
+            object.__setattr__(self, "reason", ReportReason(self.reason))
+        except ValueError:
+            raise ValueError(f"unknown bounce reason {self.reason!r}") from None
 
     def to_json(self) -> str:
         doc = asdict(self)

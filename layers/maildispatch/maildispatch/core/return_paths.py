@@ -10,6 +10,20 @@ the ledger's retention.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MatchedBy(StrEnum):
+    """How returned mail was matched to what we sent."""
+
+    VERP = "verp"  # the signed return path it came back to
+    MESSAGE_ID = "message_id"  # the Message-ID of the original it quotes: proves only recipients it was sent to
+    RECIPIENT = "recipient"  # only the recipient it names: reported, never suppresses
+    UNPROVEN = "unproven"  # matched, but nothing proves this recipient's failure: reported, never suppresses
+
+
+# Only these can suppress an address.
+VERIFIED_MATCHES = frozenset({MatchedBy.VERP, MatchedBy.MESSAGE_ID})
 
 
 @dataclass(frozen=True)

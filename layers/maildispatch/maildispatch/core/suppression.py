@@ -19,20 +19,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from maildispatch.core.report import REASON_COMPLAINT as REPORT_COMPLAINT
-from maildispatch.core.report import REASON_EXPIRED, REASON_REJECTED, REASON_RETURNED, BounceReport, FailedRecipient
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
+from maildispatch.core.return_paths import VERIFIED_MATCHES
+from maildispatch.core.returned_mail.model import REPUTATION_REASONS
 from maildispatch.core.sender_refusal import is_about_sender
 
-# How returned mail was matched to what we sent (returned_intake): only these can suppress.
-VERIFIED_MATCHES = ("verp", "message_id")
-# Mirrors returned.model.REPUTATION_REASONS without importing the classifier at cold start.
-REPUTATION_REASONS = frozenset({"blocked", "badreputation", "requireptr", "authfailure"})
 
-REASON_HARD_BOUNCE = "hard_bounce"
-REASON_SOFT_BOUNCES = "soft_bounces"
-REASON_COMPLAINT = "complaint"
-REASON_MANUAL = "manual"
+class SuppressionReason(StrEnum):
+    """Why an address is on the suppression list."""
+
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCES = "soft_bounces"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+
 
 SOFT_BOUNCE_LIMIT = 3  # soft bounces ...
 SOFT_BOUNCE_WINDOW = 14 * 86400  # ... within this many seconds suppress the address
@@ -42,7 +44,7 @@ SOFT_KEY_PREFIX = "soft bounces: "  # the soft-bounce counter's key beside the a
 @dataclass(frozen=True)
 class Suppression:
     address: str  # lower case
-    reason: str
+    reason: SuppressionReason
     status: str | None = None
     diagnostic: str | None = None
     message_key: str | None = None
@@ -77,28 +79,33 @@ class SuppressionDecision:
 
 def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDecision:
     """What a bounce report does to the suppression list (the policy, as a pure function)."""
-    if report.reason in (REASON_RETURNED, REPORT_COMPLAINT) and report.source.get("matched_by") not in VERIFIED_MATCHES:
+    if (
+        report.reason in (ReportReason.RETURNED, ReportReason.COMPLAINT)
+        and report.source.get("matched_by") not in VERIFIED_MATCHES
+    ):
         return SuppressionDecision()  # returned mail that proved nothing about what we sent suppresses nothing
-    if report.reason == REPORT_COMPLAINT:
-        return SuppressionDecision(tuple(_entry(r, REASON_COMPLAINT, report, now) for r in report.recipients))
-    if report.reason not in (REASON_REJECTED, REASON_RETURNED, REASON_EXPIRED):
+    if report.reason == ReportReason.COMPLAINT:
+        return SuppressionDecision(
+            tuple(_entry(r, SuppressionReason.COMPLAINT, report, now) for r in report.recipients)
+        )
+    if report.reason not in (ReportReason.REJECTED, ReportReason.RETURNED, ReportReason.EXPIRED):
         return SuppressionDecision()
     suppress, soft, blocks, sender = [], [], 0, 0
     for recipient in report.recipients:
         if is_about_sender(recipient.command, recipient.status, recipient.diagnostic):
             sender += 1  # says nothing about the recipient: never suppress, never count a soft bounce
             continue
-        reason, hard = classify_failure(recipient) if report.reason != REASON_EXPIRED else ("expired", False)
+        reason, hard = classify_failure(recipient) if report.reason != ReportReason.EXPIRED else ("expired", False)
         if reason in REPUTATION_REASONS:
             blocks += 1
         elif hard:
-            suppress.append(_entry(recipient, REASON_HARD_BOUNCE, report, now))
+            suppress.append(_entry(recipient, SuppressionReason.HARD_BOUNCE, report, now))
         elif hard is False:
             soft.append(recipient.address.strip().lower())
     return SuppressionDecision(tuple(suppress), tuple(soft), blocks, sender)
 
 
-def _entry(recipient: FailedRecipient, reason: str, report: BounceReport, now: float) -> Suppression:
+def _entry(recipient: FailedRecipient, reason: SuppressionReason, report: BounceReport, now: float) -> Suppression:
     return Suppression(
         recipient.address.strip().lower(),
         reason,

@@ -24,16 +24,7 @@ from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, Re
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
 from maildispatch.core.render import RenderError
-from maildispatch.core.report import (
-    REASON_DELAYED,
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_REJECTED,
-    REASON_RENDER_FAILED,
-    REASON_SUPPRESSED,
-    BounceReport,
-    FailedRecipient,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import (
     Address,
     InvalidRequest,
@@ -231,7 +222,7 @@ class DispatchService:
         reports = self._reports(attempt, request, message_key, record, arrival)
         for report in reports:
             await self._dead_letters.send(report)
-        needs_marking = [f.address for reason, f in attempt.failed if reason != REASON_DELAYED]
+        needs_marking = [f.address for reason, f in attempt.failed if reason != ReportReason.DELAYED]
         if needs_marking:
             await self._ledger.mark_reported(message_key, needs_marking)
 
@@ -274,7 +265,7 @@ class DispatchService:
                     claim.recipient, RecipientState.SUPPRESSED, local_reply("5.0.0", entry.summary), reported=False
                 )
             )
-            attempt.failed.append((REASON_SUPPRESSED, suppressed_recipient(claim.recipient, entry)))
+            attempt.failed.append((ReportReason.SUPPRESSED, suppressed_recipient(claim.recipient, entry)))
             self.tally.add("suppressed")
         return to_send
 
@@ -300,7 +291,7 @@ class DispatchService:
             reply = local_reply(failure[0], failure[1])
             for claim in claims:
                 attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
-                attempt.failed.append((REASON_RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
+                attempt.failed.append((ReportReason.RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
             attempt.error = failure[1]
             self.tally.add("rejected_input", len(claims))
             log.warning("request cannot be rendered", extra={"message_key": message_key, "error": failure[1]})
@@ -458,12 +449,18 @@ class DispatchService:
         self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float
     ) -> list[BounceReport]:
         reports = []
-        for reason in (REASON_REJECTED, REASON_EXPIRED, REASON_RENDER_FAILED, REASON_SUPPRESSED, REASON_DELAYED):
+        for reason in (
+            ReportReason.REJECTED,
+            ReportReason.EXPIRED,
+            ReportReason.RENDER_FAILED,
+            ReportReason.SUPPRESSED,
+            ReportReason.DELAYED,
+        ):
             recipients = [f for r, f in attempt.failed if r == reason]
             if not recipients:
                 continue
             source = _source_of(record)
-            if reason == REASON_DELAYED:
+            if reason == ReportReason.DELAYED:
                 schedule = self._policy.retry_policy(request.stream)
                 if schedule is not None:
                     source["will_retry_until"] = _iso(arrival + schedule.schedule.max_age_seconds)
@@ -478,7 +475,7 @@ class DispatchService:
                     from_address=request.from_.address,
                     subject=request.subject,
                     original_headers=attempt.built.header_block if attempt.built else None,
-                    error=attempt.error if reason == REASON_RENDER_FAILED else None,
+                    error=attempt.error if reason == ReportReason.RENDER_FAILED else None,
                     tags=dict(request.tags),
                     source=source,
                 )
@@ -488,7 +485,7 @@ class DispatchService:
     async def _report_poison(self, record: SqsRecord, error: InvalidRequest) -> None:
         sender, recipients = salvage_envelope(record.body)
         report = BounceReport(
-            reason=REASON_INVALID_REQUEST,
+            reason=ReportReason.INVALID_REQUEST,
             recipients=tuple(FailedRecipient(r, STATUS_CONTENT_ERROR) for r in recipients),
             arrival_date=record.sent_at,
             envelope_sender=sender,
@@ -523,10 +520,10 @@ def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
     """The report an attempt recorded but did not get to write; written now, without sending again."""
     reply = claim.reply or local_reply("5.0.0", "undeliverable")
     if claim.state is RecipientState.SUPPRESSED:
-        return REASON_SUPPRESSED, FailedRecipient(claim.recipient, "5.0.0", reply.text)
+        return ReportReason.SUPPRESSED, FailedRecipient(claim.recipient, "5.0.0", reply.text)
     if not reply.is_permanent:
-        return REASON_EXPIRED, failed_recipient(claim.recipient, reply, "4.4.7")
-    return REASON_REJECTED, failed_recipient(claim.recipient, reply)
+        return ReportReason.EXPIRED, failed_recipient(claim.recipient, reply, "4.4.7")
+    return ReportReason.REJECTED, failed_recipient(claim.recipient, reply)
 
 
 def _source_of(record: SqsRecord) -> dict[str, Any]:

@@ -27,26 +27,16 @@ from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from maildispatch.core.ledger import LedgerEntry, RecipientState
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
-from maildispatch.core.report import (
-    REASON_COMPLAINT,
-    REASON_EXPIRED,
-    REASON_INVALID_REQUEST,
-    REASON_REDRIVEN,
-    REASON_REJECTED,
-    REASON_RETURNED,
-    BounceReport,
-    FailedRecipient,
-    is_bounce_report,
-)
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason, is_bounce_report
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
 from maildispatch.core.retry import GiveUp, RetrySchedule
 from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, report_signature_valid
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import (
-    REASON_SOFT_BOUNCES,
     SOFT_BOUNCE_LIMIT,
     SOFT_BOUNCE_WINDOW,
     Suppression,
+    SuppressionReason,
     suppression_decision,
 )
 from maildispatch.core.tally import Tally
@@ -217,7 +207,7 @@ class BounceService:
         # The suppression policy and the ledger first: both are idempotent, and a later send to a
         # dead address should be skipped even if this report has to be retried.
         suppressed, blocks, sender = await self._apply_suppression_policy(report, now)
-        if report.reason == REASON_RETURNED and report.message_key and self._ledger is not None:
+        if report.reason == ReportReason.RETURNED and report.message_key and self._ledger is not None:
             await self._ledger.record(
                 report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"]
             )
@@ -231,7 +221,7 @@ class BounceService:
             ) from error
 
         recipient = (
-            dsn_recipient(report) if report.reason != REASON_COMPLAINT else None
+            dsn_recipient(report) if report.reason != ReportReason.COMPLAINT else None
         )  # a complaint is news for the sender's systems, not a bounce
         if recipient is None:
             return BounceHandled(None, True, suppressed, blocks, sender)
@@ -269,7 +259,7 @@ class BounceService:
                 suppress.append(
                     Suppression(
                         address,
-                        REASON_SOFT_BOUNCES,
+                        SuppressionReason.SOFT_BOUNCES,
                         None,
                         f"{count} soft bounces in {SOFT_BOUNCE_WINDOW // 86400} days",
                         report.message_key,
@@ -308,7 +298,7 @@ def untrusted_report(
         "untrusted": True,
     }
     return BounceReport(
-        reason=REASON_INVALID_REQUEST,
+        reason=ReportReason.INVALID_REQUEST,
         recipients=(),
         arrival_date=sent_at,
         error=UNTRUSTED_REPORT_ERROR,
@@ -329,7 +319,7 @@ def _report(body: str, record: dict[str, Any], sent_at: datetime, default_envelo
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             return _poison(body, f"malformed bounce report: {error}", record, sent_at)
         source = {**report.source, "dead_letter": record}
-        if report.reason in (REASON_REJECTED, REASON_EXPIRED):
+        if report.reason in (ReportReason.REJECTED, ReportReason.EXPIRED):
             source.setdefault(SOURCE_LAST_ATTEMPT, record["sent_at"])
         return replace(report, source=source)
     try:
@@ -341,7 +331,7 @@ def _report(body: str, record: dict[str, Any], sent_at: datetime, default_envelo
     else:
         sender = default_envelope_sender or request.from_.address
     return BounceReport(
-        reason=REASON_REDRIVEN,
+        reason=ReportReason.REDRIVEN,
         recipients=tuple(
             FailedRecipient(r.address, STATUS_REDRIVEN, diagnostic=REDRIVEN_DIAGNOSTIC) for r in request.recipients
         ),
@@ -363,7 +353,7 @@ def _poison(body: str, error: str, record: dict[str, Any], sent_at: datetime) ->
         sender, recipients = None, []
     data = text.encode("utf-8", "replace")
     return BounceReport(
-        reason=REASON_INVALID_REQUEST,
+        reason=ReportReason.INVALID_REQUEST,
         recipients=tuple(FailedRecipient(str(r), STATUS_INVALID_CONTENT, diagnostic=error) for r in recipients),
         arrival_date=sent_at,
         envelope_sender=sender if isinstance(sender, str) else None,

@@ -27,18 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, REASON_RETURNED, BounceReport, FailedRecipient
-from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
+from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
+from maildispatch.core.return_paths import MatchedBy, SentMessage, message_id_key, verp_key
 from maildispatch.core.returned_mail import classify_returned_message, classify_ses_notification
-from maildispatch.core.returned_mail.model import (
-    KIND_AUTO_REPLY,
-    KIND_BOUNCE,
-    KIND_COMPLAINT,
-    KIND_DELAY,
-    KIND_DELIVERED,
-    RecipientVerdict,
-    ReturnedMessage,
-)
+from maildispatch.core.returned_mail.model import RecipientVerdict, ReturnedKind, ReturnedMessage
 from maildispatch.core.returned_provenance import carries_ses_notification
 from maildispatch.core.returned_queue import (
     S3TestEvent,
@@ -57,13 +49,12 @@ from maildispatch.ports import DeadLetters, EventPublisher, MailStore, ReturnPat
 
 log = logging.getLogger("maildispatch.returned")
 
-MATCHED_BY_VERP = "verp"
-MATCHED_BY_MESSAGE_ID = "message_id"
-MATCHED_BY_RECIPIENT = "recipient"  # unverified: reported, never suppresses
-MATCHED_BY_UNPROVEN = "unproven"  # matched, but nothing proves this recipient's failure: reported, never suppresses
-VERIFIED_MATCHES = (MATCHED_BY_VERP, MATCHED_BY_MESSAGE_ID)
 UNCLASSIFIED_DETAIL_TYPE = "Email Returned Unclassified"
-_REASON_FOR_KIND = {KIND_BOUNCE: REASON_RETURNED, KIND_DELAY: REASON_DELAYED, KIND_COMPLAINT: REASON_COMPLAINT}
+_REASON_FOR_KIND = {
+    ReturnedKind.BOUNCE: ReportReason.RETURNED,
+    ReturnedKind.DELAY: ReportReason.DELAYED,
+    ReturnedKind.COMPLAINT: ReportReason.COMPLAINT,
+}
 
 
 @dataclass
@@ -126,7 +117,7 @@ class ReturnedMailService:
         """
         sent, matched_by = await self._match(returned, addressed_to)
         self.tally[f"returned_{returned.kind}"] += 1
-        if returned.kind in (KIND_AUTO_REPLY, KIND_DELIVERED):
+        if returned.kind in (ReturnedKind.AUTO_REPLY, ReturnedKind.DELIVERED):
             return None  # a vacation reply or a delivery notice is not a bounce
         reason = _REASON_FOR_KIND.get(returned.kind)
         recipients = [
@@ -141,7 +132,7 @@ class ReturnedMailService:
         if unsigned_notification:
             proven, unproven = [], recipients
             self.tally["unsigned_notifications"] += 1
-        elif matched_by == MATCHED_BY_MESSAGE_ID and sent is not None:
+        elif matched_by == MatchedBy.MESSAGE_ID and sent is not None:
             sent_to = frozenset(sent.sent_to or ())
             proven = [r for r in recipients if r.address.strip().lower() in sent_to]
             unproven = [r for r in recipients if r.address.strip().lower() not in sent_to]
@@ -155,7 +146,7 @@ class ReturnedMailService:
                 extra={"matched_by": matched_by, "unproven_recipients": len(unproven), "source": dict(source)},
             )
             unproven_report = await self._report(
-                returned, reason, unproven, sent, MATCHED_BY_UNPROVEN, source, trusted=False
+                returned, reason, unproven, sent, MatchedBy.UNPROVEN, source, trusted=False
             )
             written = written or unproven_report
         return written
@@ -163,10 +154,10 @@ class ReturnedMailService:
     async def _report(
         self,
         returned: ReturnedMessage,
-        reason: str,
+        reason: ReportReason,
         recipients: Sequence[FailedRecipient],
         sent: SentMessage | None,
-        matched_by: str,
+        matched_by: MatchedBy,
         source: Mapping[str, Any],
         *,
         trusted: bool = True,
@@ -189,7 +180,9 @@ class ReturnedMailService:
         self.tally["reports"] += 1
         return report
 
-    async def _match(self, returned: ReturnedMessage, addressed_to: Sequence[str]) -> tuple[SentMessage | None, str]:
+    async def _match(
+        self, returned: ReturnedMessage, addressed_to: Sequence[str]
+    ) -> tuple[SentMessage | None, MatchedBy]:
         for address in addressed_to:
             if not address.lower().startswith(PREFIX + "+") or self.verp_secret is None:
                 continue
@@ -199,12 +192,12 @@ class ReturnedMailService:
                 continue
             sent = await self.index.lookup(verp_key(token.id))
             if sent is not None:
-                return sent, MATCHED_BY_VERP
+                return sent, MatchedBy.VERP
         if returned.original_message_id:
             sent = await self.index.lookup(message_id_key(returned.original_message_id))
             if sent is not None:
-                return sent, MATCHED_BY_MESSAGE_ID
-        return None, MATCHED_BY_RECIPIENT
+                return sent, MatchedBy.MESSAGE_ID
+        return None, MatchedBy.RECIPIENT
 
     async def _publish_unclassified(
         self, returned: ReturnedMessage, sent: SentMessage | None, matched_by: str, source: Mapping[str, Any]
@@ -235,14 +228,14 @@ class ReturnedMailService:
 
 def _failed(verdict: RecipientVerdict, sent: SentMessage | None, kind: str) -> FailedRecipient:
     address = (sent.recipient if sent and sent.recipient else None) or verdict.recipient or ""
-    status = verdict.status or ("4.0.0" if kind == KIND_DELAY else "5.0.0")
+    status = verdict.status or ("4.0.0" if kind == ReturnedKind.DELAY else "5.0.0")
     return FailedRecipient(
         address=address,
         status=status,
         diagnostic=verdict.diagnostic,
         reply_code=verdict.reply_code,
         remote_mta=verdict.remote_mta,
-        action="delayed" if kind == KIND_DELAY else "failed",
+        action="delayed" if kind == ReturnedKind.DELAY else "failed",
         classification=verdict.reason,
         hard=verdict.hard,
         command=verdict.command,

@@ -14,18 +14,11 @@ from dataclasses import replace
 from email.message import Message
 from typing import Any
 
+from maildispatch.core.enhanced_status import ENHANCED_STATUS, is_enhanced_status
+from maildispatch.core.returned_mail.model import ReturnedKind
+
 from . import arf, auto_reply, bounce_text, delivery_status, mimewalk, ses_notification
-from .model import (
-    KIND_AUTO_REPLY,
-    KIND_BOUNCE,
-    KIND_COMPLAINT,
-    KIND_DELAY,
-    KIND_DELIVERED,
-    KIND_UNCLASSIFIED,
-    RecipientVerdict,
-    ReturnedMessage,
-    is_hard,
-)
+from .model import RecipientVerdict, ReturnedMessage, is_hard
 from .reason import assess
 from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
 
@@ -44,9 +37,7 @@ _DELAY_WORDING = re.compile(
     re.I,
 )
 _ORIGINAL_X = re.compile(r"^x-", re.I)
-_QUOTES_RECIPIENT = re.compile(
-    r"^\s*(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)"
-)
+_QUOTES_RECIPIENT = re.compile(rf"^\s*(?:[245]\d\d[ -](?:{ENHANCED_STATUS} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
 
 
 # Limits that keep classification linear and bounded whatever the input (issue 9):
@@ -68,7 +59,7 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
         raw = raw.encode("utf-8", "surrogateescape")
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         return ReturnedMessage(
-            KIND_UNCLASSIFIED, (), parse_error=f"TypeError: expected bytes, got {type(raw).__name__}"
+            ReturnedKind.UNCLASSIFIED, (), parse_error=f"TypeError: expected bytes, got {type(raw).__name__}"
         )
     raw = bytes(raw[:MAX_BYTES])
     try:
@@ -80,7 +71,7 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
         return replace(_classify(_flat_message(raw), raw), degraded=first)
     except Exception as exc:
         return ReturnedMessage(
-            KIND_UNCLASSIFIED, (), parse_error=f"{first}; flat reading: {type(exc).__name__}: {exc}"[:300]
+            ReturnedKind.UNCLASSIFIED, (), parse_error=f"{first}; flat reading: {type(exc).__name__}: {exc}"[:300]
         )
 
 
@@ -158,13 +149,13 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
     if not verdicts:
         if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
             return ReturnedMessage(
-                KIND_AUTO_REPLY,
+                ReturnedKind.AUTO_REPLY,
                 (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
                 **_message_facts(context, message_fields),
             )
         if arf.is_unsubscribe_request(subject, headers, body):
             return ReturnedMessage(
-                KIND_COMPLAINT,
+                ReturnedKind.COMPLAINT,
                 (RecipientVerdict(_address(sender), None, None, None, "feedback", None),),
                 feedback_type="opt-out",
                 **_message_facts(context, message_fields),
@@ -184,7 +175,7 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
                 )
             ]
     if not verdicts:
-        return ReturnedMessage(KIND_UNCLASSIFIED, (), **_message_facts(context, message_fields))
+        return ReturnedMessage(ReturnedKind.UNCLASSIFIED, (), **_message_facts(context, message_fields))
     return ReturnedMessage(_kind(verdicts), tuple(verdicts), **_message_facts(context, message_fields))
 
 
@@ -211,7 +202,7 @@ def _from_group(
         diagnostic = f"x-unix; {diagnostic}"
     command = find_command(block.block if block else None) or find_command(diagnostic)
     status = (group.get("status") or "").split()[0] if group.get("status") else None
-    if status and not re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", status):
+    if status and not is_enhanced_status(status):
         status = find_status(group.get("status"))
     action = (group.get("action") or "").strip().lower().split()[0] if group.get("action") else None
     if action in ("failure", "expired"):
@@ -358,13 +349,13 @@ def _text_diagnostic(text: str) -> str | None:
     return bounce_text.diagnostic_from_block(text)
 
 
-def _kind(verdicts: list[RecipientVerdict]) -> str:
+def _kind(verdicts: list[RecipientVerdict]) -> ReturnedKind:
     if all(v.reason == "delivered" for v in verdicts):
-        return KIND_DELIVERED
+        return ReturnedKind.DELIVERED
     failed = [v for v in verdicts if v.hard is not None]
     if failed and all(v.action == "delayed" for v in failed):
-        return KIND_DELAY
-    return KIND_BOUNCE if failed else KIND_UNCLASSIFIED
+        return ReturnedKind.DELAY
+    return ReturnedKind.BOUNCE if failed else ReturnedKind.UNCLASSIFIED
 
 
 def _complaint(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMessage:
@@ -381,7 +372,7 @@ def _complaint(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMess
             "arrival-date": report.fields.get("arrival-date", ""),
         },
     )
-    return ReturnedMessage(KIND_COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
+    return ReturnedMessage(ReturnedKind.COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
 
 
 def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dict[str, Any]:

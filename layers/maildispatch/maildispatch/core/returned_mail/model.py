@@ -7,16 +7,22 @@ that the classification can be measured against it and compared with other class
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
-# Kinds of returned message.
-KIND_BOUNCE = "bounce"  # at least one recipient failed
-KIND_DELAY = "delay"  # a warning: delivery is still being retried
-KIND_COMPLAINT = "complaint"  # an abuse/fraud report (RFC 5965 ARF, or a provider's notification)
-KIND_AUTO_REPLY = "auto_reply"  # a vacation or other automatic reply (RFC 3834): not a bounce
-KIND_DELIVERED = "delivered"  # a success notification (DSN with Action: delivered/relayed/expanded)
-KIND_UNCLASSIFIED = "unclassified"  # nothing readable: kept and counted, never dropped
-KINDS = (KIND_BOUNCE, KIND_DELAY, KIND_COMPLAINT, KIND_AUTO_REPLY, KIND_DELIVERED, KIND_UNCLASSIFIED)
+
+class ReturnedKind(StrEnum):
+    """Kinds of returned message."""
+
+    BOUNCE = "bounce"  # at least one recipient failed
+    DELAY = "delay"  # a warning: delivery is still being retried
+    COMPLAINT = "complaint"  # an abuse/fraud report (RFC 5965 ARF, or a provider's notification)
+    AUTO_REPLY = "auto_reply"  # a vacation or other automatic reply (RFC 3834): not a bounce
+    DELIVERED = "delivered"  # a success notification (DSN with Action: delivered/relayed/expanded)
+    UNCLASSIFIED = "unclassified"  # nothing readable: kept and counted, never dropped
+
+
+KINDS = tuple(ReturnedKind)
 
 # Reason labels (shared/bounces/README.md).
 BOUNCE_REASONS = (
@@ -121,7 +127,7 @@ class RecipientVerdict:
 
 @dataclass(frozen=True)
 class ReturnedMessage:
-    kind: str  # one of KINDS
+    kind: ReturnedKind
     recipients: tuple[RecipientVerdict, ...]
     original_message_id: str | None = None
     original_headers: str | None = None  # the returned original's header block, when enclosed

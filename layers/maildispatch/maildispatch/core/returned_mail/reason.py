@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
+from maildispatch.core.enhanced_status import ENHANCED_STATUS
+
 from . import codes, wording
 from .model import CONFIDENCE_STRONG, CONFIDENCE_WEAK, HARD_REASONS, Confidence
 
@@ -128,7 +130,7 @@ def _strong(
             yield reason, name, _compiled(pattern)
 
 
-_INNER_REPLY = re.compile(r"(?<=\S) [245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?(?=\S)")
+_INNER_REPLY = re.compile(rf"(?<=\S) [245]\d\d[ -](?:{ENHANCED_STATUS} )?(?=\S)")
 
 
 def normalise(text: str | None) -> str:

@@ -14,7 +14,9 @@ import json
 import re
 from typing import Any
 
-from .model import KIND_BOUNCE, KIND_COMPLAINT, KIND_DELAY, KIND_DELIVERED, RecipientVerdict, ReturnedMessage, is_hard
+from maildispatch.core.returned_mail.model import ReturnedKind
+
+from .model import RecipientVerdict, ReturnedMessage, is_hard
 from .reason import classify_reason
 from .smtp_text import find_reply_code, find_status, unwrap_relayed_reply
 
@@ -65,7 +67,7 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
             for r in complaint.get("complainedRecipients") or [{}]
         )
         return ReturnedMessage(
-            KIND_COMPLAINT,
+            ReturnedKind.COMPLAINT,
             recipients,
             original_message_id=message_id,
             feedback_type=feedback,
@@ -88,7 +90,7 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
             for address in delivery.get("recipients") or [None]
         )
         return ReturnedMessage(
-            KIND_DELIVERED,
+            ReturnedKind.DELIVERED,
             recipients,
             original_message_id=message_id,
             reporting_mta=delivery.get("reportingMTA"),
@@ -119,7 +121,7 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
                 rule=rule,
             )
         )
-    kind = KIND_DELAY if verdicts and all(v.action == "delayed" for v in verdicts) else KIND_BOUNCE
+    kind = ReturnedKind.DELAY if verdicts and all(v.action == "delayed" for v in verdicts) else ReturnedKind.BOUNCE
     return ReturnedMessage(
         kind,
         tuple(verdicts),

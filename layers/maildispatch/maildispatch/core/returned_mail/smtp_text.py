@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-_REPLY_WITH_STATUS = re.compile(r"(?<![\d.])([245][0-5]\d)[ -]+#?([245]\.\d{1,3}\.\d{1,3})(?![\d]|\.\d)")
+from maildispatch.core.enhanced_status import ENHANCED_STATUS
+
+_STATUS = re.compile(rf"(?<![\d.])({ENHANCED_STATUS})(?![\d]|\.\d)")
+_REPLY_WITH_STATUS = re.compile(rf"(?<![\d.])([245][0-5]\d)[ -]+#?({ENHANCED_STATUS})(?![\d]|\.\d)")
 _REPLY = re.compile(r"(?:^|[\s:'\"(<\[=]|said:|<<<)\s*([245][0-5]\d)(?:[ -](?!\d{2,}[:.]\d)|$)")
 
 # The SMTP command the remote server was answering, from the wording MTAs use around its reply.
@@ -57,7 +59,7 @@ def find_status(text: str | None) -> str | None:
     if paired:
         return paired.group(2)
     match = _STATUS.search(text)
-    return ".".join(match.groups()) if match else None
+    return match.group(1) if match else None
 
 
 def find_reply_code(text: str | None) -> int | None:
@@ -99,7 +101,7 @@ def clean_diagnostic(text: str) -> str:
 #   "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied' (delivery attempts: 0)"
 # The remote server's words, in quotes, are what to classify.
 _RELAYED = re.compile(
-    r"^\s*(?:smtp;\s*)?[245]\.\d{1,3}\.\d{1,3} - [^']*?\b([245]\d\d)[- ]'(.*)'(?: \(delivery attempts: \d+\))?\s*$",
+    rf"^\s*(?:smtp;\s*)?{ENHANCED_STATUS} - [^']*?\b([245]\d\d)[- ]'(.*)'(?: \(delivery attempts: \d+\))?\s*$",
     re.S | re.I,
 )
 
