@@ -1,16 +1,16 @@
 """Cold start: a fresh process importing and initialising a function's handler module.
 
-The bundle is what `sam build` makes (function directory + layer; boto3 comes with the Lambda
-runtime, so it is taken from this interpreter's site-packages, as is the yardstick's). Lambda
-ships what the build makes, and `sam build` makes no .pyc files, so every cold start in Lambda
-compiles the layer from source; we measure both: the bundle with .pyc files (compileall, as a
-build that ships them would) and as `sam build` leaves it. The yardstick is
-`import boto3; boto3.client("sqs")` in the same interpreter, in the same run.
+The bundle is what `sam build` makes (function directory + layer), measured as it is: the layer's
+Makefile (BuildMethod makefile) ships .pyc files compiled by Python 3.13, so the interpreter that
+imports it is Python 3.13, the runtime's. boto3 comes with the Lambda runtime: it is taken from this
+venv's site-packages into a directory of its own and compiled with that same 3.13, as the runtime
+ships it. `ms_without_pyc` is the same bundle with every __pycache__ removed (what BuildMethod
+python3.13 used to ship). The yardstick is `import boto3; boto3.client("sqs")` in the same
+interpreter, in the same run.
 """
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import io
 import os
@@ -95,12 +95,14 @@ def build_bundle(work: Path) -> Bundle:
     stamp = work.resolve() / "sam-build.inputs"
     digest = _inputs_digest()
     if target.exists() and stamp.exists() and stamp.read_text() == digest:
-        return Bundle(target, "sam build (python3.13, arm64), reused: same inputs")
+        return Bundle(
+            target, "sam build (layer: BuildMethod makefile, .pyc by Python 3.13; arm64), reused: same inputs"
+        )
     shutil.rmtree(target, ignore_errors=True)
     stamp.unlink(missing_ok=True)
-    sam = REPO / ".venv-sam" / "bin" / "sam"
-    reason = "no .venv-sam (make lint sets it up)"
-    if sam.exists():
+    sam = sam_cli()
+    reason = "no SAM CLI (make lint sets up .venv-sam; SAM_CLI=path names another)"
+    if sam is not None:
         result = subprocess.run(
             [
                 str(sam),
@@ -120,9 +122,65 @@ def build_bundle(work: Path) -> Bundle:
         )
         if result.returncode == 0:
             stamp.write_text(digest)
-            return Bundle(target, "sam build (python3.13, arm64)")
+            return Bundle(target, "sam build (layer: BuildMethod makefile, .pyc by Python 3.13; arm64)")
         reason = "sam build failed: " + (result.stderr or result.stdout).strip().splitlines()[-1][:300]
     return _copied_bundle(target, reason)
+
+
+def sam_cli() -> Path | None:
+    """SAM CLI: $SAM_CLI, else this checkout's .venv-sam, else `sam` on the PATH."""
+    for candidate in (os.environ.get("SAM_CLI"), REPO / ".venv-sam" / "bin" / "sam", shutil.which("sam")):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    return None
+
+
+def runtime_python() -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a Python 3.13 (the runtime's), else this interpreter."""
+    env = _python313_env()
+    probe = subprocess.run(
+        ["python3.13", "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, env=env
+    )
+    if probe.returncode == 0:
+        return [probe.stdout.strip()], env
+    return [sys.executable], env
+
+
+# boto3 and what it imports, as the Lambda runtime has them (outside the bundle)
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+def runtime_site(work: Path, python: list[str]) -> Path:
+    """boto3 and its dependencies from this venv, compiled by `python`: the runtime's copy of them."""
+    import importlib.util
+
+    target = work.resolve() / "runtime-site"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for package in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        if spec.submodule_search_locations:
+            source = Path(next(iter(spec.submodule_search_locations)))
+            shutil.copytree(source, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(spec.origin, target / Path(spec.origin).name)
+    _compile(python, target)
+    return target
+
+
+def _compile(python: list[str], root: Path) -> None:
+    subprocess.run(
+        [*python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(root)],
+        check=True,
+        capture_output=True,
+        env=_python313_env(),
+    )
+
+
+def has_pyc(bundle: Bundle) -> bool:
+    return any(bundle.layer_dir.rglob("*.pyc"))
 
 
 def _copied_bundle(target: Path, reason: str) -> Bundle:
@@ -173,17 +231,15 @@ def bundle_sizes(bundle: Bundle, logical_id: str) -> dict[str, int]:
     }
 
 
-def compiled_copy(bundle: Bundle, work: Path) -> Bundle:
-    """A copy of the bundle with .pyc files for this interpreter, as a build that ships them would have."""
-    target = work.resolve() / "sam-build-pyc"
+def without_pyc(bundle: Bundle, work: Path) -> Bundle:
+    """A copy of the bundle with no .pyc files: what a build that ships none (BuildMethod python3.13) gives."""
+    target = work.resolve() / "sam-build-no-pyc"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(bundle.root, target)
-    if not compileall.compile_dir(str(target), quiet=1, workers=0):
-        raise RuntimeError(f"compileall failed in {target}")
-    return Bundle(target, bundle.built_with + " + compileall")
+    shutil.copytree(bundle.root, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return Bundle(target, bundle.built_with + ", __pycache__ removed")
 
 
-def lambda_environment(logical_id: str, bundle: Bundle | None) -> dict[str, str]:
+def lambda_environment(logical_id: str, bundle: Bundle | None, runtime: Path | None = None) -> dict[str, str]:
     """What Lambda gives the process (dummy credentials; nothing calls AWS at import) plus the template's variables."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -200,8 +256,8 @@ def lambda_environment(logical_id: str, bundle: Bundle | None) -> dict[str, str]
         **template_facts.function_environment(logical_id),
     }
     # The interpreter runs with -S (no site): no .pth files, so not this checkout's editable install.
-    # This venv's site-packages come last, standing in for the runtime's boto3.
-    paths = [sysconfig.get_paths()["purelib"]]
+    # The runtime's boto3 comes last: `runtime` (compiled for the measuring interpreter), else this venv's.
+    paths = [str(runtime) if runtime is not None else sysconfig.get_paths()["purelib"]]
     if bundle is not None:
         paths[:0] = [str(bundle.function_dir(logical_id)), str(bundle.layer_dir)]
         env["LAMBDA_TASK_ROOT"] = str(bundle.function_dir(logical_id))
@@ -209,23 +265,30 @@ def lambda_environment(logical_id: str, bundle: Bundle | None) -> dict[str, str]
     return env
 
 
-def time_statement(statement: str, env: dict[str, str], cwd: Path) -> float:
+def time_statement(statement: str, env: dict[str, str], cwd: Path, python: list[str] | None = None) -> float:
     """Milliseconds that `statement` takes in a fresh interpreter (after the interpreter itself started)."""
     result = subprocess.run(
-        [sys.executable, "-S", "-c", _TIMER, statement], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+        [*(python or [sys.executable]), "-S", "-c", _TIMER, statement],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{statement!r} failed in a fresh interpreter:\n{result.stderr[-2000:]}")
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def module_origins(bundle: Bundle, logical_id: str) -> dict[str, str | None]:
+def module_origins(
+    bundle: Bundle, logical_id: str, python: list[str] | None = None, runtime: Path | None = None
+) -> dict[str, str | None]:
     """Where the handler's packages were imported from: the bundle must win over the venv."""
     import ast
 
     result = subprocess.run(
-        [sys.executable, "-S", "-c", _ORIGINS],
-        env=lambda_environment(logical_id, bundle),
+        [*(python or [sys.executable]), "-S", "-c", _ORIGINS],
+        env=lambda_environment(logical_id, bundle, runtime),
         cwd=bundle.function_dir(logical_id),
         capture_output=True,
         text=True,
@@ -236,11 +299,13 @@ def module_origins(bundle: Bundle, logical_id: str) -> dict[str, str | None]:
     return ast.literal_eval(result.stdout.strip().splitlines()[-1])
 
 
-def top_imports(bundle: Bundle, logical_id: str, count: int = 8) -> list[dict[str, float | str]]:
+def top_imports(
+    bundle: Bundle, logical_id: str, count: int = 8, python: list[str] | None = None, runtime: Path | None = None
+) -> list[dict[str, float | str]]:
     """The packages that cost most in `import app` (python -X importtime, one run, own time per package)."""
     result = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", HANDLER],
-        env=lambda_environment(logical_id, bundle),
+        [*(python or [sys.executable]), "-S", "-X", "importtime", "-c", HANDLER],
+        env=lambda_environment(logical_id, bundle, runtime),
         cwd=bundle.function_dir(logical_id),
         capture_output=True,
         text=True,
@@ -266,33 +331,48 @@ def parse_importtime(stderr: str, count: int = 8) -> list[dict[str, float | str]
 
 
 def measure(work: Path, runs: int, *, runs_without_pyc: int | None = None) -> dict:
-    """Median ms of each function's `import app` and of the yardstick; `runs_without_pyc` (default
-    `runs`) of the bundle as `sam build` leaves it."""
+    """Median ms of each function's `import app` (the `sam build` bundle as built) and of the
+    yardstick, in the runtime's Python; `runs_without_pyc` (default `runs`) of the bundle without .pyc."""
     runs_without_pyc = runs if runs_without_pyc is None else runs_without_pyc
+    python, python_env = runtime_python()
     bundle = build_bundle(work)
-    compiled = compiled_copy(bundle, work)
-    yardstick_env = lambda_environment("DispatchFunction", None)
+    if not has_pyc(bundle):  # the fallback copy: compile it as the Makefile would
+        _compile(python, bundle.root)
+        bundle = Bundle(bundle.root, bundle.built_with + " + compileall (as the layer Makefile does)")
+    plain = without_pyc(bundle, work)
+    runtime = runtime_site(work, python)
+    version = subprocess.run(
+        [*python, "-c", "import sys; print(sys.implementation.name, sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        env=python_env,
+    ).stdout.strip()
+
+    def env(logical_id: str, measured: Bundle | None) -> dict[str, str]:
+        return {**lambda_environment(logical_id, measured, runtime), **_pyenv_only(python_env)}
+
     samples: dict[str, list[float]] = {"boto3": []}
     for name in FUNCTIONS:
         samples[name] = []
         samples[f"{name}_without_pyc"] = []
     for run in range(runs):  # taking turns, so a burst of load hits every statement alike
-        samples["boto3"].append(time_statement(YARDSTICK, yardstick_env, REPO))
+        samples["boto3"].append(time_statement(YARDSTICK, env("DispatchFunction", None), REPO, python))
         for name, logical_id in FUNCTIONS.items():
             samples[name].append(
-                time_statement(HANDLER, lambda_environment(logical_id, compiled), compiled.function_dir(logical_id))
+                time_statement(HANDLER, env(logical_id, bundle), bundle.function_dir(logical_id), python)
             )
             if run < runs_without_pyc:
                 samples[f"{name}_without_pyc"].append(
-                    time_statement(HANDLER, lambda_environment(logical_id, bundle), bundle.function_dir(logical_id))
+                    time_statement(HANDLER, env(logical_id, plain), plain.function_dir(logical_id), python)
                 )
     boto3_ms = statistics.median(samples["boto3"])
     result: dict = {
         "runs": runs,
         "runs_without_pyc": runs_without_pyc,
         "statistic": "median",
-        "interpreter": f"{sys.implementation.name} {sys.version.split()[0]} ({sys.executable})",
+        "interpreter": f"{version} ({python[0]})",
         "bundle_built_with": bundle.built_with,
+        "bundle_ships_pyc": True,
         "yardstick": YARDSTICK,
         "boto3_sqs_ms": round(boto3_ms, 1),
         "samples_ms": {key: [round(v, 1) for v in values] for key, values in samples.items()},
@@ -306,7 +386,12 @@ def measure(work: Path, runs: int, *, runs_without_pyc: int | None = None) -> di
             "ms_without_pyc": round(raw_ms, 1),
             "ratio_to_boto3_without_pyc": round(raw_ms / boto3_ms, 3),
             "bundle": bundle_sizes(bundle, logical_id),
-            "imported_from": module_origins(compiled, logical_id),
-            "top_imports": top_imports(compiled, logical_id),
+            "imported_from": module_origins(bundle, logical_id, python, runtime),
+            "top_imports": top_imports(bundle, logical_id, python=python, runtime=runtime),
         }
     return result
+
+
+def _pyenv_only(env: dict[str, str]) -> dict[str, str]:
+    """What of `env` picks the interpreter (pyenv's shims); nothing else of this shell reaches the child."""
+    return {k: v for k, v in env.items() if k == "PYENV_VERSION"}

@@ -2,7 +2,7 @@
 
     python -m tests.stack.relay --ready-file F --maildir DIR --script SCRIPT.json --log LOG.jsonl \\
         [--security starttls|tls|none] [--cert C --key K] [--auth USER:PASS] [--no-smtputf8] \\
-        [--faults PROFILE.json [--seed N]]
+        [--faults PROFILE.json [--seed N]] [--idle-timeout SECONDS]
 
 It binds 127.0.0.1 on a free port and writes the port to the ready file once it listens. Stop it
 by its PID (SIGTERM).
@@ -435,6 +435,10 @@ class ScriptedHandler:
         server.log_event("rset", reply="250 2.0.0 OK")
         return "250 2.0.0 OK"
 
+    async def handle_NOOP(self, server: ScriptedSMTP, session: Session, envelope: Envelope, arg: str) -> str:
+        server.log_event("noop", reply="250 2.0.0 OK")
+        return "250 2.0.0 OK"
+
     async def handle_QUIT(self, server: ScriptedSMTP, session: Session, envelope: Envelope) -> str:
         server.log_event("quit", reply="221 2.0.0 Bye")
         return "221 2.0.0 Bye"
@@ -469,6 +473,10 @@ class ScriptedSMTP(SMTP):
             transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self.log_event("starttls" if starttls_done else "connect", tls=self.is_tls)
+
+    def _timeout_cb(self) -> None:  # aiosmtpd's idle timeout (--idle-timeout): it closes the session
+        self.log_event("idle_timeout")
+        super()._timeout_cb()
 
     def connection_lost(self, error: Exception | None) -> None:
         self.log_event("disconnect", error=repr(error) if error else None)
@@ -569,6 +577,7 @@ class RelayOptions:
     smtputf8: bool = True
     hostname: str = "relay.test"
     faults: FaultProfile | None = None
+    idle_timeout: float = 300.0  # aiosmtpd closes a session that sent nothing for this long
 
 
 def parse_args(argv: list[str] | None = None) -> RelayOptions:
@@ -585,6 +594,9 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
     parser.add_argument("--hostname", default="relay.test")
     parser.add_argument("--faults", type=Path, metavar="PROFILE.json", help="random faults (see the module docstring)")
     parser.add_argument("--seed", type=int, help="the faults' seed (overrides the profile's)")
+    parser.add_argument(
+        "--idle-timeout", type=float, default=300.0, help="close a session idle this many seconds (aiosmtpd's timeout)"
+    )
     args = parser.parse_args(argv)
     if args.security != "none" and not (args.cert and args.key):
         parser.error(f"--security {args.security} needs --cert and --key")
@@ -611,6 +623,7 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
         smtputf8=args.smtputf8,
         hostname=args.hostname,
         faults=faults,
+        idle_timeout=args.idle_timeout,
     )
 
 
@@ -647,6 +660,7 @@ async def serve(options: RelayOptions) -> None:
             authenticator=authenticate,
             auth_required=options.auth is not None,
             auth_require_tls=options.security != "tls",
+            timeout=options.idle_timeout,
         )
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -58,6 +58,7 @@ class RelayProcess:
         smtputf8: bool = True,
         faults: Mapping[str, Any] | None = None,
         seed: int | None = None,
+        idle_timeout: float | None = None,
         startup_timeout: float = 10.0,
     ) -> RelayProcess:
         self.directory = tmp_dir
@@ -92,6 +93,8 @@ class RelayProcess:
             command += ["--faults", str(self._path("faults.json"))]
             if seed is not None:
                 command += ["--seed", str(seed)]
+        if idle_timeout is not None:
+            command += ["--idle-timeout", str(idle_timeout)]
         with self._path("stderr").open("wb") as stderr:
             self._process = subprocess.Popen(
                 command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr

@@ -1,8 +1,10 @@
 """Running a batch: bounded concurrency, one bad record fails alone, nothing starts too late."""
 
 import asyncio
+from contextlib import asynccontextmanager
 
-from maildispatch.runtime.sqs_batch import RecordResult, batch_response, run_records
+from maildispatch.core.tally import Tally
+from maildispatch.runtime.sqs_batch import BatchSession, RecordResult, SqsBatchFunction, batch_response, run_records
 from tests.fakes.services import sqs_record
 
 
@@ -60,3 +62,50 @@ def test_records_are_not_started_when_the_invocation_is_about_to_time_out():
     assert started == []
     assert [r.visible_after for r in results] == [0, 0]  # untouched, visible again at once
     assert len(batch_response(results)["batchItemFailures"]) == 2
+
+
+class _LoopRecordingFunction(SqsBatchFunction):
+    """A function whose session records the event loop each invocation runs on."""
+
+    def __init__(self, settings=None):
+        self.loops = []
+        self.closed = False
+
+    @asynccontextmanager
+    async def session(self, context):
+        self.loops.append(asyncio.get_running_loop())
+
+        async def process(record):
+            return RecordResult.finished(record.message_id)
+
+        yield BatchSession(process, Tally(), concurrency=2, reserve_seconds=0)
+
+    async def aclose(self):
+        self.closed = True
+
+
+class _Context:
+    def get_remaining_time_in_millis(self):
+        return 60_000
+
+
+def test_warm_invocations_run_on_the_functions_one_event_loop():
+    function = _LoopRecordingFunction()
+    event = {"Records": [{"messageId": "a", "receiptHandle": "rh-a", "body": "{}"}]}
+    assert function.handle(event, _Context())[0] == {"batchItemFailures": []}
+    function.handle(event, _Context())
+    first, second = function.loops
+    assert first is second and not first.is_closed()
+    function.close()
+    assert function.closed and first.is_closed()
+
+
+def test_an_invocation_logs_one_summary_line_at_info(caplog):
+    function = _LoopRecordingFunction()
+    event = {"Records": [{"messageId": str(n), "receiptHandle": f"rh-{n}", "body": "{}"} for n in range(5)]}
+    with caplog.at_level("INFO", logger="maildispatch"):
+        function.handle(event, _Context())
+    function.close()
+    [line] = [r for r in caplog.records if r.levelname == "INFO"]
+    assert line.getMessage() == "invocation done"
+    assert (line.records, line.records_retried) == (5, 0)

@@ -28,12 +28,12 @@ RESULTS = {
         "ratio_to_bare_aiosmtplib": 0.5,
         "smtp_source_msgs_per_s": 8000.0,
         "ratio_to_smtp_source": 0.0625,
-        "one_transport_per_run_msgs_per_s": 600.0,
-        "one_transport_per_run_ratio_to_bare_aiosmtplib": 0.6,
+        "transport_per_batch_msgs_per_s": 600.0,
+        "transport_per_batch_ratio_to_bare_aiosmtplib": 0.6,
     },
     "latency_bound": {
         "msgs_per_s": {"10": 60.0, "100": 150.0, "1000": 170.0},
-        "ratio_to_naive": {"10": 9.0, "100": 22.5, "1000": 25.5},
+        "ratio_to_naive": {"10": 9.0, "100": 45.0, "1000": 25.5},
         "naive_msgs_per_s": 6.66,
         "invocation_seconds": {"10": 0.17, "100": 0.67, "1000": 5.9},
         "max_connections": 10,
@@ -43,7 +43,7 @@ RESULTS = {
         "reply_delay_ms": 20.0,
         "without_pipelining": {"msgs_per_s": {"10": 45.0, "100": 90.0}},
         "by_concurrency": {"batch": 100, "msgs_per_s": {"10": 100.0, "20": 150.0}},
-        "connections_kept_across_invocations": {"msgs_per_s": {"10": 90.0, "100": 180.0}},
+        "fresh_connections_per_invocation": {"msgs_per_s": {"10": 90.0, "100": 180.0}},
         "relay_refused_connections": 0,
     },
     "cold_start": {
@@ -107,6 +107,7 @@ def test_every_target_says_what_it_wants_what_was_measured_and_whether_it_was_me
     }
     assert targets["latency_bound.ratio_to_naive.100"]["met"] is True
     assert targets["latency_bound.msgs_per_s.100"]["met"] is True
+    assert targets["latency_bound.msgs_per_s.10"]["met"] is False
     assert targets["cold_start.dispatch.ratio_to_boto3"]["met"] is True
     assert targets["cold_start.bounce.ratio_to_boto3"]["met"] is False
     assert targets["memory.peak_rss_mb"]["threshold"] == 384.0, "MemorySize less 25 % headroom"
@@ -115,7 +116,7 @@ def test_every_target_says_what_it_wants_what_was_measured_and_whether_it_was_me
 
 def test_the_table_marks_every_missed_target() -> None:
     table = markdown(results())
-    assert table.count("**missed**") == 2
+    assert table.count("**missed**") == 3  # CPU-bound, batch 10 below 150 msg/s, bounce cold start
     assert "| CPU-bound: dispatch path to smtp-sink" in table and "0.50" in table
     assert "Missed targets:" in table and "bounce cold start" in table
     assert "(quick run" in table

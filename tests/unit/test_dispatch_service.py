@@ -559,3 +559,28 @@ def test_a_transient_content_failure_defers_the_recipients_instead_of_failing_th
     assert not result.done  # waits on the queue for the schedule's next attempt
     assert h.ledger.state_of("order-1001", "binh@example.net") is RecipientState.DEFERRED
     assert h.dead_letters.reports == [] and h.transport.deliveries == []
+
+
+def test_messages_log_at_debug_only_and_the_invocation_summary_counts_them(caplog):
+    h = Harness({"ghost@example.net": ["550 5.1.1 <ghost@example.net>: User unknown"]})
+    service = h.service()
+    records = [
+        sqs_record(request(message_key=f"order-{n}", to=["binh@example.net", "ghost@example.net"]), message_id=str(n))
+        for n in range(3)
+    ]
+
+    async def run():
+        for record in records:
+            await service.process(record)
+
+    with caplog.at_level("INFO", logger="maildispatch.dispatch"):
+        asyncio.run(run())
+    assert [r for r in caplog.records if r.name == "maildispatch.dispatch" and r.levelname == "INFO"] == []
+    assert service.summary() == {
+        "outcomes": {"delivered@example.net": 3, "bounced@example.net": 3},
+        "replies": ["550 5.1.1 <…@example.net>: User unknown"],
+    }
+    caplog.clear()
+    with caplog.at_level("DEBUG", logger="maildispatch.dispatch"):
+        asyncio.run(service.process(sqs_record(request(message_key="order-9"), message_id="9")))
+    assert [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"] == ["message attempted"]

@@ -303,13 +303,18 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
         assert (function["Timeout"], function["MemorySize"]) == (60, 512), function_id
 
 
-def test_layer_is_built_from_the_package_for_python313_arm64(sam):
+def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
     layer = sam["Resources"]["CoreLayer"]
     content = REPO / layer["Properties"]["ContentUri"]
 
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert (content / "requirements.txt").is_file()
     assert list((content / "maildispatch").glob("*.py"))
+    makefile = (content / "Makefile").read_text(encoding="utf-8")
+    assert "build-CoreLayer:" in makefile  # the target sam build runs: build-<LogicalId>
+    assert "PYTHON ?= python3.13" in makefile and "--python-version $(RUNTIME_VERSION)" in makefile
+    assert "--platform $(PLATFORM)" in makefile and "PLATFORM ?= manylinux2014_aarch64" in makefile
+    assert "-m compileall" in makefile and "--invalidation-mode unchecked-hash" in makefile
 
 
 @pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])

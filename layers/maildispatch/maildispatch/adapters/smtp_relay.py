@@ -1,8 +1,11 @@
 """The SMTP relay transport: hand one message to a relay and say what happened to each recipient.
 
 `RelayTransport.deliver()` returns one Outcome per envelope recipient and never raises for SMTP
-or network failures. Connections are pooled per transport (one Lambda invocation = one
-transport), at most `max_connections` of them, opened on demand and reused across deliveries.
+or network failures. Connections are pooled per transport, at most `max_connections` of them,
+opened on demand and reused across deliveries. A transport can outlive an invocation (a warm
+container keeps one, with its event loop): a connection idle for `idle_timeout` seconds is closed
+rather than reused (`expire_idle()` QUITs them), and one idle for more than `recheck_after`
+seconds is checked with NOOP before it carries a message; one that fails the check is replaced.
 
 Rules that decide the outcomes:
 - Our own problems never bounce a recipient: TLS, AUTH and connection failures are Deferred.
@@ -27,6 +30,7 @@ import os
 import re
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -75,6 +79,8 @@ class RelaySettings:
     max_messages_per_connection: int = 100
     local_hostname: str | None = None
     pipelining: bool = True  # RFC 2920, when the relay offers it; False sends one command at a time
+    idle_timeout: float = 60.0  # a pooled connection idle this long is closed, not reused
+    recheck_after: float = 1.0  # a pooled connection idle this long gets a NOOP before it is reused
 
     def validate(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -94,6 +100,8 @@ class RelaySettings:
             raise RelayConfigError("username and password must be given together")
         if not self.timeout > 0:
             raise RelayConfigError(f"timeout must be positive, not {self.timeout!r}")
+        if not self.idle_timeout > 0 or not self.recheck_after >= 0:
+            raise RelayConfigError("idle_timeout must be positive and recheck_after not negative")
         if self.max_connections < 1 or self.max_messages_per_connection < 1:
             raise RelayConfigError("max_connections and max_messages_per_connection must be at least 1")
         name = self.local_hostname
@@ -117,6 +125,7 @@ class _SessionEnded(Exception):
 class _Connection:
     smtp: aiosmtplib.SMTP
     transactions: int = 0
+    idle_since: float = 0.0  # time.monotonic() when it went back to the pool
 
     @property
     def is_open(self) -> bool:
@@ -152,10 +161,33 @@ class RelayTransport:
     ) -> None:
         await self.close()
 
+    @property
+    def settings(self) -> RelaySettings:
+        return self._settings
+
     async def close(self) -> None:
         """QUIT every pooled connection."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(self._retire(connection) for connection in idle))
+
+    async def expire_idle(self) -> int:
+        """QUIT the pooled connections idle for `idle_timeout` or longer; returns how many.
+
+        A warm container calls this as an invocation starts: its loop did not run while the
+        container was frozen, so nothing closed them in the meantime.
+        """
+        self._running_pool()  # connections of another (closed) loop are dropped here
+        now = time.monotonic()
+        expired = [c for c in self._idle if now - c.idle_since >= self._settings.idle_timeout]
+        if expired:
+            self._idle = [c for c in self._idle if c not in expired]
+            await asyncio.gather(*(self._retire(connection) for connection in expired))
+        return len(expired)
+
+    @property
+    def pooled(self) -> int:
+        """How many connections wait in the pool."""
+        return len(self._idle)
 
     async def deliver(self, envelope: Envelope, message: bytes) -> list[Outcome]:
         """One Outcome per envelope recipient, in order; SMTP and network failures become outcomes."""
@@ -199,14 +231,32 @@ class RelayTransport:
     async def _checkout(self, *, fresh: bool = False) -> _Connection | Reply:
         """A pooled connection that is still open, else a new one (always new when `fresh`)."""
         while self._idle and not fresh:
-            connection = self._idle.pop()
-            if connection.is_open:
-                return connection
-            connection.smtp.close()
+            connection = self._idle.pop()  # the most recently used: the others age out
+            idle = time.monotonic() - connection.idle_since
+            if not connection.is_open or idle >= self._settings.idle_timeout:
+                connection.smtp.close()
+                continue
+            if idle >= self._settings.recheck_after and not await self._still_there(connection):
+                continue
+            return connection
         return await self._open()
+
+    async def _still_there(self, connection: _Connection) -> bool:
+        """NOOP on a connection that waited a while: the relay may have closed it meanwhile."""
+        try:
+            response = await connection.smtp.execute_command(
+                b"NOOP", timeout=min(self._settings.timeout, _QUIT_TIMEOUT)
+            )
+        except (aiosmtplib.SMTPException, OSError):
+            response = None
+        if response is None or response.code != 250:
+            connection.smtp.close()
+            return False
+        return True
 
     async def _checkin(self, connection: _Connection) -> None:
         if connection.is_open and connection.transactions < self._settings.max_messages_per_connection:
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
         else:
             await self._retire(connection)

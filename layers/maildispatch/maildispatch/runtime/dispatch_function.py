@@ -1,8 +1,12 @@
 """The dispatch function's wiring: settings and adapters into the dispatch service, per invocation.
 
-One event loop and one SMTP connection pool per invocation: asyncio objects must not
-outlive the loop they were made in, and a warm container may run the next invocation on
-a new loop.
+The SMTP connection pool (one RelayTransport) lives as long as the container, on the event loop
+the function object owns (runtime/sqs_batch.py): a warm invocation sends over the connections the
+previous one left open, without a new TCP, TLS and AUTH handshake. Each invocation starts by
+QUITting connections idle past the relay settings' `idle_timeout`; the transport checks one that
+waited longer than `recheck_after` with NOOP before reusing it. When the relay settings change
+(fetched with a 5-minute cache: a rotated password, a new host), the old pool is closed and a new
+one made.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
-from maildispatch.adapters.smtp_relay import RelayTransport
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
@@ -53,6 +57,22 @@ class DispatchFunction(SqsBatchFunction):
             )
         )
         self._policy = dispatch_policy(settings)
+        self._transport: RelayTransport | None = None  # kept across warm invocations
+
+    async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
+        """The container's transport for `relay`, with its expired idle connections closed."""
+        if self._transport is not None and self._transport.settings != relay:
+            old, self._transport = self._transport, None
+            await old.close()
+        if self._transport is None:
+            self._transport = RelayTransport(relay)
+        await self._transport.expire_idle()
+        return self._transport
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            await transport.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -65,25 +85,26 @@ class DispatchFunction(SqsBatchFunction):
         signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         policy = replace(policy, signing_key=signing_key)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
-        async with RelayTransport(relay) as transport:
-            service = DispatchService(
-                transport,
-                DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
-                self._content,
-                SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
-                policy,
-                suppressions=suppressions,
-                requeue=SqsRequeue(self.settings.send_queue_url),
-                return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
-                renderer=self.renderer,
-                invocation_id=getattr(context, "aws_request_id", "local"),
-            )
-            yield BatchSession(
-                service.process,
-                service.tally,
-                concurrency=self.settings.concurrency,
-                reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
-            )
+        transport = await self.relay_transport(relay)
+        service = DispatchService(
+            transport,
+            DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+            self._content,
+            SqsDeadLetters(self.settings.dead_letter_queue_url, signing_key=signing_key),
+            policy,
+            suppressions=suppressions,
+            requeue=SqsRequeue(self.settings.send_queue_url),
+            return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
+            renderer=self.renderer,
+            invocation_id=getattr(context, "aws_request_id", "local"),
+        )
+        yield BatchSession(
+            service.process,
+            service.tally,
+            concurrency=self.settings.concurrency,
+            reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+            summary=service.summary,
+        )
 
 
 def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:

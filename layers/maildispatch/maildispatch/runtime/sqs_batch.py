@@ -6,22 +6,28 @@ connection pool, and to stop starting records when the invocation is about to ti
 A function supplies a session (its service, wired to adapters for this invocation); this
 module runs the records through it, changes the visibility of those that asked to wait, and
 answers `batchItemFailures`.
+
+The event loop belongs to the function object, so it lives as long as the container: warm
+invocations run on the same loop, and whatever a function keeps across them (the dispatch
+function's relay connections) stays usable. Between invocations the loop does not run (Lambda
+freezes the container); what a function keeps must expect the world to have moved meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from maildispatch.adapters.aws import change_visibility
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
 
 log = logging.getLogger("maildispatch.batch")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class BatchSession:
     tally: Tally
     concurrency: int
     reserve_seconds: float  # a record is not started with less than this left
+    summary: Callable[[], Mapping[str, Any]] | None = None  # more for the invocation's one INFO line
 
 
 class FunctionSettings(Protocol):
@@ -48,6 +55,7 @@ class SqsBatchFunction:
 
     settings_type: ClassVar[type[FunctionSettings]]  # read once per container from the environment
     queue_url: str | None = None  # the queue the records came from, for per-record visibility changes
+    _runner: asyncio.Runner | None = None  # the container's event loop, made by the first invocation
 
     def __init__(self, settings: Any) -> None:
         raise NotImplementedError
@@ -62,7 +70,7 @@ class SqsBatchFunction:
     def handle(self, event: Mapping[str, Any], context: Any) -> tuple[dict[str, Any], dict[str, int]]:
         """Process one SQS batch. Returns Lambda's batch response and the invocation's tally."""
         records = [SqsRecord.from_lambda(r) for r in event.get("Records", [])]
-        results, tally = asyncio.run(self._run(records, context))
+        results, tally = self.run_async(self._run(records, context))
         retries = [
             (record.receipt_handle, result.visible_after)
             for record, result in zip(records, results, strict=True)
@@ -76,6 +84,24 @@ class SqsBatchFunction:
                     extra={"refused": len(refused)},
                 )
         return batch_response(results), dict(tally)
+
+    def run_async(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        """Run `coroutine` on the container's event loop (made on first use, kept for warm invocations)."""
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(coroutine)
+
+    async def aclose(self) -> None:
+        """Release what the function keeps across invocations (subclasses: connections)."""
+
+    def close(self) -> None:
+        """Release what the function keeps, and close its event loop (tests; Lambda just ends the process)."""
+        if self._runner is not None:
+            try:
+                self._runner.run(self.aclose())
+            finally:
+                self._runner.close()
+                self._runner = None
 
     async def _run(self, records: list[SqsRecord], context: Any) -> tuple[list[RecordResult], Tally]:
         async with self.session(context) as session:
@@ -95,6 +121,7 @@ class SqsBatchFunction:
                 reserve_seconds=session.reserve_seconds,
                 on_error=record_failed,
             )
+            log_summary(records, results, session)
         return results, session.tally
 
 
@@ -126,6 +153,22 @@ async def run_records(
                 return RecordResult.retry(record.message_id, visible_after=None)
 
     return list(await asyncio.gather(*(guarded(r) for r in records)))
+
+
+def log_summary(records: Sequence[SqsRecord], results: Sequence[RecordResult], session: BatchSession) -> None:
+    """One INFO line per invocation (per-message lines are DEBUG): what a message costs in logs stays flat."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    retried = sum(1 for result in results if not result.done)
+    log.info(
+        "invocation done",
+        extra={
+            "records": len(records),
+            "records_retried": retried,
+            "counts": dict(session.tally),
+            **(session.summary() if session.summary is not None else {}),
+        },
+    )
 
 
 def batch_response(results: Sequence[RecordResult]) -> dict[str, Any]:

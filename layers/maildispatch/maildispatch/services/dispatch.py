@@ -59,6 +59,7 @@ from maildispatch.ports import (
 
 log = logging.getLogger("maildispatch.dispatch")
 
+SUMMARY_REPLIES = 20  # distinct failure replies an invocation's summary line names, at most
 POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
@@ -144,6 +145,9 @@ class DispatchService:
         self._clock = clock
         self._message_locks: dict[str, asyncio.Lock] = {}
         self.tally = DispatchTally()
+        # The invocation's summary line (`summary()`): outcomes by state@domain, distinct failure replies.
+        self._outcomes: Counter[str] = Counter()
+        self._replies: set[str] = set()
 
     async def process(self, record: SqsRecord) -> RecordResult:
         attributes = record.message_attributes or {}
@@ -498,22 +502,34 @@ class DispatchService:
         log.warning("invalid send request", extra={"sqs_message_id": record.message_id, "error": str(error)})
 
     def _log_attempt(self, message_key: str, record: SqsRecord, entries: Sequence[LedgerEntry]) -> None:
-        log.info(
-            "message attempted",
-            extra={
-                "message_key": message_key,
-                "receive_count": record.receive_count,
-                # domains, not addresses: logs at INFO never carry full addresses
-                "outcomes": dict(Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)),
-                "replies": sorted(
-                    {
-                        _redact(e.reply.diagnostic[:200])
-                        for e in entries
-                        if e.reply and e.state is not RecipientState.DELIVERED
-                    }
-                ),
-            },
-        )
+        """Counts the attempt into the invocation's summary; one line per message only at DEBUG."""
+        # domains, not addresses: logs never carry full addresses
+        outcomes = Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)
+        self._outcomes.update(outcomes)
+        failed = [e.reply.diagnostic for e in entries if e.reply and e.state is not RecipientState.DELIVERED]
+        if failed:
+            replies = {_redact(text[:200]) for text in failed}
+            if len(self._replies) < SUMMARY_REPLIES:
+                self._replies.update(replies)
+        else:
+            replies = set()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "message attempted",
+                extra={
+                    "message_key": message_key,
+                    "receive_count": record.receive_count,
+                    "outcomes": dict(outcomes),
+                    "replies": sorted(replies),
+                },
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """What this invocation did, for its one INFO line: counts, outcomes by state@domain, failure replies."""
+        return {
+            "outcomes": dict(self._outcomes),
+            "replies": sorted(self._replies)[:SUMMARY_REPLIES],
+        }
 
 
 def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
