@@ -147,6 +147,6 @@ class FakeOutbox:
         if len(data) > max_bytes:
             raise ContentTooLarge(f"{obj.where} is {len(data)} bytes, over {max_bytes}")
         sidecar = None
-        if obj.is_eml and "mail-from" not in metadata and (obj.bucket, obj.key + ".envelope.json") in self.objects:
-            sidecar = json.loads(self.objects[(obj.bucket, obj.key + ".envelope.json")][0])
+        if obj.is_eml and "mail-from" not in metadata and (obj.bucket, obj.key + ".envelope") in self.objects:
+            sidecar = json.loads(self.objects[(obj.bucket, obj.key + ".envelope")][0])
         return OutboxContent(data, metadata, sidecar)

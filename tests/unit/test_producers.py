@@ -203,7 +203,7 @@ def test_an_outbox_request_and_an_eml_are_sent_once_each():
     producers.outbox.objects[(BUCKET, "outbox/r.json")] = (json.dumps(REQUEST).encode(), {})
     eml = b"From: Shop <shop@example.com>\nTo: an@example.net\nMessage-ID: <keep@example.com>\nSubject: Hi\n\nHello.\n"
     producers.outbox.objects[(BUCKET, "outbox/m.eml")] = (eml, {})
-    producers.outbox.objects[(BUCKET, "outbox/m.eml.envelope.json")] = (
+    producers.outbox.objects[(BUCKET, "outbox/m.eml.envelope")] = (
         json.dumps({"from": "shop@example.com", "to": ["an@example.net"]}).encode(),
         {},
     )

@@ -30,7 +30,7 @@ EML_SUFFIX = ".eml"
 # S3 object metadata (x-amz-meta-*) that carries an .eml object's envelope.
 META_MAIL_FROM = "mail-from"
 META_RCPT_TO = "rcpt-to"
-SIDECAR_SUFFIX = ".envelope.json"  # or a sidecar object <key>.envelope.json: {"from": ..., "to": [...]}
+SIDECAR_SUFFIX = ".envelope"  # or a sidecar object <key>.envelope, put first: {"from": ..., "to": [...]}
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def eml_request(
     data: bytes, metadata: Mapping[str, str], sidecar: Mapping[str, Any] | None, *, where: str
 ) -> SendRequest:
     """A send request for a ready message from the outbox: its envelope from the object's metadata
-    (`mail-from`, `rcpt-to` comma-separated) or a sidecar (`{"from": ..., "to": [...]}`), its bytes as
+    (`mail-from`, `rcpt-to` comma-separated) or a sidecar (JSON `{"from": ..., "to": [...]}`), its bytes as
     they are (line endings normalised). Raises InvalidRequest naming what is missing."""
     message = normalise_line_endings(data)
     head, sep, _ = message.partition(b"\r\n\r\n")

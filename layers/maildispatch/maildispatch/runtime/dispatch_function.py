@@ -78,7 +78,7 @@ class DispatchFunction(SqsBatchFunction):
                 requeue=SqsRequeue(self.settings.send_queue_url),
                 return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
                 renderer=self.renderer,
-                outbox=S3Outbox(self.settings.content_bucket, OUTBOX_PREFIX),
+                outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
                 invocation_id=getattr(context, "aws_request_id", "local"),
             )
             yield BatchSession(
