@@ -210,7 +210,8 @@ def test_an_outbox_request_and_an_eml_are_sent_once_each():
     results, tally = producers.run(
         s3_event("outbox/r.json"), s3_event("outbox/r.json"), s3_event("outbox/m.eml"), s3_event("outbox/m.eml")
     )
-    assert all(r.done for r in results) and producers.dead_letters.reports == []
+    assert all(r.done for r in results)
+    assert [r.reason for r in producers.dead_letters.reports] == ["key_reused", "key_reused"]  # the duplicates
     assert producers.transport.copies_received("binh@example.net") == 1
     assert producers.transport.copies_received("an@example.net") == 1
     sent = next(m for e, m in producers.transport.deliveries if e.recipients == ("an@example.net",))
@@ -241,3 +242,32 @@ def test_bad_input_at_each_door_fails_alone_and_is_reported(body, field):
     assert [r.reason for r in producers.dead_letters.reports] == ["invalid_request"]
     assert producers.dead_letters.reports[0].error.startswith(field)
     assert producers.transport.copies_received("binh@example.net") == 1  # the good one went
+
+
+# --- keys are never silently burnt ---------------------------------------------------------------
+
+
+def test_a_request_that_failed_before_reaching_anyone_can_be_fixed_and_sent_under_the_same_key():
+    producers = Producers()
+    templated = {k: v for k, v in REQUEST.items() if k not in ("subject", "text")}
+    templated |= {"message_key": "welcome-1", "template": {"key": "welcome/v1"}}
+    producers.run(json.dumps(templated))
+    assert [r.reason for r in producers.dead_letters.reports] == ["render_failed"]
+    assert producers.ledger.state_of("welcome-1", "binh@example.net") is None
+    fixed = {**templated, "template": {"subject": "Welcome", "text": "Hello."}}
+    results, tally = producers.run(json.dumps(fixed))
+    assert results[0].done and tally["delivered"] == 1
+    assert producers.transport.copies_received("binh@example.net") == 1
+
+
+def test_a_key_already_used_up_is_reported_logged_and_counted_never_silent(caplog):
+    producers = Producers()
+    producers.run(json.dumps({**REQUEST, "message_key": "k-1"}))
+    results, tally = producers.run(json.dumps({**REQUEST, "message_key": "k-1", "subject": "Again"}))
+    assert results[0].done and tally["key_reused"] == 1
+    [report] = producers.dead_letters.reports
+    assert report.reason == "key_reused" and report.message_key == "k-1"
+    assert "message key already used at" in report.recipients[0].diagnostic
+    assert "state delivered" in report.recipients[0].diagnostic
+    assert "message key already used" in caplog.text
+    assert producers.transport.copies_received("binh@example.net") == 1

@@ -29,6 +29,10 @@ class DeliveryLedger(Protocol):
 
     async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None: ...
 
+    async def release(self, message_key: str, recipients: Sequence[str], *, owner: str) -> None:
+        """Forget claims this owner holds (SENDING) that reached no one: the key is not used up."""
+        ...
+
 
 class SuppressionList(Protocol):
     async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]: ...  # keyed by lower-cased address

@@ -19,12 +19,19 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from maildispatch.core.report import REASON_COMPLAINT, REASON_DELAYED, BounceReport, FailedRecipient
+from maildispatch.core.report import (
+    REASON_COMPLAINT,
+    REASON_DELAYED,
+    REASON_KEY_REUSED,
+    BounceReport,
+    FailedRecipient,
+)
 
 EVENT_SOURCE = "maildispatch"
 EVENT_DETAIL_TYPE = "Email Bounced"
 EVENT_DETAIL_TYPE_DELAYED = "Email Delayed"  # a delay warning: the recipients are still being retried
 EVENT_DETAIL_TYPE_COMPLAINED = "Email Complained"  # a recipient reported the message as abuse
+EVENT_DETAIL_TYPE_KEY_REUSED = "Message Key Reused"  # a request came again under a key already used up
 EVENT_VERSION = 1
 SCHEMA_RESOURCE = "schema/email-bounced.v1.json"  # inside the maildispatch package
 
@@ -174,9 +181,11 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
 def _entry(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": {REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED, REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED}.get(
-            str(detail.get("reason")), EVENT_DETAIL_TYPE
-        ),
+        "DetailType": {
+            REASON_DELAYED: EVENT_DETAIL_TYPE_DELAYED,
+            REASON_COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED,
+            REASON_KEY_REUSED: EVENT_DETAIL_TYPE_KEY_REUSED,
+        }.get(str(detail.get("reason")), EVENT_DETAIL_TYPE),
         "EventBusName": event_bus_name,
         "Detail": json.dumps(detail, ensure_ascii=False, separators=(",", ":")),
     }

@@ -27,6 +27,7 @@ REASON_SUPPRESSED = "suppressed"  # not sent: the address is on the suppression 
 REASON_DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
 REASON_RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
 REASON_COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
+REASON_KEY_REUSED = "key_reused"  # the message key already reached a final state: nothing sent, said so
 REASONS = (
     REASON_REJECTED,
     REASON_EXPIRED,
@@ -37,6 +38,7 @@ REASONS = (
     REASON_DELAYED,
     REASON_RETURNED,
     REASON_COMPLAINT,
+    REASON_KEY_REUSED,
 )
 
 

@@ -29,6 +29,7 @@ from maildispatch.core.report import (
     REASON_DELAYED,
     REASON_EXPIRED,
     REASON_INVALID_REQUEST,
+    REASON_KEY_REUSED,
     REASON_REJECTED,
     REASON_RENDER_FAILED,
     REASON_SUPPRESSED,
@@ -122,6 +123,7 @@ class _Attempt:
     wake_at: list[float] = field(default_factory=list)  # when recipients of this record are due again
     built: BuiltMessage | None = None
     error: str | None = None  # for content failures
+    released: list[str] = field(default_factory=list)  # claimed, but the request failed before reaching them
 
 
 class DispatchService:
@@ -243,14 +245,13 @@ class DispatchService:
         self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy
     ) -> RecordResult:
         by_address = {a.address: a for a in request.recipients}
+        owner = f"{self._invocation_id}/{record.message_id}"
         claims = await self._ledger.claim(
-            message_key,
-            list(by_address),
-            owner=f"{self._invocation_id}/{record.message_id}",
-            lease_seconds=self._policy.lease_seconds,
+            message_key, list(by_address), owner=owner, lease_seconds=self._policy.lease_seconds
         )
         attempt = _Attempt()
         granted = [c for c in claims if c.granted]
+        used_up: list[Claim] = []
         for claim in claims:
             if claim.granted:
                 continue
@@ -262,6 +263,7 @@ class DispatchService:
                 attempt.failed.append(_unreported(claim))  # an attempt died between recording and reporting
             else:
                 self.tally.add("skipped_duplicate")
+                used_up.append(claim)
 
         granted = self._after_takeover(granted, retry, attempt)
         to_send = await self._skip_suppressed(granted, request, attempt)
@@ -271,10 +273,16 @@ class DispatchService:
         if attempt.entries:
             await self._ledger.record(message_key, attempt.entries)
             self._log_attempt(message_key, record, attempt.entries)
+        if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
+            await self._ledger.release(message_key, attempt.released, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
+        if used_up and not granted and not attempt.failed and not attempt.wake_at:
+            reports.append(self._key_reused(used_up, request, message_key, record, arrival))
         for report in reports:
             await self._dead_letters.send(report)
-        needs_marking = [f.address for reason, f in attempt.failed if reason != REASON_DELAYED]
+        needs_marking = [
+            f.address for reason, f in attempt.failed if reason != REASON_DELAYED and f.address not in attempt.released
+        ]
         if needs_marking:
             await self._ledger.mark_reported(message_key, needs_marking)
 
@@ -340,9 +348,8 @@ class DispatchService:
             reply = local_reply(failure[0], failure[1])
             outcomes = [Deferred(c.recipient, reply) for c in claims]
         elif failure is not None:
-            reply = local_reply(failure[0], failure[1])
-            for claim in claims:
-                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
+            for claim in claims:  # reported, but not recorded: the claim is released, the key stays usable
+                attempt.released.append(claim.recipient)
                 attempt.failed.append((REASON_RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
             attempt.error = failure[1]
             self.tally.add("rejected_input", len(claims))
@@ -532,6 +539,40 @@ class DispatchService:
                 )
             )
         return reports
+
+    def _key_reused(
+        self, used_up: list[Claim], request: SendRequest, message_key: str, record: SqsRecord, arrival: float
+    ) -> BounceReport:
+        """A request under a key whose every recipient already reached a final state: nothing is sent, and
+        that is said (report, event, log line), never silent."""
+        recipients = []
+        for claim in used_up:
+            state = claim.state.value if claim.state else "unknown"
+            when = _iso(claim.updated_at) if claim.updated_at else "an earlier attempt"
+            note = f"message key already used at {when}, state {state}"
+            status = claim.reply.status if claim.reply and claim.state is not RecipientState.DELIVERED else "2.0.0"
+            recipients.append(FailedRecipient(claim.recipient, status, note, action="failed"))
+        log.warning(
+            "message key already used: nothing sent",
+            extra={
+                "message_key": message_key,
+                "sqs_message_id": record.message_id,
+                "states": dict(Counter(c.state.value if c.state else "unknown" for c in used_up)),
+            },
+        )
+        self.tally.add("key_reused")
+        return BounceReport(
+            reason=REASON_KEY_REUSED,
+            recipients=tuple(recipients),
+            arrival_date=_datetime(arrival),
+            message_key=message_key,
+            envelope_sender=self._envelope_sender(request),
+            from_address=request.from_.address,
+            subject=request.subject,
+            error=f"message key {message_key!r} already used: " + "; ".join(r.diagnostic or "" for r in recipients),
+            tags=dict(request.tags),
+            source=_source_of(record),
+        )
 
     async def _report_poison(self, record: SqsRecord, error: InvalidRequest, body: str) -> None:
         sender, recipients = salvage_envelope(body)

@@ -31,6 +31,7 @@ from maildispatch.core.report import (
     REASON_COMPLAINT,
     REASON_EXPIRED,
     REASON_INVALID_REQUEST,
+    REASON_KEY_REUSED,
     REASON_REDRIVEN,
     REASON_REJECTED,
     REASON_RETURNED,
@@ -231,8 +232,8 @@ class BounceService:
             ) from error
 
         recipient = (
-            dsn_recipient(report) if report.reason != REASON_COMPLAINT else None
-        )  # a complaint is news for the sender's systems, not a bounce
+            dsn_recipient(report) if report.reason not in (REASON_COMPLAINT, REASON_KEY_REUSED) else None
+        )  # a complaint, or a key used again, is news for the sender's systems, not a bounce
         if recipient is None:
             return BounceHandled(None, True, suppressed, blocks, sender)
         message = build_dsn(
