@@ -23,6 +23,7 @@ class _Row:
     uncertain: int = 0
     warned: bool = False
     next_attempt_at: float = 0.0
+    updated_at: float | None = None
 
     def claimable(self, now: float) -> bool:
         if self.state in (RecipientState.DEFERRED, RecipientState.UNCERTAIN):
@@ -83,6 +84,7 @@ class InMemoryLedger:
                         row.uncertain,
                         row.warned,
                         due,
+                        updated_at=row.updated_at,
                     )
                 )
         return claims
@@ -98,12 +100,20 @@ class InMemoryLedger:
             row.uncertain += (entry.state is RecipientState.UNCERTAIN) + entry.uncertain_attempts
             row.warned = row.warned or entry.warned
             row.next_attempt_at = entry.next_attempt_at or 0.0
+            row.updated_at = self.clock()
 
     async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None:
         for recipient in recipients:
             row = self.rows.get((message_key, ledger_key(recipient)))
             if row is not None:
                 row.reported = True
+
+    async def release(self, message_key: str, recipients: Sequence[str], *, owner: str) -> None:
+        for recipient in recipients:
+            key = (message_key, ledger_key(recipient))
+            row = self.rows.get(key)
+            if row is not None and row.state is RecipientState.SENDING and row.owner == owner:
+                del self.rows[key]
 
     def state_of(self, message_key: str, recipient: str) -> RecipientState | None:
         row = self.rows.get((message_key, ledger_key(recipient)))

@@ -18,11 +18,12 @@ from maildispatch.core.outcome import (
     parse_reply,
     stated_retry_delay,
 )
+from maildispatch.core.producer_envelope import OutboxObject
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
 from maildispatch.core.sqs_record import SqsRecord
-from maildispatch.ports import ContentMissing
+from maildispatch.ports import ContentMissing, ContentTooLarge, OutboxContent
 
 
 def reply_outcome(recipient: str, reply_line: str) -> Outcome:
@@ -129,3 +130,23 @@ class ManualClock:
 
 
 Clock = Callable[[], float]
+
+
+@dataclass
+class FakeOutbox:
+    """The outbox port in a dict: (bucket, key) -> (bytes, metadata); sidecars are objects too."""
+
+    objects: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = field(default_factory=dict)
+    reads: int = 0
+
+    async def read(self, obj: OutboxObject, *, max_bytes: int) -> OutboxContent:
+        self.reads += 1
+        if (obj.bucket, obj.key) not in self.objects:
+            raise ContentMissing(f"{obj.where} does not exist")
+        data, metadata = self.objects[(obj.bucket, obj.key)]
+        if len(data) > max_bytes:
+            raise ContentTooLarge(f"{obj.where} is {len(data)} bytes, over {max_bytes}")
+        sidecar = None
+        if obj.is_eml and "mail-from" not in metadata and (obj.bucket, obj.key + ".envelope") in self.objects:
+            sidecar = json.loads(self.objects[(obj.bucket, obj.key + ".envelope")][0])
+        return OutboxContent(data, metadata, sidecar)

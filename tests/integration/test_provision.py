@@ -68,6 +68,12 @@ def test_every_stateful_resource_of_the_template_is_created(stack):
         "AWS::S3::Bucket": template_ids("AWS::S3::Bucket"),
         "AWS::SSM::Parameter": template_ids("AWS::SSM::Parameter"),
         "AWS::SecretsManager::Secret": template_ids("AWS::SecretsManager::Secret"),
+        # the producers' wiring (and the key the SES topic is encrypted with)
+        "AWS::SNS::Topic": template_ids("AWS::SNS::Topic"),
+        "AWS::SNS::Subscription": template_ids("AWS::SNS::Subscription"),
+        "AWS::Events::Rule": template_ids("AWS::Events::Rule"),
+        "AWS::SQS::QueuePolicy": template_ids("AWS::SQS::QueuePolicy"),
+        "AWS::KMS::Key": template_ids("AWS::KMS::Key"),
     }
     assert set(sqs.list_queues(QueueNamePrefix=stack.name_prefix)["QueueUrls"]) == {
         stack.queue_url(q) for q in created["AWS::SQS::Queue"]

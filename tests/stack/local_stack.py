@@ -146,6 +146,34 @@ class LocalStack:
         url = self.stack.queue_url("SendQueue")
         return [self.sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"] for body in bodies]
 
+    # -- producers: each puts a request on the send queue through the template's own wiring ------
+
+    def put_event(self, detail: dict | str, *, source: str = "maildispatch.producer") -> str:
+        """A "Send Email" event on the producers' bus (the SendEmailRule routes it to the send queue)."""
+        events = aws_client("events", self.moto.endpoint_url)
+        entry = {
+            "Source": source,
+            "DetailType": "Send Email",
+            "Detail": detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False),
+            "EventBusName": self.stack.parameters["ProducerEventBusName"],
+        }
+        response = events.put_events(Entries=[entry])
+        assert not response["FailedEntryCount"], response
+        return response["Entries"][0]["EventId"]
+
+    def publish(self, message: dict | str) -> str:
+        """A send request published on the SendTopic (its subscription delivers to the send queue)."""
+        sns = aws_client("sns", self.moto.endpoint_url)
+        body = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+        return sns.publish(TopicArn=self.stack.ref("SendTopic"), Message=body)["MessageId"]
+
+    def put_outbox(self, key: str, body: bytes | str, metadata: dict[str, str] | None = None) -> str:
+        """An object in the S3 outbox (the bucket notifies the send queue); returns its version id."""
+        s3 = aws_client("s3", self.moto.endpoint_url)
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        response = s3.put_object(Bucket=self.stack.name("OutboxBucket"), Key=key, Body=data, Metadata=metadata or {})
+        return response.get("VersionId", "")
+
     def return_mail(self, raw: bytes) -> str:
         """Mail that came back to a return path, stored as an SES receipt rule would store it."""
         key = f"returned/{uuid.uuid4().hex}"

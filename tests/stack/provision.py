@@ -226,6 +226,11 @@ class _StackBuilder:
             "AWS::S3::Bucket": self._create_bucket,
             "AWS::SSM::Parameter": self._create_parameter,
             "AWS::SecretsManager::Secret": self._create_secret,
+            "AWS::SNS::Topic": self._create_topic,
+            "AWS::SNS::Subscription": self._create_subscription,
+            "AWS::Events::Rule": self._create_rule,
+            "AWS::SQS::QueuePolicy": self._create_queue_policy,
+            "AWS::KMS::Key": self._create_key,
         }
         overridable = ("AWS::SSM::Parameter", "AWS::SecretsManager::Secret")
         for logical_id in overrides:
@@ -256,6 +261,12 @@ class _StackBuilder:
         try:
             resource = self.template["Resources"][logical_id]
             properties = self.resolver.resolve(resource.get("Properties", {}), where=logical_id)
+            for dependency in _depends_on(resource):
+                if (
+                    dependency in self.template["Resources"]
+                    and self.template["Resources"][dependency]["Type"] in self._create
+                ):
+                    self._provision(dependency)
             self.created[logical_id] = self._create[resource["Type"]](logical_id, properties)
         finally:
             self._in_progress.pop()
@@ -348,12 +359,26 @@ class _StackBuilder:
         if "VersioningConfiguration" in properties:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=properties["VersioningConfiguration"])
         if "NotificationConfiguration" in properties:
-            s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration=_s3_notifications(properties["NotificationConfiguration"])
-            )
+            notifications = _s3_notifications(properties["NotificationConfiguration"])
+            s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=notifications)
+            for queue_arn in {q["QueueArn"] for q in notifications["QueueConfigurations"]}:
+                self._consume_s3_test_events(queue_arn)
         arn = f"arn:{PARTITION}:s3:::{name}"
         attributes = {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"}
         return ProvisionedResource(logical_id, "AWS::S3::Bucket", name, arn, ref=name, attributes=attributes)
+
+    def _consume_s3_test_events(self, queue_arn: str) -> None:
+        """S3 puts an s3:TestEvent on a queue when a notification is configured (on AWS and in moto); the
+        functions ignore it. Taken off here, as a deployed function would have, so that a new stack's
+        queues start empty."""
+        queue = next((r for r in self.created.values() if r.arn == queue_arn), None)
+        if queue is None:
+            return
+        sqs = self._client("sqs")
+        got = sqs.receive_message(QueueUrl=queue.ref, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for message in got.get("Messages", []):
+            if '"s3:TestEvent"' in message["Body"]:
+                sqs.delete_message(QueueUrl=queue.ref, ReceiptHandle=message["ReceiptHandle"])
 
     def _create_parameter(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
         name = self._physical_name(logical_id, properties.get("Name"), max_length=2048)
@@ -379,6 +404,60 @@ class _StackBuilder:
         arn = self._client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return ProvisionedResource(
             logical_id, "AWS::SecretsManager::Secret", name, arn, ref=arn, attributes={"Id": arn}
+        )
+
+    def _create_topic(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        name = self._physical_name(logical_id, properties.get("TopicName"), max_length=256)
+        attributes = {"KmsMasterKeyId": properties["KmsMasterKeyId"]} if "KmsMasterKeyId" in properties else {}
+        arn = self._client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return ProvisionedResource(
+            logical_id, "AWS::SNS::Topic", name, arn, ref=arn, attributes={"TopicArn": arn, "TopicName": name}
+        )
+
+    def _create_subscription(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        attributes = {}
+        if "RawMessageDelivery" in properties:
+            attributes["RawMessageDelivery"] = str(properties["RawMessageDelivery"]).lower()
+        arn = self._client("sns").subscribe(
+            TopicArn=properties["TopicArn"],
+            Protocol=properties["Protocol"],
+            Endpoint=properties["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return ProvisionedResource(logical_id, "AWS::SNS::Subscription", arn, arn, ref=arn)
+
+    def _create_rule(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        """A rule and its targets. moto delivers the whole event to an SQS target (InputPath is not honoured)."""
+        name = self._physical_name(logical_id, properties.get("Name"), max_length=64)
+        bus = properties.get("EventBusName", "default")
+        events = self._client("events")
+        if bus != "default":
+            try:
+                events.create_event_bus(Name=bus)
+            except events.exceptions.ResourceAlreadyExistsException:
+                pass
+        arn = events.put_rule(
+            Name=name, EventPattern=json.dumps(properties["EventPattern"]), EventBusName=bus, State="ENABLED"
+        )["RuleArn"]
+        targets = [
+            {k: v for k, v in t.items() if k in ("Id", "Arn", "InputPath")} for t in properties.get("Targets", [])
+        ]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        return ProvisionedResource(logical_id, "AWS::Events::Rule", name, arn, ref=name, attributes={"Arn": arn})
+
+    def _create_queue_policy(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        for url in properties["Queues"]:
+            self._client("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])}
+            )
+        return ProvisionedResource(logical_id, "AWS::SQS::QueuePolicy", logical_id, "", ref=logical_id)
+
+    def _create_key(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        key = self._client("kms").create_key(Description=str(properties.get("Description", logical_id)))["KeyMetadata"]
+        return ProvisionedResource(
+            logical_id, "AWS::KMS::Key", key["KeyId"], key["Arn"], ref=key["KeyId"], attributes={"Arn": key["Arn"]}
         )
 
     def _value(self, logical_id: str, template_value: object) -> str:
@@ -486,7 +565,8 @@ def _pseudo_parameters(name_prefix: str, region: str) -> dict[str, Any]:
         "AWS::AccountId": FAKE_ACCOUNT_ID,
         "AWS::Partition": PARTITION,
         "AWS::URLSuffix": "amazonaws.com",
-        "AWS::StackId": f"arn:{PARTITION}:cloudformation:{region}:{FAKE_ACCOUNT_ID}:stack/{name_prefix}/local",
+        # The last part is unique per stack, as CloudFormation's is (bucket names are built from it).
+        "AWS::StackId": f"arn:{PARTITION}:cloudformation:{region}:{FAKE_ACCOUNT_ID}:stack/{name_prefix}/{name_prefix}-local",
         "AWS::NotificationARNs": [],
         "AWS::NoValue": _NO_VALUE,
     }
@@ -528,6 +608,9 @@ class _Resolver:
             if key == "Fn::Join":
                 separator, items = argument
                 return separator.join(str(item) for item in self.resolve(items, where=where))
+            if key == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text, where=where)).split(separator)
             if key == "Fn::Select":
                 index, items = argument
                 return self.resolve(items, where=where)[int(self.resolve(index, where=where))]
@@ -604,6 +687,11 @@ def _attribute(resource: ProvisionedResource, attribute: str) -> str:
         raise ProvisioningError(
             f"GetAtt {resource.logical_id}.{attribute}: a local {resource.type} has {sorted(resource.attributes)}"
         ) from None
+
+
+def _depends_on(resource: Mapping[str, Any]) -> list[str]:
+    depends = resource.get("DependsOn", [])
+    return [depends] if isinstance(depends, str) else list(depends)
 
 
 def _referenced_id(value: Any) -> str | None:

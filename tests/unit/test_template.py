@@ -248,9 +248,10 @@ def test_queues_are_encrypted(cfn):
 def test_topics_are_encrypted_with_a_key_ses_may_use(cfn):
     """SES publishes bounce and complaint notifications to the topic: an encrypted topic needs a customer
     managed key whose policy lets ses.amazonaws.com use it (alias/aws/sns cannot; SES's messages would be lost)."""
-    topic_ids = ids_of_type(cfn, "AWS::SNS::Topic")
-    assert topic_ids == ["SesNotificationTopic"]
-    for topic_id in topic_ids:
+    assert ids_of_type(cfn, "AWS::SNS::Topic") == ["SendTopic", "SesNotificationTopic"]
+    # Producers (IAM principals of the account) publish to SendTopic: the AWS managed key serves them.
+    assert properties(cfn, "SendTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    for topic_id in ["SesNotificationTopic"]:
         (key_id,) = referenced_ids(properties(cfn, topic_id)["KmsMasterKeyId"])
         key = properties(cfn, key_id)
         assert cfn["Resources"][key_id]["Type"] == "AWS::KMS::Key"
@@ -362,6 +363,7 @@ EXPECTED_ENVIRONMENT = {
         "POWERTOOLS_SERVICE_NAME": "maildispatch-dispatch",
         "SEND_QUEUE_URL": {"Ref": "SendQueue"},
         "CONTENT_BUCKET": {"Ref": "ContentBucket"},
+        "OUTBOX_BUCKET": {"Ref": "OutboxBucket"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "RETRY_SCHEDULE": {"Ref": "RetrySchedule"},
         "RETRY_MAX_AGE": {"Ref": "RetryMaxAge"},
@@ -426,7 +428,7 @@ EXPECTED_GRANTS = {
         **{action: {"SendQueue"} for action in POLLER},
         "sqs:SendMessage*": {"DeadLetterQueue", "SendQueue"},
         **{
-            action: {"ContentBucket"}
+            action: {"ContentBucket", "OutboxBucket"}  # templates and attachments; the S3 outbox
             for action in (
                 "s3:GetObject",
                 "s3:GetObjectVersion",
@@ -607,6 +609,8 @@ def test_parameter_defaults(cfn):
         "MaximumConcurrency": 5,
         "BatchSize": 10,
         "EventBusName": "default",
+        "ProducerEventBusName": "default",
+        "ProducerEventSources": "maildispatch.producer",
         "AlarmTopicArn": "",
         "LogLevel": "INFO",
         "Tracing": "Disabled",

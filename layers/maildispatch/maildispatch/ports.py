@@ -7,10 +7,12 @@ implement them, and tests/fakes holds in-memory stand-ins.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.outcome import Envelope, Outcome
+from maildispatch.core.producer_envelope import OutboxObject
 from maildispatch.core.render import RenderedContent, TemplateSource, render_content
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment, SendRequest
@@ -26,6 +28,10 @@ class DeliveryLedger(Protocol):
     async def record(self, message_key: str, entries: Sequence[LedgerEntry]) -> None: ...
 
     async def mark_reported(self, message_key: str, recipients: Sequence[str]) -> None: ...
+
+    async def release(self, message_key: str, recipients: Sequence[str], *, owner: str) -> None:
+        """Forget claims this owner holds (SENDING) that reached no one: the key is not used up."""
+        ...
 
 
 class SuppressionList(Protocol):
@@ -70,6 +76,22 @@ class ContentStore(Protocol):
         """The object's bytes. Raises ContentMissing (permanent: no such object, not allowed, outside the
         attachment prefix), ContentTooLarge (over `max_bytes`, found before it is downloaded) or
         ContentUnavailable (transient: throttling, a server error; try again later)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutboxContent:
+    data: bytes
+    metadata: Mapping[str, str]  # the object's user metadata (x-amz-meta-*), names lower-cased
+    sidecar: Mapping[str, Any] | None = None  # an .eml's <key>.envelope.json, when there is one
+
+
+class Outbox(Protocol):
+    """Objects producers put in the S3 outbox (a JSON send request or a ready .eml)."""
+
+    async def read(self, obj: OutboxObject, *, max_bytes: int) -> OutboxContent:
+        """Raises ContentMissing (no such object, outside the outbox), ContentTooLarge (over `max_bytes`, found
+        before it is downloaded) or ContentUnavailable (transient)."""
         ...
 
 

@@ -17,14 +17,16 @@ from functools import cache, lru_cache
 from typing import Any
 
 from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings
+from maildispatch.core.producer_envelope import META_MAIL_FROM, SIDECAR_SUFFIX, OutboxObject
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
 from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, sign_report
-from maildispatch.ports import ContentMissing, ContentTooLarge, ContentUnavailable
+from maildispatch.ports import ContentMissing, ContentTooLarge, ContentUnavailable, OutboxContent
 
 REPORT_ATTRIBUTE = "maildispatch-document"  # message attribute that marks a report written by a function
 TEMPLATE_PREFIX = "templates/"
+OUTBOX_PREFIX = "outbox/"  # where producers put send requests (.json) and ready messages (.eml)
 ATTACHMENT_PREFIX = "attachments/"  # where producers put attachments (the bucket expires them after 30 days)
 READ_CHUNK_BYTES = 256 * 1024
 # S3 error codes that another attempt may get past; any other 4xx is the request's (or the deployment's) fault.
@@ -226,6 +228,55 @@ class S3ContentStore:
 
 
 MAX_TEMPLATE_BYTES = 1024 * 1024
+MAX_SIDECAR_BYTES = 64 * 1024
+
+
+class S3Outbox:
+    """The outbox port on S3: objects under `prefix` of one bucket, sized with HEAD before they are read."""
+
+    def __init__(self, bucket: str | None, prefix: str, client: Any = None) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+        self._client = client
+
+    async def read(self, obj: OutboxObject, *, max_bytes: int) -> OutboxContent:
+        where = obj.where
+        if not self._bucket or obj.bucket != self._bucket or not obj.key.startswith(self._prefix):
+            raise ContentMissing(f"{where} is not in the outbox (s3://{self._bucket or '-'}/{self._prefix})")
+        client = self._client or aws_client("s3")
+        args: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version_id:
+            args["VersionId"] = obj.version_id
+        head = await _s3_call(client.head_object, what=where, **args)
+        size = int(head.get("ContentLength", 0))
+        if size > max_bytes:
+            raise ContentTooLarge(f"{where} is {size} bytes, over the {max_bytes} bytes an outbox object may be")
+        if head.get("ETag"):
+            args["IfMatch"] = head["ETag"]
+        response = await _s3_call(client.get_object, what=where, **args)
+        data = await _read_capped(response["Body"], min(size, max_bytes), what=where)
+        metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+        sidecar = None
+        if obj.is_eml and META_MAIL_FROM not in metadata:
+            sidecar = await self._sidecar(client, obj)
+        return OutboxContent(data, metadata, sidecar)
+
+    async def _sidecar(self, client: Any, obj: OutboxObject) -> dict[str, Any] | None:
+        key = obj.key + SIDECAR_SUFFIX
+        try:
+            response = await _s3_call(client.get_object, what=f"s3://{obj.bucket}/{key}", Bucket=obj.bucket, Key=key)
+        except ContentUnavailable:
+            raise
+        except ContentMissing:
+            return None
+        raw = await _read_capped(response["Body"], MAX_SIDECAR_BYTES, what=f"s3://{obj.bucket}/{key}")
+        try:
+            doc = json.loads(raw)
+        except ValueError as error:
+            raise ContentMissing(f"sidecar s3://{obj.bucket}/{key} is not JSON: {error}") from None
+        if not isinstance(doc, dict):
+            raise ContentMissing(f"sidecar s3://{obj.bucket}/{key} is not a JSON object")
+        return doc
 
 
 async def _s3_call(fn: Any, /, *, what: str, **kwargs: Any) -> Any:

@@ -139,6 +139,15 @@ class DynamoDbLedger:
             *(loop.run_in_executor(self._executor, self._mark_one, message_key, r) for r in recipients)
         )
 
+    async def release(self, message_key: str, recipients: Sequence[str], *, owner: str) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(
+                loop.run_in_executor(self._executor, _release_one, self._client, self._table, message_key, r, owner)
+                for r in recipients
+            )
+        )
+
     def _mark_one(self, message_key: str, recipient: str) -> None:
         self._client.update_item(
             TableName=self._table,
@@ -146,6 +155,19 @@ class DynamoDbLedger:
             UpdateExpression="SET reported = :yes",
             ExpressionAttributeValues={":yes": {"BOOL": True}},
         )
+
+
+def _release_one(client: Any, table: str, message_key: str, recipient: str, owner: str) -> None:
+    try:
+        client.delete_item(
+            TableName=table,
+            Key=_item_key(message_key, recipient),
+            ConditionExpression="#state = :sending AND #owner = :owner",
+            ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+            ExpressionAttributeValues={":sending": {"S": RecipientState.SENDING.value}, ":owner": {"S": owner}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        pass  # another invocation took the claim over: it is theirs now
 
 
 def _item_key(message_key: str, recipient: str) -> dict[str, Any]:
@@ -183,4 +205,5 @@ def _claim_from_item(recipient: str, item: dict[str, Any]) -> Claim:
         int(item.get("uncertain_count", {}).get("N", "0")),
         item.get("warned", {}).get("BOOL", False),
         due,
+        updated_at=float(item["updated_at"]["N"]) if "updated_at" in item else None,
     )

@@ -25,6 +25,7 @@ EVENT_SOURCE = "maildispatch"
 EVENT_DETAIL_TYPE = "Email Bounced"
 EVENT_DETAIL_TYPE_DELAYED = "Email Delayed"  # a delay warning: the recipients are still being retried
 EVENT_DETAIL_TYPE_COMPLAINED = "Email Complained"  # a recipient reported the message as abuse
+EVENT_DETAIL_TYPE_KEY_REUSED = "Message Key Reused"  # a request came again under a key already used up
 EVENT_VERSION = 1
 SCHEMA_RESOURCE = "schema/email-bounced.v1.json"  # inside the maildispatch package
 
@@ -172,6 +173,7 @@ def _shrink(detail: dict[str, Any], event_bus_name: str) -> dict[str, Any]:
 _DETAIL_TYPES: dict[str, str] = {
     ReportReason.DELAYED: EVENT_DETAIL_TYPE_DELAYED,
     ReportReason.COMPLAINT: EVENT_DETAIL_TYPE_COMPLAINED,
+    ReportReason.KEY_REUSED: EVENT_DETAIL_TYPE_KEY_REUSED,
 }
 
 

@@ -49,6 +49,7 @@ class Claim:
     warned: bool = False  # a delay warning was sent for this recipient
     next_attempt_at: float | None = None  # for a refused DEFERRED/UNCERTAIN claim: when it is due
     took_over: bool = False  # granted over an expired lease: the previous attempt died, its outcome unknown
+    updated_at: float | None = None  # for a refused claim: when the recipient's state was last written
 
 
 @dataclass(frozen=True)

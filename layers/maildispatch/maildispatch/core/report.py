@@ -31,6 +31,7 @@ class ReportReason(StrEnum):
     DELAYED = "delayed"  # still being retried: a delay warning (RFC 3464 Action: delayed), not a failure
     RETURNED = "returned"  # the relay accepted it; the failure came back later as mail (or an SES notification)
     COMPLAINT = "complaint"  # the recipient reported the message as abuse (RFC 5965 ARF, SES complaint)
+    KEY_REUSED = "key_reused"  # the message key already reached a final state: nothing sent, said so
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,7 @@ class SendRequest:
     version: int = REQUEST_VERSION
     stream: str | None = None  # which retry schedule applies (None: the default stream)
     ignore_suppression: bool = False  # send even to addresses on the suppression list
+    raw_message: bytes | None = field(default=None, repr=False)  # a ready RFC 5322 message (S3 outbox .eml): sent as is
 
     @cached_property
     def recipients(self) -> tuple[Address, ...]:

@@ -17,7 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from maildispatch.adapters.aws import (
+    OUTBOX_PREFIX,
     S3ContentStore,
+    S3Outbox,
     SqsDeadLetters,
     SqsRequeue,
     aws_client,
@@ -96,6 +98,7 @@ class DispatchFunction(SqsBatchFunction):
             requeue=SqsRequeue(self.settings.send_queue_url),
             return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
             renderer=self.renderer,
+            outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         yield BatchSession(

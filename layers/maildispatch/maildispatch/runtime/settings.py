@@ -35,6 +35,7 @@ class DispatchSettings:
     relay: RelaySource
     reporting_mta: str
     content_bucket: str | None = None
+    outbox_bucket: str | None = None  # the S3 outbox: send requests and ready messages put under outbox/
     attachment_prefix: str = "attachments/"  # S3 attachments must lie under it; templates/ never may
     suppression_table: str | None = None
     concurrency: int = 32
@@ -63,6 +64,7 @@ class DispatchSettings:
             relay=relay_source_from_environ(env),
             reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
             content_bucket=reader.text("CONTENT_BUCKET", None),
+            outbox_bucket=reader.text("OUTBOX_BUCKET", None),
             attachment_prefix=_attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
             suppression_table=reader.text("SUPPRESSION_TABLE", None),
             concurrency=reader.integer("DISPATCH_CONCURRENCY", 32, minimum=1),

@@ -23,6 +23,7 @@ from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, faile
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
+from maildispatch.core.producer_envelope import Ignored, OutboxObject, eml_request, unwrap
 from maildispatch.core.render import RenderError
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import (
@@ -51,6 +52,7 @@ from maildispatch.ports import (
     InProcessRenderer,
     MailTransport,
     NoSuppressionList,
+    Outbox,
     Requeue,
     ReturnPathIndex,
     SuppressionList,
@@ -60,6 +62,7 @@ from maildispatch.ports import (
 log = logging.getLogger("maildispatch.dispatch")
 
 SUMMARY_REPLIES = 20  # distinct failure replies an invocation's summary line names, at most
+MAX_REQUEST_OBJECT_BYTES = 2 * 1024 * 1024  # a JSON send request in the outbox (bodies are at most 1 MiB)
 POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with its report
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
@@ -111,6 +114,7 @@ class _Attempt:
     wake_at: list[float] = field(default_factory=list)  # when recipients of this record are due again
     built: BuiltMessage | None = None
     error: str | None = None  # for content failures
+    released: list[str] = field(default_factory=list)  # claimed, but the request failed before reaching them
 
 
 class DispatchService:
@@ -126,6 +130,7 @@ class DispatchService:
         requeue: Requeue | None = None,
         return_paths: ReturnPathIndex | None = None,
         renderer: TemplateRenderer | None = None,
+        outbox: Outbox | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -137,6 +142,7 @@ class DispatchService:
         self._suppressions = suppressions or NoSuppressionList()
         self._requeue = requeue
         self._return_paths = return_paths
+        self._outbox = outbox
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
@@ -151,25 +157,63 @@ class DispatchService:
 
     async def process(self, record: SqsRecord) -> RecordResult:
         attributes = record.message_attributes or {}
+        body = record.body  # the request's own text, once unwrapped (for a report that salvages its envelope)
         try:
-            request = parse_send_request(record.body)
+            carried = unwrap(record.body)
+            if isinstance(carried, Ignored):
+                self.tally.add("ignored_events")
+                log.info("nothing to send", extra={"sqs_message_id": record.message_id, "why": carried.why})
+                return RecordResult.finished(record.message_id)
+            if isinstance(carried, OutboxObject):
+                request = await self._outbox_request(carried)
+            else:
+                body = carried.body
+                request = parse_send_request(body)
             retry = self._policy.retry_policy(request.stream)
             if retry is None:
                 known = ", ".join(sorted({DEFAULT_STREAM, *self._policy.streams}))
                 raise InvalidRequest("stream", f"unknown stream {request.stream!r}; this deployment has: {known}")
+        except ContentUnavailable as error:  # the outbox could not be read now: the record shows again
+            log.warning("outbox object unavailable", extra={"sqs_message_id": record.message_id, "error": str(error)})
+            return RecordResult.retry(record.message_id, visible_after=None)
         except InvalidRequest as error:
-            await self._report_poison(record, error)
+            await self._report_poison(record, error, body)
             return RecordResult.finished(record.message_id)
 
-        message_key = request.message_key or f"sqs-{record.message_id}"
+        # The producer's own delivery id (event id, SNS MessageId, S3 object version) keys a request
+        # that names no key, so the producer's retries and duplicate deliveries send once.
+        message_key = request.message_key or carried.default_key or f"sqs-{record.message_id}"
         arrival = record.sent_at.timestamp()
         requeued = self._requeued_identity(record, attributes)
         if requeued is not None:
             message_key, arrival = requeued
+        self.tally.add(f"from_{carried.producer}")
         # Duplicates of one message in the same batch wait for each other here instead of
         # finding the ledger claim taken and waiting out its lease on the queue.
         async with self._message_locks.setdefault(message_key, asyncio.Lock()):
             return await self._process_request(record, request, message_key, arrival, retry)
+
+    async def _outbox_request(self, obj: OutboxObject) -> SendRequest:
+        """The send request an outbox object holds; InvalidRequest (naming the field) when it holds none."""
+        if self._outbox is None:
+            raise InvalidRequest("Records[0].s3", f"{obj.where}: this deployment has no S3 outbox")
+        limit = self._policy.max_message_bytes if obj.is_eml else MAX_REQUEST_OBJECT_BYTES
+        if obj.size is not None and obj.size > limit:
+            raise InvalidRequest(
+                "Records[0].s3.object.size", f"{obj.where} is {obj.size} bytes, over the {limit} limit"
+            )
+        try:
+            content = await self._outbox.read(obj, max_bytes=limit)
+        except ContentTooLarge as error:
+            raise InvalidRequest("Records[0].s3.object.size", str(error)) from None
+        except ContentMissing as error:
+            raise InvalidRequest("Records[0].s3.object.key", str(error)) from None
+        if obj.is_eml:
+            return eml_request(content.data, content.metadata, content.sidecar, where=obj.where)
+        try:
+            return parse_send_request(content.data)
+        except InvalidRequest as error:
+            raise InvalidRequest(error.field, f"{obj.where}: {error.message}") from None
 
     def _requeued_identity(self, record: SqsRecord, attributes: Mapping[str, str]) -> tuple[str, float] | None:
         """The message key and arrival our re-enqueue path gave this record, if it verifiably did."""
@@ -195,14 +239,13 @@ class DispatchService:
         self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy
     ) -> RecordResult:
         by_address = {a.address: a for a in request.recipients}
+        owner = f"{self._invocation_id}/{record.message_id}"
         claims = await self._ledger.claim(
-            message_key,
-            list(by_address),
-            owner=f"{self._invocation_id}/{record.message_id}",
-            lease_seconds=self._policy.lease_seconds,
+            message_key, list(by_address), owner=owner, lease_seconds=self._policy.lease_seconds
         )
         attempt = _Attempt()
         granted = [c for c in claims if c.granted]
+        used_up: list[Claim] = []
         for claim in claims:
             if claim.granted:
                 continue
@@ -214,6 +257,7 @@ class DispatchService:
                 attempt.failed.append(_unreported(claim))  # an attempt died between recording and reporting
             else:
                 self.tally.add("skipped_duplicate")
+                used_up.append(claim)
 
         granted = self._after_takeover(granted, retry, attempt)
         to_send = await self._skip_suppressed(granted, request, attempt)
@@ -223,10 +267,18 @@ class DispatchService:
         if attempt.entries:
             await self._ledger.record(message_key, attempt.entries)
             self._log_attempt(message_key, record, attempt.entries)
+        if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
+            await self._ledger.release(message_key, attempt.released, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
+        if used_up and not granted and not attempt.failed and not attempt.wake_at:
+            reports.append(self._key_reused(used_up, request, message_key, record, arrival))
         for report in reports:
             await self._dead_letters.send(report)
-        needs_marking = [f.address for reason, f in attempt.failed if reason != ReportReason.DELAYED]
+        needs_marking = [
+            f.address
+            for reason, f in attempt.failed
+            if reason != ReportReason.DELAYED and f.address not in attempt.released
+        ]
         if needs_marking:
             await self._ledger.mark_reported(message_key, needs_marking)
 
@@ -292,9 +344,8 @@ class DispatchService:
             reply = local_reply(failure[0], failure[1])
             outcomes = [Deferred(c.recipient, reply) for c in claims]
         elif failure is not None:
-            reply = local_reply(failure[0], failure[1])
-            for claim in claims:
-                attempt.entries.append(LedgerEntry(claim.recipient, RecipientState.BOUNCED, reply, reported=False))
+            for claim in claims:  # reported, but not recorded: the claim is released, the key stays usable
+                attempt.released.append(claim.recipient)
                 attempt.failed.append((ReportReason.RENDER_FAILED, FailedRecipient(claim.recipient, failure[0])))
             attempt.error = failure[1]
             self.tally.add("rejected_input", len(claims))
@@ -391,6 +442,11 @@ class DispatchService:
         self, request: SendRequest, message_key: str, record: SqsRecord
     ) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
         """The message, or (status, error) when the request cannot make one: permanent for this request."""
+        if request.raw_message is not None:
+            built = _ready_message(request, request.raw_message, message_key)
+            if len(built.data) > self._policy.max_message_bytes:
+                return built, (STATUS_TOO_BIG, f"the message is {len(built.data)} bytes, over the size limit")
+            return built, None
         try:
             template = (
                 await self._content.template(request.template.key)
@@ -486,8 +542,42 @@ class DispatchService:
             )
         return reports
 
-    async def _report_poison(self, record: SqsRecord, error: InvalidRequest) -> None:
-        sender, recipients = salvage_envelope(record.body)
+    def _key_reused(
+        self, used_up: list[Claim], request: SendRequest, message_key: str, record: SqsRecord, arrival: float
+    ) -> BounceReport:
+        """A request under a key whose every recipient already reached a final state: nothing is sent, and
+        that is said (report, event, log line), never silent."""
+        recipients = []
+        for claim in used_up:
+            state = claim.state.value if claim.state else "unknown"
+            when = _iso(claim.updated_at) if claim.updated_at else "an earlier attempt"
+            note = f"message key already used at {when}, state {state}"
+            status = claim.reply.status if claim.reply and claim.state is not RecipientState.DELIVERED else "2.0.0"
+            recipients.append(FailedRecipient(claim.recipient, status, note, action="failed"))
+        log.warning(
+            "message key already used: nothing sent",
+            extra={
+                "message_key": message_key,
+                "sqs_message_id": record.message_id,
+                "states": dict(Counter(c.state.value if c.state else "unknown" for c in used_up)),
+            },
+        )
+        self.tally.add("key_reused")
+        return BounceReport(
+            reason=ReportReason.KEY_REUSED,
+            recipients=tuple(recipients),
+            arrival_date=_datetime(arrival),
+            message_key=message_key,
+            envelope_sender=self._envelope_sender(request),
+            from_address=request.from_.address,
+            subject=request.subject,
+            error=f"message key {message_key!r} already used: " + "; ".join(r.diagnostic or "" for r in recipients),
+            tags=dict(request.tags),
+            source=_source_of(record),
+        )
+
+    async def _report_poison(self, record: SqsRecord, error: InvalidRequest, body: str) -> None:
+        sender, recipients = salvage_envelope(body)
         report = BounceReport(
             reason=ReportReason.INVALID_REQUEST,
             recipients=tuple(FailedRecipient(r, STATUS_CONTENT_ERROR) for r in recipients),
@@ -530,6 +620,22 @@ class DispatchService:
             "outcomes": dict(self._outcomes),
             "replies": sorted(self._replies)[:SUMMARY_REPLIES],
         }
+
+
+_MESSAGE_ID_HEADER = re.compile(rb"(?im)^message-id:[ \t]*(<[!-~]{3,250}>)[ \t]*\r?$")
+
+
+def _ready_message(request: SendRequest, data: bytes, message_key: str) -> BuiltMessage:
+    """A message from the outbox, sent as it is; a Message-ID is added only when it has none (RFC 6409 8.3)."""
+    head = data.partition(b"\r\n\r\n")[0]
+    found = _MESSAGE_ID_HEADER.search(head)
+    if found:
+        message_id = found.group(1).decode("ascii")
+    else:
+        message_id = message_id_for(message_key, request.from_.domain)
+        data = b"Message-ID: " + message_id.encode("ascii") + b"\r\n" + data
+        head = data.partition(b"\r\n\r\n")[0]
+    return BuiltMessage(data, message_id, head.decode("utf-8", "replace"), requires_smtputf8=not head.isascii())
 
 
 def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:

@@ -221,8 +221,8 @@ class BounceService:
             ) from error
 
         recipient = (
-            dsn_recipient(report) if report.reason != ReportReason.COMPLAINT else None
-        )  # a complaint is news for the sender's systems, not a bounce
+            dsn_recipient(report) if report.reason not in (ReportReason.COMPLAINT, ReportReason.KEY_REUSED) else None
+        )  # a complaint, or a key used again, is news for the sender's systems, not a bounce
         if recipient is None:
             return BounceHandled(None, True, suppressed, blocks, sender)
         message = build_dsn(
