@@ -61,6 +61,10 @@ DOWNSTREAM_SCRIPT = {
 # deferred at the horizon expires (4.4.7). later@'s stated 2 s delay is honoured (the floor is
 # 1 s), and the hook below reloads Postfix before the next poll anyway.
 RETRY_ENV = {"RETRY_SCHEDULE": "2s", "RETRY_MAX_AGE": "3s", "RETRY_STATED_DELAY_FLOOR": "1s"}
+# Postfix reads the fixed access table in new sessions only (`postfix reload` lets running smtpd
+# sessions finish): a warm connection kept across invocations would keep the old session until
+# its idle timeout, so the deferred retry of later@ must come on a fresh connection.
+SESSION_ENV = {"SMTP_IDLE_TIMEOUT": "1"}
 
 REQUEST = {
     "message_key": MESSAGE_KEY,
@@ -114,7 +118,9 @@ def run(tmp_path_factory, moto_server):
             transports={"example.com": (senders.host, senders.port)},
             keep_logs_in=work,
         ).start() as mta,
-        LocalStack(work / "stack", moto=moto_server, function_env={**mta.submission_env(), **RETRY_ENV}) as stack,
+        LocalStack(
+            work / "stack", moto=moto_server, function_env={**mta.submission_env(), **RETRY_ENV, **SESSION_ENV}
+        ) as stack,
     ):
         release = LetThroughAfterFirstRefusal(mta, LET_THROUGH)
         stack.enqueue([json.dumps(REQUEST, ensure_ascii=False)])

@@ -23,6 +23,13 @@ def test_relay_inline_for_local_runs():
     assert settings.relay.inline["port"] == 2525 and settings.relay.inline["security"] == "tls"
 
 
+def test_warm_relay_connections_are_closed_after_a_minute_idle_unless_configured():
+    assert DispatchSettings.from_environ(LOCAL).relay.idle_timeout == 60.0
+    assert DispatchSettings.from_environ({**LOCAL, "SMTP_IDLE_TIMEOUT": "5"}).relay.idle_timeout == 5.0
+    with pytest.raises(SettingsError, match="SMTP_IDLE_TIMEOUT"):
+        DispatchSettings.from_environ({**LOCAL, "SMTP_IDLE_TIMEOUT": "0"})
+
+
 def test_the_default_retry_schedule_is_mta_like():
     settings = DispatchSettings.from_environ(LOCAL)
     assert settings.retry_schedules["transactional"] == RetrySchedule.parse(

@@ -75,6 +75,7 @@ class RelaySource:
     allow_insecure: bool = False
     timeout: float = 30.0
     max_connections: int = 5
+    idle_timeout: float = 60.0  # a warm connection idle this long is closed, not reused
 
 
 @cache
@@ -378,6 +379,7 @@ def fetch_relay_settings(source: RelaySource) -> RelaySettings:
         ca_file=source.ca_file,
         timeout=source.timeout,
         max_connections=source.max_connections,
+        idle_timeout=source.idle_timeout,
     )
     settings.validate()
     return settings

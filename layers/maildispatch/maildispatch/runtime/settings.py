@@ -186,6 +186,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
     allow_insecure = reader.flag("SMTP_ALLOW_INSECURE")
     timeout = reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1)
     max_connections = reader.integer("SMTP_MAX_CONNECTIONS", 5, minimum=1)
+    idle_timeout = reader.number("SMTP_IDLE_TIMEOUT", 60.0, minimum=0.1)
     if reader.text("SMTP_HOST", None):
         inline = {
             "host": reader.required("SMTP_HOST"),
@@ -200,6 +201,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
             allow_insecure=allow_insecure,
             timeout=timeout,
             max_connections=max_connections,
+            idle_timeout=idle_timeout,
         )
     parameter = reader.text("RELAY_PARAMETER", None)
     if not parameter:
@@ -211,6 +213,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
         allow_insecure=allow_insecure,
         timeout=timeout,
         max_connections=max_connections,
+        idle_timeout=idle_timeout,
     )
 
 
