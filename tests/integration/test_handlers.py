@@ -150,6 +150,8 @@ def test_a_request_sent_again_after_delivery_is_done_without_a_second_copy(stack
     event = sqs_event(stack, "SendQueue", [(REQUESTS / "welcome-vi.json").read_text(encoding="utf-8")])
     assert invoke(stack, "DispatchFunction", event) == failures()
     assert stack.copies_received()["an.nguyen@example.net"] == 1
+    # never silence: the used key is reported (to the event bus, not as a bounce to anyone)
+    assert [json.loads(m["Body"])["reason"] for m in dead_letters(stack)] == ["key_reused"]
 
 
 def test_dispatch_takes_the_documented_sqs_example_as_two_poison_records(stack):

@@ -183,7 +183,8 @@ def forged_report(addresses, message_id=MESSAGE_ID):
     from maildispatch.core.returned_mail.model import RecipientVerdict, ReturnedKind, ReturnedMessage
 
     verdicts = tuple(
-        RecipientVerdict(a, "5.1.1", 550, "550 5.1.1 User unknown", "userunknown", True) for a in addresses
+        RecipientVerdict(a, "5.1.1", 550, "550 5.1.1 User unknown", "userunknown", True, confidence="strong")
+        for a in addresses
     )
     return ReturnedMessage(ReturnedKind.BOUNCE, verdicts, original_message_id=message_id)
 

@@ -49,6 +49,22 @@ def test_a_bad_mailbox_or_domain_is_suppressed_at_once(diagnostic, status, reaso
     ]
 
 
+def test_a_hard_reading_on_weak_evidence_counts_as_a_soft_bounce_and_suppresses_nobody_yet():
+    """5.1.0 is "other address status": with no words saying which, "user unknown" is only a guess."""
+    vague = failed("550 5.1.0 Address rejected", "5.1.0")
+    assert classify_failure(vague) == ("userunknown", False)
+    decision = suppression_decision(report("rejected", vague), now=100.0)
+    assert decision.suppress == () and decision.soft_bounces == ("someone@example.net",)
+
+
+def test_returned_mail_classified_hard_on_weak_evidence_is_counted_not_suppressed():
+    weak = failed("550 5.1.0 Address rejected", "5.1.0", classification="userunknown", hard=True, confidence="weak")
+    strong = failed("550 5.1.1 User unknown", "5.1.1", classification="userunknown", hard=True, confidence="strong")
+    assert suppression_decision(report("returned", weak), now=100.0).suppress == ()
+    assert suppression_decision(report("returned", weak), now=100.0).soft_bounces == ("someone@example.net",)
+    assert [s.reason for s in suppression_decision(report("returned", strong), now=100.0).suppress] == ["hard_bounce"]
+
+
 @pytest.mark.parametrize(
     "diagnostic, status",
     [

@@ -18,7 +18,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from maildispatch.core.retry import parse_duration
-from maildispatch.runtime.observability import METRIC_NAMES
+from maildispatch.runtime.metric_names import METRIC_NAMES
 from maildispatch.runtime.settings import DispatchSettings
 
 REPO = Path(__file__).resolve().parents[2]

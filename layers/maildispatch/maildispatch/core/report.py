@@ -47,6 +47,7 @@ class FailedRecipient:
     )
     hard: bool | None = None  # the address is permanently bad (True), a soft failure (False), or unknown (None)
     command: str | None = None  # the SMTP command refused ("MAIL FROM": about the sender, never suppresses)
+    confidence: str | None = None  # how firmly `hard` is backed when it came back as mail: "strong" or "weak"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.return_paths import VERIFIED_MATCHES
-from maildispatch.core.returned_mail.model import REPUTATION_REASONS
+from maildispatch.core.returned_mail.model import CONFIDENCE_WEAK, REPUTATION_REASONS
 from maildispatch.core.sender_refusal import is_about_sender
 
 
@@ -58,15 +58,21 @@ class Suppression:
 
 
 def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
-    """The reason label and hard/soft of a failed recipient: as classified when it came back as
-    mail, else read from its SMTP reply by the same classifier."""
-    if recipient.classification is not None:
-        return recipient.classification, recipient.hard
-    from maildispatch.core.returned_mail.model import is_hard
-    from maildispatch.core.returned_mail.reason import classify_reason
+    """The reason label and hard/soft of a failed recipient, as the suppression policy reads them: as
+    classified when it came back as mail, else read from its SMTP reply by the same classifier.
 
-    reason, _ = classify_reason(recipient.status, recipient.reply_code, recipient.diagnostic)
-    return reason, is_hard(reason, recipient.status, recipient.reply_code)
+    Hard only on strong evidence (an explicit code, an unambiguous phrase); when unsure, soft: a wrong
+    hard verdict takes a working address off every future send, a missed one costs a few attempts.
+    """
+    if recipient.classification is not None:  # a report without a confidence predates it: as classified
+        weak = recipient.confidence == CONFIDENCE_WEAK
+        return recipient.classification, (False if weak and recipient.hard else recipient.hard)
+    from maildispatch.core.returned_mail.model import is_hard
+    from maildispatch.core.returned_mail.reason import assess
+
+    found = assess(recipient.status, recipient.reply_code, recipient.diagnostic)
+    hard = is_hard(found.reason, recipient.status, recipient.reply_code)
+    return found.reason, (False if hard and found.confidence == CONFIDENCE_WEAK else hard)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
             blocks += 1
         elif hard:
             suppress.append(_entry(recipient, SuppressionReason.HARD_BOUNCE, report, now))
-        elif hard is False:
+        elif hard is False:  # soft, or hard on weak evidence: counted, suppressed only when it repeats
             soft.append(recipient.address.strip().lower())
     return SuppressionDecision(tuple(suppress), tuple(soft), blocks, sender)
 

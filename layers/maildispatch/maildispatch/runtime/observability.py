@@ -12,32 +12,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from maildispatch.runtime.metric_names import METRIC_NAMES
+
 logger = Logger()
 metrics = Metrics()
 # Our modules log through the standard library ("maildispatch.*"); give them the same JSON format.
 copy_config_to_registered_loggers(source_logger=logger, include={"maildispatch"})
-
-# Tally names -> CloudWatch metric names.
-METRIC_NAMES = {
-    "delivered": "RecipientsDelivered",
-    "deferred": "RecipientsDeferred",
-    "bounced": "RecipientsBounced",
-    "expired": "RecipientsExpired",
-    "uncertain": "RecipientsUncertain",
-    "uncertain_retried": "UncertainRetried",
-    "suppressed": "RecipientsSuppressed",
-    "requeued": "Requeued",
-    "rejected_input": "RejectedInput",
-    "skipped_duplicate": "DuplicatesSkipped",
-    "record_errors": "RecordErrors",
-    "dsn_sent": "DsnSent",
-    "events_published": "BounceEventsPublished",
-    "suppressed_addresses": "AddressesSuppressed",
-    "reputation_blocks": "ReputationBlocks",  # refusals aimed at our own sending reputation: alarmed on
-    "reports": "ReturnedReports",
-    "unclassified": "ReturnedUnclassified",
-    "forged_return_paths": "ForgedReturnPaths",
-}
 
 
 def publish_counts(counts: Mapping[str, int]) -> None:

@@ -238,5 +238,6 @@ def _failed(verdict: RecipientVerdict, sent: SentMessage | None, kind: str) -> F
         action="delayed" if kind == ReturnedKind.DELAY else "failed",
         classification=verdict.reason,
         hard=verdict.hard,
+        confidence=verdict.confidence,
         command=verdict.command,
     )

@@ -1,0 +1,33 @@
+"""Tally names -> CloudWatch metric names: data, importable without creating the Logger and Metrics
+that runtime/observability.py makes (those read the environment when they are created)."""
+
+# Tally names -> CloudWatch metric names.
+METRIC_NAMES = {
+    "delivered": "RecipientsDelivered",
+    "deferred": "RecipientsDeferred",
+    "bounced": "RecipientsBounced",
+    "expired": "RecipientsExpired",
+    "uncertain": "RecipientsUncertain",
+    "uncertain_retried": "UncertainRetried",
+    "suppressed": "RecipientsSuppressed",
+    "requeued": "Requeued",
+    "rejected_input": "RejectedInput",
+    "skipped_duplicate": "DuplicatesSkipped",
+    "record_errors": "RecordErrors",
+    "dsn_sent": "DsnSent",
+    "events_published": "BounceEventsPublished",
+    "suppressed_addresses": "AddressesSuppressed",
+    "reputation_blocks": "ReputationBlocks",  # refusals aimed at our own sending reputation: alarmed on
+    "reports": "ReturnedReports",
+    "unclassified": "ReturnedUnclassified",
+    "forged_return_paths": "ForgedReturnPaths",
+    "unknown_records": "ReturnedUnknownRecords",
+    "ignored_events": "IgnoredEvents",
+    "scan_failed": "ReturnedScanFailed",  # stored mail SES scanned as spam or a virus: dropped
+    "sender_refusals": "SenderRefusals",  # refusals of our envelope sender or set-up: never suppress
+    "unproven_recipients": "UnprovenRecipients",  # named by returned mail, not proven sent to
+    "unsigned_notifications": "UnsignedNotifications",  # SES JSON found in a mail body
+    "untrusted_reports": "UntrustedReports",  # report-shaped dead letters without our signature
+    "untrusted_attributes": "UntrustedAttributes",  # re-enqueue attributes without our signature
+    "key_reused": "MessageKeysReused",
+}
