@@ -20,6 +20,7 @@ from maildispatch.core.mime import build_message, message_id_for
 from maildispatch.core.render import render_content
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import InvalidRequest, SendRequest, parse_send_request
+from tests.hypothesis_budget import case_memory_bounded
 
 pytestmark = pytest.mark.fuzz
 RELAXED = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -54,6 +55,7 @@ near_valid = st.fixed_dictionaries(
 
 @RELAXED
 @given(st.one_of(json_values, st.dictionaries(st.sampled_from(FIELDS), json_values), near_valid))
+@case_memory_bounded
 def test_the_parser_returns_a_request_or_raises_invalid_request_only(document):
     for body in (json.dumps(document), document):
         try:
@@ -64,6 +66,7 @@ def test_the_parser_returns_a_request_or_raises_invalid_request_only(document):
 
 @RELAXED
 @given(st.binary(max_size=300) | st.text(max_size=300))
+@case_memory_bounded
 def test_the_parser_takes_any_bytes_or_text(body):
     try:
         parse_send_request(body)
@@ -95,6 +98,7 @@ valid_requests = st.fixed_dictionaries(
 
 @RELAXED
 @given(valid_requests)
+@case_memory_bounded
 def test_any_valid_request_builds_crlf_lines_within_998_octets_with_parseable_headers(document):
     try:
         request = parse_send_request(json.dumps(document))
@@ -124,6 +128,7 @@ def test_any_valid_request_builds_crlf_lines_within_998_octets_with_parseable_he
     address=st.sampled_from(["ghost@example.net", "用户@例子.广告", "x" * 300 + "@example.net"]),
     headers=st.none() | st.text(max_size=1500),
 )
+@case_memory_bounded
 def test_any_report_builds_a_multipart_report_with_lines_within_998_octets(
     subject, error, diagnostic, address, headers
 ):

@@ -21,6 +21,7 @@ from maildispatch.runtime.sqs_batch import run_records
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.services import CollectingDeadLetters, FakeContentStore, ManualClock, ScriptedTransport, sqs_record
+from tests.hypothesis_budget import case_memory_bounded, examples
 
 BUDGET = RenderBudget(cpu_seconds=0.5, memory_mb=128, workers=2)
 SECRET = "RESET-TOKEN-123"
@@ -297,8 +298,10 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     event_loop.close()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.fuzz
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=6), max_size=25))
+@case_memory_bounded
 def test_whatever_the_template_only_render_errors_come_out(
     renderer: WorkerRenderer, loop: asyncio.AbstractEventLoop, parts: list[str]
 ) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from maildispatch.core.returned_mail import classify_returned_message
 from maildispatch.core.returned_mail.classify import MAX_BYTES, MAX_VERDICTS
+from tests.hypothesis_budget import case_memory_bounded, examples
 
 LIMIT_S = 2.0
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bounces" / "corpus"
@@ -208,8 +209,12 @@ def mutated(draw):
     return bytes(raw)
 
 
-@settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@pytest.mark.fuzz
+@settings(
+    max_examples=examples(200), deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(mutated())
+@case_memory_bounded
 def test_mutated_real_looking_bounces_never_raise_and_stay_fast(raw):
     start = time.perf_counter()
     result = classify_returned_message(raw)
@@ -220,8 +225,10 @@ def test_mutated_real_looking_bounces_never_raise_and_stay_fast(raw):
         assert not verdict.suppressible or verdict.hard is True
 
 
-@settings(max_examples=100, deadline=2000)
+@pytest.mark.fuzz
+@settings(max_examples=examples(100), deadline=2000)
 @given(st.binary(max_size=4096))
+@case_memory_bounded
 def test_arbitrary_bytes_never_raise(raw):
     result = classify_returned_message(raw)
     assert result.parse_error is None or result.kind == "unclassified"
