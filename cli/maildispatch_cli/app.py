@@ -15,12 +15,14 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from maildispatch_cli import aws, classify_bounces, relay_check, suppression
+from maildispatch_cli import aws, classify_bounces, preview, relay_check, send, status, suppression
 from maildispatch_cli.errors import EXIT_FAILED, ArgumentParser, CliError
 
 PROG = "maildispatch"
-COMMANDS = (relay_check, suppression, classify_bounces)  # later issues add theirs here
-AWS_COMMANDS = frozenset({suppression.NAME})  # these also take the AWS options after the command
+COMMANDS = (relay_check, suppression, classify_bounces, send, status, preview)  # later issues add theirs here
+AWS_COMMANDS = frozenset(
+    {suppression.NAME, send.NAME, status.NAME, preview.NAME}
+)  # these also take the AWS options after the command
 
 
 def build_parser() -> ArgumentParser:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from maildispatch.core.outcome import (
     Bounced,
@@ -150,3 +151,19 @@ class FakeOutbox:
         if obj.is_eml and "mail-from" not in metadata and (obj.bucket, obj.key + ".envelope") in self.objects:
             sidecar = json.loads(self.objects[(obj.bucket, obj.key + ".envelope")][0])
         return OutboxContent(data, metadata, sidecar)
+
+
+@dataclass
+class CollectingPublisher:
+    """The event publisher port: keeps each PutEvents call's entries; `fail` raises instead."""
+
+    calls: list[list[dict[str, Any]]] = field(default_factory=list)
+    fail: bool = False
+    on_publish: Any = None  # called with the entries first (to look at the world as the publisher sees it)
+
+    async def publish(self, entries: list[dict[str, Any]]) -> None:
+        if self.on_publish is not None:
+            self.on_publish(entries)
+        if self.fail:
+            raise RuntimeError("EventBridge refused 1 event(s): InternalFailure")
+        self.calls.append(list(entries))

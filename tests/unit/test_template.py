@@ -373,6 +373,8 @@ EXPECTED_ENVIRONMENT = {
         "VERP_DOMAIN": {"Ref": "BounceDomain"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
+        "DELIVERED_EVENTS": {"Ref": "PublishDeliveredEvents"},
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -442,6 +444,7 @@ EXPECTED_GRANTS = {
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
         # signs return paths; signs reports and re-enqueue attributes
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
+        "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
     },
     "BounceFunction": {
         **{action: {"DeadLetterQueue"} for action in POLLER},
@@ -620,6 +623,7 @@ def test_parameter_defaults(cfn):
         "RetryMaxAge": "2d",
         "UncertainPolicy": "retry-once",
         "DelayWarningAfter": "off",
+        "PublishDeliveredEvents": "false",
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from maildispatch.adapters.aws import (
     OUTBOX_PREFIX,
+    EventBridgePublisher,
     S3ContentStore,
     S3Outbox,
     SqsDeadLetters,
@@ -99,6 +100,7 @@ class DispatchFunction(SqsBatchFunction):
             return_paths=DynamoDbReturnPathIndex(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
             renderer=self.renderer,
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
+            publisher=EventBridgePublisher() if self.settings.delivered_events else None,
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         yield BatchSession(
@@ -124,4 +126,6 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         lease_seconds=settings.lease_seconds,
         queue_retention_seconds=settings.queue_retention_seconds,
         requeue_after_receives=settings.requeue_after_receives,
+        delivered_events=settings.delivered_events,
+        event_bus_name=settings.event_bus_name,
     )

@@ -30,4 +30,6 @@ METRIC_NAMES = {
     "untrusted_reports": "UntrustedReports",  # report-shaped dead letters without our signature
     "untrusted_attributes": "UntrustedAttributes",  # re-enqueue attributes without our signature
     "key_reused": "MessageKeysReused",
+    "delivered_events": "DeliveredEventsPublished",
+    "delivered_events_failed": "DeliveredEventsFailed",  # the mail went out; only the event is missing
 }

@@ -53,6 +53,8 @@ class DispatchSettings:
     render_memory_mb: int = 256  # memory one message's template may add to its worker
     render_workers: int = 2  # worker processes rendering templates at once
     signing_secret: str | None = None  # the Secrets Manager secret signing reports and re-enqueue attributes
+    delivered_events: bool = False  # DELIVERED_EVENTS: an "Email Delivered" event per delivered recipient
+    event_bus_name: str = "default"  # where those events go
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -82,6 +84,8 @@ class DispatchSettings:
             render_memory_mb=reader.integer("RENDER_MEMORY_MB", 256, minimum=32),
             render_workers=reader.integer("RENDER_WORKERS", 2, minimum=1),
             signing_secret=reader.text("SIGNING_SECRET", None),
+            delivered_events=reader.flag("DELIVERED_EVENTS"),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
         )
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
+from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
@@ -49,6 +50,7 @@ from maildispatch.ports import (
     ContentUnavailable,
     DeadLetters,
     DeliveryLedger,
+    EventPublisher,
     InProcessRenderer,
     MailTransport,
     NoSuppressionList,
@@ -89,6 +91,8 @@ class DispatchPolicy:
     requeue_after_receives: int = 5
     verp: VerpPolicy | None = None  # per-recipient signed return paths, so returned mail maps back
     signing_key: bytes | None = field(default=None, repr=False)  # signs re-enqueue attributes; None: never trusted
+    delivered_events: bool = False  # publish an "Email Delivered" event per delivered recipient (needs a publisher)
+    event_bus_name: str = "default"
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -131,6 +135,7 @@ class DispatchService:
         return_paths: ReturnPathIndex | None = None,
         renderer: TemplateRenderer | None = None,
         outbox: Outbox | None = None,
+        publisher: EventPublisher | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -143,6 +148,7 @@ class DispatchService:
         self._requeue = requeue
         self._return_paths = return_paths
         self._outbox = outbox
+        self._publisher = publisher if policy.delivered_events else None
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
@@ -267,6 +273,7 @@ class DispatchService:
         if attempt.entries:
             await self._ledger.record(message_key, attempt.entries)
             self._log_attempt(message_key, record, attempt.entries)
+            await self._publish_delivered(request, message_key, attempt)
         if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
             await self._ledger.release(message_key, attempt.released, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
@@ -479,6 +486,44 @@ class DispatchService:
             size_mb, limit_mb = len(built.data) / 1e6, self._policy.max_message_bytes / 1e6
             return built, (STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
         return built, None
+
+    async def _publish_delivered(self, request: SendRequest, message_key: str, attempt: _Attempt) -> None:
+        """An "Email Delivered" event per recipient just recorded as delivered, 10 per PutEvents call.
+
+        Only after the ledger holds the delivery; a failure is logged and counted, never retried by
+        sending again (the mail went out)."""
+        if self._publisher is None:
+            return
+        delivered = [e for e in attempt.entries if e.state is RecipientState.DELIVERED]
+        if not delivered:
+            return
+        now = _datetime(self._clock())
+        message_id = attempt.built.message_id if attempt.built is not None else None
+        entries = [
+            delivered_event_entry(
+                delivered_event_detail(
+                    message_key=message_key,
+                    message_id=message_id,
+                    recipient=e.recipient,
+                    reply=e.reply,
+                    delivered_at=now,
+                    tags=request.tags,
+                ),
+                event_bus_name=self._policy.event_bus_name,
+            )
+            for e in delivered
+        ]
+        for batch in in_batches(entries):
+            try:
+                await self._publisher.publish(batch)
+            except Exception as error:  # noqa: BLE001: the publisher is an adapter; the mail went out regardless
+                self.tally.add("delivered_events_failed", len(batch))
+                log.warning(
+                    "Email Delivered events not published",
+                    extra={"message_key": message_key, "events": len(batch), "error": str(error)},
+                )
+            else:
+                self.tally.add("delivered_events", len(batch))
 
     def _envelope_sender(self, request: SendRequest) -> str:
         if request.return_path is not None:
