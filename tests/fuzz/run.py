@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-PATHS = ["tests/fuzz", "tests/unit"]
+PATHS = ["tests/fuzz", "tests/unit", "tests/integration"]
 
 
 def targets() -> list[str]:

@@ -222,7 +222,8 @@ def test_function_environment_points_at_the_local_resources(stack):
         "4d",
     )
     dynamodb.describe_table(TableName=dispatch["SUPPRESSION_TABLE"])
-    assert "SEND_QUEUE_URL" not in bounce and "EVENT_BUS_NAME" not in dispatch
+    # each function gets what it reads: dispatch publishes (optional) Email Delivered events on the bus too
+    assert "SEND_QUEUE_URL" not in bounce and dispatch["EVENT_BUS_NAME"] == bounce["EVENT_BUS_NAME"] == "default"
     assert all(isinstance(v, str) for v in [*dispatch.values(), *bounce.values()])
 
 

@@ -8,16 +8,15 @@ between two of them the loop does not run, as in a frozen Lambda container.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
+from maildispatch.adapters.smtp_relay import RelayTransport
 from maildispatch.core.outcome import Delivered, Envelope, Outcome
-from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
+from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess, relay_settings_for
 
 SHOP = "shop@example.com"
 RECIPIENTS = ("an.nguyen@example.net", "binh@example.net", "chi@example.org")
@@ -26,20 +25,6 @@ RECIPIENTS = ("an.nguyen@example.net", "binh@example.net", "chi@example.org")
 def message(recipients: tuple[str, ...], message_id: str) -> bytes:
     head = f"From: {SHOP}\r\nTo: {', '.join(recipients)}\r\nSubject: warm\r\nMessage-ID: <{message_id}@example.com>\r\n"
     return (head + "\r\nHello again.\r\n").encode()
-
-
-def settings_for(relay: RelayProcess, **changes: object) -> RelaySettings:
-    settings = RelaySettings(
-        host=relay.host,
-        port=relay.port,
-        security="starttls",
-        username=RELAY_USER,
-        password=RELAY_PASSWORD,
-        ca_file=relay.ca_file,
-        timeout=5.0,
-        local_hostname="client.test",
-    )
-    return dataclasses.replace(settings, **changes)
 
 
 @pytest.fixture
@@ -66,7 +51,7 @@ def events(relay: RelayProcess, *names: str) -> list[str]:
 
 def test_two_invocations_share_one_connection(tmp_path: Path, runner: asyncio.Runner) -> None:
     with RelayProcess().start(tmp_path / "relay", auth=(RELAY_USER, RELAY_PASSWORD)) as relay:
-        transport = RelayTransport(settings_for(relay))
+        transport = RelayTransport(relay_settings_for(relay))
         first = invocation(runner, transport, RECIPIENTS[:1], "one")
         second = invocation(runner, transport, RECIPIENTS[1:2], "two")
         assert all(isinstance(o, Delivered) for o in first + second)
@@ -80,7 +65,7 @@ def test_two_invocations_share_one_connection(tmp_path: Path, runner: asyncio.Ru
 
 def test_a_connection_idle_past_the_limit_is_closed_and_replaced(tmp_path: Path, runner: asyncio.Runner) -> None:
     with RelayProcess().start(tmp_path / "relay", auth=(RELAY_USER, RELAY_PASSWORD)) as relay:
-        transport = RelayTransport(settings_for(relay, idle_timeout=0.3))
+        transport = RelayTransport(relay_settings_for(relay, idle_timeout=0.3))
         invocation(runner, transport, RECIPIENTS[:1], "one")
         time.sleep(0.4)
         assert runner.run(transport.expire_idle()) == 1
@@ -93,7 +78,7 @@ def test_a_connection_idle_past_the_limit_is_closed_and_replaced(tmp_path: Path,
 
 def test_a_connection_that_waited_is_checked_with_noop_before_reuse(tmp_path: Path, runner: asyncio.Runner) -> None:
     with RelayProcess().start(tmp_path / "relay", auth=(RELAY_USER, RELAY_PASSWORD)) as relay:
-        transport = RelayTransport(settings_for(relay, recheck_after=0.2))
+        transport = RelayTransport(relay_settings_for(relay, recheck_after=0.2))
         invocation(runner, transport, RECIPIENTS[:1], "one")
         invocation(runner, transport, RECIPIENTS[1:2], "two")  # at once: no check
         time.sleep(0.3)
@@ -106,7 +91,7 @@ def test_a_connection_the_relay_dropped_between_invocations_is_replaced_and_each
     tmp_path: Path, runner: asyncio.Runner, recheck_after: float
 ) -> None:
     with RelayProcess().start(tmp_path / "relay", auth=(RELAY_USER, RELAY_PASSWORD), idle_timeout=0.5) as relay:
-        transport = RelayTransport(settings_for(relay, recheck_after=recheck_after))
+        transport = RelayTransport(relay_settings_for(relay, recheck_after=recheck_after))
         first = invocation(runner, transport, RECIPIENTS[:1], "one")
         deadline = time.monotonic() + 5
         while not relay.log_events("idle_timeout") and time.monotonic() < deadline:

@@ -11,6 +11,7 @@ format is in tests/stack/relay.py); `injected_faults()` and `stored_copies()` re
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 import json
 import os
@@ -208,10 +209,9 @@ def relay(tmp_path: Path) -> Iterator[RelayProcess]:
         yield process
 
 
-@pytest.fixture
-def relay_settings(relay: RelayProcess) -> RelaySettings:
-    """RelaySettings for the `relay` fixture, trusting its CA; a short timeout keeps tests quick."""
-    return RelaySettings(
+def relay_settings_for(relay: RelayProcess, **changes: Any) -> RelaySettings:
+    """RelaySettings for a test relay (STARTTLS, AUTH), trusting its CA; a short timeout keeps tests quick."""
+    settings = RelaySettings(
         host=relay.host,
         port=relay.port,
         security="starttls",
@@ -221,3 +221,10 @@ def relay_settings(relay: RelayProcess) -> RelaySettings:
         timeout=5.0,
         local_hostname="client.test",
     )
+    return dataclasses.replace(settings, **changes)
+
+
+@pytest.fixture
+def relay_settings(relay: RelayProcess) -> RelaySettings:
+    """RelaySettings for the `relay` fixture."""
+    return relay_settings_for(relay)
