@@ -29,7 +29,10 @@ def main() -> int:
     failed = []
     for target in targets():
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target], env=env)
+        # the whole target may take minutes (pytest-timeout's 120 s is for the ordinary suite);
+        # each case is held to hypothesis's 2 s deadline
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "timeout=3600", target]
+        done = subprocess.run(command, env=env)
         print(f"fuzz: {target}: {'ok' if done.returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
         if done.returncode:
             failed.append(target)

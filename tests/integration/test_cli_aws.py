@@ -1,7 +1,9 @@
 """`maildispatch` against AWS (a moto server): the stack found by name, and one line for each way it can fail.
 
-Each test runs the real command line as a subprocess from this checkout, in an environment with no AWS
-settings but those the test gives, and reads its exit code and its stderr: one line, never a traceback.
+Each test runs the real command line (`maildispatch_cli.app.main`, the console script's entry) in an
+environment with no AWS settings but those the test gives, and reads its exit code and its stderr: one
+line, never a traceback. In process, not a subprocess per test: a fresh interpreter importing boto3
+cost about a second a test (`test_relay_check.py` runs the module as a subprocess once).
 Uses the session `moto_server` fixture (tests/stack/moto_fixtures.py); names are unique per test, so the
 tests share the server without resetting it.
 """
@@ -9,9 +11,6 @@ tests share the server without resetting it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,37 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack.moto import DEFAULT_REGION, MotoServer, aws_client, free_port, local_aws_environment
-
-REPO = Path(__file__).resolve().parents[2]
-# This checkout's layer and command line, not an installed copy.
-PYTHON_PATH = os.pathsep.join([str(REPO / "layers" / "maildispatch"), str(REPO / "cli")])
-
-
-def maildispatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`python -m maildispatch_cli ARGS` with only `env`'s AWS settings (none from this machine)."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "maildispatch_cli", *args],
-        env={**clean, "AWS_EC2_METADATA_DISABLED": "true", **env, "PYTHONPATH": PYTHON_PATH},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The single stderr line of a failed run (and proof that there is nothing else, no traceback)."""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("maildispatch: error: "), result.stderr
-    return lines[0].removeprefix("maildispatch: error: ")
-
-
-@pytest.fixture
-def moto_env(moto_server: MotoServer) -> dict[str, str]:
-    """Fake credentials, a region and AWS_ENDPOINT_URL: what an operator's shell would set for moto."""
-    return local_aws_environment(moto_server.endpoint_url)
+from tests.stack.cli import maildispatch, one_error_line
+from tests.stack.moto import DEFAULT_REGION, MotoServer, aws_client, free_port
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """`maildispatch send` and `maildispatch status`, and the client's attachment upload, against moto.
 
-The commands run as subprocesses of this checkout (as in test_cli_aws.py); the queue, table and bucket
+The commands run in process (tests/stack/cli.py); the queue, table and bucket
 are made here with unique names, so the tests share the session's moto server without resetting it.
 """
 
@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from maildispatch_cli.client import MaildispatchClient
-from tests.integration.test_cli_aws import maildispatch, moto_env, one_error_line  # noqa: F401 (fixture)
+from tests.stack.cli import maildispatch, one_error_line
 from tests.stack.moto import aws_client
 
 
@@ -21,13 +21,13 @@ def request(key: str, to: str = "binh@example.net") -> dict:
 
 
 @pytest.fixture
-def queue(moto_env):  # noqa: F811
+def queue(moto_env):
     sqs = aws_client("sqs", moto_env["AWS_ENDPOINT_URL"])
     return sqs, sqs.create_queue(QueueName=f"send-{uuid.uuid4().hex[:8]}")["QueueUrl"]
 
 
 @pytest.fixture
-def ledger(moto_env):  # noqa: F811
+def ledger(moto_env):
     ddb = aws_client("dynamodb", moto_env["AWS_ENDPOINT_URL"])
     name = f"ledger-{uuid.uuid4().hex[:8]}"
     ddb.create_table(
@@ -54,7 +54,7 @@ def received(sqs, url: str) -> list[dict]:
         bodies += [json.loads(m["Body"]) for m in messages]
 
 
-def test_send_enqueues_one_message_per_request_and_prints_the_keys(tmp_path, moto_env, queue):  # noqa: F811
+def test_send_enqueues_one_message_per_request_and_prints_the_keys(tmp_path, moto_env, queue):
     sqs, url = queue
     path = tmp_path / "requests.json"
     path.write_text(json.dumps([request(f"k-{i}") for i in range(12)]))
@@ -64,7 +64,7 @@ def test_send_enqueues_one_message_per_request_and_prints_the_keys(tmp_path, mot
     assert sorted(b["message_key"] for b in received(sqs, url)) == sorted(f"k-{i}" for i in range(12))
 
 
-def test_send_refuses_a_bad_request_naming_the_field_and_sends_nothing(tmp_path, moto_env, queue):  # noqa: F811
+def test_send_refuses_a_bad_request_naming_the_field_and_sends_nothing(tmp_path, moto_env, queue):
     sqs, url = queue
     path = tmp_path / "request.json"
     path.write_text(json.dumps([request("ok"), {**request("bad"), "to": ["nope"]}]))
@@ -74,7 +74,7 @@ def test_send_refuses_a_bad_request_naming_the_field_and_sends_nothing(tmp_path,
     assert received(sqs, url) == []
 
 
-def test_status_prints_each_recipients_state_from_the_ledger(moto_env, ledger):  # noqa: F811
+def test_status_prints_each_recipients_state_from_the_ledger(moto_env, ledger):
     ddb, table = ledger
     ddb.put_item(
         TableName=table,
@@ -109,20 +109,20 @@ def test_status_prints_each_recipients_state_from_the_ledger(moto_env, ledger): 
     ]
 
 
-def test_status_of_an_unknown_key_exits_1(moto_env, ledger):  # noqa: F811
+def test_status_of_an_unknown_key_exits_1(moto_env, ledger):
     _, table = ledger
     result = maildispatch("status", "nobody", "--table", table, env=moto_env)
     assert result.returncode == 1
     assert "no recipient recorded" in result.stderr
 
 
-def test_status_without_a_table_or_stack_is_a_usage_error(moto_env):  # noqa: F811
+def test_status_without_a_table_or_stack_is_a_usage_error(moto_env):
     result = maildispatch("status", "k", env=moto_env)
     assert result.returncode == 2
     assert "--stack" in one_error_line(result)
 
 
-def test_an_uploaded_attachment_is_a_reference_a_request_accepts(moto_env, queue, monkeypatch):  # noqa: F811
+def test_an_uploaded_attachment_is_a_reference_a_request_accepts(moto_env, queue, monkeypatch):
     for name, value in moto_env.items():
         monkeypatch.setenv(name, value)
     s3 = aws_client("s3", moto_env["AWS_ENDPOINT_URL"])
