@@ -27,8 +27,10 @@ $(SAM_STAMP):
 
 venv: $(STAMP)
 
+# Three workers on two cores: the integration tests spend much of their time waiting on servers.
+# A module's tests stay on one worker (--dist loadfile), so each module's stack is provisioned once.
 test: $(STAMP) $(SAM_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

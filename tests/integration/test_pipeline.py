@@ -170,7 +170,8 @@ def test_duplicated_records_send_each_recipient_one_copy(stack):
 
 def test_a_recipient_deferred_until_the_give_up_horizon_bounces_with_4_4_7(tmp_path, fresh_moto):
     script = {"rcpt": {"busy@example.org": ["451 4.3.0 Mailbox temporarily unavailable"]}}
-    env = {"RETRY_SCHEDULE": "1s", "RETRY_MAX_AGE": "4s"}  # attempts about a second apart, then give up
+    # Attempts about a second apart, then give up; the horizon leaves room for a retry on a busy machine.
+    env = {"RETRY_SCHEDULE": "1s", "RETRY_MAX_AGE": "6s"}
     with LocalStack(tmp_path / "s", moto=fresh_moto, relay_script=script, function_env=env) as stack:
         stack.enqueue([send_request(message_key="exp-1", to=["busy@example.org"])])
         stack.drain(timeout_s=60)
@@ -314,5 +315,8 @@ def test_a_hostile_template_fails_alone_and_the_good_records_of_its_batch_go_in_
         assert not any(i.failed_ids for i in dispatch), "nothing was left for a retry"
         assert len(dispatch) == 1 and len(dispatch[0].record_ids) == 6  # the batch went through in one invocation
         errors = {e["detail"]["message_key"]: e["detail"]["error"] for e in stack.bounce_events()}
-        assert "CPU budget (0.5 s)" in errors["hog"] and "memory budget (128 MiB)" in errors["greedy"]
+        # The CPU limit or, on a machine too loaded to give the worker its CPU, the wall-clock backstop;
+        # which one is test_render_worker's concern, this test's is that the batch went on without it.
+        assert "CPU budget (0.5 s)" in errors["hog"] or "time budget" in errors["hog"]
+        assert "memory budget (128 MiB)" in errors["greedy"]
         assert stack.queue_depth("DeadLetterQueue") == 0 and stack.queue_depth("SendQueue") == 0

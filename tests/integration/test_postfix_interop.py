@@ -215,7 +215,11 @@ def test_a_deferred_recipient_goes_through_once_postfix_lets_it(run):
 
 def test_both_functions_submit_over_starttls_without_auth(run):
     sessions = [s for s in run.mta.smtpd_sessions() if "mail" in s]
-    assert len(sessions) >= 4, sessions  # two dispatch attempts, two DSNs
+    # Two dispatch attempts and at least one DSN (the refusals are reported together or apart,
+    # depending on timing), in as many sessions as warm connections allowed (Postfix logs
+    # `mail=accepted/tried` per session).
+    transactions = sum(int(s["mail"].split("/")[-1]) for s in sessions)
+    assert transactions >= 3, sessions
     assert all(s.get("starttls") == "1" and "auth" not in s for s in sessions), sessions
 
 

@@ -390,7 +390,7 @@ def test_no_reply_after_the_final_dot_within_the_timeout_is_uncertain(
     elapsed = time.monotonic() - started
     assert isinstance(outcome, Uncertain)
     assert "no reply within 0.5 s after the final dot" in outcome.reply.text
-    assert 0.5 <= elapsed < 3
+    assert 0.5 <= elapsed < 10  # waited for the timeout, then gave up rather than hanging
 
 
 def test_a_slow_reply_within_the_timeout_is_delivered(relay: RelayProcess, relay_settings: RelaySettings) -> None:

@@ -41,9 +41,11 @@ TEXT_BOUNCE = (
 
 
 def _timed(raw: bytes):
-    start = time.perf_counter()
+    """The result and the CPU seconds it took: the bound is on the parser's work (the crafted inputs
+    took minutes before parsing was made linear), not on how busy the machine is."""
+    start = time.process_time()
     result = classify_returned_message(raw)
-    return result, time.perf_counter() - start
+    return result, time.process_time() - start
 
 
 def _report(groups: str) -> bytes:
@@ -216,9 +218,8 @@ def mutated(draw):
 @given(mutated())
 @case_memory_bounded
 def test_mutated_real_looking_bounces_never_raise_and_stay_fast(raw):
-    start = time.perf_counter()
-    result = classify_returned_message(raw)
-    assert time.perf_counter() - start < LIMIT_S
+    result, took = _timed(raw)
+    assert took < LIMIT_S
     assert result.kind in ("bounce", "delay", "complaint", "auto_reply", "delivered", "unclassified")
     for verdict in result.recipients:
         assert verdict.confidence in ("strong", "weak")

@@ -50,11 +50,13 @@ class RenderBudget:
     cpu_seconds: float = 2.0  # CPU time of one message's render (subject, text and html together)
     memory_mb: int = 256  # memory a render may add to the worker's own
     workers: int = 2  # renders at once; a slow render holds one worker, the others go on
-    wall_seconds: float | None = None  # default: twice the CPU budget plus a second
+    # Default: four times the CPU budget plus a second. Lambda gives a 512 MB function about a third
+    # of a vCPU, so a render's CPU time runs well behind the wall clock; the CPU limit should decide.
+    wall_seconds: float | None = None
 
     @property
     def wall_limit(self) -> float:
-        return self.wall_seconds if self.wall_seconds is not None else 2 * self.cpu_seconds + 1.0
+        return self.wall_seconds if self.wall_seconds is not None else 4 * self.cpu_seconds + 1.0
 
 
 class WorkerRenderer:
