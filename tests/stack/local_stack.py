@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
+from tests.stack.http_api import LocalHttpApi
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
@@ -126,9 +127,14 @@ class LocalStack:
                 for source in self.stack.event_sources
             ]
         )
+        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
+        # functions/api/app.py afresh, as a Lambda cold start does.
+        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         return self
 
     def stop(self) -> None:
+        if getattr(self, "api", None) is not None:
+            self.api.stop()
         if getattr(self, "relay", None) is not None:
             self.relay.stop()
         if getattr(self, "_own_moto", False) and self.moto is not None:
@@ -173,6 +179,10 @@ class LocalStack:
         data = body.encode("utf-8") if isinstance(body, str) else body
         response = s3.put_object(Bucket=self.stack.name("OutboxBucket"), Key=key, Body=data, Metadata=metadata or {})
         return response.get("VersionId", "")
+
+    def post_message(self, request: dict | str, *, idempotency_key: str | None = None) -> tuple[int, dict]:
+        """POST /v1/messages on the local HTTP API; (status, JSON body)."""
+        return http_request(self.api.url + "/v1/messages", request, idempotency_key=idempotency_key)
 
     def return_mail(self, raw: bytes) -> str:
         """Mail that came back to a return path, stored as an SES receipt rule would store it."""
@@ -314,6 +324,44 @@ class LocalStack:
         with environment_set_to(env):
             spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
         return FunctionUnderTest(logical_id, module, env)
+
+
+def http_request(
+    url: str,
+    body: dict | str | bytes | None = None,
+    *,
+    method: str | None = None,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict]:
+    """One HTTP request with a JSON (or given) body; (status, the JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    data = (
+        None
+        if body is None
+        else body
+        if isinstance(body, bytes)
+        else body.encode("utf-8")
+        if isinstance(body, str)
+        else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    )
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if idempotency_key is not None:
+        sent["Idempotency-Key"] = f'"{idempotency_key}"'
+    request = urllib.request.Request(
+        url, data=data, method=method or ("POST" if data is not None else "GET"), headers=sent
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), dict(error.headers)
+    answer = json.loads(raw) if raw else {}
+    if isinstance(answer, dict):
+        answer["_headers"] = {k.lower(): v for k, v in got.items()}
+    return status, answer
 
 
 def _clear_parameter_caches() -> None:

@@ -1,0 +1,129 @@
+"""The HTTP API function's wiring: settings and adapters into the message API service, the
+Powertools resolver with its routers, and the errors every router shares, answered as RFC 9457
+problem details.
+
+One function object per container (functions/api/app.py). Routers are included under /v1; a later
+one (campaigns, unsubscribe) is one more `include_router` here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from maildispatch.adapters.aws import aws_client
+from maildispatch.adapters.dynamodb_message_status import DynamoDbMessageStatus
+from maildispatch.adapters.http_api_aws import S3UploadSigner, SqsSubmissionQueue
+from maildispatch.core.request import InvalidRequest
+from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidIdempotencyKey
+from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
+from maildispatch.runtime.api_problems import field_error, problem
+from maildispatch.runtime.settings import ApiSettings
+from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = "1"
+
+
+class ApiFunction:
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self.messages = MessageApi(
+            SqsSubmissionQueue(settings.send_queue_url),
+            DynamoDbMessageStatus(aws_client("dynamodb"), settings.ledger_table),
+            S3UploadSigner(settings.content_bucket),
+            MessageApiPolicy(
+                attachment_prefix=settings.attachment_prefix,
+                max_upload_bytes=settings.max_upload_bytes,
+                upload_expires_seconds=settings.upload_expires_seconds,
+            ),
+        )
+        self.idempotency = IdempotentSubmissions(
+            settings.idempotency_table,
+            expires_after_seconds=settings.idempotency_seconds,
+            client=aws_client("dynamodb"),
+        )
+        self.app = APIGatewayHttpResolver()
+        self.app.include_router(messages_router(self.messages, self.idempotency), prefix="/v1")
+        _answer_errors_as_problems(self.app)
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> ApiFunction:
+        return cls(ApiSettings.from_environ(env))
+
+    def handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return self.app.resolve(dict(event), context)
+
+
+def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(InvalidRequest)
+    def invalid_request(error: InvalidRequest) -> Response:
+        return problem(
+            400, "invalid-request", f"{error.field}: {error.message}", errors=[field_error(error.field, error.message)]
+        )
+
+    @app.exception_handler(InvalidIdempotencyKey)
+    def invalid_key(error: InvalidIdempotencyKey) -> Response:
+        return problem(
+            400,
+            "invalid-header",
+            f"Idempotency-Key: {error}",
+            errors=[field_error("header:Idempotency-Key", str(error))],
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    def too_large(error: BodyTooLarge) -> Response:
+        return problem(413, "body-too-large", f"{error}: put large attachments in S3 (POST /v1/uploads)")
+
+    @app.exception_handler(UnknownMessage)
+    def unknown(error: UnknownMessage) -> Response:
+        return problem(
+            404,
+            "unknown-message",
+            f"{error.args[0]!r}: not accepted by this API, not tried yet, or expired",
+            message_key=error.args[0],
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def in_flight(error: Exception) -> Response:
+        return problem(
+            409,
+            "idempotency-key-in-use",
+            "the first request with this Idempotency-Key has not finished: retry later",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(IdempotencyValidationError)
+    def reused(error: Exception) -> Response:
+        return problem(
+            422,
+            "idempotency-key-reused",
+            "this Idempotency-Key was sent before with a different request body; use a new key for a new request",
+        )
+
+    @app.exception_handler(IdempotencyPersistenceLayerError)
+    def store_down(error: Exception) -> Response:
+        log.error("idempotency store failed", exc_info=error)
+        return problem(
+            503,
+            "unavailable",
+            "the idempotency store could not be reached: retry later",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.not_found
+    def not_found(error: Exception) -> Response:
+        return problem(404, "not-found", "no such route: see docs/request.md for the API")
+
+    @app.exception_handler(Exception)
+    def failed(error: Exception) -> Response:
+        log.error("request failed", exc_info=error)
+        return problem(500, "internal-error", "the request failed; it may be retried (with the same Idempotency-Key)")
