@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 RELAY_USER, RELAY_PASSWORD = "relay-user", "relay-pass"
 EVENT_PATTERN = {"source": ["maildispatch"]}
+# Message keys each producer path gives a request that names none (core/producer_envelope.py, services/message_api.py).
+PRODUCER_KEY_PREFIXES = {"eventbridge": "eb-", "sns": "sns-", "s3": "s3-", "http": "api-"}
 # Template parameters without defaults, as a user would give them to `sam deploy --guided`.
 TEMPLATE_PARAMETERS = {
     "ReportingMta": "mail.example.com",
@@ -207,6 +209,24 @@ class LocalStack:
         items = ddb.scan(TableName=self.stack.name("SuppressionTable"))["Items"]
         return sorted(i["address"]["S"] for i in items if " " not in i["address"]["S"])
 
+    def send_through_each_producer(self, request: dict) -> dict[str, str]:
+        """`request` (with no message_key) once through each producer: an EventBridge event, an SNS
+        notification, an S3 outbox object and an HTTP POST to the local API, each to its own recipient
+        (the request's first one, +<producer> added to the local part). What each path answered."""
+        local, _, domain = str(request["to"][0]).partition("@")
+
+        def to(producer: str) -> dict:
+            return {**request, "to": [f"{local}+{producer}@{domain}"]}
+
+        status, answer = self.post_message(to("http"))
+        assert status == 202, answer
+        return {
+            "eventbridge": self.put_event(to("eventbridge")),
+            "sns": self.publish(to("sns")),
+            "s3": self.put_outbox("outbox/demo-request.json", json.dumps(to("s3"), ensure_ascii=False)),
+            "http": answer["message_key"],
+        }
+
     def enqueue_samples(self, directory: Path = REPO / "events" / "requests") -> list[Path]:
         samples = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".txt"))
         self.enqueue([p.read_text(encoding="utf-8") for p in samples])
@@ -288,6 +308,10 @@ class LocalStack:
             "poison": sum(1 for e in events if e["detail"]["reason"] == "invalid_request"),
             "dlq_remaining": self.queue_depth("DeadLetterQueue"),
             "events": len(events),
+            "producers": {
+                producer: sum(1 for i in delivered if i["message_key"]["S"].startswith(prefix))
+                for producer, prefix in PRODUCER_KEY_PREFIXES.items()
+            },
             "files": [str(path) for path in self.delivered_files()],
         }
 

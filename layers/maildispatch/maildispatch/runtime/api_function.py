@@ -64,14 +64,14 @@ class ApiFunction:
 
 
 def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
-    @app.exception_handler(InvalidRequest)
-    def invalid_request(error: InvalidRequest) -> Response:
+    @app.exception_handler(InvalidRequest)  # type: ignore[untyped-decorator]
+    def invalid_request(error: InvalidRequest) -> Response[str]:
         return problem(
             400, "invalid-request", f"{error.field}: {error.message}", errors=[field_error(error.field, error.message)]
         )
 
-    @app.exception_handler(InvalidIdempotencyKey)
-    def invalid_key(error: InvalidIdempotencyKey) -> Response:
+    @app.exception_handler(InvalidIdempotencyKey)  # type: ignore[untyped-decorator]
+    def invalid_key(error: InvalidIdempotencyKey) -> Response[str]:
         return problem(
             400,
             "invalid-header",
@@ -79,12 +79,12 @@ def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
             errors=[field_error("header:Idempotency-Key", str(error))],
         )
 
-    @app.exception_handler(BodyTooLarge)
-    def too_large(error: BodyTooLarge) -> Response:
+    @app.exception_handler(BodyTooLarge)  # type: ignore[untyped-decorator]
+    def too_large(error: BodyTooLarge) -> Response[str]:
         return problem(413, "body-too-large", f"{error}: put large attachments in S3 (POST /v1/uploads)")
 
-    @app.exception_handler(UnknownMessage)
-    def unknown(error: UnknownMessage) -> Response:
+    @app.exception_handler(UnknownMessage)  # type: ignore[untyped-decorator]
+    def unknown(error: UnknownMessage) -> Response[str]:
         return problem(
             404,
             "unknown-message",
@@ -92,8 +92,8 @@ def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
             message_key=error.args[0],
         )
 
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def in_flight(error: Exception) -> Response:
+    @app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
+    def in_flight(error: Exception) -> Response[str]:
         return problem(
             409,
             "idempotency-key-in-use",
@@ -101,16 +101,16 @@ def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
 
-    @app.exception_handler(IdempotencyValidationError)
-    def reused(error: Exception) -> Response:
+    @app.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
+    def reused(error: Exception) -> Response[str]:
         return problem(
             422,
             "idempotency-key-reused",
             "this Idempotency-Key was sent before with a different request body; use a new key for a new request",
         )
 
-    @app.exception_handler(IdempotencyPersistenceLayerError)
-    def store_down(error: Exception) -> Response:
+    @app.exception_handler(IdempotencyPersistenceLayerError)  # type: ignore[untyped-decorator]
+    def store_down(error: Exception) -> Response[str]:
         log.error("idempotency store failed", exc_info=error)
         return problem(
             503,
@@ -120,10 +120,10 @@ def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
         )
 
     @app.not_found
-    def not_found(error: Exception) -> Response:
+    def not_found(error: Exception) -> Response[str]:
         return problem(404, "not-found", "no such route: see docs/request.md for the API")
 
-    @app.exception_handler(Exception)
-    def failed(error: Exception) -> Response:
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def failed(error: Exception) -> Response[str]:
         log.error("request failed", exc_info=error)
         return problem(500, "internal-error", "the request failed; it may be retried (with the same Idempotency-Key)")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from maildispatch.core.request import MAX_BODY_BYTES, InvalidRequest
 from maildispatch.runtime.api_caller import caller_identity
@@ -39,10 +39,10 @@ def status_path(message_key: str) -> str:
 
 
 def messages_router(api: MessageApi, idempotency: IdempotentSubmissions) -> Router:
-    router = Router()
+    router = Router()  # type: ignore[no-untyped-call]
 
     @router.post("/messages")
-    def post_message() -> Response:
+    def post_message() -> Response[str]:
         event = router.current_event.raw_event
         body = _body(event, MAX_BODY_BYTES)
         key = idempotency_key(router.current_event.headers or {})
@@ -63,12 +63,12 @@ def messages_router(api: MessageApi, idempotency: IdempotentSubmissions) -> Rout
         return Response(answer["status"], JSON, json.dumps(answer["body"], ensure_ascii=False), headers)
 
     @router.get("/messages/<key>")
-    def get_message(key: str) -> Response:
+    def get_message(key: str) -> Response[str]:
         status = api.status(unquote(key))
         return Response(200, JSON, json.dumps(status.to_json(), ensure_ascii=False))
 
     @router.post("/uploads")
-    def post_upload() -> Response:
+    def post_upload() -> Response[str]:
         body = _body(router.current_event.raw_event, MAX_UPLOAD_REQUEST_BYTES)
         try:
             doc = json.loads(body) if body.strip() else None

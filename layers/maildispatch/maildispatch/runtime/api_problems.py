@@ -37,7 +37,7 @@ def problem(
     errors: Sequence[Mapping[str, str]] = (),
     headers: Mapping[str, str] | None = None,
     **extra: Any,
-) -> Response:
+) -> Response[str]:
     doc: dict[str, Any] = {"type": PROBLEM_TYPE + kind, "title": TITLES[kind], "status": status, "detail": detail}
     if errors:
         doc["errors"] = [dict(error) for error in errors]
