@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from maildispatch.core.message_status import MessageStatus, RecipientStatus, Submission, message_status
-from maildispatch.ports import PresignedUpload
+from maildispatch.ports import PresignedUpload, SubmissionFailed
 
 
 @dataclass
@@ -17,7 +17,7 @@ class FakeSubmissionQueue:
 
     def send(self, body: str) -> None:
         if self.fail:
-            raise ConnectionError("queue unreachable")
+            raise SubmissionFailed("queue unreachable")
         self.bodies.append(body)
 
 

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from tests.stack.local_stack import LocalStack, http_request
+from maildispatch.adapters.http_api_aws import SqsSubmissionQueue
+from tests.stack.local_stack import REPO, LocalStack, http_request
 
 SHOP = "shop@example.com"
 OTHER_CALLER = "arn:aws:sts::123456789012:assumed-role/billing/session-9"
@@ -48,6 +49,7 @@ def key() -> str:
 # --- What is delivered: posted first, then one dispatch attempt, then drained (one drain for the module) ---
 
 UPLOADED = b"%PDF-1.7 invoice " * 1000
+PRODUCER_REQUEST = json.loads((REPO / "events" / "producers" / "send-request.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,7 @@ def delivered(stack):
     seen["with_file"] = stack.post_message(request("files@example.net", attachments=[seen["upload"][1]["attachment"]]))
     seen["direct_key"] = f"queue-{uuid.uuid4().hex}"
     stack.enqueue([json.dumps(request("direct@example.net", message_key=seen["direct_key"]))])
+    seen["producers"] = stack.send_through_each_producer(PRODUCER_REQUEST)  # what `make demo` does
     seen["states"] = stack.post_message(
         request("ok@example.net", "later@example.org", "gone@example.net", message_key=f"order-{uuid.uuid4().hex}")
     )
@@ -81,6 +84,7 @@ def delivered(stack):
     seen["at_the_end"] = get(stack, url)[1]
     seen["copies"] = stack.copies_received()
     seen["messages"] = stack.delivered_messages()
+    seen["summary"] = stack.summary([])
     return seen
 
 
@@ -97,6 +101,16 @@ def test_a_posted_request_is_accepted_then_delivered(stack, delivered):
     [recipient] = state["recipients"]
     assert (recipient["recipient"], recipient["state"]) == ("http@example.net", "delivered")
     assert recipient["reply"]["code"] == 250
+
+
+def test_the_demo_sends_one_request_through_each_producer_and_counts_each_path(delivered):
+    copies = delivered["copies"]
+    for producer in ("eventbridge", "sns", "s3", "http"):
+        assert copies.get(f"lan+{producer}@example.net") == 1, producer
+    producers = delivered["summary"]["producers"]
+    assert set(producers) == {"eventbridge", "sns", "s3", "http"}
+    assert producers["eventbridge"] == producers["sns"] == producers["s3"] == 1
+    assert producers["http"] >= 1  # the module's other posted requests count too
 
 
 def test_a_bad_request_gets_400_problem_details_naming_the_field(stack):
@@ -209,6 +223,32 @@ def test_a_key_still_in_flight_is_409_and_the_first_request_then_completes(stack
     assert first["answer"][0] == 202
     replay = stack.post_message(request("inflight@example.net"), idempotency_key=idempotency_key)
     assert replay[0] == 202 and replay[1]["message_key"] == first["answer"][1]["message_key"]
+
+
+def test_a_request_the_queue_refused_is_503_and_frees_its_key(stack):
+    idempotency_key = key()
+    stack.api._idle.append(_container_with_failing_queue(stack))
+    status, answer = stack.post_message(request("retry@example.net"), idempotency_key=idempotency_key)
+    assert status == 503
+    assert answer["type"] == "urn:maildispatch:problem:unavailable"
+    assert answer["_headers"]["retry-after"]
+    status, answer = stack.post_message(request("retry@example.net"), idempotency_key=idempotency_key)
+    assert status == 202 and "idempotent-replayed" not in answer["_headers"]
+
+
+def _container_with_failing_queue(stack: LocalStack):
+    """A container whose first queue write goes to a queue that does not exist (as when SQS refuses)."""
+    function = stack._load_function("ApiFunction")
+    messages = function.module.api.messages
+    real, missing = messages.queue, SqsSubmissionQueue(stack.stack.queue_url("SendQueue") + "-gone")
+
+    class RefusesOnce:
+        def send(self, body: str) -> None:
+            messages.queue = real
+            missing.send(body)
+
+    messages.queue = RefusesOnce()
+    return function.module.handler
 
 
 def _container_with_held_queue(stack: LocalStack, entered: threading.Event, release: threading.Event):

@@ -9,6 +9,7 @@ import pytest
 
 from maildispatch.core.message_status import RecipientStatus
 from maildispatch.core.request import InvalidRequest
+from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_caller import caller_identity
 from maildispatch.runtime.api_idempotency import InvalidIdempotencyKey, idempotency_key
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage, derive_message_key
@@ -64,7 +65,7 @@ def test_an_invalid_request_names_the_field_and_enqueues_nothing():
 
 
 def test_a_queue_failure_raises_and_a_ledger_failure_after_enqueueing_does_not():
-    with pytest.raises(ConnectionError):
+    with pytest.raises(SubmissionFailed):
         api(queue=FakeSubmissionQueue(fail=True)).accept(REQUEST, caller="iam:a")
     service = api(ledger=FakeMessageLedger(fail_recording=True))
     assert service.accept(REQUEST, caller="iam:a").message_key == "api-id0"  # it is on the queue

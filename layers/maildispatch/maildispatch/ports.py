@@ -148,7 +148,13 @@ class MailStore(Protocol):
 class SubmissionQueue(Protocol):
     """The send queue, as the HTTP API writes to it."""
 
-    def send(self, body: str) -> None: ...  # raises on failure: nothing was enqueued
+    def send(self, body: str) -> None:
+        """Raises SubmissionFailed when the queue did not take the body (nothing was enqueued)."""
+        ...
+
+
+class SubmissionFailed(Exception):
+    """The send queue refused or could not be reached: the request was not enqueued; it may be sent again."""
 
 
 class MessageLedger(Protocol):

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from maildispatch.adapters.aws import aws_client
-from maildispatch.ports import PresignedUpload
+from maildispatch.ports import PresignedUpload, SubmissionFailed
 
 
 class SqsSubmissionQueue:
@@ -23,7 +23,12 @@ class SqsSubmissionQueue:
 
     def send(self, body: str) -> None:
         client = self._client or aws_client("sqs")
-        client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+        try:
+            client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+        except Exception as error:  # botocore's ClientError, connection errors, timeouts: not enqueued
+            raise SubmissionFailed(
+                f"the send queue did not take the request ({type(error).__name__}: {error})"
+            ) from error
 
 
 class S3UploadSigner:

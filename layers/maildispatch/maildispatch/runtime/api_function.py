@@ -23,6 +23,7 @@ from maildispatch.adapters.aws import aws_client
 from maildispatch.adapters.dynamodb_message_status import DynamoDbMessageStatus
 from maildispatch.adapters.http_api_aws import S3UploadSigner, SqsSubmissionQueue
 from maildispatch.core.request import InvalidRequest
+from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidIdempotencyKey
 from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
 from maildispatch.runtime.api_problems import field_error, problem
@@ -107,6 +108,16 @@ def _answer_errors_as_problems(app: APIGatewayHttpResolver) -> None:
             422,
             "idempotency-key-reused",
             "this Idempotency-Key was sent before with a different request body; use a new key for a new request",
+        )
+
+    @app.exception_handler(SubmissionFailed)  # type: ignore[untyped-decorator]
+    def queue_down(error: SubmissionFailed) -> Response[str]:
+        log.error("send queue failed", exc_info=error)
+        return problem(
+            503,
+            "unavailable",
+            "the send queue did not take the request; nothing was enqueued: retry (with the same Idempotency-Key)",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
 
     @app.exception_handler(IdempotencyPersistenceLayerError)  # type: ignore[untyped-decorator]
