@@ -323,7 +323,7 @@ def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
     assert "-m compileall" in makefile and "--invalidation-mode unchecked-hash" in makefile
 
 
-@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])
+@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction", "ApiFunction"])
 def test_function_code_directory_has_the_handler_module(sam, function_id):
     code = REPO / sam["Resources"][function_id]["Properties"]["CodeUri"]
     assert (code / "app.py").is_file()
