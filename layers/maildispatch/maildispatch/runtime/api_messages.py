@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -22,9 +23,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from maildispatch.core.request import MAX_BODY_BYTES, InvalidRequest
 from maildispatch.runtime.api_caller import caller_identity
 from maildispatch.runtime.api_idempotency import IdempotentSubmissions, idempotency_key
-from maildispatch.runtime.api_problems import problem
 from maildispatch.services.message_api import Accepted, MessageApi
 
+log = logging.getLogger(__name__)
 JSON = "application/json"
 MAX_UPLOAD_REQUEST_BYTES = 8 * 1024
 
@@ -57,6 +58,10 @@ def messages_router(api: MessageApi, idempotency: IdempotentSubmissions) -> Rout
             answer, replayed = submit(), False
         else:
             answer, replayed = idempotency.run(router.lambda_context, caller, key, doc, submit)
+        log.info(
+            "message accepted" if not replayed else "answer replayed",
+            extra={"message_key": answer["body"]["message_key"], "caller": caller, "idempotency_key": key is not None},
+        )
         headers = {"Location": answer["body"]["status_url"]}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -69,19 +74,7 @@ def messages_router(api: MessageApi, idempotency: IdempotentSubmissions) -> Rout
 
     @router.post("/uploads")
     def post_upload() -> Response[str]:
-        body = _body(router.current_event.raw_event, MAX_UPLOAD_REQUEST_BYTES)
-        try:
-            doc = json.loads(body) if body.strip() else None
-        except ValueError as error:
-            raise InvalidRequest("$", f"not valid JSON: {error}") from None
-        if not isinstance(doc, dict):
-            raise InvalidRequest("$", 'an object like {"filename": "invoice.pdf", "size": 48213}')
-        unknown = sorted(set(doc) - {"filename", "content_type", "size"})
-        if unknown:
-            raise InvalidRequest(unknown[0], "unknown field")
-        if "filename" not in doc:
-            raise InvalidRequest("filename", "required")
-        upload = api.upload(doc["filename"], doc.get("content_type"), doc.get("size"))
+        upload = api.upload_from(_body(router.current_event.raw_event, MAX_UPLOAD_REQUEST_BYTES))
         answer = {
             "upload": {
                 "method": "PUT",
@@ -119,6 +112,3 @@ def _body(event: dict[str, Any], limit: int) -> bytes:
     if len(data) > limit:
         raise BodyTooLarge(len(data), limit)
     return data
-
-
-__all__ = ["BodyTooLarge", "messages_router", "problem", "status_path"]

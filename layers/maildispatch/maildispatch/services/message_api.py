@@ -124,6 +124,21 @@ class MessageApi:
             raise UnknownMessage(message_key)
         return status
 
+    def upload_from(self, body: bytes | str) -> Upload:
+        """An upload for the JSON body `{"filename": ..., "content_type": ... (optional), "size": ...}`."""
+        try:
+            doc = json.loads(body) if body.strip() else None
+        except ValueError as error:
+            raise InvalidRequest("$", f"not valid JSON: {error}") from None
+        if not isinstance(doc, dict):
+            raise InvalidRequest("$", 'an object like {"filename": "invoice.pdf", "size": 48213}')
+        unknown = sorted(set(doc) - {"filename", "content_type", "size"})
+        if unknown:
+            raise InvalidRequest(unknown[0], "unknown field")
+        if "filename" not in doc:
+            raise InvalidRequest("filename", "required")
+        return self.upload(doc["filename"], doc.get("content_type"), doc.get("size"))
+
     def upload(self, filename: Any, content_type: Any | None, size: Any) -> Upload:
         """A pre-signed PUT for one attachment of `size` bytes under the attachment prefix."""
         name, media_type = check_attachment_file(filename, content_type)
