@@ -12,6 +12,7 @@ from maildispatch.core.request import InvalidRequest
 from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_caller import caller_identity
 from maildispatch.runtime.api_idempotency import InvalidIdempotencyKey, idempotency_key
+from maildispatch.runtime.settings import ApiSettings, SettingsError
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage, derive_message_key
 from tests.fakes.message_api import FakeMessageLedger, FakeSubmissionQueue, FakeUploadSigner
 
@@ -161,3 +162,18 @@ def test_the_caller_is_the_iam_role_without_its_session_or_the_jwt_subject():
     jwt = {"requestContext": {"authorizer": {"jwt": {"claims": {"iss": "https://idp", "sub": "u-1"}}}}}
     assert caller_identity(jwt) == "jwt:https://idp|u-1"
     assert caller_identity({"requestContext": {}}) == "anonymous"
+
+
+def test_api_settings_need_the_queue_ledger_and_idempotency_table_and_keep_keys_a_day_by_default():
+    env = {"SEND_QUEUE_URL": "q", "LEDGER_TABLE": "l", "IDEMPOTENCY_TABLE": "i"}
+    settings = ApiSettings.from_environ(env)
+    assert (settings.idempotency_seconds, settings.content_bucket, settings.attachment_prefix) == (
+        86400,
+        None,
+        "attachments/",
+    )
+    assert ApiSettings.from_environ({**env, "IDEMPOTENCY_TTL": "2h"}).idempotency_seconds == 7200
+    with pytest.raises(SettingsError, match="IDEMPOTENCY_TTL"):
+        ApiSettings.from_environ({**env, "IDEMPOTENCY_TTL": "10s"})
+    with pytest.raises(SettingsError, match="IDEMPOTENCY_TABLE"):
+        ApiSettings.from_environ({"SEND_QUEUE_URL": "q", "LEDGER_TABLE": "l"})
