@@ -26,16 +26,17 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from maildispatch.core.ledger import ledger_key
+from maildispatch.adapters.dynamodb_message_status import DynamoDbMessageStatus
+from maildispatch.core.message_status import RecipientStatus, recipient_status
 from maildispatch.core.request import InvalidRequest, parse_send_request
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch_cli.aws import Aws
 from maildispatch_cli.errors import CliError, UsageError
+
+__all__ = ["MaildispatchClient", "RecipientStatus", "RequestRejected", "SendFailed", "recipient_status"]
 
 QUEUE_OUTPUT = "SendQueueUrl"
 BUCKET_OUTPUT = "ContentBucketName"
@@ -68,36 +69,6 @@ class SendFailed(MaildispatchClientError):
         super().__init__(f"{len(failed)} request(s) not enqueued after {SEND_ATTEMPTS} attempts: {named}")
         self.failed = dict(failed)
         self.sent = list(sent)
-
-
-@dataclass(frozen=True)
-class RecipientStatus:
-    """One recipient of a message as the ledger has it. state: queued (no row yet), sending, delivered,
-    deferred, bounced, suppressed or uncertain."""
-
-    recipient: str
-    state: str
-    updated_at: datetime | None = None
-    next_attempt_at: datetime | None = None  # deferred/uncertain: not tried again before then
-    attempts: int = 0
-    reply_code: int | None = None
-    reply_status: str | None = None  # RFC 3463 ("5.1.1")
-    reply: str | None = None  # the server's text, or what failed locally
-    remote_mta: str | None = None
-
-    def describe(self) -> str:
-        """One line: `recipient<TAB>state<TAB>details`."""
-        parts = []
-        if self.reply_status or self.reply:
-            code = f"{self.reply_code} " if self.reply_code is not None else ""
-            parts.append(f"{code}{self.reply_status or ''} {self.reply or ''}".strip())
-        if self.next_attempt_at is not None:
-            parts.append(f"next attempt {_iso(self.next_attempt_at)}")
-        if self.updated_at is not None:
-            parts.append(f"updated {_iso(self.updated_at)}")
-        if self.attempts:
-            parts.append(f"attempts {self.attempts}")
-        return "\t".join([self.recipient, self.state, "; ".join(parts)]).rstrip("\t")
 
 
 class MaildispatchClient:
@@ -214,51 +185,11 @@ class MaildispatchClient:
     # -- status -------------------------------------------------------------------------------
 
     def status(self, message_key: str, recipients: Iterable[str] = ()) -> list[RecipientStatus]:
-        """Per-recipient state of the message, from the ledger. `recipients` named but without a row are
-        queued (not tried yet); without them, only the recipients the ledger knows are listed."""
-        dynamodb = self.aws.client("dynamodb")
-        items: list[dict[str, Any]] = []
-        args: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "message_key = :key",
-            "ExpressionAttributeValues": {":key": {"S": message_key}},
-        }
-        while True:
-            page = dynamodb.query(**args)
-            items += [item for item in page.get("Items", []) if "state" in item]  # not return-path entries
-            if not page.get("LastEvaluatedKey"):
-                break
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        found = {item["recipient"]["S"]: recipient_status(item) for item in items}
-        for recipient in recipients:
-            found.setdefault(ledger_key(recipient), RecipientStatus(ledger_key(recipient), "queued"))
-        return [found[r] for r in sorted(found)]
-
-
-def recipient_status(item: Mapping[str, Any]) -> RecipientStatus:
-    """A ledger item (DynamoDB JSON) as a RecipientStatus."""
-
-    def number(name: str) -> float | None:
-        return float(item[name]["N"]) if name in item else None
-
-    def text(name: str) -> str | None:
-        return str(item[name]["S"]) if name in item else None
-
-    state = str(item["state"]["S"])
-    next_attempt = number("next_attempt_at") if state in ("deferred", "uncertain") else None
-    updated = number("updated_at")
-    code = number("reply_code")
-    return RecipientStatus(
-        recipient=str(item["recipient"]["S"]),
-        state=state,
-        updated_at=_datetime(updated),
-        next_attempt_at=_datetime(next_attempt) if next_attempt is not None and next_attempt < 1e11 else None,
-        attempts=int(number("attempts") or 0),
-        reply_code=int(code) if code is not None else None,
-        reply_status=text("reply_status"),
-        reply=text("reply_text"),
-        remote_mta=text("remote_mta"),
-    )
+        """Per-recipient state of the message, from the ledger (as `GET /v1/messages/{key}` reads it).
+        `recipients` named but without a row are queued (not tried yet), as are those the HTTP API
+        recorded on accepting the message; otherwise only the recipients the ledger knows are listed."""
+        reader = DynamoDbMessageStatus(self.aws.client("dynamodb"), self.table)
+        return list(reader.status(message_key, tuple(recipients)).recipients)
 
 
 def _batches(bodies: Sequence[tuple[str, str]]) -> Iterable[list[tuple[str, str]]]:
@@ -274,11 +205,3 @@ def _batches(bodies: Sequence[tuple[str, str]]) -> Iterable[list[tuple[str, str]
         size += body_size
     if batch:
         yield batch
-
-
-def _datetime(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")

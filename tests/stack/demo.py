@@ -1,8 +1,9 @@
 """`make demo`: the real handlers on the embedded local stack, end to end.
 
 Starts moto server and a STARTTLS+AUTH relay on 127.0.0.1, creates what template.yaml
-declares, enqueues the samples in events/requests/, runs the functions until every queue
-is drained, prints what happened and writes .local/demo-summary.json.
+declares, enqueues the samples in events/requests/, sends events/producers/send-request.json
+through each producer (EventBridge, SNS, the S3 outbox, the HTTP API on a local server), runs the
+functions until every queue is drained, prints what happened and writes .local/demo-summary.json.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ def main() -> int:
                 f"enqueued {len(samples)} send requests from events/requests/: {', '.join(p.name for p in samples)}",
                 file=console,
             )
+            producer_request = json.loads((REPO / "events" / "producers" / "send-request.json").read_text("utf-8"))
+            stack.send_through_each_producer(producer_request)
+            print(
+                "sent one request through each producer: EventBridge put-events, SNS publish, S3 put, "
+                f"HTTP POST {stack.api.url}/v1/messages",
+                file=console,
+            )
             stack.drain(timeout_s=90)
             events = stack.bounce_events()
             summary = stack.summary(events)
@@ -63,6 +71,7 @@ def main() -> int:
     print(f"\n{'':<2}{'what':<{width}}  count", file=console)
     for key, label in ROWS:
         print(f"  {label:<{width}}  {summary[key]:>5}", file=console)
+    print(f"\nproducers: {json.dumps(summary['producers'])} (recipients delivered by each path)", file=console)
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)

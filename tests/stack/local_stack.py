@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
+from tests.stack.http_api import LocalHttpApi
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
@@ -27,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 RELAY_USER, RELAY_PASSWORD = "relay-user", "relay-pass"
 EVENT_PATTERN = {"source": ["maildispatch"]}
+# Message keys each producer path gives a request that names none (core/producer_envelope.py, services/message_api.py).
+PRODUCER_KEY_PREFIXES = {"eventbridge": "eb-", "sns": "sns-", "s3": "s3-", "http": "api-"}
 # Template parameters without defaults, as a user would give them to `sam deploy --guided`.
 TEMPLATE_PARAMETERS = {
     "ReportingMta": "mail.example.com",
@@ -126,9 +129,14 @@ class LocalStack:
                 for source in self.stack.event_sources
             ]
         )
+        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
+        # functions/api/app.py afresh, as a Lambda cold start does.
+        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         return self
 
     def stop(self) -> None:
+        if getattr(self, "api", None) is not None:
+            self.api.stop()
         if getattr(self, "relay", None) is not None:
             self.relay.stop()
         if getattr(self, "_own_moto", False) and self.moto is not None:
@@ -174,6 +182,10 @@ class LocalStack:
         response = s3.put_object(Bucket=self.stack.name("OutboxBucket"), Key=key, Body=data, Metadata=metadata or {})
         return response.get("VersionId", "")
 
+    def post_message(self, request: dict | str, *, idempotency_key: str | None = None) -> tuple[int, dict]:
+        """POST /v1/messages on the local HTTP API; (status, JSON body)."""
+        return http_request(self.api.url + "/v1/messages", request, idempotency_key=idempotency_key)
+
     def return_mail(self, raw: bytes) -> str:
         """Mail that came back to a return path, stored as an SES receipt rule would store it."""
         key = f"returned/{uuid.uuid4().hex}"
@@ -196,6 +208,24 @@ class LocalStack:
         ddb = aws_client("dynamodb", self.moto.endpoint_url)
         items = ddb.scan(TableName=self.stack.name("SuppressionTable"))["Items"]
         return sorted(i["address"]["S"] for i in items if " " not in i["address"]["S"])
+
+    def send_through_each_producer(self, request: dict) -> dict[str, str]:
+        """`request` (with no message_key) once through each producer: an EventBridge event, an SNS
+        notification, an S3 outbox object and an HTTP POST to the local API, each to its own recipient
+        (the request's first one, +<producer> added to the local part). What each path answered."""
+        local, _, domain = str(request["to"][0]).partition("@")
+
+        def to(producer: str) -> dict:
+            return {**request, "to": [f"{local}+{producer}@{domain}"]}
+
+        status, answer = self.post_message(to("http"))
+        assert status == 202, answer
+        return {
+            "eventbridge": self.put_event(to("eventbridge")),
+            "sns": self.publish(to("sns")),
+            "s3": self.put_outbox("outbox/demo-request.json", json.dumps(to("s3"), ensure_ascii=False)),
+            "http": answer["message_key"],
+        }
 
     def enqueue_samples(self, directory: Path = REPO / "events" / "requests") -> list[Path]:
         samples = sorted(p for p in directory.iterdir() if p.suffix in (".json", ".txt"))
@@ -278,6 +308,10 @@ class LocalStack:
             "poison": sum(1 for e in events if e["detail"]["reason"] == "invalid_request"),
             "dlq_remaining": self.queue_depth("DeadLetterQueue"),
             "events": len(events),
+            "producers": {
+                producer: sum(1 for i in delivered if i["message_key"]["S"].startswith(prefix))
+                for producer, prefix in PRODUCER_KEY_PREFIXES.items()
+            },
             "files": [str(path) for path in self.delivered_files()],
         }
 
@@ -314,6 +348,44 @@ class LocalStack:
         with environment_set_to(env):
             spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
         return FunctionUnderTest(logical_id, module, env)
+
+
+def http_request(
+    url: str,
+    body: dict | str | bytes | None = None,
+    *,
+    method: str | None = None,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict]:
+    """One HTTP request with a JSON (or given) body; (status, the JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    data = (
+        None
+        if body is None
+        else body
+        if isinstance(body, bytes)
+        else body.encode("utf-8")
+        if isinstance(body, str)
+        else json.dumps(body, ensure_ascii=False).encode("utf-8")
+    )
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if idempotency_key is not None:
+        sent["Idempotency-Key"] = f'"{idempotency_key}"'
+    request = urllib.request.Request(
+        url, data=data, method=method or ("POST" if data is not None else "GET"), headers=sent
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), dict(error.headers)
+    answer = json.loads(raw) if raw else {}
+    if isinstance(answer, dict):
+        answer["_headers"] = {k.lower(): v for k, v in got.items()}
+    return status, answer
 
 
 def _clear_parameter_caches() -> None:

@@ -638,6 +638,11 @@ class _Resolver:
         raise ProvisioningError(f"{where}: Ref {name} names no parameter or resource of the template")
 
     def get_att(self, logical_id: str, attribute: str, where: str) -> str:
+        implicit_role = _implicit_role_of(self.template, logical_id)
+        if implicit_role is not None and attribute == "Arn":
+            # SAM makes <Function>Role for a function without Role; IAM is not applied locally, so its ARN is
+            # all that is needed (a queue policy naming it as principal)
+            return f"arn:{PARTITION}:iam::{FAKE_ACCOUNT_ID}:role/{self.pseudo['AWS::StackName']}-{logical_id}"
         if logical_id not in self.template["Resources"]:
             raise ProvisioningError(f"{where}: GetAtt {logical_id}.{attribute} names no resource of the template")
         return _attribute(self.lookup(logical_id, where), attribute)
@@ -687,6 +692,16 @@ def _attribute(resource: ProvisionedResource, attribute: str) -> str:
         raise ProvisioningError(
             f"GetAtt {resource.logical_id}.{attribute}: a local {resource.type} has {sorted(resource.attributes)}"
         ) from None
+
+
+def _implicit_role_of(template: dict[str, Any], logical_id: str) -> str | None:
+    """The function whose implicit SAM role `logical_id` is (<Function>Role), if it is one."""
+    if logical_id in template["Resources"] or not logical_id.endswith("Role"):
+        return None
+    function = template["Resources"].get(logical_id.removesuffix("Role"))
+    if function and function["Type"] == "AWS::Serverless::Function" and "Role" not in function.get("Properties", {}):
+        return logical_id.removesuffix("Role")
+    return None
 
 
 def _depends_on(resource: Mapping[str, Any]) -> list[str]:

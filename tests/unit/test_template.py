@@ -35,6 +35,7 @@ LEDGER_ACTIONS = {
     "dynamodb:BatchWriteItem",
     "dynamodb:Query",
 }
+IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 # Actions that IAM cannot scope to a resource, so "Resource": "*" is the only possible form.
 UNSCOPABLE_ACTIONS = {"ssm:DescribeParameters"}
 
@@ -170,6 +171,9 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
                 problems.append(f"{role_id}: managed policy {arn}")
         for statement in statements(role):
             actions = as_list(statement["Action"])
+            resources = as_list(statement["Resource"])
+            if set(actions) <= IDEMPOTENCY_ACTIONS and resources == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]:
+                continue  # Powertools idempotency records: a request that failed deletes its own
             for action in actions:
                 if action == "*" or action.endswith(":*"):
                     problems.append(f"{role_id}: wildcard action {action}")
@@ -294,14 +298,15 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
     assert layer_id.startswith("CoreLayer")  # SAM suffixes a hash of the content
     assert layer["CompatibleRuntimes"] == ["python3.13"]
     assert layer["CompatibleArchitectures"] == ["arm64"]
-    assert function_ids == ["BounceFunction", "DispatchFunction", "ReturnedFunction"]
+    assert function_ids == ["ApiFunction", "BounceFunction", "DispatchFunction", "ReturnedFunction"]
     for function_id in function_ids:
         function = properties(cfn, function_id)
         assert function["Runtime"] == "python3.13", function_id
         assert function["Architectures"] == ["arm64"], function_id
         assert function.get("Layers") == [{"Ref": layer_id}], function_id
         assert function["Handler"] == "app.handler", function_id
-        assert (function["Timeout"], function["MemorySize"]) == (60, 512), function_id
+        timeout = 15 if function_id == "ApiFunction" else 60  # API Gateway waits at most 30 s
+        assert (function["Timeout"], function["MemorySize"]) == (timeout, 512), function_id
 
 
 def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
@@ -318,7 +323,7 @@ def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
     assert "-m compileall" in makefile and "--invalidation-mode unchecked-hash" in makefile
 
 
-@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction"])
+@pytest.mark.parametrize("function_id", ["DispatchFunction", "BounceFunction", "ApiFunction"])
 def test_function_code_directory_has_the_handler_module(sam, function_id):
     code = REPO / sam["Resources"][function_id]["Properties"]["CodeUri"]
     assert (code / "app.py").is_file()
@@ -332,7 +337,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
         assert cfn["Resources"][group_id]["Type"] == "AWS::Logs::LogGroup"
         assert properties(cfn, group_id)["RetentionInDays"] == 30
         groups.append(group_id)
-    assert len(set(groups)) == len(groups) == 3
+    assert len(set(groups)) == len(groups) == 4
 
 
 def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
@@ -386,6 +391,14 @@ EXPECTED_ENVIRONMENT = {
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
     },
+    "ApiFunction": {
+        **GLOBAL_ENVIRONMENT,
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-api",
+        "SEND_QUEUE_URL": {"Ref": "SendQueue"},
+        "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+        "IDEMPOTENCY_TTL": "24h",
+        "CONTENT_BUCKET": {"Ref": "ContentBucket"},
+    },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "maildispatch-returned",
@@ -426,6 +439,15 @@ RELAY_READ = {
 }
 LEDGER = {action: {"DeliveryLedgerTable"} for action in LEDGER_ACTIONS}
 EXPECTED_GRANTS = {
+    "ApiFunction": {
+        "sqs:SendMessage*": {"SendQueue"},
+        "dynamodb:Query": {"DeliveryLedgerTable"},  # a message's rows
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "IdempotencyTable"},  # the submission row; idempotency records
+        "dynamodb:GetItem": {"IdempotencyTable"},
+        "dynamodb:PutItem": {"IdempotencyTable"},
+        "dynamodb:DeleteItem": {"IdempotencyTable"},
+        "s3:PutObject": {"ContentBucket"},  # what its pre-signed upload URLs do (attachments/* only)
+    },
     "DispatchFunction": {
         **{action: {"SendQueue"} for action in POLLER},
         "sqs:SendMessage*": {"DeadLetterQueue", "SendQueue"},
@@ -624,6 +646,8 @@ def test_parameter_defaults(cfn):
         "UncertainPolicy": "retry-once",
         "DelayWarningAfter": "off",
         "PublishDeliveredEvents": "false",
+        "ApiJwtIssuer": "",  # IAM authorization unless an issuer is given
+        "ApiJwtAudience": "",
     }
 
 
@@ -703,7 +727,7 @@ def assert_fires_on_any(alarm: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
-@pytest.mark.parametrize("function_id", sorted(FUNCTION_SERVICES))
+@pytest.mark.parametrize("function_id", sorted([*FUNCTION_SERVICES, "ApiFunction"]))
 def test_each_function_has_an_alarm_on_lambda_errors_and_throttles(cfn, function_id, metric):
     dimensions = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
     (alarm,) = alarms_on(cfn, "AWS/Lambda", metric, dimensions)
@@ -781,3 +805,86 @@ def test_outputs_give_users_what_they_need(cfn):
     }.items() <= outputs.items()
     for name, output in cfn["Outputs"].items():
         assert output.get("Description"), name
+
+
+# --- HTTP API ----------------------------------------------------------------------------------
+
+API_ROUTES = {("post", "/v1/messages"), ("get", "/v1/messages/{key}"), ("post", "/v1/uploads")}
+
+
+def api_operations(cfn: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    body = properties(cfn, "MailApi")["Body"]
+    return {(method, path): op for path, methods in body["paths"].items() for method, op in methods.items()}
+
+
+def resolve_if(value: Any, conditions: dict[str, bool]) -> Any:
+    """`value` with every Fn::If decided by `conditions` (and AWS::NoValue dropped)."""
+    if isinstance(value, list):
+        return [v for v in (resolve_if(item, conditions) for item in value) if v != {"Ref": "AWS::NoValue"}]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return resolve_if(when_true if conditions[name] else when_false, conditions)
+        resolved = {k: resolve_if(v, conditions) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
+    return value
+
+
+def test_the_api_routes_each_go_to_the_api_function_with_payload_2(cfn):
+    operations = api_operations(cfn)
+    assert set(operations) == API_ROUTES
+    for route, operation in operations.items():
+        integration = operation["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0", route
+        assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"], route
+
+
+@pytest.mark.parametrize(("jwt", "scheme"), [(False, "AWS_IAM"), (True, "JwtAuthorizer")])
+def test_every_route_needs_iam_signatures_or_with_an_issuer_a_jwt(cfn, jwt, scheme):
+    body = resolve_if(properties(cfn, "MailApi")["Body"], {"UseJwtAuth": jwt})
+    for route in API_ROUTES:
+        method, path = route
+        assert body["paths"][path][method]["security"] == [{scheme: []}], route
+    schemes = body["components"]["securitySchemes"]
+    assert schemes["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    if jwt:
+        authorizer = schemes["JwtAuthorizer"]["x-amazon-apigateway-authorizer"]
+        assert authorizer["type"] == "jwt"
+        assert authorizer["jwtConfiguration"] == {
+            "issuer": {"Ref": "ApiJwtIssuer"},
+            "audience": {"Ref": "ApiJwtAudience"},
+        }
+    else:
+        assert "JwtAuthorizer" not in schemes
+    assert cfn["Conditions"]["UseJwtAuth"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiJwtIssuer"}, ""]}]}
+
+
+def test_only_the_rule_the_topic_the_bucket_and_the_api_role_may_send_to_the_queue(cfn):
+    [policy] = [
+        properties(cfn, p)
+        for p in ids_of_type(cfn, "AWS::SQS::QueuePolicy")
+        if {"Ref": "SendQueue"} in properties(cfn, p)["Queues"]
+    ]
+    assert policy["Queues"] == [{"Ref": "SendQueue"}]
+    by_sid = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(by_sid) == {"SendEmailRule", "SendTopic", "OutboxBucket", "MailApiFunction"}
+    for statement in by_sid.values():
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "sqs:SendMessage")
+        assert statement["Resource"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+    for sid in ("SendEmailRule", "SendTopic", "OutboxBucket"):  # services only for their own resource
+        assert "aws:SourceArn" in by_sid[sid]["Condition"]["ArnEquals"], sid
+    api = by_sid["MailApiFunction"]
+    assert api["Principal"] == {"AWS": {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}}
+    assert properties(cfn, "ApiFunction")["Role"] == {"Fn::GetAtt": ["ApiFunctionRole", "Arn"]}
+
+
+def test_api_uploads_are_signed_only_under_the_attachment_prefix(cfn):
+    [statement] = [s for s in statements(role_of(cfn, "ApiFunction")) if s.get("Sid") == "AttachmentUploads"]
+    assert statement["Resource"] == {"Fn::Sub": "${ContentBucket.Arn}/attachments/*"}
+
+
+def test_idempotency_records_expire_by_ttl(cfn):
+    table = properties(cfn, "IdempotencyTable")
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert parse_duration(properties(cfn, "ApiFunction")["Environment"]["Variables"]["IDEMPOTENCY_TTL"]) == 86400

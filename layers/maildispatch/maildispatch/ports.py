@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from maildispatch.core.ledger import Claim, LedgerEntry
+from maildispatch.core.message_status import MessageStatus
 from maildispatch.core.outcome import Envelope, Outcome
 from maildispatch.core.producer_envelope import OutboxObject
 from maildispatch.core.render import RenderedContent, TemplateSource, render_content
@@ -139,3 +140,41 @@ class MailStore(Protocol):
     """Where returned mail is stored as it arrived (S3, written by an SES receipt rule)."""
 
     async def read(self, bucket: str, key: str) -> bytes: ...
+
+
+# --- The HTTP API's ports. Synchronous: the API function serves one request per invocation. ---------
+
+
+class SubmissionQueue(Protocol):
+    """The send queue, as the HTTP API writes to it."""
+
+    def send(self, body: str) -> None:
+        """Raises SubmissionFailed when the queue did not take the body (nothing was enqueued)."""
+        ...
+
+
+class SubmissionFailed(Exception):
+    """The send queue refused or could not be reached: the request was not enqueued; it may be sent again."""
+
+
+class MessageLedger(Protocol):
+    """A message's per-recipient state (the delivery ledger), and the record of what the API accepted."""
+
+    def status(self, message_key: str, named: Sequence[str] = ()) -> MessageStatus: ...
+
+    def record_submission(self, message_key: str, recipients: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """A URL that lets its holder PUT one object, with these headers, until `expires_at` (epoch seconds)."""
+
+    url: str
+    headers: Mapping[str, str]
+    bucket: str
+    key: str
+    expires_at: float
+
+
+class UploadSigner(Protocol):
+    def presign_put(self, key: str, *, content_type: str, size: int, expires_in: int) -> PresignedUpload: ...

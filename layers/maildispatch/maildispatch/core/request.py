@@ -763,6 +763,18 @@ def _attachments(value: Any) -> tuple[Attachment, ...]:
     return tuple(attachments)
 
 
+def check_attachment_file(filename: Any, content_type: Any | None) -> tuple[str, str]:
+    """An attachment's file name and media type, checked as a request's attachments are (paths
+    `filename`, `content_type`); the media type is guessed from the name when not given."""
+    name = _filename(filename, "filename")
+    if content_type is None:
+        return name, guess_content_type(name)
+    media_type = _content_type(content_type, "content_type")
+    if media_type in DANGEROUS_CONTENT_TYPES:
+        raise InvalidRequest("content_type", f"{media_type} is an executable type: not sent")
+    return name, media_type
+
+
 def _filename(value: Any, path: str) -> str:
     name = _string(value, path)
     if not name or len(name) > 255:

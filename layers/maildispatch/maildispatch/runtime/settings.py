@@ -184,6 +184,37 @@ class ReturnedFunctionSettings:
         )
 
 
+@dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP API function's settings."""
+
+    send_queue_url: str
+    ledger_table: str
+    idempotency_table: str
+    content_bucket: str | None = None  # attachments are uploaded here (pre-signed PUT); unset: no uploads
+    attachment_prefix: str = "attachments/"
+    idempotency_seconds: int = 24 * 3600  # IDEMPOTENCY_TTL: how long an Idempotency-Key's response is kept
+    max_upload_bytes: int = 10 * 1024 * 1024  # = the dispatch function's MAX_MESSAGE_BYTES
+    upload_expires_seconds: int = 900
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> ApiSettings:
+        reader = _EnvReader(env)
+        ttl = reader.duration("IDEMPOTENCY_TTL", 24 * 3600.0) or 24 * 3600.0
+        if ttl < 60:
+            raise SettingsError(f"IDEMPOTENCY_TTL={ttl:g}s is below the minimum of 60 s")
+        return cls(
+            send_queue_url=reader.required("SEND_QUEUE_URL"),
+            ledger_table=reader.required("LEDGER_TABLE"),
+            idempotency_table=reader.required("IDEMPOTENCY_TABLE"),
+            content_bucket=reader.text("CONTENT_BUCKET", None),
+            attachment_prefix=_attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
+            idempotency_seconds=int(ttl),
+            max_upload_bytes=reader.integer("MAX_MESSAGE_BYTES", 10 * 1024 * 1024, minimum=1024),
+            upload_expires_seconds=reader.integer("UPLOAD_URL_SECONDS", 900, minimum=60),
+        )
+
+
 def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
     reader = _EnvReader(env)
     ca_file = reader.text("SMTP_CA_FILE", None)
