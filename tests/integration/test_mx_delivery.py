@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from maildispatch.adapters.smtp_mx import MxSettings, MxTransport
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope
 from tests.stack.dns_server import DnsServer
 from tests.stack.mta_sts_server import PolicyServer, policy_text
+from tests.stack.mx_world import free_port_on
 from tests.stack.relay_fixtures import RelayProcess
 
 DOWN, GOOD, BUSY, PLAIN = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
@@ -96,21 +96,6 @@ class Stack:
             ca_file=self.good.ca_file,
         )
         return MxTransport(settings, resolver, mta_sts=policies, rng=random.Random(1), **changes)  # type: ignore[arg-type]
-
-
-def free_port_on(*addresses: str) -> int:
-    for _ in range(20):
-        with socket.socket() as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for address in addresses:
-                with socket.socket() as other:
-                    other.bind((address, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every loopback address")
 
 
 @pytest.fixture(scope="module")

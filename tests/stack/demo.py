@@ -3,6 +3,11 @@
 Starts moto server and a STARTTLS+AUTH relay on 127.0.0.1, creates what template.yaml
 declares, enqueues the samples in events/requests/, runs the functions until every queue
 is drained, prints what happened and writes .local/demo-summary.json.
+
+Then it switches the dispatch function to direct-to-MX delivery (DELIVERY_MODE=mx) in a small
+world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections
+and one that accepts) and sends events/mx-requests/: to a domain with two MX hosts, a null-MX
+domain and a domain that does not exist. The figures above are counted before that phase.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ ROWS = [
     ("poison", "invalid requests reported"),
     ("dlq_remaining", "dead letters nobody handled"),
     ("events", '"Email Bounced" events published'),
+    ("mx_delivered", "recipients delivered by MX lookup (first MX refusing)"),
+    ("mx_bounced", "recipients bounced by DNS (null MX, NXDOMAIN), each with a DSN"),
 ]
 
 
@@ -39,6 +46,7 @@ def main() -> int:
     function_log = open(workdir / "functions.log", "w", encoding="utf-8")
     sys.stdout = function_log
     from tests.stack.local_stack import LocalStack
+    from tests.stack.mx_world import MxWorld
 
     started = time.monotonic()
     try:
@@ -55,6 +63,21 @@ def main() -> int:
             stack.drain(timeout_s=90)
             events = stack.bounce_events()
             summary = stack.summary(events)
+            with MxWorld(workdir / "mx") as world:
+                print(
+                    f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and "
+                    f"127.0.0.3 on port {world.port}",
+                    file=console,
+                )
+                stack.use_mx_mode(world)
+                mx_samples = stack.enqueue_samples(REPO / "events" / "mx-requests")
+                print(
+                    f"enqueued {len(mx_samples)} from events/mx-requests/: {', '.join(p.name for p in mx_samples)}",
+                    file=console,
+                )
+                stack.drain(timeout_s=60)
+                stack.bounce_events()  # the MX phase's events are not counted in "events"
+                summary.update(stack.mx_summary())
     finally:
         sys.stdout = console
         function_log.close()
@@ -63,6 +86,8 @@ def main() -> int:
     print(f"\n{'':<2}{'what':<{width}}  count", file=console)
     for key, label in ROWS:
         print(f"  {label:<{width}}  {summary[key]:>5}", file=console)
+    for recipient, outcome in sorted(summary["mx_outcomes"].items()):
+        print(f"    {recipient:<{width - 2}}  {outcome}", file=console)
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)
