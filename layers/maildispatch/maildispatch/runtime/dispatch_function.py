@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildispatch.adapters.aws import (
     OUTBOX_PREFIX,
@@ -32,19 +32,19 @@ from maildispatch.adapters.aws import (
     fetch_secret_bytes,
     io_executor,
 )
-from maildispatch.adapters.dns_resolver import DnsResolver
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
-from maildispatch.adapters.mta_sts import MtaStsPolicies
 from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
-from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.core.tally import Tally
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+
+if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
+    from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
 
@@ -85,6 +85,10 @@ class DispatchFunction(SqsBatchFunction):
     async def mx_transport(self, mx: MxDelivery) -> MxTransport:
         """The container's MX transport, with the previous invocation's failed destinations forgotten."""
         if self._mx_transport is None:
+            from maildispatch.adapters.dns_resolver import DnsResolver
+            from maildispatch.adapters.mta_sts import MtaStsPolicies
+            from maildispatch.adapters.smtp_mx import MxTransport
+
             resolver = DnsResolver(mx.resolver)
             policies = MtaStsPolicies(resolver, mx.mta_sts) if mx.mta_sts is not None else None
             self._mx_transport = MxTransport(mx.transport, resolver, mta_sts=policies, tls_reporter=self._tls_report)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from maildispatch.adapters.aws import RelaySource
-from maildispatch.adapters.dns_resolver import ResolverSettings
-from maildispatch.adapters.mta_sts import MtaStsSettings
-from maildispatch.adapters.smtp_mx import MxSettings
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
+
+if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
+    from maildispatch.adapters.dns_resolver import ResolverSettings
+    from maildispatch.adapters.mta_sts import MtaStsSettings
+    from maildispatch.adapters.smtp_mx import MxSettings
 
 
 class SettingsError(ValueError):
@@ -244,6 +246,10 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
 
 def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
     """MX_*, DNS_* and MTA_STS* variables; MX_HELO_NAME is required (the name the egress IP's PTR gives)."""
+    from maildispatch.adapters.dns_resolver import ResolverSettings
+    from maildispatch.adapters.mta_sts import MtaStsSettings
+    from maildispatch.adapters.smtp_mx import MxSettings
+
     reader = _EnvReader(env)
     ca_file = reader.text("MX_CA_FILE", None) or reader.text("SMTP_CA_FILE", None)
     transport = MxSettings(
