@@ -13,12 +13,16 @@ All SMTP servers listen on the same port, as MX hosts all listen on 25.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from maildispatch.adapters.dns_resolver import DnsResolver, ResolverSettings
 from maildispatch.adapters.mta_sts import MtaStsPolicies, MtaStsSettings
@@ -59,6 +63,17 @@ ZONE = {
     "sts-badcert.test": [("MX", "10 mx.sts-badcert.test.")],  # 127.0.0.3's certificate does not name it
     "_mta-sts.sts-badcert.test": [("TXT", "v=STSv1; id=one")],
     "mx.sts-badcert.test": [("A", GOOD)],
+    # DANE (TLSA records added by the fixture, once the port is known)
+    "dane-ok.test": [("MX", "10 mx.dane-ok.test.")],
+    "mx.dane-ok.test": [("A", GOOD)],
+    "dane-bad.test": [("MX", "10 mx.dane-bad.test.")],
+    "mx.dane-bad.test": [("A", GOOD)],
+    "dane-unsigned.test": [("MX", "10 mx.dane-unsigned.test.")],
+    "mx.dane-unsigned.test": [("A", GOOD)],
+    "dane-notls.test": [("MX", "10 mx.dane-notls.test.")],
+    "mx.dane-notls.test": [("A", PLAIN)],
+    "dane-sts.test": [("MX", "10 mx.sts-badcert.test.")],  # MTA-STS enforce would refuse its certificate
+    "_mta-sts.dane-sts.test": [("TXT", "v=STSv1; id=one")],
     "sts-testing.test": [("MX", "10 mx.sts-testing.test.")],
     "_mta-sts.sts-testing.test": [("TXT", "v=STSv1; id=one")],
     "mx.sts-testing.test": [("A", PLAIN)],
@@ -68,6 +83,7 @@ POLICIES = {
     "sts-nomatch.test": policy_text("enforce", "*.elsewhere.test"),
     "sts-notls.test": policy_text("enforce", "*.sts-notls.test"),
     "sts-badcert.test": policy_text("enforce", "mx.sts-badcert.test"),
+    "dane-sts.test": policy_text("enforce", "mx.sts-badcert.test"),
     "sts-testing.test": policy_text("testing", "*.sts-testing.test"),
 }
 
@@ -81,7 +97,7 @@ class Stack:
     sts: PolicyServer
     port: int
 
-    def transport(self, **changes: object) -> MxTransport:
+    def transport(self, *, dane: bool = False, **changes: object) -> MxTransport:
         resolver = DnsResolver(
             ResolverSettings(nameservers=(self.dns.host,), port=self.dns.port, timeout=0.3, lifetime=0.6, cache=False)
         )
@@ -95,6 +111,7 @@ class Stack:
             allow_private_addresses=True,
             ca_file=self.good.ca_file,
         )
+        settings = dataclasses.replace(settings, dane=dane)
         return MxTransport(settings, resolver, mta_sts=policies, rng=random.Random(1), **changes)  # type: ignore[arg-type]
 
 
@@ -116,10 +133,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             DnsServer(ZONE, servfail={"broken.test"}, zones=("test",)) as dns,
             PolicyServer(root / "sts", POLICIES) as sts,
         ):
+            publish_tlsa(dns, port, good)
             yield Stack(dns, good, plain, busy, sts, port)
     finally:
         for process in started:
             process.stop()
+
+
+def publish_tlsa(dns: DnsServer, port: int, good: RelayProcess) -> None:
+    """TLSA 3 1 1 records for the good server's key: validated (AD) for dane-ok, dane-notls and the
+    dane-sts MX; a wrong one, validated, for dane-bad; a right one, not validated, for dane-unsigned."""
+    assert good.certificates is not None
+    cert = x509.load_pem_x509_certificate(good.certificates.cert_file.read_bytes())
+    key = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    right, wrong = "3 1 1 " + hashlib.sha256(key).hexdigest(), "3 1 1 " + "00" * 32
+    for host, record, validated in [
+        ("mx.dane-ok.test", right, True),
+        ("mx.dane-notls.test", right, True),
+        ("mx.sts-badcert.test", right, True),
+        ("mx.dane-bad.test", wrong, True),
+        ("mx.dane-unsigned.test", wrong, False),
+    ]:
+        dns.add(f"_{port}._tcp.{host}", "TLSA", record)
+        if validated:
+            dns.authenticated.add(f"_{port}._tcp.{host}")
 
 
 def deliver(transport: MxTransport, *recipients: str, sender: str = "shop@sender.test") -> list:
@@ -239,3 +276,25 @@ def test_mta_sts_testing_delivers_and_reports(stack: Stack) -> None:
     assert [(r.domain, r.result, r.mode) for r in transport.tls_reports] == [
         ("sts-testing.test", "starttls-not-supported", "testing")
     ]
+
+
+def test_dane_a_matching_certificate_is_required_and_enough(stack: Stack) -> None:
+    transport = stack.transport(dane=True)
+    ok, bad, notls = deliver(transport, "rae@dane-ok.test", "sam@dane-bad.test", "tom@dane-notls.test")
+    assert isinstance(ok, Delivered)  # DANE-EE: the key matches; the name on the certificate does not matter
+    assert isinstance(bad, Deferred) and bad.reply.status == "4.7.5" and "TLSA" in bad.reply.text
+    assert isinstance(notls, Deferred) and "STARTTLS" in notls.reply.text
+    assert received_by(stack.good, "sam@dane-bad.test") == 0 and received_by(stack.plain, "tom@dane-notls.test") == 0
+    assert sorted(r.result for r in transport.tls_reports) == ["dane-required", "tlsa-invalid"]
+
+
+def test_dane_ignores_tlsa_records_that_were_not_dnssec_validated(stack: Stack) -> None:
+    (outcome,) = deliver(stack.transport(dane=True), "uma@dane-unsigned.test")
+    assert isinstance(outcome, Delivered)
+
+
+def test_dane_wins_over_mta_sts(stack: Stack) -> None:
+    (without_dane,) = deliver(stack.transport(), "vic@dane-sts.test")
+    assert isinstance(without_dane, Deferred), "MTA-STS enforce alone refuses this certificate"
+    (with_dane,) = deliver(stack.transport(dane=True), "wes@dane-sts.test")
+    assert isinstance(with_dane, Delivered)

@@ -20,6 +20,7 @@ import dns.flags
 import dns.rdatatype
 import dns.resolver
 
+from maildispatch.core.dane import Tlsa
 from maildispatch.core.mx import Found, Lookup, LookupFailed, MxRecord, NoData, NxDomain
 
 
@@ -30,14 +31,6 @@ class ResolverSettings:
     timeout: float = 2.0  # per nameserver try
     lifetime: float = 5.0  # per lookup, all tries included
     cache: bool = True  # dnspython's in-memory cache, honouring TTLs, for the container's life
-
-
-@dataclass(frozen=True)
-class Tlsa:
-    usage: int
-    selector: int
-    matching_type: int
-    data: bytes
 
 
 @dataclass

@@ -23,7 +23,10 @@ per-recipient outcomes, so the ledger, retries, bounces and DSNs work unchanged;
 host (Remote-MTA in DSNs). Only opening the session differs: connect to one address, EHLO with the
 configured name (it must match the PTR of the egress IP), STARTTLS by the TLS policy, no AUTH.
 
-DANE (RFC 7672) is not built: TLSA records are not consulted (see docs/delivery.md).
+DANE (RFC 7672), with MX_DANE on and a DNSSEC-validating resolver: an MX host whose TLSA records
+come back validated (AD) must offer STARTTLS and present a certificate matching them (DANE-EE), or
+it is not used (transient); DANE wins over MTA-STS for that host (RFC 8461 §2). Unvalidated TLSA
+records are ignored. core/dane.py says what is matched and what is not supported.
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ from maildispatch.adapters.smtp_relay import (
     _session_failure,
     client_tls_context,
 )
+from maildispatch.core.dane import Tlsa, certificate_matches, usable
 from maildispatch.core.mta_sts import StsPolicy
 from maildispatch.core.mx import (
     MAX_ADDRESSES,
     MAX_MX_HOSTS,
     AddressPolicy,
     Destination,
+    Found,
     MxHost,
     NoRoute,
     destinations,
@@ -65,7 +70,7 @@ from maildispatch.core.outcome import Bounced, Deferred, Envelope, Outcome, Repl
 
 logger = logging.getLogger(__name__)
 
-TlsMode = Literal["opportunistic", "report", "required"]
+TlsMode = Literal["opportunistic", "report", "required", "dane"]
 TlsReporter = Callable[["TlsReport"], None]
 
 
@@ -81,6 +86,7 @@ class MxSettings:
     allow_private_addresses: bool = False  # loopback and RFC 1918 destinations: tests and labs only
     ca_file: str | None = None  # an extra trust anchor for verified TLS (MTA-STS); tests' CA
     idle_timeout: float = 30.0
+    dane: bool = False  # consult DNSSEC-validated TLSA records (needs a validating resolver)
 
     def validate(self) -> None:
         if not self.helo_name or any(ch.isspace() for ch in self.helo_name) or "." not in self.helo_name:
@@ -97,9 +103,9 @@ class TlsReport:
 
     domain: str
     host: str
-    result: str  # "starttls-not-supported", "certificate-host-mismatch", "validation-failure", "sts-policy-invalid"
+    result: str  # "starttls-not-supported", "certificate-host-mismatch", "validation-failure", "tlsa-invalid", "dane-required"
     detail: str
-    mode: str  # the policy mode: "enforce" or "testing"
+    mode: str  # the policy: MTA-STS "enforce" or "testing", or "dane"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class _Tls:
     mode: TlsMode = "opportunistic"
     domain: str = ""  # the policy's domain, for reports
     policy_mode: str = ""
+    tlsa: tuple[Tlsa, ...] = ()  # mode "dane": the host's validated TLSA records
 
 
 # Session-open failures of the delivery running in this task (see _MxSession._open).
@@ -141,7 +148,7 @@ class _MxSession(RelayTransport):
             report = TlsReport(
                 self.tls.domain, self.destination.host, result.result, result.reply.text, self.tls.policy_mode
             )
-            if self.tls.mode == "required":
+            if self.tls.mode in ("required", "dane"):
                 self._owner.report_tls(report)
                 result = result.reply
             else:  # testing mode reports and delivers; opportunistic just delivers
@@ -179,13 +186,21 @@ class _MxSession(RelayTransport):
                     result = (
                         "certificate-host-mismatch" if cert_error and "match" in reply.text else "validation-failure"
                     )
-                    return _TlsFailure(
-                        _policy_reply(reply.text, d.host), result, handshake_failed=not verify or not cert_error
+                    handshake_failed = mode != "dane" and (not verify or not cert_error)
+                    return _TlsFailure(_policy_reply(reply.text, d.host), result, handshake_failed=handshake_failed)
+                if mode == "dane" and not self._dane_match(smtp):
+                    smtp.close()
+                    text = (
+                        f"the certificate of {d.host} ({d.address}) matches none of its DNSSEC-validated TLSA records"
                     )
+                    return _TlsFailure(_policy_reply(text, d.host), "tlsa-invalid", handshake_failed=False)
                 step = "EHLO after STARTTLS"
                 await smtp.ehlo()
-            elif mode in ("report", "required"):
+            elif mode in ("report", "required", "dane"):
                 smtp.close()
+                if mode == "dane":
+                    text = f"{d.host} ({d.address}) does not offer STARTTLS, which its DNSSEC-validated TLSA records require"
+                    return _TlsFailure(_policy_reply(text, d.host), "dane-required", handshake_failed=False)
                 text = f"{d.host} ({d.address}) does not offer STARTTLS, which the domain's MTA-STS policy requires"
                 return _TlsFailure(_policy_reply(text, d.host), "starttls-not-supported", handshake_failed=False)
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -193,6 +208,14 @@ class _MxSession(RelayTransport):
             reply = _session_failure(s, step, exc)
             return local_reply(reply.status, f"{reply.text} (address {d.address})", d.host)
         return _Connection(smtp)
+
+    def _dane_match(self, smtp: aiosmtplib.SMTP) -> bool:
+        """RFC 7672: with no usable record TLS is still mandatory but unauthenticated; else one must match."""
+        if not usable(self.tls.tlsa):
+            return True
+        ssl_object = smtp.get_transport_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        return isinstance(der, bytes) and certificate_matches(self.tls.tlsa, der)
 
 
 @dataclass(frozen=True)
@@ -310,12 +333,12 @@ class MxTransport:
         route = await self._route(domain)
         if isinstance(route, NoRoute):
             return [_final(r, route.reply) for r in recipients]
-        targets, tls = route
+        targets = route
         final: dict[str, Outcome] = {}
         waiting = list(recipients)
         last: Reply | None = None
         slots = self._domain_slots.setdefault(domain, asyncio.Semaphore(self.settings.max_connections_per_domain))
-        for destination in targets:
+        for destination, tls in targets:
             remembered = self._failed.get((destination.address, self.settings.port))
             if remembered is not None:
                 last = remembered
@@ -344,7 +367,7 @@ class MxTransport:
                 break
         if waiting:
             reply = last or local_reply("4.4.1", f"no mail host of {domain} could be reached")
-            if last is not None and all((d.address, self.settings.port) in self._failed for d in targets):
+            if last is not None and all((d.address, self.settings.port) in self._failed for d, _ in targets):
                 reply = local_reply(
                     reply.status, f"no mail host of {domain} could be used; the last: {reply.text}", reply.remote_mta
                 )
@@ -352,25 +375,39 @@ class MxTransport:
                 final[recipient.lower()] = Deferred(recipient, reply, stated_retry_delay(reply.text))
         return [final[r.lower()] for r in recipients]
 
-    async def _route(self, domain: str) -> tuple[list[Destination], _Tls] | NoRoute:
+    async def _route(self, domain: str) -> list[tuple[Destination, _Tls]] | NoRoute:
+        """The destinations to try, best first, each with the TLS it must use."""
         hosts = mx_hosts(domain, await self._resolver.mx(domain), self._rng, max_hosts=self.settings.max_mx_hosts)
         if isinstance(hosts, NoRoute):
             return hosts
-        tls = _Tls()
+        dane = await self._dane(hosts) if self.settings.dane else {}
+        sts_tls = _Tls()
         policy = await self._mta_sts.policy(domain) if self._mta_sts is not None else None
         if policy is not None and policy.mode != "none":
-            hosts = self._apply_policy(domain, policy, hosts)
+            # DANE wins over MTA-STS (RFC 8461 §2): hosts with validated TLSA are not held to the policy.
+            hosts = self._apply_policy(domain, policy, hosts, exempt=set(dane))
             if isinstance(hosts, NoRoute):
                 return hosts
-            tls = _Tls("required" if policy.mode == "enforce" else "report", domain, policy.mode)
+            sts_tls = _Tls("required" if policy.mode == "enforce" else "report", domain, policy.mode)
         lookups = await asyncio.gather(*(self._resolver.addresses(host.name) for host in hosts))
         found = destinations(domain, hosts, dict(zip((h.name for h in hosts), lookups, strict=True)), self._addresses)
         if isinstance(found, NoRoute):
             return found
-        return found, tls
+        return [(d, _Tls("dane", domain, "dane", dane[d.host]) if d.host in dane else sts_tls) for d in found]
 
-    def _apply_policy(self, domain: str, policy: StsPolicy, hosts: Sequence[MxHost]) -> list[MxHost] | NoRoute:
-        matching = [host for host in hosts if policy.allows(host.name)]
+    async def _dane(self, hosts: Sequence[MxHost]) -> dict[str, tuple[Tlsa, ...]]:
+        """The hosts whose TLSA records come back DNSSEC-validated (AD), with those records."""
+        answers = await asyncio.gather(*(self._resolver.tlsa(host.name, self.settings.port) for host in hosts))
+        return {
+            host.name: lookup.records
+            for host, (lookup, validated) in zip(hosts, answers, strict=True)
+            if validated and isinstance(lookup, Found) and lookup.records
+        }
+
+    def _apply_policy(
+        self, domain: str, policy: StsPolicy, hosts: Sequence[MxHost], *, exempt: set[str]
+    ) -> list[MxHost] | NoRoute:
+        matching = [host for host in hosts if host.name in exempt or policy.allows(host.name)]
         for host in hosts:
             if host not in matching:
                 self.report_tls(

@@ -261,6 +261,7 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
         max_addresses=reader.integer("MX_MAX_ADDRESSES", 20, minimum=1),
         allow_private_addresses=reader.flag("MX_ALLOW_PRIVATE_ADDRESSES"),
         ca_file=ca_file,
+        dane=reader.flag("MX_DANE"),  # needs DNS_NAMESERVERS (or the VPC resolver) to validate DNSSEC
     )
     try:
         transport.validate()
