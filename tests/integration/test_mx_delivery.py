@@ -97,7 +97,7 @@ class Stack:
     sts: PolicyServer
     port: int
 
-    def transport(self, *, dane: bool = False, **changes: object) -> MxTransport:
+    def transport(self, *, dane: bool = False, idle_timeout: float = 30.0, **changes: object) -> MxTransport:
         resolver = DnsResolver(
             ResolverSettings(nameservers=(self.dns.host,), port=self.dns.port, timeout=0.3, lifetime=0.6, cache=False)
         )
@@ -111,7 +111,7 @@ class Stack:
             allow_private_addresses=True,
             ca_file=self.good.ca_file,
         )
-        settings = dataclasses.replace(settings, dane=dane)
+        settings = dataclasses.replace(settings, dane=dane, idle_timeout=idle_timeout)
         return MxTransport(settings, resolver, mta_sts=policies, rng=random.Random(1), **changes)  # type: ignore[arg-type]
 
 
@@ -298,3 +298,21 @@ def test_dane_wins_over_mta_sts(stack: Stack) -> None:
     assert isinstance(without_dane, Deferred), "MTA-STS enforce alone refuses this certificate"
     (with_dane,) = deliver(stack.transport(dane=True), "wes@dane-sts.test")
     assert isinstance(with_dane, Delivered)
+
+
+def test_a_warm_transport_reuses_its_mx_connection_and_forgets_it_once_idle(stack: Stack) -> None:
+    transport = stack.transport(idle_timeout=0.2)
+    message = b"Subject: x\r\n\r\nx\r\n"
+
+    async def run() -> tuple[int, int, int]:
+        before = len(stack.good.log_events("connect"))
+        for name in ("xia", "yan"):
+            await transport.deliver(Envelope("a@sender.test", (f"{name}@implicit.test",)), message)
+        connections = len(stack.good.log_events("connect")) - before
+        await asyncio.sleep(0.3)
+        expired = await transport.expire_idle()
+        return connections, expired, transport.sessions
+
+    connections, expired, sessions = asyncio.run(run())
+    assert connections == 1, "the second message went over the first one's connection"
+    assert (expired, sessions) == (1, 0)

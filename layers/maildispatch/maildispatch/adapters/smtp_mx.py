@@ -276,6 +276,11 @@ class MxTransport:
         self.tls_reports: list[TlsReport] = []
 
     @property
+    def sessions(self) -> int:
+        """How many MX destinations this transport holds sessions (and pooled connections) for."""
+        return len(self._sessions)
+
+    @property
     def failed_destinations(self) -> int:
         """How many destinations failed to connect in this invocation (and are skipped)."""
         return len(self._failed)
@@ -285,7 +290,12 @@ class MxTransport:
         self._failed.clear()
 
     async def expire_idle(self) -> int:
-        return sum([await session.expire_idle() for session in list(self._sessions.values())])
+        """QUIT connections idle past `idle_timeout` and forget destinations with none left (called
+        between invocations: a container that sent to thousands of domains keeps only live sessions)."""
+        expired = sum([await session.expire_idle() for session in list(self._sessions.values())])
+        self._sessions = {key: session for key, session in self._sessions.items() if session.pooled}
+        self._domain_slots = {}
+        return expired
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
