@@ -213,6 +213,12 @@ def test_null_mx_nxdomain_and_servfail(stack: Stack) -> None:
     assert isinstance(servfail, Deferred) and servfail.reply.status == "4.4.3"
 
 
+def test_a_domain_that_cannot_be_written_in_dns_bounces_as_nonexistent(stack: Stack) -> None:
+    long_label, empty_label = deliver(stack.transport(), "ann@" + "a" * 70 + ".test", "bob@a..test")
+    assert isinstance(long_label, Bounced) and long_label.reply.status == "5.1.2"
+    assert isinstance(empty_label, Bounced) and empty_label.reply.status == "5.1.2"
+
+
 def test_per_recipient_replies_stay_per_recipient_and_domains_get_one_transaction_each(stack: Stack) -> None:
     stack.good.set_script({"rcpt": {"ghost@pref.test": ["550 5.1.1 <ghost@pref.test>: User unknown"]}})
     try:

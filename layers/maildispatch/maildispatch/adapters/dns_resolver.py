@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import dns.asyncresolver
 import dns.exception
 import dns.flags
+import dns.name
 import dns.rdatatype
 import dns.resolver
 
@@ -103,8 +104,14 @@ class DnsResolver:
     ) -> dns.resolver.Answer | NoData | NxDomain | LookupFailed:
         try:
             return await (resolver or self._resolver).resolve(name, rdtype, search=False)
-        except dns.resolver.NXDOMAIN:
-            return NxDomain()
+        except (
+            dns.resolver.NXDOMAIN,
+            dns.name.NameTooLong,
+            dns.name.LabelTooLong,
+            dns.name.EmptyLabel,
+            dns.name.IDNAException,
+        ):
+            return NxDomain()  # a name that cannot be written in DNS cannot exist either
         except dns.resolver.NoAnswer:
             return NoData()
         except dns.resolver.NoNameservers as exc:
@@ -116,7 +123,7 @@ class DnsResolver:
 
 
 def _servfail_text(exc: dns.resolver.NoNameservers, name: str, rdtype: str) -> str:
-    errors: Sequence[tuple[str, bool, int, object, object]] = exc.kwargs.get("errors", ())
-    said = {str(error[3]) for error in errors if error[3] is not None}
-    detail = "; ".join(sorted(said)) or "no nameserver answered"
-    return f"{name} {rdtype}: {detail}"
+    """'example.com MX: SERVFAIL from 10.0.0.2' (what each nameserver said, once)."""
+    errors: Sequence[tuple[object, ...]] = exc.kwargs.get("errors", ())
+    said = sorted({f"{error[3]} from {error[0]}" for error in errors if len(error) > 3 and error[3] is not None})
+    return f"{name} {rdtype}: {'; '.join(said) or 'no nameserver answered'}"
