@@ -6,6 +6,7 @@ One module-scoped stack (started once, about a second):
 - 127.0.0.3: a good MX, STARTTLS offered (not required), certificate for every *.test MX name below;
 - 127.0.0.4: answers 421 at the greeting;
 - 127.0.0.5: a good MX without STARTTLS;
+- 127.0.0.6: a socket that accepts connections and never says a word;
 - an HTTPS server with MTA-STS policies, certificate from its own test CA.
 All SMTP servers listen on the same port, as MX hosts all listen on 25.
 """
@@ -16,6 +17,7 @@ import asyncio
 import dataclasses
 import hashlib
 import random
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ from tests.stack.mta_sts_server import PolicyServer, policy_text
 from tests.stack.mx_world import free_port_on
 from tests.stack.relay_fixtures import RelayProcess
 
-DOWN, GOOD, BUSY, PLAIN = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+DOWN, GOOD, BUSY, PLAIN, SILENT = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"
 GOOD_NAMES = ["good.pref.test", "mx.sts-enforce.test", "mx.sts-testing.test", "good.cname.test"]
 
 ZONE = {
@@ -51,6 +53,9 @@ ZONE = {
     "cname.test": [("MX", "10 good.cname.test.")],
     "good.cname.test": [("CNAME", "good.pref.test.")],
     "alldown.test": [("MX", "10 down.pref.test.")],
+    # the better MX takes the connection and never greets
+    "silent.test": [("MX", "10 mx.silent.test."), ("MX", "20 good.pref.test.")],
+    "mx.silent.test": [("A", SILENT)],
     # MTA-STS
     "sts-enforce.test": [("MX", "10 mx.sts-enforce.test.")],
     "_mta-sts.sts-enforce.test": [("TXT", "v=STSv1; id=one")],
@@ -97,7 +102,9 @@ class Stack:
     sts: PolicyServer
     port: int
 
-    def transport(self, *, dane: bool = False, idle_timeout: float = 30.0, **changes: object) -> MxTransport:
+    def transport(
+        self, *, dane: bool = False, idle_timeout: float = 30.0, timeout: float = 3.0, **changes: object
+    ) -> MxTransport:
         resolver = DnsResolver(
             ResolverSettings(nameservers=(self.dns.host,), port=self.dns.port, timeout=0.3, lifetime=0.6, cache=False)
         )
@@ -111,14 +118,17 @@ class Stack:
             allow_private_addresses=True,
             ca_file=self.good.ca_file,
         )
-        settings = dataclasses.replace(settings, dane=dane, idle_timeout=idle_timeout)
+        settings = dataclasses.replace(
+            settings, dane=dane, idle_timeout=idle_timeout, timeout=timeout, connect_timeout=0.3
+        )
         return MxTransport(settings, resolver, mta_sts=policies, rng=random.Random(1), **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root: Path = tmp_path_factory.mktemp("mx")
-    port = free_port_on(DOWN, GOOD, BUSY, PLAIN)
+    port = free_port_on(DOWN, GOOD, BUSY, PLAIN, SILENT)
+    silent = socket.create_server((SILENT, port), backlog=16)  # the kernel completes connections; no one reads
     started: list[RelayProcess] = []
     try:
         good = RelayProcess().start(root / "good", host=GOOD, port=port, tls_optional=True, cert_names=GOOD_NAMES)
@@ -136,6 +146,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             publish_tlsa(dns, port, good)
             yield Stack(dns, good, plain, busy, sts, port)
     finally:
+        silent.close()
         for process in started:
             process.stop()
 
@@ -188,6 +199,18 @@ def test_a_421_greeting_sends_the_mail_to_the_next_mx(stack: Stack) -> None:
     (outcome,) = deliver(stack.transport(), "bea@busy.test")
     assert isinstance(outcome, Delivered) and outcome.reply.remote_mta == "good.pref.test"
     assert stack.busy.log_events("greeting"), "the 421 server was tried first"
+
+
+def test_an_mx_that_never_greets_costs_the_connect_timeout_then_the_next_one_takes_the_mail(stack: Stack) -> None:
+    (outcome,) = deliver(stack.transport(), "cy@silent.test")
+    assert isinstance(outcome, Delivered) and outcome.reply.remote_mta == "good.pref.test"
+
+
+def test_no_next_mx_is_started_once_a_command_timeout_has_passed(stack: Stack) -> None:
+    (outcome,) = deliver(stack.transport(timeout=0.2), "di@silent.test")
+    assert isinstance(outcome, Deferred) and outcome.reply.status == "4.4.1"
+    assert outcome.reply.remote_mta == "mx.silent.test" and "no greeting" in outcome.reply.text
+    assert received_by(stack.good, "di@silent.test") == 0
 
 
 def test_opportunistic_starttls_is_used_when_offered(stack: Stack) -> None:

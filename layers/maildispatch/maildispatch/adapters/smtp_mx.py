@@ -78,7 +78,8 @@ TlsReporter = Callable[["TlsReport"], None]
 class MxSettings:
     helo_name: str  # EHLO name: the host name the egress IP's PTR points to
     port: int = 25
-    timeout: float = 30.0
+    timeout: float = 30.0  # per SMTP command
+    connect_timeout: float = 10.0  # TCP connect and the greeting: a dead MX should not cost a whole timeout
     max_connections_per_domain: int = 5
     max_messages_per_connection: int = 100
     max_mx_hosts: int = MAX_MX_HOSTS
@@ -93,6 +94,8 @@ class MxSettings:
             raise RelayConfigError(f"MX_HELO_NAME must be a fully qualified host name, not {self.helo_name!r}")
         if not 0 < self.port < 65536:
             raise RelayConfigError(f"MX port must be a number from 1 to 65535, not {self.port!r}")
+        if not self.timeout > 0 or not self.connect_timeout > 0:
+            raise RelayConfigError("MX timeouts must be positive")
         if self.max_connections_per_domain < 1 or self.max_mx_hosts < 1 or self.max_addresses < 1:
             raise RelayConfigError("MX caps (connections per domain, hosts, addresses) must be at least 1")
 
@@ -169,8 +172,9 @@ class _MxSession(RelayTransport):
             hostname=d.address, port=s.port, timeout=s.timeout, local_hostname=s.local_hostname, start_tls=False
         )
         step = "connect"
+        connect_timeout = min(s.timeout, self._owner.settings.connect_timeout)
         try:
-            await smtp.connect()
+            await smtp.connect(timeout=connect_timeout)
             step = "EHLO"
             await smtp.ehlo()
             if mode != "plaintext" and smtp.supports_extension("starttls"):
@@ -205,6 +209,9 @@ class _MxSession(RelayTransport):
                 return _TlsFailure(_policy_reply(text, d.host), "starttls-not-supported", handshake_failed=False)
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
+            if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError):
+                text = f"no greeting from {s.endpoint} within {connect_timeout:g} s (address {d.address})"
+                return local_reply("4.4.1", text, d.host)
             reply = _session_failure(s, step, exc)
             return local_reply(reply.status, f"{reply.text} (address {d.address})", d.host)
         return _Connection(smtp)
@@ -348,11 +355,14 @@ class MxTransport:
         waiting = list(recipients)
         last: Reply | None = None
         slots = self._domain_slots.setdefault(domain, asyncio.Semaphore(self.settings.max_connections_per_domain))
-        for destination, tls in targets:
+        deadline = asyncio.get_running_loop().time() + self.settings.timeout
+        for attempt, (destination, tls) in enumerate(targets):
             remembered = self._failed.get((destination.address, self.settings.port))
             if remembered is not None:
                 last = remembered
                 continue
+            if attempt and asyncio.get_running_loop().time() > deadline:
+                break  # no new destination once a command timeout's worth has gone: the rest waits for a retry
             session = self._session(destination, tls)
             failures: list[Reply] = []
             token = _OPEN_FAILURES.set(failures)

@@ -121,7 +121,8 @@ class DispatchFunction(SqsBatchFunction):
         transport: RelayTransport | MxTransport
         if self.settings.mx is not None:
             transport = await self.mx_transport(self.settings.mx)
-            smtp_timeout = self.settings.mx.transport.timeout
+            # one command timeout, plus the connect timeout of a next MX tried just before the deadline
+            smtp_timeout = self.settings.mx.transport.timeout + self.settings.mx.transport.connect_timeout
         else:
             assert self.settings.relay is not None, "relay mode needs a relay (settings check it)"
             relay = fetch_relay_settings(self.settings.relay)

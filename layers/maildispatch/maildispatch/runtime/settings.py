@@ -256,6 +256,7 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
         helo_name=reader.required("MX_HELO_NAME"),
         port=reader.integer("MX_PORT", 25, minimum=1),
         timeout=reader.number("MX_TIMEOUT", 30.0, minimum=0.1),
+        connect_timeout=reader.number("MX_CONNECT_TIMEOUT", 10.0, minimum=0.1),
         max_connections_per_domain=reader.integer("MX_MAX_CONNECTIONS_PER_DOMAIN", 5, minimum=1),
         max_mx_hosts=reader.integer("MX_MAX_HOSTS", 5, minimum=1),
         max_addresses=reader.integer("MX_MAX_ADDRESSES", 20, minimum=1),
