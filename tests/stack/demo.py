@@ -18,6 +18,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any, TextIO
 
 # The bounce function's invocations that publish no metric say so; it is noise here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -46,7 +47,6 @@ def main() -> int:
     function_log = open(workdir / "functions.log", "w", encoding="utf-8")
     sys.stdout = function_log
     from tests.stack.local_stack import LocalStack
-    from tests.stack.mx_world import MxWorld
 
     started = time.monotonic()
     try:
@@ -63,21 +63,7 @@ def main() -> int:
             stack.drain(timeout_s=90)
             events = stack.bounce_events()
             summary = stack.summary(events)
-            with MxWorld(workdir / "mx") as world:
-                print(
-                    f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and "
-                    f"127.0.0.3 on port {world.port}",
-                    file=console,
-                )
-                stack.use_mx_mode(world)
-                mx_samples = stack.enqueue_samples(REPO / "events" / "mx-requests")
-                print(
-                    f"enqueued {len(mx_samples)} from events/mx-requests/: {', '.join(p.name for p in mx_samples)}",
-                    file=console,
-                )
-                stack.drain(timeout_s=60)
-                stack.bounce_events()  # the MX phase's events are not counted in "events"
-                summary.update(stack.mx_summary())
+            summary.update(deliver_by_mx(stack, workdir, console))
     finally:
         sys.stdout = console
         function_log.close()
@@ -86,8 +72,6 @@ def main() -> int:
     print(f"\n{'':<2}{'what':<{width}}  count", file=console)
     for key, label in ROWS:
         print(f"  {label:<{width}}  {summary[key]:>5}", file=console)
-    for recipient, outcome in sorted(summary["mx_outcomes"].items()):
-        print(f"    {recipient:<{width - 2}}  {outcome}", file=console)
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)
@@ -98,6 +82,27 @@ def main() -> int:
     (LOCAL / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"summary: {(LOCAL / 'demo-summary.json').relative_to(REPO)}", file=console)
     return 0
+
+
+def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:
+    """The MX phase: the dispatch function switched to DELIVERY_MODE=mx in a loopback world."""
+    from tests.stack.mx_world import MxWorld
+
+    with MxWorld(workdir / "mx") as world:
+        print(
+            f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and 127.0.0.3 "
+            f"on port {world.port}",
+            file=console,
+        )
+        stack.use_mx_mode(world)
+        samples = stack.enqueue_samples(REPO / "events" / "mx-requests")
+        print(f"enqueued {len(samples)} from events/mx-requests/: {', '.join(p.name for p in samples)}", file=console)
+        stack.drain(timeout_s=60)
+        stack.bounce_events()  # the MX phase's events are not counted in "events"
+        result = stack.mx_summary()
+    for recipient, outcome in sorted(result["mx_outcomes"].items()):
+        print(f"  by MX: {recipient} {outcome}", file=console)
+    return result
 
 
 if __name__ == "__main__":
