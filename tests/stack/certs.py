@@ -1,6 +1,7 @@
 """Throwaway TLS certificates for the local stack: a private CA and a server certificate.
 
-The server certificate is valid for 127.0.0.1 and localhost. Clients trust it by passing the
+The server certificate is valid for 127.0.0.1 and localhost (and any `names` given: MX hosts,
+mta-sts.<domain>). Clients trust it by passing the
 CA file as `ca_file`; without it, verification fails as it would for any unknown issuer.
 The extensions satisfy Python 3.13's strict X.509 checks (VERIFY_X509_STRICT).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ class CertificateFiles:
     key_file: Path  # PEM: the server's private key (unencrypted)
 
 
-def make_certificates(directory: Path, *, valid_days: int = 2) -> CertificateFiles:
+def make_certificates(directory: Path, *, valid_days: int = 2, names: Sequence[str] = ()) -> CertificateFiles:
     """Write ca.pem, server.pem and server.key into `directory` and return their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
@@ -61,7 +63,13 @@ def make_certificates(directory: Path, *, valid_days: int = 2) -> CertificateFil
         .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in names),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)

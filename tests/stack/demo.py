@@ -4,6 +4,11 @@ Starts moto server and a STARTTLS+AUTH relay on 127.0.0.1, creates what template
 declares, enqueues the samples in events/requests/, sends events/producers/send-request.json
 through each producer (EventBridge, SNS, the S3 outbox, the HTTP API on a local server), runs the
 functions until every queue is drained, prints what happened and writes .local/demo-summary.json.
+
+Then it switches the dispatch function to direct-to-MX delivery (DELIVERY_MODE=mx) in a small
+world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections
+and one that accepts) and sends events/mx-requests/: to a domain with two MX hosts, a null-MX
+domain and a domain that does not exist. The figures above are counted before that phase.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any, TextIO
 
 # The bounce function's invocations that publish no metric say so; it is noise here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -28,6 +34,8 @@ ROWS = [
     ("poison", "invalid requests reported"),
     ("dlq_remaining", "dead letters nobody handled"),
     ("events", '"Email Bounced" events published'),
+    ("mx_delivered", "recipients delivered by MX lookup (first MX refusing)"),
+    ("mx_bounced", "recipients bounced by DNS (null MX, NXDOMAIN), each with a DSN"),
 ]
 
 
@@ -63,6 +71,7 @@ def main() -> int:
             stack.drain(timeout_s=90)
             events = stack.bounce_events()
             summary = stack.summary(events)
+            summary.update(deliver_by_mx(stack, workdir, console))
     finally:
         sys.stdout = console
         function_log.close()
@@ -82,6 +91,27 @@ def main() -> int:
     (LOCAL / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"summary: {(LOCAL / 'demo-summary.json').relative_to(REPO)}", file=console)
     return 0
+
+
+def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:
+    """The MX phase: the dispatch function switched to DELIVERY_MODE=mx in a loopback world."""
+    from tests.stack.mx_world import MxWorld
+
+    with MxWorld(workdir / "mx") as world:
+        print(
+            f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and 127.0.0.3 "
+            f"on port {world.port}",
+            file=console,
+        )
+        stack.use_mx_mode(world)
+        samples = stack.enqueue_samples(REPO / "events" / "mx-requests")
+        print(f"enqueued {len(samples)} from events/mx-requests/: {', '.join(p.name for p in samples)}", file=console)
+        stack.drain(timeout_s=60)
+        stack.bounce_events()  # the MX phase's events are not counted in "events"
+        result = stack.mx_summary()
+    for recipient, outcome in sorted(result["mx_outcomes"].items()):
+        print(f"  by MX: {recipient} {outcome}", file=console)
+    return result
 
 
 if __name__ == "__main__":

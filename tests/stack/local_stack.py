@@ -21,6 +21,7 @@ from typing import Any
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
 from tests.stack.http_api import LocalHttpApi
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
+from tests.stack.mx_world import NO_SUCH_DOMAIN, NULL_MX, TWO_MX, MxWorld
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
 
@@ -327,7 +328,36 @@ class LocalStack:
         events.put_targets(Rule=rule, EventBusName="default", Targets=[{"Id": "observer", "Arn": arn}])
         return url
 
-    def _load_function(self, logical_id: str) -> FunctionUnderTest:
+    # -- direct-to-MX --------------------------------------------------------------------------
+
+    def use_mx_mode(self, world: MxWorld) -> None:
+        """From now on the dispatch function delivers by MX lookup in `world` (the bounce function
+        keeps submitting DSNs through the relay)."""
+        function = self._load_function("DispatchFunction", world.function_env())
+        self.functions["DispatchFunction"] = function
+        for source in self.runner.sources:
+            if source.function_name == "DispatchFunction":
+                source.handler = function.handler
+
+    def mx_summary(self, domains: tuple[str, ...] = (TWO_MX, NULL_MX, NO_SUCH_DOMAIN)) -> dict:
+        """Recipients at `domains` delivered by MX lookup, and bounced with a DSN to the sender."""
+        items = [i for i in self.ledger_items() if i["recipient"]["S"].rpartition("@")[2] in domains]
+        reported = {
+            line.split(";", 1)[1].strip().lower()
+            for message in self.dsn_messages()
+            for line in message.as_string().splitlines()
+            if line.lower().startswith("final-recipient:")
+        }
+        return {
+            "mx_delivered": sum(1 for i in items if i["state"]["S"] == "delivered"),
+            "mx_bounced": sum(1 for i in items if i["state"]["S"] == "bounced" and i["recipient"]["S"] in reported),
+            "mx_outcomes": {
+                i["recipient"]["S"]: f"{i['state']['S']} {i.get('reply_status', {}).get('S', '')}".strip()
+                for i in items
+            },
+        }
+
+    def _load_function(self, logical_id: str, extra_env: dict[str, str] | None = None) -> FunctionUnderTest:
         env = {
             **self.stack.function_environment(logical_id),
             **self.aws_env,
@@ -339,6 +369,7 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": logical_id,
             "POWERTOOLS_DEV": "false",
             **self.function_env,
+            **(extra_env or {}),
         }
         code_uri = self.stack.code_uri(logical_id)
         module_name = f"app_{logical_id}_{uuid.uuid4().hex[:6]}"

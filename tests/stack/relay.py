@@ -2,10 +2,13 @@
 
     python -m tests.stack.relay --ready-file F --maildir DIR --script SCRIPT.json --log LOG.jsonl \\
         [--security starttls|tls|none] [--cert C --key K] [--auth USER:PASS] [--no-smtputf8] \\
-        [--faults PROFILE.json [--seed N]] [--idle-timeout SECONDS]
+        [--faults PROFILE.json [--seed N]] [--idle-timeout SECONDS] \\
+        [--host 127.0.0.2 --port N] [--greeting "421 4.3.2 busy"] [--tls-optional]
 
-It binds 127.0.0.1 on a free port and writes the port to the ready file once it listens. Stop it
-by its PID (SIGTERM).
+It binds 127.0.0.1 (or --host, another loopback address: an MX host in the direct-to-MX tests) on
+a free port (or --port) and writes the port to the ready file once it listens. Stop it by its PID
+(SIGTERM). --greeting answers every connection with that reply and closes it (a 421 at the
+greeting); --tls-optional offers STARTTLS without requiring it, as an MX on port 25 does.
 
 The script (JSON, re-read whenever the file changes; a change restarts every sequence):
 
@@ -548,6 +551,20 @@ class ScriptedSMTP(SMTP):
         return entry
 
 
+class RefusingGreeting(asyncio.Protocol):
+    """A server that answers every connection with one reply (a 421 at the greeting) and closes it."""
+
+    def __init__(self, greeting: str, log: EventLog) -> None:
+        self.greeting = greeting
+        self.log = log
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.log.write(event="greeting", reply=self.greeting)
+        transport.write(self.greeting.encode() + b"\r\n")
+        transport.close()
+
+
 def _declared_size(mail_options: Sequence[str]) -> int | None:
     """The SIZE= the client declared at MAIL FROM (RFC 1870), if any."""
     for option in mail_options:
@@ -578,6 +595,10 @@ class RelayOptions:
     hostname: str = "relay.test"
     faults: FaultProfile | None = None
     idle_timeout: float = 300.0  # aiosmtpd closes a session that sent nothing for this long
+    host: str = "127.0.0.1"
+    port: int = 0
+    greeting: str | None = None  # answer every connection with this reply, then close
+    tls_optional: bool = False  # offer STARTTLS without requiring it
 
 
 def parse_args(argv: list[str] | None = None) -> RelayOptions:
@@ -597,6 +618,10 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
     parser.add_argument(
         "--idle-timeout", type=float, default=300.0, help="close a session idle this many seconds (aiosmtpd's timeout)"
     )
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="the port (0: a free one)")
+    parser.add_argument("--greeting", help='answer each connection with this reply and close it ("421 ...")')
+    parser.add_argument("--tls-optional", action="store_true", help="offer STARTTLS without requiring it")
     args = parser.parse_args(argv)
     if args.security != "none" and not (args.cert and args.key):
         parser.error(f"--security {args.security} needs --cert and --key")
@@ -624,6 +649,10 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
         hostname=args.hostname,
         faults=faults,
         idle_timeout=args.idle_timeout,
+        host=args.host,
+        port=args.port,
+        greeting=args.greeting,
+        tls_optional=args.tls_optional,
     )
 
 
@@ -649,14 +678,16 @@ async def serve(options: RelayOptions) -> None:
         server.log_event("auth", mechanism=mechanism, user=user, reply="235" if ok else "535")
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
 
-    def make_session() -> ScriptedSMTP:
+    def make_session() -> ScriptedSMTP | RefusingGreeting:
+        if options.greeting is not None:
+            return RefusingGreeting(options.greeting, handler.log)
         return ScriptedSMTP(
             handler,
             implicit_tls=options.security == "tls",
             hostname=options.hostname,
             enable_SMTPUTF8=options.smtputf8,
             tls_context=tls_context if options.security == "starttls" else None,
-            require_starttls=options.security == "starttls",
+            require_starttls=options.security == "starttls" and not options.tls_optional,
             authenticator=authenticate,
             auth_required=options.auth is not None,
             auth_require_tls=options.security != "tls",
@@ -668,7 +699,7 @@ async def serve(options: RelayOptions) -> None:
     # A small receive window keeps what the kernel buffers for a session small, so that a client
     # sending a large message is still sending when drop_mid_data resets the connection.
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((options.host, options.port))
     listener.listen(64)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -40,9 +40,8 @@ RELAY_PASSWORD = "relay-pass"
 class RelayProcess:
     """One `python -m tests.stack.relay` process on 127.0.0.1, stopped by its PID."""
 
-    host = "127.0.0.1"
-
     def __init__(self) -> None:
+        self.host = "127.0.0.1"
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.directory = Path()
@@ -61,8 +60,15 @@ class RelayProcess:
         seed: int | None = None,
         idle_timeout: float | None = None,
         startup_timeout: float = 10.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        greeting: str | None = None,
+        tls_optional: bool = False,
+        cert_names: Sequence[str] = (),
     ) -> RelayProcess:
+        """Start the relay; `host`, `port`, `greeting`, `tls_optional` and `cert_names` make it an MX host."""
         self.directory = tmp_dir
+        self.host = host
         self.security = security
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self.set_script(script or {})
@@ -82,7 +88,7 @@ class RelayProcess:
             security,
         ]
         if security != "none":
-            self.certificates = make_certificates(tmp_dir / "certs")
+            self.certificates = make_certificates(tmp_dir / "certs", names=cert_names)
             command += ["--cert", str(self.certificates.cert_file), "--key", str(self.certificates.key_file)]
         if auth is not None:
             command += ["--auth", f"{auth[0]}:{auth[1]}"]
@@ -96,6 +102,11 @@ class RelayProcess:
                 command += ["--seed", str(seed)]
         if idle_timeout is not None:
             command += ["--idle-timeout", str(idle_timeout)]
+        command += ["--host", host, "--port", str(port)]
+        if greeting is not None:
+            command += ["--greeting", greeting]
+        if tls_optional:
+            command.append("--tls-optional")
         with self._path("stderr").open("wb") as stderr:
             self._process = subprocess.Popen(
                 command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr

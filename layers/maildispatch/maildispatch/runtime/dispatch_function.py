@@ -7,6 +7,10 @@ QUITting connections idle past the relay settings' `idle_timeout`; the transport
 waited longer than `recheck_after` with NOOP before reusing it. When the relay settings change
 (fetched with a 5-minute cache: a rotated password, a new host), the old pool is closed and a new
 one made.
+
+With DELIVERY_MODE=mx the transport is an MxTransport instead (adapters/smtp_mx.py), kept across
+warm invocations the same way (its connections per MX host, its MTA-STS policy cache); each
+invocation starts by forgetting the destinations that failed in the previous one.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildispatch.adapters.aws import (
     OUTBOX_PREFIX,
@@ -34,9 +38,13 @@ from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
-from maildispatch.runtime.settings import DispatchSettings
+from maildispatch.core.tally import Tally
+from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+
+if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
+    from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
 
@@ -61,6 +69,8 @@ class DispatchFunction(SqsBatchFunction):
         )
         self._policy = dispatch_policy(settings)
         self._transport: RelayTransport | None = None  # kept across warm invocations
+        self._mx_transport: MxTransport | None = None  # the same, in mx mode
+        self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
@@ -72,14 +82,34 @@ class DispatchFunction(SqsBatchFunction):
         await self._transport.expire_idle()
         return self._transport
 
+    async def mx_transport(self, mx: MxDelivery) -> MxTransport:
+        """The container's MX transport, with the previous invocation's failed destinations forgotten."""
+        if self._mx_transport is None:
+            from maildispatch.adapters.dns_resolver import DnsResolver
+            from maildispatch.adapters.mta_sts import MtaStsPolicies
+            from maildispatch.adapters.smtp_mx import MxTransport
+
+            resolver = DnsResolver(mx.resolver)
+            policies = MtaStsPolicies(resolver, mx.mta_sts) if mx.mta_sts is not None else None
+            self._mx_transport = MxTransport(mx.transport, resolver, mta_sts=policies, tls_reporter=self._tls_report)
+        self._mx_transport.begin_invocation()
+        await self._mx_transport.expire_idle()
+        return self._mx_transport
+
+    def _tls_report(self, report: TlsReport) -> None:
+        if self._tally is not None:
+            self._tally.add("tls_policy_failures")
+
     async def aclose(self) -> None:
         if self._transport is not None:
             transport, self._transport = self._transport, None
             await transport.close()
+        if self._mx_transport is not None:
+            mx_transport, self._mx_transport = self._mx_transport, None
+            await mx_transport.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
-        relay = fetch_relay_settings(self.settings.relay)
         policy = self._policy
         if self.settings.verp_domain and self.settings.verp_secret:
             policy = replace(
@@ -88,7 +118,16 @@ class DispatchFunction(SqsBatchFunction):
         signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         policy = replace(policy, signing_key=signing_key)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
-        transport = await self.relay_transport(relay)
+        transport: RelayTransport | MxTransport
+        if self.settings.mx is not None:
+            transport = await self.mx_transport(self.settings.mx)
+            # one command timeout, plus the connect timeout of a next MX tried just before the deadline
+            smtp_timeout = self.settings.mx.transport.timeout + self.settings.mx.transport.connect_timeout
+        else:
+            assert self.settings.relay is not None, "relay mode needs a relay (settings check it)"
+            relay = fetch_relay_settings(self.settings.relay)
+            transport = await self.relay_transport(relay)
+            smtp_timeout = relay.timeout
         service = DispatchService(
             transport,
             DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
@@ -103,11 +142,12 @@ class DispatchFunction(SqsBatchFunction):
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
+        self._tally = service.tally
         yield BatchSession(
             service.process,
             service.tally,
             concurrency=self.settings.concurrency,
-            reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+            reserve_seconds=smtp_timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
             summary=service.summary,
         )
 

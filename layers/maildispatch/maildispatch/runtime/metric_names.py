@@ -32,4 +32,5 @@ METRIC_NAMES = {
     "key_reused": "MessageKeysReused",
     "delivered_events": "DeliveredEventsPublished",
     "delivered_events_failed": "DeliveredEventsFailed",  # the mail went out; only the event is missing
+    "tls_policy_failures": "TlsPolicyFailures",  # MX mode: an MTA-STS check failed (enforce: not sent there)
 }

@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
+
+if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
+    from maildispatch.adapters.dns_resolver import ResolverSettings
+    from maildispatch.adapters.mta_sts import MtaStsSettings
+    from maildispatch.adapters.smtp_mx import MxSettings
 
 
 class SettingsError(ValueError):
@@ -27,12 +32,24 @@ UNCERTAIN_POLICIES = {
 }
 
 
+DELIVERY_MODES = {"relay": "relay", "mx": "mx"}
+
+
+@dataclass(frozen=True)
+class MxDelivery:
+    """Direct-to-MX delivery (DELIVERY_MODE=mx): the transport, the DNS resolver and MTA-STS."""
+
+    transport: MxSettings
+    resolver: ResolverSettings
+    mta_sts: MtaStsSettings | None  # None: MTA_STS=off, opportunistic STARTTLS only
+
+
 @dataclass(frozen=True)
 class DispatchSettings:
     send_queue_url: str
     dead_letter_queue_url: str
     ledger_table: str
-    relay: RelaySource
+    relay: RelaySource | None  # required in relay mode; in mx mode only if configured
     reporting_mta: str
     content_bucket: str | None = None
     outbox_bucket: str | None = None  # the S3 outbox: send requests and ready messages put under outbox/
@@ -55,15 +72,21 @@ class DispatchSettings:
     signing_secret: str | None = None  # the Secrets Manager secret signing reports and re-enqueue attributes
     delivered_events: bool = False  # DELIVERED_EVENTS: an "Email Delivered" event per delivered recipient
     event_bus_name: str = "default"  # where those events go
+    delivery_mode: str = "relay"  # DELIVERY_MODE: "relay" (a smarthost) or "mx" (direct to each domain's MX)
+    mx: MxDelivery | None = None  # set in mx mode
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
         reader = _EnvReader(env)
+        mode = reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES)
+        has_relay = bool(reader.text("SMTP_HOST", None) or reader.text("RELAY_PARAMETER", None))
         return cls(
             send_queue_url=reader.required("SEND_QUEUE_URL"),
             dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
             ledger_table=reader.required("LEDGER_TABLE"),
-            relay=relay_source_from_environ(env),
+            relay=relay_source_from_environ(env) if mode == "relay" or has_relay else None,
+            delivery_mode=mode,
+            mx=mx_delivery_from_environ(env) if mode == "mx" else None,
             reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
             content_bucket=reader.text("CONTENT_BUCKET", None),
             outbox_bucket=reader.text("OUTBOX_BUCKET", None),
@@ -250,6 +273,43 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
         max_connections=max_connections,
         idle_timeout=idle_timeout,
     )
+
+
+def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
+    """MX_*, DNS_* and MTA_STS* variables; MX_HELO_NAME is required (the name the egress IP's PTR gives)."""
+    from maildispatch.adapters.dns_resolver import ResolverSettings
+    from maildispatch.adapters.mta_sts import MtaStsSettings
+    from maildispatch.adapters.smtp_mx import MxSettings
+
+    reader = _EnvReader(env)
+    ca_file = reader.text("MX_CA_FILE", None) or reader.text("SMTP_CA_FILE", None)
+    transport = MxSettings(
+        helo_name=reader.required("MX_HELO_NAME"),
+        port=reader.integer("MX_PORT", 25, minimum=1),
+        timeout=reader.number("MX_TIMEOUT", 30.0, minimum=0.1),
+        connect_timeout=reader.number("MX_CONNECT_TIMEOUT", 10.0, minimum=0.1),
+        max_connections_per_domain=reader.integer("MX_MAX_CONNECTIONS_PER_DOMAIN", 5, minimum=1),
+        max_mx_hosts=reader.integer("MX_MAX_HOSTS", 5, minimum=1),
+        max_addresses=reader.integer("MX_MAX_ADDRESSES", 20, minimum=1),
+        allow_private_addresses=reader.flag("MX_ALLOW_PRIVATE_ADDRESSES"),
+        ca_file=ca_file,
+        dane=reader.flag("MX_DANE"),  # needs DNS_NAMESERVERS (or the VPC resolver) to validate DNSSEC
+    )
+    try:
+        transport.validate()
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    nameservers = tuple(n.strip() for n in (reader.text("DNS_NAMESERVERS", "") or "").split(",") if n.strip())
+    resolver = ResolverSettings(
+        nameservers=nameservers,
+        port=reader.integer("DNS_PORT", 53, minimum=1),
+        timeout=reader.number("DNS_TIMEOUT", 2.0, minimum=0.05),
+        lifetime=reader.number("DNS_LIFETIME", 5.0, minimum=0.05),
+    )
+    mta_sts = None
+    if reader.text("MTA_STS", "on").lower() not in ("off", "false", "0", "no"):
+        mta_sts = MtaStsSettings(ca_file=ca_file, policy_host_override=reader.text("MTA_STS_POLICY_HOST", None))
+    return MxDelivery(transport=transport, resolver=resolver, mta_sts=mta_sts)
 
 
 class _EnvReader:
