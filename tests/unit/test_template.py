@@ -26,6 +26,9 @@ TEMPLATE = REPO / "template.yaml"
 
 SIX_TIMES = 6  # AWS: queue visibility timeout >= 6 x the function timeout for SQS event sources
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# SAM attaches it to a function whose VpcConfig is conditional (mx mode in a VPC), even when the
+# condition is false: network interfaces only, no data access.
+VPC_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 LEDGER_ACTIONS = {
     "dynamodb:GetItem",
@@ -167,7 +170,7 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
     for role_id in ids_of_type(cfn, "AWS::IAM::Role"):
         role = properties(cfn, role_id)
         for arn in role.get("ManagedPolicyArns", []):
-            if arn not in (BASIC_EXECUTION, XRAY_WRITE):
+            if arn not in (BASIC_EXECUTION, XRAY_WRITE) and (role_id, arn) != ("DispatchFunctionRole", VPC_ACCESS):
                 problems.append(f"{role_id}: managed policy {arn}")
         for statement in statements(role):
             actions = as_list(statement["Action"])
@@ -382,6 +385,8 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
+        "DELIVERY_MODE": {"Ref": "DeliveryMode"},
+        "MX_HELO_NAME": {"Fn::If": ["HasMxHeloName", {"Ref": "MxHeloName"}, {"Ref": "ReportingMta"}]},
     },
     "BounceFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -501,7 +506,8 @@ EXPECTED_GRANTS = {
 def test_each_function_may_do_its_job_on_its_own_resources_and_nothing_else(cfn, function_id):
     role = role_of(cfn, function_id)
     assert grants(role) == EXPECTED_GRANTS[function_id]
-    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION]  # logs only
+    vpc = [VPC_ACCESS] if function_id == "DispatchFunction" else []  # mx mode may run it in a VPC
+    assert role["ManagedPolicyArns"] == [BASIC_EXECUTION, *vpc]  # logs only
 
 
 def test_no_role_can_scan_or_delete_the_ledger_or_use_wildcard_actions(cfn):
@@ -646,6 +652,10 @@ def test_parameter_defaults(cfn):
         "UncertainPolicy": "retry-once",
         "DelayWarningAfter": "off",
         "PublishDeliveredEvents": "false",
+        "DeliveryMode": "relay",
+        "MxHeloName": "",
+        "VpcId": "",
+        "VpcSubnetIds": "",
         "ApiJwtIssuer": "",  # IAM authorization unless an issuer is given
         "ApiJwtAudience": "",
     }
