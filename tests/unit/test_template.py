@@ -178,7 +178,10 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
             resources = as_list(statement["Resource"])
             if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
                 problems.append(f"{role_id}: {actions} on every resource")
-            tables = [{"Fn::GetAtt": [table, "Arn"]} for table in ("DeliveryLedgerTable", "SuppressionTable")]
+            tables = [
+                {"Fn::GetAtt": [table, "Arn"]}
+                for table in ("DeliveryLedgerTable", "SuppressionTable", "RelayBudgetTable")
+            ]
             if any(a.startswith("dynamodb:") for a in actions) and (len(resources) != 1 or resources[0] not in tables):
                 problems.append(f"{role_id}: dynamodb actions on {resources}, not only one of the service's tables")
     return problems
@@ -375,6 +378,9 @@ EXPECTED_ENVIRONMENT = {
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DELIVERED_EVENTS": {"Ref": "PublishDeliveredEvents"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        "RELAY_BUDGET_TABLE": {"Ref": "RelayBudgetTable"},
+        "RELAY_RATE_PER_SECOND": {"Ref": "RelayRatePerSecond"},
+        "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -442,6 +448,11 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
+        # the relay's shared budget: draws, refunds, pauses, the quota window
+        **{
+            action: {"DeliveryLedgerTable", "RelayBudgetTable"}
+            for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
+        },
         # signs return paths; signs reports and re-enqueue attributes
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
@@ -624,6 +635,8 @@ def test_parameter_defaults(cfn):
         "UncertainPolicy": "retry-once",
         "DelayWarningAfter": "off",
         "PublishDeliveredEvents": "false",
+        "RelayRatePerSecond": "off",  # no budget calls unless asked for
+        "RelayDailyQuota": "off",
     }
 
 
@@ -637,6 +650,8 @@ def test_parameter_defaults(cfn):
         ("RetrySchedule", ["5m,10m,20m,40m,1h,2h,4h", "1m*3,1h", "90s"], ["", "5 m", "5m,,1h", "fast"]),
         ("RetryMaxAge", ["2d", "36h", "1.5d"], ["", "2", "forever"]),
         ("DelayWarningAfter", ["off", "4h"], ["", "soon", "4"]),
+        ("RelayRatePerSecond", ["off", "14", "0.5"], ["", "fast", "-1", "1e3"]),
+        ("RelayDailyQuota", ["off", "500", "2000"], ["", "500.5", "lots"]),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):

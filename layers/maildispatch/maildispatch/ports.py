@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from maildispatch.core.budget import Draw, Granted
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.outcome import Envelope, Outcome
 from maildispatch.core.producer_envelope import OutboxObject
@@ -55,6 +56,22 @@ class NoSuppressionList:
 
     async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
         return 0
+
+
+class RelayBudget(Protocol):
+    """The relay's shared budget (core/budget.py): every invocation draws from it before it submits."""
+
+    async def draw(self, count: int, *, now: float) -> Draw:
+        """`count` recipients' worth of rate and quota, all or nothing; Refused says until when."""
+        ...
+
+    async def refund(self, granted: Granted, count: int, *, now: float) -> None:
+        """Give back `count` recipients of a grant that were never sent (best effort)."""
+        ...
+
+    async def pause(self, until: float, *, now: float) -> None:
+        """Refuse every draw until `until` (a later pause wins; an earlier one changes nothing)."""
+        ...
 
 
 class ReturnPathIndex(Protocol):

@@ -11,6 +11,7 @@ one made.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -28,6 +29,7 @@ from maildispatch.adapters.aws import (
     fetch_secret_bytes,
     io_executor,
 )
+from maildispatch.adapters.dynamodb_budget import DynamoDbRelayBudget, relay_budget
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
@@ -37,6 +39,7 @@ from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+from maildispatch.services.pacing import RelayPacer
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
 
@@ -61,6 +64,16 @@ class DispatchFunction(SqsBatchFunction):
         )
         self._policy = dispatch_policy(settings)
         self._transport: RelayTransport | None = None  # kept across warm invocations
+        self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
+
+    def relay_budget(self, relay: RelaySettings) -> DynamoDbRelayBudget | None:
+        """The shared budget of `relay`, or None when no rate or quota is configured (no budget calls)."""
+        key = self.settings.relay_budget_key or budget_key(relay)
+        if key not in self._budgets:
+            self._budgets[key] = relay_budget(
+                aws_client("dynamodb"), self.settings.relay_budget_table, key, self.settings.budget, io_executor()
+            )
+        return self._budgets[key]
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
@@ -89,6 +102,12 @@ class DispatchFunction(SqsBatchFunction):
         policy = replace(policy, signing_key=signing_key)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         transport = await self.relay_transport(relay)
+        budget = self.relay_budget(relay)
+        pacer = (
+            RelayPacer(budget, self.settings.budget, chunk=self.settings.budget_chunk, clock=time.time)
+            if budget is not None
+            else None
+        )
         service = DispatchService(
             transport,
             DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
@@ -101,15 +120,22 @@ class DispatchFunction(SqsBatchFunction):
             renderer=self.renderer,
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
+            pacer=pacer,
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
-        yield BatchSession(
-            service.process,
-            service.tally,
-            concurrency=self.settings.concurrency,
-            reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
-            summary=service.summary,
-        )
+        try:
+            yield BatchSession(
+                service.process,
+                service.tally,
+                concurrency=self.settings.concurrency,
+                reserve_seconds=relay.timeout
+                + RESERVE_BEYOND_SMTP_TIMEOUT
+                + (self.settings.budget.max_sleep if pacer else 0.0),
+                summary=service.summary,
+            )
+        finally:
+            if pacer is not None:
+                await pacer.settle()
 
 
 def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
@@ -128,4 +154,11 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         requeue_after_receives=settings.requeue_after_receives,
         delivered_events=settings.delivered_events,
         event_bus_name=settings.event_bus_name,
+        quota_pause_seconds=settings.quota_pause_seconds,
+        rate_pause_seconds=settings.rate_pause_seconds,
     )
+
+
+def budget_key(relay: RelaySettings) -> str:
+    """One budget per relay account: host, port and user name (never the password)."""
+    return f"{relay.host}:{relay.port}:{relay.username or '-'}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from maildispatch.adapters.aws import RelaySource
+from maildispatch.core.budget import BudgetConfig
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
 
 
@@ -55,6 +56,12 @@ class DispatchSettings:
     signing_secret: str | None = None  # the Secrets Manager secret signing reports and re-enqueue attributes
     delivered_events: bool = False  # DELIVERED_EVENTS: an "Email Delivered" event per delivered recipient
     event_bus_name: str = "default"  # where those events go
+    relay_budget_table: str | None = None  # RELAY_BUDGET_TABLE: the relay's shared budget (rate, quota, pause)
+    budget: BudgetConfig = BudgetConfig()  # RELAY_RATE_PER_SECOND, RELAY_RATE_BURST, RELAY_DAILY_QUOTA: off by default
+    relay_budget_key: str | None = None  # RELAY_BUDGET_KEY: which budget; default the relay's host, port and user
+    budget_chunk: int = 10  # RELAY_BUDGET_CHUNK: recipients an invocation draws at once
+    quota_pause_seconds: float = 3600.0  # RELAY_QUOTA_PAUSE: after a daily-quota reply
+    rate_pause_seconds: float = 60.0  # RELAY_RATE_PAUSE: after a rate reply
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -86,7 +93,26 @@ class DispatchSettings:
             signing_secret=reader.text("SIGNING_SECRET", None),
             delivered_events=reader.flag("DELIVERED_EVENTS"),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            **relay_budget_from_environ(reader),
         )
+
+
+def relay_budget_from_environ(reader: _EnvReader) -> dict[str, Any]:
+    """The relay budget's settings; with a rate or a quota set, RELAY_BUDGET_TABLE is required."""
+    rate = reader.optional_number("RELAY_RATE_PER_SECOND", minimum=0.001)
+    quota = reader.optional_integer("RELAY_DAILY_QUOTA", minimum=1)
+    burst = reader.optional_integer("RELAY_RATE_BURST", minimum=1)
+    table = reader.text("RELAY_BUDGET_TABLE", None)
+    if (rate is not None or quota is not None) and not table:
+        raise SettingsError("RELAY_RATE_PER_SECOND/RELAY_DAILY_QUOTA need RELAY_BUDGET_TABLE (the shared budget)")
+    return {
+        "relay_budget_table": table,
+        "budget": BudgetConfig(rate_per_second=rate, burst=burst, daily_quota=quota),
+        "relay_budget_key": reader.text("RELAY_BUDGET_KEY", None),
+        "budget_chunk": reader.integer("RELAY_BUDGET_CHUNK", 10, minimum=1),
+        "quota_pause_seconds": reader.duration("RELAY_QUOTA_PAUSE", 3600.0) or 3600.0,
+        "rate_pause_seconds": reader.duration("RELAY_RATE_PAUSE", 60.0) or 60.0,
+    }
 
 
 def _attachment_prefix(prefix: str) -> str:
@@ -264,6 +290,19 @@ class _EnvReader:
         if value < minimum:
             raise SettingsError(f"{name}={value} is below the minimum {minimum}")
         return value
+
+    def optional_number(self, name: str, *, minimum: float) -> float | None:
+        """A number, or None when unset or "off"."""
+        raw = self.text(name, None)
+        if raw is None or raw.lower() in ("off", "none"):
+            return None
+        return self.number(name, 0.0, minimum=minimum)
+
+    def optional_integer(self, name: str, *, minimum: int) -> int | None:
+        raw = self.text(name, None)
+        if raw is None or raw.lower() in ("off", "none"):
+            return None
+        return self.integer(name, 0, minimum=minimum)
 
     def duration(self, name: str, default: float | None) -> float | None:
         raw = self.text(name, None)
