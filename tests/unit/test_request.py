@@ -696,6 +696,18 @@ def test_a_campaign_names_its_list() -> None:
 
 
 @pytest.mark.parametrize(
+    "recipients, field",
+    [
+        ({"to": ["a@example.net", "b@example.net"]}, "to"),
+        ({"cc": ["c@example.net"]}, "cc"),
+        ({"to": None, "bcc": ["c@example.net"]}, "bcc"),
+    ],
+)
+def test_campaign_mail_goes_to_one_recipient_in_to(recipients: dict[str, Any], field: str) -> None:
+    assert rejection(request(campaign={"id": "spring"}, **recipients)).field == field
+
+
+@pytest.mark.parametrize(
     "campaign, field",
     [
         ({}, "campaign.id"),

@@ -461,7 +461,16 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
     ignore_suppression = doc.get("ignore_suppression", False)
     if not isinstance(ignore_suppression, bool):
         raise InvalidRequest("ignore_suppression", "must be true or false")
-    campaign = _campaign(doc["campaign"]) if "campaign" in doc else None
+    campaign = None
+    if "campaign" in doc:
+        campaign = _campaign(doc["campaign"])
+        for name in ("cc", "bcc"):
+            if name in doc:
+                raise InvalidRequest(name, "not allowed with campaign: campaign mail goes to one recipient, in to")
+        if len(to) != 1:
+            raise InvalidRequest(
+                "to", "campaign mail goes to one recipient a request (its unsubscribe link is the recipient's own)"
+            )
     return SendRequest(
         from_=from_,
         to=to,
