@@ -101,6 +101,8 @@ def test_a_rate_and_a_quota_from_the_environment():
         ({**LOCAL, "RELAY_BUDGET_TABLE": "b", "RELAY_RATE_PER_SECOND": "fast"}, "RELAY_RATE_PER_SECOND"),
         ({**LOCAL, "RELAY_BUDGET_TABLE": "b", "RELAY_DAILY_QUOTA": "0"}, "RELAY_DAILY_QUOTA"),
         ({**LOCAL, "RELAY_QUOTA_PAUSE": "later"}, "RELAY_QUOTA_PAUSE"),
+        ({**LOCAL, "UNSUBSCRIBE_BASE_URL": "http://mail.example.com"}, "UNSUBSCRIBE_BASE_URL"),
+        ({**LOCAL, "UNSUBSCRIBE_MAILTO": "Unsubscribe <u@example.com>"}, "UNSUBSCRIBE_MAILTO"),
     ],
 )
 def test_a_bad_setting_is_an_error_naming_the_variable(env, named):

@@ -381,6 +381,8 @@ EXPECTED_ENVIRONMENT = {
         "RELAY_BUDGET_TABLE": {"Ref": "RelayBudgetTable"},
         "RELAY_RATE_PER_SECOND": {"Ref": "RelayRatePerSecond"},
         "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
+        "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},
+        "UNSUBSCRIBE_BASE_URL": {"Ref": "UnsubscribeBaseUrl"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -454,7 +456,12 @@ EXPECTED_GRANTS = {
             for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
         },
         # signs return paths; signs reports and re-enqueue attributes
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
+        "secretsmanager:GetSecretValue": {
+            "RelayCredentialsSecret",
+            "VerpSigningSecret",
+            "InternalSigningSecret",
+            "UnsubscribeSigningSecret",
+        },
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
     },
     "BounceFunction": {
@@ -637,6 +644,7 @@ def test_parameter_defaults(cfn):
         "PublishDeliveredEvents": "false",
         "RelayRatePerSecond": "off",  # no budget calls unless asked for
         "RelayDailyQuota": "off",
+        "UnsubscribeBaseUrl": "",
     }
 
 
@@ -652,6 +660,11 @@ def test_parameter_defaults(cfn):
         ("DelayWarningAfter", ["off", "4h"], ["", "soon", "4"]),
         ("RelayRatePerSecond", ["off", "14", "0.5"], ["", "fast", "-1", "1e3"]),
         ("RelayDailyQuota", ["off", "500", "2000"], ["", "500.5", "lots"]),
+        (
+            "UnsubscribeBaseUrl",
+            ["", "https://mail.example.com", "https://a1.execute-api.eu-west-1.amazonaws.com/"],
+            ["http://mail.example.com", "https://a b", "mail.example.com"],
+        ),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):

@@ -36,7 +36,10 @@ class DeliveryLedger(Protocol):
 
 
 class SuppressionList(Protocol):
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]: ...  # keyed by lower-cased address
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
+        """Entries for these addresses, keyed by lower-cased address: unscoped ones, and those scoped to any
+        of `scopes`; a scoped entry wins over an unscoped one (it holds even where the unscoped list is ignored)."""
+        ...
 
     async def add(self, entries: Sequence[Suppression]) -> None: ...
 
@@ -48,7 +51,7 @@ class SuppressionList(Protocol):
 class NoSuppressionList:
     """For deployments without a suppression table: nothing is ever suppressed."""
 
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
         return {}
 
     async def add(self, entries: Sequence[Suppression]) -> None:

@@ -11,6 +11,10 @@ counted as a sender refusal. Later
 sends to a suppressed address are skipped and reported as suppressed, unless a request says
 `"ignore_suppression": true`.
 
+An entry may be scoped (`scope`, e.g. "list:newsletter"): a one-click unsubscribe (core/unsubscribe.py)
+blocks only that list's mail, and holds even for a request with `ignore_suppression`; an entry
+without a scope blocks every mail to the address.
+
 `maildispatch suppression list|show|add|remove` lists and edits the list.
 """
 
@@ -34,6 +38,7 @@ class SuppressionReason(StrEnum):
     SOFT_BOUNCES = "soft_bounces"
     COMPLAINT = "complaint"
     MANUAL = "manual"
+    UNSUBSCRIBED = "unsubscribed"  # from one list (a scoped entry)
 
 
 SOFT_BOUNCE_LIMIT = 3  # soft bounces ...
@@ -49,12 +54,25 @@ class Suppression:
     diagnostic: str | None = None
     message_key: str | None = None
     created_at: float = field(default_factory=time.time)
+    scope: str | None = None  # None: every mail to the address; "list:<id>": only that list's
 
     @property
     def summary(self) -> str:
         when = datetime.fromtimestamp(self.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         what = f"{self.reason} {self.status}" if self.status else self.reason
-        return f"suppressed since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
+        where = f" from {self.scope}" if self.scope else ""
+        return f"suppressed{where} since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
+
+    @property
+    def key(self) -> str:
+        return suppression_key(self.address, self.scope)
+
+
+def suppression_key(address: str, scope: str | None = None) -> str:
+    """Where an entry is kept: the address, or "<scope> <address>" for a scoped one. A scope holds a ':'
+    and no space, and an address holds a ':' only inside quotes (so it starts with '"'): never alike."""
+    address = address.strip().lower()
+    return f"{scope} {address}" if scope else address
 
 
 def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:

@@ -38,7 +38,7 @@ from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
-from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
 from maildispatch.services.pacing import RelayPacer
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
@@ -100,6 +100,13 @@ class DispatchFunction(SqsBatchFunction):
             )
         signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         policy = replace(policy, signing_key=signing_key)
+        if self.settings.unsubscribe_secret:
+            unsubscribe = UnsubscribePolicy(
+                fetch_secret_bytes(self.settings.unsubscribe_secret),
+                self.settings.unsubscribe_base_url,
+                self.settings.unsubscribe_mailto,
+            )
+            policy = replace(policy, unsubscribe=unsubscribe)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         transport = await self.relay_transport(relay)
         budget = self.relay_budget(relay)

@@ -7,6 +7,7 @@ or `BounceSettings.from_environ` once per container and pass the result in.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -62,6 +63,9 @@ class DispatchSettings:
     budget_chunk: int = 10  # RELAY_BUDGET_CHUNK: recipients an invocation draws at once
     quota_pause_seconds: float = 3600.0  # RELAY_QUOTA_PAUSE: after a daily-quota reply
     rate_pause_seconds: float = 60.0  # RELAY_RATE_PAUSE: after a rate reply
+    unsubscribe_secret: str | None = None  # UNSUBSCRIBE_SECRET: the secret signing one-click unsubscribe tokens
+    unsubscribe_base_url: str | None = None  # UNSUBSCRIBE_BASE_URL: https://... serving /u/<token>
+    unsubscribe_mailto: str | None = None  # UNSUBSCRIBE_MAILTO: an address for mailto unsubscribes, if any
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -94,6 +98,47 @@ class DispatchSettings:
             delivered_events=reader.flag("DELIVERED_EVENTS"),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             **relay_budget_from_environ(reader),
+            unsubscribe_secret=reader.text("UNSUBSCRIBE_SECRET", None),
+            unsubscribe_base_url=unsubscribe_base_url(reader.text("UNSUBSCRIBE_BASE_URL", None)),
+            unsubscribe_mailto=_mailto(reader.text("UNSUBSCRIBE_MAILTO", None)),
+        )
+
+
+_BASE_URL_RE = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_LOCAL_URL_RE = re.compile(r"http://(?:127\.0\.0\.1|localhost)(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_MAILTO_RE = re.compile(r"[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def unsubscribe_base_url(url: str | None) -> str | None:
+    """RFC 8058 wants an https URI (plain http only on this machine, for local runs)."""
+    if url is None:
+        return None
+    if not (_BASE_URL_RE.fullmatch(url) or _LOCAL_URL_RE.fullmatch(url)):
+        raise SettingsError(f"UNSUBSCRIBE_BASE_URL={url!r} is not an https URL like https://mail.example.com")
+    return url.rstrip("/")
+
+
+def _mailto(address: str | None) -> str | None:
+    if address is not None and not _MAILTO_RE.fullmatch(address):
+        raise SettingsError(f"UNSUBSCRIBE_MAILTO={address!r} is not a plain ASCII address")
+    return address
+
+
+@dataclass(frozen=True)
+class UnsubscribeSettings:
+    """The unsubscribe endpoint's settings (runtime/api_unsubscribe.py), read by the HTTP API function."""
+
+    suppression_table: str
+    unsubscribe_secret: str
+    event_bus_name: str = "default"
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> UnsubscribeSettings:
+        reader = _EnvReader(env)
+        return cls(
+            suppression_table=reader.required("SUPPRESSION_TABLE"),
+            unsubscribe_secret=reader.required("UNSUBSCRIBE_SECRET"),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
         )
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
@@ -43,6 +44,13 @@ from maildispatch.core.signing import REQUEUE_SIGNATURE_ATTRIBUTE, sign_requeue,
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import suppressed_recipient
 from maildispatch.core.tally import Tally
+from maildispatch.core.unsubscribe import (
+    Subscription,
+    list_scope,
+    list_unsubscribe_headers,
+    make_token,
+    unsubscribe_url,
+)
 from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
     ContentMissing,
@@ -95,10 +103,9 @@ class DispatchPolicy:
     signing_key: bytes | None = field(default=None, repr=False)  # signs re-enqueue attributes; None: never trusted
     delivered_events: bool = False  # publish an "Email Delivered" event per delivered recipient (needs a publisher)
     event_bus_name: str = "default"
-    quota_pause_seconds: float = (
-        3600.0  # the relay said its daily quota is spent: pause it this long (RELAY_QUOTA_PAUSE)
-    )
-    rate_pause_seconds: float = 60.0  # the relay said too fast: pause it this long (RELAY_RATE_PAUSE)
+    unsubscribe: UnsubscribePolicy | None = None  # one-click unsubscribe for campaign mail (RFC 8058)
+    quota_pause_seconds: float = 3600.0  # after a daily-quota reply the relay pauses this long (RELAY_QUOTA_PAUSE)
+    rate_pause_seconds: float = 60.0  # after a rate reply (RELAY_RATE_PAUSE)
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -109,6 +116,13 @@ class DispatchPolicy:
 class VerpPolicy:
     domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
     secret: bytes = field(repr=False)  # the HMAC key that signs the tokens: never in a repr or a log
+
+
+@dataclass(frozen=True)
+class UnsubscribePolicy:
+    secret: bytes = field(repr=False)  # signs the tokens (UNSUBSCRIBE_SECRET): never in a repr or a log
+    base_url: str | None = None  # https://... where the HTTP API serves /u/<token> (UNSUBSCRIBE_BASE_URL)
+    mailto: str | None = None  # an address for mailto unsubscribes (UNSUBSCRIBE_MAILTO), if any
 
 
 class DispatchTally(Tally):
@@ -348,12 +362,21 @@ class DispatchService:
         return still
 
     async def _skip_suppressed(self, granted: list[Claim], request: SendRequest, attempt: _Attempt) -> list[Claim]:
-        if not granted or request.ignore_suppression:
+        """Addresses on the suppression list are not sent to. Campaign mail also honours unsubscribes from its
+        list, and those hold even with ignore_suppression (which overrides only the unscoped list)."""
+        scopes = (list_scope(request.campaign.list_id),) if request.campaign is not None else ()
+        if not granted or (request.ignore_suppression and not scopes):
             return granted
-        found = await self._suppressions.find([c.recipient for c in granted])
+        addresses = [c.recipient for c in granted]
+        if scopes:
+            found = await self._suppressions.find(addresses, scopes=scopes)
+        else:
+            found = await self._suppressions.find(addresses)
         to_send = []
         for claim in granted:
-            entry = found.get(claim.recipient.lower())
+            entry = found.get(claim.recipient.strip().lower())
+            if entry is not None and request.ignore_suppression and entry.scope is None:
+                entry = None
             if entry is None:
                 to_send.append(claim)
                 continue
@@ -377,7 +400,7 @@ class DispatchService:
         by_address: Mapping[str, Address],
         attempt: _Attempt,
     ) -> None:
-        built, failure = await self._build(request, message_key, record)
+        built, failure = await self._build(self._with_unsubscribe(request), message_key, record)
         attempt.built = built
         outcomes: list[Outcome]
         if failure is not None and failure[0].startswith("4"):  # the content store may recover: retry later
@@ -415,6 +438,25 @@ class DispatchService:
                 attempt.wake_at.append(decision.due_at)
         if attempt.quota:
             await self._relay_quota(message_key, attempt, now)
+
+    def _with_unsubscribe(self, request: SendRequest) -> SendRequest:
+        """Campaign mail with its recipient's one-click unsubscribe: List-Unsubscribe, List-Unsubscribe-Post
+        (these replace any the producer gave) and, for templates, the variable unsubscribe_url."""
+        unsubscribe = self._policy.unsubscribe
+        if request.campaign is None:
+            return request
+        if unsubscribe is None or not (unsubscribe.base_url or unsubscribe.mailto):
+            self.tally.add("campaign_without_unsubscribe")
+            return request
+        [recipient] = request.recipients  # the parser allows campaign mail one recipient
+        subscription = Subscription(recipient.address, request.campaign.list_id, request.campaign.id)
+        token = make_token(unsubscribe.secret, subscription)
+        ours = list_unsubscribe_headers(unsubscribe.base_url, unsubscribe.mailto, token)
+        theirs = tuple(h for h in request.headers if h[0].lower() not in ("list-unsubscribe", "list-unsubscribe-post"))
+        variables = request.variables
+        if request.template is not None and unsubscribe.base_url:
+            variables = MappingProxyType({**variables, "unsubscribe_url": unsubscribe_url(unsubscribe.base_url, token)})
+        return replace(request, headers=theirs + ours, variables=variables)
 
     async def _relay_quota(self, message_key: str, attempt: _Attempt, now: float) -> None:
         """Recipients the relay refused for its own quota or rate: not an attempt, not a bounce. The first
