@@ -151,6 +151,21 @@ def test_unsubscribing_adds_an_entry_scoped_to_the_list_and_publishes_the_event_
     }
 
 
+def test_the_event_detail_follows_the_published_schema() -> None:
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        resources.files("maildispatch").joinpath("schema/email-unsubscribed.v1.json").read_text("utf-8")
+    )
+    publisher = CollectingPublisher()
+    asyncio.run(service(publisher=publisher).unsubscribe(make_token(KEY, AN), how="page"))
+
+    Draft202012Validator.check_schema(schema)
+    assert list(Draft202012Validator(schema).iter_errors(json.loads(publisher.calls[0][0]["Detail"]))) == []
+
+
 def test_a_forged_token_changes_nothing() -> None:
     suppressions, publisher = InMemorySuppressionList(), CollectingPublisher()
 
