@@ -1,9 +1,12 @@
-"""A quota reply through the real dispatch handler: nobody bounces, the record waits, the relay's budget
-pauses, then the message is delivered.
+"""Campaign mail through the real dispatch handler, on the local stack (moto server, the template's
+resources including RelayBudgetTable and UnsubscribeSigningSecret, the scripted TLS+AUTH relay), with a
+daily quota, a rate and an unsubscribe URL configured:
 
-The local stack (moto server, the template's resources including RelayBudgetTable, the scripted TLS+AUTH
-relay) with a daily quota and a rate configured, and a relay that answers the first RCPT for one
-recipient as Gmail answers a sender over its daily limit.
+- a quota reply (the relay answers the first RCPT for one recipient as Gmail answers a sender over its
+  daily limit): nobody bounces, the record waits, the relay's budget pauses, then the message is delivered;
+- one-click unsubscribe: the delivered message's List-Unsubscribe URL, POSTed to the unsubscribe router
+  wired to DynamoDB and EventBridge, stops the list's next message to the address and publishes
+  `Email Unsubscribed`; another list's message still goes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tests.stack.moto import aws_client
 
 GMAIL_DAILY = "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits - gsmtp"
 RECIPIENT = "subscriber@example.net"
+BASE_URL = "https://mail.example.com"
 PAUSE_SECONDS = 2
 REQUEST = {
     "message_key": "spring-2026-0001",
@@ -35,7 +39,12 @@ REQUEST = {
 def stack(tmp_path_factory, moto_server):
     moto_server.reset()
     script = {"rcpt": {RECIPIENT: [GMAIL_DAILY, "250 2.1.5 OK"]}}
-    env = {"RELAY_DAILY_QUOTA": "500", "RELAY_RATE_PER_SECOND": "20", "RELAY_QUOTA_PAUSE": f"{PAUSE_SECONDS}s"}
+    env = {
+        "RELAY_DAILY_QUOTA": "500",
+        "RELAY_RATE_PER_SECOND": "20",
+        "RELAY_QUOTA_PAUSE": f"{PAUSE_SECONDS}s",
+        "UNSUBSCRIBE_BASE_URL": BASE_URL,
+    }
     with LocalStack(tmp_path_factory.mktemp("quota"), relay_script=script, function_env=env, moto=moto_server) as s:
         yield s
 
@@ -48,6 +57,8 @@ def received(stack, ids: list[str], timeout_s: float = 10.0) -> list[dict]:
             QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
         )
         got.update((m["MessageId"], m) for m in response.get("Messages", []) if m["MessageId"] in ids)
+        if len(got) < len(ids):
+            time.sleep(0.1)
     assert set(got) == set(ids)
     return [got[i] for i in ids]
 
@@ -100,3 +111,55 @@ def test_a_quota_reply_pauses_the_relay_and_the_message_is_delivered_after_the_p
     assert stack.queue_depth("DeadLetterQueue") == 0 and stack.suppressed_addresses() == []
     budget = budget_state(stack)
     assert sum(int(v["count"]) for slot, v in budget.items() if slot.startswith("q#")) == 1  # the one delivery
+
+
+def campaign_request(key: str, list_id: str) -> dict:
+    return {
+        "message_key": key,
+        "from": "News <news@example.com>",
+        "to": ["reader@example.net"],
+        "template": {"subject": "News", "text": "Hello. To leave: {{ unsubscribe_url }}"},
+        "campaign": {"id": key.rsplit("-", 1)[0], "list": list_id},
+    }
+
+
+def test_a_one_click_unsubscribe_stops_the_lists_next_message(stack):
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
+    from maildispatch.runtime.settings import UnsubscribeSettings
+    from tests.unit.test_unsubscribe import http_event
+
+    ids = stack.enqueue([json.dumps(campaign_request("spring-1", "news"))])
+    assert dispatch(stack, received(stack, ids)) == {"batchItemFailures": []}
+    [message] = [m for m in stack.delivered_messages() if m["X-Envelope-To"] == "reader@example.net"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message["List-Unsubscribe"].strip("<>")
+    assert url.startswith(f"{BASE_URL}/u/") and url in message.get_content()
+    env = stack.functions["DispatchFunction"].environment
+    settings = UnsubscribeSettings(
+        suppression_table=env["SUPPRESSION_TABLE"], unsubscribe_secret=env["UNSUBSCRIBE_SECRET"]
+    )
+    app = APIGatewayHttpResolver()
+    app.include_router(unsubscribe_router(unsubscribe_service(settings)))
+    path = url.removeprefix(BASE_URL)
+
+    assert app.resolve(http_event("GET", path), {})["statusCode"] == 200
+    assert stack.suppressed_addresses() == []  # a GET changes nothing
+    answer = app.resolve(http_event("POST", path, "List-Unsubscribe=One-Click"), {})
+    assert answer["statusCode"] == 200
+
+    ids = stack.enqueue(
+        [json.dumps(campaign_request("summer-1", "news")), json.dumps(campaign_request("offers-1", "offers"))]
+    )
+    assert dispatch(stack, received(stack, ids)) == {"batchItemFailures": []}
+    states = {
+        i["message_key"]["S"]: i["state"]["S"]
+        for i in stack.ledger_items()
+        if i["recipient"]["S"] == "reader@example.net"
+    }
+    assert states == {"spring-1": "delivered", "summer-1": "suppressed", "offers-1": "delivered"}
+    events = [e for e in stack.bounce_events() if e["detail-type"] == "Email Unsubscribed"]
+    assert [(e["detail"]["address"], e["detail"]["list"], e["detail"]["how"]) for e in events] == [
+        ("reader@example.net", "news", "one-click")
+    ]
