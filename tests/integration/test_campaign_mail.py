@@ -17,6 +17,7 @@ import time
 import pytest
 
 from tests.stack.event_source import build_sqs_event
+from tests.stack.http_api import http_event
 from tests.stack.lambda_context import FakeLambdaContext
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import aws_client
@@ -128,7 +129,6 @@ def test_a_one_click_unsubscribe_stops_the_lists_next_message(stack):
 
     from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
     from maildispatch.runtime.settings import UnsubscribeSettings
-    from tests.unit.test_unsubscribe import http_event
 
     ids = stack.enqueue([json.dumps(campaign_request("spring-1", "news"))])
     assert dispatch(stack, received(stack, ids)) == {"batchItemFailures": []}
