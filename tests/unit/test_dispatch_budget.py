@@ -187,3 +187,16 @@ def test_suppressed_and_already_delivered_recipients_cost_no_quota() -> None:
     h.process(request(to=("binh@example.net", "an@example.net", "ghost@example.net")), message_id="m-2")
 
     assert h.store is not None and h.store.used(h.clock()) == 2  # binh once, an once; ghost never
+
+
+def test_a_backlog_beyond_the_budget_backs_off_instead_of_coming_back_every_second() -> None:
+    h = Harness(config=BudgetConfig(rate_per_second=0.5, burst=1))
+    h.process(request("c1-0001"))  # the relay is busy for the next 2 seconds
+
+    waits = [
+        h.process(request("c1-0002", ("an@example.net",)), message_id="m-2", receive_count=n)[0].visible_after
+        for n in (1, 2, 3, 4)
+    ]
+
+    assert waits[0] == 2 and waits[1] >= 2 and waits[2] >= 4 and waits[3] >= 8
+    assert all(w <= max(2, 1.5 * 2 ** (n - 1)) + 1 for n, w in zip((1, 2, 3, 4), waits, strict=True))

@@ -221,3 +221,11 @@ def test_a_paused_store_refuses_other_invocations_until_the_pause_ends() -> None
     assert asyncio.run(pacer(store, clock).acquire(1)) == 30
     clock.now = T0 + 30
     assert asyncio.run(pacer(store, clock).acquire(1)) is None
+
+
+def test_a_record_refused_again_and_again_waits_longer_each_time_up_to_a_minute() -> None:
+    waits = [budget.refused_wait(1.0, receives, spread=0.0) for receives in range(1, 10)]
+
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert budget.refused_wait(1.0, 3, spread=0.999) == pytest.approx(4 * 1.4995)  # spread: up to half again
+    assert budget.refused_wait(3600.0, 9, spread=0.5) == 3600  # a pause keeps its own, longer time

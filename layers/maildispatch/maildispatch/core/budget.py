@@ -181,6 +181,15 @@ def quota_frees_at(config: BudgetConfig, counts: Mapping[int, int], now: float, 
     return now + DAY_SECONDS  # more than the whole quota: never, in practice (largest_draw prevents it)
 
 
+def refused_wait(seconds: float, receive_count: int, *, spread: float, cap: float = 60.0) -> float:
+    """How long a refused record waits on the queue: until the budget allows, and longer each time the
+    same record is refused again (1, 2, 4 ... up to `cap` seconds, `spread` in [0, 1) adding up to half
+    again), so a backlog far beyond the budget is not received again every second. A pause or a spent
+    quota already waits longer than this, and keeps its own time."""
+    backoff = min(cap, 2.0 ** max(0, receive_count - 1)) * (1 + spread / 2)
+    return max(seconds, backoff)
+
+
 def bucket_expiry(config: BudgetConfig, bucket: int) -> int:
     """When a bucket's item may go (DynamoDB TTL): a day after it left the window."""
     return (bucket + 2 * DAY_SECONDS // config.bucket_seconds + 2) * config.bucket_seconds

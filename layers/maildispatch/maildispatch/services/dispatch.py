@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from maildispatch.core.budget import refused_wait
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
@@ -274,7 +276,10 @@ class DispatchService:
             wait = await self._pacer.acquire(len(by_address))
             if wait is not None:
                 self.tally.add("budget_waits")
-                return await self._wait(record, message_key, arrival, wait)
+                spread = (zlib.crc32(record.message_id.encode()) % 1000) / 1000  # the batch's records spread out
+                return await self._wait(
+                    record, message_key, arrival, refused_wait(wait, record.receive_count, spread=spread)
+                )
         attempt = _Attempt()
         try:
             return await self._claimed_request(record, request, message_key, arrival, retry, by_address, attempt)
