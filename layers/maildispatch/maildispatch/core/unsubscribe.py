@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from maildispatch.core.request import SendRequest
 from maildispatch.core.signing import sign_unsubscribe, unsubscribe_signature_valid
 
 TOKEN_VERSION = 1
@@ -99,6 +101,22 @@ def list_unsubscribe_headers(base_url: str | None, mailto: str | None, token: st
     if base_url:
         headers.append(("List-Unsubscribe-Post", ONE_CLICK))
     return tuple(headers)
+
+
+def with_unsubscribe(request: SendRequest, key: bytes, base_url: str | None, mailto: str | None) -> SendRequest:
+    """Campaign mail with its recipient's one-click unsubscribe: List-Unsubscribe, List-Unsubscribe-Post
+    (replacing any the producer gave) and, for a template, the variable unsubscribe_url. Other mail, or
+    no URI to offer, comes back unchanged."""
+    if request.campaign is None or not (base_url or mailto):
+        return request
+    [recipient] = request.recipients  # the parser allows campaign mail one recipient
+    token = make_token(key, Subscription(recipient.address, request.campaign.list_id, request.campaign.id))
+    ours = list_unsubscribe_headers(base_url, mailto, token)
+    theirs = tuple(h for h in request.headers if h[0].lower() not in ("list-unsubscribe", "list-unsubscribe-post"))
+    variables = request.variables
+    if request.template is not None and base_url:
+        variables = MappingProxyType({**variables, "unsubscribe_url": unsubscribe_url(base_url, token)})
+    return replace(request, headers=theirs + ours, variables=variables)
 
 
 def unsubscribed_event_detail(subscription: Subscription, *, at: str, how: str) -> dict[str, Any]:

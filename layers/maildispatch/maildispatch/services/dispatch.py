@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
 from maildispatch.core.budget import refused_wait
@@ -46,13 +45,7 @@ from maildispatch.core.signing import REQUEUE_SIGNATURE_ATTRIBUTE, sign_requeue,
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import suppressed_recipient
 from maildispatch.core.tally import Tally
-from maildispatch.core.unsubscribe import (
-    Subscription,
-    list_scope,
-    list_unsubscribe_headers,
-    make_token,
-    unsubscribe_url,
-)
+from maildispatch.core.unsubscribe import list_scope, with_unsubscribe
 from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
     ContentMissing,
@@ -453,15 +446,7 @@ class DispatchService:
         if unsubscribe is None or not (unsubscribe.base_url or unsubscribe.mailto):
             self.tally.add("campaign_without_unsubscribe")
             return request
-        [recipient] = request.recipients  # the parser allows campaign mail one recipient
-        subscription = Subscription(recipient.address, request.campaign.list_id, request.campaign.id)
-        token = make_token(unsubscribe.secret, subscription)
-        ours = list_unsubscribe_headers(unsubscribe.base_url, unsubscribe.mailto, token)
-        theirs = tuple(h for h in request.headers if h[0].lower() not in ("list-unsubscribe", "list-unsubscribe-post"))
-        variables = request.variables
-        if request.template is not None and unsubscribe.base_url:
-            variables = MappingProxyType({**variables, "unsubscribe_url": unsubscribe_url(unsubscribe.base_url, token)})
-        return replace(request, headers=theirs + ours, variables=variables)
+        return with_unsubscribe(request, unsubscribe.secret, unsubscribe.base_url, unsubscribe.mailto)
 
     async def _relay_quota(self, message_key: str, attempt: _Attempt, now: float) -> None:
         """Recipients the relay refused for its own quota or rate: not an attempt, not a bounce. The first
