@@ -198,7 +198,7 @@ class DynamoDbRelayBudget:
                 self._client.update_item(
                     TableName=self._table,
                     Key=self._key(quota_slot(current)),
-                    UpdateExpression="ADD #count :n SET expires_at = :expires",
+                    UpdateExpression="SET expires_at = :expires ADD #count :n",
                     ConditionExpression="attribute_not_exists(#count) OR #count <= :limit",
                     ExpressionAttributeNames={"#count": "count"},
                     ExpressionAttributeValues={
@@ -229,7 +229,8 @@ class DynamoDbRelayBudget:
         counts: dict[int, int] = {}
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "relay = :relay AND slot BETWEEN :low AND :high",
+            "KeyConditionExpression": "#relay = :relay AND #slot BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#relay": "relay", "#slot": "slot"},  # never mind reserved words
             "ExpressionAttributeValues": {":relay": {"S": self._relay}, ":low": {"S": low}, ":high": {"S": high}},
             "ConsistentRead": True,
         }
