@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.stack.event_source import build_sqs_event
-from tests.stack.http_api import http_event
+from tests.stack.unsubscribe_events import http_event
 from tests.stack.lambda_context import FakeLambdaContext
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import aws_client

@@ -38,7 +38,7 @@ from tests.fakes.services import (
     sqs_record,
 )
 from tests.fakes.stores import InMemorySuppressionList
-from tests.stack.http_api import http_event
+from tests.stack.unsubscribe_events import http_event
 
 KEY = b"test unsubscribe key"
 BASE_URL = "https://mail.example.com"
