@@ -17,10 +17,10 @@ import time
 import pytest
 
 from tests.stack.event_source import build_sqs_event
-from tests.stack.unsubscribe_events import http_event
 from tests.stack.lambda_context import FakeLambdaContext
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import aws_client
+from tests.stack.unsubscribe_events import http_event
 
 GMAIL_DAILY = "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits - gsmtp"
 RECIPIENT = "subscriber@example.net"
