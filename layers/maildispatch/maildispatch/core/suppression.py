@@ -7,7 +7,9 @@ SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_WINDOW; a complaint suppresses it; a block 
 sending reputation or set-up (blocked, badreputation, requireptr, authfailure) never does: it
 says nothing about the recipient, and is counted for its own metric and alarm instead; nor does a
 refusal about the sender (a refused MAIL FROM, a bad sender status or wording: sender_refusal),
-counted as a sender refusal. Later
+counted as a sender refusal; nor does a reply about the relay's quota or rate (relay_quota:
+Gmail's `550 5.4.5 Daily user sending limit exceeded`), should one reach a report, counted with
+the sender refusals. Later
 sends to a suppressed address are skipped and reported as suppressed, unless a request says
 `"ignore_suppression": true`.
 
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from maildispatch.core.outcome import Reply
+from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.return_paths import VERIFIED_MATCHES
 from maildispatch.core.returned_mail.model import CONFIDENCE_WEAK, REPUTATION_REASONS
@@ -116,7 +120,7 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         return SuppressionDecision()
     suppress, soft, blocks, sender = [], [], 0, 0
     for recipient in report.recipients:
-        if is_about_sender(recipient.command, recipient.status, recipient.diagnostic):
+        if is_about_sender(recipient.command, recipient.status, recipient.diagnostic) or _about_relay_quota(recipient):
             sender += 1  # says nothing about the recipient: never suppress, never count a soft bounce
             continue
         reason, hard = classify_failure(recipient) if report.reason != ReportReason.EXPIRED else ("expired", False)
@@ -127,6 +131,11 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         elif hard is False:  # soft, or hard on weak evidence: counted, suppressed only when it repeats
             soft.append(recipient.address.strip().lower())
     return SuppressionDecision(tuple(suppress), tuple(soft), blocks, sender)
+
+
+def _about_relay_quota(recipient: FailedRecipient) -> bool:
+    reply = Reply(recipient.reply_code, recipient.status, recipient.diagnostic or "")
+    return relay_quota(reply) is not None
 
 
 def _entry(recipient: FailedRecipient, reason: SuppressionReason, report: BounceReport, now: float) -> Suppression:
