@@ -70,7 +70,7 @@ _RULES: tuple[tuple[str, QuotaKind, str, re.Pattern[str]], ...] = (
         "45",
         re.compile(
             r"daily\s+(?:user\s+|smtp\s+relay\s+|message\s+)?(?:sending\s+)?(?:limit|quota)\s+(?:exceeded|reached)"
-            r"|(?:sending|message|submission)\s*quota\s*(?:exceeded|reached)"
+            r"|(?:sending|submission)\s*quota\s*(?:exceeded|reached)"  # not "message quota": a mailbox's words
             r"|SubmissionQuotaExceeded",
             re.I,
         ),
