@@ -47,6 +47,7 @@ QUOTA_REPLIES = [
     ("550 5.7.0 Sending quota exceeded for this account", "daily"),
     ("450 4.7.1 Too many messages from this account, try again in 120 seconds", "rate"),
     ("421 4.3.2 Throttled: try later", "rate"),
+    ("451 4.7.1 Too many messages in this minute, slow down", "rate"),
 ]
 
 NOT_QUOTA = [
@@ -54,6 +55,7 @@ NOT_QUOTA = [
     "452 4.2.2 The email account that you tried to reach is over quota.",  # the recipient's mailbox
     "552 5.2.2 Mailbox full: quota exceeded",  # the recipient's mailbox
     "452 4.2.2 Message quota exceeded for this mailbox",  # the recipient's mailbox, in other words
+    "452 4.2.2 Too many messages in mailbox",  # the recipient's mailbox again
     "450 4.2.1 The user you are trying to contact is receiving mail too quickly. Please resend later.",
     "450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages",
     "421 4.4.5 Server busy, try again later.",

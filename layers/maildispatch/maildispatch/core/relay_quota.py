@@ -91,7 +91,10 @@ _RULES: tuple[tuple[str, QuotaKind, str, re.Pattern[str]], ...] = (
         "rate_limited",
         QuotaKind.RATE,
         "4",
-        re.compile(r"rate[\s-]*limit(?:ed|ing)?|sending\s+rate|message\s+rate|throttl\w*|too\s+many\s+messages", re.I),
+        re.compile(
+            r"rate[\s-]*limit(?:ed|ing)?|sending\s+rate|message\s+rate|throttl\w*|too\s+many\s+messages\s+(?:from|sent|per|in\s+(?:a|the|this)\s+(?:second|minute|hour|session))",
+            re.I,
+        ),
     ),
 )
 
