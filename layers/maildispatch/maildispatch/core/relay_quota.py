@@ -92,7 +92,8 @@ _RULES: tuple[tuple[str, QuotaKind, str, re.Pattern[str]], ...] = (
         QuotaKind.RATE,
         "4",
         re.compile(
-            r"rate[\s-]*limit(?:ed|ing)?|sending\s+rate|message\s+rate|throttl\w*|too\s+many\s+messages\s+(?:from|sent|per|in\s+(?:a|the|this)\s+(?:second|minute|hour|session))",
+            r"rate[\s-]*limit(?:ed|ing)?|sending\s+rate|message\s+rate|throttl\w*"
+            r"|too\s+many\s+messages\s+(?:from|sent|per|in\s+(?:a|the|this)\s+(?:second|minute|hour|session))",
             re.I,
         ),
     ),
