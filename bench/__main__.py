@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import cold_start, cost, memory, report, template_facts
+from . import campaign_rate, cold_start, cost, memory, report, template_facts
 from .servers import LatencyProxy, SmtpSink, run_smtp_source
 from .throughput import (
     LatencyCase,
@@ -49,6 +49,7 @@ class Plan:
     concurrency_sweep: tuple[int, ...]
     sweep_invocations: int
     cold_runs: int
+    campaign_rate_seconds: float = 120.0  # campaign.rate_error: the budget held for this long
     memory_records: int = 1000
     memory_attachment_bytes: int = 100 * 1024
     cpu_batch: int = 100
@@ -74,7 +75,18 @@ class Plan:
 
     @classmethod
     def quick_plan(cls) -> Plan:
-        return cls(True, 1_500, 2, 12, {10: 5, 100: 2, 1000: 1}, {10: 3, 100: 1}, (5, 10, 20, 50), 1, 3)
+        return cls(
+            True,
+            1_500,
+            2,
+            12,
+            {10: 5, 100: 2, 1000: 1},
+            {10: 3, 100: 1},
+            (5, 10, 20, 50),
+            1,
+            3,
+            campaign_rate_seconds=20.0,
+        )
 
 
 def log(message: str) -> None:
@@ -304,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             "memory_size_mb": memory_size,
             "settings": "the template's DISPATCH_CONCURRENCY and SMTP_MAX_CONNECTIONS",
         }
+    log(f"campaign: a shared relay budget of {campaign_rate.RATE:g} msg/s for {plan.campaign_rate_seconds:g} s")
+    results.setdefault("campaign", {}).update(
+        campaign_rate.measure(args.work / "campaign-rate", seconds=plan.campaign_rate_seconds)
+    )
     log(f"cold start: sam build, then {plan.cold_runs} fresh interpreters per statement")
     results["cold_start"] = cold_start.measure(args.work, plan.cold_runs, runs_without_pyc=1 if plan.quick else None)
     results["cost"] = cost_section(results["latency_bound"], memory_size)

@@ -27,6 +27,7 @@ REQUIRED_KEYS = (
     "memory.peak_rss_mb",
     "memory.memory_size_mb",
     "cost.usd_per_million",
+    "campaign.rate_error",
     "date",
     "machine.cores",
     "machine.python",
@@ -82,6 +83,12 @@ def targets(memory_size_mb: float) -> list[Target]:
             "bounce cold start of what sam build ships, ratio to boto3 + SQS client",
             "<=",
             0.8,
+        ),
+        Target(
+            "campaign.rate_error",
+            "relative error of the achieved send rate against a shared relay budget of 50 msg/s",
+            "<=",
+            0.05,
         ),
         Target(
             "memory.peak_rss_mb",
@@ -195,6 +202,17 @@ def markdown(results: dict[str, Any]) -> str:
             _met(r, "memory.peak_rss_mb"),
         )
     )
+    if "rate_error" in r.get("campaign", {}):
+        campaign = r["campaign"]
+        rows.append(
+            (
+                f"Campaign: {campaign['rate_containers']} containers sharing a relay budget for {campaign['rate_seconds']:g} s",
+                f"{_n(campaign['rate_achieved_msgs_per_s'], 2)} msg/s",
+                f"budget {_n(campaign['rate_budget_msgs_per_s'])} msg/s",
+                f"error {campaign['rate_error']:.1%}",
+                _met(r, "campaign.rate_error"),
+            )
+        )
     rows.append(
         (
             f"Cost per million emails (batch {cost['batch_size']}: Lambda arm64 {cost['memory_mb']} MB + SQS)",

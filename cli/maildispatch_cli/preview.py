@@ -3,8 +3,10 @@
 The request is checked as the dispatch function checks it (a bad one: its fields named, exit 1),
 rendered and built into MIME exactly as dispatch would. A stored template is read from
 --template-dir DIR (DIR/<key>.json) or from the content bucket (--bucket NAME, or the
-ContentBucketName output of --stack NAME); S3 attachments from the content bucket too. Writes
---out FILE (default: standard output).
+ContentBucketName output of --stack NAME); S3 attachments from the content bucket too. Campaign
+mail gets its List-Unsubscribe headers and `{{ unsubscribe_url }}` as dispatch makes them, with a
+preview key and --unsubscribe-url (default https://unsubscribe.invalid): the link looks real but
+opens nothing. Writes --out FILE (default: standard output).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from maildispatch.adapters.aws import S3ContentStore
 from maildispatch.core.mime import AttachmentData, build_message, message_id_for
 from maildispatch.core.render import RenderError, TemplateSource, render_content
 from maildispatch.core.request import InvalidRequest, S3Attachment, SendRequest, StoredTemplateRef, parse_send_request
+from maildispatch.core.unsubscribe import with_unsubscribe
 from maildispatch.ports import ContentMissing, ContentUnavailable
 from maildispatch_cli.aws import Aws
 from maildispatch_cli.client import BUCKET_OUTPUT, MaildispatchClient
@@ -30,6 +33,7 @@ from maildispatch_cli.send import read_requests
 NAME = "preview"
 HELP = "render a send request locally and write the .eml dispatch would send"
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+PREVIEW_UNSUBSCRIBE_KEY = b"maildispatch preview: not a deployment's key"
 
 
 def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -38,6 +42,12 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--out", default=None, metavar="FILE", help="where to write the message (default: stdout)")
     parser.add_argument("--template-dir", default=None, metavar="DIR", help="stored templates as DIR/<key>.json")
     parser.add_argument("--bucket", default=None, help=f"the content bucket (default: --stack's {BUCKET_OUTPUT})")
+    parser.add_argument(
+        "--unsubscribe-url",
+        default="https://unsubscribe.invalid",
+        metavar="URL",
+        help="campaign mail: the unsubscribe base URL shown (default: https://unsubscribe.invalid)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -60,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
 def preview(request: SendRequest, args: argparse.Namespace, *, now: datetime | None = None) -> bytes:
     """The message dispatch would build for `request` (a .eml's bytes)."""
     store = _content_store(request, args)
+    base_url = getattr(args, "unsubscribe_url", None) or "https://unsubscribe.invalid"
+    request = with_unsubscribe(request, PREVIEW_UNSUBSCRIBE_KEY, base_url.rstrip("/"), None)
     try:
         template = _template(request, args.template_dir, store)
         content = render_content(request, template)

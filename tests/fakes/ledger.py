@@ -99,6 +99,7 @@ class InMemoryLedger:
             row.reply = entry.reply or row.reply
             row.uncertain += (entry.state is RecipientState.UNCERTAIN) + entry.uncertain_attempts
             row.warned = row.warned or entry.warned
+            row.attempts -= 0 if entry.counts_as_attempt else 1
             row.next_attempt_at = entry.next_attempt_at or 0.0
             row.updated_at = self.clock()
 

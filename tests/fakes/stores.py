@@ -6,22 +6,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from maildispatch.core.return_paths import SentMessage
-from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression
+from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, Suppression, suppression_key
 
 
 @dataclass
 class InMemorySuppressionList:
     entries: dict[str, Suppression] = field(default_factory=dict)
 
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
-        return {a.lower(): self.entries[a.lower()] for a in addresses if a.lower() in self.entries}
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
+        found = {}
+        for address in {a.strip().lower() for a in addresses}:
+            for key in (*(suppression_key(address, scope) for scope in scopes), address):  # scoped first
+                if key in self.entries:
+                    found[address] = self.entries[key]
+                    break
+        return found
 
     soft: dict[str, dict[str, float]] = field(default_factory=dict)
 
     async def add(self, entries: Sequence[Suppression]) -> None:
         for entry in entries:  # as in DynamoDB, empty optional fields are not stored: they read back as None
             entry = replace(entry, **{n: getattr(entry, n) or None for n in ("status", "diagnostic", "message_key")})
-            self.entries.setdefault(entry.address, entry)
+            self.entries.setdefault(entry.key, entry)
 
     async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
         seen = self.soft.setdefault(address.lower(), {})

@@ -143,3 +143,22 @@ def test_concurrent_claims_for_one_recipient_grant_exactly_one(ledger_and_clock)
 
     grants = [c[0].granted for c in asyncio.run(race())]
     assert grants.count(True) == 1
+
+
+def test_a_claim_the_relay_refused_for_its_quota_is_not_an_attempt(ledger_and_clock):
+    ledger, clock = ledger_and_clock
+    claim(ledger, ["a@x.test"])
+    record(
+        ledger,
+        LedgerEntry("a@x.test", RecipientState.DEFERRED, parse_reply(451, "4.3.0 later"), next_attempt_at=clock() + 60),
+    )
+    clock.advance(60)
+    assert claim(ledger, ["a@x.test"])[0].attempts == 2
+    quota = parse_reply(454, "Throttling failure: Maximum sending rate exceeded")
+    record(
+        ledger,
+        LedgerEntry("a@x.test", RecipientState.DEFERRED, quota, next_attempt_at=clock() + 60, counts_as_attempt=False),
+    )
+    clock.advance(60)
+
+    assert claim(ledger, ["a@x.test"])[0].attempts == 2  # the 451 and this claim; the quota reply counted nothing

@@ -128,3 +128,26 @@ def test_empty_optional_fields_read_back_as_none(suppressions):
     assert find(suppressions, "typo@example.com") == {
         "typo@example.com": Suppression("typo@example.com", "manual", created_at=T0)
     }
+
+
+UNSUBSCRIBED = Suppression("an@example.net", "unsubscribed", created_at=T0, scope="list:newsletter")
+
+
+def scoped(store, scopes, *addresses):
+    return asyncio.run(store.find(list(addresses), scopes=scopes))
+
+
+def test_an_unsubscribe_blocks_only_the_mail_of_its_list(suppressions):
+    add(suppressions, UNSUBSCRIBED)
+
+    assert scoped(suppressions, ["list:newsletter"], "An@Example.net") == {"an@example.net": UNSUBSCRIBED}
+    assert scoped(suppressions, ["list:offers"], "an@example.net") == {}
+    assert find(suppressions, "an@example.net") == {}  # transactional mail still goes
+
+
+def test_a_scoped_entry_wins_over_an_unscoped_one_and_both_are_kept(suppressions):
+    hard = Suppression("an@example.net", "hard_bounce", "5.1.1", created_at=T0)
+    add(suppressions, hard, UNSUBSCRIBED)
+
+    assert scoped(suppressions, ["list:newsletter"], "an@example.net") == {"an@example.net": UNSUBSCRIBED}
+    assert find(suppressions, "an@example.net") == {"an@example.net": hard}

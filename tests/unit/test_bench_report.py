@@ -77,6 +77,13 @@ RESULTS = {
         "after_event_parsed_rss_mb": 200.0,
         "peak_during_invocation_mb": 220.0,
     },
+    "campaign": {
+        "rate_error": 0.012,
+        "rate_budget_msgs_per_s": 50.0,
+        "rate_achieved_msgs_per_s": 50.6,
+        "rate_seconds": 120.0,
+        "rate_containers": 4,
+    },
     "cost": {
         "usd_per_million": 0.2,
         "batch_size": 10,
@@ -112,6 +119,14 @@ def test_every_target_says_what_it_wants_what_was_measured_and_whether_it_was_me
     assert targets["cold_start.bounce.ratio_to_boto3"]["met"] is False
     assert targets["memory.peak_rss_mb"]["threshold"] == 384.0, "MemorySize less 25 % headroom"
     assert targets["memory.peak_rss_mb"]["met"] is True
+    assert targets["campaign.rate_error"] | {"what": ""} == {
+        "what": "",
+        "target": "<= 0.05",
+        "threshold": 0.05,
+        "comparison": "<=",
+        "measured": 0.012,
+        "met": True,
+    }
 
 
 def test_the_table_marks_every_missed_target() -> None:
@@ -120,6 +135,10 @@ def test_the_table_marks_every_missed_target() -> None:
     assert "| CPU-bound: dispatch path to smtp-sink" in table and "0.50" in table
     assert "Missed targets:" in table and "bounce cold start" in table
     assert "(quick run" in table
+    assert (
+        "| Campaign: 4 containers sharing a relay budget for 120 s | 50.60 msg/s | budget 50 msg/s | error 1.2% |"
+        in table
+    )
 
 
 def test_the_json_holds_every_required_key(tmp_path: Path) -> None:

@@ -35,6 +35,25 @@ def test_preview_writes_the_message_dispatch_would_send(tmp_path):
     assert message.get_content().strip() == "Hello Bình"
 
 
+def test_preview_of_campaign_mail_shows_its_unsubscribe_headers_and_link(tmp_path):
+    req = write(
+        tmp_path,
+        {
+            "message_key": "spring-1",
+            "from": "News <news@example.com>",
+            "to": ["binh@example.net"],
+            "template": {"subject": "Spring", "text": "Leave: {{ unsubscribe_url }}"},
+            "campaign": {"id": "spring", "list": "news"},
+        },
+    )
+    out = tmp_path / "message.eml"
+    assert main(["preview", req, "--out", str(out), "--unsubscribe-url", "https://mail.example.com"]) == 0
+    message = email.message_from_bytes(out.read_bytes(), policy=policy.default)
+    link = message["List-Unsubscribe"].strip("<>")
+    assert link.startswith("https://mail.example.com/u/") and link in message.get_content()
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 def test_preview_reads_a_stored_template_from_a_local_directory(tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()

@@ -60,6 +60,31 @@ def test_uncertain_policy_and_delay_warnings():
     assert DispatchSettings.from_environ({**LOCAL, "DELAY_WARNING_AFTER": "off"}).delay_warning_after is None
 
 
+def test_the_relay_budget_is_off_unless_a_rate_or_a_quota_is_set():
+    assert not DispatchSettings.from_environ({**LOCAL, "RELAY_BUDGET_TABLE": "b"}).budget.enabled
+    off = {**LOCAL, "RELAY_BUDGET_TABLE": "b", "RELAY_RATE_PER_SECOND": "off", "RELAY_DAILY_QUOTA": "off"}
+    assert not DispatchSettings.from_environ(off).budget.enabled
+
+
+def test_a_rate_and_a_quota_from_the_environment():
+    settings = DispatchSettings.from_environ(
+        {
+            **LOCAL,
+            "RELAY_BUDGET_TABLE": "budget",
+            "RELAY_RATE_PER_SECOND": "14",
+            "RELAY_DAILY_QUOTA": "500",
+            "RELAY_QUOTA_PAUSE": "2h",
+            "RELAY_RATE_PAUSE": "30s",
+        }
+    )
+    assert (settings.budget.rate_per_second, settings.budget.burst_size, settings.budget.daily_quota) == (14, 14, 500)
+    assert (settings.relay_budget_table, settings.quota_pause_seconds, settings.rate_pause_seconds) == (
+        "budget",
+        7200,
+        30,
+    )
+
+
 @pytest.mark.parametrize(
     "env, named",
     [
@@ -72,6 +97,12 @@ def test_uncertain_policy_and_delay_warnings():
         ({**LOCAL, "DELAY_WARNING_AFTER": "later"}, "DELAY_WARNING_AFTER"),
         ({**LOCAL, "DISPATCH_CONCURRENCY": "0"}, "DISPATCH_CONCURRENCY"),
         ({**LOCAL, "SMTP_ALLOW_INSECURE": "perhaps"}, "SMTP_ALLOW_INSECURE"),
+        ({**LOCAL, "RELAY_RATE_PER_SECOND": "14"}, "RELAY_BUDGET_TABLE"),
+        ({**LOCAL, "RELAY_BUDGET_TABLE": "b", "RELAY_RATE_PER_SECOND": "fast"}, "RELAY_RATE_PER_SECOND"),
+        ({**LOCAL, "RELAY_BUDGET_TABLE": "b", "RELAY_DAILY_QUOTA": "0"}, "RELAY_DAILY_QUOTA"),
+        ({**LOCAL, "RELAY_QUOTA_PAUSE": "later"}, "RELAY_QUOTA_PAUSE"),
+        ({**LOCAL, "UNSUBSCRIBE_BASE_URL": "http://mail.example.com"}, "UNSUBSCRIBE_BASE_URL"),
+        ({**LOCAL, "UNSUBSCRIBE_MAILTO": "Unsubscribe <u@example.com>"}, "UNSUBSCRIBE_MAILTO"),
     ],
 )
 def test_a_bad_setting_is_an_error_naming_the_variable(env, named):

@@ -49,6 +49,19 @@ def test_a_bad_mailbox_or_domain_is_suppressed_at_once(diagnostic, status, reaso
     ]
 
 
+@pytest.mark.parametrize(
+    "diagnostic, status, code",
+    [
+        ("550 5.4.5 Daily user sending limit exceeded. - gsmtp", "5.4.5", 550),
+        ("454 Throttling failure: Daily message quota exceeded", "4.0.0", 454),
+    ],
+)
+def test_a_relay_quota_reply_that_reaches_a_report_never_suppresses_or_counts(diagnostic, status, code):
+    decision = suppression_decision(report("rejected", failed(diagnostic, status, code)), now=100.0)
+
+    assert decision.suppress == () and decision.soft_bounces == () and decision.sender_refusals == 1
+
+
 def test_a_hard_reading_on_weak_evidence_counts_as_a_soft_bounce_and_suppresses_nobody_yet():
     """5.1.0 is "other address status": with no words saying which, "user unknown" is only a guess."""
     vague = failed("550 5.1.0 Address rejected", "5.1.0")

@@ -185,7 +185,10 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
             resources = as_list(statement["Resource"])
             if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
                 problems.append(f"{role_id}: {actions} on every resource")
-            tables = [{"Fn::GetAtt": [table, "Arn"]} for table in ("DeliveryLedgerTable", "SuppressionTable")]
+            tables = [
+                {"Fn::GetAtt": [table, "Arn"]}
+                for table in ("DeliveryLedgerTable", "SuppressionTable", "RelayBudgetTable")
+            ]
             if any(a.startswith("dynamodb:") for a in actions) and (len(resources) != 1 or resources[0] not in tables):
                 problems.append(f"{role_id}: dynamodb actions on {resources}, not only one of the service's tables")
     return problems
@@ -383,6 +386,11 @@ EXPECTED_ENVIRONMENT = {
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DELIVERED_EVENTS": {"Ref": "PublishDeliveredEvents"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        "RELAY_BUDGET_TABLE": {"Ref": "RelayBudgetTable"},
+        "RELAY_RATE_PER_SECOND": {"Ref": "RelayRatePerSecond"},
+        "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
+        "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},
+        "UNSUBSCRIBE_BASE_URL": {"Ref": "UnsubscribeBaseUrl"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
         "DELIVERY_MODE": {"Ref": "DeliveryMode"},
@@ -403,6 +411,8 @@ EXPECTED_ENVIRONMENT = {
         "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
         "IDEMPOTENCY_TTL": "24h",
         "CONTENT_BUCKET": {"Ref": "ContentBucket"},
+        "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},  # one-click unsubscribe (/u/{token})
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},  # Email Unsubscribed
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -449,9 +459,12 @@ EXPECTED_GRANTS = {
         "dynamodb:Query": {"DeliveryLedgerTable"},  # a message's rows
         "dynamodb:UpdateItem": {"DeliveryLedgerTable", "IdempotencyTable"},  # the submission row; idempotency records
         "dynamodb:GetItem": {"IdempotencyTable"},
-        "dynamodb:PutItem": {"IdempotencyTable"},
+        "dynamodb:PutItem": {"IdempotencyTable", "SuppressionTable"},  # idempotency records; unsubscribes
+        "dynamodb:BatchGetItem": {"SuppressionTable"},
         "dynamodb:DeleteItem": {"IdempotencyTable"},
         "s3:PutObject": {"ContentBucket"},  # what its pre-signed upload URLs do (attachments/* only)
+        "secretsmanager:GetSecretValue": {"UnsubscribeSigningSecret"},
+        "events:PutEvents": {"EventBusName"},
     },
     "DispatchFunction": {
         **{action: {"SendQueue"} for action in POLLER},
@@ -469,8 +482,18 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
+        # the relay's shared budget: draws, refunds, pauses, the quota window
+        **{
+            action: {"DeliveryLedgerTable", "RelayBudgetTable"}
+            for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
+        },
         # signs return paths; signs reports and re-enqueue attributes
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
+        "secretsmanager:GetSecretValue": {
+            "RelayCredentialsSecret",
+            "VerpSigningSecret",
+            "InternalSigningSecret",
+            "UnsubscribeSigningSecret",
+        },
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
     },
     "BounceFunction": {
@@ -658,6 +681,9 @@ def test_parameter_defaults(cfn):
         "VpcSubnetIds": "",
         "ApiJwtIssuer": "",  # IAM authorization unless an issuer is given
         "ApiJwtAudience": "",
+        "RelayRatePerSecond": "off",  # no budget calls unless asked for
+        "RelayDailyQuota": "off",
+        "UnsubscribeBaseUrl": "",
     }
 
 
@@ -671,6 +697,13 @@ def test_parameter_defaults(cfn):
         ("RetrySchedule", ["5m,10m,20m,40m,1h,2h,4h", "1m*3,1h", "90s"], ["", "5 m", "5m,,1h", "fast"]),
         ("RetryMaxAge", ["2d", "36h", "1.5d"], ["", "2", "forever"]),
         ("DelayWarningAfter", ["off", "4h"], ["", "soon", "4"]),
+        ("RelayRatePerSecond", ["off", "14", "0.5"], ["", "fast", "-1", "1e3"]),
+        ("RelayDailyQuota", ["off", "500", "2000"], ["", "500.5", "lots"]),
+        (
+            "UnsubscribeBaseUrl",
+            ["", "https://mail.example.com", "https://a1.execute-api.eu-west-1.amazonaws.com/"],
+            ["http://mail.example.com", "https://a b", "mail.example.com"],
+        ),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):
@@ -820,6 +853,7 @@ def test_outputs_give_users_what_they_need(cfn):
 # --- HTTP API ----------------------------------------------------------------------------------
 
 API_ROUTES = {("post", "/v1/messages"), ("get", "/v1/messages/{key}"), ("post", "/v1/uploads")}
+PUBLIC_ROUTES = {("get", "/u/{token}"), ("post", "/u/{token}")}  # one-click unsubscribe
 
 
 def api_operations(cfn: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -842,11 +876,20 @@ def resolve_if(value: Any, conditions: dict[str, bool]) -> Any:
 
 def test_the_api_routes_each_go_to_the_api_function_with_payload_2(cfn):
     operations = api_operations(cfn)
-    assert set(operations) == API_ROUTES
+    assert set(operations) == API_ROUTES | PUBLIC_ROUTES
     for route, operation in operations.items():
         integration = operation["x-amazon-apigateway-integration"]
         assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0", route
         assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"], route
+
+
+@pytest.mark.parametrize("jwt", [False, True])
+def test_only_the_unsubscribe_routes_are_public(cfn, jwt):
+    body = resolve_if(properties(cfn, "MailApi")["Body"], {"UseJwtAuth": jwt})
+    public = {
+        (method, path) for path, ops in body["paths"].items() for method, op in ops.items() if op["security"] == []
+    }
+    assert public == PUBLIC_ROUTES  # RFC 8058: a mailbox provider POSTs with no credentials; the token decides
 
 
 @pytest.mark.parametrize(("jwt", "scheme"), [(False, "AWS_IAM"), (True, "JwtAuthorizer")])

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from maildispatch.core.budget import Draw, Granted
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.message_status import MessageStatus
 from maildispatch.core.outcome import Envelope, Outcome
@@ -36,7 +37,10 @@ class DeliveryLedger(Protocol):
 
 
 class SuppressionList(Protocol):
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]: ...  # keyed by lower-cased address
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
+        """Entries for these addresses, keyed by lower-cased address: unscoped ones, and those scoped to any
+        of `scopes`; a scoped entry wins over an unscoped one (it holds even where the unscoped list is ignored)."""
+        ...
 
     async def add(self, entries: Sequence[Suppression]) -> None: ...
 
@@ -48,7 +52,7 @@ class SuppressionList(Protocol):
 class NoSuppressionList:
     """For deployments without a suppression table: nothing is ever suppressed."""
 
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
         return {}
 
     async def add(self, entries: Sequence[Suppression]) -> None:
@@ -56,6 +60,22 @@ class NoSuppressionList:
 
     async def count_soft_bounce(self, address: str, *, at: float, event_id: str) -> int:
         return 0
+
+
+class RelayBudget(Protocol):
+    """The relay's shared budget (core/budget.py): every invocation draws from it before it submits."""
+
+    async def draw(self, count: int, *, now: float) -> Draw:
+        """`count` recipients' worth of rate and quota, all or nothing; Refused says until when."""
+        ...
+
+    async def refund(self, granted: Granted, count: int, *, now: float) -> None:
+        """Give back `count` recipients of a grant that were never sent (best effort)."""
+        ...
+
+    async def pause(self, until: float, *, now: float) -> None:
+        """Refuse every draw until `until` (a later pause wins; an earlier one changes nothing)."""
+        ...
 
 
 class ReturnPathIndex(Protocol):

@@ -106,6 +106,9 @@ class DynamoDbLedger:
         if uncertain:
             sets.append("uncertain_count = if_not_exists(uncertain_count, :zero) + :uncertain")
             values[":zero"], values[":uncertain"] = {"N": "0"}, {"N": str(uncertain)}
+        if not entry.counts_as_attempt:
+            sets.append("attempts = attempts - :one")
+            values[":one"] = {"N": "1"}
         if entry.warned:
             sets.append("warned = :warned")
             values[":warned"] = {"BOOL": True}

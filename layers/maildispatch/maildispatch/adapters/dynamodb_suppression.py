@@ -7,22 +7,29 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from maildispatch.core.suppression import SOFT_BOUNCE_WINDOW, SOFT_KEY_PREFIX, Suppression, SuppressionReason
+from maildispatch.core.suppression import (
+    SOFT_BOUNCE_WINDOW,
+    SOFT_KEY_PREFIX,
+    Suppression,
+    SuppressionReason,
+    suppression_key,
+)
 from maildispatch.ports import NoSuppressionList, SuppressionList
 
 
 class DynamoDbSuppressionList:
-    """One item per address (partition key `address`), read with BatchGetItem, written once."""
+    """One item per address (partition key `address`), read with BatchGetItem, written once. A scoped entry
+    (an unsubscribe from one list) is kept under "<scope> <address>" with a `scope` attribute."""
 
     def __init__(self, client: Any, table_name: str, executor: Executor | None = None) -> None:
         self._client = client
         self._table = table_name
         self._executor = executor
 
-    async def find(self, addresses: Sequence[str]) -> dict[str, Suppression]:
+    async def find(self, addresses: Sequence[str], *, scopes: Sequence[str] = ()) -> dict[str, Suppression]:
         if not addresses:
             return {}
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.find_now, addresses)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.find_now, addresses, scopes)
 
     async def add(self, entries: Sequence[Suppression]) -> None:
         if entries:
@@ -56,8 +63,9 @@ class DynamoDbSuppressionList:
             )
         return len(recent)
 
-    def find_now(self, addresses: Iterable[str]) -> dict[str, Suppression]:
-        keys = sorted({a.lower() for a in addresses})
+    def find_now(self, addresses: Iterable[str], scopes: Sequence[str] = ()) -> dict[str, Suppression]:
+        plain = {a.strip().lower() for a in addresses}
+        keys = sorted(plain | {suppression_key(a, scope) for a in plain for scope in scopes})
         found: dict[str, Suppression] = {}
         for start in range(0, len(keys), 100):
             request = {
@@ -70,7 +78,8 @@ class DynamoDbSuppressionList:
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self._table, []):
                     entry = _from_item(item)
-                    found[entry.address] = entry
+                    if entry.scope is not None or entry.address not in found:  # a scoped entry wins
+                        found[entry.address] = entry
                 request = response.get("UnprocessedKeys") or {}
         return found
 
@@ -101,11 +110,11 @@ class DynamoDbSuppressionList:
 
 def _to_item(entry: Suppression) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "address": {"S": entry.address},
+        "address": {"S": entry.key},
         "reason": {"S": entry.reason},
         "created_at": {"N": f"{entry.created_at:.3f}"},
     }
-    for name in ("status", "diagnostic", "message_key"):
+    for name in ("status", "diagnostic", "message_key", "scope"):
         value = getattr(entry, name)
         if value:
             item[name] = {"S": value}
@@ -116,13 +125,16 @@ def _from_item(item: dict[str, Any]) -> Suppression:
     def text(name: str) -> str | None:
         return item[name]["S"] if name in item else None
 
+    scope = text("scope")
+    key = item["address"]["S"]
     return Suppression(
-        item["address"]["S"],
+        key[len(scope) + 1 :] if scope and key.startswith(scope + " ") else key,
         SuppressionReason(item["reason"]["S"]),
         text("status"),
         text("diagnostic"),
         text("message_key"),
         float(item["created_at"]["N"]),
+        scope,
     )
 
 

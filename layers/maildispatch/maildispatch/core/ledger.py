@@ -61,6 +61,7 @@ class LedgerEntry:
     warned: bool = False  # set the delay-warning flag
     next_attempt_at: float | None = None  # for DEFERRED/UNCERTAIN: not to be claimed before then
     uncertain_attempts: int = 0  # attempts of unknown outcome to count besides this entry's own state
+    counts_as_attempt: bool = True  # False: the claim that led here is not an attempt (the relay's quota refused it)
 
 
 def ledger_key(recipient: str) -> str:

@@ -7,7 +7,8 @@ functions sign what they write with an internal key (HMAC-SHA256, from Secrets M
 trust only what verifies:
 
 - a bounce report on the dead-letter queue: the report body, in REPORT_SIGNATURE_ATTRIBUTE;
-- a re-enqueued send record: its body, message key and arrival time, in REQUEUE_SIGNATURE_ATTRIBUTE.
+- a re-enqueued send record: its body, message key and arrival time, in REQUEUE_SIGNATURE_ATTRIBUTE;
+- a one-click unsubscribe token (core/unsubscribe.py): the address, list and campaign it names.
 
 Each kind of signature is over its own domain-separated text, so one can never stand in for the
 other. Keys are never logged or shown: only `key_id` (a short fingerprint) may be.
@@ -24,6 +25,7 @@ REQUEUE_SIGNATURE_ATTRIBUTE = "maildispatch-requeue-signature"
 
 _REPORT_DOMAIN = b"maildispatch bounce report v1\n"
 _REQUEUE_DOMAIN = b"maildispatch requeue v1\n"
+_UNSUBSCRIBE_DOMAIN = b"maildispatch unsubscribe v1\n"
 
 
 def _mac(key: bytes, domain: bytes, *parts: bytes) -> str:
@@ -62,6 +64,17 @@ def verified_requeue(
     except ValueError:
         return None
     return (message_key, when) if math.isfinite(when) and when > 0 else None
+
+
+def sign_unsubscribe(key: bytes, payload: bytes) -> str:
+    return _mac(key, _UNSUBSCRIBE_DOMAIN, payload)
+
+
+def unsubscribe_signature_valid(key: bytes, payload: bytes, tag: bytes) -> bool:
+    """`tag`: the leading bytes of the signature (a token carries a truncated one)."""
+    if len(tag) < 16:  # under 128 bits a tag could be guessed
+        return False
+    return hmac.compare_digest(bytes.fromhex(sign_unsubscribe(key, payload))[: len(tag)], tag)
 
 
 def key_id(key: bytes) -> str:

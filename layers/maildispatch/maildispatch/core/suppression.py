@@ -7,9 +7,15 @@ SOFT_BOUNCE_LIMIT within SOFT_BOUNCE_WINDOW; a complaint suppresses it; a block 
 sending reputation or set-up (blocked, badreputation, requireptr, authfailure) never does: it
 says nothing about the recipient, and is counted for its own metric and alarm instead; nor does a
 refusal about the sender (a refused MAIL FROM, a bad sender status or wording: sender_refusal),
-counted as a sender refusal. Later
+counted as a sender refusal; nor does a reply about the relay's quota or rate (relay_quota:
+Gmail's `550 5.4.5 Daily user sending limit exceeded`), should one reach a report, counted with
+the sender refusals. Later
 sends to a suppressed address are skipped and reported as suppressed, unless a request says
 `"ignore_suppression": true`.
+
+An entry may be scoped (`scope`, e.g. "list:newsletter"): a one-click unsubscribe (core/unsubscribe.py)
+blocks only that list's mail, and holds even for a request with `ignore_suppression`; an entry
+without a scope blocks every mail to the address.
 
 `maildispatch suppression list|show|add|remove` lists and edits the list.
 """
@@ -21,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from maildispatch.core.outcome import Reply
+from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.return_paths import VERIFIED_MATCHES
 from maildispatch.core.returned_mail.model import CONFIDENCE_WEAK, REPUTATION_REASONS
@@ -34,6 +42,7 @@ class SuppressionReason(StrEnum):
     SOFT_BOUNCES = "soft_bounces"
     COMPLAINT = "complaint"
     MANUAL = "manual"
+    UNSUBSCRIBED = "unsubscribed"  # from one list (a scoped entry)
 
 
 SOFT_BOUNCE_LIMIT = 3  # soft bounces ...
@@ -49,12 +58,25 @@ class Suppression:
     diagnostic: str | None = None
     message_key: str | None = None
     created_at: float = field(default_factory=time.time)
+    scope: str | None = None  # None: every mail to the address; "list:<id>": only that list's
 
     @property
     def summary(self) -> str:
         when = datetime.fromtimestamp(self.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         what = f"{self.reason} {self.status}" if self.status else self.reason
-        return f"suppressed since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
+        where = f" from {self.scope}" if self.scope else ""
+        return f"suppressed{where} since {when} ({what}{': ' + self.diagnostic if self.diagnostic else ''})"
+
+    @property
+    def key(self) -> str:
+        return suppression_key(self.address, self.scope)
+
+
+def suppression_key(address: str, scope: str | None = None) -> str:
+    """Where an entry is kept: the address, or "<scope> <address>" for a scoped one. A scope holds a ':'
+    and no space, and an address holds a ':' only inside quotes (so it starts with '"'): never alike."""
+    address = address.strip().lower()
+    return f"{scope} {address}" if scope else address
 
 
 def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
@@ -98,7 +120,7 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         return SuppressionDecision()
     suppress, soft, blocks, sender = [], [], 0, 0
     for recipient in report.recipients:
-        if is_about_sender(recipient.command, recipient.status, recipient.diagnostic):
+        if is_about_sender(recipient.command, recipient.status, recipient.diagnostic) or _about_relay_quota(recipient):
             sender += 1  # says nothing about the recipient: never suppress, never count a soft bounce
             continue
         reason, hard = classify_failure(recipient) if report.reason != ReportReason.EXPIRED else ("expired", False)
@@ -109,6 +131,11 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         elif hard is False:  # soft, or hard on weak evidence: counted, suppressed only when it repeats
             soft.append(recipient.address.strip().lower())
     return SuppressionDecision(tuple(suppress), tuple(soft), blocks, sender)
+
+
+def _about_relay_quota(recipient: FailedRecipient) -> bool:
+    reply = Reply(recipient.reply_code, recipient.status, recipient.diagnostic or "")
+    return relay_quota(reply) is not None
 
 
 def _entry(recipient: FailedRecipient, reason: SuppressionReason, report: BounceReport, now: float) -> Suppression:

@@ -2,8 +2,8 @@
 Powertools resolver with its routers, and the errors every router shares, answered as RFC 9457
 problem details.
 
-One function object per container (functions/api/app.py). Routers are included under /v1; a later
-one (campaigns, unsubscribe) is one more `include_router` here.
+One function object per container (functions/api/app.py). The message routers are included under
+/v1; the public one-click unsubscribe routes (/u/{token}) at the root, when UNSUBSCRIBE_SECRET is set.
 """
 
 from __future__ import annotations
@@ -26,16 +26,18 @@ from maildispatch.core.request import InvalidRequest
 from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidIdempotencyKey
 from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
+from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
 from maildispatch.runtime.api_problems import field_error, problem
-from maildispatch.runtime.settings import ApiSettings
+from maildispatch.runtime.settings import ApiSettings, UnsubscribeSettings
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage
+from maildispatch.services.unsubscribe import UnsubscribeService
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "1"
 
 
 class ApiFunction:
-    def __init__(self, settings: ApiSettings) -> None:
+    def __init__(self, settings: ApiSettings, unsubscribe: UnsubscribeService | None = None) -> None:
         self.settings = settings
         self.messages = MessageApi(
             SqsSubmissionQueue(settings.send_queue_url),
@@ -54,11 +56,16 @@ class ApiFunction:
         )
         self.app = APIGatewayHttpResolver()
         self.app.include_router(messages_router(self.messages, self.idempotency), prefix="/v1")
+        if unsubscribe is not None:
+            self.app.include_router(unsubscribe_router(unsubscribe))
         _answer_errors_as_problems(self.app)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> ApiFunction:
-        return cls(ApiSettings.from_environ(env))
+        unsubscribe = (
+            unsubscribe_service(UnsubscribeSettings.from_environ(env)) if env.get("UNSUBSCRIBE_SECRET") else None
+        )
+        return cls(ApiSettings.from_environ(env), unsubscribe)
 
     def handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         return self.app.resolve(dict(event), context)

@@ -15,6 +15,7 @@ invocation starts by forgetting the destinations that failed in the previous one
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -32,6 +33,7 @@ from maildispatch.adapters.aws import (
     fetch_secret_bytes,
     io_executor,
 )
+from maildispatch.adapters.dynamodb_budget import DynamoDbRelayBudget, relay_budget
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
@@ -41,7 +43,8 @@ from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.core.tally import Tally
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
-from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
+from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
+from maildispatch.services.pacing import RelayPacer
 
 if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
     from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
@@ -71,6 +74,16 @@ class DispatchFunction(SqsBatchFunction):
         self._transport: RelayTransport | None = None  # kept across warm invocations
         self._mx_transport: MxTransport | None = None  # the same, in mx mode
         self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
+        self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
+
+    def relay_budget(self, relay: RelaySettings) -> DynamoDbRelayBudget | None:
+        """The shared budget of `relay`, or None when no rate or quota is configured (no budget calls)."""
+        key = self.settings.relay_budget_key or budget_key(relay)
+        if key not in self._budgets:
+            self._budgets[key] = relay_budget(
+                aws_client("dynamodb"), self.settings.relay_budget_table, key, self.settings.budget, io_executor()
+            )
+        return self._budgets[key]
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
@@ -117,8 +130,16 @@ class DispatchFunction(SqsBatchFunction):
             )
         signing_key = fetch_secret_bytes(self.settings.signing_secret) if self.settings.signing_secret else None
         policy = replace(policy, signing_key=signing_key)
+        if self.settings.unsubscribe_secret:
+            unsubscribe = UnsubscribePolicy(
+                fetch_secret_bytes(self.settings.unsubscribe_secret),
+                self.settings.unsubscribe_base_url,
+                self.settings.unsubscribe_mailto,
+            )
+            policy = replace(policy, unsubscribe=unsubscribe)
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         transport: RelayTransport | MxTransport
+        pacer: RelayPacer | None = None
         if self.settings.mx is not None:
             transport = await self.mx_transport(self.settings.mx)
             # one command timeout, plus the connect timeout of a next MX tried just before the deadline
@@ -128,6 +149,9 @@ class DispatchFunction(SqsBatchFunction):
             relay = fetch_relay_settings(self.settings.relay)
             transport = await self.relay_transport(relay)
             smtp_timeout = relay.timeout
+            budget = self.relay_budget(relay)  # the relay's shared pace (mx mode has no relay to pace)
+            if budget is not None:
+                pacer = RelayPacer(budget, self.settings.budget, chunk=self.settings.budget_chunk, clock=time.time)
         service = DispatchService(
             transport,
             DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor()),
@@ -140,16 +164,23 @@ class DispatchFunction(SqsBatchFunction):
             renderer=self.renderer,
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
+            pacer=pacer,
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         self._tally = service.tally
-        yield BatchSession(
-            service.process,
-            service.tally,
-            concurrency=self.settings.concurrency,
-            reserve_seconds=smtp_timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
-            summary=service.summary,
-        )
+        try:
+            yield BatchSession(
+                service.process,
+                service.tally,
+                concurrency=self.settings.concurrency,
+                reserve_seconds=smtp_timeout
+                + RESERVE_BEYOND_SMTP_TIMEOUT
+                + (self.settings.budget.max_sleep if pacer else 0.0),
+                summary=service.summary,
+            )
+        finally:
+            if pacer is not None:
+                await pacer.settle()
 
 
 def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
@@ -168,4 +199,11 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         requeue_after_receives=settings.requeue_after_receives,
         delivered_events=settings.delivered_events,
         event_bus_name=settings.event_bus_name,
+        quota_pause_seconds=settings.quota_pause_seconds,
+        rate_pause_seconds=settings.rate_pause_seconds,
     )
+
+
+def budget_key(relay: RelaySettings) -> str:
+    """One budget per relay account: host, port and user name (never the password)."""
+    return f"{relay.host}:{relay.port}:{relay.username or '-'}"

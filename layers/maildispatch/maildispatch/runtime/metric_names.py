@@ -33,4 +33,10 @@ METRIC_NAMES = {
     "delivered_events": "DeliveredEventsPublished",
     "delivered_events_failed": "DeliveredEventsFailed",  # the mail went out; only the event is missing
     "tls_policy_failures": "TlsPolicyFailures",  # MX mode: an MTA-STS check failed (enforce: not sent there)
+    "budget_waits": "RelayBudgetWaits",  # records that waited for the relay's shared budget
+    "relay_quota": "RelayQuotaReplies",  # recipients the relay refused for its quota or rate: queued, not bounced
+    "relay_quota_daily": "RelayQuotaDaily",
+    "relay_quota_rate": "RelayQuotaRate",
+    "relay_quota_recipients": "RelayQuotaRecipients",
+    "campaign_without_unsubscribe": "CampaignWithoutUnsubscribe",  # no UNSUBSCRIBE_BASE_URL/MAILTO configured
 }

@@ -7,11 +7,13 @@ or `BounceSettings.from_environ` once per container and pass the result in.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from maildispatch.adapters.aws import RelaySource
+from maildispatch.core.budget import BudgetConfig
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
 
 if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
@@ -74,6 +76,15 @@ class DispatchSettings:
     event_bus_name: str = "default"  # where those events go
     delivery_mode: str = "relay"  # DELIVERY_MODE: "relay" (a smarthost) or "mx" (direct to each domain's MX)
     mx: MxDelivery | None = None  # set in mx mode
+    relay_budget_table: str | None = None  # RELAY_BUDGET_TABLE: the relay's shared budget (rate, quota, pause)
+    budget: BudgetConfig = BudgetConfig()  # RELAY_RATE_PER_SECOND, RELAY_RATE_BURST, RELAY_DAILY_QUOTA: off by default
+    relay_budget_key: str | None = None  # RELAY_BUDGET_KEY: which budget; default the relay's host, port and user
+    budget_chunk: int = 10  # RELAY_BUDGET_CHUNK: recipients an invocation draws at once
+    quota_pause_seconds: float = 3600.0  # RELAY_QUOTA_PAUSE: after a daily-quota reply
+    rate_pause_seconds: float = 60.0  # RELAY_RATE_PAUSE: after a rate reply
+    unsubscribe_secret: str | None = None  # UNSUBSCRIBE_SECRET: the secret signing one-click unsubscribe tokens
+    unsubscribe_base_url: str | None = None  # UNSUBSCRIBE_BASE_URL: https://... serving /u/<token>
+    unsubscribe_mailto: str | None = None  # UNSUBSCRIBE_MAILTO: an address for mailto unsubscribes, if any
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -109,7 +120,67 @@ class DispatchSettings:
             signing_secret=reader.text("SIGNING_SECRET", None),
             delivered_events=reader.flag("DELIVERED_EVENTS"),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            **relay_budget_from_environ(reader),
+            unsubscribe_secret=reader.text("UNSUBSCRIBE_SECRET", None),
+            unsubscribe_base_url=unsubscribe_base_url(reader.text("UNSUBSCRIBE_BASE_URL", None)),
+            unsubscribe_mailto=_mailto(reader.text("UNSUBSCRIBE_MAILTO", None)),
         )
+
+
+_BASE_URL_RE = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_LOCAL_URL_RE = re.compile(r"http://(?:127\.0\.0\.1|localhost)(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_MAILTO_RE = re.compile(r"[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def unsubscribe_base_url(url: str | None) -> str | None:
+    """RFC 8058 wants an https URI (plain http only on this machine, for local runs)."""
+    if url is None:
+        return None
+    if not (_BASE_URL_RE.fullmatch(url) or _LOCAL_URL_RE.fullmatch(url)):
+        raise SettingsError(f"UNSUBSCRIBE_BASE_URL={url!r} is not an https URL like https://mail.example.com")
+    return url.rstrip("/")
+
+
+def _mailto(address: str | None) -> str | None:
+    if address is not None and not _MAILTO_RE.fullmatch(address):
+        raise SettingsError(f"UNSUBSCRIBE_MAILTO={address!r} is not a plain ASCII address")
+    return address
+
+
+@dataclass(frozen=True)
+class UnsubscribeSettings:
+    """The unsubscribe endpoint's settings (runtime/api_unsubscribe.py), read by the HTTP API function."""
+
+    suppression_table: str
+    unsubscribe_secret: str
+    event_bus_name: str = "default"
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> UnsubscribeSettings:
+        reader = _EnvReader(env)
+        return cls(
+            suppression_table=reader.required("SUPPRESSION_TABLE"),
+            unsubscribe_secret=reader.required("UNSUBSCRIBE_SECRET"),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
+        )
+
+
+def relay_budget_from_environ(reader: _EnvReader) -> dict[str, Any]:
+    """The relay budget's settings; with a rate or a quota set, RELAY_BUDGET_TABLE is required."""
+    rate = reader.optional_number("RELAY_RATE_PER_SECOND", minimum=0.001)
+    quota = reader.optional_integer("RELAY_DAILY_QUOTA", minimum=1)
+    burst = reader.optional_integer("RELAY_RATE_BURST", minimum=1)
+    table = reader.text("RELAY_BUDGET_TABLE", None)
+    if (rate is not None or quota is not None) and not table:
+        raise SettingsError("RELAY_RATE_PER_SECOND/RELAY_DAILY_QUOTA need RELAY_BUDGET_TABLE (the shared budget)")
+    return {
+        "relay_budget_table": table,
+        "budget": BudgetConfig(rate_per_second=rate, burst=burst, daily_quota=quota),
+        "relay_budget_key": reader.text("RELAY_BUDGET_KEY", None),
+        "budget_chunk": reader.integer("RELAY_BUDGET_CHUNK", 10, minimum=1),
+        "quota_pause_seconds": reader.duration("RELAY_QUOTA_PAUSE", 3600.0) or 3600.0,
+        "rate_pause_seconds": reader.duration("RELAY_RATE_PAUSE", 60.0) or 60.0,
+    }
 
 
 def _attachment_prefix(prefix: str) -> str:
@@ -355,6 +426,19 @@ class _EnvReader:
         if value < minimum:
             raise SettingsError(f"{name}={value} is below the minimum {minimum}")
         return value
+
+    def optional_number(self, name: str, *, minimum: float) -> float | None:
+        """A number, or None when unset or "off"."""
+        raw = self.text(name, None)
+        if raw is None or raw.lower() in ("off", "none"):
+            return None
+        return self.number(name, 0.0, minimum=minimum)
+
+    def optional_integer(self, name: str, *, minimum: int) -> int | None:
+        raw = self.text(name, None)
+        if raw is None or raw.lower() in ("off", "none"):
+            return None
+        return self.integer(name, 0, minimum=minimum)
 
     def duration(self, name: str, default: float | None) -> float | None:
         raw = self.text(name, None)

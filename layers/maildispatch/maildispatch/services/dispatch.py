@@ -13,18 +13,21 @@ import asyncio
 import logging
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from maildispatch.core.budget import refused_wait
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
-from maildispatch.core.outcome import Deferred, Envelope, Outcome, local_reply
+from maildispatch.core.outcome import Bounced, Deferred, Envelope, Outcome, Reply, local_reply
 from maildispatch.core.producer_envelope import Ignored, OutboxObject, eml_request, unwrap
+from maildispatch.core.relay_quota import QuotaKind, RelayQuota, pause_seconds, relay_quota
 from maildispatch.core.render import RenderError
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.request import (
@@ -42,6 +45,7 @@ from maildispatch.core.signing import REQUEUE_SIGNATURE_ATTRIBUTE, sign_requeue,
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import suppressed_recipient
 from maildispatch.core.tally import Tally
+from maildispatch.core.unsubscribe import list_scope, with_unsubscribe
 from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
     ContentMissing,
@@ -60,6 +64,7 @@ from maildispatch.ports import (
     SuppressionList,
     TemplateRenderer,
 )
+from maildispatch.services.pacing import RelayPacer
 
 log = logging.getLogger("maildispatch.dispatch")
 
@@ -93,6 +98,9 @@ class DispatchPolicy:
     signing_key: bytes | None = field(default=None, repr=False)  # signs re-enqueue attributes; None: never trusted
     delivered_events: bool = False  # publish an "Email Delivered" event per delivered recipient (needs a publisher)
     event_bus_name: str = "default"
+    unsubscribe: UnsubscribePolicy | None = None  # one-click unsubscribe for campaign mail (RFC 8058)
+    quota_pause_seconds: float = 3600.0  # after a daily-quota reply the relay pauses this long (RELAY_QUOTA_PAUSE)
+    rate_pause_seconds: float = 60.0  # after a rate reply (RELAY_RATE_PAUSE)
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -103,6 +111,13 @@ class DispatchPolicy:
 class VerpPolicy:
     domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
     secret: bytes = field(repr=False)  # the HMAC key that signs the tokens: never in a repr or a log
+
+
+@dataclass(frozen=True)
+class UnsubscribePolicy:
+    secret: bytes = field(repr=False)  # signs the tokens (UNSUBSCRIBE_SECRET): never in a repr or a log
+    base_url: str | None = None  # https://... where the HTTP API serves /u/<token> (UNSUBSCRIBE_BASE_URL)
+    mailto: str | None = None  # an address for mailto unsubscribes (UNSUBSCRIBE_MAILTO), if any
 
 
 class DispatchTally(Tally):
@@ -119,6 +134,9 @@ class _Attempt:
     built: BuiltMessage | None = None
     error: str | None = None  # for content failures
     released: list[str] = field(default_factory=list)  # claimed, but the request failed before reaching them
+    submitted: int = 0  # recipients the relay took a decision on (budget spent)
+    quota: list[tuple[Claim, Reply, RelayQuota]] = field(default_factory=list)  # refused for the relay's quota
+    pending: list[str] = field(default_factory=list)  # first claims a quota reply undid: back to no row (queued)
 
 
 class DispatchService:
@@ -136,6 +154,7 @@ class DispatchService:
         renderer: TemplateRenderer | None = None,
         outbox: Outbox | None = None,
         publisher: EventPublisher | None = None,
+        pacer: RelayPacer | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -148,6 +167,7 @@ class DispatchService:
         self._requeue = requeue
         self._return_paths = return_paths
         self._outbox = outbox
+        self._pacer = pacer
         self._publisher = publisher if policy.delivered_events else None
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
@@ -245,11 +265,35 @@ class DispatchService:
         self, record: SqsRecord, request: SendRequest, message_key: str, arrival: float, retry: RetryPolicy
     ) -> RecordResult:
         by_address = {a.address: a for a in request.recipients}
+        if self._pacer is not None:  # the relay's shared budget first: a refused record touches nothing
+            wait = await self._pacer.acquire(len(by_address))
+            if wait is not None:
+                self.tally.add("budget_waits")
+                spread = (zlib.crc32(record.message_id.encode()) % 1000) / 1000  # the batch's records spread out
+                return await self._wait(
+                    record, message_key, arrival, refused_wait(wait, record.receive_count, spread=spread)
+                )
+        attempt = _Attempt()
+        try:
+            return await self._claimed_request(record, request, message_key, arrival, retry, by_address, attempt)
+        finally:
+            if self._pacer is not None:
+                self._pacer.give_back(len(by_address) - attempt.submitted)
+
+    async def _claimed_request(
+        self,
+        record: SqsRecord,
+        request: SendRequest,
+        message_key: str,
+        arrival: float,
+        retry: RetryPolicy,
+        by_address: Mapping[str, Address],
+        attempt: _Attempt,
+    ) -> RecordResult:
         owner = f"{self._invocation_id}/{record.message_id}"
         claims = await self._ledger.claim(
             message_key, list(by_address), owner=owner, lease_seconds=self._policy.lease_seconds
         )
-        attempt = _Attempt()
         granted = [c for c in claims if c.granted]
         used_up: list[Claim] = []
         for claim in claims:
@@ -276,6 +320,8 @@ class DispatchService:
             await self._publish_delivered(request, message_key, attempt)
         if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
             await self._ledger.release(message_key, attempt.released, owner=owner)
+        if attempt.pending:  # the relay's quota refused them: no attempt, they are queued as before
+            await self._ledger.release(message_key, attempt.pending, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
         if used_up and not granted and not attempt.failed and not attempt.wake_at:
             reports.append(self._key_reused(used_up, request, message_key, record, arrival))
@@ -314,12 +360,21 @@ class DispatchService:
         return still
 
     async def _skip_suppressed(self, granted: list[Claim], request: SendRequest, attempt: _Attempt) -> list[Claim]:
-        if not granted or request.ignore_suppression:
+        """Addresses on the suppression list are not sent to. Campaign mail also honours unsubscribes from its
+        list, and those hold even with ignore_suppression (which overrides only the unscoped list)."""
+        scopes = (list_scope(request.campaign.list_id),) if request.campaign is not None else ()
+        if not granted or (request.ignore_suppression and not scopes):
             return granted
-        found = await self._suppressions.find([c.recipient for c in granted])
+        addresses = [c.recipient for c in granted]
+        if scopes:
+            found = await self._suppressions.find(addresses, scopes=scopes)
+        else:
+            found = await self._suppressions.find(addresses)
         to_send = []
         for claim in granted:
-            entry = found.get(claim.recipient.lower())
+            entry = found.get(claim.recipient.strip().lower())
+            if entry is not None and request.ignore_suppression and entry.scope is None:
+                entry = None
             if entry is None:
                 to_send.append(claim)
                 continue
@@ -343,7 +398,7 @@ class DispatchService:
         by_address: Mapping[str, Address],
         attempt: _Attempt,
     ) -> None:
-        built, failure = await self._build(request, message_key, record)
+        built, failure = await self._build(self._with_unsubscribe(request), message_key, record)
         attempt.built = built
         outcomes: list[Outcome]
         if failure is not None and failure[0].startswith("4"):  # the content store may recover: retry later
@@ -361,8 +416,13 @@ class DispatchService:
         else:
             assert built is not None
             outcomes = await self._submit(request, message_key, built, [c.recipient for c in claims], by_address)
+            attempt.submitted = len(claims)
         now = self._clock()
         for claim, outcome in zip(claims, outcomes, strict=False):
+            quota = relay_quota(outcome.reply) if isinstance(outcome, (Deferred, Bounced)) else None
+            if quota is not None:  # about the relay, not the recipient: decided below, never bounced
+                attempt.quota.append((claim, outcome.reply, quota))
+                continue
             decision = decide(claim, outcome, retry, age_seconds=now - arrival, now=now, jitter_key=message_key)
             entry = decision.entry
             if claim.took_over:  # record the earlier attempt of unknown outcome as uncertain
@@ -374,6 +434,61 @@ class DispatchService:
                 attempt.failed.append(decision.report)
             if decision.due_at is not None:
                 attempt.wake_at.append(decision.due_at)
+        if attempt.quota:
+            await self._relay_quota(message_key, attempt, now)
+
+    def _with_unsubscribe(self, request: SendRequest) -> SendRequest:
+        """Campaign mail with its recipient's one-click unsubscribe: List-Unsubscribe, List-Unsubscribe-Post
+        (these replace any the producer gave) and, for templates, the variable unsubscribe_url."""
+        unsubscribe = self._policy.unsubscribe
+        if request.campaign is None:
+            return request
+        if unsubscribe is None or not (unsubscribe.base_url or unsubscribe.mailto):
+            self.tally.add("campaign_without_unsubscribe")
+            return request
+        return with_unsubscribe(request, unsubscribe.secret, unsubscribe.base_url, unsubscribe.mailto)
+
+    async def _relay_quota(self, message_key: str, attempt: _Attempt, now: float) -> None:
+        """Recipients the relay refused for its own quota or rate: not an attempt, not a bounce. The first
+        claim of a recipient is undone (no row: queued); a later one goes back to deferred with its attempt
+        taken back. The relay's budget is paused for everyone until the window allows; the record waits."""
+        policy = self._policy
+        longest = max(
+            (q for _, _, q in attempt.quota),
+            key=lambda q: pause_seconds(q, daily=policy.quota_pause_seconds, rate=policy.rate_pause_seconds),
+        )
+        until = now + pause_seconds(longest, daily=policy.quota_pause_seconds, rate=policy.rate_pause_seconds)
+        for claim, reply, quota in attempt.quota:
+            if claim.attempts <= 1 and not claim.took_over:
+                attempt.pending.append(claim.recipient)
+            else:
+                attempt.entries.append(
+                    LedgerEntry(
+                        claim.recipient,
+                        RecipientState.DEFERRED,
+                        reply,
+                        next_attempt_at=until,
+                        uncertain_attempts=1 if claim.took_over else 0,
+                        counts_as_attempt=False,
+                    )
+                )
+            self.tally.add("relay_quota")
+            self.tally.add(f"relay_quota_{quota.kind}")
+        attempt.submitted -= len(attempt.quota)
+        attempt.wake_at.append(until)
+        if longest.kind is not QuotaKind.RECIPIENTS and self._pacer is not None:
+            await self._pacer.pause(until)
+        log.warning(
+            "relay quota reply: recipients stay queued, the relay's budget pauses",
+            extra={
+                "message_key": message_key,
+                "recipients": len(attempt.quota),
+                "kind": longest.kind.value,
+                "rule": longest.rule,
+                "reply": _redact(attempt.quota[0][1].diagnostic[:200]),
+                "paused_for": round(until - now, 1),
+            },
+        )
 
     async def _submit(
         self,
