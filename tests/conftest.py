@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.hypothesis_budget import PROFILE
 from tests.stack.cli import moto_env  # noqa: F401  (fixture)
+from tests.stack.dns_server import dns_server  # noqa: F401  (fixture)
 from tests.stack.moto_fixtures import aws_env, fresh_moto, moto_server  # noqa: F401  (fixtures)
 from tests.stack.relay_fixtures import relay, relay_settings  # noqa: F401  (fixtures)
 
