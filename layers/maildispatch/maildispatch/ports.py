@@ -67,6 +67,15 @@ class MailTransport(Protocol):
     async def deliver(self, envelope: Envelope, message: bytes) -> list[Outcome]: ...  # never raises
 
 
+class MessageSigner(Protocol):
+    """Signs the bytes about to be sent (DKIM): adapters/dkim_signer.py."""
+
+    def signature_fields(self, message: bytes, *, from_domain: str) -> bytes | None:
+        """Header fields (CRLF-ended) to put above `message` as it is, or None when no key signs mail
+        from `from_domain` (an ASCII domain)."""
+        ...
+
+
 class ContentStore(Protocol):
     """Stored templates and large attachments (S3 on AWS)."""
 

@@ -34,6 +34,7 @@ from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
+from maildispatch.ports import MessageSigner
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
@@ -61,6 +62,20 @@ class DispatchFunction(SqsBatchFunction):
         )
         self._policy = dispatch_policy(settings)
         self._transport: RelayTransport | None = None  # kept across warm invocations
+        self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
+
+    def dkim_signer(self) -> MessageSigner | None:
+        """The DKIM signer with the keys as they are now (secrets cached 5 minutes, keys parsed once per
+        container); None without DKIM_KEYS. Only then is `cryptography` imported: a stack that does not
+        sign never pays for loading it."""
+        if not self.settings.dkim_keys:
+            return None
+        if self._dkim_keyring is None:
+            from maildispatch.adapters.dkim_signer import DkimKeyring
+
+            self._dkim_keyring = DkimKeyring(fetch_secret_bytes)
+        signer: MessageSigner = self._dkim_keyring.signer(self.settings.dkim_keys)
+        return signer
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
@@ -101,6 +116,7 @@ class DispatchFunction(SqsBatchFunction):
             renderer=self.renderer,
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
+            signer=self.dkim_signer(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         yield BatchSession(
@@ -128,4 +144,5 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         requeue_after_receives=settings.requeue_after_receives,
         delivered_events=settings.delivered_events,
         event_bus_name=settings.event_bus_name,
+        dkim_strict=settings.dkim_strict,
     )

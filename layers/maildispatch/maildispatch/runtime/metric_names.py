@@ -32,4 +32,7 @@ METRIC_NAMES = {
     "key_reused": "MessageKeysReused",
     "delivered_events": "DeliveredEventsPublished",
     "delivered_events_failed": "DeliveredEventsFailed",  # the mail went out; only the event is missing
+    "dkim_signed": "DkimSignedMessages",
+    "unsigned_messages": "UnsignedMessages",  # DKIM is configured, but not for the From domain: sent unsigned
+    "unsigned_refused": "UnsignedRefused",  # the same with DKIM_STRICT: refused and reported
 }

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from maildispatch.adapters.aws import RelaySource
+from maildispatch.core.dkim import SigningDomain
+from maildispatch.core.request import ascii_domain
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
 
 
@@ -55,6 +57,8 @@ class DispatchSettings:
     signing_secret: str | None = None  # the Secrets Manager secret signing reports and re-enqueue attributes
     delivered_events: bool = False  # DELIVERED_EVENTS: an "Email Delivered" event per delivered recipient
     event_bus_name: str = "default"  # where those events go
+    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: signing domains (names of secrets, never keys)
+    dkim_strict: bool = False  # DKIM_STRICT: refuse mail whose From domain has no key, instead of sending it unsigned
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -86,7 +90,59 @@ class DispatchSettings:
             signing_secret=reader.text("SIGNING_SECRET", None),
             delivered_events=reader.flag("DELIVERED_EVENTS"),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            dkim_keys=dkim_keys_from_environ(reader),
+            dkim_strict=_dkim_strict(reader),
         )
+
+
+def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
+    """DKIM_KEYS: a JSON object of From domain -> {"selector", "secret_arn"[, "ed25519_selector",
+    "ed25519_secret_arn"]}; the secrets (names or ARNs) hold PEM private keys. Empty or unset: no signing."""
+    raw = reader.text("DKIM_KEYS", None)
+    if raw is None:
+        return ()
+    try:
+        spec = json.loads(raw)
+    except ValueError:
+        raise SettingsError("DKIM_KEYS is not JSON: a mapping of domain -> {selector, secret_arn}") from None
+    if not isinstance(spec, dict):
+        raise SettingsError("DKIM_KEYS is not a JSON object of domain -> {selector, secret_arn}")
+    domains = []
+    for name, entry in spec.items():
+        where = f"DKIM_KEYS.{name}"
+        if not isinstance(entry, dict):
+            raise SettingsError(f"{where} is not an object with selector and secret_arn")
+        unknown = set(entry) - {"selector", "secret_arn", "ed25519_selector", "ed25519_secret_arn"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if not all(isinstance(entry.get(key), str) and entry[key].strip() for key in ("selector", "secret_arn")):
+            raise SettingsError(f"{where} needs selector and secret_arn (strings)")
+        try:
+            domains.append(
+                SigningDomain(
+                    domain=ascii_domain(str(name).strip().rstrip(".")).lower(),
+                    selector=entry["selector"].strip(),
+                    secret=entry["secret_arn"].strip(),
+                    ed25519_selector=_optional_text(entry.get("ed25519_selector")),
+                    ed25519_secret=_optional_text(entry.get("ed25519_secret_arn")),
+                )
+            )
+        except ValueError as error:
+            raise SettingsError(f"{where}: {error}") from None
+    if len({d.domain for d in domains}) != len(domains):
+        raise SettingsError("DKIM_KEYS names a domain twice")
+    return tuple(domains)
+
+
+def _optional_text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _dkim_strict(reader: _EnvReader) -> bool:
+    strict = reader.flag("DKIM_STRICT")
+    if strict and reader.text("DKIM_KEYS", None) is None:
+        raise SettingsError("DKIM_STRICT is set but DKIM_KEYS is empty: every message would be refused")
+    return strict
 
 
 def _attachment_prefix(prefix: str) -> str:
