@@ -132,3 +132,22 @@ class DkimKeyring:
             where = f"DKIM key of {identity.domain} (selector {identity.selector}, secret {secret})"
             key = self._parsed[cache_key] = load_private_key(pem, identity.algorithm, where=where)
         return key
+
+
+def published_key(pem: bytes) -> tuple[Algorithm, bytes]:
+    """The algorithm and the p= bytes of a PEM key, private or public (for `maildispatch check-sender`)."""
+    text = pem.strip() + b"\n"
+    public: object
+    try:
+        public = serialization.load_pem_private_key(text, password=None).public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        try:
+            public = serialization.load_pem_public_key(text)
+        except (ValueError, UnsupportedAlgorithm):
+            raise DkimKeyError("not a PEM private or public key") from None
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return "ed25519-sha256", public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if isinstance(public, rsa.RSAPublicKey):
+        der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return "rsa-sha256", der
+    raise DkimKeyError("DKIM keys are RSA or Ed25519")
