@@ -71,6 +71,13 @@ def test_a_bad_dkim_setting_is_an_error_naming_it(value, named):
         settings(DKIM_KEYS=value)
 
 
+def test_a_secret_outside_the_prefix_the_function_may_read_is_refused_at_start():
+    keys = json.dumps({"example.com": {"selector": "s1", "secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:other/k"}})
+    with pytest.raises(SettingsError, match="not named under DKIM_SECRETS_PREFIX 'maildispatch/dkim/'"):
+        settings(DKIM_KEYS=keys, DKIM_SECRETS_PREFIX="maildispatch/dkim/")
+    assert settings(DKIM_KEYS=keys.replace("other/", "maildispatch/dkim/"), DKIM_SECRETS_PREFIX="maildispatch/dkim/")
+
+
 def test_strict_without_keys_is_refused_at_start_not_by_refusing_every_message():
     with pytest.raises(SettingsError, match="DKIM_STRICT is set but DKIM_KEYS is empty"):
         settings(DKIM_STRICT="true")

@@ -375,6 +375,9 @@ EXPECTED_ENVIRONMENT = {
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DELIVERED_EVENTS": {"Ref": "PublishDeliveredEvents"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        "DKIM_KEYS": {"Ref": "DkimKeys"},
+        "DKIM_STRICT": {"Ref": "DkimStrict"},
+        "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
     },
@@ -442,8 +445,13 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
-        # signs return paths; signs reports and re-enqueue attributes
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
+        # signs return paths; signs reports and re-enqueue attributes; DKIM keys (secrets under the prefix)
+        "secretsmanager:GetSecretValue": {
+            "RelayCredentialsSecret",
+            "VerpSigningSecret",
+            "InternalSigningSecret",
+            "DkimSecretsPrefix",
+        },
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
     },
     "BounceFunction": {
@@ -624,6 +632,9 @@ def test_parameter_defaults(cfn):
         "UncertainPolicy": "retry-once",
         "DelayWarningAfter": "off",
         "PublishDeliveredEvents": "false",
+        "DkimKeys": "",
+        "DkimStrict": "false",
+        "DkimSecretsPrefix": "maildispatch/dkim/",
     }
 
 
@@ -637,6 +648,7 @@ def test_parameter_defaults(cfn):
         ("RetrySchedule", ["5m,10m,20m,40m,1h,2h,4h", "1m*3,1h", "90s"], ["", "5 m", "5m,,1h", "fast"]),
         ("RetryMaxAge", ["2d", "36h", "1.5d"], ["", "2", "forever"]),
         ("DelayWarningAfter", ["off", "4h"], ["", "soon", "4"]),
+        ("DkimKeys", ["", '{"example.com": {"selector": "s1", "secret_arn": "arn:x"}}'], ["example.com", "[1]"]),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):

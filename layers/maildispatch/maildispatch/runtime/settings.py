@@ -131,6 +131,14 @@ def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
             raise SettingsError(f"{where}: {error}") from None
     if len({d.domain for d in domains}) != len(domains):
         raise SettingsError("DKIM_KEYS names a domain twice")
+    prefix = reader.text("DKIM_SECRETS_PREFIX", None)  # the template lets the function read only these
+    for entry in domains:
+        for _, secret in entry.identities:
+            if prefix and not (secret.startswith(prefix) or f":secret:{prefix}" in secret):
+                raise SettingsError(
+                    f"DKIM_KEYS.{entry.domain}: the secret {secret} is not named under DKIM_SECRETS_PREFIX "
+                    f"{prefix!r}, so the function may not read it"
+                )
     return tuple(domains)
 
 
