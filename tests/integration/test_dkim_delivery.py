@@ -1,15 +1,12 @@
 """DKIM through the real dispatch handler: keys in Secrets Manager (moto), DKIM_KEYS in the function's
 environment, the message through RelayTransport to the scripted relay, and the bytes the relay stored
-verified by dkimpy against the public keys the DNS test server publishes."""
+verified by dkimpy against the public keys the DNS test server publishes (tests/stack/dkim_dns.py)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 
 import dkim
-import dns.exception
-import dns.resolver
 import pytest
 
 from maildispatch.adapters.dkim_signer import SigningKey
@@ -18,53 +15,13 @@ from tests.fakes import dkim as keys
 from tests.integration.test_handlers import invoke, sqs_event
 from tests.stack.dns_server import DnsServer
 from tests.stack.local_stack import LocalStack
-from tests.stack.moto import aws_client
-
-SECRET_PREFIX = "maildispatch/dkim/"
-
-
-@pytest.fixture(scope="module")
-def published():
-    with DnsServer({name: [("TXT", text)] for name, text in keys.published().items()}, zones=["com"]) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, moto_server):
     moto_server.reset()
-    suffix = uuid.uuid4().hex[:6]
-    secrets = aws_client("secretsmanager", moto_server.endpoint_url)
-    arns = {
-        name: secrets.create_secret(Name=f"{SECRET_PREFIX}{name}-{suffix}", SecretString=pem.decode())["ARN"]
-        for name, pem in (("rsa", keys.pem(keys.rsa_key())), ("ed", keys.pem(keys.ed25519_key())))
-    }
-    dkim_keys = {
-        keys.DOMAIN: {
-            "selector": keys.RSA_SELECTOR,
-            "secret_arn": arns["rsa"],
-            "ed25519_selector": keys.ED25519_SELECTOR,
-            "ed25519_secret_arn": arns["ed"],
-        }
-    }
-    with LocalStack(
-        tmp_path_factory.mktemp("dkim"), function_env={"DKIM_KEYS": json.dumps(dkim_keys)}, moto=moto_server
-    ) as running:
+    with LocalStack(tmp_path_factory.mktemp("dkim"), moto=moto_server, dkim=True) as running:
         yield running
-
-
-def txt_from(server: DnsServer):
-    """dkimpy's dnsfunc, asking the DNS test server."""
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers, resolver.port, resolver.lifetime = [server.host], server.port, 2.0
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        try:
-            answer = resolver.resolve(name.decode("ascii"), "TXT")
-        except dns.exception.DNSException:
-            return None
-        return b"".join(answer[0].strings)
-
-    return lookup
 
 
 def stored(stack, recipient: str) -> bytes:
@@ -72,21 +29,7 @@ def stored(stack, recipient: str) -> bytes:
     return path.read_bytes()
 
 
-def verdicts(message: bytes, server: DnsServer) -> list[tuple[str, bool]]:
-    found = []
-    lookup = txt_from(server)
-    signatures = [v for n, v in dkim.DKIM(message).headers if n.lower() == b"dkim-signature"]
-    for index, value in enumerate(signatures):
-        algorithm = dict(t.strip().split("=", 1) for t in value.decode().split(";") if "=" in t)["a"]
-        try:
-            good = bool(dkim.DKIM(message).verify(idx=index, dnsfunc=lookup))
-        except dkim.DKIMException:
-            good = False
-        found.append((algorithm, good))
-    return found
-
-
-def test_what_the_relay_received_verifies_against_the_published_keys(stack, published):
+def test_what_the_relay_received_verifies_against_the_published_keys(stack):
     body = json.dumps(
         {
             "message_key": "dkim-1",
@@ -103,23 +46,23 @@ def test_what_the_relay_received_verifies_against_the_published_keys(stack, publ
     )
     assert invoke(stack, "DispatchFunction", sqs_event(stack, "SendQueue", [body])) == {"batchItemFailures": []}
     message = stored(stack, "binh@example.net")
-    assert verdicts(message, published) == [("rsa-sha256", True), ("ed25519-sha256", True)]
-    assert dkim.verify(message, dnsfunc=txt_from(published))
+    assert stack.dkim_keys.verdicts(message) == [("rsa-sha256", True), ("ed25519-sha256", True)]
+    assert dkim.verify(message, dnsfunc=stack.dkim_keys.txt_lookup())
 
 
-def test_mail_from_a_domain_without_a_key_goes_out_unsigned(stack, published):
+def test_mail_from_a_domain_without_a_key_goes_out_unsigned(stack):
     body = json.dumps(
         {"message_key": "dkim-2", "from": "x@other.example", "to": ["an@example.net"], "subject": "s", "text": "t"}
     )
     assert invoke(stack, "DispatchFunction", sqs_event(stack, "SendQueue", [body])) == {"batchItemFailures": []}
-    assert b"DKIM-Signature" not in stored(stack, "an@example.net")
+    assert stack.dkim_keys.verifies(stored(stack, "an@example.net")) is None
+    assert stack.summary([])["dkim_failed"] == 1  # the stack signs example.com: an unsigned message counts as failed
 
 
-def test_a_key_the_dns_does_not_publish_fails_verification(stack, published):
+def test_a_key_the_dns_does_not_publish_fails_verification(stack):
     """The check can fail: the same stored message against another published key does not verify."""
     message = stored(stack, "binh@example.net")
-    another = key_record(
-        "rsa-sha256", SigningKey(SignerIdentity("example.com", "x"), keys.rsa_key(2048, 1)).public_key_bytes()
-    )
-    with DnsServer({f"{keys.RSA_SELECTOR}._domainkey.example.com": [("TXT", another)]}, zones=["com"]) as wrong:
-        assert verdicts(message, wrong)[0] == ("rsa-sha256", False)
+    another = SigningKey(SignerIdentity("example.com", "x"), keys.rsa_key(2048, 1)).public_key_bytes()
+    record = {f"{keys.RSA_SELECTOR}._domainkey.example.com": [("TXT", key_record("rsa-sha256", another))]}
+    with DnsServer(record, zones=["com"]) as wrong:
+        assert stack.dkim_keys.verdicts(message, wrong)[0] == ("rsa-sha256", False)
