@@ -5,6 +5,10 @@
     maildispatch check-sender example.com --mode mx --egress-ip 203.0.113.7 --helo-name mail.example.com \\
         --selector md2026 --key-secret maildispatch/dkim/example.com
 
+With --stack NAME (and no --selector), the DKIM keys are the deployed stack's: its DkimKeys parameter
+names each domain's selectors and secrets, whose keys are read from Secrets Manager; --relay-host
+defaults to its RelayHost.
+
 Checks: spf (the envelope domain's record includes the relay's SPF include, or in MX mode authorises
 the egress IP), dkim (each key is published at <selector>._domainkey.<domain> and is the configured
 one), dmarc (a policy exists), alignment (the From domain aligns with the DKIM d= or the SPF domain,
@@ -76,9 +80,17 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
 def setup_from(args: argparse.Namespace) -> SenderSetup:
     """The setup the command line describes; UsageError when it cannot work as given."""
     prog = f"maildispatch {NAME}"
+    domain = args.domain.lower().rstrip(".")
     if args.mode == "mx" and not args.egress_ip:
         raise UsageError("--mode mx needs --egress-ip", prog)
-    keys = []
+    stack = getattr(args, "stack", None)
+    relay_host, dkim_domain = args.relay_host, args.dkim_domain
+    keys: list[DkimKeyToCheck] = []
+    if stack and args.selector is None and args.ed25519_selector is None:
+        parameters = Aws.from_args(args).stack_parameters(stack)
+        relay_host = relay_host or parameters.get("RelayHost") or None
+        dkim_domain, keys = _stack_keys(args, domain, parameters.get("DkimKeys", ""), prog)
+        dkim_domain = args.dkim_domain or dkim_domain
     for label, selector, file, secret in (
         ("", args.selector, args.key_file, args.key_secret),
         ("ed25519-", args.ed25519_selector, args.ed25519_key_file, args.ed25519_key_secret),
@@ -95,19 +107,38 @@ def setup_from(args: argparse.Namespace) -> SenderSetup:
         parsed = BytesHeaderParser(policy=compat32).parsebytes(head)
         sample = {name.lower(): " ".join(str(value).split()) for name, value in parsed.items()}
     return SenderSetup(
-        domain=args.domain.lower().rstrip("."),
+        domain=domain,
         mode=args.mode,
         envelope_domain=args.envelope_domain,
-        relay_host=args.relay_host,
+        relay_host=relay_host,
         spf_include=args.spf_include,
         egress_ip=args.egress_ip,
         helo_name=args.helo_name,
-        dkim_domain=args.dkim_domain,
+        dkim_domain=dkim_domain,
         dkim_keys=tuple(keys),
         bulk_streams=tuple(args.bulk_stream),
         one_click_url=args.one_click_url,
         sample_headers=sample,
     )
+
+
+def _stack_keys(
+    args: argparse.Namespace, domain: str, setting: str, prog: str
+) -> tuple[str | None, list[DkimKeyToCheck]]:
+    """The signing domain and keys the deployed DkimKeys gives mail from `domain` (none: no keys)."""
+    from maildispatch.core.dkim import signing_domain
+    from maildispatch.runtime.settings import SettingsError, parse_dkim_keys
+
+    try:
+        configured = {entry.domain: entry for entry in parse_dkim_keys(setting)}
+    except SettingsError as exc:
+        raise UsageError(f"the stack's DkimKeys: {exc}", prog) from None
+    found = signing_domain(domain, configured)
+    if found is None:
+        return None, []
+    return found, [
+        _key(identity.selector, _read_secret(args, secret), prog) for identity, secret in configured[found].identities
+    ]
 
 
 def _read_file(path: Path, prog: str) -> bytes:

@@ -3,12 +3,16 @@ line; each way of getting it wrong fails its line, says why, and makes the exit 
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
 from maildispatch.core.dkim import key_record
 from tests.fakes import dkim as keys
 from tests.stack.cli import maildispatch
 from tests.stack.dns_server import DnsServer, ptr_name
+from tests.stack.moto import aws_client
 
 EGRESS = "203.0.113.7"
 
@@ -172,3 +176,35 @@ def test_the_command_line_says_what_it_needs(dns, key_files):
     assert result.returncode == 2 and "--mode mx needs --egress-ip" in result.stderr
     result = maildispatch("check-sender", "good.test", "--selector", "s1", env={})
     assert result.returncode == 2 and "--selector needs one of --key-file or --key-secret" in result.stderr
+
+
+def test_with_the_stack_the_keys_and_relay_are_the_deployed_ones(dns, moto_server, moto_env):
+    secret = aws_client("secretsmanager", moto_server.endpoint_url).create_secret(
+        Name=f"maildispatch/dkim/good-{uuid.uuid4().hex[:6]}", SecretString=keys.pem(keys.rsa_key()).decode()
+    )["ARN"]
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"RelayHost": {"Type": "String"}, "DkimKeys": {"Type": "String"}},
+        "Resources": {
+            "Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"marker-{uuid.uuid4().hex[:8]}"}}
+        },
+    }
+    name = f"maildispatch-{uuid.uuid4().hex[:8]}"
+    aws_client("cloudformation", moto_server.endpoint_url).create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": "RelayHost", "ParameterValue": "smtp.gmail.com"},
+            {
+                "ParameterKey": "DkimKeys",
+                "ParameterValue": json.dumps({"good.test": {"selector": "md2026", "secret_arn": secret}}),
+            },
+        ],
+    )
+    dns_args = ("--nameserver", dns.host, "--dns-port", str(dns.port))
+    result = maildispatch("check-sender", "good.test", "--stack", name, *dns_args, env=moto_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "good.test includes _spf.google.com" in result.stdout  # RelayHost from the stack
+    assert "md2026._domainkey.good.test publishes the configured rsa key" in result.stdout
+    result = maildispatch("check-sender", "elsewhere.test", "--stack", name, *dns_args, env=moto_env)
+    assert result.returncode == 1 and "no DKIM key configured for elsewhere.test" in result.stdout

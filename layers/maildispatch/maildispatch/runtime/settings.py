@@ -96,10 +96,15 @@ class DispatchSettings:
 
 
 def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
-    """DKIM_KEYS: a JSON object of From domain -> {"selector", "secret_arn"[, "ed25519_selector",
-    "ed25519_secret_arn"]}; the secrets (names or ARNs) hold PEM private keys. Empty or unset: no signing."""
-    raw = reader.text("DKIM_KEYS", None)
-    if raw is None:
+    """DKIM_KEYS (checked against DKIM_SECRETS_PREFIX when set)."""
+    return parse_dkim_keys(reader.text("DKIM_KEYS", None), reader.text("DKIM_SECRETS_PREFIX", None))
+
+
+def parse_dkim_keys(raw: str | None, secrets_prefix: str | None = None) -> tuple[SigningDomain, ...]:
+    """DKIM_KEYS (the template's DkimKeys): a JSON object of From domain -> {"selector", "secret_arn"[,
+    "ed25519_selector", "ed25519_secret_arn"]}; the secrets (names or ARNs) hold PEM private keys, and
+    must be named under `secrets_prefix` when one is given. Empty or None: no signing."""
+    if raw is None or not raw.strip():
         return ()
     try:
         spec = json.loads(raw)
@@ -131,13 +136,12 @@ def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
             raise SettingsError(f"{where}: {error}") from None
     if len({d.domain for d in domains}) != len(domains):
         raise SettingsError("DKIM_KEYS names a domain twice")
-    prefix = reader.text("DKIM_SECRETS_PREFIX", None)  # the template lets the function read only these
     for entry in domains:
         for _, secret in entry.identities:
-            if prefix and not (secret.startswith(prefix) or f":secret:{prefix}" in secret):
+            if secrets_prefix and not (secret.startswith(secrets_prefix) or f":secret:{secrets_prefix}" in secret):
                 raise SettingsError(
                     f"DKIM_KEYS.{entry.domain}: the secret {secret} is not named under DKIM_SECRETS_PREFIX "
-                    f"{prefix!r}, so the function may not read it"
+                    f"{secrets_prefix!r}, so the function may not read it"
                 )
     return tuple(domains)
 
