@@ -59,6 +59,17 @@ def test_mail_from_a_domain_without_a_key_goes_out_unsigned(stack):
     assert stack.summary([])["dkim_failed"] == 1  # the stack signs example.com: an unsigned message counts as failed
 
 
+def test_the_bounce_functions_dsn_is_signed_too(stack):
+    """mailer-daemon@mail.example.com (PostmasterAddress) signs as example.com, the nearest domain with a key."""
+    body = json.dumps(
+        {"message_key": "dkim-3", "from": "shop@example.com", "to": ["ghost@example.net"], "subject": "s", "text": "t"}
+    )
+    stack.enqueue([body])
+    stack.drain(timeout_s=30)
+    [dsn] = [p.read_bytes() for p in stack.relay_files() if b"X-Envelope-From: <>" in p.read_bytes()]
+    assert stack.dkim_keys.verdicts(dsn) == [("rsa-sha256", True), ("ed25519-sha256", True)]
+
+
 def test_a_key_the_dns_does_not_publish_fails_verification(stack):
     """The check can fail: the same stored message against another published key does not verify."""
     message = stored(stack, "binh@example.net")

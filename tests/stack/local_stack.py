@@ -224,6 +224,10 @@ class LocalStack:
         """Files of the messages the relay accepted for real recipients (DSNs, sent from <>, excluded)."""
         return [path for path, message in self._stored() if message["X-Envelope-From"] != "<>"]
 
+    def relay_files(self) -> list[Path]:
+        """Every message the relay stored, DSNs included."""
+        return [path for path, _ in self._stored()]
+
     def copies_received(self) -> dict[str, int]:
         """How many copies each recipient got (a stored message lists every envelope recipient)."""
         copies: dict[str, int] = {}

@@ -312,3 +312,21 @@ def test_the_published_record_is_what_dkimpy_reads():
     assert record.startswith("v=DKIM1; k=rsa; p=MIIBIjAN")  # SubjectPublicKeyInfo of a 2048-bit key
     ed = keys.published()["md2026e._domainkey.example.com"]
     assert len(base64.b64decode(core.parse_tag_list(ed)["p"])) == 32
+
+
+def test_the_signing_transport_signs_by_the_from_field_and_passes_other_mail_as_it_is():
+    import asyncio
+
+    from maildispatch.adapters.dkim_signer import SigningTransport
+    from maildispatch.core.outcome import Envelope
+    from tests.fakes.services import ScriptedTransport
+
+    inner = ScriptedTransport()
+    transport = SigningTransport(inner, keys.signer())
+    dsn = b"From: Mail Delivery System <mailer-daemon@mail.example.com>\r\nTo: shop@example.com\r\nSubject: x\r\n\r\nreport\r\n"
+    other = dsn.replace(b"mail.example.com", b"relay.example.org")
+    for message in (dsn, other):
+        asyncio.run(transport.deliver(Envelope("", ("shop@example.com",)), message))
+    (_, signed), (_, unsigned) = inner.deliveries
+    assert keys.verify_all(signed) == [True] and b"d=example.com;" in signed  # the parent domain's key
+    assert unsigned == other

@@ -90,14 +90,17 @@ def test_the_settings_repr_names_secrets_never_keys():
 
 _PROBE = """
 import json, os, sys
+from maildispatch.runtime.bounce_function import BounceFunction
 from maildispatch.runtime.dispatch_function import DispatchFunction
 function = DispatchFunction.from_environ(json.loads(sys.argv[1]))
 assert function.dkim_signer() is None
+bounce = BounceFunction.from_environ(json.loads(sys.argv[1]))
+assert bounce.signed("transport") == "transport"
 print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] == "cryptography")))
 """
 
 
-def test_a_stack_without_dkim_never_imports_cryptography():
+def test_functions_without_dkim_never_import_cryptography():
     env = {"PYTHONPATH": str(REPO / "layers" / "maildispatch"), "AWS_DEFAULT_REGION": "eu-west-1"}
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(LOCAL)], capture_output=True, text=True, check=True, env=env

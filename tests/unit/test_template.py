@@ -388,6 +388,8 @@ EXPECTED_ENVIRONMENT = {
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
+        "DKIM_KEYS": {"Ref": "DkimKeys"},
+        "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -461,7 +463,8 @@ EXPECTED_GRANTS = {
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
         "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
+        # verifies reports; signs DSNs with the DKIM keys
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret", "DkimSecretsPrefix"},
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},

@@ -29,10 +29,13 @@ from maildispatch.core.dkim import (
     SignerIdentity,
     SigningDomain,
     finish_signature,
+    header_from_domain,
     parse_for_signing,
     prepare_signature,
     signing_domain,
 )
+from maildispatch.core.outcome import Envelope, Outcome
+from maildispatch.ports import MailTransport, MessageSigner
 
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers may refuse less; 2048 is what to generate
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -132,6 +135,21 @@ class DkimKeyring:
             where = f"DKIM key of {identity.domain} (selector {identity.selector}, secret {secret})"
             key = self._parsed[cache_key] = load_private_key(pem, identity.algorithm, where=where)
         return key
+
+
+class SigningTransport:
+    """A MailTransport that DKIM-signs what it hands on, by the message's From field: for the mail the
+    functions write themselves (the bounce function's DSNs). Without a key for that domain the message
+    goes as it is: a report is never held back for want of a signature."""
+
+    def __init__(self, transport: MailTransport, signer: MessageSigner) -> None:
+        self._transport = transport
+        self._signer = signer
+
+    async def deliver(self, envelope: Envelope, message: bytes) -> list[Outcome]:
+        domain = header_from_domain(message)
+        fields = self._signer.signature_fields(message, from_domain=domain) if domain else None
+        return await self._transport.deliver(envelope, fields + message if fields else message)
 
 
 def published_key(pem: bytes) -> tuple[Algorithm, bytes]:

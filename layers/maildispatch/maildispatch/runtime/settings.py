@@ -214,6 +214,7 @@ class BounceFunctionSettings:
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None
     signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
+    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: DSNs from a domain with a key are signed
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
@@ -229,6 +230,7 @@ class BounceFunctionSettings:
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
             signing_secret=reader.text("SIGNING_SECRET", None),
+            dkim_keys=dkim_keys_from_environ(reader),
         )
 
 
