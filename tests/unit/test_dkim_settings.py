@@ -72,7 +72,9 @@ def test_a_bad_dkim_setting_is_an_error_naming_it(value, named):
 
 
 def test_a_secret_outside_the_prefix_the_function_may_read_is_refused_at_start():
-    keys = json.dumps({"example.com": {"selector": "s1", "secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:other/k"}})
+    keys = json.dumps(
+        {"example.com": {"selector": "s1", "secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:other/k"}}
+    )
     with pytest.raises(SettingsError, match="not named under DKIM_SECRETS_PREFIX 'maildispatch/dkim/'"):
         settings(DKIM_KEYS=keys, DKIM_SECRETS_PREFIX="maildispatch/dkim/")
     assert settings(DKIM_KEYS=keys.replace("other/", "maildispatch/dkim/"), DKIM_SECRETS_PREFIX="maildispatch/dkim/")
@@ -122,3 +124,35 @@ def test_a_stack_with_dkim_signs_with_the_keys_from_its_secrets(monkeypatch):
     assert keys.verify_all(signer.signature_fields(message, from_domain="example.com") + message) == [True]
     assert function.dkim_signer() is not signer  # a signer per invocation (secrets may rotate) ...
     assert function._dkim_keyring is not None  # ... over one keyring: keys parsed once per container
+
+
+def test_no_key_material_in_logs_or_errors(monkeypatch, caplog):
+    import logging
+
+    from maildispatch.adapters.dkim_signer import DkimKeyError
+    from maildispatch.runtime import dispatch_function
+    from tests.fakes import dkim as keys
+    from tests.unit.test_dispatch_dkim import SigningHarness
+    from tests.unit.test_dispatch_service import request
+
+    pem = keys.pem(keys.rsa_key())
+    material = [line for line in pem.decode().splitlines() if "PRIVATE KEY" not in line]
+    secrets = {ARN: pem}
+    monkeypatch.setattr(dispatch_function, "fetch_secret_bytes", lambda name: secrets[name])
+    function = dispatch_function.DispatchFunction(
+        settings(DKIM_KEYS=json.dumps({"example.com": {"selector": "md2026", "secret_arn": ARN}}))
+    )
+    with caplog.at_level(logging.DEBUG):
+        h = SigningHarness(signer=function.dkim_signer())
+        h.process(request())
+        h.process(request(message_key="k2", **{"from": "x@other.example"}))
+    assert h.transport.deliveries and caplog.records
+    logged = caplog.text + "".join(repr(r.__dict__) for r in caplog.records)
+    assert not [line for line in material if line in logged]
+
+    secrets[ARN] = pem[: len(pem) // 2]  # a damaged secret: the error names it, shows nothing of it
+    function._dkim_keyring = None
+    with pytest.raises(DkimKeyError) as caught:
+        function.dkim_signer()
+    assert ARN in str(caught.value) and "example.com" in str(caught.value)
+    assert not [line for line in material if line in str(caught.value)]

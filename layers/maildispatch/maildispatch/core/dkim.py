@@ -143,8 +143,17 @@ def relaxed_header(field: bytes) -> bytes:
 
 def relaxed_body(body: bytes) -> bytes:
     """RFC 6376 §3.4.4: whitespace runs as one space, none at line ends, no empty lines at the end;
-    a non-empty body ends with CRLF, an empty one stays empty. `body` has CRLF line ends."""
-    collapsed = _WSP_RUN.sub(b" ", body).replace(b" \r\n", b"\r\n").rstrip(b" \r\n")
+    a non-empty body ends with CRLF, an empty one stays empty. `body` has CRLF line ends.
+
+    Written with bytes.replace (C speed, and skipped when there is nothing to replace) rather than a
+    regular expression, which takes about a second for a 14 MB body of base64 attachments."""
+    if b"\t" in body:
+        body = body.replace(b"\t", b" ")
+    while b"  " in body:  # each pass halves every run of spaces
+        body = body.replace(b"  ", b" ")
+    if b" \r\n" in body:
+        body = body.replace(b" \r\n", b"\r\n")
+    collapsed = body.rstrip(b" \r\n")
     return collapsed + b"\r\n" if collapsed else b""
 
 
@@ -253,9 +262,13 @@ def header_from_domain(message: bytes) -> str | None:
 
 
 def parse_for_signing_head(message: bytes) -> list[bytes]:
-    """The header fields of `message` (as parse_for_signing reads them), without hashing its body."""
-    head = wire_form(message).partition(b"\r\n\r\n")[0]
-    return [] if message.startswith((b"\r\n", b"\n")) else list(_fields(head))
+    """The header fields of `message` (as parse_for_signing reads them), without reading its body."""
+    if message.startswith((b"\r\n", b"\n")):
+        return []
+    end = message.find(b"\n\r\n")  # the blank line, CRLF; a bare-LF one is looked for only before it
+    lf = message.find(b"\n\n", 0, end if end >= 0 else len(message))
+    end = lf if lf >= 0 else (end if end >= 0 else len(message))
+    return list(_fields(wire_form(message[:end]).removesuffix(b"\r\n")))
 
 
 def parse_tag_list(text: str) -> dict[str, str]:
