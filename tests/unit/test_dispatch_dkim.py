@@ -131,3 +131,18 @@ def test_a_ready_message_from_the_outbox_is_signed_by_its_from_field_not_its_env
     assert envelope.sender == "bounces@bounce.other.example"
     assert sent.endswith(raw) and b"\r\nMessage-ID: <" in sent  # as it was put, with the Message-ID it lacked
     assert keys.verify_all(sent) == [True]
+
+
+def test_a_ready_message_without_a_from_field_goes_unsigned_or_is_refused_when_strict():
+    raw = b"To: binh@example.net\r\nSubject: no From\r\n\r\nbody\r\n"
+    metadata = {"mail-from": "shop@example.com", "rcpt-to": "binh@example.net"}
+    for strict in (False, True):
+        h = SigningHarness(signer=keys.signer(), dkim_strict=strict)
+        h.outbox = FakeOutbox()
+        h.outbox.objects[(BUCKET, "outbox/m.eml")] = (raw, metadata)
+        _, tally = h.process(s3_event("outbox/m.eml"))
+        if strict:
+            assert h.transport.deliveries == [] and tally["unsigned_refused"] == 1
+            assert "no DKIM key for the From domain (none)" in h.dead_letters.reports[0].error
+        else:
+            assert len(h.transport.deliveries) == 1 and tally["unsigned_messages"] == 1

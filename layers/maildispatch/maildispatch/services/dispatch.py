@@ -155,7 +155,7 @@ class DispatchService:
         self._return_paths = return_paths
         self._outbox = outbox
         self._signer = signer  # None: DKIM is not configured, nothing is signed and nothing counted
-        self._unsigned_domains: set[str] = set()  # warned about in this invocation
+        self._unsigned_domains: set[str | None] = set()  # warned about in this invocation
         self._publisher = publisher if policy.delivered_events else None
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
@@ -508,15 +508,8 @@ class DispatchService:
         when DKIM_STRICT is set."""
         if self._signer is None:
             return built, None
-        try:
-            # A ready message's From field says who it is from (its envelope sender need not).
-            shown = header_from_domain(built.data) if request.raw_message is not None else request.from_.domain
-            if shown is None:
-                raise ValueError("the message has no From address")
-            domain = ascii_domain(shown).lower()
-            fields = self._signer.signature_fields(built.data, from_domain=domain)
-        except ValueError as error:  # a message DKIM cannot sign (no From field, a From domain beyond IDNA)
-            return built, (STATUS_CONTENT_ERROR, f"the message cannot be DKIM-signed: {error}")
+        domain = _from_domain(request, built)
+        fields = self._signer.signature_fields(built.data, from_domain=domain) if domain else None
         if fields is not None:
             self.tally.add("dkim_signed")
             header_block = fields.decode("ascii") + built.header_block
@@ -525,13 +518,15 @@ class DispatchService:
             self.tally.add("unsigned_refused")
             return built, (
                 STATUS_NOT_SIGNED,
-                f"not sent: no DKIM key for the From domain {domain} and DKIM_STRICT is set "
+                f"not sent: no DKIM key for the From domain {domain or '(none)'} and DKIM_STRICT is set "
                 "(add the domain to DKIM_KEYS, or send from a domain that has a key)",
             )
         self.tally.add("unsigned_messages")
         if domain not in self._unsigned_domains:
             self._unsigned_domains.add(domain)
-            log.warning("sent without a DKIM signature: no key for the From domain", extra={"domain": domain})
+            log.warning(
+                "sent without a DKIM signature: no key for the From domain", extra={"domain": domain or "(none)"}
+            )
         return built, None
 
     async def _publish_delivered(self, request: SendRequest, message_key: str, attempt: _Attempt) -> None:
@@ -728,6 +723,16 @@ def _ready_message(request: SendRequest, data: bytes, message_key: str) -> Built
         data = b"Message-ID: " + message_id.encode("ascii") + b"\r\n" + data
         head = data.partition(b"\r\n\r\n")[0]
     return BuiltMessage(data, message_id, head.decode("utf-8", "replace"), requires_smtputf8=not head.isascii())
+
+
+def _from_domain(request: SendRequest, built: BuiltMessage) -> str | None:
+    """The ASCII domain DKIM signs for: the From field's (a ready message's envelope sender need not be
+    it); None when there is no usable one."""
+    shown = header_from_domain(built.data) if request.raw_message is not None else request.from_.domain
+    try:
+        return ascii_domain(shown).lower() if shown else None
+    except ValueError:
+        return None
 
 
 def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
