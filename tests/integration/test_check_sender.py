@@ -185,9 +185,9 @@ def test_with_the_stack_the_keys_and_relay_are_the_deployed_ones(dns, moto_serve
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {"RelayHost": {"Type": "String"}, "DkimKeys": {"Type": "String"}},
-        "Resources": {
-            "Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"marker-{uuid.uuid4().hex[:8]}"}}
-        },
+        # the stack's parameters are what the command reads; a resource never made keeps moto quick
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Condition": "Never"}},
     }
     name = f"maildispatch-{uuid.uuid4().hex[:8]}"
     aws_client("cloudformation", moto_server.endpoint_url).create_stack(
