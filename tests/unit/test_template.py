@@ -745,6 +745,13 @@ def test_forged_return_paths_raise_an_alarm(cfn):
     assert_fires_on_any(alarm)
 
 
+def test_mail_sent_unsigned_while_dkim_is_configured_raises_an_alarm(cfn):
+    variables = properties(cfn, "DispatchFunction")["Environment"]["Variables"]
+    dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    (alarm,) = alarms_on(cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["unsigned_messages"], dimensions)
+    assert_fires_on_any(alarm)
+
+
 @pytest.mark.parametrize("queue_id", ["SendQueue", "ReturnedMailQueue", "DeadLetterQueue"])
 def test_consumed_queues_have_an_alarm_on_the_age_of_their_oldest_message(cfn, queue_id):
     alarm = alarm_on(cfn, "ApproximateAgeOfOldestMessage", queue_id)
