@@ -1,7 +1,7 @@
 """The dispatch service: one SQS record in, per-recipient outcomes out.
 
 parse -> claim recipients in the ledger -> skip suppressed addresses -> render and build
-MIME -> submit -> decide per recipient -> record -> report the undeliverable (and delay
+MIME -> DKIM-sign (when configured) -> submit -> decide per recipient -> record -> report the undeliverable (and delay
 warnings) to the dead-letter queue -> decide how the record waits for what is still due.
 Every collaborator is behind a small interface, so this runs the same against AWS and the
 relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
