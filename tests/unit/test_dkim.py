@@ -339,12 +339,24 @@ def test_relaxed_body_is_dkimpys_for_any_crlf_body(lines):
     assert core.relaxed_body(body) == Relaxed.canonicalize_body(body)
 
 
-def test_a_large_message_is_signed_in_well_under_a_second():
+def test_a_large_message_costs_a_few_passes_over_its_bytes_not_a_python_loop():
+    """Measured against one regular-expression pass over the same bytes in the same run (so the machine's
+    load cancels out), which is what relaxed body canonicalisation first was: signing now takes a fifth
+    of that pass alone (3 MB: about 40 ms against 200)."""
     import os
     import time
 
-    attachment = b"\r\n".join(base64.b64encode(os.urandom(57)) for _ in range(120_000))  # about 10 MB
+    attachment = b"\r\n".join(base64.b64encode(os.urandom(57)) for _ in range(40_000))  # about 3 MB
     message = b"From: shop@example.com\r\nSubject: big\r\n\r\n" + attachment + b"\r\n"
-    started = time.perf_counter()
-    sign(message)
-    assert time.perf_counter() - started < 2.0  # about 0.2 s on a loaded 2-core machine; a regex took 1 s+
+
+    def fastest(call) -> float:
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    one_regex_pass = fastest(lambda: re.sub(rb"[ \t]+", b" ", message))
+    signing = fastest(lambda: sign(message))
+    assert signing < one_regex_pass / 2, (signing, one_regex_pass)
