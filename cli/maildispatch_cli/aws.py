@@ -103,6 +103,11 @@ class Aws:
         """The stack's outputs, OutputKey -> OutputValue (one DescribeStacks per stack and run)."""
         return self._stack(stack_name)[1]
 
+    def stack_parameters(self, stack_name: str) -> dict[str, str]:
+        """The stack's parameters as deployed, ParameterKey -> ParameterValue (NoEcho ones show as ****)."""
+        stack = self._describe_stack(stack_name)
+        return {p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in stack.get("Parameters", [])}
+
     def stack_output(self, stack_name: str, key: str) -> str:
         status, outputs = self._stack(stack_name)
         if key not in outputs:

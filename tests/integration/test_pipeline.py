@@ -40,7 +40,7 @@ def stack(tmp_path, fresh_moto):
 def demo_run(tmp_path_factory, moto_server):
     """The demo's samples through the pipeline once; the tests below read different parts of the result."""
     moto_server.reset()
-    with LocalStack(tmp_path_factory.mktemp("demo"), moto=moto_server) as stack:
+    with LocalStack(tmp_path_factory.mktemp("demo"), moto=moto_server, dkim=True) as stack:
         stack.enqueue_samples()
         invocations = stack.drain(timeout_s=90)
         events = stack.bounce_events()
@@ -58,6 +58,8 @@ def test_the_demo_samples_end_as_documented(demo_run):
         "dlq_remaining": 0,
     }
     assert summary["events"] == 3
+    # as make demo: signed by example.com's keys, verified by dkimpy against the DNS test server
+    assert (summary["dkim_verified"], summary["dkim_failed"]) == (len(summary["files"]), 0)
 
 
 def test_a_vietnamese_templated_message_arrives_with_its_attachment(demo_run):

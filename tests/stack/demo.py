@@ -1,9 +1,10 @@
 """`make demo`: the real handlers on the embedded local stack, end to end.
 
 Starts moto server and a STARTTLS+AUTH relay on 127.0.0.1, creates what template.yaml
-declares, enqueues the samples in events/requests/, sends events/producers/send-request.json
-through each producer (EventBridge, SNS, the S3 outbox, the HTTP API on a local server), runs the
-functions until every queue is drained, prints what happened and writes .local/demo-summary.json.
+declares (with DKIM keys for example.com in Secrets Manager, published by a DNS test server), enqueues
+the samples in events/requests/, sends events/producers/send-request.json through each producer
+(EventBridge, SNS, the S3 outbox, the HTTP API on a local server), runs the functions until every
+queue is drained, prints what happened and writes .local/demo-summary.json.
 
 Then it switches the dispatch function to direct-to-MX delivery (DELIVERY_MODE=mx) in a small
 world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections
@@ -36,6 +37,8 @@ ROWS = [
     ("events", '"Email Bounced" events published'),
     ("mx_delivered", "recipients delivered by MX lookup (first MX refusing)"),
     ("mx_bounced", "recipients bounced by DNS (null MX, NXDOMAIN), each with a DSN"),
+    ("dkim_verified", "delivered messages whose DKIM signatures dkimpy verified"),
+    ("dkim_failed", "delivered messages whose signatures did not verify"),
 ]
 
 
@@ -51,7 +54,7 @@ def main() -> int:
 
     started = time.monotonic()
     try:
-        with LocalStack(workdir) as stack:
+        with LocalStack(workdir, dkim=True) as stack:
             print(
                 f"moto server {stack.moto.endpoint_url}, relay 127.0.0.1:{stack.relay.port} (STARTTLS, AUTH)",
                 file=console,

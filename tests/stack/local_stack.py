@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
 from tests.stack.http_api import LocalHttpApi
@@ -24,6 +24,9 @@ from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.mx_world import NO_SUCH_DOMAIN, NULL_MX, TWO_MX, MxWorld
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
+
+if TYPE_CHECKING:
+    from tests.stack.dkim_dns import PublishedDkimKeys
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -73,6 +76,7 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
     relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
+    dkim: bool = False  # sign mail from example.com (keys in moto, published by a DNS test server)
 
     def start(self) -> LocalStack:
         try:
@@ -110,6 +114,12 @@ class LocalStack:
             },
         )
         self.sqs = aws_client("sqs", self.moto.endpoint_url)
+        self.dkim_keys: PublishedDkimKeys | None = None
+        if self.dkim:
+            from tests.stack.dkim_dns import PublishedDkimKeys  # cryptography and dkimpy: only when asked
+
+            self.dkim_keys = PublishedDkimKeys(self.moto.endpoint_url).start()
+            self.function_env = {**self.function_env, "DKIM_KEYS": self.dkim_keys.dkim_keys_setting}
         self.events_queue_url = self._observe_bounce_events(prefix)
         _clear_parameter_caches()
         self.functions = {
@@ -138,6 +148,8 @@ class LocalStack:
     def stop(self) -> None:
         if getattr(self, "api", None) is not None:
             self.api.stop()
+        if getattr(self, "dkim_keys", None) is not None:
+            self.dkim_keys.stop()
         if getattr(self, "relay", None) is not None:
             self.relay.stop()
         if getattr(self, "_own_moto", False) and self.moto is not None:
@@ -243,6 +255,10 @@ class LocalStack:
         """Files of the messages the relay accepted for real recipients (DSNs, sent from <>, excluded)."""
         return [path for path, message in self._stored() if message["X-Envelope-From"] != "<>"]
 
+    def relay_files(self) -> list[Path]:
+        """Every message the relay stored, DSNs included."""
+        return [path for path, _ in self._stored()]
+
     def copies_received(self) -> dict[str, int]:
         """How many copies each recipient got (a stored message lists every envelope recipient)."""
         copies: dict[str, int] = {}
@@ -313,8 +329,17 @@ class LocalStack:
                 producer: sum(1 for i in delivered if i["message_key"]["S"].startswith(prefix))
                 for producer, prefix in PRODUCER_KEY_PREFIXES.items()
             },
+            **self._dkim_counts(),
             "files": [str(path) for path in self.delivered_files()],
         }
+
+    def _dkim_counts(self) -> dict[str, int]:
+        """Delivered messages whose DKIM signatures dkimpy verified against the published keys, or did not
+        (a failed signature, or none where the stack signs)."""
+        if self.dkim_keys is None:
+            return {"dkim_verified": 0, "dkim_failed": 0}
+        verdicts = [self.dkim_keys.verifies(path.read_bytes()) for path in self.delivered_files()]
+        return {"dkim_verified": verdicts.count(True), "dkim_failed": len(verdicts) - verdicts.count(True)}
 
     # -- set-up steps ----------------------------------------------------------------------
 

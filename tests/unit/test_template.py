@@ -391,6 +391,9 @@ EXPECTED_ENVIRONMENT = {
         "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
         "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},
         "UNSUBSCRIBE_BASE_URL": {"Ref": "UnsubscribeBaseUrl"},
+        "DKIM_KEYS": {"Ref": "DkimKeys"},
+        "DKIM_STRICT": {"Ref": "DkimStrict"},
+        "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
         "DISPATCH_CONCURRENCY": "10",
         "SMTP_MAX_CONNECTIONS": "2",
         "DELIVERY_MODE": {"Ref": "DeliveryMode"},
@@ -403,6 +406,8 @@ EXPECTED_ENVIRONMENT = {
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
+        "DKIM_KEYS": {"Ref": "DkimKeys"},
+        "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
     },
     "ApiFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -487,12 +492,13 @@ EXPECTED_GRANTS = {
             action: {"DeliveryLedgerTable", "RelayBudgetTable"}
             for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
         },
-        # signs return paths; signs reports and re-enqueue attributes
+        # signs return paths; signs reports and re-enqueue attributes; DKIM keys (secrets under the prefix)
         "secretsmanager:GetSecretValue": {
             "RelayCredentialsSecret",
             "VerpSigningSecret",
             "InternalSigningSecret",
             "UnsubscribeSigningSecret",
+            "DkimSecretsPrefix",
         },
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
     },
@@ -503,7 +509,8 @@ EXPECTED_GRANTS = {
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
         "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
-        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
+        # verifies reports; signs DSNs with the DKIM keys
+        "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret", "DkimSecretsPrefix"},
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -684,6 +691,9 @@ def test_parameter_defaults(cfn):
         "RelayRatePerSecond": "off",  # no budget calls unless asked for
         "RelayDailyQuota": "off",
         "UnsubscribeBaseUrl": "",
+        "DkimKeys": "",
+        "DkimStrict": "false",
+        "DkimSecretsPrefix": "maildispatch/dkim/",
     }
 
 
@@ -704,6 +714,7 @@ def test_parameter_defaults(cfn):
             ["", "https://mail.example.com", "https://a1.execute-api.eu-west-1.amazonaws.com/"],
             ["http://mail.example.com", "https://a b", "mail.example.com"],
         ),
+        ("DkimKeys", ["", '{"example.com": {"selector": "s1", "secret_arn": "arn:x"}}'], ["example.com", "[1]"]),
     ],
 )
 def test_parameter_patterns_accept_real_values_and_reject_mistakes(cfn, parameter, good, bad):
@@ -794,6 +805,13 @@ def test_forged_return_paths_raise_an_alarm(cfn):
     (alarm,) = alarms_on(
         cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["forged_return_paths"], dimensions
     )
+    assert_fires_on_any(alarm)
+
+
+def test_mail_sent_unsigned_while_dkim_is_configured_raises_an_alarm(cfn):
+    variables = properties(cfn, "DispatchFunction")["Environment"]["Variables"]
+    dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    (alarm,) = alarms_on(cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["unsigned_messages"], dimensions)
     assert_fires_on_any(alarm)
 
 

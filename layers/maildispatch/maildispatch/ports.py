@@ -19,6 +19,7 @@ from maildispatch.core.render import RenderedContent, TemplateSource, render_con
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment, SendRequest
 from maildispatch.core.return_paths import SentMessage
+from maildispatch.core.sender_check import DnsAnswer
 from maildispatch.core.suppression import Suppression
 
 
@@ -86,6 +87,22 @@ class ReturnPathIndex(Protocol):
 
 class MailTransport(Protocol):
     async def deliver(self, envelope: Envelope, message: bytes) -> list[Outcome]: ...  # never raises
+
+
+class MessageSigner(Protocol):
+    """Signs the bytes about to be sent (DKIM): adapters/dkim_signer.py."""
+
+    def signature_fields(self, message: bytes, *, from_domain: str) -> bytes | None:
+        """Header fields (CRLF-ended) to put above `message` as it is, or None when no key signs mail
+        from `from_domain` (an ASCII domain)."""
+        ...
+
+
+class DnsLookup(Protocol):
+    """DNS as a stub resolver sees it (adapters/dns_lookup.py): never raises, says NXDOMAIN, NODATA,
+    SERVFAIL or timeout as the answer's status."""
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer: ...  # TXT, A, AAAA, MX, PTR (name: the IP)
 
 
 class ContentStore(Protocol):

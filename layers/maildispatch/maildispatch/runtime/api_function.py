@@ -26,8 +26,8 @@ from maildispatch.core.request import InvalidRequest
 from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidIdempotencyKey
 from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
-from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
 from maildispatch.runtime.api_problems import field_error, problem
+from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
 from maildispatch.runtime.settings import ApiSettings, UnsubscribeSettings
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage
 from maildispatch.services.unsubscribe import UnsubscribeService

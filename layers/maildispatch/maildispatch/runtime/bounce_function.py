@@ -17,6 +17,7 @@ from maildispatch.adapters.aws import (
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelayTransport
+from maildispatch.ports import MailTransport
 from maildispatch.runtime.settings import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.reporting import BounceService, BounceSettings
@@ -37,6 +38,18 @@ class BounceFunction(SqsBatchFunction):
             event_bus_name=settings.event_bus_name,
             default_envelope_sender=settings.default_envelope_sender,
         )
+        self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
+
+    def signed(self, transport: MailTransport) -> MailTransport:
+        """`transport`, DKIM-signing the DSNs when DKIM_KEYS has a key for their From domain (cryptography is
+        imported only then, as in the dispatch function)."""
+        if not self.settings.dkim_keys:
+            return transport
+        from maildispatch.adapters.dkim_signer import DkimKeyring, SigningTransport
+
+        if self._dkim_keyring is None:
+            self._dkim_keyring = DkimKeyring(fetch_secret_bytes)
+        return SigningTransport(transport, self._dkim_keyring.signer(self.settings.dkim_keys))
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -52,7 +65,11 @@ class BounceFunction(SqsBatchFunction):
                 else None
             )
             service = BounceService(
-                transport, EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
+                self.signed(transport),
+                EventBridgePublisher(),
+                service_settings,
+                suppressions=suppressions,
+                ledger=ledger,
             )
             yield BatchSession(
                 service.process,

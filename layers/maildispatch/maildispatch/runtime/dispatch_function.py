@@ -41,6 +41,7 @@ from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.core.tally import Tally
+from maildispatch.ports import MessageSigner
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
@@ -84,6 +85,20 @@ class DispatchFunction(SqsBatchFunction):
                 aws_client("dynamodb"), self.settings.relay_budget_table, key, self.settings.budget, io_executor()
             )
         return self._budgets[key]
+        self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
+
+    def dkim_signer(self) -> MessageSigner | None:
+        """The DKIM signer with the keys as they are now (secrets cached 5 minutes, keys parsed once per
+        container); None without DKIM_KEYS. Only then is `cryptography` imported: a stack that does not
+        sign never pays for loading it."""
+        if not self.settings.dkim_keys:
+            return None
+        if self._dkim_keyring is None:
+            from maildispatch.adapters.dkim_signer import DkimKeyring
+
+            self._dkim_keyring = DkimKeyring(fetch_secret_bytes)
+        signer: MessageSigner = self._dkim_keyring.signer(self.settings.dkim_keys)
+        return signer
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
@@ -165,6 +180,7 @@ class DispatchFunction(SqsBatchFunction):
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
             pacer=pacer,
+            signer=self.dkim_signer(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         self._tally = service.tally
@@ -201,6 +217,7 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         event_bus_name=settings.event_bus_name,
         quota_pause_seconds=settings.quota_pause_seconds,
         rate_pause_seconds=settings.rate_pause_seconds,
+        dkim_strict=settings.dkim_strict,
     )
 
 

@@ -39,4 +39,7 @@ METRIC_NAMES = {
     "relay_quota_rate": "RelayQuotaRate",
     "relay_quota_recipients": "RelayQuotaRecipients",
     "campaign_without_unsubscribe": "CampaignWithoutUnsubscribe",  # no UNSUBSCRIBE_BASE_URL/MAILTO configured
+    "dkim_signed": "DkimSignedMessages",
+    "unsigned_messages": "UnsignedMessages",  # DKIM is configured, but not for the From domain: sent unsigned
+    "unsigned_refused": "UnsignedRefused",  # the same with DKIM_STRICT: refused and reported
 }

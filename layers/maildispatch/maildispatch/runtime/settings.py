@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.budget import BudgetConfig
+from maildispatch.core.dkim import SigningDomain
+from maildispatch.core.request import ascii_domain
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
 
 if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
@@ -85,6 +87,8 @@ class DispatchSettings:
     unsubscribe_secret: str | None = None  # UNSUBSCRIBE_SECRET: the secret signing one-click unsubscribe tokens
     unsubscribe_base_url: str | None = None  # UNSUBSCRIBE_BASE_URL: https://... serving /u/<token>
     unsubscribe_mailto: str | None = None  # UNSUBSCRIBE_MAILTO: an address for mailto unsubscribes, if any
+    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: signing domains (names of secrets, never keys)
+    dkim_strict: bool = False  # DKIM_STRICT: refuse mail whose From domain has no key, instead of sending it unsigned
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -124,6 +128,8 @@ class DispatchSettings:
             unsubscribe_secret=reader.text("UNSUBSCRIBE_SECRET", None),
             unsubscribe_base_url=unsubscribe_base_url(reader.text("UNSUBSCRIBE_BASE_URL", None)),
             unsubscribe_mailto=_mailto(reader.text("UNSUBSCRIBE_MAILTO", None)),
+            dkim_keys=dkim_keys_from_environ(reader),
+            dkim_strict=_dkim_strict(reader),
         )
 
 
@@ -183,6 +189,68 @@ def relay_budget_from_environ(reader: _EnvReader) -> dict[str, Any]:
     }
 
 
+def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
+    """DKIM_KEYS (checked against DKIM_SECRETS_PREFIX when set)."""
+    return parse_dkim_keys(reader.text("DKIM_KEYS", None), reader.text("DKIM_SECRETS_PREFIX", None))
+
+
+def parse_dkim_keys(raw: str | None, secrets_prefix: str | None = None) -> tuple[SigningDomain, ...]:
+    """DKIM_KEYS (the template's DkimKeys): a JSON object of From domain -> {"selector", "secret_arn"[,
+    "ed25519_selector", "ed25519_secret_arn"]}; the secrets (names or ARNs) hold PEM private keys, and
+    must be named under `secrets_prefix` when one is given. Empty or None: no signing."""
+    if raw is None or not raw.strip():
+        return ()
+    try:
+        spec = json.loads(raw)
+    except ValueError:
+        raise SettingsError("DKIM_KEYS is not JSON: a mapping of domain -> {selector, secret_arn}") from None
+    if not isinstance(spec, dict):
+        raise SettingsError("DKIM_KEYS is not a JSON object of domain -> {selector, secret_arn}")
+    domains = []
+    for name, entry in spec.items():
+        where = f"DKIM_KEYS.{name}"
+        if not isinstance(entry, dict):
+            raise SettingsError(f"{where} is not an object with selector and secret_arn")
+        unknown = set(entry) - {"selector", "secret_arn", "ed25519_selector", "ed25519_secret_arn"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if not all(isinstance(entry.get(key), str) and entry[key].strip() for key in ("selector", "secret_arn")):
+            raise SettingsError(f"{where} needs selector and secret_arn (strings)")
+        try:
+            domains.append(
+                SigningDomain(
+                    domain=ascii_domain(str(name).strip().rstrip(".")).lower(),
+                    selector=entry["selector"].strip(),
+                    secret=entry["secret_arn"].strip(),
+                    ed25519_selector=_optional_text(entry.get("ed25519_selector")),
+                    ed25519_secret=_optional_text(entry.get("ed25519_secret_arn")),
+                )
+            )
+        except ValueError as error:
+            raise SettingsError(f"{where}: {error}") from None
+    if len({d.domain for d in domains}) != len(domains):
+        raise SettingsError("DKIM_KEYS names a domain twice")
+    for entry in domains:
+        for _, secret in entry.identities:
+            if secrets_prefix and not (secret.startswith(secrets_prefix) or f":secret:{secrets_prefix}" in secret):
+                raise SettingsError(
+                    f"DKIM_KEYS.{entry.domain}: the secret {secret} is not named under DKIM_SECRETS_PREFIX "
+                    f"{secrets_prefix!r}, so the function may not read it"
+                )
+    return tuple(domains)
+
+
+def _optional_text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _dkim_strict(reader: _EnvReader) -> bool:
+    strict = reader.flag("DKIM_STRICT")
+    if strict and reader.text("DKIM_KEYS", None) is None:
+        raise SettingsError("DKIM_STRICT is set but DKIM_KEYS is empty: every message would be refused")
+    return strict
+
+
 def _attachment_prefix(prefix: str) -> str:
     if (
         not prefix.endswith("/")
@@ -240,6 +308,7 @@ class BounceFunctionSettings:
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None
     signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
+    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: DSNs from a domain with a key are signed
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
@@ -255,6 +324,7 @@ class BounceFunctionSettings:
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
             signing_secret=reader.text("SIGNING_SECRET", None),
+            dkim_keys=dkim_keys_from_environ(reader),
         )
 
 

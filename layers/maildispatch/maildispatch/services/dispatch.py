@@ -1,7 +1,7 @@
 """The dispatch service: one SQS record in, per-recipient outcomes out.
 
 parse -> claim recipients in the ledger -> skip suppressed addresses -> render and build
-MIME -> submit -> decide per recipient -> record -> report the undeliverable (and delay
+MIME -> DKIM-sign (when configured) -> submit -> decide per recipient -> record -> report the undeliverable (and delay
 warnings) to the dead-letter queue -> decide how the record waits for what is still due.
 Every collaborator is behind a small interface, so this runs the same against AWS and the
 relay, against moto and aiosmtpd, or against in-memory fakes in benchmarks.
@@ -23,6 +23,7 @@ from typing import Any
 from maildispatch.core.budget import refused_wait
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
+from maildispatch.core.dkim import header_from_domain
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Bounced, Deferred, Envelope, Outcome, Reply, local_reply
@@ -36,6 +37,7 @@ from maildispatch.core.request import (
     S3Attachment,
     SendRequest,
     StoredTemplateRef,
+    ascii_domain,
     parse_send_request,
     salvage_envelope,
 )
@@ -57,6 +59,7 @@ from maildispatch.ports import (
     EventPublisher,
     InProcessRenderer,
     MailTransport,
+    MessageSigner,
     NoSuppressionList,
     Outbox,
     Requeue,
@@ -74,6 +77,7 @@ POISON_BODY_LIMIT = 64 * 1024  # how much of an unparseable body travels with it
 STATUS_CONTENT_ERROR = "5.6.0"  # RFC 3463: other or undefined media error
 STATUS_TOO_BIG = "5.3.4"  # RFC 3463: message too big for system
 STATUS_CONTENT_UNAVAILABLE = "4.3.0"  # RFC 3463: other mail system status, transient (S3 throttled or failing)
+STATUS_NOT_SIGNED = "5.7.0"  # RFC 3463: other security status (DKIM_STRICT, and no key for the From domain)
 
 # SQS message attributes that carry a message's identity when its record is re-enqueued. Only
 # our own re-enqueue path sets them: they count only with its signature (REQUEUE_SIGNATURE_ATTRIBUTE,
@@ -101,6 +105,7 @@ class DispatchPolicy:
     unsubscribe: UnsubscribePolicy | None = None  # one-click unsubscribe for campaign mail (RFC 8058)
     quota_pause_seconds: float = 3600.0  # after a daily-quota reply the relay pauses this long (RELAY_QUOTA_PAUSE)
     rate_pause_seconds: float = 60.0  # after a rate reply (RELAY_RATE_PAUSE)
+    dkim_strict: bool = False  # with a signer: refuse (report) a request whose From domain has no DKIM key
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -155,6 +160,7 @@ class DispatchService:
         outbox: Outbox | None = None,
         publisher: EventPublisher | None = None,
         pacer: RelayPacer | None = None,
+        signer: MessageSigner | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -168,6 +174,8 @@ class DispatchService:
         self._return_paths = return_paths
         self._outbox = outbox
         self._pacer = pacer
+        self._signer = signer  # None: DKIM is not configured, nothing is signed and nothing counted
+        self._unsigned_domains: set[str | None] = set()  # warned about in this invocation
         self._publisher = publisher if policy.delivered_events else None
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
@@ -565,7 +573,9 @@ class DispatchService:
     ) -> tuple[BuiltMessage | None, tuple[str, str] | None]:
         """The message, or (status, error) when the request cannot make one: permanent for this request."""
         if request.raw_message is not None:
-            built = _ready_message(request, request.raw_message, message_key)
+            built, refused = self._signed(request, _ready_message(request, request.raw_message, message_key))
+            if refused is not None:
+                return built, refused
             if len(built.data) > self._policy.max_message_bytes:
                 return built, (STATUS_TOO_BIG, f"the message is {len(built.data)} bytes, over the size limit")
             return built, None
@@ -590,16 +600,48 @@ class DispatchService:
             return None, (STATUS_CONTENT_UNAVAILABLE, str(error))
         except (RenderError, ContentMissing) as error:
             return None, (STATUS_CONTENT_ERROR, str(error))
-        built = build_message(
+        built, refused = self._signed(
             request,
-            content,
-            attachments,
-            message_id=message_id_for(message_key, request.from_.domain),
-            date=record.sent_at,
+            build_message(
+                request,
+                content,
+                attachments,
+                message_id=message_id_for(message_key, request.from_.domain),
+                date=record.sent_at,
+            ),
         )
+        if refused is not None:
+            return built, refused
         if len(built.data) > self._policy.max_message_bytes:
             size_mb, limit_mb = len(built.data) / 1e6, self._policy.max_message_bytes / 1e6
             return built, (STATUS_TOO_BIG, f"the message is {size_mb:.1f} MB, over the {limit_mb:.1f} MB limit")
+        return built, None
+
+    def _signed(self, request: SendRequest, built: BuiltMessage) -> tuple[BuiltMessage, tuple[str, str] | None]:
+        """The message with its DKIM-Signature fields on top: the bytes signed are the bytes sent. Without a
+        key for the From domain: as it is (counted, warned once per domain and invocation), or refused
+        when DKIM_STRICT is set."""
+        if self._signer is None:
+            return built, None
+        domain = _from_domain(request, built)
+        fields = self._signer.signature_fields(built.data, from_domain=domain) if domain else None
+        if fields is not None:
+            self.tally.add("dkim_signed")
+            header_block = fields.decode("ascii") + built.header_block
+            return replace(built, data=fields + built.data, header_block=header_block), None
+        if self._policy.dkim_strict:
+            self.tally.add("unsigned_refused")
+            return built, (
+                STATUS_NOT_SIGNED,
+                f"not sent: no DKIM key for the From domain {domain or '(none)'} and DKIM_STRICT is set "
+                "(add the domain to DKIM_KEYS, or send from a domain that has a key)",
+            )
+        self.tally.add("unsigned_messages")
+        if domain not in self._unsigned_domains:
+            self._unsigned_domains.add(domain)
+            log.warning(
+                "sent without a DKIM signature: no key for the From domain", extra={"domain": domain or "(none)"}
+            )
         return built, None
 
     async def _publish_delivered(self, request: SendRequest, message_key: str, attempt: _Attempt) -> None:
@@ -796,6 +838,16 @@ def _ready_message(request: SendRequest, data: bytes, message_key: str) -> Built
         data = b"Message-ID: " + message_id.encode("ascii") + b"\r\n" + data
         head = data.partition(b"\r\n\r\n")[0]
     return BuiltMessage(data, message_id, head.decode("utf-8", "replace"), requires_smtputf8=not head.isascii())
+
+
+def _from_domain(request: SendRequest, built: BuiltMessage) -> str | None:
+    """The ASCII domain DKIM signs for: the From field's (a ready message's envelope sender need not be
+    it); None when there is no usable one."""
+    shown = header_from_domain(built.data) if request.raw_message is not None else request.from_.domain
+    try:
+        return ascii_domain(shown).lower() if shown else None
+    except ValueError:
+        return None
 
 
 def _unreported(claim: Claim) -> tuple[str, FailedRecipient]:
