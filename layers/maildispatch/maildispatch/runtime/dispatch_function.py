@@ -76,6 +76,7 @@ class DispatchFunction(SqsBatchFunction):
         self._mx_transport: MxTransport | None = None  # the same, in mx mode
         self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
         self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
+        self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
 
     def relay_budget(self, relay: RelaySettings) -> DynamoDbRelayBudget | None:
         """The shared budget of `relay`, or None when no rate or quota is configured (no budget calls)."""
@@ -85,7 +86,6 @@ class DispatchFunction(SqsBatchFunction):
                 aws_client("dynamodb"), self.settings.relay_budget_table, key, self.settings.budget, io_executor()
             )
         return self._budgets[key]
-        self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
 
     def dkim_signer(self) -> MessageSigner | None:
         """The DKIM signer with the keys as they are now (secrets cached 5 minutes, keys parsed once per
