@@ -1,4 +1,8 @@
-"""The bounce function's wiring: dead-letter records -> the reporting service (DSN + "Email Bounced" event)."""
+"""The bounce function's wiring: dead-letter records -> the reporting service (DSN + "Email Bounced" event).
+
+Like the dispatch function, it keeps its relay connections across warm invocations
+(runtime/warm_relay.py): a DSN in a warm container costs no new TCP, TLS and AUTH handshake.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ from maildispatch.adapters.aws import (
 )
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
-from maildispatch.adapters.smtp_relay import RelayTransport
+from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.runtime.settings import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.runtime.warm_relay import WarmRelay
 from maildispatch.services.reporting import BounceService, BounceSettings
 
 CONCURRENCY = 8  # reports in flight; each is one DSN to the relay at most
@@ -37,6 +42,14 @@ class BounceFunction(SqsBatchFunction):
             event_bus_name=settings.event_bus_name,
             default_envelope_sender=settings.default_envelope_sender,
         )
+        self._relay = WarmRelay()  # kept across warm invocations
+
+    async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
+        """The container's transport for `relay`, with its expired idle connections closed."""
+        return await self._relay.transport(relay)
+
+    async def aclose(self) -> None:
+        await self._relay.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -44,19 +57,19 @@ class BounceFunction(SqsBatchFunction):
         service_settings = self._service_settings
         if self.settings.signing_secret:
             service_settings = replace(service_settings, signing_key=fetch_secret_bytes(self.settings.signing_secret))
-        async with RelayTransport(relay) as transport:
-            suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
-            ledger = (
-                DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
-                if self.settings.ledger_table
-                else None
-            )
-            service = BounceService(
-                transport, EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
-            )
-            yield BatchSession(
-                service.process,
-                service.tally,
-                concurrency=CONCURRENCY,
-                reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
-            )
+        transport = await self.relay_transport(relay)
+        suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
+        ledger = (
+            DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
+            if self.settings.ledger_table
+            else None
+        )
+        service = BounceService(
+            transport, EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
+        )
+        yield BatchSession(
+            service.process,
+            service.tally,
+            concurrency=CONCURRENCY,
+            reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+        )
