@@ -59,6 +59,14 @@ class FunctionUnderTest:
         with environment_set_to(self.environment):
             return self.module.handler(event, context)
 
+    def close(self) -> None:
+        """What the function keeps across warm invocations (relay connections, its event loop), closed."""
+        from maildispatch.runtime.sqs_batch import SqsBatchFunction
+
+        for value in vars(self.module).values():
+            if isinstance(value, SqsBatchFunction):
+                value.close()
+
 
 @dataclass
 class LocalStack:
@@ -128,7 +136,13 @@ class LocalStack:
         )
         return self
 
+    def close_functions(self) -> None:
+        """QUIT the relay connections the functions keep across warm invocations (as a container's end would)."""
+        for function in getattr(self, "functions", {}).values():
+            function.close()
+
     def stop(self) -> None:
+        self.close_functions()
         if getattr(self, "relay", None) is not None:
             self.relay.stop()
         if getattr(self, "_own_moto", False) and self.moto is not None:
