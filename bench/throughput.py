@@ -28,7 +28,7 @@ ENVELOPE_SENDER = "shop@example.com"
 ENVELOPE_RECIPIENT = "customer@example.net"
 
 
-def relay_settings(port: int, *, max_connections: int, pipelining: bool = True) -> RelaySettings:
+def relay_settings(port: int, *, max_connections: int, pipelining: bool = True, chunking: bool = True) -> RelaySettings:
     return RelaySettings(
         host="127.0.0.1",
         port=port,
@@ -37,6 +37,7 @@ def relay_settings(port: int, *, max_connections: int, pipelining: bool = True) 
         timeout=30,
         max_connections=max_connections,
         pipelining=pipelining,
+        chunking=chunking,
     )
 
 
@@ -187,6 +188,7 @@ class LatencyCase:
     concurrency: int
     max_connections: int
     pipelining: bool = True
+    chunking: bool = True  # BDAT where the relay offers CHUNKING
 
 
 def latency_invocations(
@@ -197,7 +199,9 @@ def latency_invocations(
     keep_connections: one event loop and one transport for all of them instead, as a warm
     container could keep its relay connections from one invocation to the next.
     """
-    relay = relay_settings(port, max_connections=case.max_connections, pipelining=case.pipelining)
+    relay = relay_settings(
+        port, max_connections=case.max_connections, pipelining=case.pipelining, chunking=case.chunking
+    )
     fakes = Fakes(latency=latency)
     events = [lambda_event(f"{run}-{n}", 0, case.batch) for n in range(invocations)]
     if keep_connections:
