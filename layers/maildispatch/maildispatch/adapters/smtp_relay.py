@@ -605,20 +605,30 @@ async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, ti
     the wait), letting the loop run after each chunk so that an arrived reset or EOF is seen.
     Only if the connection is still up then is the dot written, with no await in between.
     A timeout while sending the content counts as before the dot; waiting for the reply, after.
+
+    Content that fits in one chunk (most messages) goes out with the dot in one write: one send
+    per message fewer, which is a large part of what a message costs us. A send the kernel
+    refuses (a reset or EOF that has arrived) closes the transport before `write` returns, and
+    then nothing of it went out: that is still before the dot.
     """
     protocol = smtp.protocol
     if protocol is None or not protocol.is_connected:
         return _ContentResult(ended_before_dot="connection lost before the message content was sent")
     body = _dot_stuffed(content)
     try:
-        for start in range(0, len(body), _CONTENT_CHUNK):
-            protocol.write(body[start : start + _CONTENT_CHUNK])
-            async with asyncio.timeout(timeout):
-                await protocol._drain_helper()  # aiosmtplib's copy of asyncio's flow control wait
-            await asyncio.sleep(0)  # let the loop see a reset or EOF that has arrived meanwhile
-        if not protocol.is_connected:
-            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-        protocol.write(b".\r\n")  # the point of no return
+        if len(body) <= _CONTENT_CHUNK:
+            protocol.write(body + b".\r\n")  # the point of no return, unless the send was refused
+            if not protocol.is_connected:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        else:
+            for start in range(0, len(body), _CONTENT_CHUNK):
+                protocol.write(body[start : start + _CONTENT_CHUNK])
+                async with asyncio.timeout(timeout):
+                    await protocol._drain_helper()  # aiosmtplib's copy of asyncio's flow control wait
+                await asyncio.sleep(0)  # let the loop see a reset or EOF that has arrived meanwhile
+            if not protocol.is_connected:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+            protocol.write(b".\r\n")  # the point of no return
     except (aiosmtplib.SMTPException, OSError) as exc:
         smtp.close()
         what = "timed out" if isinstance(exc, TimeoutError) else "connection lost"
