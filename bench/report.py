@@ -247,7 +247,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"median of {cpu['runs']} runs taken in turn with the yardstick; batches of {cpu['batch']} (one Lambda invocation each) "
         f"on one transport and event loop, as a warm container keeps them, DISPATCH concurrency {cpu['concurrency']}. "
         f"With a fresh transport per batch: {_n(cpu['transport_per_batch_msgs_per_s'])} msg/s "
-        f"({cpu['transport_per_batch_ratio_to_bare_aiosmtplib']:.2f}).",
+        f"({cpu['transport_per_batch_ratio_to_bare_aiosmtplib']:.2f}). "
+        f"Rendering in {cpu['render_workers']['workers']} worker processes, as deployed (they run on other cores): "
+        f"{_n(cpu['render_workers']['msgs_per_s'])} msg/s ({cpu['render_workers']['ratio_to_bare_aiosmtplib']:.2f}).",
         f"- Latency-bound: transport max_connections {lat['max_connections']} (relay allows {lat['relay_max_connections']}), "
         f"DISPATCH concurrency {lat['concurrency']}; invocation seconds (median) "
         + ", ".join(f"batch {b}: {lat['invocation_seconds'][b]:.3f} s" for b in ("10", "100", "1000"))

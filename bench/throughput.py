@@ -149,11 +149,13 @@ def dispatch_path(
     max_connections: int,
     transport_per: str = "invocation",
     run: str = "cpu",
+    render_workers: int = 0,
 ) -> PathRun:
     """`messages` requests in batches of `batch` through the real dispatch path, no waiting fakes.
 
     transport_per="invocation": a fresh RelayTransport (and event loop) per batch, as in Lambda,
     where one invocation is one batch; "run": one transport over every batch, connections kept.
+    render_workers: render in that many budgeted worker processes, as deployed (0: in process).
     """
     relay = relay_settings(port, max_connections=max_connections)
     fakes = Fakes(latency=0.0)
@@ -165,21 +167,36 @@ def dispatch_path(
         delivered = sum(i.delivered for i in invocations)
     else:
 
-        async def all_batches() -> int:
+        async def all_batches() -> tuple[int, float]:
+            renderer = None
+            if render_workers:
+                from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
+
+                renderer = WorkerRenderer(RenderBudget(workers=render_workers))
+                await renderer.render(*_warm_up_job())  # the workers start before the clock does
+            started = time.perf_counter()
             async with RelayTransport(relay) as transport:
                 tallies = [
-                    (await invoke_async(e, relay, fakes, concurrency=concurrency, transport=transport))[1]
+                    (
+                        await invoke_async(
+                            e, relay, fakes, concurrency=concurrency, transport=transport, renderer=renderer
+                        )
+                    )[1]
                     for e in events
                 ]
-            return sum(t.get("delivered", 0) for t in tallies)
+            return sum(t.get("delivered", 0) for t in tallies), time.perf_counter() - started
 
-        started = time.perf_counter()
-        delivered = asyncio.run(all_batches())
-        seconds = time.perf_counter() - started
+        delivered, seconds = asyncio.run(all_batches())
         invocations = []
     if delivered != messages:
         raise RuntimeError(f"{messages - delivered} of {messages} messages were not delivered")
     return PathRun(messages, seconds, invocations)
+
+
+def _warm_up_job() -> tuple:
+    from maildispatch.core.request import parse_send_request
+
+    return parse_send_request(json.loads(request_body(0, "warm-up"))), None
 
 
 @dataclass(frozen=True)
