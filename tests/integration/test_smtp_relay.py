@@ -481,6 +481,7 @@ class GroupServer(asyncio.Protocol):
     chunking: bool = False
     bdat: str = "250 2.0.0 Ok: queued"
     hang_up_after_bdat: bool = False
+    close_after_bdat: bool = False  # reply to the chunk, then end the session (as a relay's idle or message limit does)
     reads: list[list[str]] = dataclasses.field(default_factory=list)  # the commands in each read
     messages: list[bytes] = dataclasses.field(default_factory=list)
 
@@ -508,6 +509,9 @@ class GroupServer(asyncio.Protocol):
                     self.transport.close()
                     return
                 self.reply(answer, flush=True)
+                if self.close_after_bdat:
+                    self.transport.close()
+                    return
                 continue
             if self.content is not None:
                 end = 0 if self.buffer.startswith(b".\r\n") else self.buffer.find(b"\r\n.\r\n") + 2
@@ -771,6 +775,13 @@ def test_a_connection_lost_before_any_reply_to_a_chunked_message_is_uncertain_fo
     server = GroupServer(chunking=True, hang_up_after_bdat=True, rcpt={GHOST: "550 5.1.1 User unknown"})
     ((an, ghost),) = deliver_to_group_server(server, (Envelope(SHOP, (AN, GHOST)), message()))
     assert isinstance(an, Uncertain) and isinstance(ghost, Uncertain)
+
+
+def test_a_pooled_connection_the_relay_closed_is_replaced_before_bdat_not_made_uncertain() -> None:
+    server = GroupServer(chunking=True, close_after_bdat=True)
+    results = deliver_to_group_server(server, *[(Envelope(SHOP, (AN,)), message())] * 5)
+    assert all(isinstance(outcome, Delivered) for (outcome,) in results), results
+    assert len(server.messages) == 5, "each message once, each on a connection of its own"
 
 
 def test_a_421_at_rcpt_with_chunking_retries_the_whole_message_once_on_a_fresh_connection() -> None:

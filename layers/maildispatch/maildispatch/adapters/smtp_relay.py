@@ -433,7 +433,7 @@ class RelayTransport:
         write, then the replies in order; fills `outcomes`.
 
         Raises _SessionEnded (retried on a fresh connection) when the connection is gone before
-        the write, or the relay answers 421 to MAIL FROM or a RCPT TO: it then ends the session
+        the write or the kernel refuses it, or the relay answers 421 to MAIL FROM or a RCPT TO: it then ends the session
         without completing the transaction. Every other way the session ends after the write
         leaves the recipients not refused Uncertain: the relay may have taken the message.
         """
@@ -441,8 +441,16 @@ class RelayTransport:
         mail, rcpts = _envelope_commands(connection, envelope, content, outcomes)
         bdat = b"BDAT %d LAST" % len(content)
         group = [("MAIL FROM", mail), *(("RCPT TO", command) for _, command in rcpts), ("BDAT", bdat)]
+        # Nothing is safe to retry once the content is out, so a pooled connection the relay closed
+        # in the meantime must be found out before: one turn of the loop sees an EOF that arrived,
+        # and a send the kernel refuses (a reset that arrived) closes the transport within `write`.
+        await asyncio.sleep(0)
         try:
-            _write(smtp, b"".join(command + b"\r\n" for _, command in group) + content)  # the point of no return
+            if not connection.is_open:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+            _write(smtp, b"".join([*(command + b"\r\n" for _, command in group), content]))  # the point of no return
+            if not connection.is_open:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
             raise _SessionEnded(_session_failure(settings, "MAIL FROM", exc)) from exc
