@@ -1,8 +1,12 @@
 """The dispatch function's wiring: settings and adapters into the dispatch service, per invocation.
 
 The SMTP connection pool (one RelayTransport) lives as long as the container, on the event loop
-the function object owns (runtime/sqs_batch.py, runtime/warm_relay.py): a warm invocation sends
-over the connections the previous one left open.
+the function object owns (runtime/sqs_batch.py): a warm invocation sends over the connections the
+previous one left open, without a new TCP, TLS and AUTH handshake. Each invocation starts by
+QUITting connections idle past the relay settings' `idle_timeout`; the transport checks one that
+waited longer than `recheck_after` with NOOP before reusing it. When the relay settings change
+(fetched with a 5-minute cache: a rotated password, a new host), the old pool is closed and a new
+one made.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
-from maildispatch.runtime.warm_relay import WarmRelay
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, VerpPolicy
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
@@ -57,14 +60,22 @@ class DispatchFunction(SqsBatchFunction):
             )
         )
         self._policy = dispatch_policy(settings)
-        self._relay = WarmRelay()  # kept across warm invocations
+        self._transport: RelayTransport | None = None  # kept across warm invocations
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
-        return await self._relay.transport(relay)
+        if self._transport is not None and self._transport.settings != relay:
+            old, self._transport = self._transport, None
+            await old.close()
+        if self._transport is None:
+            self._transport = RelayTransport(relay)
+        await self._transport.expire_idle()
+        return self._transport
 
     async def aclose(self) -> None:
-        await self._relay.close()
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            await transport.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:

@@ -1,13 +1,13 @@
-"""The container's relay transport, kept across warm invocations by the functions that send mail.
+"""The container's relay transport, kept across warm invocations by a function that sends mail.
 
 A Lambda container runs one invocation at a time and keeps the function object (and its event
-loop, runtime/sqs_batch.py) between them. The dispatch and bounce functions each keep their
-RelayTransport here, so a warm invocation sends over the connections the previous one left open,
-without a new TCP, TLS and AUTH handshake. Each invocation starts by QUITting connections idle past
-the relay settings' `idle_timeout` (the loop did not run while the container was frozen); the
-transport checks one that waited longer than `recheck_after` with NOOP before reusing it. When the
-relay settings change (fetched with a 5-minute cache: a rotated password, a new host), the old pool
-is closed and a new one made.
+loop, runtime/sqs_batch.py) between them. The bounce function keeps its RelayTransport here (the
+dispatch function keeps its own the same way, beside its MX transport), so a warm invocation
+sends over the connections the previous one left open, without a new TCP, TLS and AUTH handshake.
+Each invocation starts by QUITting connections idle past the relay settings' `idle_timeout` (the
+loop did not run while the container was frozen); the transport checks one that waited longer
+than `recheck_after` with NOOP before reusing it. When the relay settings change (fetched with a
+5-minute cache: a rotated password, a new host), the old pool is closed and a new one made.
 """
 
 from __future__ import annotations
