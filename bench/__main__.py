@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import campaign_rate, cold_start, cost, dkim, memory, report, template_facts
-from .servers import LatencyProxy, SmtpSink, run_smtp_source
+from . import campaign_rate, cold_start, cost, dkim, memory, memory_worst_case, report, template_facts
+from .servers import ChunkingSink, LatencyProxy, SmtpSink, run_smtp_source
 from .throughput import (
     LatencyCase,
     bare_aiosmtplib,
@@ -25,6 +25,7 @@ from .throughput import (
     interleaved,
     latency_invocations,
     median_rate,
+    naive_python,
     naive_smtplib,
 )
 from .workload import production_logging, sample_message
@@ -46,6 +47,7 @@ class Plan:
     naive_messages: int
     invocations: dict[int, int]  # batch size -> invocations measured
     invocations_without_pipelining: dict[int, int]
+    invocations_without_chunking: dict[int, int]
     concurrency_sweep: tuple[int, ...]
     sweep_invocations: int
     cold_runs: int
@@ -68,6 +70,7 @@ class Plan:
             40,
             {10: 20, 100: 5, 1000: 2},
             {10: 10, 100: 3, 1000: 1},
+            {10: 20, 100: 5},
             (1, 2, 5, 10, 20, 50, 100),
             2,
             10,
@@ -82,6 +85,7 @@ class Plan:
             12,
             {10: 5, 100: 2, 1000: 1},
             {10: 3, 100: 1},
+            {10: 5, 100: 2},
             (5, 10, 20, 50),
             1,
             3,
@@ -99,15 +103,24 @@ def cpu_bound(sink: SmtpSink, plan: Plan) -> dict:
     n = plan.cpu_messages
     kwargs = dict(batch=plan.cpu_batch, concurrency=plan.cpu_concurrency, max_connections=plan.cpu_connections)
     runs = iter(range(10**6))
-    bare, ours = interleaved(
+    bare, ours, naive = interleaved(
         plan.cpu_runs,
         lambda: bare_aiosmtplib(sink.port, message, n, connections=plan.cpu_connections),
         lambda: dispatch_path(sink.port, n, run=f"cpu-{next(runs)}", transport_per="run", **kwargs).msgs_per_s,
+        lambda: naive_python(sink.port, n, connections=plan.cpu_connections, run=f"naive-{next(runs)}"),
     )
     # For comparison: a fresh transport and event loop per batch (what every invocation had before issue 14).
     ours_fresh = [dispatch_path(sink.port, n, run=f"cpu-{next(runs)}", **kwargs).msgs_per_s]
+    # As deployed: templates rendered in the function's budgeted worker processes (RENDER_WORKERS).
+    workers = int(template_facts.function_environment("DispatchFunction").get("RENDER_WORKERS", 2))
+    ours_workers = [
+        dispatch_path(
+            sink.port, n, run=f"cpu-{next(runs)}", transport_per="run", render_workers=workers, **kwargs
+        ).msgs_per_s
+    ]
     source = [run_smtp_source(sink.port, n).msgs_per_s for _ in range(plan.cpu_runs)]
     ours_rate, bare_rate, source_rate = statistics.median(ours), statistics.median(bare), statistics.median(source)
+    naive_rate = statistics.median(naive)
     return {
         "messages": n,
         "message_bytes": len(message),
@@ -122,13 +135,26 @@ def cpu_bound(sink: SmtpSink, plan: Plan) -> dict:
         "seconds": round(n / ours_rate, 2),
         "bare_aiosmtplib_msgs_per_s": round(bare_rate, 1),
         "ratio_to_bare_aiosmtplib": round(ours_rate / bare_rate, 3),
+        "naive_python_msgs_per_s": round(naive_rate, 1),
+        "ratio_to_naive_python": round(ours_rate / naive_rate, 3),
+        "naive_python": "per message: json.loads, Jinja2 render (subject, text, HTML; each template compiled once), "
+        "EmailMessage set_content + add_alternative, aiosmtplib send_message; the same 20 connections, "
+        "one message at a time on each, no pipelining",
         "smtp_source_msgs_per_s": round(source_rate, 1),
         "ratio_to_smtp_source": round(ours_rate / source_rate, 3),
         "transport_per_batch_msgs_per_s": round(statistics.median(ours_fresh), 1),
+        "render_workers": {
+            "what": f"the same with templates rendered in {workers} worker processes, as deployed (the headline "
+            "renders in process): the workers use other cores, so this is not a CPU-per-message figure",
+            "workers": workers,
+            "msgs_per_s": round(statistics.median(ours_workers), 1),
+            "ratio_to_bare_aiosmtplib": round(statistics.median(ours_workers) / bare_rate, 3),
+        },
         "transport_per_batch_ratio_to_bare_aiosmtplib": round(statistics.median(ours_fresh) / bare_rate, 3),
         "samples_msgs_per_s": {
             "ours": [round(x, 1) for x in ours],
             "bare_aiosmtplib": [round(x, 1) for x in bare],
+            "naive_python": [round(x, 1) for x in naive],
             "ours_transport_per_batch": [round(x, 1) for x in ours_fresh],
             "smtp_source": [round(x, 1) for x in source],
         },
@@ -169,6 +195,14 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
                     run=f"plain-{batch}",
                 )
             )
+    without_chunking = {}
+    for batch, count in plan.invocations_without_chunking.items():
+        log(f"latency-bound: batch {batch}, {count} warm invocations with DATA instead of BDAT")
+        case = LatencyCase(batch, plan.latency_concurrency, plan.latency_connections, chunking=False)
+        runs = latency_invocations(
+            proxy.port, case, count + 1, latency=CALL_LATENCY, run=f"data-{batch}", keep_connections=True
+        )[1:]
+        without_chunking[str(batch)] = median_rate(runs)
     fresh = {}
     for batch in (10, 100):
         log(f"latency-bound: batch {batch}, fresh connections every invocation (a cold container's)")
@@ -200,7 +234,9 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
         "template_concurrency": int(
             template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32)
         ),
-        "pipelining": "RFC 2920, offered by smtp-sink",
+        "pipelining": "RFC 2920, offered by the relay stand-in",
+        "chunking": "RFC 3030 CHUNKING, offered by the relay stand-in (bench/chunking_sink.py; as Postfix since 3.4 "
+        "and Gmail offer it): a message goes as BDAT <n> LAST in the same write as its envelope",
         "invocations": {str(b): plan.invocations[b] for b in BATCHES},
         "statistic": "median over invocations",
         "msgs_per_s": {b: round(v, 1) for b, v in rates.items()},
@@ -208,6 +244,11 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
         "invocation_seconds": {b: round(v, 3) for b, v in seconds.items()},
         "naive_msgs_per_s": round(naive, 2),
         "naive_messages": plan.naive_messages,
+        "without_chunking": {
+            "what": "the same warm invocations with DATA instead of BDAT (RelaySettings.chunking False)",
+            "msgs_per_s": {b: round(v, 1) for b, v in without_chunking.items()},
+            "ratio_to_naive": {b: round(v / naive, 1) for b, v in without_chunking.items()},
+        },
         "without_pipelining": {
             "msgs_per_s": {b: round(v, 1) for b, v in without.items()},
             "ratio_to_naive": {b: round(v / naive, 1) for b, v in without.items()},
@@ -295,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     memory_size = template_facts.memory_size("DispatchFunction")
     with SmtpSink() as sink:
         results["cpu_bound"] = cpu_bound(sink, plan)
-        with LatencyProxy(sink.port, args.work, delay=REPLY_DELAY, max_connections=RELAY_MAX_CONNECTIONS) as proxy:
+        with (
+            ChunkingSink(args.work) as relay,
+            LatencyProxy(relay.port, args.work, delay=REPLY_DELAY, max_connections=RELAY_MAX_CONNECTIONS) as proxy,
+        ):
             results["latency_bound"] = latency_bound(proxy, plan)
         results["latency_bound"]["relay_refused_connections"] = proxy.stats.refused if proxy.stats else None
         results["latency_bound"]["relay_peak_connections"] = proxy.stats.peak_connections if proxy.stats else None
@@ -315,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "memory_size_mb": memory_size,
             "settings": "the template's DISPATCH_CONCURRENCY and SMTP_MAX_CONNECTIONS",
+            "note": "peak_rss_mb is for an event of 132 MiB, which Lambda (6 MB payload limit) never delivers: "
+            "a reference, not a target; worst_case_peak_rss_mb is the batch that can arrive",
         }
+        log("memory: the worst case that can arrive (BatchSize records, each a MAX_MESSAGE_BYTES message from S3)")
+        results["memory"].update(memory_worst_case.measure(args.work, sink.port))
     log(f"campaign: a shared relay budget of {campaign_rate.RATE:g} msg/s for {plan.campaign_rate_seconds:g} s")
     results.setdefault("campaign", {}).update(
         campaign_rate.measure(args.work / "campaign-rate", seconds=plan.campaign_rate_seconds)

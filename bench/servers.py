@@ -3,6 +3,8 @@
 - `SmtpSink`: Postfix's smtp-sink (C, one process), the fastest SMTP server there is here.
 - `LatencyProxy`: `python -m bench.latency_proxy` in front of a server, adding network latency
   to every reply and refusing connections over a limit, as Gmail does.
+- `ChunkingSink`: `python -m bench.chunking_sink`, a sink that offers CHUNKING (RFC 3030) too,
+  which smtp-sink does not; the latency-bound benchmark's relay.
 - `run_smtp_source`: Postfix's smtp-source (C), the machine's ceiling against the sink.
 """
 
@@ -97,6 +99,38 @@ class SmtpSink(_Process):
                 return self
             self.stop()
         raise RuntimeError("smtp-sink did not start")
+
+
+class ChunkingSink(_Process):
+    """`python -m bench.chunking_sink`: accepts everything, offers PIPELINING and (unless told not to) CHUNKING."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, work_dir: Path, *, chunking: bool = True) -> None:
+        self.work_dir = work_dir
+        self.chunking = chunking
+        self.port = 0
+
+    def __enter__(self) -> ChunkingSink:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        ready = self.work_dir / "chunking-sink.port"
+        ready.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.chunking_sink", "--ready-file", str(ready)]
+            + ([] if self.chunking else ["--no-chunking"]),
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the chunking sink did not start")
+            time.sleep(0.02)
+        self.port = int(ready.read_text())
+        return self
 
 
 @dataclass(frozen=True)

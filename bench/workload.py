@@ -25,7 +25,7 @@ from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
 from maildispatch.core.sqs_record import SqsRecord
-from maildispatch.ports import ContentMissing
+from maildispatch.ports import ContentMissing, TemplateRenderer
 from maildispatch.runtime.sqs_batch import batch_response, run_records
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService
 from tests.fakes.ledger import InMemoryLedger
@@ -180,9 +180,13 @@ POLICY = DispatchPolicy(reporting_mta="bench.maildispatch.test")
 _SERVICE_TAKES_SUPPRESSIONS = "suppressions" in inspect.signature(DispatchService).parameters
 
 
-def dispatch_service(transport: RelayTransport, fakes: Fakes, invocation_id: str) -> DispatchService:
+def dispatch_service(
+    transport: RelayTransport, fakes: Fakes, invocation_id: str, renderer: TemplateRenderer | None = None
+) -> DispatchService:
     # The suppression list is one more lookup per message where the service has one.
-    extra = {"suppressions": fakes.suppressions} if _SERVICE_TAKES_SUPPRESSIONS else {}
+    extra: dict[str, Any] = {"suppressions": fakes.suppressions} if _SERVICE_TAKES_SUPPRESSIONS else {}
+    if renderer is not None:  # else in process, on the event loop
+        extra["renderer"] = renderer
     return DispatchService(
         transport, fakes.ledger, fakes.content, fakes.dead_letters, POLICY, invocation_id=invocation_id, **extra
     )  # type: ignore[arg-type]
@@ -216,13 +220,14 @@ async def invoke_async(
     concurrency: int,
     transport: RelayTransport | None = None,
     invocation_id: str = "bench",
+    renderer: TemplateRenderer | None = None,
 ) -> tuple[dict, dict[str, int]]:
     """The async part of one invocation; a given `transport` is shared (and not closed) across calls."""
     records = [SqsRecord.from_lambda(r) for r in event["Records"]]
     errors: list[BaseException] = []
 
     async def run(transport: RelayTransport) -> tuple[dict, dict[str, int]]:
-        service = dispatch_service(transport, fakes, invocation_id)
+        service = dispatch_service(transport, fakes, invocation_id, renderer)
         results = await run_records(
             records,
             service.process,

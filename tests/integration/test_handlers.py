@@ -194,6 +194,25 @@ def test_bounce_retries_a_report_whose_dsn_the_relay_deferred_and_only_that_one(
     assert invoke(stack, "BounceFunction", event) == failures(deferred_record)
 
 
+def test_warm_bounce_invocations_send_their_dsns_over_the_connection_the_first_left_open(stack):
+    def redriven(to: str) -> str:
+        return json.dumps({"from": "shop@example.com", "to": [to], "subject": "Hi", "text": "Hi."})
+
+    dsns = len(stack.dsn_messages())
+    assert (
+        invoke(stack, "BounceFunction", sqs_event(stack, "DeadLetterQueue", [redriven("lan@example.net")]))
+        == failures()
+    )
+    connects, quits = len(stack.relay.log_events("connect")), len(stack.relay.log_events("quit"))
+    assert (
+        invoke(stack, "BounceFunction", sqs_event(stack, "DeadLetterQueue", [redriven("minh@example.net")]))
+        == failures()
+    )
+    assert len(stack.dsn_messages()) - dsns == 2
+    assert len(stack.relay.log_events("connect")) == connects, "the second DSN went over the kept connection"
+    assert len(stack.relay.log_events("quit")) == quits, "nothing was closed between the invocations"
+
+
 # -- the returned-mail function: S3 notifications and SES notifications ------------------------
 
 

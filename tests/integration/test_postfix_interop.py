@@ -127,6 +127,8 @@ def run(tmp_path_factory, moto_server):
         # Waiting records count as pending, so a short idle time cannot end the drain early.
         stack.runner.drain(release, timeout_s=60, idle_s=0.5)
         mta.wait_until_idle()  # Postfix has passed everything on, its own bounce included
+        stack.close_functions()  # the warm connections QUIT, so Postfix logs every session's summary
+        mta.wait_until_sessions_logged()
         events = stack.bounce_events()
         ledger = {i["recipient"]["S"]: i for i in stack.ledger_items() if i["message_key"]["S"] == MESSAGE_KEY}
         yield InteropRun(mta, downstream, senders, stack, events, ledger)
@@ -221,6 +223,18 @@ def test_both_functions_submit_over_starttls_without_auth(run):
     transactions = sum(int(s["mail"].split("/")[-1]) for s in sessions)
     assert transactions >= 3, sessions
     assert all(s.get("starttls") == "1" and "auth" not in s for s in sessions), sessions
+
+
+def test_postfix_offers_chunking_and_every_message_goes_as_one_bdat_chunk_behind_the_envelope(run):
+    # RFC 3030: Postfix's smtpd offers CHUNKING; no DATA, one BDAT ... LAST per transaction.
+    sessions = [s for s in run.mta.smtpd_sessions() if "mail" in s]
+
+    # Postfix logs `command=count` or `command=accepted/tried` per session: as many BDATs tried as MAILs
+    # ("bdat=0/1" where every recipient was refused, and Postfix then refuses the chunk too).
+    def tried(session: dict[str, str], command: str) -> str:
+        return session.get(command, "0").split("/")[-1]
+
+    assert sessions and all("data" not in s and tried(s, "bdat") == tried(s, "mail") for s in sessions), sessions
 
 
 def test_accepted_mail_arrives_downstream_intact(run):

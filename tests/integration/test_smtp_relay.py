@@ -469,13 +469,19 @@ class GroupServer(asyncio.Protocol):
     With `withhold` it answers a transaction's commands only once its DATA has arrived, so a
     client that waits for each reply before the next command waits forever. `apart` writes the
     replies of a group 2 ms apart, so they arrive one by one rather than in one segment. RCPT replies come from `rcpt` (default 250); with no recipient accepted,
-    DATA gets `data_without_recipients`.
+    DATA gets `data_without_recipients`. With `chunking` it offers RFC 3030 CHUNKING too: BDAT's chunk
+    is read by its size and answered with `bdat` (the no-recipients reply when none was accepted);
+    `hang_up_after_bdat` closes the connection once a chunk has arrived, without a reply.
     """
 
     rcpt: dict[str, str] = dataclasses.field(default_factory=dict)
     data_without_recipients: str = "554 5.5.1 Error: no valid recipients"
     withhold: bool = True
     apart: bool = False
+    chunking: bool = False
+    bdat: str = "250 2.0.0 Ok: queued"
+    hang_up_after_bdat: bool = False
+    close_after_bdat: bool = False  # reply to the chunk, then end the session (as a relay's idle or message limit does)
     reads: list[list[str]] = dataclasses.field(default_factory=list)  # the commands in each read
     messages: list[bytes] = dataclasses.field(default_factory=list)
 
@@ -485,6 +491,7 @@ class GroupServer(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport, self.buffer, self.content, self.replies, self.accepted = transport, b"", None, [], 0
+        self.chunk: tuple[int, str] | None = None  # a BDAT chunk being read: its size and the reply it gets
         transport.write(b"220 group.test ESMTP\r\n")
 
     def data_received(self, data: bytes) -> None:
@@ -492,6 +499,20 @@ class GroupServer(asyncio.Protocol):
         if self.content is None:
             self.reads.append([line.split(b" ")[0].decode() for line in data.split(b"\r\n") if line])
         while self.buffer:
+            if self.chunk is not None:
+                size, answer = self.chunk
+                if len(self.buffer) < size:
+                    return
+                self.messages.append(self.buffer[:size])
+                self.buffer, self.chunk, self.accepted = self.buffer[size:], None, 0
+                if self.hang_up_after_bdat:
+                    self.transport.close()
+                    return
+                self.reply(answer, flush=True)
+                if self.close_after_bdat:
+                    self.transport.close()
+                    return
+                continue
             if self.content is not None:
                 end = 0 if self.buffer.startswith(b".\r\n") else self.buffer.find(b"\r\n.\r\n") + 2
                 if end < 2 and not self.buffer.startswith(b".\r\n"):
@@ -508,7 +529,8 @@ class GroupServer(asyncio.Protocol):
     def command(self, line: str) -> None:
         verb = line.split(" ")[0].upper()
         if verb == "EHLO":
-            self.reply("250-group.test\r\n250-PIPELINING\r\n250 8BITMIME", flush=True)
+            chunking = "250-CHUNKING\r\n" if self.chunking else ""
+            self.reply(f"250-group.test\r\n250-PIPELINING\r\n{chunking}250 8BITMIME", flush=True)
         elif verb == "MAIL":
             self.reply("250 2.1.0 Ok")
         elif verb == "RCPT":
@@ -520,6 +542,8 @@ class GroupServer(asyncio.Protocol):
             answer = "354 End data with <CR><LF>.<CR><LF>" if self.accepted else self.data_without_recipients
             self.content = b"" if answer.startswith("354") else None
             self.reply(answer, flush=True)
+        elif verb == "BDAT" and self.chunking:
+            self.chunk = (int(line.split(" ")[1]), self.bdat if self.accepted else self.data_without_recipients)
         elif verb == "RSET":
             self.accepted = 0
             self.reply("250 2.0.0 Ok", flush=True)
@@ -543,13 +567,19 @@ class GroupServer(asyncio.Protocol):
 
 
 def deliver_to_group_server(
-    server: GroupServer, *deliveries: tuple[Envelope, bytes], pipelining: bool = True
+    server: GroupServer, *deliveries: tuple[Envelope, bytes], pipelining: bool = True, chunking: bool = True
 ) -> list[list[Outcome]]:
     async def run() -> list[list[Outcome]]:
         listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         settings = RelaySettings(
-            host="127.0.0.1", port=port, security="none", allow_insecure=True, timeout=2, pipelining=pipelining
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            allow_insecure=True,
+            timeout=2,
+            pipelining=pipelining,
+            chunking=chunking,
         )
         try:
             async with RelayTransport(settings) as transport:
@@ -660,6 +690,105 @@ def test_data_refused_because_no_recipient_was_accepted_keeps_the_rcpt_replies(
     assert isinstance(busy, Deferred) and busy.reply.status == "4.2.2"
     assert isinstance(an, Delivered)
     assert len(relay.log_events("connect")) == 1 and len(relay.log_events("rset")) == 1
+
+
+# RFC 3030 CHUNKING: BDAT <size> LAST in the same write as the envelope
+
+
+def commands(server: GroupServer) -> list[list[str]]:
+    """The SMTP verbs of each read that started a transaction (a BDAT chunk's own lines left out)."""
+    verbs = {"MAIL", "RCPT", "DATA", "BDAT"}
+    return [[word for word in read if word in verbs] for read in server.reads if read and read[0] == "MAIL"]
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["replies in one segment", "replies one by one"])
+def test_with_chunking_the_envelope_bdat_and_the_content_go_out_as_one_write(apart: bool) -> None:
+    server = GroupServer(
+        rcpt={GHOST: "550 5.1.1 User unknown", BUSY: "451 4.7.1 Try again in 5 seconds"}, apart=apart, chunking=True
+    )
+    recipients = (AN, GHOST, BUSY, BINH)
+    dotted = message(".a line that DATA would dot-stuff\r\n.\r\nend\r\n", recipients=recipients)
+    (outcomes, again) = deliver_to_group_server(
+        server, (Envelope(SHOP, recipients), dotted), (Envelope(SHOP, (AN,)), message())
+    )
+
+    assert [type(o) for o in outcomes] == [Delivered, Bounced, Deferred, Delivered]
+    assert outcomes[1].reply.status == "5.1.1" and outcomes[2].retry_after == 5.0
+    assert outcomes[0].reply.text.endswith("Ok: queued")
+    assert isinstance(again[0], Delivered), "the session stayed in step for the next message"
+    assert commands(server) == [["MAIL", "RCPT", "RCPT", "RCPT", "RCPT", "BDAT"], ["MAIL", "RCPT", "BDAT"]]
+    assert server.messages == [dotted, message()], "the content as it is: BDAT needs no dot-stuffing, no final dot"
+
+
+def test_without_chunking_offered_or_wanted_the_message_goes_with_data() -> None:
+    offered_not_wanted, not_offered = GroupServer(chunking=True), GroupServer()
+    deliver_to_group_server(offered_not_wanted, (Envelope(SHOP, (AN,)), message()), chunking=False)
+    deliver_to_group_server(not_offered, (Envelope(SHOP, (AN,)), message()))
+    assert commands(offered_not_wanted) == commands(not_offered) == [["MAIL", "RCPT", "DATA"]]
+
+
+def test_a_message_over_the_chunking_limit_goes_with_data_under_flow_control() -> None:
+    from maildispatch.adapters.smtp_relay import CHUNKING_MAX_BYTES
+
+    server = GroupServer(chunking=True)
+    big = message(("y" * 76 + "\r\n") * (CHUNKING_MAX_BYTES // 78 + 1))
+    ((outcome,),) = deliver_to_group_server(server, (Envelope(SHOP, (AN,)), big))
+    assert isinstance(outcome, Delivered)
+    assert commands(server) == [["MAIL", "RCPT", "DATA"]]
+
+
+def test_a_refused_bdat_bounces_the_accepted_recipients_naming_bdat_and_resets() -> None:
+    server = GroupServer(chunking=True, bdat="552 5.3.4 Message too big for system", rcpt={GHOST: "550 5.1.1 No"})
+    (an, ghost), (binh,) = deliver_to_group_server(
+        server, (Envelope(SHOP, (AN, GHOST)), message()), (Envelope(SHOP, (BINH,)), message())
+    )
+    assert isinstance(an, Bounced) and an.reply.status == "5.3.4" and an.reply.command == "BDAT"
+    assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
+    assert ["RSET"] in server.reads
+    assert isinstance(binh, Bounced), "the same refusal for the next message: the session stayed in step"
+
+
+def test_with_chunking_no_recipient_accepted_keeps_the_rcpt_replies() -> None:
+    server = GroupServer(chunking=True, rcpt={GHOST: "550 5.1.1 User unknown", BUSY: "452 4.2.2 Mailbox full"})
+    (ghost, busy), (an,) = deliver_to_group_server(
+        server, (Envelope(SHOP, (GHOST, BUSY)), message()), (Envelope(SHOP, (AN,)), message())
+    )
+    assert isinstance(ghost, Bounced) and ghost.reply.status == "5.1.1"
+    assert isinstance(busy, Deferred) and busy.reply.status == "4.2.2"
+    assert isinstance(an, Delivered)
+    assert ["RSET"] in server.reads
+
+
+def test_a_connection_lost_after_bdat_before_its_reply_is_uncertain_for_recipients_not_refused() -> None:
+    # The envelope's replies go out as each command is read; then the chunk, and the connection ends.
+    server = GroupServer(chunking=True, withhold=False, hang_up_after_bdat=True, rcpt={GHOST: "550 5.1.1 User unknown"})
+    ((an, ghost, binh),) = deliver_to_group_server(server, (Envelope(SHOP, (AN, GHOST, BINH)), message()))
+    assert isinstance(an, Uncertain) and isinstance(binh, Uncertain)
+    assert "may have accepted" in an.reply.text
+    assert isinstance(ghost, Bounced), "a refusal read before the connection went is kept"
+    assert len(server.messages) == 1, "sent once: an Uncertain recipient is never sent again by the transport"
+
+
+def test_a_connection_lost_before_any_reply_to_a_chunked_message_is_uncertain_for_everyone() -> None:
+    # A relay that answers a pipelined group at the end (as Postfix may) can take the message and go
+    # before its replies are out: no reply read does not mean nothing was accepted.
+    server = GroupServer(chunking=True, hang_up_after_bdat=True, rcpt={GHOST: "550 5.1.1 User unknown"})
+    ((an, ghost),) = deliver_to_group_server(server, (Envelope(SHOP, (AN, GHOST)), message()))
+    assert isinstance(an, Uncertain) and isinstance(ghost, Uncertain)
+
+
+def test_a_pooled_connection_the_relay_closed_is_replaced_before_bdat_not_made_uncertain() -> None:
+    server = GroupServer(chunking=True, close_after_bdat=True)
+    results = deliver_to_group_server(server, *[(Envelope(SHOP, (AN,)), message())] * 5)
+    assert all(isinstance(outcome, Delivered) for (outcome,) in results), results
+    assert len(server.messages) == 5, "each message once, each on a connection of its own"
+
+
+def test_a_421_at_rcpt_with_chunking_retries_the_whole_message_once_on_a_fresh_connection() -> None:
+    server = GroupServer(chunking=True, rcpt={BUSY: "421 4.7.0 Too many errors"})
+    ((an, busy),) = deliver_to_group_server(server, (Envelope(SHOP, (AN, BUSY)), message()))
+    assert isinstance(an, Deferred) and isinstance(busy, Deferred) and busy.reply.code == 421
+    assert len(commands(server)) == 2, "retried once, on a new connection"
 
 
 # Against Postfix's smtp-sink, which offers PIPELINING and answers a group in one segment

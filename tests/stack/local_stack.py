@@ -66,6 +66,14 @@ class FunctionUnderTest:
         with environment_set_to(self.environment):
             return self.module.handler(event, context)
 
+    def close(self) -> None:
+        """What the function keeps across warm invocations (relay connections, its event loop), closed."""
+        from maildispatch.runtime.sqs_batch import SqsBatchFunction
+
+        for value in vars(self.module).values():
+            if isinstance(value, SqsBatchFunction):
+                value.close()
+
 
 @dataclass
 class LocalStack:
@@ -145,7 +153,13 @@ class LocalStack:
         self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         return self
 
+    def close_functions(self) -> None:
+        """QUIT the relay connections the functions keep across warm invocations (as a container's end would)."""
+        for function in getattr(self, "functions", {}).values():
+            function.close()
+
     def stop(self) -> None:
+        self.close_functions()
         if getattr(self, "api", None) is not None:
             self.api.stop()
         if getattr(self, "dkim_keys", None) is not None:

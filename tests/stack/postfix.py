@@ -278,6 +278,16 @@ class PostfixMta:
             if m is not None
         ]
 
+    def wait_until_sessions_logged(self, timeout_s: float = 5.0) -> None:
+        """Wait until every smtpd session that connected has logged its "disconnect" summary."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            lines = self.maillog().splitlines()
+            connects = sum(": connect from " in line for line in lines)
+            if connects <= sum(_DISCONNECT.search(line) is not None for line in lines):
+                return
+            time.sleep(0.05)
+
     def queued(self) -> list[dict]:
         """The messages still in Postfix's queue (`postqueue -j`): one dict per message."""
         output = self._postqueue("-j")

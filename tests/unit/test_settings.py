@@ -30,6 +30,16 @@ def test_warm_relay_connections_are_closed_after_a_minute_idle_unless_configured
         DispatchSettings.from_environ({**LOCAL, "SMTP_IDLE_TIMEOUT": "0"})
 
 
+def test_bdat_is_used_where_the_relay_offers_chunking_unless_smtp_chunking_is_false():
+    from maildispatch.adapters.aws import fetch_relay_settings
+
+    assert fetch_relay_settings(DispatchSettings.from_environ(LOCAL).relay).chunking is True
+    off = DispatchSettings.from_environ({**LOCAL, "SMTP_CHUNKING": "false"}).relay
+    assert fetch_relay_settings(off).chunking is False
+    with pytest.raises(SettingsError, match="SMTP_CHUNKING"):
+        DispatchSettings.from_environ({**LOCAL, "SMTP_CHUNKING": "maybe"})
+
+
 def test_the_default_retry_schedule_is_mta_like():
     settings = DispatchSettings.from_environ(LOCAL)
     assert settings.retry_schedules["transactional"] == RetrySchedule.parse(

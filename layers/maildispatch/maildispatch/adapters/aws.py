@@ -76,6 +76,7 @@ class RelaySource:
     timeout: float = 30.0
     max_connections: int = 5
     idle_timeout: float = 60.0  # a warm connection idle this long is closed, not reused
+    chunking: bool = True  # BDAT (RFC 3030) where the relay offers it; False: always DATA
 
 
 @cache
@@ -380,6 +381,7 @@ def fetch_relay_settings(source: RelaySource) -> RelaySettings:
         timeout=source.timeout,
         max_connections=source.max_connections,
         idle_timeout=source.idle_timeout,
+        chunking=source.chunking,
     )
     settings.validate()
     return settings

@@ -386,6 +386,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
     timeout = reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1)
     max_connections = reader.integer("SMTP_MAX_CONNECTIONS", 5, minimum=1)
     idle_timeout = reader.number("SMTP_IDLE_TIMEOUT", 60.0, minimum=0.1)
+    chunking = reader.flag("SMTP_CHUNKING", default=True)
     if reader.text("SMTP_HOST", None):
         inline = {
             "host": reader.required("SMTP_HOST"),
@@ -401,6 +402,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
             timeout=timeout,
             max_connections=max_connections,
             idle_timeout=idle_timeout,
+            chunking=chunking,
         )
     parameter = reader.text("RELAY_PARAMETER", None)
     if not parameter:
@@ -413,6 +415,7 @@ def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
         timeout=timeout,
         max_connections=max_connections,
         idle_timeout=idle_timeout,
+        chunking=chunking,
     )
 
 
@@ -525,9 +528,11 @@ class _EnvReader:
             raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
         return choices[raw]
 
-    def flag(self, name: str) -> bool:
+    def flag(self, name: str, *, default: bool = False) -> bool:
         raw = (self.text(name, "") or "").lower()
-        if raw in ("", "0", "false", "no", "off"):
+        if raw == "":
+            return default
+        if raw in ("0", "false", "no", "off"):
             return False
         if raw in ("1", "true", "yes", "on"):
             return True
