@@ -137,6 +137,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "qmail-ldap 'This address no longer accepts mail'",
             ),
             (r"\bmailbox (?:is )?(?:temporarily )?disabled", "Yahoo / qmail-ldap / Exchange 'mailbox disabled'"),
+            (
+                r"\b(?:account|mailbox)\b(?: that)?(?: you)?(?: (?:tried|are trying|attempted) to (?:reach|contact))? (?:is|has been) (?:temporarily |currently )?(?:disabled|inactive|suspended|deactivated)\b",
+                "Google SMTP error reference 550 5.2.1 'The email account that you tried to reach is disabled/inactive'; "
+                "RFC 3463 X.2.1 'mailbox disabled'; Yahoo 'This mailbox is disabled'",
+            ),
             (r"\buser account is (?:expired|disabled|locked)", "several ISPs"),
             (r"\b(?:is|has been) (?:suspended|disabled) (?:for|due to)", "several providers"),
         ),
@@ -329,6 +334,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         (
             (r"\binsufficient system storage", "RFC 5321 452 reply text"),
             (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
+            (
+                r"\bnot enough (?:free )?(?:disk )?space\b",
+                "the same as Sendmail's 'Insufficient disk space' in other words; RFC 3463 X.3.1 'mail system full'",
+            ),
         ),
     ),
     (
