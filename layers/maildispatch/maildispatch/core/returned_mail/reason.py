@@ -73,6 +73,7 @@ STATUS_SUBJECT = {
 # Reply codes whose RFC 5321 / RFC 7504 meaning is specific enough to decide when nothing else did
 # (552 "exceeded storage allocation", 551 "user not local", 521/556 "accepts no mail", 53x auth).
 SPECIFIC_REPLY = (551, 552, 521, 556, 523, 530, 534, 535, 538)
+SYNTAX_REPLIES = (500, 501, 502, 503, 504, 555)  # RFC 5321 4.2.2 / RFC 1869: command or parameter errors
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
 # Rules whose wording names the reason but not unambiguously: they never make a hard verdict strong.
 LOOSE_RULES = frozenset({"no-user-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
@@ -257,6 +258,10 @@ def _decide(
     if status and detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
         # X.Y.0 is "other or undefined" status of that subject: it does not name a reason.
         return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}", "status-class", status
+    if reply_code in SYNTAX_REPLIES and (not status or detail in ("0.0", "5.0")):
+        # RFC 5321 4.2.2: 500-504 and 555 say the command or its parameters were not understood,
+        # at whatever stage; with no enhanced code, or only X.5.0 (protocol status), that is all.
+        return "syntaxerror", f"reply-{reply_code}", "reply", str(reply_code)
     if command == "DATA":
         return "filtered", "refused-at-data", "stage", command
     if command == "RCPT" and codes.permanent(status, reply_code) is not False:
