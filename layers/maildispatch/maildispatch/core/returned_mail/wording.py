@@ -788,6 +788,9 @@ USER_CERTAIN = phrases(
 # never with strong confidence (never `suppressible`). Matched against the whole matched words.
 USER_LOOSE = phrases(
     r"recipient rejected",
+    # Postfix's default text for an access(5) REJECT of the recipient (a local policy, not
+    # necessarily an unknown user); Exchange Online writes it for directory-based edge blocking.
+    r"recipient address rejected: access denied",
     r"(?:user|recipient|mailbox|address|account|addressee)s? (?:name )?(?:is )?(?:unavailable|invalid|not valid)",
     r"(?:couldn't|could not|can't|cannot) be found",
     r"invalid (?:address|mailbox|user)",
