@@ -801,6 +801,15 @@ USER_LOOSE = phrases(
     r"no valid recipients",
     r"unbekannt",
     r"no existe",
+    # the localized unknown-user wording of catalog.py (generic words of each language)
+    r"adresse (?:e-?mail )?(?:inconnue|introuvable|inexistante)",
+    r"usuario (?:desconocido|inexistente)",
+    r"utente (?:sconosciuto|inesistente)",
+    r"usu[aá]rio (?:desconhecido|inexistente)",
+    r"пользовател\w* не (?:найден|существует)|нет такого (?:пользователя|адресата|ящика)",
+    r"(?:用户|收件人|邮箱)(?:地址)?不存在",
+    r"onbekende (?:gebruiker|ontvanger)",
+    r"nieznany (?:użytkownik|adresat)|skrzynka nie istnieje",
     r"user not local",
     r"name is not recognized",
 )
