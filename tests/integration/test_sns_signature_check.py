@@ -93,3 +93,16 @@ def test_each_certificate_is_fetched_once_per_container(signing, verify):
 def test_a_certificate_that_does_not_arrive_in_time_is_a_retry_not_a_verdict(signing, verify):
     with pytest.raises(CertificateUnavailable):
         verify(signing.envelope(BOUNCE, TOPIC, cert_url=signing.cert_url("slow")))
+
+
+def test_a_refused_certificate_is_fetched_again_only_after_a_while(signing, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(signing.files.ca_file))
+    envelope = signing.envelope(BOUNCE, TOPIC, cert="self-signed")
+    for ttl, fetches in ((600.0, 1), (0.0, 3)):
+        verifier = SnsSignatureVerifier(
+            ThreadPoolExecutor(1), expected_topic_arn=TOPIC, test_cert_host=signing.host, untrusted_for_s=ttl
+        )
+        before = len(signing.fetches)
+        for _ in range(3):
+            assert not asyncio.run(verifier.verify(envelope)).valid
+        assert len(signing.fetches) - before == fetches

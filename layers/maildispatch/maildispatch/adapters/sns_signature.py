@@ -5,7 +5,8 @@ The pure rules (what is signed, which certificate URLs are SNS's) are core/sns_s
 - The certificate at SigningCertURL is fetched over HTTPS (system CAs, host name checked, no
   redirects), at most MAX_CERT_BYTES within FETCH_TIMEOUT_S, once per container: cached by URL
   (SNS rotates certificates by publishing a new URL). A certificate that fails validation is
-  cached as untrusted too, so a flood of messages naming it costs one fetch.
+  cached as untrusted for UNTRUSTED_FOR_S, so a flood of messages naming it costs one fetch
+  every ten minutes.
 - Its chain is validated against the system CAs (the file and directory OpenSSL uses, which
   SSL_CERT_FILE/SSL_CERT_DIR override), at the time of the check: an expired certificate or one
   from an unknown issuer is untrusted. Intermediates come from the PEM itself and, if it holds
@@ -24,6 +25,7 @@ import datetime
 import logging
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -47,6 +49,7 @@ log = logging.getLogger("maildispatch.sns_signature")
 FETCH_TIMEOUT_S = 5.0
 MAX_CERT_BYTES = 64 * 1024  # an SNS PEM is about 2 KB
 MAX_CACHED_CERTS = 32
+UNTRUSTED_FOR_S = 600.0  # a refused certificate is fetched again after this long (a passing fault heals)
 _HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}
 _SNS_CERT_NAMES = ("sns.amazonaws.com", "sns.amazonaws.com.cn")
 
@@ -72,7 +75,8 @@ class SnsSignatureVerifier:
     expected_topic_arn: str | None = None
     test_cert_host: str | None = None  # tests only: a loopback host[:port] also allowed for SigningCertURL
     timeout_s: float = FETCH_TIMEOUT_S
-    _cache: dict[str, x509.Certificate | str] = field(default_factory=dict, repr=False)
+    untrusted_for_s: float = UNTRUSTED_FOR_S  # how long a refused certificate stays refused without a new fetch
+    _cache: dict[str, tuple[x509.Certificate | str, float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     async def verify(self, envelope: Mapping[str, Any]) -> SignatureCheck:
@@ -98,10 +102,10 @@ class SnsSignatureVerifier:
     def _certificate(self, url: str) -> x509.Certificate | str:
         """The validated leaf for `url`, or why it is untrusted (a short code); cached either way."""
         with self._lock:
-            cached = self._cache.get(url)
-        if cached is not None:
-            if isinstance(cached, x509.Certificate) and _expired(cached):
-                return "certificate_expired"
+            cached, cached_at = self._cache.get(url, (None, 0.0))
+        if isinstance(cached, x509.Certificate):
+            return "certificate_expired" if _expired(cached) else cached
+        if cached is not None and time.monotonic() - cached_at < self.untrusted_for_s:
             return cached
         try:
             result: x509.Certificate | str = _validated_leaf(_fetch(url, self.timeout_s), self.timeout_s)
@@ -111,7 +115,8 @@ class SnsSignatureVerifier:
         with self._lock:
             if len(self._cache) >= MAX_CACHED_CERTS:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[url] = result
+            self._cache.pop(url, None)
+            self._cache[url] = (result, time.monotonic())
         return result
 
 
