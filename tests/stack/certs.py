@@ -125,17 +125,18 @@ def make_sns_signing_certificates(directory: Path, *, aia_url: str) -> SnsSignin
     directory.mkdir(parents=True, exist_ok=True)
     tls = make_certificates(directory / "tls")
     now = datetime.datetime.now(datetime.UTC)
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    keys = iter(_rsa_keys(8))
+    root_key = next(keys)
     root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maildispatch test SNS root CA")])
     root = _ca_certificate(root_name, root_key, root_name, root_key, now, path_length=1)
-    middle_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    middle_key = next(keys)
     middle_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "maildispatch test SNS intermediate CA")])
     middle = _ca_certificate(middle_name, middle_key, root_name, root_key, now, path_length=0)
 
     def leaf(
         name: str, *, expired: bool = False, issuer: tuple | None = (root_name, root_key), aia: str | None = None
     ) -> tuple[bytes, rsa.RSAPrivateKey]:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = next(keys)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         if expired:
             window = (now - datetime.timedelta(days=10), now - datetime.timedelta(days=1))
@@ -181,6 +182,16 @@ def make_sns_signing_certificates(directory: Path, *, aia_url: str) -> SnsSignin
         },
         intermediate_der=middle.public_bytes(serialization.Encoding.DER),
     )
+
+
+_RSA_KEYS: list[rsa.RSAPrivateKey] = []
+
+
+def _rsa_keys(n: int) -> list[rsa.RSAPrivateKey]:
+    """RSA keys made once per test process (making them is most of a test stack's certificate cost)."""
+    while len(_RSA_KEYS) < n:
+        _RSA_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _RSA_KEYS[:n]
 
 
 def _ca_certificate(subject, key, issuer_name, issuer_key, now, *, path_length: int) -> x509.Certificate:
