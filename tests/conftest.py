@@ -41,7 +41,7 @@ def pytest_sessionfinish(session, exitstatus):
     if CASE_STATS["cases"]:
         print(
             f"fuzz: {CASE_STATS['cases']:.0f} cases, slowest {CASE_STATS['max_seconds']:.3f} s,"
-            f" largest allocation peak {CASE_STATS['max_bytes'] / 2**20:.1f} MB"
+            f" largest allocation peak {CASE_STATS['max_bytes'] / 2**10:.0f} KiB"
         )
 
 
