@@ -8,7 +8,7 @@ The pure rules (what is signed, which certificate URLs are SNS's) are core/sns_s
   cached as untrusted for UNTRUSTED_FOR_S, so a flood of messages naming it costs one fetch
   every ten minutes.
 - Its chain is validated against the system CAs (the file and directory OpenSSL uses, which
-  SSL_CERT_FILE/SSL_CERT_DIR override), at the time of the check: an expired certificate or one
+  SSL_CERT_FILE/SSL_CERT_DIR override; botocore's bundle where there are none), at the time of the check: an expired certificate or one
   from an unknown issuer is untrusted. Intermediates come from the PEM itself and, if it holds
   only the leaf, from the leaf's Authority Information Access "CA Issuers" URL (one hop, same
   limits; such an intermediate is only ever a path to a system root, never trusted by itself).
@@ -228,10 +228,21 @@ def system_trust_store() -> Store:
             for entry in sorted(Path(paths.capath).iterdir())[:5000]:  # hash links and their files: deduplicated
                 if entry.is_file():
                     certificates += _pem_certificates(entry)
+        if not certificates:  # a runtime without an OpenSSL CA bundle: the one botocore ships (Mozilla's)
+            certificates += _pem_certificates(Path(_botocore_ca_bundle()))
         if not certificates:
             raise CertificateUnavailable("no system CA certificates found")
         store = _stores[key] = Store(_unique(certificates))
     return store
+
+
+def _botocore_ca_bundle() -> str:
+    try:
+        from botocore.httpsession import DEFAULT_CA_BUNDLE
+
+        return str(DEFAULT_CA_BUNDLE)
+    except ImportError:
+        return ""
 
 
 def _pem_certificates(path: Path) -> list[x509.Certificate]:
