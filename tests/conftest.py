@@ -35,8 +35,15 @@ def pytest_sessionfinish(session, exitstatus):
         return
     import resource
 
+    from tests.hypothesis_budget import CASE_STATS
+
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"\nfuzz: process peak RSS {peak_mb:.0f} MB")
+    if CASE_STATS["cases"]:
+        print(
+            f"fuzz: {CASE_STATS['cases']:.0f} cases, slowest {CASE_STATS['max_seconds']:.3f} s,"
+            f" largest allocation peak {CASE_STATS['max_bytes'] / 2**10:.0f} KiB"
+        )
 
 
 def require_binary(name: str, package: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 import tracemalloc
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -22,6 +23,9 @@ def examples(usual: int) -> int:
 
 
 CASE_MEMORY_LIMIT = 256 * 2**20  # `make fuzz`: no single case may allocate more than this
+# What the cases of this process took at most (reported at the end of a `make fuzz` target; the
+# time includes tracemalloc's own overhead, so it is an upper bound of a case's time).
+CASE_STATS: dict[str, float] = {"cases": 0, "max_seconds": 0.0, "max_bytes": 0}
 
 
 def case_memory_bounded(test: Callable[P, R]) -> Callable[P, R]:
@@ -40,8 +44,13 @@ def case_memory_bounded(test: Callable[P, R]) -> Callable[P, R]:
             tracemalloc.start()
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
+        started = time.perf_counter()
         result = test(*args, **kwargs)
+        took = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] - before
+        CASE_STATS["cases"] += 1
+        CASE_STATS["max_seconds"] = max(CASE_STATS["max_seconds"], took)
+        CASE_STATS["max_bytes"] = max(CASE_STATS["max_bytes"], peak)
         assert peak <= CASE_MEMORY_LIMIT, f"one case allocated {peak / 2**20:.0f} MB at its peak"
         return result
 

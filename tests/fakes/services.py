@@ -23,6 +23,7 @@ from maildispatch.core.producer_envelope import OutboxObject
 from maildispatch.core.render import TemplateSource
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment
+from maildispatch.core.sns_signature import SignatureCheck
 from maildispatch.core.sqs_record import SqsRecord
 from maildispatch.ports import ContentMissing, ContentTooLarge, OutboxContent
 
@@ -167,3 +168,16 @@ class CollectingPublisher:
         if self.fail:
             raise RuntimeError("EventBridge refused 1 event(s): InternalFailure")
         self.calls.append(list(entries))
+
+
+@dataclass
+class StubNotificationVerifier:
+    """The NotificationVerifier port with a fixed answer; remembers the envelopes it was shown."""
+
+    valid: bool = True
+    problem: str | None = None
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    async def verify(self, envelope: Any) -> SignatureCheck:
+        self.seen.append(dict(envelope))
+        return SignatureCheck(self.valid, None if self.valid else self.problem or "bad_signature")

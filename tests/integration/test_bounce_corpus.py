@@ -18,9 +18,9 @@ from maildispatch_cli.bounce_measure import predictions_for
 
 BOUNCES = Path(__file__).resolve().parents[2].parent / "shared" / "bounces"
 
-# Floors: just under the scores of this classifier (hard/soft 97.38 %, reason 92.83 %; issue 13).
+# Floors: just under the scores of this classifier (hard/soft 97.62 %, reason 92.83 %; issue 13).
 FLOORS = {
-    "hard_soft": 0.973,  # issue 5 target: >= 0.97; issue 13: no figure falls below 97.14
+    "hard_soft": 0.976,  # issue 5 target: >= 0.97; issue 13: no figure falls below 97.14
     "reason": 0.928,  # issue 5 target: >= 0.90; issue 13: no figure falls below 91.93
     "non_bounce": 0.96,
     "status_class": 0.96,
@@ -67,6 +67,17 @@ def test_scores_stay_above_their_floors(scores: dict, measure: str):
     assert got["rate"] >= FLOORS[measure], (
         f"{measure}: {got['right']}/{got['of']} = {got['rate']:.4f} < floor {FLOORS[measure]}"
     )
+
+
+def test_few_soft_bounces_read_hard_and_few_hard_ones_are_missed(corpus: Path):
+    """Ceilings at today's figures (issue 13): soft predicted hard 3/298 (the three left are reports
+    whose words say the address does not exist), hard missed 4/122."""
+    from maildispatch_cli.bounce_measure import load_truth, measures
+
+    got = measures(load_truth(BOUNCES / "truth.json"), predictions_for(corpus))
+    assert got["soft_predicted_hard"][0] <= 3, got["soft_predicted_hard"]
+    assert got["soft_suppressible"][0] <= 3, got["soft_suppressible"]
+    assert got["hard_missed"][0] <= 4, got["hard_missed"]
 
 
 def test_no_message_breaks_the_parser_and_almost_all_are_answered(corpus: Path):

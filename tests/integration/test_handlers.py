@@ -249,7 +249,9 @@ def store(stack, raw: bytes) -> str:
 
 
 def ses_notification(stack, sample: str, original) -> str:
-    return returned_mail(stack, sample, original).decode("utf-8")
+    """The sample's SES notification for `original`, in an SNS envelope signed as SNS signs it."""
+    unsigned = json.loads(returned_mail(stack, sample, original))
+    return json.dumps(stack.ses_notification_envelope(json.loads(unsigned["Message"])))
 
 
 def test_returned_retries_only_the_notification_whose_object_is_missing(stack, dispatched):

@@ -114,6 +114,67 @@ def test_an_ses_complaint_notification_suppresses_and_publishes_a_complaint(sent
     assert dsns_about(stack, an) == []  # a complaint is news for the sender's systems, not a bounce
 
 
+def ses_bounce(stack, message, recipient) -> dict:
+    unsigned = json.loads(returned("ses-bounce-via-sns.json", message, recipient))
+    return json.loads(unsigned["Message"])
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_an_ses_bounce_with_a_valid_sns_signature_suppresses_its_recipient(sent, version):
+    """SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA), the certificate fetched over HTTPS and
+    its chain checked against the (test) system CAs."""
+    stack, key, binh, _, stored = sent
+    stack.notify_from_ses(ses_bounce(stack, stored[binh], binh), version=version)
+    stack.drain(timeout_s=30)
+    [event] = stack.bounce_events()
+    detail = event["detail"]
+    assert (detail["message_key"], detail["source"]["matched_by"], detail["source"]["sns_signature"]) == (
+        key,
+        "verp",
+        "valid",
+    )
+    assert binh in stack.suppressed_addresses()
+
+
+def test_ses_notifications_without_a_valid_sns_signature_are_published_but_suppress_no_one(sent):
+    stack, _, binh, _, stored = sent
+    bounce = ses_bounce(stack, stored[binh], binh)
+    altered = stack.ses_notification_envelope(bounce)
+    altered["Message"] = altered["Message"].replace("5.1.1", "5.1.1 ")
+    http = stack.ses_notification_envelope(bounce, cert_url=stack.sns_signing.cert_url().replace("https:", "http:"))
+    forged = {
+        "altered message": altered,
+        "certificate on another host": stack.ses_notification_envelope(
+            bounce, cert_url="https://sns.us-east-1.amazonaws.com.attacker.example/SimpleNotificationService-x.pem"
+        ),
+        "certificate over http": http,
+        "expired certificate": stack.ses_notification_envelope(bounce, cert="expired"),
+        "self-signed certificate": stack.ses_notification_envelope(bounce, cert="self-signed"),
+        "another topic": stack.sns_signing.envelope(bounce, "arn:aws:sns:us-east-1:999999999999:theirs"),
+        "raw delivery": bounce,
+    }
+    for envelope in forged.values():
+        stack.deliver_to_returned_mail_queue(json.dumps(envelope))
+    stack.drain(timeout_s=30)
+    events = stack.bounce_events()
+    assert len(events) == len(forged)
+    assert all(e["detail"]["source"]["matched_by"] == "unproven" and e["detail"]["message_key"] is None for e in events)
+    assert sorted(e["detail"]["source"]["sns_signature"] for e in events) == sorted(
+        [
+            "bad_signature",
+            "untrusted_cert_url",
+            "untrusted_cert_url",
+            "certificate_untrusted",
+            "certificate_untrusted",
+            "wrong_topic",
+            "raw_delivery",
+        ]
+    )
+    assert binh not in stack.suppressed_addresses() and dsns_about(stack, binh) == []
+    states = {i["recipient"]["S"]: i["state"]["S"] for i in stack.ledger_items()}
+    assert states[binh] == "delivered"
+
+
 def test_a_vacation_reply_is_not_a_bounce(sent):
     stack, _, binh, _, stored = sent
     stack.return_mail(returned("vacation-reply.eml", stored[binh], binh))

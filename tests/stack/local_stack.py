@@ -24,6 +24,7 @@ from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.mx_world import NO_SUCH_DOMAIN, NULL_MX, TWO_MX, MxWorld
 from tests.stack.provision import ProvisionedStack, provision_from_template
 from tests.stack.relay_fixtures import RelayProcess
+from tests.stack.sns_signing import SnsSigning
 
 if TYPE_CHECKING:
     from tests.stack.dkim_dns import PublishedDkimKeys
@@ -100,6 +101,7 @@ class LocalStack:
             self.moto = MotoServer().start()
         self.aws_env = local_aws_environment(self.moto.endpoint_url)
         os.environ.update(self.aws_env)  # boto3 clients made by the functions read these
+        self.sns_signing = SnsSigning().start(self.workdir / "sns-certs")  # signs what notify_from_ses delivers
         self.relay = RelayProcess().start(
             self.workdir / "relay",
             self.relay_script,
@@ -164,6 +166,8 @@ class LocalStack:
             self.api.stop()
         if getattr(self, "dkim_keys", None) is not None:
             self.dkim_keys.stop()
+        if getattr(self, "sns_signing", None) is not None:
+            self.sns_signing.stop()
         if getattr(self, "relay", None) is not None:
             self.relay.stop()
         if getattr(self, "_own_moto", False) and self.moto is not None:
@@ -221,15 +225,18 @@ class LocalStack:
         )
         return key
 
-    def notify_from_ses(self, notification: dict) -> None:
-        """An SES bounce/complaint notification, as its SNS subscription delivers it to the queue."""
-        envelope = {
-            "Type": "Notification",
-            "MessageId": str(uuid.uuid4()),
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses",
-            "Message": json.dumps(notification),
-        }
-        self.sqs.send_message(QueueUrl=self.stack.queue_url("ReturnedMailQueue"), MessageBody=json.dumps(envelope))
+    def notify_from_ses(self, notification: dict, **signing: Any) -> dict:
+        """An SES bounce/complaint notification, as its SNS subscription delivers it to the queue: in the
+        SNS envelope, signed (SignatureVersion 2 unless `version="1"`; see SnsSigning.envelope)."""
+        envelope = self.ses_notification_envelope(notification, **signing)
+        self.deliver_to_returned_mail_queue(json.dumps(envelope))
+        return envelope
+
+    def ses_notification_envelope(self, notification: dict, **signing: Any) -> dict:
+        return self.sns_signing.envelope(notification, self.stack.ref("SesNotificationTopic"), **signing)
+
+    def deliver_to_returned_mail_queue(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.stack.queue_url("ReturnedMailQueue"), MessageBody=body)
 
     def suppressed_addresses(self) -> list[str]:
         ddb = aws_client("dynamodb", self.moto.endpoint_url)
@@ -407,6 +414,7 @@ class LocalStack:
             "RETRY_STATED_DELAY_FLOOR": "1s",
             "POWERTOOLS_SERVICE_NAME": logical_id,
             "POWERTOOLS_DEV": "false",
+            **(self.sns_signing.function_env if logical_id == "ReturnedFunction" else {}),
             **self.function_env,
             **(extra_env or {}),
         }

@@ -340,9 +340,11 @@ def test_relaxed_body_is_dkimpys_for_any_crlf_body(lines):
 
 
 def test_a_large_message_costs_a_few_passes_over_its_bytes_not_a_python_loop():
-    """Measured against one regular-expression pass over the same bytes in the same run (so the machine's
-    load cancels out), which is what relaxed body canonicalisation first was: signing now takes a fifth
-    of that pass alone (3 MB: about 40 ms against 200)."""
+    """Measured in CPU time against one regular-expression pass over the same bytes in the same run (so
+    the machine's load mostly cancels out). Signing takes a fraction of that pass (3 MB: about 40 ms
+    against 200); the first relaxed-body code took about five passes (1 s). The bound sits between,
+    with room for a busy machine: this is a guard against going back to a Python loop, not a benchmark
+    (bench/dkim.py has the figures)."""
     import os
     import time
 
@@ -352,11 +354,11 @@ def test_a_large_message_costs_a_few_passes_over_its_bytes_not_a_python_loop():
     def fastest(call) -> float:
         times = []
         for _ in range(2):
-            started = time.perf_counter()
+            started = time.process_time()
             call()
-            times.append(time.perf_counter() - started)
+            times.append(time.process_time() - started)
         return min(times)
 
     one_regex_pass = fastest(lambda: re.sub(rb"[ \t]+", b" ", message))
     signing = fastest(lambda: sign(message))
-    assert signing < one_regex_pass / 2, (signing, one_regex_pass)
+    assert signing < 2 * one_regex_pass, (signing, one_regex_pass)

@@ -4,6 +4,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from maildispatch.core.return_paths import SentMessage, message_id_key, verp_key
 from maildispatch.core.returned_mail import classify_returned_message
 from maildispatch.core.verp import return_path, verp_id
@@ -259,10 +261,48 @@ def test_ses_json_in_a_mail_body_is_reported_but_never_suppresses():
     assert suppressed_by(h.dead_letters.reports) == [] and h.service.tally["unsigned_notifications"] == 1
 
 
-def test_an_ses_notification_from_the_queue_is_trusted_as_sns_delivered_it():
-    from tests.fakes.services import sqs_record
+def ses_bounce_via_sns(return_address):
+    import json
+
+    return json.loads(
+        (EVENTS / "ses-bounce-via-sns.json")
+        .read_text()
+        .replace("ORIGINAL_MESSAGE_ID", MESSAGE_ID)
+        .replace("RETURN_PATH", return_address)
+    )
+
+
+def test_an_ses_notification_from_the_queue_is_trusted_when_its_sns_signature_verifies():
+    import json
+
+    from tests.fakes.services import StubNotificationVerifier, sqs_record
 
     h = Harness()
-    text = (EVENTS / "ses-bounce-via-sns.json").read_text().replace("ORIGINAL_MESSAGE_ID", MESSAGE_ID)
-    asyncio.run(h.service.process(sqs_record(text)))
-    assert h.service.tally["unsigned_notifications"] == 0
+    h.service.notification_verifier = verifier = StubNotificationVerifier(valid=True)
+    envelope = ses_bounce_via_sns(return_path("order-1001", "binh@example.net", secret=SECRET, domain="b.example"))
+    asyncio.run(h.service.process(sqs_record(json.dumps(envelope))))
+    assert verifier.seen == [envelope]  # the whole envelope, as SNS signed it
+    [report] = h.dead_letters.reports
+    assert report.source["matched_by"] == "verp" and report.source["sns_signature"] == "valid"
+    assert suppressed_by(h.dead_letters.reports) == ["binh@example.net"]
+    assert h.service.tally["forged_notifications"] == 0
+
+
+@pytest.mark.parametrize(
+    "setup",
+    ["signature does not verify", "delivered raw, without the SNS envelope", "no verifier configured"],
+)
+def test_an_ses_notification_without_a_valid_sns_signature_is_reported_but_never_suppresses(setup):
+    import json
+
+    from tests.fakes.services import StubNotificationVerifier, sqs_record
+
+    h = Harness()
+    h.service.notification_verifier = None if setup == "no verifier configured" else StubNotificationVerifier(False)
+    envelope = ses_bounce_via_sns(return_path("order-1001", "binh@example.net", secret=SECRET, domain="b.example"))
+    body = envelope["Message"] if setup.startswith("delivered raw") else json.dumps(envelope)
+    asyncio.run(h.service.process(sqs_record(body)))
+    [report] = h.dead_letters.reports
+    assert report.source["matched_by"] == "unproven" and report.envelope_sender is None and report.message_key is None
+    assert report.source["sns_signature"] != "valid"
+    assert suppressed_by(h.dead_letters.reports) == [] and h.service.tally["forged_notifications"] == 1

@@ -119,3 +119,51 @@ def test_nothing_said_is_undefined_and_an_unread_reply_is_onhold():
     assert classify_reason(None, None, None)[0] == "undefined"
     assert classify_reason(None, None, "something nobody can read")[0] == "onhold"
     assert classify_reason(None, None, None, action="delayed")[0] == "expired"
+
+
+def test_a_report_that_contradicts_itself_reads_soft():
+    """Its one recipient's reply says "user unknown", its own explanation says otherwise: when unsure, soft."""
+    from maildispatch.core.returned_mail.reason import assess
+
+    full = assess(
+        "5.1.1", 550, "550 5.1.1 <u@example.net>... User Unknown", None, "failed", "was rejected: Not enough disk space"
+    )
+    assert (full.reason, is_hard(full.reason, "5.1.1", 550)) == ("systemfull", False)
+    disabled = assess(
+        "5.0.0", 550, "550 User unknown", "RCPT", "failed", "This account has been disabled or discontinued"
+    )
+    assert disabled.reason == "suspend"
+    # an explicit X.1.1 is not overruled by a mention of a disabled account (it may have been removed)
+    assert assess("5.1.1", 550, "550 5.1.1 User unknown", None, "failed", "account is disabled").reason == "userunknown"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "diagnostic", "command", "reason", "confidence"),
+    [
+        # RFC 3463 X.4.4 "unable to route": given up on for good, the domain has no route
+        ("5.4.4", 550, "550 5.4.4 Unable to route", None, "hostunknown", "weak"),
+        ("4.4.4", 451, "451 4.4.4 Unable to route", None, "networkerror", "weak"),
+        # RFC 5321 4.2.2: 50x says the command was not understood, even in reply to DATA
+        (None, 501, "501 what?", "DATA", "syntaxerror", "weak"),
+        ("5.5.0", 503, "503 5.5.0 say hello first", None, "syntaxerror", "weak"),
+        # Google's SMTP error reference, 550 5.2.1 (RFC 3463 X.2.1 "mailbox disabled")
+        ("5.2.1", 550, "550 5.2.1 The email account that you tried to reach is disabled.", None, "suspend", "strong"),
+        ("5.2.1", 550, "550 5.2.1 The email account that you tried to reach is inactive.", None, "suspend", "strong"),
+        # Postfix's default access(5) REJECT text: a hard reading, never strong enough to suppress at once
+        (
+            "5.7.1",
+            554,
+            "554 5.7.1 <u@example.net>: Recipient address rejected: Access denied",
+            "RCPT",
+            "userunknown",
+            "weak",
+        ),
+    ],
+)
+def test_codes_and_wording_read_as_the_standards_and_references_say(
+    status, code, diagnostic, command, reason, confidence
+):
+    from maildispatch.core.returned_mail.reason import assess
+
+    found = assess(status, code, diagnostic, command, "failed")
+    assert (found.reason, found.confidence) == (reason, confidence)

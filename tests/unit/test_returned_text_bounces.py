@@ -172,3 +172,36 @@ def test_mailenable_style_recipient_lines():
         550,
         "userunknown",
     )
+
+
+EXCHANGE_2003 = b"""\
+From: System Administrator <postmaster@corp.example.org>
+To: shop@example.com
+Subject: Undeliverable: hello
+MIME-Version: 1.0
+Content-Type: text/plain; charset="iso-8859-1"
+
+Your message did not reach some or all of the intended recipients.
+
+      Subject:  hello
+      Sent:     12/5/2026 9:00 AM
+
+The following recipient(s) could not be reached:
+
+      jdoe@corp.example.org on 12/5/2026 9:00 AM
+            The e-mail account does not exist at the organization this message was sent to.
+            <mail.corp.example.org #5.1.1>
+
+      full@corp.example.org on 12/5/2026 9:00 AM
+            The recipient's mailbox is full and can't accept messages now.
+            <mail.corp.example.org #5.2.2>
+"""
+
+
+def test_exchange_2003_style_recipient_lines_with_a_date_and_the_code_below():
+    """An MTA family outside the shared corpus: "address on <date>", the text, "<server #X.Y.Z>"."""
+    verdicts = {v.recipient: v for v in classify_returned_message(EXCHANGE_2003).recipients}
+    assert set(verdicts) == {"jdoe@corp.example.org", "full@corp.example.org"}
+    jdoe, full = verdicts["jdoe@corp.example.org"], verdicts["full@corp.example.org"]
+    assert (jdoe.status, jdoe.reason, jdoe.hard) == ("5.1.1", "userunknown", True)
+    assert (full.status, full.reason, full.hard) == ("5.2.2", "mailboxfull", False)

@@ -425,6 +425,7 @@ EXPECTED_ENVIRONMENT = {
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
         "VERP_SECRET": {"Ref": "VerpSigningSecret"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
+        "SES_NOTIFICATION_TOPIC_ARN": {"Ref": "SesNotificationTopic"},
     },
 }
 
@@ -812,6 +813,20 @@ def test_mail_sent_unsigned_while_dkim_is_configured_raises_an_alarm(cfn):
     variables = properties(cfn, "DispatchFunction")["Environment"]["Variables"]
     dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
     (alarm,) = alarms_on(cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["unsigned_messages"], dimensions)
+    assert_fires_on_any(alarm)
+
+
+def test_ses_notifications_arrive_signed_from_our_topic_and_forged_ones_raise_an_alarm(cfn):
+    """The subscription delivers SNS's signed envelope (not raw); the function knows which topic is ours."""
+    subscription = properties(cfn, "SesNotificationSubscription")
+    assert subscription["RawMessageDelivery"] is False
+    variables = properties(cfn, "ReturnedFunction")["Environment"]["Variables"]
+    assert variables["SES_NOTIFICATION_TOPIC_ARN"] == {"Ref": "SesNotificationTopic"} == subscription["TopicArn"]
+    assert "SNS_SIGNING_CERT_TEST_HOST" not in variables  # strict by default: tests only
+    dimensions = [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    (alarm,) = alarms_on(
+        cfn, variables["POWERTOOLS_METRICS_NAMESPACE"], METRIC_NAMES["forged_notifications"], dimensions
+    )
     assert_fires_on_any(alarm)
 
 

@@ -20,6 +20,7 @@ from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment, SendRequest
 from maildispatch.core.return_paths import SentMessage
 from maildispatch.core.sender_check import DnsAnswer
+from maildispatch.core.sns_signature import SignatureCheck
 from maildispatch.core.suppression import Suppression
 
 
@@ -171,6 +172,16 @@ class Requeue(Protocol):
 
 class EventPublisher(Protocol):
     async def publish(self, entries: list[dict[str, Any]]) -> None: ...  # raises on failure
+
+
+class NotificationVerifier(Protocol):
+    """Checks the signature of an Amazon SNS envelope (adapters/sns_signature.py).
+
+    Returns the verdict; raises only when the signing certificate cannot be fetched for a reason that
+    may pass (the record is then retried, not distrusted).
+    """
+
+    async def verify(self, envelope: Mapping[str, Any]) -> SignatureCheck: ...
 
 
 class MailStore(Protocol):

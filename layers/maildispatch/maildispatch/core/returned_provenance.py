@@ -1,9 +1,8 @@
 """Where a returned message's verdict came from, as far as it bears on trust.
 
-An SES notification is trusted when it arrives on the returned-mail queue through our SNS topic:
-the queue's policy lets only that topic (and the returned-mail bucket's notifications) send to it,
-so SNS delivery authenticates it. The same JSON inside a stored mail's body is only text anyone
-could have mailed to the bounce domain: without an SNS signature checked here it proves nothing.
+An SES notification is trusted only when it arrives on the returned-mail queue in an SNS envelope
+whose signature verifies (core/sns_signature.py, adapters/sns_signature.py). The same JSON inside a
+stored mail's body is only text anyone could have mailed to the bounce domain: it proves nothing.
 So such a message is reported and counted, never suppresses.
 """
 

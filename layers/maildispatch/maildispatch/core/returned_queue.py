@@ -2,7 +2,7 @@
 
 Two inputs share one queue: S3 event notifications for raw returned mail that an SES receipt
 rule stored in a bucket, and Amazon SES bounce/complaint notifications delivered through SNS
-(wrapped in the SNS envelope, or raw). S3's test event, sent when the notification is set up,
+(in the SNS envelope, whose signature the service checks; a raw one has none, so proves nothing). S3's test event, sent when the notification is set up,
 is recognised and ignored.
 """
 
@@ -26,7 +26,10 @@ class StoredMail:
 
 @dataclass(frozen=True)
 class SesNotification:
+    """An SES notification; `envelope` is the SNS envelope it came in (whose signature proves it), None when raw."""
+
     notification: dict[str, Any]
+    envelope: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,15 @@ def intake_items(body: str) -> list[IntakeItem]:
             # S3 URL-encodes object keys in notifications (a space arrives as '+').
             items.append(StoredMail(s3["bucket"]["name"], unquote_plus(s3["object"]["key"])))
         return items
+    envelope = None
     if doc.get("Type") == "Notification" and isinstance(doc.get("Message"), str):
+        envelope = doc
         try:
             doc = json.loads(doc["Message"])
         except ValueError:
             raise UnknownIntake("an SNS notification whose Message is not JSON") from None
     if isinstance(doc, dict) and (doc.get("notificationType") or doc.get("eventType")):
-        return [SesNotification(doc)]
+        return [SesNotification(doc, envelope)]
     raise UnknownIntake("neither an S3 event notification nor an SES notification")
 
 

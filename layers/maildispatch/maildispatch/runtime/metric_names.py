@@ -27,6 +27,7 @@ METRIC_NAMES = {
     "sender_refusals": "SenderRefusals",  # refusals of our envelope sender or set-up: never suppress
     "unproven_recipients": "UnprovenRecipients",  # named by returned mail, not proven sent to
     "unsigned_notifications": "UnsignedNotifications",  # SES JSON found in a mail body
+    "forged_notifications": "ForgedNotifications",  # SES notifications from the queue without a valid SNS signature
     "untrusted_reports": "UntrustedReports",  # report-shaped dead letters without our signature
     "untrusted_attributes": "UntrustedAttributes",  # re-enqueue attributes without our signature
     "key_reused": "MessageKeysReused",

@@ -15,6 +15,7 @@ from maildispatch.adapters.aws import (
     io_executor,
 )
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
+from maildispatch.adapters.sns_signature import SnsSignatureVerifier
 from maildispatch.runtime.settings import ReturnedFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.returned_mail import ReturnedMailService
@@ -39,5 +40,21 @@ class ReturnedFunction(SqsBatchFunction):
             fetch_secret_bytes(self.settings.verp_secret) if self.settings.verp_secret else None,
             self.settings.event_bus_name,
             mail_store=S3ObjectReader(),
+            notification_verifier=notification_verifier(self.settings),
         )
         yield BatchSession(service.process, service.tally, concurrency=CONCURRENCY, reserve_seconds=RESERVE_SECONDS)
+
+
+_verifiers: dict[tuple[str | None, str | None], SnsSignatureVerifier] = {}
+
+
+def notification_verifier(settings: ReturnedFunctionSettings) -> SnsSignatureVerifier:
+    """One verifier per container (and settings), so each signing certificate is fetched once."""
+    key = (settings.ses_notification_topic_arn, settings.sns_signing_cert_test_host)
+    if key not in _verifiers:
+        _verifiers[key] = SnsSignatureVerifier(
+            io_executor(),
+            expected_topic_arn=settings.ses_notification_topic_arn,
+            test_cert_host=settings.sns_signing_cert_test_host,
+        )
+    return _verifiers[key]

@@ -17,6 +17,7 @@ from maildispatch.core.budget import BudgetConfig
 from maildispatch.core.dkim import SigningDomain
 from maildispatch.core.request import ascii_domain
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
+from maildispatch.core.sns_signature import is_loopback_host
 
 if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
     from maildispatch.adapters.dns_resolver import ResolverSettings
@@ -335,16 +336,27 @@ class ReturnedFunctionSettings:
     verp_secret: str | None
     event_bus_name: str = "default"
     signing_secret: str | None = None  # signs the reports it writes to the dead-letter queue
+    # The SNS topic SES notifications must come from (TopicArn of the signed envelope); None: any topic.
+    ses_notification_topic_arn: str | None = None
+    # Tests only: a loopback host[:port] also allowed in SigningCertURL, beside sns.<region>.amazonaws.com.
+    sns_signing_cert_test_host: str | None = None
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunctionSettings:
         reader = _EnvReader(env)
+        test_host = reader.text("SNS_SIGNING_CERT_TEST_HOST", None)
+        if test_host is not None and not is_loopback_host(test_host):
+            raise SettingsError(
+                f"SNS_SIGNING_CERT_TEST_HOST={test_host!r}: only a loopback host[:port] (tests) may be added"
+            )
         return cls(
             ledger_table=reader.required("LEDGER_TABLE"),
             dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
             verp_secret=reader.text("VERP_SECRET", None),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
             signing_secret=reader.text("SIGNING_SECRET", None),
+            ses_notification_topic_arn=reader.text("SES_NOTIFICATION_TOPIC_ARN", None),
+            sns_signing_cert_test_host=test_host,
         )
 
 

@@ -9,9 +9,10 @@ signed token can suppress its one recipient; a match by Message-ID (visible to e
 so forgeable by any of them) can suppress only addresses that message was sent to (kept in the
 index entry) and that the report names. Every other recipient a report names is reported and
 counted (`unproven_recipients`) in a report of its own with no sender to mail and no message key,
-so it never suppresses, changes the ledger or mails anyone. SES notifications are trusted as they
-arrive through our SNS topic (returned_provenance); SES JSON inside a stored mail's body is not:
-it is reported the same unproven way. Auto-replies
+so it never suppresses, changes the ledger or mails anyone. An SES notification from the queue is
+trusted only when its SNS envelope's signature verifies (SNS's certificate, our topic); one that is
+raw, unsigned or badly signed is reported the same unproven way and counted
+(`forged_notifications`), as is SES JSON inside a stored mail's body (`unsigned_notifications`). Auto-replies
 and delivery notices are counted, not reported; what cannot be classified is published as
 "Email Returned Unclassified", counted, and kept where it came from. Stored mail that SES's scan
 marked as spam or a virus (X-SES-Spam-Verdict / X-SES-Virus-Verdict FAIL) is counted and dropped
@@ -42,10 +43,11 @@ from maildispatch.core.returned_queue import (
     ses_envelope_addresses,
     ses_scan_failures,
 )
+from maildispatch.core.sns_signature import SignatureCheck
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
 from maildispatch.core.verp import PREFIX, parse_return_path
-from maildispatch.ports import DeadLetters, EventPublisher, MailStore, ReturnPathIndex
+from maildispatch.ports import DeadLetters, EventPublisher, MailStore, NotificationVerifier, ReturnPathIndex
 
 log = logging.getLogger("maildispatch.returned")
 
@@ -67,6 +69,7 @@ class ReturnedMailService:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     mail_store: MailStore | None = None  # where stored returned mail is read (S3)
     tally: Tally = field(default_factory=Tally)
+    notification_verifier: NotificationVerifier | None = None  # None: no SES notification is trusted
 
     async def process(self, record: SqsRecord) -> RecordResult:
         """One record of the returned-mail queue: each stored message or notification it names, reported."""
@@ -96,10 +99,12 @@ class ReturnedMailService:
                 )
             elif isinstance(item, SesNotification):
                 mail = item.notification.get("mail") or {}
+                signature = await self._check_signature(item)
                 await self.handle(
                     classify_ses_notification(item.notification),
                     addressed_to=ses_envelope_addresses(item.notification),
-                    source={"ses_message_id": mail.get("messageId")},
+                    source={"ses_message_id": mail.get("messageId"), "sns_signature": signature.problem or "valid"},
+                    forged_notification=not signature.valid,
                 )
         return RecordResult.finished(record.message_id)
 
@@ -110,10 +115,12 @@ class ReturnedMailService:
         addressed_to: Sequence[str],
         source: Mapping[str, Any],
         unsigned_notification: bool = False,
+        forged_notification: bool = False,
     ) -> BounceReport | None:
         """Report one classified returned message; returns the report written, if any (the proven one first).
 
         `unsigned_notification`: the verdict comes from SES JSON found in a mail body, which proves nothing.
+        `forged_notification`: an SES notification from the queue whose SNS signature did not verify.
         """
         sent, matched_by = await self._match(returned, addressed_to)
         self.tally[f"returned_{returned.kind}"] += 1
@@ -129,9 +136,9 @@ class ReturnedMailService:
         if sent is not None and sent.recipient:  # VERP: one recipient per return path, whatever the report names
             recipients = recipients[:1]
         proven, unproven = recipients, []
-        if unsigned_notification:
+        if unsigned_notification or forged_notification:
             proven, unproven = [], recipients
-            self.tally["unsigned_notifications"] += 1
+            self.tally["unsigned_notifications" if unsigned_notification else "forged_notifications"] += 1
         elif matched_by == MatchedBy.MESSAGE_ID and sent is not None:
             sent_to = frozenset(sent.sent_to or ())
             proven = [r for r in recipients if r.address.strip().lower() in sent_to]
@@ -150,6 +157,17 @@ class ReturnedMailService:
             )
             written = written or unproven_report
         return written
+
+    async def _check_signature(self, item: SesNotification) -> SignatureCheck:
+        if item.envelope is None:
+            check = SignatureCheck(False, "raw_delivery")  # no SNS envelope, so no signature to prove it
+        elif self.notification_verifier is None:
+            check = SignatureCheck(False, "no_verifier")
+        else:
+            check = await self.notification_verifier.verify(item.envelope)
+        if not check.valid:
+            log.warning("SES notification without a valid SNS signature", extra={"problem": check.problem})
+        return check
 
     async def _report(
         self,

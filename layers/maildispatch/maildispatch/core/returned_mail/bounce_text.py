@@ -8,6 +8,7 @@ OpenSMTPD, Exchange/Office 365, Gmail, Domino, MailEnable, ...):
   - "address: explanation" on one line                                     (OpenSMTPD)
   - "address<mailto:address>" followed by the explanation                  (Exchange / Office 365)
   - "Recipient: <address>" with a transcript ">>> RCPT TO" / "<<< 550 ..." (Sendmail-like gateways)
+  - "address on <date>", the explanation and "<server #5.1.1>" below it    (Exchange 2000/2003)
 
 Each recipient's block runs to the next recipient line; from it come the diagnostic (the remote
 server's reply when one is quoted, else the first paragraphs), the SMTP command and the remote MTA.
@@ -32,6 +33,9 @@ _RECIPIENT_LINES = (
     re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
+    # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
+    # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
+    re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),
 )
 _REPLY_START = re.compile(
     r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",

@@ -79,6 +79,18 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "full-more",
         (
             (r"\bexceeded storage allocation", "RFC 5321 552 reply text"),
+            # RFC 3463 X.2.2 "mailbox full" in the words localized notifications use (de, fr, es,
+            # it, pt, ru, zh): generic words of each language, not one provider's wording.
+            (r"\b(?:post|brief)fach (?:ist )?(?:voll|überfüllt)|\bmailbox (?:ist )?voll", "de: 'Postfach voll'"),
+            (
+                r"\bbo[iî]te (?:aux lettres |mail |de réception )?(?:est )?(?:pleine|saturée)",
+                "fr: 'boîte aux lettres pleine'",
+            ),
+            (r"\bbuz[oó]n (?:de correo )?(?:est[aá] )?lleno", "es: 'buzón lleno'"),
+            (r"\bcasella (?:di posta |postale )?(?:è )?piena", "it: 'casella piena'"),
+            (r"\bcaixa (?:postal|de correio|de entrada) (?:est[aá] )?(?:cheia|lotada)", "pt: 'caixa postal cheia'"),
+            (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
+            (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
             (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
             (
                 r"\bmail ?box (?:size limit|is over|storage exceeded|has exceeded|would exceed)",
@@ -137,6 +149,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "qmail-ldap 'This address no longer accepts mail'",
             ),
             (r"\bmailbox (?:is )?(?:temporarily )?disabled", "Yahoo / qmail-ldap / Exchange 'mailbox disabled'"),
+            (
+                r"\b(?:account|mailbox)\b(?: that)?(?: you)?(?: (?:tried|are trying|attempted) to (?:reach|contact))? (?:is|has been) (?:temporarily |currently )?(?:disabled|inactive|suspended|deactivated)\b",
+                "Google SMTP error reference 550 5.2.1 'The email account that you tried to reach is disabled/inactive'; "
+                "RFC 3463 X.2.1 'mailbox disabled'; Yahoo 'This mailbox is disabled'",
+            ),
             (r"\buser account is (?:expired|disabled|locked)", "several ISPs"),
             (r"\b(?:is|has been) (?:suspended|disabled) (?:for|due to)", "several providers"),
         ),
@@ -202,6 +219,19 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "no-user-more",
         (
             (r"\bno mailbox here by that name", "qmail-local/qmail-smtpd (#5.1.1)"),
+            # RFC 3463 X.1.1 in localized notifications (fr, es, it, pt, ru, zh, nl, pl): generic words
+            # of each language; loose (wording.USER_LOOSE), so never strong enough to suppress at once.
+            (r"\badresse (?:e-?mail )?(?:inconnue|introuvable|inexistante)", "fr: 'adresse inconnue'"),
+            (r"\busuario (?:desconocido|inexistente)", "es: 'usuario desconocido'"),
+            (r"\butente (?:sconosciuto|inesistente)", "it: 'utente sconosciuto'"),
+            (r"\busu[aá]rio (?:desconhecido|inexistente)", "pt: 'usuário desconhecido'"),
+            (
+                r"пользовател\w* не (?:найден|существует)|нет такого (?:пользователя|адресата|ящика)",
+                "ru: 'пользователь не найден'",
+            ),
+            (r"(?:用户|收件人|邮箱)(?:地址)?不存在", "zh: '用户不存在'"),
+            (r"\bonbekende (?:gebruiker|ontvanger)", "nl: 'onbekende gebruiker'"),
+            (r"\bnieznany (?:użytkownik|adresat)|\bskrzynka nie istnieje", "pl: 'nieznany użytkownik'"),
             (r"\bno such user here", "Exim/cPanel 'No Such User Here'"),
             (r"\buser unknown in (?:local recipient|virtual (?:mailbox|alias)|relay recipient) table", "Postfix smtpd"),
             (r"\bunknown user(?: account)?\b", "Courier / Postfix local 'unknown user'"),
@@ -321,6 +351,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bunusual (?:sending )?(?:activity|volume|rate)", "Zoho 550 5.4.6; Google 421 4.7.28"),
             (r"\btoo many (?:messages|mails)\b", "mail.ru 451 'Too many messages, try again later'"),
             (r"\bmail flood", "IANA X.7.28 'Mail flood detected'"),
+            (
+                r"\btoo much mail from",
+                "Postfix smtpd 421 4.7.0 'Error: too much mail from' (smtpd_client_message_rate_limit)",
+            ),
         ),
     ),
     (
@@ -329,6 +363,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         (
             (r"\binsufficient system storage", "RFC 5321 452 reply text"),
             (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
+            (
+                r"\bnot enough (?:free )?(?:disk )?space\b",
+                "the same as Sendmail's 'Insufficient disk space' in other words; RFC 3463 X.3.1 'mail system full'",
+            ),
         ),
     ),
     (
@@ -373,6 +411,7 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\btemporary failure in name resolution|\bhost not found, try again", "Postfix 4.4.3"),
             (r"\bwasn't able to establish an smtp connection", "qmail-remote (#4.4.1)"),
             (r"\b(?:mail|message) (?:for \S+ )?loops back to myself", "Postfix"),
+            (r"\bforwarding loop\b", "Postfix local(8) 5.4.6 'mail forwarding loop for'; RFC 3463 X.4.6"),
             (r"\brouting loop", "RFC 3463 X.4.6; Exchange 5.4.6"),
             (
                 r"\b(?:too many|maximum) hops?\b|\bhop count exceeded",
@@ -409,6 +448,8 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
             (r"\btemporarily rejected message", "Google 451 4.3.0 'Mail server temporarily rejected message'"),
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
+            (r"\bqueue file write error", "Postfix cleanup(8)/smtpd(8) 451 4.3.0 'Error: queue file write error'"),
+            (r"\bserver configuration problem", "Postfix smtpd(8) 451 4.3.5 'Server configuration problem'"),
         ),
     ),
     (

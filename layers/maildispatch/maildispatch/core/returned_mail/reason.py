@@ -51,7 +51,7 @@ STATUS_DETAIL = {
     "1.10": "userunknown",
     "4.2": "networkerror",
     "4.3": "systemerror",
-    "4.4": "networkerror",
+    "4.4": "networkerror",  # 4.4.4; a permanent 5.4.4 is read as hostunknown in _decide
     "4.5": "systemerror",
     "7.1": "securityerror",
     "5.3": "toomanyconn",
@@ -73,6 +73,7 @@ STATUS_SUBJECT = {
 # Reply codes whose RFC 5321 / RFC 7504 meaning is specific enough to decide when nothing else did
 # (552 "exceeded storage allocation", 551 "user not local", 521/556 "accepts no mail", 53x auth).
 SPECIFIC_REPLY = (551, 552, 521, 556, 523, 530, 534, 535, 538)
+SYNTAX_REPLIES = (500, 501, 502, 503, 504, 555)  # RFC 5321 4.2.2 / RFC 1869: command or parameter errors
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
 # Rules whose wording names the reason but not unambiguously: they never make a hard verdict strong.
 LOOSE_RULES = frozenset({"no-user-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
@@ -228,13 +229,10 @@ def _decide(
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
                 name = "no-user-loose"
             reason, name = _refine(reason, name, status, detail, command, text)
-            if reason == "userunknown" and context and single and detail not in ("1.1", "1.3"):
-                # When unsure, soft: the notification says, for its one recipient, that the
-                # account is disabled, while the quoted reply says "user unknown".
-                for _r, other, pattern in _strong(("suspend",)):
-                    said = pattern.search(normalise(context))
-                    if said:
-                        return "suspend", f"{other}-in-notification", "phrase", said.group(0)
+            if reason == "userunknown" and context and single:
+                said_soft = _soft_in_notification(normalise(context), detail)
+                if said_soft:
+                    return said_soft
             return reason, name, "phrase", m.group(0)
 
     # `status and`: detail_of gives None for an empty status, so this only narrows the type.
@@ -244,6 +242,10 @@ def _decide(
         m = pattern.search(text)
         if m:
             return reason, name, "phrase", m.group(0)
+    if status and detail == "4.4" and codes.permanent(status, reply_code):
+        # RFC 3463 X.4.4 "unable to route": "a DNS lookup returning only an SOA record for a domain
+        # name is one example"; given up on for good, the domain has no route at all.
+        return "hostunknown", f"status-{status}", "status", status
     if status and detail in STATUS_DETAIL:
         return STATUS_DETAIL[detail], f"status-{status}", "status", status
     if context:
@@ -256,6 +258,10 @@ def _decide(
     if status and detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
         # X.Y.0 is "other or undefined" status of that subject: it does not name a reason.
         return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}", "status-class", status
+    if reply_code in SYNTAX_REPLIES and (not status or detail in ("0.0", "5.0")):
+        # RFC 5321 4.2.2: 500-504 and 555 say the command or its parameters were not understood,
+        # at whatever stage; with no enhanced code, or only X.5.0 (protocol status), that is all.
+        return "syntaxerror", f"reply-{reply_code}", "reply", str(reply_code)
     if command == "DATA":
         return "filtered", "refused-at-data", "stage", command
     if command == "RCPT" and codes.permanent(status, reply_code) is not False:
@@ -346,6 +352,25 @@ def _refine(
     if reason == "hostunknown" and (status or "").startswith("4"):
         return "networkerror", f"{name}-temporary"
     return reason, name
+
+
+# A report that contradicts itself is no ground for a hard verdict ("when unsure, soft"): its one
+# recipient's reply reads "user unknown" while the report's own explanation (RFC 3464's
+# human-readable part) says the mailbox is disabled or full. Disabled accounts read as "unknown"
+# by many MTAs; a full mailbox is stated only by a system that found the mailbox. With an explicit
+# X.1.1/X.1.3 code only the full-mailbox wording overrides (a disabled account may be removed).
+_SOFT_OVERRIDES = {"suspend": True, "mailboxfull": False, "systemfull": False}  # reason -> also over X.1.1
+
+
+def _soft_in_notification(context: str, detail: str | None) -> tuple[str, str, str, str] | None:
+    explicit = detail in ("1.1", "1.3")
+    for reason, name, pattern in _strong(tuple(_SOFT_OVERRIDES)):
+        if explicit and _SOFT_OVERRIDES[reason]:
+            continue
+        said = pattern.search(context)
+        if said:
+            return reason, f"{name}-in-notification", "phrase", said.group(0)
+    return None
 
 
 def _from_context(context: str, single: bool) -> tuple[str, str, str, str] | None:

@@ -17,7 +17,7 @@ from typing import Any
 from maildispatch.core.returned_mail.model import ReturnedKind
 
 from .model import RecipientVerdict, ReturnedMessage, is_hard
-from .reason import classify_reason
+from .reason import assess
 from .smtp_text import find_reply_code, find_status, unwrap_relayed_reply
 
 # bounceSubType -> reason, used only when the status and the diagnostic say nothing more specific.
@@ -105,9 +105,16 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
         status = status or r.get("status") or find_status(diagnostic)
         reply_code = reply_code or find_reply_code(diagnostic)
         diagnostic = remote_text or diagnostic
-        reason, rule = classify_reason(status, reply_code, diagnostic, None, r.get("action"))
+        found = assess(status, reply_code, diagnostic, None, r.get("action"))
+        reason, rule, evidence, confidence = found.reason, found.rule, found.evidence, found.confidence
         if reason in ("onhold", "undefined") and subtype in _SUBTYPE_REASONS:
-            reason, rule = _SUBTYPE_REASONS[subtype], f"ses-{subtype}"
+            # SES's own subtype: a summary, so weak (a hard reading from it alone suppresses nothing at once)
+            reason, rule, evidence, confidence = (
+                _SUBTYPE_REASONS[subtype],
+                f"ses-{subtype}",
+                f"bounceSubType {subtype}",
+                "weak",
+            )
         verdicts.append(
             RecipientVerdict(
                 r.get("emailAddress"),
@@ -119,6 +126,8 @@ def verdicts_from_ses(doc: dict[str, Any]) -> ReturnedMessage:
                 bounce.get("reportingMTA"),
                 r.get("action"),
                 rule=rule,
+                evidence=evidence,
+                confidence=confidence,
             )
         )
     kind = ReturnedKind.DELAY if verdicts and all(v.action == "delayed" for v in verdicts) else ReturnedKind.BOUNCE

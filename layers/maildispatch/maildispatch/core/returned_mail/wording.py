@@ -788,6 +788,9 @@ USER_CERTAIN = phrases(
 # never with strong confidence (never `suppressible`). Matched against the whole matched words.
 USER_LOOSE = phrases(
     r"recipient rejected",
+    # Postfix's default text for an access(5) REJECT of the recipient (a local policy, not
+    # necessarily an unknown user); Exchange Online writes it for directory-based edge blocking.
+    r"recipient address rejected: access denied",
     r"(?:user|recipient|mailbox|address|account|addressee)s? (?:name )?(?:is )?(?:unavailable|invalid|not valid)",
     r"(?:couldn't|could not|can't|cannot) be found",
     r"invalid (?:address|mailbox|user)",
@@ -798,6 +801,15 @@ USER_LOOSE = phrases(
     r"no valid recipients",
     r"unbekannt",
     r"no existe",
+    # the localized unknown-user wording of catalog.py (generic words of each language)
+    r"adresse (?:e-?mail )?(?:inconnue|introuvable|inexistante)",
+    r"usuario (?:desconocido|inexistente)",
+    r"utente (?:sconosciuto|inesistente)",
+    r"usu[aá]rio (?:desconhecido|inexistente)",
+    r"пользовател\w* не (?:найден|существует)|нет такого (?:пользователя|адресата|ящика)",
+    r"(?:用户|收件人|邮箱)(?:地址)?不存在",
+    r"onbekende (?:gebruiker|ontvanger)",
+    r"nieznany (?:użytkownik|adresat)|skrzynka nie istnieje",
     r"user not local",
     r"name is not recognized",
 )
