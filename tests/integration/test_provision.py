@@ -33,12 +33,12 @@ def queue_attributes(stack: ProvisionedStack, logical_id: str) -> dict[str, str]
     return sqs.get_queue_attributes(QueueUrl=stack.queue_url(logical_id), AttributeNames=["All"])["Attributes"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def endpoint_url(moto_server) -> str:
     return moto_server.endpoint_url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def provision(endpoint_url):
     def provision(template: Path = TEMPLATE, **kwargs: Any) -> ProvisionedStack:
         kwargs.setdefault("parameters", REQUIRED)
@@ -48,8 +48,9 @@ def provision(endpoint_url):
     return provision
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stack(provision) -> ProvisionedStack:
+    """One stack for the module: the tests read it (and use queues of their own making or none)."""
     return provision()
 
 
