@@ -28,6 +28,7 @@ from maildispatch.adapters.aws import (
     fetch_secret_bytes,
     io_executor,
 )
+from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
@@ -101,6 +102,12 @@ class DispatchFunction(SqsBatchFunction):
             renderer=self.renderer,
             outbox=S3Outbox(self.settings.outbox_bucket, OUTBOX_PREFIX),
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
+            campaigns=(
+                DynamoDbCampaignStore(aws_client("dynamodb"), self.settings.campaign_table, io_executor())
+                if self.settings.campaign_table
+                else None
+            ),
+            campaign_events=EventBridgePublisher(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         yield BatchSession(
@@ -128,4 +135,5 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         requeue_after_receives=settings.requeue_after_receives,
         delivered_events=settings.delivered_events,
         event_bus_name=settings.event_bus_name,
+        campaign_pause_wait_seconds=settings.campaign_pause_wait_seconds,
     )

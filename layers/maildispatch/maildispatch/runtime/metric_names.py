@@ -32,4 +32,18 @@ METRIC_NAMES = {
     "key_reused": "MessageKeysReused",
     "delivered_events": "DeliveredEventsPublished",
     "delivered_events_failed": "DeliveredEventsFailed",  # the mail went out; only the event is missing
+    # campaigns: dispatch
+    "campaigns_auto_paused": "CampaignsAutoPaused",  # a campaign's health paused it: alarmed on
+    "campaign_held": "CampaignRecordsHeld",  # a paused or not yet started campaign's record waits
+    "campaign_dropped": "CampaignRecordsDropped",  # a cancelled or expired campaign's record, unsent
+    "campaign_repeat": "CampaignRepeatsSkipped",  # a recipient's request enqueued again (a resumed fan-out)
+    "campaign_count_failed": "CampaignCountFailed",
+    # campaigns: fan-out
+    "enqueued": "CampaignRecipientsEnqueued",
+    "duplicates": "CampaignDuplicateRows",
+    "invalid_rows": "CampaignInvalidRows",
+    "checkpoints": "CampaignCheckpoints",
+    "checkpoint_refused": "CampaignCheckpointsRefused",  # paused, cancelled, or another fan-out moved on
+    "interrupted": "CampaignFanoutInterrupted",  # SQS kept refusing entries: the group is sent again later
+    "pending": "CampaignRecipientsPending",
 }
