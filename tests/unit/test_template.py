@@ -178,7 +178,9 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
             resources = as_list(statement["Resource"])
             if "*" in resources and not set(actions) <= UNSCOPABLE_ACTIONS:
                 problems.append(f"{role_id}: {actions} on every resource")
-            tables = [{"Fn::GetAtt": [table, "Arn"]} for table in ("DeliveryLedgerTable", "SuppressionTable")]
+            tables = [
+                {"Fn::GetAtt": [table, "Arn"]} for table in ("DeliveryLedgerTable", "SuppressionTable", "CampaignTable")
+            ] + [{"Fn::Sub": "${DeliveryLedgerTable.Arn}/index/ByCampaign"}]
             if any(a.startswith("dynamodb:") for a in actions) and (len(resources) != 1 or resources[0] not in tables):
                 problems.append(f"{role_id}: dynamodb actions on {resources}, not only one of the service's tables")
     return problems
@@ -191,6 +193,7 @@ def test_each_function_consumes_exactly_its_own_queue(cfn):
     assert sorted(event_source_mappings(cfn).values()) == [
         ("BounceFunction", "DeadLetterQueue"),
         ("DispatchFunction", "SendQueue"),
+        ("FanoutFunction", "FanoutQueue"),
         ("ReturnedFunction", "ReturnedMailQueue"),
     ]
 
@@ -240,7 +243,14 @@ def test_dead_letter_queue_accepts_redrive_only_from_the_send_queue(cfn):
 
 def test_queues_are_encrypted(cfn):
     queue_ids = ids_of_type(cfn, "AWS::SQS::Queue")
-    assert queue_ids == ["DeadLetterQueue", "ReturnedMailDeadLetterQueue", "ReturnedMailQueue", "SendQueue"]
+    assert queue_ids == [
+        "DeadLetterQueue",
+        "FanoutDeadLetterQueue",
+        "FanoutQueue",
+        "ReturnedMailDeadLetterQueue",
+        "ReturnedMailQueue",
+        "SendQueue",
+    ]
     for queue_id in queue_ids:
         assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
 
@@ -294,14 +304,16 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
     assert layer_id.startswith("CoreLayer")  # SAM suffixes a hash of the content
     assert layer["CompatibleRuntimes"] == ["python3.13"]
     assert layer["CompatibleArchitectures"] == ["arm64"]
-    assert function_ids == ["BounceFunction", "DispatchFunction", "ReturnedFunction"]
+    assert function_ids == ["BounceFunction", "DispatchFunction", "FanoutFunction", "ReturnedFunction"]
     for function_id in function_ids:
         function = properties(cfn, function_id)
         assert function["Runtime"] == "python3.13", function_id
         assert function["Architectures"] == ["arm64"], function_id
         assert function.get("Layers") == [{"Ref": layer_id}], function_id
         assert function["Handler"] == "app.handler", function_id
-        assert (function["Timeout"], function["MemorySize"]) == (60, 512), function_id
+        # the fan-out reads for minutes (a continuation when its time is up) and holds one read of the list
+        expected = (300, 256) if function_id == "FanoutFunction" else (60, 512)
+        assert (function["Timeout"], function["MemorySize"]) == expected, function_id
 
 
 def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
@@ -332,7 +344,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
         assert cfn["Resources"][group_id]["Type"] == "AWS::Logs::LogGroup"
         assert properties(cfn, group_id)["RetentionInDays"] == 30
         groups.append(group_id)
-    assert len(set(groups)) == len(groups) == 3
+    assert len(set(groups)) == len(groups) == 4
 
 
 def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
@@ -353,6 +365,7 @@ GLOBAL_ENVIRONMENT = {
     "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
     "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
     "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
+    "CAMPAIGN_TABLE": {"Ref": "CampaignTable"},
     "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
     "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
     "REPORTING_MTA": {"Ref": "ReportingMta"},
@@ -385,6 +398,13 @@ EXPECTED_ENVIRONMENT = {
         "POSTMASTER_ADDRESS": {"Ref": "PostmasterAddress"},
         "DEFAULT_ENVELOPE_SENDER": {"Ref": "DefaultEnvelopeSender"},
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
+    },
+    "FanoutFunction": {
+        **GLOBAL_ENVIRONMENT,
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-fanout",
+        "SEND_QUEUE_URL": {"Ref": "SendQueue"},
+        "FANOUT_QUEUE_URL": {"Ref": "FanoutQueue"},
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -442,6 +462,8 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
+        "dynamodb:GetItem": {"DeliveryLedgerTable", "CampaignTable"},  # a campaign's state before its claims
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "CampaignTable"},  # a campaign's health counters
         # signs return paths; signs reports and re-enqueue attributes
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "VerpSigningSecret", "InternalSigningSecret"},
         "events:PutEvents": {"EventBusName"},  # Email Delivered events (PublishDeliveredEvents)
@@ -454,6 +476,27 @@ EXPECTED_GRANTS = {
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
         "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
+    },
+    "FanoutFunction": {
+        **{action: {"FanoutQueue"} for action in POLLER},
+        "sqs:SendMessage*": {"FanoutQueue", "SendQueue"},  # continuations; the campaign's send requests
+        **{
+            action: {"ContentBucket"}  # recipient lists (lists/)
+            for action in (
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetLifecycleConfiguration",
+            )
+        },
+        **{
+            action: {"CampaignTable"}
+            for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
+        },
+        "dynamodb:Query": {"CampaignTable", "DeliveryLedgerTable"},  # bad rows; the ByCampaign index (counts)
+        "dynamodb:BatchGetItem": {"SuppressionTable"},
+        "events:PutEvents": {"EventBusName"},
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -513,9 +556,19 @@ def test_ledger_is_keyed_by_message_and_recipient_and_expires_items(cfn):
         {"AttributeName": "recipient", "KeyType": "RANGE"},
     ]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "campaign_shard", "AttributeType": "S"},
         {"AttributeName": "message_key", "AttributeType": "S"},
         {"AttributeName": "recipient", "AttributeType": "S"},
+        {"AttributeName": "state", "AttributeType": "S"},
     ]
+    # campaigns count their recipients by state (adapters/dynamodb_campaigns.py)
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ByCampaign"
+    assert index["KeySchema"] == [
+        {"AttributeName": "campaign_shard", "KeyType": "HASH"},
+        {"AttributeName": "state", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["next_attempt_at"]}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 

@@ -243,9 +243,11 @@ def _recipient_list(value: Any) -> RecipientList:
     if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
         raise InvalidCampaign("list", "needs bucket and key (the S3 object holding the recipients)")
     fmt = value.get("format") or ("jsonl" if key.endswith((".jsonl", ".ndjson")) else "csv")
-    if fmt not in ("csv", "jsonl"):
-        raise InvalidCampaign("list.format", "csv (with a header row) or jsonl")
-    return RecipientList(bucket, key, fmt)
+    if fmt == "csv":
+        return RecipientList(bucket, key, "csv")
+    if fmt == "jsonl":
+        return RecipientList(bucket, key, "jsonl")
+    raise InvalidCampaign("list.format", "csv (with a header row) or jsonl")
 
 
 def _health(value: Any) -> HealthLimits:
@@ -259,7 +261,11 @@ def _health(value: Any) -> HealthLimits:
             rate = value[name]
             if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1:
                 raise InvalidCampaign(f"health.{name}", "a fraction above 0, at most 1 (0.05 is 5 %)")
-            limits = replace(limits, **{name: float(rate)})
+            limits = (
+                replace(limits, bounce_rate=float(rate))
+                if name == "bounce_rate"
+                else replace(limits, complaint_rate=float(rate))
+            )
     if "min_sample" in value:
         if not isinstance(value["min_sample"], int) or value["min_sample"] < 1:
             raise InvalidCampaign("health.min_sample", "a positive whole number of recipients")

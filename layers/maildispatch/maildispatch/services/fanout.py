@@ -24,8 +24,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from maildispatch.core.campaign import (
     BadRow,
@@ -113,7 +114,7 @@ class FanoutService:
         events: EventPublisher | None = None,
         policy: FanoutPolicy = FanoutPolicy(),
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._lists = lists
@@ -375,7 +376,7 @@ class FanoutService:
             await self._trigger.run_fanout(outcome.campaign_id, delay_seconds=outcome.continue_after)
         return outcome
 
-    async def _publish(self, detail_type: str, record: CampaignRecord, extra: dict | None = None) -> None:
+    async def _publish(self, detail_type: str, record: CampaignRecord, extra: dict[str, Any] | None = None) -> None:
         if self._events is None:
             return
         detail = {"campaign": record.campaign_id, "state": record.state.value, "reason": record.reason, **(extra or {})}
