@@ -38,7 +38,9 @@ class InMemoryCampaignStore:
         self.gets += 1
         return self.records.get(campaign_id)
 
-    async def transition(self, campaign_id: str, action: str, *, now: float, reason: str | None = None) -> CampaignRecord:
+    async def transition(
+        self, campaign_id: str, action: str, *, now: float, reason: str | None = None
+    ) -> CampaignRecord:
         record = self.records.get(campaign_id)
         if record is None:
             raise LookupError(campaign_id)

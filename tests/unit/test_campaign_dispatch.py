@@ -74,7 +74,7 @@ class World:
 
 def test_a_running_campaigns_recipients_are_sent_and_the_state_is_read_once_per_invocation():
     world = World()
-    results, tally = world.process(1, 2, 3)
+    results, _ = world.process(1, 2, 3)
     assert all(r.done for r in results)
     assert world.transport.copies_received("user1@example.net") == 1
     assert world.store.gets == 1
@@ -126,7 +126,13 @@ def test_over_its_bounce_rate_the_campaign_pauses_itself_and_says_why():
 
 def test_an_ordinary_request_never_looks_at_campaigns():
     world = World()
-    service_body = {"message_key": "order-1", "from": "a@example.com", "to": ["b@example.net"], "subject": "s", "text": "t"}
+    service_body = {
+        "message_key": "order-1",
+        "from": "a@example.com",
+        "to": ["b@example.net"],
+        "subject": "s",
+        "text": "t",
+    }
     service = DispatchService(
         world.transport,
         world.ledger,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from maildispatch.core.campaign import (
+    BadRow,
     CampaignRecord,
     CampaignState,
     CampaignStatus,
@@ -103,6 +104,9 @@ class CampaignControl:
         if record is None:
             raise NoSuchCampaign(campaign_id)
         return record
+
+    async def bad_rows(self, campaign_id: str, *, limit: int = 1000) -> list[BadRow]:
+        return await self._store.bad_rows(campaign_id, limit=limit)
 
     async def status(self, campaign_id: str) -> CampaignStatus:
         record = await self.get(campaign_id)
