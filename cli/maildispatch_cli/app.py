@@ -15,13 +15,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from maildispatch_cli import aws, classify_bounces, preview, relay_check, send, status, suppression
+from maildispatch_cli import aws, campaign, classify_bounces, preview, relay_check, send, status, suppression
 from maildispatch_cli.errors import EXIT_FAILED, ArgumentParser, CliError
 
 PROG = "maildispatch"
-COMMANDS = (relay_check, suppression, classify_bounces, send, status, preview)  # later issues add theirs here
+COMMANDS = (relay_check, suppression, classify_bounces, send, status, preview, campaign)  # later issues add theirs here
 AWS_COMMANDS = frozenset(
-    {suppression.NAME, send.NAME, status.NAME, preview.NAME}
+    {suppression.NAME, send.NAME, status.NAME, preview.NAME, campaign.NAME}
 )  # these also take the AWS options after the command
 
 

@@ -189,11 +189,17 @@ def create_table_from_template(ddb: Any, logical_id: str, template_path: Path = 
     """One fresh table with the keys and billing mode the template gives `logical_id` (contract tests); its name."""
     properties = yaml_parse(template_path.read_text(encoding="utf-8"))["Resources"][logical_id]["Properties"]
     name = f"{logical_id}-{uuid.uuid4().hex[:8]}"
+    indexes = (
+        {"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
+        if "GlobalSecondaryIndexes" in properties
+        else {}
+    )
     ddb.create_table(
         TableName=name,
         BillingMode=properties["BillingMode"],
         KeySchema=properties["KeySchema"],
         AttributeDefinitions=properties["AttributeDefinitions"],
+        **indexes,
     )
     return name
 

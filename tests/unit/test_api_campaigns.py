@@ -95,9 +95,7 @@ def test_a_start_soon_is_a_queue_delay(api):
 
 
 def test_a_bad_campaign_is_refused_naming_the_field(api):
-    status, body, headers = api(
-        "POST", "/v1/campaigns", {**CAMPAIGN, "list": {"bucket": "b", "key": "k", "format": "xls"}}
-    )
+    status, body, _ = api("POST", "/v1/campaigns", {**CAMPAIGN, "list": {"bucket": "b", "key": "k", "format": "xls"}})
     assert status == 400
     assert body["errors"] == [{"field": "list.format", "detail": "csv (with a header row) or jsonl"}]
     status, body, _ = api("POST", "/v1/campaigns", "{not json")

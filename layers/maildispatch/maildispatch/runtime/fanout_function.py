@@ -25,7 +25,7 @@ from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.fanout import FanoutPolicy, FanoutService
 
 log = logging.getLogger("maildispatch.fanout")
-RESERVE_SECONDS = 20.0
+START_RESERVE_SECONDS = 1.0  # a run checks its own time (FANOUT_RESERVE) between groups
 
 
 class FanoutFunction(SqsBatchFunction):
@@ -50,7 +50,7 @@ class FanoutFunction(SqsBatchFunction):
             policy=FanoutPolicy(
                 read_bytes=s.read_bytes,
                 group_batches=s.group_batches,
-                reserve_seconds=RESERVE_SECONDS,
+                reserve_seconds=s.reserve_seconds,
                 finish_poll_seconds=s.finish_poll_seconds,
                 event_bus_name=s.event_bus_name,
             ),
@@ -81,4 +81,4 @@ class FanoutFunction(SqsBatchFunction):
             )
             return RecordResult.finished(record.message_id)
 
-        yield BatchSession(process, tally, concurrency=1, reserve_seconds=RESERVE_SECONDS)
+        yield BatchSession(process, tally, concurrency=1, reserve_seconds=START_RESERVE_SECONDS)

@@ -106,6 +106,7 @@ class FanoutSettings:
     group_batches: int = 10  # SendMessageBatch calls between two checkpoints (10 recipients each)
     finish_poll_seconds: int = 60  # how often a fully read campaign counts what is still pending
     read_bytes: int = 1024 * 1024
+    reserve_seconds: float = 20.0  # FANOUT_RESERVE: a run stops (and continues) with this much time left
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> FanoutSettings:
@@ -120,6 +121,7 @@ class FanoutSettings:
             group_batches=reader.integer("FANOUT_GROUP_BATCHES", 10, minimum=1),
             finish_poll_seconds=int(reader.duration("FANOUT_FINISH_POLL", 60.0) or 60),
             read_bytes=reader.integer("FANOUT_READ_BYTES", 1024 * 1024, minimum=4096),
+            reserve_seconds=reader.duration("FANOUT_RESERVE", 20.0) or 20.0,
         )
 
 
