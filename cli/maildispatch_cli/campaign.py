@@ -128,12 +128,12 @@ def campaign_document(args: argparse.Namespace) -> dict[str, Any]:
     if args.file:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         try:
-            doc = json.loads(text)
+            loaded = json.loads(text)
         except ValueError as error:
             raise UsageError(f"{args.file}: not JSON ({error})") from None
-        if not isinstance(doc, dict):
+        if not isinstance(loaded, dict):
             raise UsageError(f"{args.file}: a JSON object")
-        return doc
+        return dict(loaded)
     if not args.list or not args.list.startswith("s3://") or "/" not in args.list[5:]:
         raise UsageError("give a campaign FILE, or --list s3://bucket/key with --from and a template")
     bucket, _, key = args.list[5:].partition("/")

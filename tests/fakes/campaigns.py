@@ -78,7 +78,7 @@ class InMemoryCampaignStore:
         return [r for (c, _), r in sorted(self.bad.items()) if c == campaign_id][:limit]
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0
+        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
     ) -> CampaignRecord | None:
         record = self.records.get(campaign_id)
         if record is None:
@@ -88,6 +88,7 @@ class InMemoryCampaignStore:
             attempted=record.attempted + attempted,
             bounced=record.bounced + bounced,
             complained=record.complained + complained,
+            final=record.final + final,
         )
         self.records[campaign_id] = record
         return record
@@ -137,9 +138,11 @@ class CollectingBatches:
 @dataclass
 class CollectingTrigger:
     runs: list[tuple[str, int]] = field(default_factory=list)
+    progress: list[int | None] = field(default_factory=list)
 
-    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0) -> None:
+    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0, progress: int | None = None) -> None:
         self.runs.append((campaign_id, delay_seconds))
+        self.progress.append(progress)
 
 
 @dataclass

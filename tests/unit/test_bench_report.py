@@ -86,6 +86,14 @@ RESULTS = {
         "by_batch_size": {"10": {"usd": 0.2, "usd_with_ledger": 1.45}},
         "prices": {"region": "us-east-1", "as_of": "2026-11"},
     },
+    "campaign": {
+        "fanout_recipients_per_s": 2000.0,
+        "peak_rss_mb_10k": 26.0,
+        "peak_rss_mb_100k": 27.0,
+        "rss_ratio_100k_to_10k": 1.04,
+        "large_list_bytes": 5 * 2**20,
+        "stand_ins": {"send_message_batch_s": 0.015, "dynamodb_call_s": 0.005, "group_batches": 10},
+    },
 }
 
 

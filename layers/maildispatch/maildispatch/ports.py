@@ -174,9 +174,10 @@ class CampaignStore(Protocol):
     async def bad_rows(self, campaign_id: str, *, limit: int = 1000) -> list[BadRow]: ...
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0
+        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
     ) -> CampaignRecord | None:
-        """Adds to the health counters; the record after the addition (None: no such campaign)."""
+        """Adds to the counters (health, and `final`: a cheap hint of progress); the record after the
+        addition (None: no such campaign)."""
         ...
 
 
@@ -194,8 +195,10 @@ class SendBatches(Protocol):
 
 
 class FanoutTrigger(Protocol):
-    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0) -> None:
-        """Asks a fan-out to run (a message on the fan-out queue), at most 900 s from now."""
+    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0, progress: int | None = None) -> None:
+        """Asks a fan-out to run (a message on the fan-out queue), at most 900 s from now; `progress` is the
+        campaign's `final` counter when the run that asks saw it (the next run counts the ledger only when
+        it did not move)."""
         ...
 
 

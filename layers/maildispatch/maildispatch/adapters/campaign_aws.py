@@ -64,12 +64,15 @@ class SqsFanoutTrigger:
         self._queue_url = queue_url
         self._client = client
 
-    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0) -> None:
+    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0, progress: int | None = None) -> None:
         client = self._client or aws_client("sqs")
+        body: dict[str, object] = {"campaign": campaign_id}
+        if progress is not None:
+            body["progress"] = progress
         await _call(
             client.send_message,
             QueueUrl=self._queue_url,
-            MessageBody=json.dumps({"campaign": campaign_id}),
+            MessageBody=json.dumps(body),
             DelaySeconds=max(0, min(900, delay_seconds)),
         )
 

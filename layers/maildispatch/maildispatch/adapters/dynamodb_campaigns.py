@@ -216,21 +216,24 @@ class DynamoDbCampaignStore:
         return found
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0
+        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
     ) -> CampaignRecord | None:
-        return await self._run(self._count, campaign_id, attempted, bounced, complained)  # type: ignore[no-any-return]
+        return await self._run(self._count, campaign_id, attempted, bounced, complained, final)  # type: ignore[no-any-return]
 
-    def _count(self, campaign_id: str, attempted: int, bounced: int, complained: int) -> CampaignRecord | None:
+    def _count(
+        self, campaign_id: str, attempted: int, bounced: int, complained: int, final: int
+    ) -> CampaignRecord | None:
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_key(campaign_id),
-                UpdateExpression="ADD attempted :a, bounced :b, complained :c",
+                UpdateExpression="ADD attempted :a, bounced :b, complained :c, final_count :f",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
                     ":a": {"N": str(attempted)},
                     ":b": {"N": str(bounced)},
                     ":c": {"N": str(complained)},
+                    ":f": {"N": str(final)},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -286,6 +289,7 @@ def _record(item: dict[str, Any]) -> CampaignRecord:
         bounced=_number(item, "bounced"),
         complained=_number(item, "complained"),
         unsubscribed=_number(item, "unsubscribed"),
+        final=_number(item, "final_count"),
     )
 
 
@@ -293,10 +297,8 @@ def _record(item: dict[str, Any]) -> CampaignRecord:
 
 
 class DynamoDbLedgerCounts:
-    """Counts a campaign's ledger items by state through the ByCampaign index (keys only, plus
-    next_attempt_at): one COUNT query per shard and state, paginated."""
-
-    STATES = ("sending", "delivered", "deferred", "bounced", "suppressed", "uncertain")
+    """Counts a campaign's ledger items by state through the ByCampaign index (keys, plus next_attempt_at):
+    one paginated query per shard, states counted from the items."""
 
     def __init__(self, client: Any, table_name: str, executor: Executor) -> None:
         self._client = client
@@ -306,44 +308,33 @@ class DynamoDbLedgerCounts:
     async def by_state(self, campaign_id: str) -> dict[str, int]:
         loop = asyncio.get_running_loop()
         calls = [
-            loop.run_in_executor(self._executor, self._count, f"{campaign_id}#{shard}", state)
+            loop.run_in_executor(self._executor, self._count, f"{campaign_id}#{shard}")
             for shard in range(LEDGER_CAMPAIGN_SHARDS)
-            for state in self.STATES
         ]
         counts: dict[str, int] = {}
         for found in await asyncio.gather(*calls):
             for state, n in found.items():
-                if n:
-                    counts[state] = counts.get(state, 0) + n
+                counts[state] = counts.get(state, 0) + n
         return counts
 
-    def _count(self, partition: str, state: str) -> dict[str, int]:
-        counts = {state: 0}
-        extra: dict[str, Any] = {}
-        if state == "uncertain":  # split: a retry is due (pending) or never (final)
-            extra = {
-                "FilterExpression": "attribute_exists(next_attempt_at) AND next_attempt_at < :never",
-                "ExpressionAttributeValues": {":never": {"N": f"{NEVER / 10:.0f}"}},
-            }
-            counts["uncertain_retry"] = 0
+    def _count(self, partition: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
         start = None
         while True:
-            values = {":c": {"S": partition}, ":s": {"S": state}, **extra.get("ExpressionAttributeValues", {})}
             page = self._client.query(
                 TableName=self._table,
                 IndexName=LEDGER_CAMPAIGN_INDEX,
-                KeyConditionExpression="campaign_shard = :c AND #state = :s",
+                KeyConditionExpression="campaign_shard = :c",
                 ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=values,
-                Select="COUNT",
-                **({"FilterExpression": extra["FilterExpression"]} if extra else {}),
+                ExpressionAttributeValues={":c": {"S": partition}},
+                ProjectionExpression="#state, next_attempt_at",
                 **({"ExclusiveStartKey": start} if start else {}),
             )
-            if state == "uncertain":
-                counts["uncertain_retry"] += page["Count"]
-                counts[state] += page["ScannedCount"] - page["Count"]
-            else:
-                counts[state] += page["Count"]
+            for item in page["Items"]:
+                state = item["state"]["S"]
+                if state == "uncertain" and float(item.get("next_attempt_at", {}).get("N", "1e12")) < NEVER / 10:
+                    state = "uncertain_retry"  # a retry is due: pending, not final
+                counts[state] = counts.get(state, 0) + 1
             start = page.get("LastEvaluatedKey")
             if not start:
                 return counts

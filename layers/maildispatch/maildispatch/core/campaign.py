@@ -603,8 +603,9 @@ class CampaignRecord:
     reason: str | None = None
     created_at: float = 0.0
     started_at: float | None = None
-    attempted: int = 0  # recipients dispatch recorded a final outcome for (health's denominator)
+    attempted: int = 0  # recipients dispatch recorded delivered or bounced (health's denominator)
     bounced: int = 0
+    final: int = 0  # recipients dispatch recorded in a final state (a hint: the ledger has the exact count)
     complained: int = 0
     unsubscribed: int = 0
 

@@ -63,12 +63,15 @@ class FanoutFunction(SqsBatchFunction):
 
         async def process(record: SqsRecord) -> RecordResult:
             try:
-                campaign_id = str(json.loads(record.body)["campaign"])
-            except (ValueError, KeyError, TypeError):
+                message = json.loads(record.body)
+                campaign_id = str(message["campaign"])
+                progress = message.get("progress")
+                progress = int(progress) if progress is not None else None
+            except (ValueError, KeyError, TypeError, AttributeError):
                 log.warning("not a fan-out message: dropped", extra={"sqs_message_id": record.message_id})
                 tally.add("ignored")
                 return RecordResult.finished(record.message_id)
-            outcome = await service.run(campaign_id, time_left=time_left)
+            outcome = await service.run(campaign_id, time_left=time_left, progress=progress)
             tally.update(outcome.tally)
             log.info(
                 "fan-out run",

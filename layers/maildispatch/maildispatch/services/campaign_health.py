@@ -26,12 +26,15 @@ async def count_and_check(
     attempted: int = 0,
     bounced: int = 0,
     complained: int = 0,
+    final: int = 0,
     now: float,
     event_bus_name: str = "default",
 ) -> str | None:
     """Counts the outcomes; pauses the campaign when its health breaks a limit. The reason it paused, or None."""
-    record = await store.count_outcomes(campaign_id, attempted=attempted, bounced=bounced, complained=complained)
-    if record is None or record.state is not CampaignState.RUNNING:
+    record = await store.count_outcomes(
+        campaign_id, attempted=attempted, bounced=bounced, complained=complained, final=final
+    )
+    if record is None or record.state is not CampaignState.RUNNING or not (attempted or complained):
         return None
     reason = health_breach(
         record.spec.health, attempted=record.attempted, bounced=record.bounced, complained=record.complained

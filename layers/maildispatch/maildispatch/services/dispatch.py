@@ -239,7 +239,12 @@ class DispatchService:
         assert self._campaigns is not None
         bounced = sum(1 for e in entries if e.state is RecipientState.BOUNCED)
         attempted = bounced + sum(1 for e in entries if e.state is RecipientState.DELIVERED)
-        if not attempted:
+        final = sum(
+            1
+            for e in entries
+            if e.state in FINAL_STATES or (e.state is RecipientState.UNCERTAIN and (e.next_attempt_at or 0) >= NEVER)
+        )
+        if not final:
             return
         try:
             paused = await count_and_check(
@@ -248,6 +253,7 @@ class DispatchService:
                 campaign_id,
                 attempted=attempted,
                 bounced=bounced,
+                final=final,
                 now=self._clock(),
                 event_bus_name=self._policy.event_bus_name,
             )

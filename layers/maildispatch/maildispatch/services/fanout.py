@@ -84,6 +84,7 @@ class FanoutOutcome:
     campaign_id: str
     state: str
     continue_after: int | None = None  # seconds; None: no continuation asked
+    progress: int | None = None  # the `final` counter this run saw, for the continuation
     tally: Tally = field(default_factory=Tally)
 
 
@@ -127,7 +128,10 @@ class FanoutService:
         self._clock = clock
         self._sleep = sleep
 
-    async def run(self, campaign_id: str, *, time_left: Callable[[], float]) -> FanoutOutcome:
+    async def run(
+        self, campaign_id: str, *, time_left: Callable[[], float], progress: int | None = None
+    ) -> FanoutOutcome:
+        """One run. `progress`: the campaign's `final` counter as the run that asked for this one saw it."""
         outcome = FanoutOutcome(campaign_id, "unknown")
         record = await self._store.get(campaign_id)
         if record is None:
@@ -157,7 +161,7 @@ class FanoutService:
             record = await self._fan_out(record, outcome, time_left)
             if outcome.continue_after is not None or not record.checkpoint.done:
                 return await self._continue(outcome)
-        return await self._finish_or_wait(record, outcome)
+        return await self._finish_or_wait(record, outcome, progress)
 
     # -- reading and sending -----------------------------------------------------------------
 
@@ -313,8 +317,20 @@ class FanoutService:
 
     # -- the end -------------------------------------------------------------------------------
 
-    async def _finish_or_wait(self, record: CampaignRecord, outcome: FanoutOutcome) -> FanoutOutcome:
+    async def _finish_or_wait(
+        self, record: CampaignRecord, outcome: FanoutOutcome, progress: int | None
+    ) -> FanoutOutcome:
+        """Finished when the ledger has every enqueued recipient in a final state. Counting the ledger reads
+        every item of the campaign, so it is done only when dispatch's `final` counter says everyone may be
+        final, or did not move since the last look (a counter missed by a crash must not hold the end back)."""
+        hint = record.final
+        if hint < record.checkpoint.enqueued and hint != progress:
+            outcome.tally.add("finish_polls")
+            outcome.continue_after = self._policy.finish_poll_seconds
+            outcome.progress = hint
+            return await self._continue(outcome)
         status = await self.status(record)
+        outcome.tally.add("ledger_counts")
         outcome.tally.add("pending", status.pending)
         if status.complete:
             try:
@@ -325,6 +341,7 @@ class FanoutService:
             await self._publish("Campaign Finished", record, status.to_document())
             return outcome
         outcome.continue_after = self._policy.finish_poll_seconds
+        outcome.progress = hint
         return await self._continue(outcome)
 
     async def status(self, record: CampaignRecord) -> CampaignStatus:
@@ -373,7 +390,9 @@ class FanoutService:
 
     async def _continue(self, outcome: FanoutOutcome) -> FanoutOutcome:
         if outcome.continue_after is not None:
-            await self._trigger.run_fanout(outcome.campaign_id, delay_seconds=outcome.continue_after)
+            await self._trigger.run_fanout(
+                outcome.campaign_id, delay_seconds=outcome.continue_after, progress=outcome.progress
+            )
         return outcome
 
     async def _publish(self, detail_type: str, record: CampaignRecord, extra: dict[str, Any] | None = None) -> None:
