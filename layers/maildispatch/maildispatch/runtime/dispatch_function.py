@@ -117,6 +117,7 @@ class DispatchFunction(SqsBatchFunction):
             reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
             summary=service.summary,
         )
+        await service.flush_campaign_counts()  # one write per campaign and invocation
 
 
 def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:

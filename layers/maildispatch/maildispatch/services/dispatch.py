@@ -159,6 +159,7 @@ class DispatchService:
         self._campaign_events = campaign_events
         # A campaign's state, read once per invocation: pause and cancel reach the next invocation's claims.
         self._campaign_states: dict[str, asyncio.Task[CampaignRecord | None]] = {}
+        self._campaign_counts: dict[str, Counter[str]] = {}
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
@@ -234,35 +235,45 @@ class DispatchService:
             return await self._wait(record, message_key, arrival, self._policy.campaign_pause_wait_seconds)
         return None
 
-    async def _count_campaign(self, campaign_id: str, entries: Sequence[LedgerEntry]) -> None:
-        """Health counters: recipients recorded delivered or bounced by this attempt."""
-        assert self._campaigns is not None
-        bounced = sum(1 for e in entries if e.state is RecipientState.BOUNCED)
-        attempted = bounced + sum(1 for e in entries if e.state is RecipientState.DELIVERED)
-        final = sum(
-            1
-            for e in entries
-            if e.state in FINAL_STATES or (e.state is RecipientState.UNCERTAIN and (e.next_attempt_at or 0) >= NEVER)
-        )
-        if not final:
+    def _count_campaign(self, campaign_id: str, entries: Sequence[LedgerEntry]) -> None:
+        """Health and progress counters, added up over the invocation (`flush_campaign_counts`): one write
+        per campaign and invocation to the campaign's item, not one per request."""
+        counts = self._campaign_counts.setdefault(campaign_id, Counter())
+        for e in entries:
+            if e.state in FINAL_STATES or (e.state is RecipientState.UNCERTAIN and (e.next_attempt_at or 0) >= NEVER):
+                counts["final"] += 1
+            if e.state in (RecipientState.DELIVERED, RecipientState.BOUNCED):
+                counts["attempted"] += 1
+            if e.state is RecipientState.BOUNCED:
+                counts["bounced"] += 1
+
+    async def flush_campaign_counts(self) -> None:
+        """Writes the invocation's campaign counters; a campaign whose health breaks a limit pauses itself.
+        Counters are hints (health, and when to count the ledger): one lost with a killed invocation is
+        harmless; the ledger stays the record."""
+        if self._campaigns is None:
             return
-        try:
-            paused = await count_and_check(
-                self._campaigns,
-                self._campaign_events,
-                campaign_id,
-                attempted=attempted,
-                bounced=bounced,
-                final=final,
-                now=self._clock(),
-                event_bus_name=self._policy.event_bus_name,
-            )
-        except Exception as error:  # counters serve health only: the mail is recorded, the record is done
-            self.tally.add("campaign_count_failed")
-            log.warning("campaign counters not updated", extra={"campaign": campaign_id, "error": str(error)})
-            return
-        if paused is not None:
-            self.tally.add("campaigns_auto_paused")
+        pending, self._campaign_counts = self._campaign_counts, {}
+        for campaign_id, counts in pending.items():
+            if not counts["final"]:
+                continue
+            try:
+                paused = await count_and_check(
+                    self._campaigns,
+                    self._campaign_events,
+                    campaign_id,
+                    attempted=counts["attempted"],
+                    bounced=counts["bounced"],
+                    final=counts["final"],
+                    now=self._clock(),
+                    event_bus_name=self._policy.event_bus_name,
+                )
+            except Exception as error:  # the mail is recorded; only the hint is lost
+                self.tally.add("campaign_count_failed")
+                log.warning("campaign counters not updated", extra={"campaign": campaign_id, "error": str(error)})
+                continue
+            if paused is not None:
+                self.tally.add("campaigns_auto_paused")
 
     async def _outbox_request(self, obj: OutboxObject) -> SendRequest:
         """The send request an outbox object holds; InvalidRequest (naming the field) when it holds none."""
@@ -341,7 +352,7 @@ class DispatchService:
             self._log_attempt(message_key, record, attempt.entries)
             await self._publish_delivered(request, message_key, attempt)
             if campaign_id is not None:
-                await self._count_campaign(campaign_id, attempt.entries)
+                self._count_campaign(campaign_id, attempt.entries)
         if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
             await self._ledger.release(message_key, attempt.released, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
