@@ -146,3 +146,38 @@ def test_an_ordinary_request_never_looks_at_campaigns():
     )
     assert asyncio.run(service.process(sqs_record(service_body))).done
     assert world.store.gets == 0
+
+
+def test_complaints_count_toward_the_campaign_and_over_the_rate_pause_it():
+    from datetime import UTC, datetime
+
+    from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
+    from maildispatch.services.reporting import BounceService, BounceSettings
+
+    world = World()
+    record = world.store.records["c1"]
+    world.store.records["c1"] = replace(record, attempted=500)  # 500 delivered so far: 0.1 % is half a complaint
+    service = BounceService(
+        ScriptedTransport({}),
+        world.events,
+        BounceSettings(reporting_mta="bounce.test", postmaster="postmaster@bounce.test"),
+        campaigns=world.store,
+        clock=lambda: datetime(2026, 12, 5, 9, 0, tzinfo=UTC),
+    )
+
+    def complaint(address: str, matched_by: str = "verp") -> BounceReport:
+        return BounceReport(
+            reason=ReportReason.COMPLAINT,
+            recipients=(FailedRecipient(address, "5.7.1", "abuse", classification="feedback"),),
+            arrival_date=datetime(2026, 12, 5, 8, 0, tzinfo=UTC),
+            message_key=body(1)["message_key"],
+            source={"matched_by": matched_by},
+        )
+
+    asyncio.run(service.handle(complaint("user1@example.net", matched_by="none")))  # proves nothing: not counted
+    assert world.store.records["c1"].complained == 0
+    asyncio.run(service.handle(complaint("user1@example.net")))
+    record = world.store.records["c1"]
+    assert record.complained == 1 and record.state is CampaignState.PAUSED
+    assert record.reason.startswith("health: complaint rate 0.20%")
+    assert service.tally["campaigns_auto_paused"] == 1

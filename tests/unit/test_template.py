@@ -474,7 +474,8 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
-        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
+        # counts soft bounces; a complaint toward its campaign's health
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable", "CampaignTable"},
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret"},  # verifies reports
     },
     "FanoutFunction": {

@@ -208,6 +208,7 @@ class BounceFunctionSettings:
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None
     signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
+    campaign_table: str | None = None  # CAMPAIGN_TABLE: complaints count toward their campaign's health
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
@@ -223,6 +224,7 @@ class BounceFunctionSettings:
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
             signing_secret=reader.text("SIGNING_SECRET", None),
+            campaign_table=reader.text("CAMPAIGN_TABLE", None),
         )
 
 
