@@ -107,6 +107,32 @@ def test_the_ledger_counts_a_campaigns_recipients_by_state_through_its_index(tab
     }
 
 
+def test_a_start_more_than_15_minutes_away_is_a_one_time_schedule_on_the_fan_out_queue(aws_env, tables):
+    from maildispatch.adapters.campaign_aws import SchedulerCampaignSchedules, SqsFanoutTrigger
+    from maildispatch.services.campaigns import CampaignControl
+
+    ddb, campaigns, ledger_table = tables
+    scheduler = aws_client("scheduler", aws_env["AWS_ENDPOINT_URL"])
+    scheduler.create_schedule_group(Name="campaigns")
+    sqs = aws_client("sqs", aws_env["AWS_ENDPOINT_URL"])
+    queue = sqs.create_queue(QueueName=f"fanout-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    role = "arn:aws:iam::123456789012:role/scheduler"
+    control = CampaignControl(
+        DynamoDbCampaignStore(ddb, campaigns, EXECUTOR),
+        SqsFanoutTrigger(queue, client=sqs),
+        DynamoDbLedgerCounts(ddb, ledger_table, EXECUTOR),
+        schedules=SchedulerCampaignSchedules("campaigns", queue_arn, role, client=scheduler),
+        clock=lambda: 1_796_461_200.0,  # 2026-12-05T09:00:00Z
+    )
+    asyncio.run(control.create({**SPEC, "start_at": "2026-12-05T11:30:00Z"}))
+    schedule = scheduler.get_schedule(Name="campaign-spring", GroupName="campaigns")
+    assert schedule["ScheduleExpression"] == "at(2026-12-05T11:30:00)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["Target"]["Arn"] == queue_arn and json.loads(schedule["Target"]["Input"]) == {"campaign": "spring"}
+    assert not sqs.receive_message(QueueUrl=queue).get("Messages")  # no queue message: the schedule starts it
+
+
 @pytest.fixture
 def cli_env(aws_env, tables):
     _, campaigns, ledger_table = tables

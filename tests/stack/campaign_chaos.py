@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import sys
@@ -265,6 +266,7 @@ def run_campaign_chaos(
     summary = {k: summary[k] for k in (*SUMMARY_KEYS, "quota_note")} | {
         "seed": config.seed,
         "duration_s": round(duration, 1),
+        "load_average_at_end": round(os.getloadavg()[0], 1),  # the machine is shared: read the duration with it
     }
     details["pause"] = pause_log
     details["timeline_s"] = timeline
@@ -509,16 +511,23 @@ def main(argv: Iterable[str] | None = None) -> int:
         default=CampaignChaosConfig.dispatch_cut_off_fraction,
         help="fraction of dispatch invocations killed",
     )
+    parser.add_argument(
+        "--max-run-s", type=float, default=CampaignChaosConfig.max_run_s, help="give up (exit 2) after this long"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     config = CampaignChaosConfig(
         recipients=args.recipients,
         seed=args.seed,
         fanout_kills=args.fanout_kills,
         dispatch_cut_off_fraction=args.cut_offs,
+        max_run_s=args.max_run_s,
     )
     workdir = LOCAL / "campaign-chaos"
     console = sys.stdout
-    print(f"campaign chaos: {config.recipients} recipients, seed {config.seed}; logs in {workdir.relative_to(REPO)}/")
+    print(
+        f"campaign chaos: {config.recipients} recipients, seed {config.seed}, load average {os.getloadavg()[0]:.1f}; "
+        f"logs in {workdir.relative_to(REPO)}/"
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     function_log = open(LOCAL / "campaign-chaos-functions.log", "w", encoding="utf-8")
     sys.stdout = function_log

@@ -121,7 +121,7 @@ def test_csv_rows_become_recipients_with_their_variables():
     fields = fields_of_row(rows[2], header, "csv", 2)
     recipient = recipient_from_fields(fields, row=2, offset=rows[2].start, required=("code",))
     assert recipient == Recipient("binh@example.net", 'Binh, the "second"', recipient.variables, 2)
-    assert dict(recipient.variables) == {"code": "B2", "name": 'Binh, the "second"'}
+    assert dict(recipient.variables) == {"code": "B2", "name": 'Binh, the "second"', "email": "binh@example.net"}
     assert fields_of_row(rows[4], header, "csv", 4) is None  # a blank row is no row
 
 
@@ -173,7 +173,7 @@ def test_each_recipient_gets_a_valid_send_request_with_its_variables():
     assert request.message_key == recipient_key("spring-sale", "an@example.net")
     assert [a.address for a in request.to] == ["an@example.net"]
     assert request.to[0].name == "An"
-    assert dict(request.variables) == {"code": "A1", "name": "An"}
+    assert dict(request.variables) == {"code": "A1", "name": "An", "email": "an@example.net"}
     assert request.tags["campaign"] == "spring-sale"
     assert request.stream == "campaign"
 

@@ -372,6 +372,7 @@ def recipient_from_fields(
             return BadRow(row, offset, variable, "missing variable")
     if name is not None:
         variables.setdefault("name", name)
+    variables.setdefault("email", address)  # for a footer: "sent to {{ email }}"
     return Recipient(address, name, MappingProxyType(variables), row)
 
 
