@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from maildispatch.core.request import (
     Address,
+    Campaign,
     InlineAttachment,
     InlineTemplate,
     InvalidRequest,
@@ -673,6 +674,45 @@ def test_tags_are_short_strings() -> None:
 )
 def test_other_tags_are_refused(tags: Any, field: str) -> None:
     assert rejection(request(tags=tags)).field == field
+
+
+# --- campaign -------------------------------------------------------------------------------
+
+
+def test_a_request_is_not_campaign_mail_unless_it_says_so() -> None:
+    assert parse_send_request(request()).campaign is None
+
+
+def test_the_list_defaults_to_the_campaign_id() -> None:
+    assert parse_send_request(request(campaign={"id": "spring-2026"})).campaign == Campaign(
+        "spring-2026", "spring-2026"
+    )
+
+
+def test_a_campaign_names_its_list() -> None:
+    parsed = parse_send_request(request(campaign={"id": "spring-2026", "list": "newsletter"}))
+
+    assert parsed.campaign == Campaign(id="spring-2026", list_id="newsletter")
+
+
+@pytest.mark.parametrize(
+    "campaign, field",
+    [
+        ({}, "campaign.id"),
+        ({"id": None}, "campaign.id"),
+        ({"id": "a/b"}, "campaign.id"),
+        ({"id": "-spring"}, "campaign.id"),
+        ({"id": "x" * 65}, "campaign.id"),
+        ({"id": "spring", "list": ""}, "campaign.list"),
+        ({"id": "spring", "list": "news letter"}, "campaign.list"),
+        ({"id": "spring", "list": "nyhetsbrev-å"}, "campaign.list"),
+        ({"id": "spring", "list": "news\r\nX: y"}, "campaign.list"),
+        ({"id": "spring", "stream": "broadcast"}, "campaign.stream"),
+        (["spring"], "campaign"),
+    ],
+)
+def test_campaign_and_list_ids_are_short_and_plain(campaign: Any, field: str) -> None:
+    assert rejection(request(campaign=campaign)).field == field
 
 
 # --- salvage --------------------------------------------------------------------------------

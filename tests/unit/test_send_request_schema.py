@@ -110,6 +110,8 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ),
     ("twenty tags at their longest", doc(tags={f"{i:02d}" + "k" * 62: "v" * 256 for i in range(20)})),
     ("a stream and a suppression override", doc(stream="campaign_2026-q4", ignore_suppression=True)),
+    ("a campaign without a list", doc(campaign={"id": "spring-2026"})),
+    ("a campaign on a list", doc(campaign={"id": "Spring_2026.v2", "list": "newsletter-" + "x" * 53})),
 ]
 
 INVALID: list[tuple[str, Any, str]] = [
@@ -118,6 +120,16 @@ INVALID: list[tuple[str, Any, str]] = [
     ("a stream with capitals", doc(stream="Campaign"), "stream"),
     ("a stream that is not a string", doc(stream=7), "stream"),
     ("a suppression override that is not a boolean", doc(ignore_suppression="yes"), "ignore_suppression"),
+    ("a campaign that is not an object", doc(campaign="spring"), "campaign"),
+    ("a campaign without an id", doc(campaign={"list": "news"}), "campaign.id"),
+    ("an unknown field in a campaign", doc(campaign={"id": "spring", "name": "Spring"}), "campaign.name"),
+    ("a campaign id with a slash", doc(campaign={"id": "../spring"}), "campaign.id"),
+    ("a campaign id with a space", doc(campaign={"id": "spring sale"}), "campaign.id"),
+    ("an empty campaign id", doc(campaign={"id": ""}), "campaign.id"),
+    ("a campaign id over 64 characters", doc(campaign={"id": "c" * 65}), "campaign.id"),
+    ("a list id with a line break", doc(campaign={"id": "spring", "list": "news\nBcc: x"}), "campaign.list"),
+    ("a list id that is not a string", doc(campaign={"id": "spring", "list": 7}), "campaign.list"),
+    ("a list id starting with a dot", doc(campaign={"id": "spring", "list": ".news"}), "campaign.list"),
     ("unknown field in an address", doc(to=["a@example.net", {"email": "b@example.net"}]), "to[1].email"),
     ("unknown field in a template", templated(template={"text": "t", "body": "b"}), "template.body"),
     ("inline field in a stored template", templated(template={"key": "welcome/v2", "text": "t"}), "template.text"),

@@ -114,6 +114,14 @@ class S3Attachment:
     version_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign a message belongs to, and the list its recipient is on (unsubscribes are per list)."""
+
+    id: str
+    list_id: str  # the request's "list"; defaults to the campaign id
+
+
 Template = InlineTemplate | StoredTemplateRef
 Attachment = InlineAttachment | S3Attachment
 
@@ -143,6 +151,7 @@ class SendRequest:
     stream: str | None = None  # which retry schedule applies (None: the default stream)
     ignore_suppression: bool = False  # send even to addresses on the suppression list
     raw_message: bytes | None = field(default=None, repr=False)  # a ready RFC 5322 message (S3 outbox .eml): sent as is
+    campaign: Campaign | None = None  # campaign mail: carries one-click unsubscribe headers, scoped to the list
 
     @cached_property
     def recipients(self) -> tuple[Address, ...]:
@@ -287,6 +296,7 @@ _REQUEST_FIELDS = frozenset(
         "tags",
         "stream",
         "ignore_suppression",
+        "campaign",
     }
 )
 _INLINE_TEMPLATE_FIELDS = frozenset({"subject", "text", "html"})
@@ -295,6 +305,9 @@ _ATTACHMENT_FIELDS = frozenset({"filename", "content_type", "content_base64", "s
 _S3_FIELDS = frozenset({"bucket", "key", "version_id"})
 _MESSAGE_KEY_RE = re.compile(r"[\x21-\x7e]{1,200}")
 _STREAM_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# Campaign and list ids go into message keys, unsubscribe tokens, URLs and table keys: keep them plain.
+_CAMPAIGN_FIELDS = frozenset({"id", "list"})
+_CAMPAIGN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _HEADER_NAME_RE = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _TEMPLATE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
 _CONTENT_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
@@ -448,6 +461,7 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
     ignore_suppression = doc.get("ignore_suppression", False)
     if not isinstance(ignore_suppression, bool):
         raise InvalidRequest("ignore_suppression", "must be true or false")
+    campaign = _campaign(doc["campaign"]) if "campaign" in doc else None
     return SendRequest(
         from_=from_,
         to=to,
@@ -467,6 +481,7 @@ def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
         version=REQUEST_VERSION,
         stream=stream,
         ignore_suppression=ignore_suppression,
+        campaign=campaign,
     )
 
 
@@ -825,6 +840,24 @@ def _s3_attachment(value: Any, filename: str, content_type: str, path: str) -> S
         if not 1 <= len(version_id) <= 1024:
             raise InvalidRequest(f"{path}.version_id", "must be 1 to 1024 characters")
     return S3Attachment(filename, content_type, bucket, key, version_id)
+
+
+def _campaign(value: Any) -> Campaign:
+    doc = _object(value, "campaign")
+    _reject_unknown(doc, _CAMPAIGN_FIELDS, "campaign")
+    if "id" not in doc:
+        raise InvalidRequest("campaign.id", "required")
+    ids = {}
+    for name in ("id", "list"):
+        if name in doc:
+            text = _string(doc[name], f"campaign.{name}")
+            if not _CAMPAIGN_ID_RE.fullmatch(text):
+                raise InvalidRequest(
+                    f"campaign.{name}",
+                    "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+                )
+            ids[name] = text
+    return Campaign(id=ids["id"], list_id=ids.get("list", ids["id"]))
 
 
 def _tags(value: Any) -> Mapping[str, str]:
