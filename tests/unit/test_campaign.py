@@ -176,6 +176,9 @@ def test_each_recipient_gets_a_valid_send_request_with_its_variables():
     assert dict(request.variables) == {"code": "A1", "name": "An", "email": "an@example.net"}
     assert request.tags["campaign"] == "spring-sale"
     assert request.stream == "campaign"
+    assert (request.campaign.id, request.campaign.list_id) == ("spring-sale", "spring-sale")  # unsubscribes: its list
+    with_list = parse_campaign({**SPEC, "list_id": "newsletter"})
+    assert parse_send_request(send_request_for(with_list, recipient)).campaign.list_id == "newsletter"
 
 
 def test_health_pauses_over_a_rate_only_after_enough_recipients():

@@ -471,10 +471,9 @@ def fields_of_row(
 
 
 def campaign_reference(spec: CampaignSpec) -> dict[str, str] | None:
-    """The request's `campaign` object (the unsubscribe scope), once the contract has it; None until then.
-
-    The one place that decides whether campaign requests carry it (see docs/campaigns.md)."""
-    return None
+    """The request's `campaign` object: the campaign, and the list unsubscribes are scoped to (the contract's
+    optional `campaign`, docs/request.md). Campaign mail carries one-click unsubscribe headers from it."""
+    return {"id": spec.campaign_id, "list": spec.scope}
 
 
 def send_request_for(spec: CampaignSpec, recipient: Recipient) -> dict[str, Any]:
