@@ -171,6 +171,8 @@ class FanoutService:
         spec, cp = record.spec, record.checkpoint
         started, enqueued_before = self._clock(), cp.enqueued
         group_size = self._policy.group_batches * SQS_BATCH_ENTRIES
+        if spec.rate is not None:  # groups of about two seconds' worth: the pace stays smooth
+            group_size = min(group_size, max(SQS_BATCH_ENTRIES, int(spec.rate * 2)))
         try:
             async for group in self._groups(spec, cp, group_size):
                 if not await self._still_running(spec.campaign_id, record.version):
