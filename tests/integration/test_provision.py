@@ -189,6 +189,9 @@ def test_event_sources_are_read_from_the_template(provision):
             0,
             ("ReportBatchItemFailures",),
         ),
+        EventSource(
+            "FanoutFunction", "FanoutQueue", stack.queue_url("FanoutQueue"), 1, 0, ("ReportBatchItemFailures",)
+        ),
     ]
 
 
