@@ -69,6 +69,7 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
     relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameters over TEMPLATE_PARAMETERS
 
     def start(self) -> LocalStack:
         try:
@@ -98,7 +99,7 @@ class LocalStack:
             TEMPLATE,
             endpoint_url=self.moto.endpoint_url,
             name_prefix=prefix,
-            parameters=TEMPLATE_PARAMETERS,
+            parameters={**TEMPLATE_PARAMETERS, **self.parameters},
             overrides={
                 "RelayConfigParameter": relay_config,
                 "RelayCredentialsSecret": relay_secret,
