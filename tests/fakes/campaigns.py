@@ -78,7 +78,14 @@ class InMemoryCampaignStore:
         return [r for (c, _), r in sorted(self.bad.items()) if c == campaign_id][:limit]
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
+        self,
+        campaign_id: str,
+        *,
+        attempted: int,
+        bounced: int,
+        complained: int = 0,
+        final: int = 0,
+        unsubscribed: int = 0,
     ) -> CampaignRecord | None:
         record = self.records.get(campaign_id)
         if record is None:
@@ -89,6 +96,7 @@ class InMemoryCampaignStore:
             bounced=record.bounced + bounced,
             complained=record.complained + complained,
             final=record.final + final,
+            unsubscribed=record.unsubscribed + unsubscribed,
         )
         self.records[campaign_id] = record
         return record

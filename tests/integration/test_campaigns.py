@@ -68,8 +68,14 @@ def test_the_campaign_store_keeps_state_checkpoints_and_markers_with_conditional
         assert await store.first_seen("spring", [("a" * 32, 1)]) == [True]  # the same row read again: still first
         await store.report_bad_rows("spring", [BadRow(n, n * 10, "email", "bad") for n in range(1, 31)])
         assert [r.row for r in await store.bad_rows("spring", limit=5)] == [1, 2, 3, 4, 5]
-        counted = await store.count_outcomes("spring", attempted=10, bounced=2, complained=1)
-        assert (counted.attempted, counted.bounced, counted.complained) == (10, 2, 1)
+        counted = await store.count_outcomes("spring", attempted=10, bounced=2, complained=1, final=11, unsubscribed=3)
+        assert (counted.attempted, counted.bounced, counted.complained, counted.final, counted.unsubscribed) == (
+            10,
+            2,
+            1,
+            11,
+            3,
+        )
         assert await store.count_outcomes("autumn", attempted=1, bounced=0) is None
 
     asyncio.run(scenario())

@@ -174,10 +174,17 @@ class CampaignStore(Protocol):
     async def bad_rows(self, campaign_id: str, *, limit: int = 1000) -> list[BadRow]: ...
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
+        self,
+        campaign_id: str,
+        *,
+        attempted: int,
+        bounced: int,
+        complained: int = 0,
+        final: int = 0,
+        unsubscribed: int = 0,
     ) -> CampaignRecord | None:
-        """Adds to the counters (health, and `final`: a cheap hint of progress); the record after the
-        addition (None: no such campaign)."""
+        """Adds to the counters (health; `final`, a cheap hint of progress; `unsubscribed`, for its status);
+        the record after the addition (None: no such campaign)."""
         ...
 
 

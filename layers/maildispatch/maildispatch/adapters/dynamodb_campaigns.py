@@ -216,24 +216,32 @@ class DynamoDbCampaignStore:
         return found
 
     async def count_outcomes(
-        self, campaign_id: str, *, attempted: int, bounced: int, complained: int = 0, final: int = 0
+        self,
+        campaign_id: str,
+        *,
+        attempted: int,
+        bounced: int,
+        complained: int = 0,
+        final: int = 0,
+        unsubscribed: int = 0,
     ) -> CampaignRecord | None:
-        return await self._run(self._count, campaign_id, attempted, bounced, complained, final)  # type: ignore[no-any-return]
+        counts = (attempted, bounced, complained, final, unsubscribed)
+        return await self._run(self._count, campaign_id, counts)  # type: ignore[no-any-return]
 
-    def _count(
-        self, campaign_id: str, attempted: int, bounced: int, complained: int, final: int
-    ) -> CampaignRecord | None:
+    def _count(self, campaign_id: str, counts: tuple[int, int, int, int, int]) -> CampaignRecord | None:
+        attempted, bounced, complained, final, unsubscribed = counts
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=_key(campaign_id),
-                UpdateExpression="ADD attempted :a, bounced :b, complained :c, final_count :f",
+                UpdateExpression="ADD attempted :a, bounced :b, complained :c, final_count :f, unsubscribed :u",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
                     ":a": {"N": str(attempted)},
                     ":b": {"N": str(bounced)},
                     ":c": {"N": str(complained)},
                     ":f": {"N": str(final)},
+                    ":u": {"N": str(unsubscribed)},
                 },
                 ReturnValues="ALL_NEW",
             )
