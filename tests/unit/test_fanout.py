@@ -116,7 +116,10 @@ def test_the_list_is_fanned_out_once_with_duplicates_bad_rows_and_suppressed_add
     assert sorted(world.keys()) == sorted(expected_keys(60, skip={5, 10, 20, 33, 40}))
     assert len(world.keys()) == len(set(world.keys()))
     assert {(r.row, r.field) for r in asyncio.run(world.store.bad_rows("c1"))} == {(5, "email"), (33, "code")}
-    assert world.event_types() == ["Campaign Started"]
+    assert world.event_types() == ["Campaign Started", "Campaign Rows Rejected", "Campaign Rows Rejected"]
+    rejected = [json.loads(e["Detail"]) for c in world.events.calls for e in c if e["DetailType"].endswith("Rejected")]
+    assert [row["row"] for event in rejected for row in event["rows"]] == [5, 33]
+    assert set(rejected[0]["rows"][0]) == {"row", "offset", "field", "problem"}  # never the row's content
     # read in small ranged reads: memory holds one read and one unfinished row
     assert world.lists.reads > 10
     # the list read, recipients still pending: it asks to count again later
