@@ -64,7 +64,8 @@ def test_the_campaign_store_keeps_state_checkpoints_and_markers_with_conditional
         got = await store.get("spring")
         assert (got.checkpoint, got.version, got.state, got.reason) == (cp, 1, CampaignState.PAUSED, "by hand")
         assert got.spec == record.spec
-        assert await store.first_seen("spring", [("a" * 32, 1), ("b" * 32, 2), ("a" * 32, 7)]) == [True, True, False]
+        assert await store.first_seen("spring", [("a" * 32, 1), ("b" * 32, 2)]) == [True, True]
+        assert await store.first_seen("spring", [("a" * 32, 7), ("c" * 32, 8)]) == [False, True]  # a later row
         assert await store.first_seen("spring", [("a" * 32, 1)]) == [True]  # the same row read again: still first
         await store.report_bad_rows("spring", [BadRow(n, n * 10, "email", "bad") for n in range(1, 31)])
         assert [r.row for r in await store.bad_rows("spring", limit=5)] == [1, 2, 3, 4, 5]

@@ -180,6 +180,16 @@ def test_a_fan_out_killed_before_its_checkpoint_resumes_and_skips_no_one(kill_at
     assert resent > 0 and len(world.keys()) == 94 + resent
 
 
+def test_the_first_row_of_an_address_wins_within_a_group_and_between_groups():
+    rows = "email,name,code\r\nan@example.net,First,C1\r\nAN@example.net,Second,C2\r\n"
+    rows += "".join(f"user{i}@example.net,U,C\r\n" for i in range(3, 30)) + "an@EXAMPLE.net,Third,C30\r\n"
+    world = World(rows.encode(), group_batches=1)
+    world.run()
+    bodies = [json.loads(b) for b in world.queue.bodies]
+    (an,) = [b for b in bodies if b["to"][0]["address"].lower() == "an@example.net"]
+    assert an["variables"]["code"] == "C1" and world.record.checkpoint.duplicates == 2
+
+
 def test_the_checkpoint_moves_only_after_the_queue_confirmed_and_refused_entries_are_retried():
     world = World(make_list(40))
     world.queue.refuse_every = 3

@@ -275,11 +275,18 @@ class FanoutService:
     ) -> Checkpoint:
         unique: list[Recipient] = []
         duplicates = 0
-        if group.recipients:
-            seen = await self._store.first_seen(
-                spec.campaign_id, [(recipient_hash(r.address), r.row) for r in group.recipients]
-            )
-            for recipient, first in zip(group.recipients, seen, strict=True):
+        # The first row of an address in the group wins here; the markers decide between groups (their
+        # writes for one group run at once, so two rows of one address must not both reach them).
+        candidates: dict[str, Recipient] = {}
+        for recipient in group.recipients:
+            digest = recipient_hash(recipient.address)
+            if digest in candidates:
+                duplicates += 1
+            else:
+                candidates[digest] = recipient
+        if candidates:
+            seen = await self._store.first_seen(spec.campaign_id, [(h, r.row) for h, r in candidates.items()])
+            for recipient, first in zip(candidates.values(), seen, strict=True):
                 if first:
                     unique.append(recipient)
                 else:
