@@ -9,7 +9,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test unit fuzz demo lint format validate build bench chaos clean bounce-score classify-bounces
+.PHONY: venv test unit fuzz demo lint format validate build bench chaos campaign-chaos clean bounce-score classify-bounces
 
 $(STAMP): pyproject.toml layers/maildispatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench: $(BENCH_STAMP) $(SAM_STAMP)
 # invocations killed mid-batch. Writes .local/chaos-summary.json; exits non-zero on loss or duplicates.
 chaos: $(STAMP)
 	$(BIN)/python -m tests.stack.chaos $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(SEED),--seed $(SEED))
+
+# A campaign through every fault: 5,000 recipients (duplicated rows, invalid rows, suppressed and dead
+# addresses), the fan-out killed twice, dispatch invocations killed, quota replies, one pause/resume.
+# Writes .local/campaign-summary.json; exits non-zero unless nothing was skipped or duplicated and it finished.
+campaign-chaos: $(STAMP)
+	$(BIN)/python -m tests.stack.campaign_chaos $(if $(RECIPIENTS),--recipients $(RECIPIENTS)) $(if $(SEED),--seed $(SEED))
 
 # Returned-mail classifier, measured on the shared corpus of real bounces (../shared/bounces).
 BOUNCES ?= ../shared/bounces

@@ -15,7 +15,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from maildispatch_cli import aws, check_sender, classify_bounces, preview, relay_check, send, status, suppression
+from maildispatch_cli import (
+    aws,
+    campaign,
+    check_sender,
+    classify_bounces,
+    preview,
+    relay_check,
+    send,
+    status,
+    suppression,
+)
 from maildispatch_cli.errors import EXIT_FAILED, ArgumentParser, CliError
 
 PROG = "maildispatch"
@@ -27,9 +37,10 @@ COMMANDS = (
     send,
     status,
     preview,
+    campaign,
 )  # later issues add theirs here
 AWS_COMMANDS = frozenset(
-    {suppression.NAME, send.NAME, status.NAME, preview.NAME, check_sender.NAME}
+    {suppression.NAME, send.NAME, status.NAME, preview.NAME, check_sender.NAME, campaign.NAME}
 )  # these also take the AWS options after the command
 
 

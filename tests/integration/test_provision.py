@@ -75,6 +75,8 @@ def test_every_stateful_resource_of_the_template_is_created(stack):
         "AWS::Events::Rule": template_ids("AWS::Events::Rule"),
         "AWS::SQS::QueuePolicy": template_ids("AWS::SQS::QueuePolicy"),
         "AWS::KMS::Key": template_ids("AWS::KMS::Key"),
+        "AWS::Scheduler::ScheduleGroup": template_ids("AWS::Scheduler::ScheduleGroup"),
+        "AWS::IAM::Role": template_ids("AWS::IAM::Role"),  # the campaign schedules' role (moto checks no IAM)
     }
     assert set(sqs.list_queues(QueueNamePrefix=stack.name_prefix)["QueueUrls"]) == {
         stack.queue_url(q) for q in created["AWS::SQS::Queue"]
@@ -189,6 +191,9 @@ def test_event_sources_are_read_from_the_template(provision):
             10,
             0,
             ("ReportBatchItemFailures",),
+        ),
+        EventSource(
+            "FanoutFunction", "FanoutQueue", stack.queue_url("FanoutQueue"), 1, 0, ("ReportBatchItemFailures",)
         ),
     ]
 

@@ -86,6 +86,7 @@ class LocalStack:
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
     relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
     dkim: bool = False  # sign mail from example.com (keys in moto, published by a DNS test server)
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameters over TEMPLATE_PARAMETERS
 
     def start(self) -> LocalStack:
         try:
@@ -116,7 +117,7 @@ class LocalStack:
             TEMPLATE,
             endpoint_url=self.moto.endpoint_url,
             name_prefix=prefix,
-            parameters=TEMPLATE_PARAMETERS,
+            parameters={**TEMPLATE_PARAMETERS, **self.parameters},
             overrides={
                 "RelayConfigParameter": relay_config,
                 "RelayCredentialsSecret": relay_secret,

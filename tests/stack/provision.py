@@ -189,11 +189,17 @@ def create_table_from_template(ddb: Any, logical_id: str, template_path: Path = 
     """One fresh table with the keys and billing mode the template gives `logical_id` (contract tests); its name."""
     properties = yaml_parse(template_path.read_text(encoding="utf-8"))["Resources"][logical_id]["Properties"]
     name = f"{logical_id}-{uuid.uuid4().hex[:8]}"
+    indexes = (
+        {"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
+        if "GlobalSecondaryIndexes" in properties
+        else {}
+    )
     ddb.create_table(
         TableName=name,
         BillingMode=properties["BillingMode"],
         KeySchema=properties["KeySchema"],
         AttributeDefinitions=properties["AttributeDefinitions"],
+        **indexes,
     )
     return name
 
@@ -231,6 +237,8 @@ class _StackBuilder:
             "AWS::Events::Rule": self._create_rule,
             "AWS::SQS::QueuePolicy": self._create_queue_policy,
             "AWS::KMS::Key": self._create_key,
+            "AWS::Scheduler::ScheduleGroup": self._create_schedule_group,
+            "AWS::IAM::Role": self._create_role,
         }
         overridable = ("AWS::SSM::Parameter", "AWS::SecretsManager::Secret")
         for logical_id in overrides:
@@ -459,6 +467,20 @@ class _StackBuilder:
         return ProvisionedResource(
             logical_id, "AWS::KMS::Key", key["KeyId"], key["Arn"], ref=key["KeyId"], attributes={"Arn": key["Arn"]}
         )
+
+    def _create_schedule_group(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        name = self._physical_name(logical_id, properties.get("Name"), max_length=64)
+        arn = self._client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        return ProvisionedResource(
+            logical_id, "AWS::Scheduler::ScheduleGroup", name, arn, ref=name, attributes={"Arn": arn}
+        )
+
+    def _create_role(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        """The role only (moto checks no IAM): what a schedule or a PassRole names."""
+        name = self._physical_name(logical_id, properties.get("RoleName"), max_length=64)
+        policy = json.dumps(properties.get("AssumeRolePolicyDocument", {}), default=str)
+        arn = self._client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=policy)["Role"]["Arn"]
+        return ProvisionedResource(logical_id, "AWS::IAM::Role", name, arn, ref=name, attributes={"Arn": arn})
 
     def _value(self, logical_id: str, template_value: object) -> str:
         value = self.overrides.get(logical_id, template_value)

@@ -94,6 +94,7 @@ RCPT_FAULT_REPLIES = {
     "450": "450 4.2.1 <{rcpt}>: Mailbox busy, try again later",
     "451": "451 4.3.0 <{rcpt}>: Temporary lookup failure",
     "452": "452 4.2.2 <{rcpt}>: Mailbox over quota, try again later",
+    "454": "454 4.7.0 Throttling failure: Daily message quota exceeded",  # SES's quota reply: pause, not bounce
     "550": "550 5.7.1 <{rcpt}>: Recipient address rejected: Access denied",
     "552": "552 5.2.2 <{rcpt}>: Mailbox full",
     "554": "554 5.7.1 <{rcpt}>: Relay access denied",

@@ -187,8 +187,8 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
                 problems.append(f"{role_id}: {actions} on every resource")
             tables = [
                 {"Fn::GetAtt": [table, "Arn"]}
-                for table in ("DeliveryLedgerTable", "SuppressionTable", "RelayBudgetTable")
-            ]
+                for table in ("DeliveryLedgerTable", "SuppressionTable", "RelayBudgetTable", "CampaignTable")
+            ] + [{"Fn::Sub": "${DeliveryLedgerTable.Arn}/index/ByCampaign"}]
             if any(a.startswith("dynamodb:") for a in actions) and (len(resources) != 1 or resources[0] not in tables):
                 problems.append(f"{role_id}: dynamodb actions on {resources}, not only one of the service's tables")
     return problems
@@ -201,6 +201,7 @@ def test_each_function_consumes_exactly_its_own_queue(cfn):
     assert sorted(event_source_mappings(cfn).values()) == [
         ("BounceFunction", "DeadLetterQueue"),
         ("DispatchFunction", "SendQueue"),
+        ("FanoutFunction", "FanoutQueue"),
         ("ReturnedFunction", "ReturnedMailQueue"),
     ]
 
@@ -250,7 +251,14 @@ def test_dead_letter_queue_accepts_redrive_only_from_the_send_queue(cfn):
 
 def test_queues_are_encrypted(cfn):
     queue_ids = ids_of_type(cfn, "AWS::SQS::Queue")
-    assert queue_ids == ["DeadLetterQueue", "ReturnedMailDeadLetterQueue", "ReturnedMailQueue", "SendQueue"]
+    assert queue_ids == [
+        "DeadLetterQueue",
+        "FanoutDeadLetterQueue",
+        "FanoutQueue",
+        "ReturnedMailDeadLetterQueue",
+        "ReturnedMailQueue",
+        "SendQueue",
+    ]
     for queue_id in queue_ids:
         assert properties(cfn, queue_id)["SqsManagedSseEnabled"] is True, queue_id
 
@@ -304,15 +312,17 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(cfn):
     assert layer_id.startswith("CoreLayer")  # SAM suffixes a hash of the content
     assert layer["CompatibleRuntimes"] == ["python3.13"]
     assert layer["CompatibleArchitectures"] == ["arm64"]
-    assert function_ids == ["ApiFunction", "BounceFunction", "DispatchFunction", "ReturnedFunction"]
+    assert function_ids == ["ApiFunction", "BounceFunction", "DispatchFunction", "FanoutFunction", "ReturnedFunction"]
     for function_id in function_ids:
         function = properties(cfn, function_id)
         assert function["Runtime"] == "python3.13", function_id
         assert function["Architectures"] == ["arm64"], function_id
         assert function.get("Layers") == [{"Ref": layer_id}], function_id
         assert function["Handler"] == "app.handler", function_id
-        timeout = 15 if function_id == "ApiFunction" else 60  # API Gateway waits at most 30 s
-        assert (function["Timeout"], function["MemorySize"]) == (timeout, 512), function_id
+        # the API: API Gateway waits at most 30 s; the fan-out reads for minutes (a continuation when its
+        # time is up) and holds one read of the list
+        expected = {"ApiFunction": (15, 512), "FanoutFunction": (300, 256)}.get(function_id, (60, 512))
+        assert (function["Timeout"], function["MemorySize"]) == expected, function_id
 
 
 def test_layer_is_built_from_the_package_for_python313_arm64_with_pyc(sam):
@@ -343,7 +353,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
         assert cfn["Resources"][group_id]["Type"] == "AWS::Logs::LogGroup"
         assert properties(cfn, group_id)["RetentionInDays"] == 30
         groups.append(group_id)
-    assert len(set(groups)) == len(groups) == 4
+    assert len(set(groups)) == len(groups) == 5
 
 
 def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
@@ -364,6 +374,7 @@ GLOBAL_ENVIRONMENT = {
     "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
     "LEDGER_TABLE": {"Ref": "DeliveryLedgerTable"},
     "SUPPRESSION_TABLE": {"Ref": "SuppressionTable"},
+    "CAMPAIGN_TABLE": {"Ref": "CampaignTable"},
     "RELAY_PARAMETER": {"Ref": "RelayConfigParameter"},
     "RELAY_SECRET": {"Ref": "RelayCredentialsSecret"},
     "REPORTING_MTA": {"Ref": "ReportingMta"},
@@ -417,7 +428,18 @@ EXPECTED_ENVIRONMENT = {
         "IDEMPOTENCY_TTL": "24h",
         "CONTENT_BUCKET": {"Ref": "ContentBucket"},
         "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},  # one-click unsubscribe (/u/{token})
-        "EVENT_BUS_NAME": {"Ref": "EventBusName"},  # Email Unsubscribed
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},  # Email Unsubscribed; campaign events
+        "FANOUT_QUEUE_URL": {"Ref": "FanoutQueue"},  # starts a campaign's fan-out
+        "FANOUT_QUEUE_ARN": {"Fn::GetAtt": ["FanoutQueue", "Arn"]},  # a later start's schedule target
+        "CAMPAIGN_SCHEDULE_GROUP": {"Ref": "CampaignScheduleGroup"},
+        "CAMPAIGN_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["CampaignSchedulerRole", "Arn"]},
+    },
+    "FanoutFunction": {
+        **GLOBAL_ENVIRONMENT,
+        "POWERTOOLS_SERVICE_NAME": "maildispatch-fanout",
+        "SEND_QUEUE_URL": {"Ref": "SendQueue"},
+        "FANOUT_QUEUE_URL": {"Ref": "FanoutQueue"},
+        "EVENT_BUS_NAME": {"Ref": "EventBusName"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -461,16 +483,19 @@ RELAY_READ = {
 LEDGER = {action: {"DeliveryLedgerTable"} for action in LEDGER_ACTIONS}
 EXPECTED_GRANTS = {
     "ApiFunction": {
-        "sqs:SendMessage*": {"SendQueue"},
-        "dynamodb:Query": {"DeliveryLedgerTable"},  # a message's rows
-        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "IdempotencyTable"},  # the submission row; idempotency records
-        "dynamodb:GetItem": {"IdempotencyTable"},
-        "dynamodb:PutItem": {"IdempotencyTable", "SuppressionTable"},  # idempotency records; unsubscribes
+        "sqs:SendMessage*": {"SendQueue", "FanoutQueue"},  # send requests; a campaign's fan-out
+        # a message's rows; idempotency records; campaign control (records, bad rows, the ByCampaign counts)
+        "dynamodb:Query": {"DeliveryLedgerTable", "CampaignTable"},
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "IdempotencyTable", "CampaignTable"},
+        "dynamodb:GetItem": {"IdempotencyTable", "CampaignTable"},
+        "dynamodb:PutItem": {"IdempotencyTable", "SuppressionTable", "CampaignTable"},  # ...; unsubscribes
         "dynamodb:BatchGetItem": {"SuppressionTable"},
         "dynamodb:DeleteItem": {"IdempotencyTable"},
         "s3:PutObject": {"ContentBucket"},  # what its pre-signed upload URLs do (attachments/* only)
         "secretsmanager:GetSecretValue": {"UnsubscribeSigningSecret"},
         "events:PutEvents": {"EventBusName"},
+        "scheduler:CreateSchedule": {"CampaignScheduleGroup"},  # a campaign that starts later
+        "iam:PassRole": {"CampaignSchedulerRole"},
     },
     "DispatchFunction": {
         **{action: {"SendQueue"} for action in POLLER},
@@ -488,11 +513,11 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:BatchGetItem": {"DeliveryLedgerTable", "SuppressionTable"},  # looks suppressed addresses up
-        # the relay's shared budget: draws, refunds, pauses, the quota window
-        **{
-            action: {"DeliveryLedgerTable", "RelayBudgetTable"}
-            for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
-        },
+        # the relay's shared budget: draws, refunds, pauses, the quota window; a campaign's state before
+        # its claims and its health counters
+        "dynamodb:GetItem": {"DeliveryLedgerTable", "RelayBudgetTable", "CampaignTable"},
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "RelayBudgetTable", "CampaignTable"},
+        "dynamodb:Query": {"DeliveryLedgerTable", "RelayBudgetTable"},
         # signs return paths; signs reports and re-enqueue attributes; DKIM keys (secrets under the prefix)
         "secretsmanager:GetSecretValue": {
             "RelayCredentialsSecret",
@@ -509,9 +534,31 @@ EXPECTED_GRANTS = {
         **RELAY_READ,
         **LEDGER,
         "dynamodb:PutItem": {"DeliveryLedgerTable", "SuppressionTable"},  # suppresses hard-bounced addresses
-        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable"},  # counts soft bounces
+        # counts soft bounces; a complaint toward its campaign's health
+        "dynamodb:UpdateItem": {"DeliveryLedgerTable", "SuppressionTable", "CampaignTable"},
         # verifies reports; signs DSNs with the DKIM keys
         "secretsmanager:GetSecretValue": {"RelayCredentialsSecret", "InternalSigningSecret", "DkimSecretsPrefix"},
+    },
+    "FanoutFunction": {
+        **{action: {"FanoutQueue"} for action in POLLER},
+        "sqs:SendMessage*": {"FanoutQueue", "SendQueue"},  # continuations; the campaign's send requests
+        **{
+            action: {"ContentBucket"}  # recipient lists (lists/)
+            for action in (
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetLifecycleConfiguration",
+            )
+        },
+        **{
+            action: {"CampaignTable"}
+            for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
+        },
+        "dynamodb:Query": {"CampaignTable", "DeliveryLedgerTable"},  # bad rows; the ByCampaign index (counts)
+        "dynamodb:BatchGetItem": {"SuppressionTable"},
+        "events:PutEvents": {"EventBusName"},
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -572,9 +619,19 @@ def test_ledger_is_keyed_by_message_and_recipient_and_expires_items(cfn):
         {"AttributeName": "recipient", "KeyType": "RANGE"},
     ]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "campaign_shard", "AttributeType": "S"},
         {"AttributeName": "message_key", "AttributeType": "S"},
         {"AttributeName": "recipient", "AttributeType": "S"},
+        {"AttributeName": "state", "AttributeType": "S"},
     ]
+    # campaigns count their recipients by state (adapters/dynamodb_campaigns.py)
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ByCampaign"
+    assert index["KeySchema"] == [
+        {"AttributeName": "campaign_shard", "KeyType": "HASH"},
+        {"AttributeName": "state", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["next_attempt_at"]}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
@@ -885,7 +942,15 @@ def test_outputs_give_users_what_they_need(cfn):
 
 # --- HTTP API ----------------------------------------------------------------------------------
 
-API_ROUTES = {("post", "/v1/messages"), ("get", "/v1/messages/{key}"), ("post", "/v1/uploads")}
+API_ROUTES = {
+    ("post", "/v1/messages"),
+    ("get", "/v1/messages/{key}"),
+    ("post", "/v1/uploads"),
+    ("post", "/v1/campaigns"),
+    ("get", "/v1/campaigns/{id}"),
+    ("get", "/v1/campaigns/{id}/{action}"),
+    ("post", "/v1/campaigns/{id}/{action}"),
+}
 PUBLIC_ROUTES = {("get", "/u/{token}"), ("post", "/u/{token}")}  # one-click unsubscribe
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from maildispatch.core.budget import Draw, Granted
+from maildispatch.core.campaign import BadRow, CampaignRecord, Checkpoint
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.message_status import MessageStatus
 from maildispatch.core.outcome import Envelope, Outcome
@@ -226,3 +227,83 @@ class PresignedUpload:
 
 class UploadSigner(Protocol):
     def presign_put(self, key: str, *, content_type: str, size: int, expires_in: int) -> PresignedUpload: ...
+
+
+# --- Campaigns -------------------------------------------------------------------------------------
+
+
+class CampaignStore(Protocol):
+    """Campaigns, their checkpoints and per-recipient first-seen markers (DynamoDB CampaignTable)."""
+
+    async def create(self, record: CampaignRecord) -> bool: ...  # False: a campaign with that id exists
+
+    async def get(self, campaign_id: str) -> CampaignRecord | None: ...
+
+    async def transition(
+        self, campaign_id: str, action: str, *, now: float, reason: str | None = None
+    ) -> CampaignRecord:
+        """Moves the campaign by `action` (core.campaign.TRANSITIONS) with a conditional write.
+        Raises TransitionRefused when its state does not allow it, LookupError when there is no such campaign."""
+        ...
+
+    async def save_checkpoint(self, campaign_id: str, checkpoint: Checkpoint, *, version: int) -> bool:
+        """Stores the checkpoint if the campaign is still running at `version`; False when it is not
+        (paused, cancelled, or another fan-out moved it on): the caller stops."""
+        ...
+
+    async def first_seen(self, campaign_id: str, rows: Sequence[tuple[str, int]]) -> list[bool]:
+        """For (recipient hash, row number) pairs: True when this row is the first with the address, or
+        is that same row read again (a resumed fan-out); False for a later row with the same address."""
+        ...
+
+    async def report_bad_rows(self, campaign_id: str, rows: Sequence[BadRow]) -> None: ...
+
+    async def bad_rows(self, campaign_id: str, *, limit: int = 1000) -> list[BadRow]: ...
+
+    async def count_outcomes(
+        self,
+        campaign_id: str,
+        *,
+        attempted: int,
+        bounced: int,
+        complained: int = 0,
+        final: int = 0,
+        unsubscribed: int = 0,
+    ) -> CampaignRecord | None:
+        """Adds to the counters (health; `final`, a cheap hint of progress; `unsubscribed`, for its status);
+        the record after the addition (None: no such campaign)."""
+        ...
+
+
+class RecipientListReader(Protocol):
+    async def read(self, bucket: str, key: str, *, start: int, length: int) -> bytes:
+        """Up to `length` bytes of the object from `start` (b"" past its end). Raises ContentMissing
+        (no such object, not allowed) or ContentUnavailable (transient)."""
+        ...
+
+
+class SendBatches(Protocol):
+    async def send(self, entries: Sequence[tuple[str, str]]) -> list[str]:
+        """SendMessageBatch of up to 10 (id, body) entries; the ids that failed (empty: all confirmed)."""
+        ...
+
+
+class FanoutTrigger(Protocol):
+    async def run_fanout(self, campaign_id: str, *, delay_seconds: int = 0, progress: int | None = None) -> None:
+        """Asks a fan-out to run (a message on the fan-out queue), at most 900 s from now; `progress` is the
+        campaign's `final` counter when the run that asks saw it (the next run counts the ledger only when
+        it did not move)."""
+        ...
+
+
+class CampaignSchedules(Protocol):
+    async def schedule_start(self, campaign_id: str, *, at: float) -> None:
+        """Starts the campaign's fan-out at `at` (EventBridge Scheduler, one-time schedule)."""
+        ...
+
+
+class LedgerCounts(Protocol):
+    async def by_state(self, campaign_id: str) -> dict[str, int]:
+        """The campaign's recipients by ledger state; an uncertain recipient with a retry due counts
+        as 'uncertain_retry', one the policy will not send again as 'uncertain'."""
+        ...

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
+from maildispatch.core.campaign import campaign_of_key
 from maildispatch.core.ledger import (
     DUE_TOLERANCE_SECONDS,
     RETENTION_SECONDS,
@@ -17,6 +18,15 @@ from maildispatch.core.ledger import (
     ledger_key,
 )
 from maildispatch.core.outcome import Reply
+
+LEDGER_CAMPAIGN_INDEX = "ByCampaign"  # campaign_shard + state: a campaign's recipients counted by state
+LEDGER_CAMPAIGN_SHARDS = 8  # the index's partition key is campaign#shard: one partition takes ~1000 writes/s
+
+
+def ledger_campaign_shard(campaign_id: str, recipient: str) -> str:
+    """The ledger item's ByCampaign partition: the campaign and a shard from the recipient."""
+    shard = sum(ledger_key(recipient).encode("utf-8")) % LEDGER_CAMPAIGN_SHARDS
+    return f"{campaign_id}#{shard}"
 
 
 class DynamoDbLedger:
@@ -44,6 +54,9 @@ class DynamoDbLedger:
         return list(await asyncio.gather(*calls))
 
     def _claim_one(self, message_key: str, recipient: str, owner: str, now: float, lease_seconds: int) -> Claim:
+        campaign = campaign_of_key(message_key)
+        # A campaign's items carry their ByCampaign partition, so its status counts them by state.
+        tagged = {":campaign": {"S": ledger_campaign_shard(campaign, recipient)}} if campaign else {}
         try:
             granted = self._client.update_item(
                 TableName=self._table,
@@ -51,6 +64,7 @@ class DynamoDbLedger:
                 UpdateExpression=(
                     "SET #state = :sending, lease_until = :lease_until, #owner = :owner, "
                     "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, expires_at = :expires"
+                    + (", campaign_shard = :campaign" if campaign else "")
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(#state) "
@@ -69,6 +83,7 @@ class DynamoDbLedger:
                     ":now": {"N": _number(now)},
                     ":expires": {"N": str(int(now + RETENTION_SECONDS))},
                     ":due": {"N": _number(now + DUE_TOLERANCE_SECONDS)},
+                    **tagged,
                 },
                 ReturnValues="ALL_OLD",  # what the claim replaced: a SENDING row means a takeover
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

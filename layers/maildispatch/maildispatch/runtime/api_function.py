@@ -2,8 +2,9 @@
 Powertools resolver with its routers, and the errors every router shares, answered as RFC 9457
 problem details.
 
-One function object per container (functions/api/app.py). The message routers are included under
-/v1; the public one-click unsubscribe routes (/u/{token}) at the root, when UNSUBSCRIBE_SECRET is set.
+One function object per container (functions/api/app.py). The message routes and, when
+CAMPAIGN_TABLE is set, the campaign routes are included under /v1; the public one-click unsubscribe
+routes (/u/{token}) at the root, when UNSUBSCRIBE_SECRET is set.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from maildispatch.adapters.dynamodb_message_status import DynamoDbMessageStatus
 from maildispatch.adapters.http_api_aws import S3UploadSigner, SqsSubmissionQueue
 from maildispatch.core.request import InvalidRequest
 from maildispatch.ports import SubmissionFailed
+from maildispatch.runtime.api_campaigns import campaigns_router
 from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidIdempotencyKey
 from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
 from maildispatch.runtime.api_problems import field_error, problem
 from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
 from maildispatch.runtime.settings import ApiSettings, UnsubscribeSettings
+from maildispatch.services.campaigns import CampaignControl
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage
 from maildispatch.services.unsubscribe import UnsubscribeService
 
@@ -37,7 +40,12 @@ RETRY_AFTER_SECONDS = "1"
 
 
 class ApiFunction:
-    def __init__(self, settings: ApiSettings, unsubscribe: UnsubscribeService | None = None) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        unsubscribe: UnsubscribeService | None = None,
+        campaigns: CampaignControl | None = None,
+    ) -> None:
         self.settings = settings
         self.messages = MessageApi(
             SqsSubmissionQueue(settings.send_queue_url),
@@ -56,6 +64,8 @@ class ApiFunction:
         )
         self.app = APIGatewayHttpResolver()
         self.app.include_router(messages_router(self.messages, self.idempotency), prefix="/v1")
+        if campaigns is not None:
+            self.app.include_router(campaigns_router(campaigns), prefix="/v1")
         if unsubscribe is not None:
             self.app.include_router(unsubscribe_router(unsubscribe))
         _answer_errors_as_problems(self.app)

@@ -18,6 +18,7 @@ from maildispatch.adapters.aws import (
     fetch_secret_bytes,
     io_executor,
 )
+from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
@@ -77,8 +78,18 @@ class BounceFunction(SqsBatchFunction):
             if self.settings.ledger_table
             else None
         )
+        campaigns = (
+            DynamoDbCampaignStore(aws_client("dynamodb"), self.settings.campaign_table, io_executor())
+            if self.settings.campaign_table
+            else None
+        )
         service = BounceService(
-            self.signed(transport), EventBridgePublisher(), service_settings, suppressions=suppressions, ledger=ledger
+            self.signed(transport),
+            EventBridgePublisher(),
+            service_settings,
+            suppressions=suppressions,
+            ledger=ledger,
+            campaigns=campaigns,
         )
         yield BatchSession(
             service.process,

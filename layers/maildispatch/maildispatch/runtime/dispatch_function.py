@@ -34,6 +34,7 @@ from maildispatch.adapters.aws import (
     io_executor,
 )
 from maildispatch.adapters.dynamodb_budget import DynamoDbRelayBudget, relay_budget
+from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
@@ -181,6 +182,12 @@ class DispatchFunction(SqsBatchFunction):
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
             pacer=pacer,
             signer=self.dkim_signer(),
+            campaigns=(
+                DynamoDbCampaignStore(aws_client("dynamodb"), self.settings.campaign_table, io_executor())
+                if self.settings.campaign_table
+                else None
+            ),
+            campaign_events=EventBridgePublisher(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
         self._tally = service.tally
@@ -194,6 +201,7 @@ class DispatchFunction(SqsBatchFunction):
                 + (self.settings.budget.max_sleep if pacer else 0.0),
                 summary=service.summary,
             )
+            await service.flush_campaign_counts()  # one write per campaign and invocation
         finally:
             if pacer is not None:
                 await pacer.settle()
@@ -218,6 +226,7 @@ def dispatch_policy(settings: DispatchSettings) -> DispatchPolicy:
         quota_pause_seconds=settings.quota_pause_seconds,
         rate_pause_seconds=settings.rate_pause_seconds,
         dkim_strict=settings.dkim_strict,
+        campaign_pause_wait_seconds=settings.campaign_pause_wait_seconds,
     )
 
 

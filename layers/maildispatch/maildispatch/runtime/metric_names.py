@@ -43,4 +43,18 @@ METRIC_NAMES = {
     "dkim_signed": "DkimSignedMessages",
     "unsigned_messages": "UnsignedMessages",  # DKIM is configured, but not for the From domain: sent unsigned
     "unsigned_refused": "UnsignedRefused",  # the same with DKIM_STRICT: refused and reported
+    # campaigns: dispatch
+    "campaigns_auto_paused": "CampaignsAutoPaused",  # a campaign's health paused it: alarmed on
+    "campaign_held": "CampaignRecordsHeld",  # a paused or not yet started campaign's record waits
+    "campaign_dropped": "CampaignRecordsDropped",  # a cancelled or expired campaign's record, unsent
+    "campaign_repeat": "CampaignRepeatsSkipped",  # a recipient's request enqueued again (a resumed fan-out)
+    "campaign_count_failed": "CampaignCountFailed",
+    # campaigns: fan-out
+    "enqueued": "CampaignRecipientsEnqueued",
+    "duplicates": "CampaignDuplicateRows",
+    "invalid_rows": "CampaignInvalidRows",
+    "checkpoints": "CampaignCheckpoints",
+    "checkpoint_refused": "CampaignCheckpointsRefused",  # paused, cancelled, or another fan-out moved on
+    "interrupted": "CampaignFanoutInterrupted",  # SQS kept refusing entries: the group is sent again later
+    "pending": "CampaignRecipientsPending",
 }

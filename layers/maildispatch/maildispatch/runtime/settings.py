@@ -90,6 +90,8 @@ class DispatchSettings:
     unsubscribe_mailto: str | None = None  # UNSUBSCRIBE_MAILTO: an address for mailto unsubscribes, if any
     dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: signing domains (names of secrets, never keys)
     dkim_strict: bool = False  # DKIM_STRICT: refuse mail whose From domain has no key, instead of sending it unsigned
+    campaign_table: str | None = None  # CAMPAIGN_TABLE: campaign recipients are gated by their campaign's state
+    campaign_pause_wait_seconds: int = 60  # CAMPAIGN_PAUSE_WAIT: how often a paused campaign's record asks again
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
@@ -131,6 +133,66 @@ class DispatchSettings:
             unsubscribe_mailto=_mailto(reader.text("UNSUBSCRIBE_MAILTO", None)),
             dkim_keys=dkim_keys_from_environ(reader),
             dkim_strict=_dkim_strict(reader),
+            campaign_table=reader.text("CAMPAIGN_TABLE", None),
+            campaign_pause_wait_seconds=int(reader.duration("CAMPAIGN_PAUSE_WAIT", 60.0) or 60),
+        )
+
+
+@dataclass(frozen=True)
+class FanoutSettings:
+    """The fan-out function: a campaign's list to send requests (runtime/fanout_function.py)."""
+
+    campaign_table: str
+    send_queue_url: str
+    fanout_queue_url: str
+    ledger_table: str
+    suppression_table: str | None = None
+    event_bus_name: str = "default"
+    group_batches: int = 10  # SendMessageBatch calls between two checkpoints (10 recipients each)
+    finish_poll_seconds: int = 60  # how often a fully read campaign counts what is still pending
+    read_bytes: int = 1024 * 1024
+    reserve_seconds: float = 20.0  # FANOUT_RESERVE: a run stops (and continues) with this much time left
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> FanoutSettings:
+        reader = _EnvReader(env)
+        return cls(
+            campaign_table=reader.required("CAMPAIGN_TABLE"),
+            send_queue_url=reader.required("SEND_QUEUE_URL"),
+            fanout_queue_url=reader.required("FANOUT_QUEUE_URL"),
+            ledger_table=reader.required("LEDGER_TABLE"),
+            suppression_table=reader.text("SUPPRESSION_TABLE", None),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            group_batches=reader.integer("FANOUT_GROUP_BATCHES", 10, minimum=1),
+            finish_poll_seconds=int(reader.duration("FANOUT_FINISH_POLL", 60.0) or 60),
+            read_bytes=reader.integer("FANOUT_READ_BYTES", 1024 * 1024, minimum=4096),
+            reserve_seconds=reader.duration("FANOUT_RESERVE", 20.0) or 20.0,
+        )
+
+
+@dataclass(frozen=True)
+class CampaignApiSettings:
+    """What the campaign routes of the HTTP API need (runtime/api_campaigns.py)."""
+
+    campaign_table: str
+    fanout_queue_url: str
+    ledger_table: str
+    event_bus_name: str = "default"
+    fanout_queue_arn: str | None = None  # with the two below: starts over 15 minutes away go through a schedule
+    schedule_group: str | None = None
+    scheduler_role_arn: str | None = None
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> CampaignApiSettings:
+        reader = _EnvReader(env)
+        return cls(
+            campaign_table=reader.required("CAMPAIGN_TABLE"),
+            fanout_queue_url=reader.required("FANOUT_QUEUE_URL"),
+            ledger_table=reader.required("LEDGER_TABLE"),
+            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
+            fanout_queue_arn=reader.text("FANOUT_QUEUE_ARN", None),
+            schedule_group=reader.text("CAMPAIGN_SCHEDULE_GROUP", None),
+            scheduler_role_arn=reader.text("CAMPAIGN_SCHEDULER_ROLE_ARN", None),
         )
 
 
@@ -310,6 +372,7 @@ class BounceFunctionSettings:
     default_envelope_sender: str | None = None
     signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
     dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: DSNs from a domain with a key are signed
+    campaign_table: str | None = None  # CAMPAIGN_TABLE: complaints count toward their campaign's health
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
@@ -326,6 +389,7 @@ class BounceFunctionSettings:
             default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
             signing_secret=reader.text("SIGNING_SECRET", None),
             dkim_keys=dkim_keys_from_environ(reader),
+            campaign_table=reader.text("CAMPAIGN_TABLE", None),
         )
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maildispatch.core.budget import refused_wait
+from maildispatch.core.campaign import CampaignRecord, CampaignState, campaign_of_key
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
 from maildispatch.core.dkim import header_from_domain
@@ -50,6 +51,7 @@ from maildispatch.core.tally import Tally
 from maildispatch.core.unsubscribe import list_scope, with_unsubscribe
 from maildispatch.core.verp import return_path, verp_id
 from maildispatch.ports import (
+    CampaignStore,
     ContentMissing,
     ContentStore,
     ContentTooLarge,
@@ -67,6 +69,7 @@ from maildispatch.ports import (
     SuppressionList,
     TemplateRenderer,
 )
+from maildispatch.services.campaign_health import count_and_check
 from maildispatch.services.pacing import RelayPacer
 
 log = logging.getLogger("maildispatch.dispatch")
@@ -106,6 +109,7 @@ class DispatchPolicy:
     quota_pause_seconds: float = 3600.0  # after a daily-quota reply the relay pauses this long (RELAY_QUOTA_PAUSE)
     rate_pause_seconds: float = 60.0  # after a rate reply (RELAY_RATE_PAUSE)
     dkim_strict: bool = False  # with a signer: refuse (report) a request whose From domain has no DKIM key
+    campaign_pause_wait_seconds: int = 60  # how long a paused campaign's record waits before it asks again
 
     def retry_policy(self, stream: str | None) -> RetryPolicy | None:
         schedule = self.retry if stream in (None, DEFAULT_STREAM) else self.streams.get(stream)
@@ -161,6 +165,8 @@ class DispatchService:
         publisher: EventPublisher | None = None,
         pacer: RelayPacer | None = None,
         signer: MessageSigner | None = None,
+        campaigns: CampaignStore | None = None,
+        campaign_events: EventPublisher | None = None,
         invocation_id: str = "local",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -177,6 +183,11 @@ class DispatchService:
         self._signer = signer  # None: DKIM is not configured, nothing is signed and nothing counted
         self._unsigned_domains: set[str | None] = set()  # warned about in this invocation
         self._publisher = publisher if policy.delivered_events else None
+        self._campaigns = campaigns
+        self._campaign_events = campaign_events
+        # A campaign's state, read once per invocation: pause and cancel reach the next invocation's claims.
+        self._campaign_states: dict[str, asyncio.Task[CampaignRecord | None]] = {}
+        self._campaign_counts: dict[str, Counter[str]] = {}
         # Untrusted templates need a budgeted renderer (adapters/render_worker.py); in process for tests.
         self._renderer = renderer or InProcessRenderer()
         if policy.verp is not None and return_paths is None:
@@ -222,10 +233,75 @@ class DispatchService:
         if requeued is not None:
             message_key, arrival = requeued
         self.tally.add(f"from_{carried.producer}")
+        campaign_id = campaign_of_key(message_key)
+        if campaign_id is not None and self._campaigns is not None:
+            held = await self._campaign_gate(record, campaign_id, message_key, arrival)
+            if held is not None:
+                return held
         # Duplicates of one message in the same batch wait for each other here instead of
         # finding the ledger claim taken and waiting out its lease on the queue.
         async with self._message_locks.setdefault(message_key, asyncio.Lock()):
             return await self._process_request(record, request, message_key, arrival, retry)
+
+    async def _campaign_gate(
+        self, record: SqsRecord, campaign_id: str, message_key: str, arrival: float
+    ) -> RecordResult | None:
+        """Before any claim: a paused (or not yet started) campaign's record waits, a cancelled or
+        expired one's is dropped unsent (the campaign's status counts it as not sent); None: go on."""
+        assert self._campaigns is not None
+        if campaign_id not in self._campaign_states:
+            self._campaign_states[campaign_id] = asyncio.ensure_future(self._campaigns.get(campaign_id))
+        campaign = await self._campaign_states[campaign_id]
+        if campaign is None:
+            return None  # not a campaign we know (a producer's own key in our format): an ordinary request
+        expired = campaign.spec.send_by is not None and self._clock() >= campaign.spec.send_by
+        if campaign.state in (CampaignState.CANCELLED, CampaignState.EXPIRED) or expired:
+            self.tally.add("campaign_dropped")
+            return RecordResult.finished(record.message_id)
+        if campaign.state in (CampaignState.PAUSED, CampaignState.SCHEDULED):
+            self.tally.add("campaign_held")
+            return await self._wait(record, message_key, arrival, self._policy.campaign_pause_wait_seconds)
+        return None
+
+    def _count_campaign(self, campaign_id: str, entries: Sequence[LedgerEntry]) -> None:
+        """Health and progress counters, added up over the invocation (`flush_campaign_counts`): one write
+        per campaign and invocation to the campaign's item, not one per request."""
+        counts = self._campaign_counts.setdefault(campaign_id, Counter())
+        for e in entries:
+            if e.state in FINAL_STATES or (e.state is RecipientState.UNCERTAIN and (e.next_attempt_at or 0) >= NEVER):
+                counts["final"] += 1
+            if e.state in (RecipientState.DELIVERED, RecipientState.BOUNCED):
+                counts["attempted"] += 1
+            if e.state is RecipientState.BOUNCED:
+                counts["bounced"] += 1
+
+    async def flush_campaign_counts(self) -> None:
+        """Writes the invocation's campaign counters; a campaign whose health breaks a limit pauses itself.
+        Counters are hints (health, and when to count the ledger): one lost with a killed invocation is
+        harmless; the ledger stays the record."""
+        if self._campaigns is None:
+            return
+        pending, self._campaign_counts = self._campaign_counts, {}
+        for campaign_id, counts in pending.items():
+            if not counts["final"]:
+                continue
+            try:
+                paused = await count_and_check(
+                    self._campaigns,
+                    self._campaign_events,
+                    campaign_id,
+                    attempted=counts["attempted"],
+                    bounced=counts["bounced"],
+                    final=counts["final"],
+                    now=self._clock(),
+                    event_bus_name=self._policy.event_bus_name,
+                )
+            except Exception as error:  # the mail is recorded; only the hint is lost
+                self.tally.add("campaign_count_failed")
+                log.warning("campaign counters not updated", extra={"campaign": campaign_id, "error": str(error)})
+                continue
+            if paused is not None:
+                self.tally.add("campaigns_auto_paused")
 
     async def _outbox_request(self, obj: OutboxObject) -> SendRequest:
         """The send request an outbox object holds; InvalidRequest (naming the field) when it holds none."""
@@ -322,17 +398,23 @@ class DispatchService:
         if to_send:
             await self._send(record, request, message_key, arrival, retry, to_send, by_address, attempt)
 
+        campaign_id = campaign_of_key(message_key) if self._campaigns is not None else None
         if attempt.entries:
             await self._ledger.record(message_key, attempt.entries)
             self._log_attempt(message_key, record, attempt.entries)
             await self._publish_delivered(request, message_key, attempt)
+            if campaign_id is not None:
+                self._count_campaign(campaign_id, attempt.entries)
         if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
             await self._ledger.release(message_key, attempt.released, owner=owner)
         if attempt.pending:  # the relay's quota refused them: no attempt, they are queued as before
             await self._ledger.release(message_key, attempt.pending, owner=owner)
         reports = self._reports(attempt, request, message_key, record, arrival)
         if used_up and not granted and not attempt.failed and not attempt.wake_at:
-            reports.append(self._key_reused(used_up, request, message_key, record, arrival))
+            if campaign_id is not None:  # a resumed fan-out's batch enqueued again: expected, not news
+                self.tally.add("campaign_repeat")
+            else:
+                reports.append(self._key_reused(used_up, request, message_key, record, arrival))
         for report in reports:
             await self._dead_letters.send(report)
         needs_marking = [

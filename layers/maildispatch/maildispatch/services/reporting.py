@@ -24,12 +24,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
+from maildispatch.core.campaign import campaign_of_key
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from maildispatch.core.ledger import LedgerEntry, RecipientState
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason, is_bounce_report
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
 from maildispatch.core.retry import GiveUp, RetrySchedule
+from maildispatch.core.return_paths import VERIFIED_MATCHES
 from maildispatch.core.signing import REPORT_SIGNATURE_ATTRIBUTE, report_signature_valid
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.suppression import (
@@ -40,7 +42,15 @@ from maildispatch.core.suppression import (
     suppression_decision,
 )
 from maildispatch.core.tally import Tally
-from maildispatch.ports import DeliveryLedger, EventPublisher, MailTransport, NoSuppressionList, SuppressionList
+from maildispatch.ports import (
+    CampaignStore,
+    DeliveryLedger,
+    EventPublisher,
+    MailTransport,
+    NoSuppressionList,
+    SuppressionList,
+)
+from maildispatch.services.campaign_health import count_and_check
 
 log = logging.getLogger("maildispatch.bounce")
 
@@ -130,6 +140,7 @@ class BounceService:
         *,
         suppressions: SuppressionList | None = None,
         ledger: DeliveryLedger | None = None,
+        campaigns: CampaignStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._transport = transport
@@ -137,6 +148,7 @@ class BounceService:
         self._settings = settings
         self._suppressions = suppressions or NoSuppressionList()
         self._ledger = ledger
+        self._campaigns = campaigns
         self._clock = clock
         self.tally = Tally()
 
@@ -197,6 +209,29 @@ class BounceService:
         )
         return RecordResult.finished(record.message_id)
 
+    async def _count_complaint(self, report: BounceReport, now: datetime) -> None:
+        """A complaint about a campaign's message counts toward its complaint rate (which may pause it)."""
+        campaign_id = campaign_of_key(report.message_key)
+        if self._campaigns is None or campaign_id is None or report.reason != ReportReason.COMPLAINT:
+            return
+        if report.source.get("matched_by") not in VERIFIED_MATCHES:
+            return  # a complaint that proves nothing about what we sent counts for nothing
+        try:
+            paused = await count_and_check(
+                self._campaigns,
+                self._publisher,
+                campaign_id,
+                complained=len(report.recipients),
+                now=now.timestamp(),
+                event_bus_name=self._settings.event_bus_name,
+            )
+        except Exception as error:  # a counter: the report itself goes on
+            log.warning("campaign complaint not counted", extra={"campaign": campaign_id, "error": str(error)})
+            return
+        self.tally.add("campaign_complaints", len(report.recipients))
+        if paused is not None:
+            self.tally.add("campaigns_auto_paused")
+
     async def handle(self, report: BounceReport) -> BounceHandled:
         """Publish the report's event, then send its DSN (if anyone can receive it) with the null sender.
 
@@ -211,6 +246,7 @@ class BounceService:
             await self._ledger.record(
                 report.message_key, [_returned_entry(r) for r in report.recipients if r.action == "failed"]
             )
+        await self._count_complaint(report, now)
         try:
             await self._publisher.publish(
                 [bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)]
