@@ -121,6 +121,24 @@ def test_a_dsn_nobody_can_take_is_counted_and_dropped_never_retried_and_never_re
     assert stack.queue_depth("DeadLetterQueue") == 0
 
 
+def test_warm_bounce_invocations_send_their_dsns_over_the_mx_connection_the_first_left_open(mx_run):
+    stack, world, _, _ = mx_run
+    dead_letters = stack.stack.queue_url("DeadLetterQueue")
+
+    def redriven(key: str) -> None:  # a send request SQS moved to the dead-letter queue: reported to its sender
+        stack.sqs.send_message(
+            QueueUrl=dead_letters, MessageBody=request(key, "shop@example.com", "x@two-mx.test", "Hi")
+        )
+        stack.runner.drain(timeout_s=10, idle_s=0.2)
+
+    before = len(world.sender_mx.messages())
+    redriven("mx-redriven-1")
+    connects = len(world.sender_mx.log_events("connect"))
+    redriven("mx-redriven-2")
+    assert len(world.sender_mx.messages()) - before == 2
+    assert len(world.sender_mx.log_events("connect")) == connects, "the second DSN went over the kept connection"
+
+
 def test_servfail_is_retried_and_delivered_once_dns_answers(mx_run):
     stack, world, deferred, _ = mx_run
     assert deferred == "deferred"

@@ -76,7 +76,7 @@ class BounceSettings:
 
 @dataclass(frozen=True)
 class BounceHandled:
-    dsn: Outcome | None  # what the relay said about the DSN; None when there was no one to send it to
+    dsn: Outcome | None  # what the relay (mx mode: the sender's MX) said about the DSN; None: no one to send it to
     event_published: bool
     suppressed: int = 0  # addresses this report put on the suppression list
     reputation_blocks: int = 0  # recipients refused because of our sending reputation or set-up
