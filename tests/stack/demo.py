@@ -6,10 +6,11 @@ the samples in events/requests/, sends events/producers/send-request.json throug
 (EventBridge, SNS, the S3 outbox, the HTTP API on a local server), runs the functions until every
 queue is drained, prints what happened and writes .local/demo-summary.json.
 
-Then it switches the dispatch function to direct-to-MX delivery (DELIVERY_MODE=mx) in a small
-world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections
-and one that accepts) and sends events/mx-requests/: to a domain with two MX hosts, a null-MX
-domain and a domain that does not exist. The figures above are counted before that phase.
+Then it switches the dispatch and bounce functions to direct-to-MX delivery (DELIVERY_MODE=mx) in a
+small world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections,
+one that accepts, and the senders' MX for example.com) and sends events/mx-requests/: to a domain with
+two MX hosts, a null-MX domain and a domain that does not exist; the DSNs go by MX lookup to
+example.com's MX, not to the relay. The figures above are counted before that phase.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ ROWS = [
     ("dlq_remaining", "dead letters nobody handled"),
     ("events", '"Email Bounced" events published'),
     ("mx_delivered", "recipients delivered by MX lookup (first MX refusing)"),
-    ("mx_bounced", "recipients bounced by DNS (null MX, NXDOMAIN), each with a DSN"),
+    ("mx_bounced", "recipients bounced by DNS (null MX, NXDOMAIN), each with a DSN by MX"),
     ("dkim_verified", "delivered messages whose DKIM signatures dkimpy verified"),
     ("dkim_failed", "delivered messages whose signatures did not verify"),
 ]
@@ -102,8 +103,8 @@ def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:
 
     with MxWorld(workdir / "mx") as world:
         print(
-            f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and 127.0.0.3 "
-            f"on port {world.port}",
+            f"direct to MX: DNS 127.0.0.1:{world.dns.port}, MX hosts 127.0.0.2 (refusing) and 127.0.0.3, "
+            f"the senders' MX 127.0.0.4 (DSNs), on port {world.port}",
             file=console,
         )
         stack.use_mx_mode(world)
@@ -112,8 +113,10 @@ def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:
         stack.drain(timeout_s=60)
         stack.bounce_events()  # the MX phase's events are not counted in "events"
         result = stack.mx_summary()
+        dsns = world.dsn_messages()
     for recipient, outcome in sorted(result["mx_outcomes"].items()):
         print(f"  by MX: {recipient} {outcome}", file=console)
+    print(f"  DSNs by MX to the senders' MX (mx.example.com): {len(dsns)}", file=console)
     return result
 
 

@@ -1,6 +1,9 @@
 """The whole pipeline on loopback: moto server, a scripted TLS+AUTH relay, the template's
 resources, and the real handlers driven by an SQS event-source emulator.
 
+`LocalStack(workdir, mx_world=world)` starts without any relay: the dispatch and bounce functions
+deliver by MX lookup in `world` (tests/stack/mx_world.py) and know no relay at all.
+
 `make demo` and the pipeline tests both use this, so what the demo shows is what is tested.
 """
 
@@ -12,6 +15,7 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from pathlib import Path
@@ -42,6 +46,7 @@ TEMPLATE_PARAMETERS = {
     "BounceDomain": "bounces.example.com",  # VERP on: returned mail maps back to message and recipient
 }
 VERP_SECRET = "local-verp-signing-key-not-for-production"
+MX_FUNCTIONS = ("DispatchFunction", "BounceFunction")  # what DELIVERY_MODE=mx changes
 
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
 DEMO_RELAY_SCRIPT = {
@@ -62,6 +67,7 @@ class FunctionUnderTest:
     logical_id: str
     module: ModuleType
     environment: dict[str, str]
+    counts: Counter[str] = field(default_factory=Counter)  # the tallies of its invocations (what it published)
 
     def handler(self, event: dict, context: Any) -> Any:
         with environment_set_to(self.environment):
@@ -87,6 +93,7 @@ class LocalStack:
     relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
     dkim: bool = False  # sign mail from example.com (keys in moto, published by a DNS test server)
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters over TEMPLATE_PARAMETERS
+    mx_world: MxWorld | None = None  # given: mx mode from the start in this world, and no relay running
 
     def start(self) -> LocalStack:
         try:
@@ -103,26 +110,29 @@ class LocalStack:
         self.aws_env = local_aws_environment(self.moto.endpoint_url)
         os.environ.update(self.aws_env)  # boto3 clients made by the functions read these
         self.sns_signing = SnsSigning().start(self.workdir / "sns-certs")  # signs what notify_from_ses delivers
-        self.relay = RelayProcess().start(
-            self.workdir / "relay",
-            self.relay_script,
-            security="starttls",
-            auth=(RELAY_USER, RELAY_PASSWORD),
-            smtputf8=self.relay_smtputf8,
-        )
+        overrides = {"VerpSigningSecret": VERP_SECRET}
+        self.relay: RelayProcess | None = None
+        if self.mx_world is None:
+            self.relay = RelayProcess().start(
+                self.workdir / "relay",
+                self.relay_script,
+                security="starttls",
+                auth=(RELAY_USER, RELAY_PASSWORD),
+                smtputf8=self.relay_smtputf8,
+            )
+            overrides["RelayConfigParameter"] = json.dumps(
+                {"host": "127.0.0.1", "port": self.relay.port, "security": "starttls"}
+            )
+            overrides["RelayCredentialsSecret"] = json.dumps({"username": RELAY_USER, "password": RELAY_PASSWORD})
+        else:  # no relay: the functions are not even told where one would be
+            self.function_env = {**self.function_env, "RELAY_PARAMETER": "", "RELAY_SECRET": ""}
         prefix = "md" + uuid.uuid4().hex[:6]
-        relay_config = json.dumps({"host": "127.0.0.1", "port": self.relay.port, "security": "starttls"})
-        relay_secret = json.dumps({"username": RELAY_USER, "password": RELAY_PASSWORD})
         self.stack: ProvisionedStack = provision_from_template(
             TEMPLATE,
             endpoint_url=self.moto.endpoint_url,
             name_prefix=prefix,
             parameters={**TEMPLATE_PARAMETERS, **self.parameters},
-            overrides={
-                "RelayConfigParameter": relay_config,
-                "RelayCredentialsSecret": relay_secret,
-                "VerpSigningSecret": VERP_SECRET,
-            },
+            overrides=overrides,
         )
         self.sqs = aws_client("sqs", self.moto.endpoint_url)
         self.dkim_keys: PublishedDkimKeys | None = None
@@ -293,9 +303,13 @@ class LocalStack:
         return [message for _, message in self._stored() if message["X-Envelope-From"] != "<>"]
 
     def dsn_messages(self) -> list:
-        return [message for _, message in self._stored() if message["X-Envelope-From"] == "<>"]
+        """DSNs the relay took, then those delivered by MX lookup to the MX world's hosts."""
+        by_relay = [message for _, message in self._stored() if message["X-Envelope-From"] == "<>"]
+        return by_relay + (self.mx_world.dsn_messages() if self.mx_world is not None else [])
 
     def _stored(self) -> list:
+        if self.relay is None:
+            return []
         parser = BytesParser(policy=email.policy.default)
         new = self.relay.directory / "maildir" / "new"
         return (
@@ -378,13 +392,16 @@ class LocalStack:
     # -- direct-to-MX --------------------------------------------------------------------------
 
     def use_mx_mode(self, world: MxWorld) -> None:
-        """From now on the dispatch function delivers by MX lookup in `world` (the bounce function
-        keeps submitting DSNs through the relay)."""
-        function = self._load_function("DispatchFunction", world.function_env())
-        self.functions["DispatchFunction"] = function
-        for source in self.runner.sources:
-            if source.function_name == "DispatchFunction":
-                source.handler = function.handler
+        """From now on the dispatch function delivers by MX lookup in `world`, and the bounce function
+        its DSNs (to the MX of the envelope sender's domain)."""
+        self.mx_world = world
+        for logical_id in MX_FUNCTIONS:
+            self.functions[logical_id].close()  # its relay connections, as a replaced container's end would
+            function = self._load_function(logical_id)
+            self.functions[logical_id] = function
+            for source in self.runner.sources:
+                if source.function_name == logical_id:
+                    source.handler = function.handler
 
     def mx_summary(self, domains: tuple[str, ...] = (TWO_MX, NULL_MX, NO_SUCH_DOMAIN)) -> dict:
         """Recipients at `domains` delivered by MX lookup, and bounced with a DSN to the sender."""
@@ -408,7 +425,7 @@ class LocalStack:
         env = {
             **self.stack.function_environment(logical_id),
             **self.aws_env,
-            "SMTP_CA_FILE": str(self.relay.ca_file),
+            **({"SMTP_CA_FILE": str(self.relay.ca_file)} if self.relay is not None else {}),
             # the schedule compressed to seconds, not skipped: the demo and tests run real waits
             "RETRY_SCHEDULE": "1s,2s,4s",
             "RETRY_MAX_AGE": "60s",
@@ -417,6 +434,7 @@ class LocalStack:
             "POWERTOOLS_DEV": "false",
             **(self.sns_signing.function_env if logical_id == "ReturnedFunction" else {}),
             **self.function_env,
+            **(self.mx_world.function_env() if self.mx_world is not None and logical_id in MX_FUNCTIONS else {}),
             **(extra_env or {}),
         }
         code_uri = self.stack.code_uri(logical_id)
@@ -426,7 +444,9 @@ class LocalStack:
         module = importlib.util.module_from_spec(spec)
         with environment_set_to(env):
             spec.loader.exec_module(module)  # the handler module reads its settings at import, as in Lambda
-        return FunctionUnderTest(logical_id, module, env)
+        function = FunctionUnderTest(logical_id, module, env)
+        _count_invocations(module, function.counts)
+        return function
 
 
 def http_request(
@@ -465,6 +485,21 @@ def http_request(
     if isinstance(answer, dict):
         answer["_headers"] = {k.lower(): v for k, v in got.items()}
     return status, answer
+
+
+def _count_invocations(module: ModuleType, counts: Counter[str]) -> None:
+    """Add each invocation's tally (the counts its handler publishes as metrics) to `counts`."""
+    from maildispatch.runtime.sqs_batch import SqsBatchFunction
+
+    for function in [v for v in vars(module).values() if isinstance(v, SqsBatchFunction)]:
+        handle = function.handle
+
+        def counted(event: dict, context: Any, handle: Any = handle) -> Any:
+            response, tally = handle(event, context)
+            counts.update(tally)
+            return response, tally
+
+        function.handle = counted  # type: ignore[method-assign]
 
 
 def _clear_parameter_caches() -> None:

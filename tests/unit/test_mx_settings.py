@@ -2,7 +2,7 @@
 
 import pytest
 
-from maildispatch.runtime.settings import DispatchSettings, SettingsError
+from maildispatch.runtime.settings import BounceFunctionSettings, DispatchSettings, SettingsError
 
 BASE = {"SEND_QUEUE_URL": "q", "DEAD_LETTER_QUEUE_URL": "dlq", "LEDGER_TABLE": "t"}
 MX = {**BASE, "DELIVERY_MODE": "mx", "MX_HELO_NAME": "out.example.com"}
@@ -56,3 +56,39 @@ def test_mx_mode_for_tests_points_at_local_servers():
 def test_bad_mx_settings_are_refused_naming_the_variable(env, names):
     with pytest.raises(SettingsError, match=names):
         DispatchSettings.from_environ(env)
+
+
+# -- the bounce function: DSNs by MX in mx mode -------------------------------------------------
+
+BOUNCE_MX = {"DELIVERY_MODE": "mx", "MX_HELO_NAME": "out.example.com"}
+
+
+def test_the_bounce_function_in_relay_mode_needs_a_relay_and_keeps_every_dsn_until_delivered():
+    settings = BounceFunctionSettings.from_environ({"SMTP_HOST": "127.0.0.1"})
+    assert settings.delivery_mode == "relay" and settings.mx is None and settings.relay is not None
+    assert settings.dsn_max_age is None
+    with pytest.raises(SettingsError, match="no relay configured"):
+        BounceFunctionSettings.from_environ({})
+
+
+def test_the_bounce_function_in_mx_mode_needs_no_relay_and_gives_up_a_deferred_dsn_after_two_days():
+    settings = BounceFunctionSettings.from_environ(BOUNCE_MX)
+    assert settings.delivery_mode == "mx" and settings.relay is None
+    assert settings.mx is not None and settings.mx.transport.helo_name == "out.example.com"
+    assert settings.dsn_max_age == 2 * 86400
+    assert BounceFunctionSettings.from_environ({**BOUNCE_MX, "DSN_MAX_AGE": "6h"}).dsn_max_age == 6 * 3600
+
+
+def test_the_bounce_function_reads_the_same_mx_settings_as_the_dispatch_function():
+    env = {**MX, "MX_PORT": "2525", "MX_ALLOW_PRIVATE_ADDRESSES": "true", "DNS_NAMESERVERS": "127.0.0.1"}
+    env |= {"DNS_PORT": "5353", "MTA_STS": "off", "MX_DANE": "true"}
+    assert BounceFunctionSettings.from_environ(env).mx == DispatchSettings.from_environ(env).mx
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [({"DELIVERY_MODE": "mx"}, "MX_HELO_NAME"), ({**BOUNCE_MX, "DSN_MAX_AGE": "soon"}, "DSN_MAX_AGE")],
+)
+def test_bad_bounce_mx_settings_are_refused_naming_the_variable(env, names):
+    with pytest.raises(SettingsError, match=names):
+        BounceFunctionSettings.from_environ(env)

@@ -26,10 +26,12 @@ TEMPLATE = REPO / "template.yaml"
 
 SIX_TIMES = 6  # AWS: queue visibility timeout >= 6 x the function timeout for SQS event sources
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-# SAM attaches it to a function whose VpcConfig is conditional (mx mode in a VPC), even when the
-# condition is false: network interfaces only, no data access.
+# SAM attaches it to a function whose VpcConfig is conditional (mx mode in a VPC: the dispatch and bounce
+# functions), even when the condition is false: network interfaces only, no data access.
 VPC_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+IN_VPC = ("DispatchFunction", "BounceFunction")  # mx mode: both send on port 25 from the NAT's Elastic IP
+IN_VPC_IN_MX_MODE = {(f"{function_id}Role", VPC_ACCESS) for function_id in IN_VPC}
 LEDGER_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -170,7 +172,7 @@ def least_privilege_problems(cfn: dict[str, Any]) -> list[str]:
     for role_id in ids_of_type(cfn, "AWS::IAM::Role"):
         role = properties(cfn, role_id)
         for arn in role.get("ManagedPolicyArns", []):
-            if arn not in (BASIC_EXECUTION, XRAY_WRITE) and (role_id, arn) != ("DispatchFunctionRole", VPC_ACCESS):
+            if arn not in (BASIC_EXECUTION, XRAY_WRITE) and (role_id, arn) not in IN_VPC_IN_MX_MODE:
                 problems.append(f"{role_id}: managed policy {arn}")
         for statement in statements(role):
             actions = as_list(statement["Action"])
@@ -356,6 +358,23 @@ def test_each_function_logs_to_its_own_log_group_with_retention(cfn):
     assert len(set(groups)) == len(groups) == 5
 
 
+def test_in_mx_mode_the_dispatch_and_bounce_functions_share_the_vpc_condition_and_port_25_security_group(cfn):
+    """Both deliver on port 25 in mx mode (mail, and DSNs to the sender's MX): from the same NAT Elastic IP."""
+    in_vpc = {
+        "Fn::If": [
+            "DispatchInVpc",
+            {"SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": [{"Ref": "DispatchSecurityGroup"}]},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert [properties(cfn, f).get("VpcConfig") for f in IN_VPC] == [in_vpc, in_vpc]
+    assert cfn["Conditions"]["DispatchInVpc"]["Fn::And"][0] == {"Condition": "DeliverToMx"}
+    egress = properties(cfn, "DispatchSecurityGroup")["SecurityGroupEgress"]
+    assert {(rule["FromPort"], rule["ToPort"]) for rule in egress} == {(25, 25), (443, 443)}
+    for function_id in ("ApiFunction", "ReturnedFunction"):
+        assert "VpcConfig" not in properties(cfn, function_id)
+
+
 def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
     traced = transform_template(sam, {"Tracing": "Active"})
     for function_id in ("DispatchFunction", "BounceFunction"):
@@ -419,6 +438,8 @@ EXPECTED_ENVIRONMENT = {
         "SIGNING_SECRET": {"Ref": "InternalSigningSecret"},
         "DKIM_KEYS": {"Ref": "DkimKeys"},
         "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
+        "DELIVERY_MODE": {"Ref": "DeliveryMode"},  # mx: its DSNs go by MX lookup too
+        "MX_HELO_NAME": {"Fn::If": ["HasMxHeloName", {"Ref": "MxHeloName"}, {"Ref": "ReportingMta"}]},
     },
     "ApiFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -584,7 +605,7 @@ EXPECTED_GRANTS = {
 def test_each_function_may_do_its_job_on_its_own_resources_and_nothing_else(cfn, function_id):
     role = role_of(cfn, function_id)
     assert grants(role) == EXPECTED_GRANTS[function_id]
-    vpc = [VPC_ACCESS] if function_id == "DispatchFunction" else []  # mx mode may run it in a VPC
+    vpc = [VPC_ACCESS] if function_id in IN_VPC else []  # mx mode may run it in a VPC
     assert role["ManagedPolicyArns"] == [BASIC_EXECUTION, *vpc]  # logs only
 
 

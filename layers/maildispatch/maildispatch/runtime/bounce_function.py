@@ -2,6 +2,12 @@
 
 Like the dispatch function, it keeps its relay connections across warm invocations
 (runtime/warm_relay.py): a DSN in a warm container costs no new TCP, TLS and AUTH handshake.
+
+With DELIVERY_MODE=mx it needs no relay: each DSN goes, from the null sender, to the MX of the
+envelope sender's domain through its own MxTransport (the same MX_*, DNS_* and MTA_STS settings as the
+dispatch function, kept warm by runtime/warm_mx.py), DKIM-signed by `signed()` as in relay mode. A DSN
+that cannot be delivered (null MX, NXDOMAIN, a 5xx, or deferred past DSN_MAX_AGE) is logged, counted
+and dropped by the reporting service: nothing is ever reported about a DSN.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildispatch.adapters.aws import (
     EventBridgePublisher,
@@ -22,13 +28,18 @@ from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
+from maildispatch.core.tally import Tally
 from maildispatch.ports import MailTransport
 from maildispatch.runtime.settings import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.runtime.warm_mx import WarmMx
 from maildispatch.runtime.warm_relay import WarmRelay
 from maildispatch.services.reporting import BounceService, BounceSettings
 
-CONCURRENCY = 8  # reports in flight; each is one DSN to the relay at most
+if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
+    from maildispatch.adapters.smtp_mx import TlsReport
+
+CONCURRENCY = 8  # reports in flight; each is one DSN (to the relay, or to the sender's MX) at most
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0
 
 
@@ -43,9 +54,12 @@ class BounceFunction(SqsBatchFunction):
             postmaster=settings.postmaster,
             event_bus_name=settings.event_bus_name,
             default_envelope_sender=settings.default_envelope_sender,
+            dsn_max_age=settings.dsn_max_age,
         )
         self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
         self._relay = WarmRelay()  # kept across warm invocations
+        self._mx = WarmMx(tls_reporter=self._tls_report)  # the same, in mx mode
+        self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
 
     def signed(self, transport: MailTransport) -> MailTransport:
         """`transport`, DKIM-signing the DSNs when DKIM_KEYS has a key for their From domain (cryptography is
@@ -62,16 +76,29 @@ class BounceFunction(SqsBatchFunction):
         """The container's transport for `relay`, with its expired idle connections closed."""
         return await self._relay.transport(relay)
 
+    def _tls_report(self, report: TlsReport) -> None:
+        if self._tally is not None:
+            self._tally.add("tls_policy_failures")
+
     async def aclose(self) -> None:
         await self._relay.close()
+        await self._mx.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
-        relay = fetch_relay_settings(self.settings.relay)
         service_settings = self._service_settings
         if self.settings.signing_secret:
             service_settings = replace(service_settings, signing_key=fetch_secret_bytes(self.settings.signing_secret))
-        transport = await self.relay_transport(relay)
+        transport: MailTransport
+        if self.settings.mx is not None:
+            transport = await self._mx.transport(self.settings.mx)
+            # one command timeout, plus the connect timeout of a next MX tried just before the deadline
+            smtp_timeout = self.settings.mx.transport.timeout + self.settings.mx.transport.connect_timeout
+        else:
+            assert self.settings.relay is not None, "relay mode needs a relay (settings check it)"
+            relay = fetch_relay_settings(self.settings.relay)
+            transport = await self.relay_transport(relay)
+            smtp_timeout = relay.timeout
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         ledger = (
             DynamoDbLedger(aws_client("dynamodb"), self.settings.ledger_table, io_executor())
@@ -91,9 +118,10 @@ class BounceFunction(SqsBatchFunction):
             ledger=ledger,
             campaigns=campaigns,
         )
+        self._tally = service.tally
         yield BatchSession(
             service.process,
             service.tally,
             concurrency=CONCURRENCY,
-            reserve_seconds=relay.timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
+            reserve_seconds=smtp_timeout + RESERVE_BEYOND_SMTP_TIMEOUT,
         )

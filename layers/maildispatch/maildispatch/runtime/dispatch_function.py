@@ -9,8 +9,8 @@ waited longer than `recheck_after` with NOOP before reusing it. When the relay s
 one made.
 
 With DELIVERY_MODE=mx the transport is an MxTransport instead (adapters/smtp_mx.py), kept across
-warm invocations the same way (its connections per MX host, its MTA-STS policy cache); each
-invocation starts by forgetting the destinations that failed in the previous one.
+warm invocations the same way by runtime/warm_mx.py (its connections per MX host, its MTA-STS policy
+cache); each invocation starts by forgetting the destinations that failed in the previous one.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from maildispatch.core.tally import Tally
 from maildispatch.ports import MessageSigner
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
+from maildispatch.runtime.warm_mx import WarmMx
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
 from maildispatch.services.pacing import RelayPacer
 
@@ -74,7 +75,7 @@ class DispatchFunction(SqsBatchFunction):
         )
         self._policy = dispatch_policy(settings)
         self._transport: RelayTransport | None = None  # kept across warm invocations
-        self._mx_transport: MxTransport | None = None  # the same, in mx mode
+        self._mx = WarmMx(tls_reporter=self._tls_report)  # the same, in mx mode
         self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
         self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
         self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
@@ -113,17 +114,7 @@ class DispatchFunction(SqsBatchFunction):
 
     async def mx_transport(self, mx: MxDelivery) -> MxTransport:
         """The container's MX transport, with the previous invocation's failed destinations forgotten."""
-        if self._mx_transport is None:
-            from maildispatch.adapters.dns_resolver import DnsResolver
-            from maildispatch.adapters.mta_sts import MtaStsPolicies
-            from maildispatch.adapters.smtp_mx import MxTransport
-
-            resolver = DnsResolver(mx.resolver)
-            policies = MtaStsPolicies(resolver, mx.mta_sts) if mx.mta_sts is not None else None
-            self._mx_transport = MxTransport(mx.transport, resolver, mta_sts=policies, tls_reporter=self._tls_report)
-        self._mx_transport.begin_invocation()
-        await self._mx_transport.expire_idle()
-        return self._mx_transport
+        return await self._mx.transport(mx)
 
     def _tls_report(self, report: TlsReport) -> None:
         if self._tally is not None:
@@ -133,9 +124,7 @@ class DispatchFunction(SqsBatchFunction):
         if self._transport is not None:
             transport, self._transport = self._transport, None
             await transport.close()
-        if self._mx_transport is not None:
-            mx_transport, self._mx_transport = self._mx_transport, None
-            await mx_transport.close()
+        await self._mx.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:

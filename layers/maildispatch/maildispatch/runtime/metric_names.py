@@ -15,6 +15,7 @@ METRIC_NAMES = {
     "skipped_duplicate": "DuplicatesSkipped",
     "record_errors": "RecordErrors",
     "dsn_sent": "DsnSent",
+    "dsn_undeliverable": "DsnUndeliverable",  # DSNs refused permanently, or (mx mode) deferred past DSN_MAX_AGE
     "events_published": "BounceEventsPublished",
     "suppressed_addresses": "AddressesSuppressed",
     "reputation_blocks": "ReputationBlocks",  # refusals aimed at our own sending reputation: alarmed on

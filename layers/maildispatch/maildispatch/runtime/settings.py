@@ -38,6 +38,9 @@ UNCERTAIN_POLICIES = {
 
 
 DELIVERY_MODES = {"relay": "relay", "mx": "mx"}
+# How long the bounce function in mx mode retries a DSN the sender's MX keeps deferring: Exim's default
+# ignore_bounce_errors_after (Postfix's bounce_queue_lifetime is 5 days); then it is dropped and counted.
+DSN_MAX_AGE_MX = 2 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,7 @@ class BounceFunctionSettings:
     ledger_table: str | None
     dead_letter_queue_url: str | None  # the queue this function reads: reports that must wait change its visibility
     suppression_table: str | None
-    relay: RelaySource
+    relay: RelaySource | None  # required in relay mode; in mx mode only if configured (and unused)
     reporting_mta: str
     postmaster: str
     event_bus_name: str = "default"
@@ -373,16 +376,24 @@ class BounceFunctionSettings:
     signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
     dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: DSNs from a domain with a key are signed
     campaign_table: str | None = None  # CAMPAIGN_TABLE: complaints count toward their campaign's health
+    delivery_mode: str = "relay"  # DELIVERY_MODE: DSNs to the relay, or (mx) to the sender domain's MX
+    mx: MxDelivery | None = None  # set in mx mode: the same MX_*, DNS_* and MTA_STS settings as dispatch
+    dsn_max_age: float | None = None  # DSN_MAX_AGE: a DSN still deferred after this is dropped (mx mode: 2d)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
         reader = _EnvReader(env)
         reporting_mta = reader.text("REPORTING_MTA", "maildispatch.invalid")
+        mode = reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES)
+        has_relay = bool(reader.text("SMTP_HOST", None) or reader.text("RELAY_PARAMETER", None))
         return cls(
             ledger_table=reader.text("LEDGER_TABLE", None),
             dead_letter_queue_url=reader.text("DEAD_LETTER_QUEUE_URL", None),
             suppression_table=reader.text("SUPPRESSION_TABLE", None),
-            relay=relay_source_from_environ(env),
+            relay=relay_source_from_environ(env) if mode == "relay" or has_relay else None,
+            delivery_mode=mode,
+            mx=mx_delivery_from_environ(env) if mode == "mx" else None,
+            dsn_max_age=reader.duration("DSN_MAX_AGE", DSN_MAX_AGE_MX if mode == "mx" else None),
             reporting_mta=reporting_mta,
             postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
             event_bus_name=reader.text("EVENT_BUS_NAME", "default"),

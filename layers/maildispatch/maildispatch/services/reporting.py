@@ -7,6 +7,11 @@ yet, handle() raises BounceReportFailed and the record is retried, which publish
 again with the same event_id (consumers de-duplicate on it). The other order would mail the
 sender twice when EventBridge fails, which is worse.
 
+A DSN is sent from the null sender `<>`, and nothing is ever reported about a DSN (RFC 5321 §4.5.5,
+RFC 3464 §2): one refused permanently (by the relay or, in mx mode, by the sender's MX: a null MX,
+NXDOMAIN, a 5xx) is logged and counted (`dsn_undeliverable`) and the record finished; in mx mode one
+deferred for longer than `dsn_max_age` (DSN_MAX_AGE) is given up the same way, as an MTA does.
+
 Only reports our own functions wrote are trusted: SqsDeadLetters signs each report body with the
 internal key (core.signing). A report-shaped body without a valid signature got here some other
 way (a producer's body redriven after the dispatch function crash-looped on it, or a forgery): it
@@ -54,8 +59,8 @@ from maildispatch.services.campaign_health import count_and_check
 
 log = logging.getLogger("maildispatch.bounce")
 
-# A report that cannot be delivered yet (relay down) waits on the DLQ; it is never dropped
-# (the queue keeps it 14 days and alarms on its age).
+# A report that cannot be delivered yet (relay down) waits on the DLQ; in relay mode it is never dropped
+# (the queue keeps it 14 days and alarms on its age); in mx mode it is given up after `dsn_max_age`.
 REPORT_RETRY = RetrySchedule(delays=(30, 60, 120, 300, 600, 1800, 3600), max_age_seconds=float("inf"))
 
 POISON_BODY_LIMIT = 64 * 1024  # bytes of an unprocessable body kept in its report
@@ -74,11 +79,14 @@ class BounceSettings:
     event_bus_name: str = "default"
     default_envelope_sender: str | None = None  # the dispatch function's DEFAULT_ENVELOPE_SENDER, for redriven requests
     signing_key: bytes | None = field(default=None, repr=False)  # verifies reports; None: no report is trusted
+    # How long a DSN the sender's side keeps deferring is retried, counted from when its record reached the
+    # dead-letter queue; None: as long as the queue keeps it (relay mode: the relay down is our problem).
+    dsn_max_age: float | None = None
 
 
 @dataclass(frozen=True)
 class BounceHandled:
-    dsn: Outcome | None  # what the relay said about the DSN; None when there was no one to send it to
+    dsn: Outcome | None  # what the relay (mx mode: the sender's MX) said about the DSN; None: no one to send it to
     event_published: bool
     suppressed: int = 0  # addresses this report put on the suppression list
     reputation_blocks: int = 0  # recipients refused because of our sending reputation or set-up
@@ -182,6 +190,14 @@ class BounceService:
         try:
             handled = await self.handle(report)
         except BounceReportFailed as error:
+            if self._dsn_expired(error, record):
+                self.tally.add("events_published")
+                self.tally.add("dsn_undeliverable")
+                log.warning(
+                    "DSN undeliverable: still not accepted after DSN_MAX_AGE; dropped (no DSN about a DSN)",
+                    extra={"message_key": report.message_key, "error": str(error)},
+                )
+                return RecordResult.finished(record.message_id)
             log.warning(
                 "bounce report not delivered yet; retrying",
                 extra={"message_key": report.message_key, "error": str(error)},
@@ -190,6 +206,17 @@ class BounceService:
             return RecordResult.retry(record.message_id, 3600 if isinstance(wait, GiveUp) else int(wait.seconds))
         self.tally.add("events_published", int(handled.event_published))
         self.tally.add("dsn_sent", int(isinstance(handled.dsn, Delivered)))
+        if handled.dsn_rejected:
+            assert handled.dsn is not None
+            self.tally.add("dsn_undeliverable")
+            log.warning(
+                "DSN undeliverable: refused permanently; dropped (no DSN about a DSN)",
+                extra={
+                    "message_key": report.message_key,
+                    "status": handled.dsn.reply.status,
+                    "error": handled.dsn.reply.diagnostic,
+                },
+            )
         self.tally.add("suppressed_addresses", handled.suppressed)
         self.tally.add("reputation_blocks", handled.reputation_blocks)
         self.tally.add("sender_refusals", handled.sender_refusals)
@@ -231,6 +258,14 @@ class BounceService:
         self.tally.add("campaign_complaints", len(report.recipients))
         if paused is not None:
             self.tally.add("campaigns_auto_paused")
+
+    def _dsn_expired(self, failure: BounceReportFailed, record: SqsRecord) -> bool:
+        """A DSN the sender's side kept deferring past `dsn_max_age`: given up, as an MTA gives up on a
+        bounce (Postfix's bounce_queue_lifetime, Exim's ignore_bounce_errors_after); the event was published."""
+        if self._settings.dsn_max_age is None or not failure.event_published or failure.dsn is None:
+            return False
+        age = (self._clock() - record.sent_at).total_seconds()
+        return age >= self._settings.dsn_max_age
 
     async def handle(self, report: BounceReport) -> BounceHandled:
         """Publish the report's event, then send its DSN (if anyone can receive it) with the null sender.
