@@ -42,6 +42,7 @@ TEMPLATE_PARAMETERS = {
     "BounceDomain": "bounces.example.com",  # VERP on: returned mail maps back to message and recipient
 }
 VERP_SECRET = "local-verp-signing-key-not-for-production"
+LOCAL_API = "MailApi"  # the template's HTTP API, served on loopback by tests/stack/http_api.py
 
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
 DEMO_RELAY_SCRIPT = {
@@ -132,6 +133,10 @@ class LocalStack:
             self.function_env = {**self.function_env, "DKIM_KEYS": self.dkim_keys.dkim_keys_setting}
         self.events_queue_url = self._observe_bounce_events(prefix)
         _clear_parameter_caches()
+        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
+        # functions/api/app.py afresh, as a Lambda cold start does. Started first: the API's URL (MailApi)
+        # is in the other functions' environment (one-click unsubscribe links).
+        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         self.functions = {
             source.function_logical_id: self._load_function(source.function_logical_id)
             for source in self.stack.event_sources
@@ -150,9 +155,6 @@ class LocalStack:
                 for source in self.stack.event_sources
             ]
         )
-        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
-        # functions/api/app.py afresh, as a Lambda cold start does.
-        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         return self
 
     def close_functions(self) -> None:
@@ -404,8 +406,10 @@ class LocalStack:
         }
 
     def _load_function(self, logical_id: str, extra_env: dict[str, str] | None = None) -> FunctionUnderTest:
+        api = getattr(self, "api", None)
+        served = {LOCAL_API: api.url} if api is not None else {}  # None: the API's own first container
         env = {
-            **self.stack.function_environment(logical_id),
+            **self.stack.function_environment(logical_id, api_urls=served),
             **self.aws_env,
             "SMTP_CA_FILE": str(self.relay.ca_file),
             # the schedule compressed to seconds, not skipped: the demo and tests run real waits
