@@ -10,6 +10,10 @@ Then it switches the dispatch function to direct-to-MX delivery (DELIVERY_MODE=m
 world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that refuses connections
 and one that accepts) and sends events/mx-requests/: to a domain with two MX hosts, a null-MX
 domain and a domain that does not exist. The figures above are counted before that phase.
+
+A handler that raises (the functions report failures per record, so that is a bug) fails the demo:
+it prints the first error with its traceback and exits 1; one that raises at every invocation stops
+it at once (LocalStack.drain gives up instead of waiting out its timeout).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def main() -> int:
     # The functions log JSON to stdout, as in Lambda; keep the console for the summary.
     function_log = open(workdir / "functions.log", "w", encoding="utf-8")
     sys.stdout = function_log
+    from tests.stack.event_source import HandlerKeepsFailing
     from tests.stack.local_stack import LocalStack
 
     started = time.monotonic()
@@ -75,6 +80,12 @@ def main() -> int:
             events = stack.bounce_events()
             summary = stack.summary(events)
             summary.update(deliver_by_mx(stack, workdir, console))
+            errors = stack.handler_errors()
+    except HandlerKeepsFailing as failing:
+        sys.stdout = console
+        print(f"\nFAILED: a handler raised at every invocation; the demo stopped.\n{failing}", file=sys.stderr)
+        print(f"function logs: {(workdir / 'functions.log').relative_to(REPO)}", file=sys.stderr)
+        return 1
     finally:
         sys.stdout = console
         function_log.close()
@@ -93,6 +104,9 @@ def main() -> int:
     )
     (LOCAL / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"summary: {(LOCAL / 'demo-summary.json').relative_to(REPO)}", file=console)
+    if errors:  # the functions report failures per record; an exception escaping a handler is a bug
+        print(f"\nFAILED: {len(errors)} handler invocation(s) raised; the first:\n{errors[0]}", file=sys.stderr)
+        return 1
     return 0
 
 

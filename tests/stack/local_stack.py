@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
 from tests.stack.http_api import LocalHttpApi
+from tests.stack.lambda_context import HandlerError
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.mx_world import NO_SUCH_DOMAIN, NULL_MX, TWO_MX, MxWorld
 from tests.stack.provision import ProvisionedStack, provision_from_template
@@ -42,6 +43,7 @@ TEMPLATE_PARAMETERS = {
     "BounceDomain": "bounces.example.com",  # VERP on: returned mail maps back to message and recipient
 }
 VERP_SECRET = "local-verp-signing-key-not-for-production"
+GIVE_UP_AFTER_ERRORS = 3  # identical handler errors in a row that end a drain early
 LOCAL_API = "MailApi"  # the template's HTTP API, served on loopback by tests/stack/http_api.py
 
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
@@ -269,8 +271,19 @@ class LocalStack:
         return samples
 
     def drain(self, timeout_s: float = 60.0) -> list:
-        """Run the functions until every queue is empty; returns the invocations."""
-        return self.runner.drain(timeout_s=timeout_s, idle_s=1.5)
+        """Run the functions until every queue is empty; returns the invocations.
+
+        A handler that raises is a bug here (the functions report record failures, they do not raise):
+        drain raises HandlerKeepsFailing, with the traceback, after three identical errors in a row or
+        as soon as only the failed batches' records are left, instead of waiting out `timeout_s`."""
+        return self.runner.drain(timeout_s=timeout_s, idle_s=1.5, give_up_after_errors=GIVE_UP_AFTER_ERRORS)
+
+    def handler_errors(self) -> list[HandlerError]:
+        """Every handler invocation that raised (event sources and the HTTP API), in the order seen."""
+        errors = [error for source in self.runner.sources for error in source.handler_errors]
+        if getattr(self, "api", None) is not None:
+            errors += self.api.handler_errors
+        return sorted(errors, key=lambda error: error.at)
 
     # -- reading results ------------------------------------------------------------------
 
