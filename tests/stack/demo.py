@@ -90,11 +90,7 @@ def main() -> int:
         sys.stdout = console
         function_log.close()
 
-    width = max(len(label) for _, label in ROWS)
-    print(f"\n{'':<2}{'what':<{width}}  count", file=console)
-    for key, label in ROWS:
-        print(f"  {label:<{width}}  {summary[key]:>5}", file=console)
-    print(f"\nproducers: {json.dumps(summary['producers'])} (recipients delivered by each path)", file=console)
+    print(f"\n{summary_table(summary)}", file=console)
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)
@@ -108,6 +104,15 @@ def main() -> int:
         print(f"\nFAILED: {len(errors)} handler invocation(s) raised; the first:\n{errors[0]}", file=sys.stderr)
         return 1
     return 0
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The figures as the demo prints them (and README.md shows them)."""
+    width = max(len(label) for _, label in ROWS)
+    lines = [f"{'':<2}{'what':<{width}}  count"]
+    lines += [f"  {label:<{width}}  {summary[key]:>5}" for key, label in ROWS]
+    lines += ["", f"producers: {json.dumps(summary['producers'])} (recipients delivered by each path)"]
+    return "\n".join(lines)
 
 
 def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:
