@@ -1,18 +1,20 @@
 """Campaign mail through the real dispatch handler, on the local stack (moto server, the template's
 resources including RelayBudgetTable and UnsubscribeSigningSecret, the scripted TLS+AUTH relay), with a
-daily quota, a rate and an unsubscribe URL configured:
+daily quota and a rate configured:
 
 - a quota reply (the relay answers the first RCPT for one recipient as Gmail answers a sender over its
   daily limit): nobody bounces, the record waits, the relay's budget pauses, then the message is delivered;
-- one-click unsubscribe: the delivered message's List-Unsubscribe URL, POSTed to the unsubscribe router
-  wired to DynamoDB and EventBridge, stops the list's next message to the address and publishes
-  `Email Unsubscribed`; another list's message still goes.
+- one-click unsubscribe with no URL configured: the delivered message's List-Unsubscribe points at the
+  stack's own HTTP API (the local API server here); POSTed there, it stops the list's next message to
+  the address and publishes `Email Unsubscribed`; a GET changes nothing; another list's message still goes.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -20,11 +22,9 @@ from tests.stack.event_source import build_sqs_event
 from tests.stack.lambda_context import FakeLambdaContext
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import aws_client
-from tests.stack.unsubscribe_events import http_event
 
 GMAIL_DAILY = "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits - gsmtp"
 RECIPIENT = "subscriber@example.net"
-BASE_URL = "https://mail.example.com"
 PAUSE_SECONDS = 2
 REQUEST = {
     "message_key": "spring-2026-0001",
@@ -44,7 +44,6 @@ def stack(tmp_path_factory, moto_server):
         "RELAY_DAILY_QUOTA": "500",
         "RELAY_RATE_PER_SECOND": "20",
         "RELAY_QUOTA_PAUSE": f"{PAUSE_SECONDS}s",
-        "UNSUBSCRIBE_BASE_URL": BASE_URL,
     }
     with LocalStack(tmp_path_factory.mktemp("quota"), relay_script=script, function_env=env, moto=moto_server) as s:
         yield s
@@ -114,43 +113,45 @@ def test_a_quota_reply_pauses_the_relay_and_the_message_is_delivered_after_the_p
     assert sum(int(v["count"]) for slot, v in budget.items() if slot.startswith("q#")) == 1  # the one delivery
 
 
-def campaign_request(key: str, list_id: str) -> dict:
+def campaign_request(key: str, campaign: dict) -> dict:
     return {
         "message_key": key,
         "from": "News <news@example.com>",
         "to": ["reader@example.net"],
         "template": {"subject": "News", "text": "Hello. To leave: {{ unsubscribe_url }}"},
-        "campaign": {"id": key.rsplit("-", 1)[0], "list": list_id},
+        "campaign": campaign,
     }
 
 
-def test_a_one_click_unsubscribe_stops_the_lists_next_message(stack):
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+def http(method: str, url: str, body: bytes | None = None) -> int:
+    """One request to the local API server, as a mailbox provider (POST) or a link scanner (GET) makes it."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
-    from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
-    from maildispatch.runtime.settings import UnsubscribeSettings
 
-    ids = stack.enqueue([json.dumps(campaign_request("spring-1", "news"))])
+def test_campaign_mail_unsubscribes_in_one_click_at_the_stacks_own_api(stack):
+    # No UNSUBSCRIBE_BASE_URL given: the template's default, the stack's HTTP API (served on loopback here).
+    ids = stack.enqueue([json.dumps(campaign_request("c1-first", {"id": "c1"}))])
     assert dispatch(stack, received(stack, ids)) == {"batchItemFailures": []}
     [message] = [m for m in stack.delivered_messages() if m["X-Envelope-To"] == "reader@example.net"]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = message["List-Unsubscribe"].strip("<>")
-    assert url.startswith(f"{BASE_URL}/u/") and url in message.get_content()
-    env = stack.functions["DispatchFunction"].environment
-    settings = UnsubscribeSettings(
-        suppression_table=env["SUPPRESSION_TABLE"], unsubscribe_secret=env["UNSUBSCRIBE_SECRET"]
-    )
-    app = APIGatewayHttpResolver()
-    app.include_router(unsubscribe_router(unsubscribe_service(settings)))
-    path = url.removeprefix(BASE_URL)
+    assert url.startswith(f"{stack.api.url}/u/") and url in message.get_content()
 
-    assert app.resolve(http_event("GET", path), {})["statusCode"] == 200
-    assert stack.suppressed_addresses() == []  # a GET changes nothing
-    answer = app.resolve(http_event("POST", path, "List-Unsubscribe=One-Click"), {})
-    assert answer["statusCode"] == 200
+    assert http("GET", url) == 200
+    assert stack.suppressed_addresses() == []  # a GET (a link scanner) changes nothing
+    assert http("POST", url, b"List-Unsubscribe=One-Click") == 200  # what the mailbox provider sends
 
     ids = stack.enqueue(
-        [json.dumps(campaign_request("summer-1", "news")), json.dumps(campaign_request("offers-1", "offers"))]
+        [
+            json.dumps(campaign_request("c1-second", {"id": "c1"})),  # the same list (the campaign's own)
+            json.dumps(campaign_request("offers-1", {"id": "offers-1", "list": "offers"})),
+        ]
     )
     assert dispatch(stack, received(stack, ids)) == {"batchItemFailures": []}
     states = {
@@ -158,8 +159,8 @@ def test_a_one_click_unsubscribe_stops_the_lists_next_message(stack):
         for i in stack.ledger_items()
         if i["recipient"]["S"] == "reader@example.net"
     }
-    assert states == {"spring-1": "delivered", "summer-1": "suppressed", "offers-1": "delivered"}
+    assert states == {"c1-first": "delivered", "c1-second": "suppressed", "offers-1": "delivered"}
     events = [e for e in stack.bounce_events() if e["detail-type"] == "Email Unsubscribed"]
     assert [(e["detail"]["address"], e["detail"]["list"], e["detail"]["how"]) for e in events] == [
-        ("reader@example.net", "news", "one-click")
+        ("reader@example.net", "c1", "one-click")
     ]

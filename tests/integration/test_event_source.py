@@ -20,7 +20,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
-from tests.stack.event_source import EventSourceRunner, InvocationOutcome, SqsEventSource
+from tests.stack.event_source import EventSourceRunner, HandlerKeepsFailing, InvocationOutcome, SqsEventSource
 from tests.stack.moto import MotoServer, aws_client
 
 EXAMPLE_EVENT = Path(__file__).resolve().parents[2] / "events" / "sqs-event-example.json"
@@ -156,6 +156,70 @@ def test_an_exception_fails_the_whole_batch_and_every_record_returns_after_the_q
     assert {r.outcome for r in later} == {InvocationOutcome.SUCCEEDED}
     assert {body: count for redelivery in calls[1:] for body, count in redelivery.items()} == {"a": 2, "b": 2, "c": 2}
     assert visible_and_in_flight(sqs, queue) == (0, 0)
+
+
+def test_a_handler_error_is_logged_as_the_lambda_runtime_logs_it_and_kept(sqs: Any, capsys: Any) -> None:
+    queue = make_queue(sqs, "send")
+    send(sqs, queue, "a")
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        raise KeyError("relay")
+
+    source = event_source(sqs, queue, handler)
+    result = source.poll_once()
+
+    assert result is not None and result.handler_error is not None
+    assert source.handler_errors == [result.handler_error]
+    assert (result.handler_error.error_type, result.handler_error.message) == ("KeyError", "'relay'")
+    [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["level"] == "ERROR" and line["function"] == "dispatch"
+    assert line["message"]["errorType"] == "KeyError" and "raise KeyError" in "\n".join(line["message"]["stackTrace"])
+
+
+def test_drain_gives_up_after_identical_handler_errors_in_a_row(sqs: Any) -> None:
+    queue = make_queue(sqs, "send", visibility_s=0)  # the records come straight back
+    send(sqs, queue, "a")
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'table'")
+
+    source = event_source(sqs, queue, handler)
+    started = time.monotonic()
+    with pytest.raises(HandlerKeepsFailing, match=r"3 invocation.*AttributeError: 'NoneType' object") as raised:
+        EventSourceRunner([source]).drain(timeout_s=30, give_up_after_errors=3)
+
+    assert time.monotonic() - started < 10
+    assert len(source.handler_errors) == 3 and "Traceback" in str(raised.value) and "in handler" in str(raised.value)
+
+
+def test_drain_gives_up_when_only_failed_records_are_left_and_they_return_past_its_timeout(sqs: Any) -> None:
+    queue = make_queue(sqs, "send", visibility_s=60)
+    send(sqs, queue, "a", "b")
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        raise AttributeError("no relay")
+
+    started = time.monotonic()
+    with pytest.raises(HandlerKeepsFailing, match=r"1 invocation.*AttributeError: no relay.*visibility timeout"):
+        EventSourceRunner([event_source(sqs, queue, handler)]).drain(timeout_s=30, give_up_after_errors=3)
+    assert time.monotonic() - started < 5
+
+
+def test_drain_waits_for_records_that_return_before_its_timeout_after_one_handler_error(sqs: Any) -> None:
+    queue = make_queue(sqs, "send", visibility_s=1)
+    send(sqs, queue, "a")
+    calls: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("relay unreachable")
+
+    results = EventSourceRunner([event_source(sqs, queue, handler)]).drain(
+        timeout_s=10, idle_s=0.1, give_up_after_errors=3
+    )
+
+    assert [r.outcome for r in results] == [InvocationOutcome.HANDLER_ERROR, InvocationOutcome.SUCCEEDED]
 
 
 MALFORMED_RESPONSES: dict[str, Callable[[list[str]], object]] = {

@@ -7,6 +7,7 @@ Each test provisions under its own name prefix, so tests share the server withou
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,8 @@ def test_every_stateful_resource_of_the_template_is_created(stack):
         "AWS::KMS::Key": template_ids("AWS::KMS::Key"),
         "AWS::Scheduler::ScheduleGroup": template_ids("AWS::Scheduler::ScheduleGroup"),
         "AWS::IAM::Role": template_ids("AWS::IAM::Role"),  # the campaign schedules' role (moto checks no IAM)
+        # named (id, execute-api URL), not created: the local stack serves it (tests/stack/http_api.py)
+        "AWS::Serverless::HttpApi": template_ids("AWS::Serverless::HttpApi"),
     }
     assert set(sqs.list_queues(QueueNamePrefix=stack.name_prefix)["QueueUrls"]) == {
         stack.queue_url(q) for q in created["AWS::SQS::Queue"]
@@ -238,6 +241,24 @@ def test_function_environment_takes_parameter_values_for_one_call(stack):
     assert once["EVENT_BUS_NAME"] == "mail-events"
     again = stack.function_environment("BounceFunction")
     assert (again["EVENT_BUS_NAME"], again["REPORTING_MTA"]) == ("default", "mta.test")
+
+
+def test_the_http_apis_url_in_an_environment_is_where_it_is_served_locally(stack):
+    api_id = stack.ref("MailApi")
+    deployed = stack.function_environment("DispatchFunction")
+    served = stack.function_environment("DispatchFunction", api_urls={"MailApi": "http://127.0.0.1:8123/"})
+    custom = stack.function_environment(
+        "DispatchFunction", {"UnsubscribeBaseUrl": "https://mail.example.com"}, api_urls={"MailApi": "http://x"}
+    )
+
+    assert re.fullmatch("[a-z0-9]{10}", api_id)
+    assert deployed["UNSUBSCRIBE_BASE_URL"] == f"https://{api_id}.execute-api.us-east-1.amazonaws.com"
+    assert deployed["UNSUBSCRIBE_BASE_URL"] == stack.attribute("MailApi", "ApiEndpoint")
+    assert served["UNSUBSCRIBE_BASE_URL"] == "http://127.0.0.1:8123"
+    assert custom["UNSUBSCRIBE_BASE_URL"] == "https://mail.example.com"  # a custom domain is left alone
+    assert {k: v for k, v in served.items() if k != "UNSUBSCRIBE_BASE_URL"} == {
+        k: v for k, v in deployed.items() if k != "UNSUBSCRIBE_BASE_URL"
+    }
 
 
 def test_code_uri_is_the_function_directory(stack):

@@ -11,6 +11,10 @@ small world on loopback (tests/stack/mx_world.py: a DNS server, an MX host that 
 one that accepts, and the senders' MX for example.com) and sends events/mx-requests/: to a domain with
 two MX hosts, a null-MX domain and a domain that does not exist; the DSNs go by MX lookup to
 example.com's MX, not to the relay. The figures above are counted before that phase.
+
+A handler that raises (the functions report failures per record, so that is a bug) fails the demo:
+it prints the first error with its traceback and exits 1; one that raises at every invocation stops
+it at once (LocalStack.drain gives up instead of waiting out its timeout).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def main() -> int:
     # The functions log JSON to stdout, as in Lambda; keep the console for the summary.
     function_log = open(workdir / "functions.log", "w", encoding="utf-8")
     sys.stdout = function_log
+    from tests.stack.event_source import HandlerKeepsFailing
     from tests.stack.local_stack import LocalStack
 
     started = time.monotonic()
@@ -76,15 +81,17 @@ def main() -> int:
             events = stack.bounce_events()
             summary = stack.summary(events)
             summary.update(deliver_by_mx(stack, workdir, console))
+            errors = stack.handler_errors()
+    except HandlerKeepsFailing as failing:
+        sys.stdout = console
+        print(f"\nFAILED: a handler raised at every invocation; the demo stopped.\n{failing}", file=sys.stderr)
+        print(f"function logs: {(workdir / 'functions.log').relative_to(REPO)}", file=sys.stderr)
+        return 1
     finally:
         sys.stdout = console
         function_log.close()
 
-    width = max(len(label) for _, label in ROWS)
-    print(f"\n{'':<2}{'what':<{width}}  count", file=console)
-    for key, label in ROWS:
-        print(f"  {label:<{width}}  {summary[key]:>5}", file=console)
-    print(f"\nproducers: {json.dumps(summary['producers'])} (recipients delivered by each path)", file=console)
+    print(f"\n{summary_table(summary)}", file=console)
     print(f"\ndelivered files ({len(summary['files'])}):", file=console)
     for path in summary["files"]:
         print(f"  {Path(path).relative_to(REPO)}", file=console)
@@ -94,7 +101,19 @@ def main() -> int:
     )
     (LOCAL / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"summary: {(LOCAL / 'demo-summary.json').relative_to(REPO)}", file=console)
+    if errors:  # the functions report failures per record; an exception escaping a handler is a bug
+        print(f"\nFAILED: {len(errors)} handler invocation(s) raised; the first:\n{errors[0]}", file=sys.stderr)
+        return 1
     return 0
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The figures as the demo prints them (and README.md shows them)."""
+    width = max(len(label) for _, label in ROWS)
+    lines = [f"{'':<2}{'what':<{width}}  count"]
+    lines += [f"  {label:<{width}}  {summary[key]:>5}" for key, label in ROWS]
+    lines += ["", f"producers: {json.dumps(summary['producers'])} (recipients delivered by each path)"]
+    return "\n".join(lines)
 
 
 def deliver_by_mx(stack: Any, workdir: Path, console: TextIO) -> dict[str, Any]:

@@ -13,7 +13,8 @@ What `SqsEventSource.poll_once` does is what Lambda's poller does for one batch:
      null or unknown `itemIdentifier`, a wrong key, a response that is not JSON) fails the whole batch.
    - handler returned, `ReportBatchItemFailures` off: the response is ignored; delete everything.
    - handler raised: delete nothing; the records come back after their visibility timeout (or whatever
-     the handler set with ChangeMessageVisibility).
+     the handler set with ChangeMessageVisibility). The error goes to the function's log as the Lambda
+     runtime writes it (stdout) and is kept in `handler_errors`.
    - handler ran longer than the function timeout: as a Lambda timeout, nothing is deleted. (The handler
      is not killed here; it runs to the end and its result is discarded.)
    - `lose_response_for(event)` is true: the fault hook for chaos tests. The handler runs on the whole
@@ -61,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.stack.lambda_context import FakeLambdaContext
+from tests.stack.lambda_context import FakeLambdaContext, HandlerError, handler_raised
 from tests.stack.moto import DEFAULT_REGION
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class InvocationResult:
     delete_failed_ids: tuple[str, ...] = ()  # deletions SQS refused (the record will come back)
     event: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     cut_off_after_s: float | None = None  # for an invocation chosen for a cut-off: the planned delay
+    handler_error: HandlerError | None = None  # HANDLER_ERROR: what was raised, with its traceback
 
     @property
     def deleted_ids(self) -> tuple[str, ...]:
@@ -121,6 +123,18 @@ class InvocationResult:
             record["messageId"]: int(record["attributes"]["ApproximateReceiveCount"])
             for record in self.event.get("Records", [])
         }
+
+
+class HandlerKeepsFailing(RuntimeError):
+    """A drain gave up early: every invocation in a row raised the same error (see `EventSourceRunner.drain`)."""
+
+    def __init__(self, errors: Sequence[HandlerError], why: str) -> None:
+        self.errors = tuple(errors)
+        first = errors[0]
+        super().__init__(
+            f"{first.function_name}: {len(errors)} invocation(s) in a row raised {first.error_type}: "
+            f"{first.message} ({why})\n{first.traceback}".rstrip()
+        )
 
 
 class InvalidBatchResponse(ValueError):
@@ -164,6 +178,8 @@ class SqsEventSource:
         self.lose_response_for = lose_response_for
         self.cut_offs = cut_offs
         self.poll_interval_s = poll_interval_s
+        self.handler_errors: list[HandlerError] = []  # every invocation whose handler raised, in order
+        self._visibility_timeout_s: float | None = None
 
     # -- one batch -----------------------------------------------------------------------------------
     def poll_once(self, wait_s: float = 0) -> InvocationResult | None:
@@ -288,6 +304,11 @@ class SqsEventSource:
         cut_off_after_s: float | None = None,
     ) -> InvocationResult:
         duration_s = time.monotonic() - started
+        raised = None
+        if outcome is InvocationOutcome.HANDLER_ERROR and error is not None:
+            formatted = str(error) if isinstance(error, ForkedHandlerError) else None
+            raised = handler_raised(self.function_name, error, formatted=formatted)  # logged, as Lambda does
+            self.handler_errors.append(raised)
         failed = set(failed_ids)
         to_delete = [record for record in event["Records"] if record["messageId"] not in failed]
         delete_failed_ids = self._delete(to_delete)
@@ -302,6 +323,7 @@ class SqsEventSource:
             delete_failed_ids=delete_failed_ids,
             event=event,
             cut_off_after_s=cut_off_after_s,
+            handler_error=raised,
         )
         logger.debug(
             "%s: %d records, outcome %s, %d left on the queue (%.3f s)%s",
@@ -326,6 +348,13 @@ class SqsEventSource:
         return tuple(refused)
 
     # -- until the queue is empty ----------------------------------------------------------------------
+    def visibility_timeout_s(self) -> float:
+        """The queue's VisibilityTimeout: when the records of a batch whose handler raised come back."""
+        if self._visibility_timeout_s is None:
+            attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"])
+            self._visibility_timeout_s = float(attributes["Attributes"]["VisibilityTimeout"])
+        return self._visibility_timeout_s
+
     def pending_messages(self) -> int:
         """Messages visible, in flight or delayed on the queue (approximate, as SQS reports them)."""
         return pending_messages(self.sqs, self.queue_url)
@@ -361,15 +390,25 @@ class EventSourceRunner:
         *,
         timeout_s: float = 10.0,
         idle_s: float = 0.2,
+        give_up_after_errors: int | None = None,
     ) -> list[InvocationResult]:
         """Poll every source in turn until all queues have been empty for `idle_s`, `until()` is true,
-        or `timeout_s` passed; returns every invocation in the order it happened."""
+        or `timeout_s` passed; returns every invocation in the order it happened.
+
+        `give_up_after_errors=N`: raise HandlerKeepsFailing, with the first traceback, as soon as the last
+        N invocations all raised the same error (same function, type and message), or the last ones
+        did, nothing is left on the queues but their records, and those come back (after the queue's
+        visibility timeout) only past `timeout_s`: the drain would just wait and time out."""
         results: list[InvocationResult] = []
         deadline = time.monotonic() + timeout_s
         empty_since: float | None = None
+        streak: list[InvocationResult] = []  # the latest invocations, all raising the same error
         while not (until is not None and until()):
             batch_results = [result for source in self.sources if (result := source.poll_once()) is not None]
             results.extend(batch_results)
+            if give_up_after_errors is not None:
+                streak = _same_error_streak(streak, batch_results)
+                self._give_up_if_failing(streak, give_up_after_errors, waiting=not batch_results, deadline=deadline)
             now = time.monotonic()
             if now >= deadline:
                 logger.warning("event sources still busy after %.1f s; returning what ran so far", timeout_s)
@@ -385,6 +424,44 @@ class EventSourceRunner:
                 empty_since = None
             time.sleep(self.poll_interval_s)
         return results
+
+    def _give_up_if_failing(
+        self, streak: list[InvocationResult], limit: int, *, waiting: bool, deadline: float
+    ) -> None:
+        errors = [result.handler_error for result in streak if result.handler_error is not None]
+        if not errors:
+            return
+        if len(errors) >= limit:
+            raise HandlerKeepsFailing(errors, f"giving up after {limit}")
+        if not waiting:
+            return
+        stuck = {record_id for result in streak for record_id in result.record_ids}
+        if sum(source.pending_messages() for source in self.sources) > len(stuck):
+            return  # something else is still to run
+        visibility = {source.function_name: source.visibility_timeout_s() for source in self.sources}
+        back = min(error.at + visibility[error.function_name] for error in errors)
+        if back > deadline:
+            raise HandlerKeepsFailing(
+                errors, "nothing else to run, and their records return only after the queue's visibility timeout"
+            )
+
+
+def _same_error_streak(streak: list[InvocationResult], latest: list[InvocationResult]) -> list[InvocationResult]:
+    """`streak` extended by `latest`: the invocations at the end that all raised one same error."""
+
+    def signature(result: InvocationResult) -> tuple[str, str, str] | None:
+        error = result.handler_error
+        return None if error is None else (error.function_name, error.error_type, error.message)
+
+    for result in latest:
+        mark = signature(result)
+        if mark is None:
+            streak = []
+        elif streak and signature(streak[0]) == mark:
+            streak = [*streak, result]
+        else:
+            streak = [result]
+    return streak
 
 
 def pending_messages(sqs_client: Any, queue_url: str) -> int:

@@ -10,7 +10,8 @@ What API Gateway does in front of the function, done here the same way:
 - Concurrency: each request runs in a "container" that serves one request at a time; a request that
   finds none idle gets a new one (a cold start: the handler module loaded afresh), as Lambda scales.
   So two requests in flight at once really run side by side, each with its own function object.
-- A handler that raises (or returns something that is not a response) answers 500 Internal Server Error.
+- A handler that raises (or returns something that is not a response) answers 500 Internal Server Error;
+  the error is logged as the Lambda runtime logs it and kept in `handler_errors`.
 
 Start with `start()` (a free port on 127.0.0.1), stop with `stop()`; `url` is the base URL.
 """
@@ -28,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.stack.lambda_context import FakeLambdaContext
+from tests.stack.lambda_context import FakeLambdaContext, HandlerError, handler_raised
 from tests.stack.moto import FAKE_ACCOUNT_ID
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
@@ -55,6 +56,7 @@ class LocalHttpApi:
         self._idle: list[Handler] = []
         self._lock = threading.Lock()
         self.containers = 0  # how many were started (cold starts)
+        self.handler_errors: list[HandlerError] = []  # requests whose handler raised (answered 500)
         self.requests = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -135,7 +137,8 @@ class LocalHttpApi:
             context = FakeLambdaContext(self.function_name, self.timeout_s)
             answer = handler(json.loads(json.dumps(event)), context)  # as Lambda deserializes it
             status, headers, payload = _response(answer)
-        except Exception:
+        except Exception as raised:
+            self.handler_errors.append(handler_raised(self.function_name, raised))  # logged, as Lambda does
             status, headers, payload = 500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
         finally:
             self._give_back(handler)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from tests.stack.event_source import EventSourceRunner, SqsEventSource, environment_set_to
 from tests.stack.http_api import LocalHttpApi
+from tests.stack.lambda_context import HandlerError
 from tests.stack.moto import MotoServer, aws_client, local_aws_environment
 from tests.stack.mx_world import NO_SUCH_DOMAIN, NULL_MX, TWO_MX, MxWorld
 from tests.stack.provision import ProvisionedStack, provision_from_template
@@ -47,6 +48,8 @@ TEMPLATE_PARAMETERS = {
 }
 VERP_SECRET = "local-verp-signing-key-not-for-production"
 MX_FUNCTIONS = ("DispatchFunction", "BounceFunction")  # what DELIVERY_MODE=mx changes
+GIVE_UP_AFTER_ERRORS = 3  # identical handler errors in a row that end a drain early
+LOCAL_API = "MailApi"  # the template's HTTP API, served on loopback by tests/stack/http_api.py
 
 # What the demo relay does with each demo recipient (events/requests/ uses these addresses).
 DEMO_RELAY_SCRIPT = {
@@ -143,6 +146,10 @@ class LocalStack:
             self.function_env = {**self.function_env, "DKIM_KEYS": self.dkim_keys.dkim_keys_setting}
         self.events_queue_url = self._observe_bounce_events(prefix)
         _clear_parameter_caches()
+        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
+        # functions/api/app.py afresh, as a Lambda cold start does. Started first: the API's URL (MailApi)
+        # is in the other functions' environment (one-click unsubscribe links).
+        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         self.functions = {
             source.function_logical_id: self._load_function(source.function_logical_id)
             for source in self.stack.event_sources
@@ -161,9 +168,6 @@ class LocalStack:
                 for source in self.stack.event_sources
             ]
         )
-        # The HTTP API function behind a local HTTP server (API Gateway's part): each container loads
-        # functions/api/app.py afresh, as a Lambda cold start does.
-        self.api = LocalHttpApi(lambda: self._load_function("ApiFunction").module.handler).start()
         return self
 
     def close_functions(self) -> None:
@@ -278,8 +282,19 @@ class LocalStack:
         return samples
 
     def drain(self, timeout_s: float = 60.0) -> list:
-        """Run the functions until every queue is empty; returns the invocations."""
-        return self.runner.drain(timeout_s=timeout_s, idle_s=1.5)
+        """Run the functions until every queue is empty; returns the invocations.
+
+        A handler that raises is a bug here (the functions report record failures, they do not raise):
+        drain raises HandlerKeepsFailing, with the traceback, after three identical errors in a row or
+        as soon as only the failed batches' records are left, instead of waiting out `timeout_s`."""
+        return self.runner.drain(timeout_s=timeout_s, idle_s=1.5, give_up_after_errors=GIVE_UP_AFTER_ERRORS)
+
+    def handler_errors(self) -> list[HandlerError]:
+        """Every handler invocation that raised (event sources and the HTTP API), in the order seen."""
+        errors = [error for source in self.runner.sources for error in source.handler_errors]
+        if getattr(self, "api", None) is not None:
+            errors += self.api.handler_errors
+        return sorted(errors, key=lambda error: error.at)
 
     # -- reading results ------------------------------------------------------------------
 
@@ -422,8 +437,10 @@ class LocalStack:
         }
 
     def _load_function(self, logical_id: str, extra_env: dict[str, str] | None = None) -> FunctionUnderTest:
+        api = getattr(self, "api", None)
+        served = {LOCAL_API: api.url} if api is not None else {}  # None: the API's own first container
         env = {
-            **self.stack.function_environment(logical_id),
+            **self.stack.function_environment(logical_id, api_urls=served),
             **self.aws_env,
             **({"SMTP_CA_FILE": str(self.relay.ca_file)} if self.relay is not None else {}),
             # the schedule compressed to seconds, not skipped: the demo and tests run real waits

@@ -5,6 +5,9 @@ listed in `PROVISIONED_TYPES`: SQS queues (visibility, retention, redrive resolv
 dead-letter queue, ...), DynamoDB tables (keys, billing, TTL, point-in-time recovery), S3 buckets
 (public access block, encryption, notifications to queues), SSM parameters and Secrets Manager secrets. The list comes from
 the template, never from here: a queue added to the template appears locally with no code change.
+An HTTP API (`AWS::Serverless::HttpApi`) is given an id and its execute-api URL but nothing is created:
+whoever serves it locally (tests/stack/http_api.py) passes its loopback URL as `function_environment(...,
+api_urls=...)`, which puts it wherever a function's environment holds the API's URL.
 
 Intrinsics are resolved as CloudFormation would: `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`,
 `Fn::Select`, `Fn::If` (with the template's Conditions) and pseudo parameters, with
@@ -16,6 +19,7 @@ sources and environment are read from the template for whoever runs the handlers
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -112,11 +116,17 @@ class ProvisionedStack:
         return (self.template_path.parent / code_uri).resolve()
 
     def function_environment(
-        self, function_logical_id: str, parameters: Mapping[str, object] | None = None
+        self,
+        function_logical_id: str,
+        parameters: Mapping[str, object] | None = None,
+        *,
+        api_urls: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """The function's environment variables (Globals, then its own) with local physical values.
 
-        `parameters` overrides template parameter values for this call only.
+        `parameters` overrides template parameter values for this call only. `api_urls`: {HTTP API
+        logical id: the base URL it is served at locally}; a value holding the API's execute-api URL
+        (`https://{id}.execute-api.{region}.amazonaws.com`) gets the local URL in its place.
         """
         properties = self._function_properties(function_logical_id)
         variables = {
@@ -131,6 +141,9 @@ class ProvisionedStack:
             if resolved is _NO_VALUE:
                 continue
             environment[name] = _as_env_string(resolved, f"{function_logical_id} environment variable {name}")
+        for api_id, local_url in (api_urls or {}).items():
+            deployed = self.attribute(api_id, "ApiEndpoint")
+            environment = {name: value.replace(deployed, local_url.rstrip("/")) for name, value in environment.items()}
         return environment
 
     def _function_properties(self, logical_id: str) -> dict[str, Any]:
@@ -239,6 +252,7 @@ class _StackBuilder:
             "AWS::KMS::Key": self._create_key,
             "AWS::Scheduler::ScheduleGroup": self._create_schedule_group,
             "AWS::IAM::Role": self._create_role,
+            "AWS::Serverless::HttpApi": self._name_http_api,
         }
         overridable = ("AWS::SSM::Parameter", "AWS::SecretsManager::Secret")
         for logical_id in overrides:
@@ -481,6 +495,17 @@ class _StackBuilder:
         policy = json.dumps(properties.get("AssumeRolePolicyDocument", {}), default=str)
         arn = self._client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=policy)["Role"]["Arn"]
         return ProvisionedResource(logical_id, "AWS::IAM::Role", name, arn, ref=name, attributes={"Arn": arn})
+
+    def _name_http_api(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        """An id (ten lower-case letters and digits, as API Gateway's) and the execute-api URL; nothing is
+        created: the local stack serves the API on loopback and passes that URL as `api_urls`."""
+        api_id = hashlib.sha256(f"{self.name_prefix}/{logical_id}".encode()).hexdigest()[:10]
+        endpoint = f"https://{api_id}.execute-api.{self.region}.amazonaws.com"
+        arn = f"arn:{PARTITION}:apigateway:{self.region}::/apis/{api_id}"
+        attributes = {"ApiId": api_id, "ApiEndpoint": endpoint}
+        return ProvisionedResource(
+            logical_id, "AWS::Serverless::HttpApi", api_id, arn, ref=api_id, attributes=attributes
+        )
 
     def _value(self, logical_id: str, template_value: object) -> str:
         value = self.overrides.get(logical_id, template_value)

@@ -420,7 +420,14 @@ EXPECTED_ENVIRONMENT = {
         "RELAY_RATE_PER_SECOND": {"Ref": "RelayRatePerSecond"},
         "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
         "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},
-        "UNSUBSCRIBE_BASE_URL": {"Ref": "UnsubscribeBaseUrl"},
+        # one-click unsubscribe at a custom domain, or by default at the stack's own HTTP API
+        "UNSUBSCRIBE_BASE_URL": {
+            "Fn::If": [
+                "HasUnsubscribeBaseUrl",
+                {"Ref": "UnsubscribeBaseUrl"},
+                {"Fn::Sub": "https://${MailApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+            ]
+        },
         "DKIM_KEYS": {"Ref": "DkimKeys"},
         "DKIM_STRICT": {"Ref": "DkimStrict"},
         "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
@@ -476,6 +483,15 @@ EXPECTED_ENVIRONMENT = {
 @pytest.mark.parametrize("function_id", sorted(EXPECTED_ENVIRONMENT))
 def test_functions_get_the_environment_the_code_reads(cfn, function_id):
     assert properties(cfn, function_id)["Environment"]["Variables"] == EXPECTED_ENVIRONMENT[function_id]
+
+
+def test_one_click_unsubscribe_links_point_at_the_stacks_own_api_unless_a_custom_domain_is_given(cfn):
+    variable = properties(cfn, "DispatchFunction")["Environment"]["Variables"]["UNSUBSCRIBE_BASE_URL"]
+    condition, custom, default = variable["Fn::If"]
+
+    assert cfn["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "UnsubscribeBaseUrl"}, ""]}]}
+    assert custom == {"Ref": "UnsubscribeBaseUrl"} and cfn["Parameters"]["UnsubscribeBaseUrl"]["Default"] == ""
+    assert default == cfn["Outputs"]["MailApiUrl"]["Value"]  # the API that serves /u/{token}
 
 
 def test_no_credentials_in_the_environment(cfn):
