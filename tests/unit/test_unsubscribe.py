@@ -338,3 +338,22 @@ def test_campaign_mail_without_an_unsubscribe_configuration_is_sent_and_counted(
 
     [(_, data)] = dispatch.transport.deliveries
     assert email.message_from_bytes(data, policy=policy.default)["List-Unsubscribe-Post"] is None
+
+
+def test_an_unsubscribe_counts_toward_its_campaigns_status_once() -> None:
+    from tests.fakes.campaigns import InMemoryCampaignStore
+
+    campaigns = InMemoryCampaignStore()
+    counted: list[tuple[str, int]] = []
+
+    async def count_outcomes(campaign_id: str, **counts: int) -> None:
+        counted.append((campaign_id, counts.get("unsubscribed", 0)))
+
+    campaigns.count_outcomes = count_outcomes  # type: ignore[method-assign]
+    unsubscriber = UnsubscribeService(
+        InMemorySuppressionList(), KEY, campaigns=campaigns, clock=lambda: 1_800_000_000.0
+    )
+    token = make_token(KEY, AN)
+    asyncio.run(unsubscriber.unsubscribe(token, how="one-click"))
+    asyncio.run(unsubscriber.unsubscribe(token, how="one-click"))  # again: already unsubscribed, not counted
+    assert counted == [(AN.campaign_id, 1)]

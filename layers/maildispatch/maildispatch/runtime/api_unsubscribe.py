@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from maildispatch.adapters.aws import EventBridgePublisher, aws_client, fetch_secret_bytes, io_executor
+from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.unsubscribe import MAX_TOKEN_CHARS, ONE_CLICK, Subscription
 from maildispatch.runtime.settings import UnsubscribeSettings
@@ -71,6 +72,11 @@ def unsubscribe_service(settings: UnsubscribeSettings | None = None) -> Unsubscr
         fetch_secret_bytes(settings.unsubscribe_secret),
         publisher=EventBridgePublisher(),
         event_bus_name=settings.event_bus_name,
+        campaigns=(
+            DynamoDbCampaignStore(aws_client("dynamodb"), settings.campaign_table, io_executor())
+            if settings.campaign_table
+            else None
+        ),
     )
 
 

@@ -226,6 +226,7 @@ class UnsubscribeSettings:
     suppression_table: str
     unsubscribe_secret: str
     event_bus_name: str = "default"
+    campaign_table: str | None = None  # CAMPAIGN_TABLE: an unsubscribe counts toward its campaign's status
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> UnsubscribeSettings:
@@ -234,6 +235,7 @@ class UnsubscribeSettings:
             suppression_table=reader.required("SUPPRESSION_TABLE"),
             unsubscribe_secret=reader.required("UNSUBSCRIBE_SECRET"),
             event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
+            campaign_table=reader.text("CAMPAIGN_TABLE", None),
         )
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from maildispatch.core.suppression import Suppression, SuppressionReason
 from maildispatch.core.unsubscribe import EVENT_DETAIL_TYPE, Subscription, read_token, unsubscribed_event_detail
-from maildispatch.ports import EventPublisher, SuppressionList
+from maildispatch.ports import CampaignStore, EventPublisher, SuppressionList
 
 log = logging.getLogger("maildispatch.unsubscribe")
 
@@ -38,9 +38,11 @@ class UnsubscribeService:
         *,
         publisher: EventPublisher | None = None,
         event_bus_name: str = "default",
+        campaigns: CampaignStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._suppressions = suppressions
+        self._campaigns = campaigns  # counts the unsubscribe toward its campaign's status
         self._key = key
         self._publisher = publisher
         self._event_bus_name = event_bus_name
@@ -69,8 +71,18 @@ class UnsubscribeService:
         )
         await self._suppressions.add([entry])
         await self._publish(subscription, now, how)
+        await self._count(subscription)
         log.info("unsubscribed", extra={"list": subscription.list_id, "domain": address.rpartition("@")[2]})
         return Unsubscribed(subscription, already=False)
+
+    async def _count(self, subscription: Subscription) -> None:
+        """One more unsubscribed recipient in the campaign's status; a counter, so a failure is only logged."""
+        if self._campaigns is None:
+            return
+        try:
+            await self._campaigns.count_outcomes(subscription.campaign_id, attempted=0, bounced=0, unsubscribed=1)
+        except Exception as error:
+            log.warning("unsubscribe not counted for its campaign", extra={"error": str(error)})
 
     async def _publish(self, subscription: Subscription, now: float, how: str) -> None:
         if self._publisher is None:
