@@ -214,6 +214,7 @@ def test_a_small_campaign_reaches_every_recipient_once_through_a_fan_out_kill_an
     assert summary["recipients"] == 40 and summary["invalid_rows"] == details["campaign"]["invalid_rows"] > 0
     assert summary["delivered"] + summary["bounced"] + summary["suppressed"] == 40
     assert details["pause"]["resumed"] is True
+    assert details["campaign"]["preflight_passed"] is True  # the sender check ran against the DNS test server
     checks = details["checks"]
     assert checks["suppressed, yet a copy at the relay"] == 0
     assert checks["bounced, not a dead mailbox (a quota or 4xx reply counted as a bounce?)"] == 0
