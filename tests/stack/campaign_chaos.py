@@ -63,6 +63,7 @@ from maildispatch.core.mime import message_id_for
 from maildispatch.core.suppression import Suppression, SuppressionReason
 from maildispatch.runtime.api_campaigns import campaign_control
 from maildispatch.runtime.settings import CampaignApiSettings
+from tests.stack.dns_server import DnsServer
 from tests.stack.event_source import (
     CutOffs,
     EventSourceRunner,
@@ -72,7 +73,6 @@ from tests.stack.event_source import (
     InvocationResult,
     SqsEventSource,
 )
-from tests.stack.dns_server import DnsServer
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import MotoServer, aws_client
 

@@ -30,7 +30,9 @@ def passing_dns() -> TableDns:
 
 
 class PreflightWorld(World):
-    def __init__(self, dns: TableDns, *, preflight_doc: bool | None = None, dkim=None, one_click="https://u.example.com"):
+    def __init__(
+        self, dns: TableDns, *, preflight_doc: bool | None = None, dkim=None, one_click="https://u.example.com"
+    ):
         super().__init__(make_list(30), group_batches=1)
         if preflight_doc is not None:
             doc = {**self.spec.to_document(), "preflight": preflight_doc}
@@ -51,7 +53,9 @@ class PreflightWorld(World):
             clock=lambda: self.now,
             sleep=self._sleep,
         )
-        self.control = CampaignControl(self.store, self.trigger, self.ledger, events=self.events, clock=lambda: self.now)
+        self.control = CampaignControl(
+            self.store, self.trigger, self.ledger, events=self.events, clock=lambda: self.now
+        )
 
     def paused_events(self) -> list[dict]:
         return [
@@ -140,7 +144,10 @@ def test_a_configured_dkim_key_must_be_published_and_the_same_one_is_accepted():
     dns = passing_dns()
     world = PreflightWorld(dns, dkim=keys)
     world.run()
-    assert world.record.state is CampaignState.PAUSED and "dkim: no DKIM key published at md1._domainkey.example.com" in (world.record.reason or "")
+    assert (
+        world.record.state is CampaignState.PAUSED
+        and "dkim: no DKIM key published at md1._domainkey.example.com" in (world.record.reason or "")
+    )
     dns.set("md1._domainkey.example.com", "TXT", [f"v=DKIM1; k=rsa; p={base64.b64encode(PUBLIC_KEY).decode()}"])
     asyncio.run(world.control.resume("c1"))
     world.run()

@@ -168,7 +168,9 @@ class FanoutSettings:
     reserve_seconds: float = 20.0  # FANOUT_RESERVE: a run stops (and continues) with this much time left
     # the pre-flight sender check before a campaign's first send (PREFLIGHT=off: never, whatever the campaign)
     preflight: bool = True
-    delivery_mode: str = "relay"  # DELIVERY_MODE: relay (SPF must include the relay's) or mx (SPF, PTR of the egress IP)
+    delivery_mode: str = (
+        "relay"  # DELIVERY_MODE: relay (SPF must include the relay's) or mx (SPF, PTR of the egress IP)
+    )
     relay_host: str | None = None  # RELAY_HOST: which relay (its SPF include)
     egress_ip: str | None = None  # MX_EGRESS_IP: mx mode, the NAT gateway's Elastic IP
     helo_name: str | None = None  # MX_HELO_NAME: mx mode, the EHLO name the PTR should give
@@ -561,9 +563,7 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
     except ValueError as error:
         raise SettingsError(str(error)) from None
     dns = dns_servers_from_environ(reader)
-    resolver = ResolverSettings(
-        nameservers=dns.nameservers, port=dns.port, timeout=dns.timeout, lifetime=dns.lifetime
-    )
+    resolver = ResolverSettings(nameservers=dns.nameservers, port=dns.port, timeout=dns.timeout, lifetime=dns.lifetime)
     mta_sts = None
     if reader.text("MTA_STS", "on").lower() not in ("off", "false", "0", "no"):
         mta_sts = MtaStsSettings(ca_file=ca_file, policy_host_override=reader.text("MTA_STS_POLICY_HOST", None))

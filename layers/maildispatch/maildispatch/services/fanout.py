@@ -180,9 +180,7 @@ class FanoutService:
     def _preflight_due(self, record: CampaignRecord) -> bool:
         """Before the first group: not opted out, not passed already, nothing checkpointed yet."""
         cp = record.checkpoint
-        return (
-            self._preflight is not None and record.spec.preflight and not cp.preflight_passed and cp.offset == 0
-        )
+        return self._preflight is not None and record.spec.preflight and not cp.preflight_passed and cp.offset == 0
 
     async def _check_sender(self, record: CampaignRecord, outcome: FanoutOutcome) -> CampaignRecord | None:
         """The record to fan out from (the pass recorded), or None: paused, DNS failed (retry) or overtaken."""

@@ -16,10 +16,10 @@ from typing import Literal
 from maildispatch.core.dkim import Algorithm
 from maildispatch.core.sender_check import (
     QUALIFIER_RESULT,
-    DnsAnswer,
     SPF_LOOKUP_LIMIT,
     CheckLine,
     DmarcPolicy,
+    DnsAnswer,
     SpfTerm,
     alignment_verdict,
     dkim_key_verdict,
