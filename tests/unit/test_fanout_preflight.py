@@ -90,7 +90,7 @@ def test_a_failing_check_pauses_the_campaign_before_anything_is_sent_with_the_fa
     assert "unsubscribe" not in reason  # the lines that passed are not in the reason
     assert outcome.tally["preflight_failed"] == 1 and METRIC_NAMES["preflight_failed"] == "CampaignPreflightFailed"
     (event,) = world.paused_events()
-    assert event["reason"] == reason and event["state"] == "paused"
+    assert event["reason"] == reason and event["state"] == "paused" and event["automatic"] is True
     assert {line["check"]: line["status"] for line in event["sender_check"]}["spf"] == "failed"
     assert world.trigger.runs == []  # no continuation: a paused campaign waits for resume
     # a run while paused sends nothing and looks nothing up

@@ -207,7 +207,7 @@ class FanoutService:
             outcome.state = record.state.value
             log.warning("sender check failed: campaign paused", extra={"campaign": spec.campaign_id, "reason": reason})
             lines = [{"check": line.check, "status": line.status, "detail": line.detail} for line in result.lines]
-            await self._publish("Campaign Paused", record, {"sender_check": lines})
+            await self._publish("Campaign Paused", record, {"automatic": True, "sender_check": lines})
             return None
         outcome.tally.add("preflight_passed")
         cp = record.checkpoint.advanced(preflight_passed=True)
