@@ -11,6 +11,11 @@
 The campaign table, fan-out queue and ledger come from --stack's outputs (CampaignTableName,
 FanoutQueueUrl, DeliveryLedgerTableName) or --campaign-table, --fanout-queue-url and --ledger-table.
 `status --watch` redraws a progress bar until the campaign is finished, cancelled or expired.
+
+`start` first prints the sender check of the From domain (as `maildispatch check-sender` would, on
+stderr, informational: the fan-out runs it again before the first send, and a failure pauses the
+campaign); --no-check skips it, as does `"preflight": false` in the document. With --stack the relay,
+mode, DKIM keys and one-click URL are the deployed ones; --nameserver/--dns-port ask a given server.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from maildispatch.adapters.campaign_aws import SqsFanoutTrigger
 from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore, DynamoDbLedgerCounts
-from maildispatch.core.campaign import CampaignStatus, InvalidCampaign, TransitionRefused
+from maildispatch.core.campaign import CampaignStatus, InvalidCampaign, TransitionRefused, parse_campaign
 from maildispatch.services.campaigns import CampaignControl, CampaignExists, NoSuchCampaign
 from maildispatch_cli.aws import Aws
 from maildispatch_cli.errors import CliError, UsageError
@@ -60,6 +66,10 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     start.add_argument("--send-by", help="ISO 8601 with a zone: nothing is sent after it")
     start.add_argument("--rate", type=float, help="recipients per second, at most")
     start.add_argument("--require", action="append", default=[], metavar="VAR", help="a row without VAR is a bad row")
+    start.add_argument("--no-check", action="store_true", help="do not print the From domain's sender check first")
+    start.add_argument("--one-click-url", metavar="URL", help="the check's one-click URL (default: the stack's)")
+    start.add_argument("--nameserver", action="append", default=[], metavar="IP", help="the check asks this server")
+    start.add_argument("--dns-port", type=int, default=53, help="its port (default: 53)")
 
     status = actions.add_parser("status", help="recipients by state, rate and ETA")
     status.add_argument("campaign_id", metavar="ID")
@@ -103,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "start":
             doc = campaign_document(args)
             control = control_for(args, aws)
+            if not args.no_check:
+                print_sender_check(args, doc)
             record = asyncio.run(control.create(doc))
             print(f"{record.campaign_id}\t{record.state.value}")
             return 0
@@ -162,6 +174,58 @@ def campaign_document(args: argparse.Namespace) -> dict[str, Any]:
     if doc["from"] is None:
         raise UsageError("--from is required (or give a campaign FILE)")
     return doc
+
+
+def print_sender_check(args: argparse.Namespace, doc: dict[str, Any], *, out: Any = None) -> None:
+    """The From domain's sender check, as the fan-out will run it before the first send: informational."""
+    from maildispatch.adapters.dns_lookup import LookupSettings
+    from maildispatch_cli import check_sender
+
+    out = out or sys.stderr
+    try:
+        spec = parse_campaign(doc)
+    except InvalidCampaign:
+        return  # said by create, next
+    if not spec.preflight:
+        return
+    stack = getattr(args, "stack", None)
+    parameters = Aws.from_args(args).stack_parameters(stack) if stack else {}
+    url = args.one_click_url or parameters.get("UnsubscribeBaseUrl") or None
+    if url is None and stack:
+        url = Aws.from_args(args).stack_outputs(stack).get("MailApiUrl")
+    check_args = argparse.Namespace(
+        **{
+            **vars(args),
+            "domain": spec.sender_domain,
+            "mode": parameters.get("DeliveryMode") or "relay",
+            "relay_host": None,
+            "spf_include": None,
+            "envelope_domain": None,
+            "egress_ip": parameters.get("MxEgressIp") or None,
+            "helo_name": parameters.get("MxHeloName") or parameters.get("ReportingMta") or None,
+            "dkim_domain": None,
+            "selector": None,
+            "key_file": None,
+            "key_secret": None,
+            "ed25519_selector": None,
+            "ed25519_key_file": None,
+            "ed25519_key_secret": None,
+            "bulk_stream": [spec.stream or "campaign"],
+            "one_click_url": url,
+            "sample_message": None,
+        }
+    )
+    try:
+        setup = replace(check_sender.setup_from(check_args), dkim_required=False)
+    except UsageError as error:
+        print(f"sender check of {spec.sender_domain} not run: {error}", file=out)
+        return
+    dns = LookupSettings(nameservers=tuple(args.nameserver), port=args.dns_port, timeout=2.0, lifetime=3.0)
+    lines = asyncio.run(check_sender.check(setup, dns))
+    print(f"sender check of {spec.sender_domain} (the fan-out runs it again before the first send):", file=out)
+    print(check_sender.format_lines(lines), file=out)
+    if any(line.failed for line in lines):
+        print("a failed check pauses the campaign before anything is sent (fix the DNS, then resume)", file=out)
 
 
 def show(control: CampaignControl, args: argparse.Namespace) -> int:

@@ -22,8 +22,9 @@ from maildispatch.core.campaign import (
     recipient_key,
 )
 from maildispatch.core.ledger import NEVER, LedgerEntry, RecipientState
-from tests.stack.campaign_chaos import CampaignChaosConfig, run_campaign_chaos
+from tests.stack.campaign_chaos import CampaignChaosConfig, run_campaign_chaos, sender_dns
 from tests.stack.cli import maildispatch, one_error_line
+from tests.stack.dns_server import DnsServer
 from tests.stack.moto import aws_client
 from tests.stack.provision import create_table_from_template
 
@@ -153,8 +154,14 @@ def test_the_command_line_starts_pauses_resumes_cancels_and_watches_a_campaign(t
     env, where, sqs, queue = cli_env
     document = tmp_path / "campaign.json"
     document.write_text(json.dumps(SPEC))
-    started = maildispatch("campaign", *where, "start", str(document), env=env)
+    with DnsServer(sender_dns("shop.example.com")) as dns:  # passing SPF and DMARC for the From domain
+        check = ["--nameserver", dns.host, "--dns-port", str(dns.port), "--one-click-url", "https://u.example.com"]
+        started = maildispatch("campaign", *where, "start", str(document), *check, env=env)
     assert (started.returncode, started.stdout) == (0, "spring\tscheduled\n"), started.stderr
+    # the sender check's lines first, on stderr (informational: the fan-out runs it before the first send)
+    assert "sender check of shop.example.com" in started.stderr
+    assert "dmarc        ok      _dmarc.shop.example.com: p=quarantine" in started.stderr
+    assert started.stderr.rstrip().endswith("sender check ok"), started.stderr
     asked = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in asked] == [{"campaign": "spring"}]  # the fan-out is asked to run
 
@@ -174,7 +181,7 @@ def test_the_command_line_builds_a_campaign_from_options_and_names_a_bad_field(c
     started = maildispatch(
         "campaign", *where, "start", "--id", "autumn", "--list", "s3://lists-bucket/lists/autumn.jsonl",
         "--from", "news@shop.example.com", "--template-key", "newsletter/autumn", "--subject", "Autumn",
-        "--require", "code", env=env,
+        "--require", "code", "--no-check", env=env,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
     bad = maildispatch(
@@ -214,6 +221,7 @@ def test_a_small_campaign_reaches_every_recipient_once_through_a_fan_out_kill_an
     assert summary["recipients"] == 40 and summary["invalid_rows"] == details["campaign"]["invalid_rows"] > 0
     assert summary["delivered"] + summary["bounced"] + summary["suppressed"] == 40
     assert details["pause"]["resumed"] is True
+    assert details["campaign"]["preflight_passed"] is True  # the sender check ran against the DNS test server
     checks = details["checks"]
     assert checks["suppressed, yet a copy at the relay"] == 0
     assert checks["bounced, not a dead mailbox (a quota or 4xx reply counted as a bounce?)"] == 0

@@ -5,7 +5,9 @@
 Against moto server, the fault-injecting relay (tests/stack/relay.py, seeded) and the real handlers
 (fan-out, dispatch, bounce): a recipient list in S3 of N unique addresses plus duplicated rows (the
 same address in another case), invalid rows (no address, a missing variable) and suppressed addresses,
-a few dead mailboxes, started through the campaign service as the HTTP API starts it. While it runs:
+a few dead mailboxes, started through the campaign service as the HTTP API starts it. The sender's
+domain publishes passing SPF and DMARC on the DNS test server (tests/stack/dns_server.py), which the
+fan-out's pre-flight sender check asks (DNS_NAMESERVERS). While it runs:
 
 - the fan-out is killed (SIGKILL, in a forked process: tests/stack/event_source.py) at least
   `--fanout-kills` times while it still has rows to read; its queue message comes back after the
@@ -61,6 +63,7 @@ from maildispatch.core.mime import message_id_for
 from maildispatch.core.suppression import Suppression, SuppressionReason
 from maildispatch.runtime.api_campaigns import campaign_control
 from maildispatch.runtime.settings import CampaignApiSettings
+from tests.stack.dns_server import DnsServer
 from tests.stack.event_source import (
     CutOffs,
     EventSourceRunner,
@@ -141,7 +144,10 @@ class CampaignChaosConfig:
     function_env: dict[str, str] = field(default_factory=lambda: dict(CAMPAIGN_FUNCTION_ENV))
     # VERP off, as the template's default (BounceDomain ""): two DynamoDB writes less per recipient on a
     # serial moto; `make chaos` covers VERP under faults.
-    template_parameters: dict[str, str] = field(default_factory=lambda: {"BounceDomain": ""})
+    # an https one-click URL (the local API's is http://127.0.0.1): campaign mail is bulk, the pre-flight wants one
+    template_parameters: dict[str, str] = field(
+        default_factory=lambda: {"BounceDomain": "", "UnsubscribeBaseUrl": "https://mail.shop.example.com"}
+    )
 
     def count(self, given: int | None, share: float, minimum: int = 1) -> int:
         return given if given is not None else max(minimum, round(self.recipients * share))
@@ -218,6 +224,15 @@ class FanoutKills(CutOffs):
         return None
 
 
+def sender_dns(domain: str) -> dict[str, list[tuple[str, str]]]:
+    """What the campaign's pre-flight sender check needs to pass for `domain` in relay mode (the template's
+    RelayHost, smtp.gmail.com): SPF including Google's, a DMARC policy. No DKIM key is configured here."""
+    return {
+        domain: [("TXT", "v=spf1 include:_spf.google.com ~all")],
+        f"_dmarc.{domain}": [("TXT", f"v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}")],
+    }
+
+
 def run_campaign_chaos(
     config: CampaignChaosConfig, workdir: Path, *, moto: MotoServer | None = None
 ) -> CampaignChaosResult:
@@ -226,10 +241,11 @@ def run_campaign_chaos(
     started = time.monotonic()
     planned = plan_list(config)
     with (
+        DnsServer(sender_dns(SENDER.rsplit("@", 1)[1])) as dns,  # the pre-flight check passes on it
         LocalStack(
             workdir / "stack",
             relay_script={},
-            function_env=dict(config.function_env),
+            function_env={**config.function_env, "DNS_NAMESERVERS": dns.host, "DNS_PORT": str(dns.port)},
             moto=moto,
             parameters=dict(config.template_parameters),
         ) as stack,
@@ -469,7 +485,12 @@ def _account(
     outcomes = Counter(f"{i.function_name}:{i.outcome.value}" for i in invocations)
     details = {
         "settled": settled,
-        "campaign": {"state": record.state.value, "reason": record.reason, **status.to_document()},
+        "campaign": {
+            "state": record.state.value,
+            "reason": record.reason,
+            "preflight_passed": record.checkpoint.preflight_passed,
+            **status.to_document(),
+        },
         "ledger_states": dict(states),
         "checks": dict(checks),
         "faults": faults,

@@ -387,6 +387,13 @@ def test_tracing_is_off_by_default_and_a_parameter_turns_it_on(sam, cfn):
 # --- Environment -------------------------------------------------------------------------------
 
 # Globals.Function.Environment: every function gets these.
+UNSUBSCRIBE_BASE_URL_ENV = {
+    "Fn::If": [
+        "HasUnsubscribeBaseUrl",
+        {"Ref": "UnsubscribeBaseUrl"},
+        {"Fn::Sub": "https://${MailApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+    ]
+}
 GLOBAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "maildispatch",
     "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
@@ -421,13 +428,7 @@ EXPECTED_ENVIRONMENT = {
         "RELAY_DAILY_QUOTA": {"Ref": "RelayDailyQuota"},
         "UNSUBSCRIBE_SECRET": {"Ref": "UnsubscribeSigningSecret"},
         # one-click unsubscribe at a custom domain, or by default at the stack's own HTTP API
-        "UNSUBSCRIBE_BASE_URL": {
-            "Fn::If": [
-                "HasUnsubscribeBaseUrl",
-                {"Ref": "UnsubscribeBaseUrl"},
-                {"Fn::Sub": "https://${MailApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
-            ]
-        },
+        "UNSUBSCRIBE_BASE_URL": UNSUBSCRIBE_BASE_URL_ENV,
         "DKIM_KEYS": {"Ref": "DkimKeys"},
         "DKIM_STRICT": {"Ref": "DkimStrict"},
         "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
@@ -468,6 +469,14 @@ EXPECTED_ENVIRONMENT = {
         "SEND_QUEUE_URL": {"Ref": "SendQueue"},
         "FANOUT_QUEUE_URL": {"Ref": "FanoutQueue"},
         "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+        # the campaign pre-flight sender check
+        "DELIVERY_MODE": {"Ref": "DeliveryMode"},
+        "RELAY_HOST": {"Ref": "RelayHost"},
+        "MX_HELO_NAME": {"Fn::If": ["HasMxHeloName", {"Ref": "MxHeloName"}, {"Ref": "ReportingMta"}]},
+        "MX_EGRESS_IP": {"Ref": "MxEgressIp"},
+        "UNSUBSCRIBE_BASE_URL": UNSUBSCRIBE_BASE_URL_ENV,
+        "DKIM_KEYS": {"Ref": "DkimKeys"},
+        "DKIM_SECRETS_PREFIX": {"Ref": "DkimSecretsPrefix"},
     },
     "ReturnedFunction": {
         **GLOBAL_ENVIRONMENT,
@@ -596,6 +605,7 @@ EXPECTED_GRANTS = {
         "dynamodb:Query": {"CampaignTable", "DeliveryLedgerTable"},  # bad rows; the ByCampaign index (counts)
         "dynamodb:BatchGetItem": {"SuppressionTable"},
         "events:PutEvents": {"EventBusName"},
+        "secretsmanager:GetSecretValue": {"DkimSecretsPrefix"},  # the pre-flight compares published DKIM keys
     },
     "ReturnedFunction": {
         **{action: {"ReturnedMailQueue"} for action in POLLER},
@@ -779,6 +789,7 @@ def test_parameter_defaults(cfn):
         "PublishDeliveredEvents": "false",
         "DeliveryMode": "relay",
         "MxHeloName": "",
+        "MxEgressIp": "",
         "VpcId": "",
         "VpcSubnetIds": "",
         "ApiJwtIssuer": "",  # IAM authorization unless an issuer is given

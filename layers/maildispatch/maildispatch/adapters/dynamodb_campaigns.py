@@ -260,6 +260,7 @@ def _checkpoint_json(cp: Checkpoint) -> str:
         "suppressed": cp.suppressed,
         "duplicates": cp.duplicates,
         "done": cp.done,
+        "preflight_passed": cp.preflight_passed,
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
@@ -276,6 +277,7 @@ def _checkpoint(text: str) -> Checkpoint:
         suppressed=int(doc["suppressed"]),
         duplicates=int(doc["duplicates"]),
         done=bool(doc["done"]),
+        preflight_passed=bool(doc.get("preflight_passed", False)),
     )
 
 

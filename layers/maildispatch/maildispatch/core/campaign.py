@@ -133,10 +133,18 @@ class CampaignSpec:
     required_variables: tuple[str, ...] = ()  # a row without one of these is a bad row
     health: HealthLimits = HealthLimits()
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    preflight: bool = True  # False: the fan-out does not check the From domain's DNS before the first send
 
     @property
     def scope(self) -> str:
         return self.list_id or self.campaign_id
+
+    @property
+    def sender_domain(self) -> str:
+        """The From address's domain, lower case (what the pre-flight check looks up)."""
+        sample = Recipient("recipient@example.com", None, MappingProxyType({}), row=0)
+        address = parse_send_request(send_request_for(self, sample)).from_.address
+        return address.rpartition("@")[2].rstrip(".").lower()
 
     def to_document(self) -> dict[str, Any]:
         """The spec as stored (and as `parse_campaign` reads it back)."""
@@ -156,6 +164,7 @@ class CampaignSpec:
             "rate": self.rate,
             "required_variables": list(self.required_variables) or None,
             "tags": dict(self.tags) or None,
+            "preflight": False if not self.preflight else None,
         }
         doc.update({k: v for k, v in optional.items() if v is not None})
         if self.health.min_sample != DEFAULT_HEALTH_MIN_SAMPLE:
@@ -178,6 +187,7 @@ _CAMPAIGN_FIELDS = frozenset(
         "required_variables",
         "health",
         "tags",
+        "preflight",
     }
 )
 
@@ -213,6 +223,9 @@ def parse_campaign(doc: Any, *, campaign_id: str | None = None) -> CampaignSpec:
     list_id = doc.get("list_id")
     if list_id is not None and (not isinstance(list_id, str) or not _CAMPAIGN_ID_RE.fullmatch(list_id)):
         raise InvalidCampaign("list_id", "1 to 63 lowercase letters, digits or '-'")
+    preflight = doc.get("preflight", True)
+    if not isinstance(preflight, bool):
+        raise InvalidCampaign("preflight", "true (default: check the From domain's DNS before the first send) or false")
     spec = CampaignSpec(
         campaign_id=cid,
         recipients=recipients,
@@ -227,6 +240,7 @@ def parse_campaign(doc: Any, *, campaign_id: str | None = None) -> CampaignSpec:
         required_variables=tuple(required),
         health=_health(doc.get("health")),
         tags=MappingProxyType(dict(doc.get("tags") or {})),
+        preflight=preflight,
     )
     sample = Recipient("recipient@example.com", None, MappingProxyType({}), row=0)
     try:
@@ -515,6 +529,7 @@ class Checkpoint:
     suppressed: int = 0  # recipients skipped at fan-out: on the suppression list
     duplicates: int = 0  # rows whose address an earlier row already had
     done: bool = False  # the whole list was read
+    preflight_passed: bool = False  # the sender check passed (or was opted out of): not run again
 
     def advanced(self, **changes: Any) -> Checkpoint:
         return replace(self, **changes)

@@ -58,4 +58,7 @@ METRIC_NAMES = {
     "checkpoint_refused": "CampaignCheckpointsRefused",  # paused, cancelled, or another fan-out moved on
     "interrupted": "CampaignFanoutInterrupted",  # SQS kept refusing entries: the group is sent again later
     "pending": "CampaignRecipientsPending",
+    "preflight_failed": "CampaignPreflightFailed",  # the From domain's sender check failed: the campaign paused
+    "preflight_passed": "CampaignPreflightPassed",
+    "preflight_dns_errors": "CampaignPreflightDnsErrors",  # DNS did not answer the check: the run is retried
 }

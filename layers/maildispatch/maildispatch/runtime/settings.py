@@ -142,6 +142,17 @@ class DispatchSettings:
 
 
 @dataclass(frozen=True)
+class DnsServers:
+    """DNS_NAMESERVERS (comma-separated; empty: the system's), DNS_PORT, DNS_TIMEOUT (per try), DNS_LIFETIME
+    (per lookup): the resolver of mx mode and of the campaign pre-flight check."""
+
+    nameservers: tuple[str, ...] = ()
+    port: int = 53
+    timeout: float = 2.0
+    lifetime: float = 5.0
+
+
+@dataclass(frozen=True)
 class FanoutSettings:
     """The fan-out function: a campaign's list to send requests (runtime/fanout_function.py)."""
 
@@ -155,6 +166,18 @@ class FanoutSettings:
     finish_poll_seconds: int = 60  # how often a fully read campaign counts what is still pending
     read_bytes: int = 1024 * 1024
     reserve_seconds: float = 20.0  # FANOUT_RESERVE: a run stops (and continues) with this much time left
+    # the pre-flight sender check before a campaign's first send (PREFLIGHT=off: never, whatever the campaign)
+    preflight: bool = True
+    delivery_mode: str = (
+        "relay"  # DELIVERY_MODE: relay (SPF must include the relay's) or mx (SPF, PTR of the egress IP)
+    )
+    relay_host: str | None = None  # RELAY_HOST: which relay (its SPF include)
+    egress_ip: str | None = None  # MX_EGRESS_IP: mx mode, the NAT gateway's Elastic IP
+    helo_name: str | None = None  # MX_HELO_NAME: mx mode, the EHLO name the PTR should give
+    unsubscribe_base_url: str | None = None  # UNSUBSCRIBE_BASE_URL: campaign mail's one-click unsubscribe
+    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: the keys whose publication is checked
+    dns: DnsServers = DnsServers()  # DNS_NAMESERVERS, DNS_PORT, DNS_TIMEOUT, DNS_LIFETIME
+    preflight_retry_seconds: int = 60  # PREFLIGHT_RETRY: a check DNS did not answer runs again after this
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> FanoutSettings:
@@ -170,6 +193,15 @@ class FanoutSettings:
             finish_poll_seconds=int(reader.duration("FANOUT_FINISH_POLL", 60.0) or 60),
             read_bytes=reader.integer("FANOUT_READ_BYTES", 1024 * 1024, minimum=4096),
             reserve_seconds=reader.duration("FANOUT_RESERVE", 20.0) or 20.0,
+            preflight=reader.text("PREFLIGHT", "on").lower() not in ("off", "false", "0", "no"),
+            delivery_mode=reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES),
+            relay_host=reader.text("RELAY_HOST", None),
+            egress_ip=reader.text("MX_EGRESS_IP", None),
+            helo_name=reader.text("MX_HELO_NAME", None),
+            unsubscribe_base_url=unsubscribe_base_url(reader.text("UNSUBSCRIBE_BASE_URL", None)),
+            dkim_keys=dkim_keys_from_environ(reader),
+            dns=dns_servers_from_environ(reader),
+            preflight_retry_seconds=int(reader.duration("PREFLIGHT_RETRY", 60.0) or 60),
         )
 
 
@@ -532,17 +564,22 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
         transport.validate()
     except ValueError as error:
         raise SettingsError(str(error)) from None
+    dns = dns_servers_from_environ(reader)
+    resolver = ResolverSettings(nameservers=dns.nameservers, port=dns.port, timeout=dns.timeout, lifetime=dns.lifetime)
+    mta_sts = None
+    if reader.text("MTA_STS", "on").lower() not in ("off", "false", "0", "no"):
+        mta_sts = MtaStsSettings(ca_file=ca_file, policy_host_override=reader.text("MTA_STS_POLICY_HOST", None))
+    return MxDelivery(transport=transport, resolver=resolver, mta_sts=mta_sts)
+
+
+def dns_servers_from_environ(reader: _EnvReader) -> DnsServers:
     nameservers = tuple(n.strip() for n in (reader.text("DNS_NAMESERVERS", "") or "").split(",") if n.strip())
-    resolver = ResolverSettings(
+    return DnsServers(
         nameservers=nameservers,
         port=reader.integer("DNS_PORT", 53, minimum=1),
         timeout=reader.number("DNS_TIMEOUT", 2.0, minimum=0.05),
         lifetime=reader.number("DNS_LIFETIME", 5.0, minimum=0.05),
     )
-    mta_sts = None
-    if reader.text("MTA_STS", "on").lower() not in ("off", "false", "0", "no"):
-        mta_sts = MtaStsSettings(ca_file=ca_file, policy_host_override=reader.text("MTA_STS_POLICY_HOST", None))
-    return MxDelivery(transport=transport, resolver=resolver, mta_sts=mta_sts)
 
 
 class _EnvReader:

@@ -58,6 +58,7 @@ from maildispatch.ports import (
     SendBatches,
     SuppressionList,
 )
+from maildispatch.services.sender_check import CampaignPreflight, PreflightResult
 
 log = logging.getLogger("maildispatch.fanout")
 
@@ -76,6 +77,7 @@ class FanoutPolicy:
     reserve_seconds: float = 20.0  # stop with this much of the invocation left
     finish_poll_seconds: int = 60  # how often a fully read campaign counts its pending recipients
     event_bus_name: str = "default"
+    preflight_retry_seconds: int = 60  # a sender check DNS could not answer is run again after this
 
 
 @dataclass
@@ -86,6 +88,8 @@ class FanoutOutcome:
     state: str
     continue_after: int | None = None  # seconds; None: no continuation asked
     progress: int | None = None  # the `final` counter this run saw, for the continuation
+    retry_after: int | None = None  # seconds: the run could not decide (DNS failed): its message comes back
+    preflight: PreflightResult | None = None  # the sender check this run made, if any
     tally: Tally = field(default_factory=Tally)
 
 
@@ -114,6 +118,7 @@ class FanoutService:
         *,
         suppressions: SuppressionList | None = None,
         events: EventPublisher | None = None,
+        preflight: CampaignPreflight | None = None,
         policy: FanoutPolicy = FanoutPolicy(),
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -125,6 +130,7 @@ class FanoutService:
         self._ledger = ledger
         self._suppressions = suppressions
         self._events = events
+        self._preflight = preflight
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
@@ -158,11 +164,58 @@ class FanoutService:
             return await self._continue(outcome)
         if spec.send_by is not None and now >= spec.send_by:
             return await self._expire(record, outcome)
+        if self._preflight_due(record):
+            checked = await self._check_sender(record, outcome)
+            if checked is None:
+                return outcome
+            record = checked
         if not record.checkpoint.done:
             record = await self._fan_out(record, outcome, time_left)
             if outcome.continue_after is not None or not record.checkpoint.done:
                 return await self._continue(outcome)
         return await self._finish_or_wait(record, outcome, progress)
+
+    # -- the pre-flight sender check -------------------------------------------------------------
+
+    def _preflight_due(self, record: CampaignRecord) -> bool:
+        """Before the first group: not opted out, not passed already, nothing checkpointed yet."""
+        cp = record.checkpoint
+        return self._preflight is not None and record.spec.preflight and not cp.preflight_passed and cp.offset == 0
+
+    async def _check_sender(self, record: CampaignRecord, outcome: FanoutOutcome) -> CampaignRecord | None:
+        """The record to fan out from (the pass recorded), or None: paused, DNS failed (retry) or overtaken."""
+        assert self._preflight is not None
+        spec = record.spec
+        result = await self._preflight.check(spec.sender_domain, stream=spec.stream)
+        outcome.preflight = result
+        if result.transient:
+            log.warning(
+                "sender check: DNS did not answer, the run is retried",
+                extra={"campaign": spec.campaign_id, "reason": result.reason()},
+            )
+            outcome.tally.add("preflight_dns_errors")
+            outcome.retry_after = self._policy.preflight_retry_seconds
+            return None
+        if not result.passed:
+            reason = result.reason()
+            outcome.tally.add("preflight_failed")
+            try:
+                record = await self._store.transition(spec.campaign_id, "pause", now=self._clock(), reason=reason)
+            except TransitionRefused:
+                outcome.state = "stopped"
+                return None
+            outcome.state = record.state.value
+            log.warning("sender check failed: campaign paused", extra={"campaign": spec.campaign_id, "reason": reason})
+            lines = [{"check": line.check, "status": line.status, "detail": line.detail} for line in result.lines]
+            await self._publish("Campaign Paused", record, {"automatic": True, "sender_check": lines})
+            return None
+        outcome.tally.add("preflight_passed")
+        cp = record.checkpoint.advanced(preflight_passed=True)
+        if not await self._store.save_checkpoint(spec.campaign_id, cp, version=record.version):
+            outcome.state = "stopped"
+            outcome.tally.add("checkpoint_refused")
+            return None
+        return _with(record, cp)
 
     # -- reading and sending -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,6 +19,7 @@ from maildispatch.core.sender_check import (
     SPF_LOOKUP_LIMIT,
     CheckLine,
     DmarcPolicy,
+    DnsAnswer,
     SpfTerm,
     alignment_verdict,
     dkim_key_verdict,
@@ -62,6 +63,7 @@ class SenderSetup:
     bulk_streams: tuple[str, ...] = ()
     one_click_url: str | None = None
     sample_headers: Mapping[str, str] | None = field(default=None)  # a bulk message's header fields, lower-case names
+    dkim_required: bool = True  # False: no key configured is a skipped line (the deployment sends such mail unsigned)
 
     @property
     def spf_domain(self) -> str:
@@ -116,6 +118,8 @@ class SenderCheck:
     # -- DKIM --------------------------------------------------------------------------------
 
     async def dkim(self, setup: SenderSetup) -> list[CheckLine]:
+        if not setup.dkim_keys and not setup.dkim_required:
+            return [skipped("dkim", f"no DKIM key configured for {setup.domain}: mail from it goes out unsigned")]
         if not setup.dkim_keys:
             return [
                 failed(
@@ -304,3 +308,81 @@ class _SpfEvaluator:
             if "more than" in found:
                 return found
         return why
+
+
+# -- a campaign's pre-flight --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendingPath:
+    """How the deployment sends, which a campaign's From domain is checked against (the fan-out's settings)."""
+
+    mode: Mode = "relay"
+    relay_host: str | None = None
+    egress_ip: str | None = None  # MX mode
+    helo_name: str | None = None  # MX mode
+    one_click_url: str | None = None  # UNSUBSCRIBE_BASE_URL: campaign mail is bulk
+    # From domain -> (the signing domain, its keys as published), or (None, ()) when no key signs its mail
+    dkim_keys: Callable[[str], tuple[str | None, tuple[DkimKeyToCheck, ...]]] | None = None
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    domain: str
+    lines: tuple[CheckLine, ...]
+    dns_failed: bool = False  # a lookup said nothing either way (SERVFAIL, timeout): no verdict
+
+    @property
+    def passed(self) -> bool:
+        return not any(line.failed for line in self.lines)
+
+    @property
+    def transient(self) -> bool:
+        """Failed lines, but DNS did not answer: try again rather than blame the domain."""
+        return not self.passed and self.dns_failed
+
+    def reason(self) -> str:
+        """The failed lines in one sentence, for the campaign's reason (status, the Paused event)."""
+        failures = "; ".join(f"{line.check}: {line.detail}" for line in self.lines if line.failed)
+        return f"sender check of {self.domain} failed: {failures}"
+
+
+class _Recorded:
+    """A DnsLookup that remembers whether any lookup failed (SERVFAIL, timeout)."""
+
+    def __init__(self, dns: DnsLookup) -> None:
+        self._dns = dns
+        self.failed = False
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        answer = await self._dns.query(name, rdtype)
+        self.failed = self.failed or answer.failed
+        return answer
+
+
+class CampaignPreflight:
+    """The sender check before a campaign's first send: SPF, DKIM (when a key is configured for the domain),
+    DMARC and alignment, one-click unsubscribe (campaign mail is bulk), PTR in MX mode."""
+
+    def __init__(self, dns: DnsLookup, path: SendingPath) -> None:
+        self._dns = dns
+        self._path = path
+
+    async def check(self, domain: str, *, stream: str | None = None) -> PreflightResult:
+        path = self._path
+        dkim_domain, keys = path.dkim_keys(domain) if path.dkim_keys is not None else (None, ())
+        setup = SenderSetup(
+            domain=domain,
+            mode=path.mode,
+            relay_host=path.relay_host,
+            egress_ip=path.egress_ip,
+            helo_name=path.helo_name,
+            dkim_domain=dkim_domain,
+            dkim_keys=keys,
+            bulk_streams=(stream or "campaign",),
+            one_click_url=path.one_click_url,
+            dkim_required=False,
+        )
+        recorded = _Recorded(self._dns)
+        lines = await SenderCheck(recorded).run(setup)
+        return PreflightResult(domain, tuple(lines), dns_failed=recorded.failed)
