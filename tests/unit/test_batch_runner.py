@@ -39,6 +39,20 @@ def test_no_more_than_the_bound_run_at_once():
     assert peak == 3 and all(r.done for r in results)
 
 
+def test_records_start_in_order_and_their_results_come_back_in_order_whenever_they_finish():
+    started = []
+
+    async def process(record):
+        started.append(record.message_id)
+        await asyncio.sleep(0.001 * (10 - int(record.message_id)))  # the first records take longest
+        return RecordResult.retry(record.message_id, visible_after=int(record.message_id))
+
+    records = [sqs_record("{}", message_id=str(i)) for i in range(10)]
+    results, _ = run(records, process, concurrency=3)
+    assert started == [str(i) for i in range(10)]
+    assert [(r.message_id, r.visible_after) for r in results] == [(str(i), i) for i in range(10)]
+
+
 def test_a_record_that_raises_fails_alone_and_keeps_the_queue_visibility():
     async def process(record):
         if record.message_id == "bad":

@@ -7,10 +7,11 @@ import email
 import email.quoprimime
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from maildispatch.core import mime
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.render import RenderedContent, render_content
 from maildispatch.core.request import UNSAFE_HEADER_TEXT, Address, SendRequest, parse_send_request
@@ -524,6 +526,47 @@ def test_any_display_name_reads_back_unchanged(name: str, utf8: bool) -> None:
     assert display_name(built, "From") == name
     assert display_name(built, "To") == name
     assert parsed(built)["To"].addresses[0].addr_spec == f"{local}@example.net"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(ascii_only, tricky, one_line), st.sampled_from(["Subject", "X-Campaign", "X-A-Rather-Long-Header-Name"])
+)
+@example("", "Subject")
+@example(" \t ", "Subject")
+@example("a  b\tc", "Subject")
+@example("x" * 69, "Subject")
+@example("x" * 70, "Subject")
+@example("x" * 66 + " ab", "Subject")  # 78 octets: one line
+@example("x" * 67 + " ab", "Subject")  # 79: folds before "ab"
+@example("=?utf-8?q?hi?=", "Subject")
+def test_a_short_plain_header_is_written_as_word_by_word_folding_writes_it(value: str, name: str) -> None:
+    """Plain ASCII text that fits on one line is written at once; it must be the same field, byte for byte."""
+    assume(not UNSAFE_HEADER_TEXT.search(value))
+
+    for utf8 in (False, True):
+        assert mime._text_header(name, value, utf8).folded == mime._folded_text(name, value.strip(" \t"), utf8)
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        datetime(2026, 12, 5, 10, 0, 0, 999_999, tzinfo=UTC),
+        datetime(2026, 12, 5, 17, 0, 0, 1, tzinfo=timezone(timedelta(hours=7))),  # the same instant, another zone
+        datetime(2026, 12, 5, 5, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 12, 5, 10, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=30, seconds=15))),
+    ],
+)
+def test_the_date_field_is_the_email_packages_in_every_zone(date: datetime) -> None:
+    def built_at(when: datetime) -> BuiltMessage:
+        return build_message(request(), RenderedContent("s", "t", None), [], message_id=MESSAGE_ID, date=when)
+
+    for earlier in (date.replace(microsecond=0), date.astimezone(UTC)):  # an equal time first, for any cache
+        built_at(earlier)
+
+    built = built_at(date)
+
+    assert f"\r\nDate: {format_datetime(date)}\r\n" in built.header_block
 
 
 filenames = st.text(

@@ -17,7 +17,7 @@ from maildispatch.core.producer_envelope import (
     normalise_line_endings,
     unwrap,
 )
-from maildispatch.core.request import InvalidRequest
+from maildispatch.core.request import InvalidRequest, parse_send_request
 from maildispatch.core.retry import RetrySchedule
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService
 from tests.fakes.ledger import InMemoryLedger
@@ -76,6 +76,34 @@ def s3_event(key, *, version=None, sequencer="0055AED6DCD90281E5", size=100, buc
 def test_a_plain_request_is_direct():
     assert unwrap(json.dumps(REQUEST)) == Direct(json.dumps(REQUEST))
     assert isinstance(unwrap("not json"), Direct)
+
+
+def test_a_plain_request_is_decoded_once_and_parses_as_its_text_does():
+    body = json.dumps({**REQUEST, "subject": "Đơn hàng 😀"})
+
+    carried = unwrap(body)
+
+    assert carried.document == json.loads(body)
+    assert parse_send_request(body, decoded=carried.document) == parse_send_request(body)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_request_with_a_non_json_number_is_left_for_the_parser_to_refuse(constant):
+    body = json.dumps(REQUEST)[:-1] + f', "version": {constant}}}'
+
+    carried = unwrap(body)
+
+    assert isinstance(carried, Direct) and carried.document is None
+    with pytest.raises(InvalidRequest, match=f"{constant} is not a JSON number"):
+        parse_send_request(body, decoded=carried.document)
+
+
+def test_an_envelope_may_hold_a_non_json_number_outside_its_request():
+    event = eventbridge(REQUEST)[:-1] + ', "replay": NaN}'
+
+    carried = unwrap(event)
+
+    assert isinstance(carried, Wrapped) and json.loads(carried.body) == REQUEST
 
 
 def test_an_eventbridge_event_carries_its_detail_keyed_by_the_event_id():

@@ -230,6 +230,18 @@ def test_errors_in_the_templates_own_expressions_are_render_errors() -> None:
     assert "ZeroDivisionError" in error.message and error.field == "template.text"
 
 
+def test_an_error_names_the_template_line_it_happened_on() -> None:
+    error = failure(inline(text="Hello,\n\n{{ total / count }}", total=1, count=0))
+
+    assert error.message.startswith("ZeroDivisionError on line 3")
+
+
+def test_output_over_the_cap_is_stopped_between_chunks() -> None:
+    error = failure(inline(text="{{ 'x' * 2000000 }} and {{ 'y' * 2000000 }}"))
+
+    assert error.field == "template.text" and f"renders to more than {render.MAX_RENDERED_CHARS}" in error.message
+
+
 def test_a_template_cannot_make_text_that_mail_cannot_encode() -> None:
     error = failure(inline(text='{{ "\\ud800" }}'))  # Jinja unescapes the literal into a lone surrogate
 
@@ -283,6 +295,32 @@ def test_sandbox_escapes_and_mutations_are_render_errors(payload: str) -> None:
 
     assert error.field == "template.text"
     assert list(request.variables["items"]) == [1] and request.variables["order"] == {"total": 1}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["qty", "missing", "items", "keys", "get", "copy", "pop", "update", "setdefault", "__class__", "__len__",
+     "__dict__", "__name__", "mro", "format", "__init__", "__globals__"],
+)  # fmt: skip
+def test_a_json_objects_members_are_looked_up_as_jinjas_own_sandbox_looks_them_up(name: str) -> None:
+    """Lookups on a dict take a shortcut; what they find (a value, undefined, a refused method) must not change."""
+    from jinja2 import StrictUndefined, Undefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    item = {"qty": 2, "items": "a key that shadows a method"}
+    stock = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+
+    expected, found = stock.getattr(item, name), render._environment(html=False).getattr(item, name)
+
+    if isinstance(expected, Undefined):
+        assert type(found) is type(expected)
+        assert (found._undefined_name, found._undefined_hint, found._undefined_exception) == (
+            expected._undefined_name,
+            expected._undefined_hint,
+            expected._undefined_exception,
+        )
+    else:
+        assert found == expected  # the value, or the same bound method for the sandbox's call checks
 
 
 def test_an_escape_attempt_is_never_executed(tmp_path: Path) -> None:

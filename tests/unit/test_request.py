@@ -130,6 +130,13 @@ def test_a_lone_surrogate_is_refused_naming_its_field() -> None:
     assert rejection('{"from": "a@b.cd", "to": ["x@y.zz"], "subject": "s", "text": "\\udc00"}').field == "text"
 
 
+@pytest.mark.parametrize("text", ["\\udc00", "\\uDC00", "\\uD800", "\udc00"])
+def test_a_lone_surrogate_in_a_queue_body_is_refused_escaped_in_either_case_or_raw(text: str) -> None:
+    body = '{"from": "a@b.cd", "to": ["x@y.zz"], "subject": "s", "text": "' + text + '"}'
+
+    assert rejection(body).field == "text"
+
+
 def test_paired_surrogate_escapes_are_ordinary_text() -> None:
     parsed = parse_send_request(json.dumps(request(subject="Đơn hàng 😀")))  # ensure_ascii escapes the emoji as a pair
 

@@ -28,7 +28,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy as email_policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, MIMEPart
@@ -122,7 +122,7 @@ def _message_headers(
     utf8: bool,
 ) -> list[_PreparedHeader]:
     """The top-level header fields before the body's Content-*, in the documented order."""
-    headers = [_address_header("From", (request.from_,), utf8)]
+    headers = [_from_header(request.from_, utf8)]
     if request.to or not request.cc:
         headers.append(
             _address_header("To", request.to, utf8) if request.to else _header("To", "undisclosed-recipients:;")
@@ -132,11 +132,24 @@ def _message_headers(
     if request.reply_to:
         headers.append(_address_header("Reply-To", request.reply_to, utf8))
     headers.append(_text_header("Subject", content.subject, utf8))
-    headers.append(_header("Date", format_datetime(date)))
+    headers.append(_header("Date", _date_value(date.replace(microsecond=0), date.utcoffset())))
     headers.append(_header("Message-ID", message_id))
     headers.append(_header("MIME-Version", "1.0"))
     headers.extend(_text_header(name, value, utf8) for name, value in request.headers)
     return headers
+
+
+@functools.lru_cache(maxsize=64)
+def _from_header(address: Address, utf8: bool) -> _PreparedHeader:
+    """A sender's From field, written once: a batch mostly comes from a few senders."""
+    return _address_header("From", (address,), utf8)
+
+
+@functools.lru_cache(maxsize=64)
+def _date_value(when: datetime, offset: timedelta | None) -> str:
+    """format_datetime() of a time to the second, which is all it writes; the records of a batch arrive in a
+    few seconds. The offset is in the key because times in different zones compare equal at the same instant."""
+    return format_datetime(when)
 
 
 def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:
@@ -537,9 +550,18 @@ def _one_line(name: str, text: str) -> None:
 def _text_header(name: str, value: str, utf8: bool) -> _PreparedHeader:
     """Unstructured text (Subject, X-*): raw words where possible, encoded-words where needed."""
     _one_line(name, value)
+    text = value.strip(" \t")  # a reader drops the outer whitespace anyway
+    if text and text.isascii() and "=?" not in text and len(name) + 2 + len(text) <= _LINE_LIMIT:
+        # Plain words that fit on the first line: what writing them word by word gives, at once.
+        return _PreparedHeader(name, value, f"{name}: {text}\r\n")
+    return _PreparedHeader(name, value, _folded_text(name, text, utf8))
+
+
+def _folded_text(name: str, text: str, utf8: bool) -> str:
+    """The field `name` with `text`, word by word: folded between words, encoded-words where needed."""
     lines = _FoldedLines(name)
     run_separator, run = " ", ""  # consecutive words to encode, with the whitespace between them
-    for separator, word in _WORD_RE.findall(value.strip(" \t")):  # a reader drops the outer whitespace anyway
+    for separator, word in _WORD_RE.findall(text):
         separator = separator or " "
         if _needs_encoding(separator, word, utf8):
             if run:
@@ -553,7 +575,7 @@ def _text_header(name: str, value: str, utf8: bool) -> _PreparedHeader:
         lines.word(separator, word)
     if run:
         lines.encoded(run_separator, run)
-    return _PreparedHeader(name, value, lines.text())
+    return lines.text()
 
 
 def _address_header(name: str, addresses: Sequence[Address], utf8: bool) -> _PreparedHeader:

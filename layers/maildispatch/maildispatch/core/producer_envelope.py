@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from typing import Any
 from urllib.parse import unquote_plus
@@ -40,6 +40,8 @@ class Direct:
     body: str
     producer: str = "sqs"
     default_key: str | None = None  # None: the SQS message id keys it
+    # The body as the request parser decodes it (parse_send_request's `decoded`), when it was: not twice.
+    document: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,12 @@ def unwrap(body: str) -> Unwrapped:
     """The request a queue record carries. Raises InvalidRequest (naming the field) for a producer's
     envelope of the wrong shape; anything that is not a recognised envelope is returned as Direct, for
     the request parser to judge."""
+    strict = True  # decoded as the request parser decodes: NaN and Infinity refused
     try:
-        doc = json.loads(body)
+        try:
+            doc = json.loads(body, parse_constant=_refuse_constant)
+        except _NotStrictJson:
+            doc, strict = json.loads(body), False  # an envelope may hold them: only its request may not
     except (ValueError, RecursionError):
         return Direct(body)
     if not isinstance(doc, dict):
@@ -101,7 +107,15 @@ def unwrap(body: str) -> Unwrapped:
         return _s3(doc)
     if doc.get("Event") == "s3:TestEvent":
         return Ignored("S3 test event (sent when a bucket notification is configured)")
-    return Direct(body)
+    return Direct(body, document=doc if strict else None)
+
+
+class _NotStrictJson(Exception):
+    """NaN or Infinity in a body: JSON allows neither, json.loads() both (not a ValueError: not a decoding failure)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotStrictJson(name)
 
 
 def _eventbridge(doc: Mapping[str, Any]) -> Wrapped:

@@ -210,6 +210,17 @@ def _environment(html: bool) -> ImmutableSandboxedEnvironment:
                 raise SecurityError(f"'**' would build a number of about {abs(left).bit_length() * right} bits")
             return super().call_binop(context, operator, left, right)
 
+        def getattr(self, obj, attribute):  # type: ignore[no-untyped-def]
+            # `item.qty` on a JSON object. A dict has no instance attributes, so for a name its type
+            # lacks, getattr() can only raise AttributeError and the sandbox then takes obj[name]:
+            # take it at once, without raising and catching an exception per lookup.
+            if type(obj) is dict and isinstance(attribute, str) and attribute not in _DICT_ATTRIBUTES:
+                try:
+                    return obj[attribute]
+                except LookupError:
+                    return self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
         def call(__self, __context, __obj, *args, **kwargs):  # type: ignore[no-untyped-def]
             owner = getattr(__obj, "__self__", None)
             name = getattr(__obj, "__name__", None)
@@ -239,10 +250,17 @@ def _environment(html: bool) -> ImmutableSandboxedEnvironment:
     return environment
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # all that getattr() can find on a plain dict
+
+
 @lru_cache(maxsize=128)
 def _compile(source: str, html: bool) -> Template:
     """Compiling dominates rendering, and a batch renders the same few templates many times."""
-    return _environment(html).from_string(source)
+    compiled = _environment(html).from_string(source)
+    # A template's globals are a ChainMap over the environment's, which every render copies into its
+    # context (and iterates twice to do so). The environment's never change once built: one plain dict.
+    compiled.globals = dict(compiled.globals)
+    return compiled
 
 
 def render_content(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent:
@@ -326,12 +344,18 @@ def _render(field: str, source: str, variables: dict[str, object], *, html: bool
     chunks: list[str] = []
     size = 0
     try:
-        # generate() rather than render(): a runaway template is stopped before it fills memory.
-        for chunk in compiled.generate(variables):
-            size += len(chunk)
-            if size > MAX_RENDERED_CHARS:
-                raise RenderError(field, f"renders to more than {MAX_RENDERED_CHARS} characters")
-            chunks.append(chunk)
+        # Chunk by chunk rather than render(), so a runaway template is stopped before it fills memory;
+        # what Template.generate() does, without its generator around every chunk.
+        try:
+            for chunk in compiled.root_render_func(compiled.new_context(variables)):
+                size += len(chunk)
+                if size > MAX_RENDERED_CHARS:
+                    break
+                chunks.append(chunk)
+        except Exception:
+            compiled.environment.handle_exception()  # re-raises it with a traceback of template lines
+        if size > MAX_RENDERED_CHARS:
+            raise RenderError(field, f"renders to more than {MAX_RENDERED_CHARS} characters")
     except (RenderError, MemoryError):
         raise
     except SecurityError as error:

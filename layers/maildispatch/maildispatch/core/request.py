@@ -419,12 +419,16 @@ def guess_content_type(filename: str) -> str:
     return _CONTENT_TYPES_BY_EXTENSION.get(extension, "application/octet-stream")
 
 
-def parse_send_request(body: str | bytes | Mapping[str, Any]) -> SendRequest:
+def parse_send_request(
+    body: str | bytes | Mapping[str, Any], *, decoded: Mapping[str, Any] | None = None
+) -> SendRequest:
     """Validate a send request. Raises InvalidRequest (and nothing else) naming the field at fault.
 
     A Mapping is taken as already decoded (its size is not checked: it did not come off a queue).
+    `decoded` is the JSON text `body` as json.loads() read it with NaN and Infinity refused, as
+    `producer_envelope.unwrap` keeps it: the body is then checked (size, text) but not decoded twice.
     """
-    doc = _decode(body, enforce_size=True)
+    doc = _decode(body, enforce_size=True, decoded=decoded)
     if _may_hold_surrogates(body):
         _reject_surrogates(doc)
     _reject_unknown(doc, _REQUEST_FIELDS, "")
@@ -532,7 +536,7 @@ def _try_address(value: Any) -> Address | None:
         return None
 
 
-def _decode(body: Any, *, enforce_size: bool) -> Mapping[str, Any]:
+def _decode(body: Any, *, enforce_size: bool, decoded: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     if isinstance(body, Mapping):
         doc: Any = body
     else:
@@ -550,19 +554,21 @@ def _decode(body: Any, *, enforce_size: bool) -> Mapping[str, Any]:
                 _check_body_size(len(text.encode("utf-8", "surrogatepass")), enforce_size)
         else:
             raise InvalidRequest("$", f"expected a JSON document, got {type(body).__name__}")
-        try:
-            doc = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
-        except InvalidRequest:
-            raise
-        except json.JSONDecodeError as error:
-            raise InvalidRequest(
-                "$", f"not valid JSON: {error.msg} (line {error.lineno} column {error.colno})"
-            ) from None
-        except (ValueError, RecursionError) as error:  # huge integers, absurd nesting
-            raise InvalidRequest("$", f"not valid JSON: {error}") from None
+        doc = decoded if decoded is not None else _json_object(text)
     if not isinstance(doc, Mapping):
         raise InvalidRequest("$", "must be a JSON object")
     return doc
+
+
+def _json_object(text: str) -> Any:
+    try:
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+    except InvalidRequest:
+        raise
+    except json.JSONDecodeError as error:
+        raise InvalidRequest("$", f"not valid JSON: {error.msg} (line {error.lineno} column {error.colno})") from None
+    except (ValueError, RecursionError) as error:  # huge integers, absurd nesting
+        raise InvalidRequest("$", f"not valid JSON: {error}") from None
 
 
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
@@ -573,7 +579,9 @@ _SURROGATE_ESCAPE_BYTES_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 def _may_hold_surrogates(body: Any) -> bool:
     """Cheap pre-check: JSON may escape a lone surrogate ("\\ud800"), which no mail can encode."""
     if isinstance(body, str):
-        return bool(_SURROGATE_ESCAPE_RE.search(body) or _SURROGATE_RE.search(body))
+        # The substring tests are a scan in C each and almost always fail; isascii() is a flag.
+        escaped = ("\\ud" in body or "\\uD" in body) and _SURROGATE_ESCAPE_RE.search(body)
+        return bool(escaped or (not body.isascii() and _SURROGATE_RE.search(body)))
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bool(_SURROGATE_ESCAPE_BYTES_RE.search(body))
     return True

@@ -28,7 +28,7 @@ from maildispatch.core.dkim import header_from_domain
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Bounced, Deferred, Envelope, Outcome, Reply, local_reply
-from maildispatch.core.producer_envelope import Ignored, OutboxObject, eml_request, unwrap
+from maildispatch.core.producer_envelope import Direct, Ignored, OutboxObject, eml_request, unwrap
 from maildispatch.core.relay_quota import QuotaKind, RelayQuota, pause_seconds, relay_quota
 from maildispatch.core.render import RenderError
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
@@ -213,7 +213,7 @@ class DispatchService:
                 request = await self._outbox_request(carried)
             else:
                 body = carried.body
-                request = parse_send_request(body)
+                request = parse_send_request(body, decoded=carried.document if isinstance(carried, Direct) else None)
             retry = self._policy.retry_policy(request.stream)
             if retry is None:
                 known = ", ".join(sorted({DEFAULT_STREAM, *self._policy.streams}))
