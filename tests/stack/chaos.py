@@ -140,6 +140,7 @@ class ChaosConfig:
     # the claims; a kill there only leaves claims to take over. Later it can land after the relay
     # accepted a message and before the ledger knows: the window that matters.
     cut_off_delay_s: tuple[float, float] = (0.8, 3.5)
+    cut_off_ladder_s: tuple[float, ...] = ()  # instead of the range: these delays in turn (CutOffs)
     faults: Mapping[str, Any] = field(default_factory=default_faults)
     function_env: Mapping[str, str] = field(default_factory=lambda: dict(CHAOS_FUNCTION_ENV))
     queue_visibility_s: int = 6  # the template's 360 s, compressed: a cut-off batch comes back after this
@@ -264,7 +265,12 @@ def _runner(stack: LocalStack, forks: ForkServer, config: ChaosConfig) -> EventS
         if source.function_logical_id == "DispatchFunction" and config.cut_off_fraction > 0:
             spec = HandlerSpec(str(function.module.__file__), dict(function.environment))
             cut_offs = CutOffs(
-                forks, spec, fraction=config.cut_off_fraction, delay_s=config.cut_off_delay_s, seed=config.seed
+                forks,
+                spec,
+                fraction=config.cut_off_fraction,
+                delay_s=config.cut_off_delay_s,
+                seed=config.seed,
+                ladder_s=config.cut_off_ladder_s,
             )
         sources.append(
             SqsEventSource(

@@ -589,7 +589,11 @@ class ForkedInvocation:
 
 class CutOffs:
     """Which invocations to cut off: each is chosen with probability `fraction` and killed a delay drawn
-    uniformly from `delay_s` after its handler started; seeded, so a seed replays the same choices."""
+    uniformly from `delay_s` after its handler started; seeded, so a seed replays the same choices.
+
+    With `ladder_s`, the chosen invocations take its delays in turn instead (each within ±15 %): kills
+    early and late whatever the machine's speed, where a uniform range suits only one speed (on a fast
+    machine late kills land after the batch finished, on a slow one early kills land before any send)."""
 
     def __init__(
         self,
@@ -599,6 +603,7 @@ class CutOffs:
         fraction: float,
         delay_s: tuple[float, float] = (0.05, 1.0),
         seed: int = 0,
+        ladder_s: tuple[float, ...] = (),
     ) -> None:
         if not 0 <= fraction <= 1:
             raise ValueError(f"fraction must be in [0, 1], got {fraction}")
@@ -608,12 +613,17 @@ class CutOffs:
         self.handler = handler
         self.fraction = fraction
         self.delay_s = delay_s
+        self.ladder_s = ladder_s
+        self._chosen = 0
         self._random = random.Random(seed)
 
     def draw(self) -> float | None:
         """The delay after which to kill the next invocation, or None to run it in process."""
         chosen = self._random.random() < self.fraction
         delay = self._random.uniform(*self.delay_s)  # drawn either way: choices and delays stay in step
+        if chosen and self.ladder_s:
+            delay = self.ladder_s[self._chosen % len(self.ladder_s)] * self._random.uniform(0.85, 1.15)
+        self._chosen += chosen
         return delay if chosen else None
 
 
