@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from maildispatch.core.budget import Draw, Granted
-from maildispatch.core.campaign import BadRow, CampaignRecord, Checkpoint
 from maildispatch.core.ledger import Claim, LedgerEntry
 from maildispatch.core.message_status import MessageStatus
 from maildispatch.core.outcome import Envelope, Outcome
@@ -20,9 +18,13 @@ from maildispatch.core.render import RenderedContent, TemplateSource, render_con
 from maildispatch.core.report import BounceReport
 from maildispatch.core.request import S3Attachment, SendRequest
 from maildispatch.core.return_paths import SentMessage
-from maildispatch.core.sender_check import DnsAnswer
-from maildispatch.core.sns_signature import SignatureCheck
 from maildispatch.core.suppression import Suppression
+
+if TYPE_CHECKING:  # in annotations only: a function that never uses these ports never loads them
+    from maildispatch.core.budget import Draw, Granted
+    from maildispatch.core.campaign import BadRow, CampaignRecord, Checkpoint
+    from maildispatch.core.sender_check import DnsAnswer
+    from maildispatch.core.sns_signature import SignatureCheck
 
 
 class DeliveryLedger(Protocol):
