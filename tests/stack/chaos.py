@@ -271,6 +271,7 @@ def _runner(stack: LocalStack, forks: ForkServer, config: ChaosConfig) -> EventS
                 delay_s=config.cut_off_delay_s,
                 seed=config.seed,
                 ladder_s=config.cut_off_ladder_s,
+                store_log=stack.relay.log_path if config.cut_off_ladder_s else None,
             )
         sources.append(
             SqsEventSource(

@@ -219,7 +219,9 @@ class SqsEventSource:
         lose_response = self.lose_response_for is not None and self.lose_response_for(event)
         cut_off_after_s = self.cut_offs.draw() if self.cut_offs is not None else None
         if cut_off_after_s is not None:
-            return self._invoke_forked(event, record_ids, lose_response, cut_off_after_s)
+            assert self.cut_offs is not None
+            kill_on_store = self.cut_offs.kill_on_store
+            return self._invoke_forked(event, record_ids, lose_response, cut_off_after_s, kill_on_store)
         context = FakeLambdaContext(self.function_name, self.function_timeout_s, self.memory_mb, region=self.region)
         started = time.monotonic()
         try:
@@ -229,7 +231,12 @@ class SqsEventSource:
         return self._settle_response(event, record_ids, started, response, lose_response)
 
     def _invoke_forked(
-        self, event: dict[str, Any], record_ids: tuple[str, ...], lose_response: bool, cut_off_after_s: float
+        self,
+        event: dict[str, Any],
+        record_ids: tuple[str, ...],
+        lose_response: bool,
+        cut_off_after_s: float,
+        kill_on_store: str | None = None,
     ) -> InvocationResult:
         assert self.cut_offs is not None
         started = time.monotonic()
@@ -241,6 +248,7 @@ class SqsEventSource:
             memory_mb=self.memory_mb,
             region=self.region,
             kill_after_s=cut_off_after_s,
+            kill_on_store=kill_on_store,
         )
         settle = {"cut_off_after_s": cut_off_after_s}
         if forked.outcome == "killed":
@@ -593,7 +601,9 @@ class CutOffs:
 
     With `ladder_s`, the chosen invocations take its delays in turn instead (each within ±15 %): kills
     early and late whatever the machine's speed, where a uniform range suits only one speed (on a fast
-    machine late kills land after the batch finished, on a slow one early kills land before any send)."""
+    machine late kills land after the batch finished, on a slow one early kills land before any send).
+    With `store_log` (the relay's log) as well, every other chosen invocation is killed right after the
+    relay logs a stored copy: the window where a takeover could send a second copy, hit by construction."""
 
     def __init__(
         self,
@@ -604,6 +614,7 @@ class CutOffs:
         delay_s: tuple[float, float] = (0.05, 1.0),
         seed: int = 0,
         ladder_s: tuple[float, ...] = (),
+        store_log: Path | None = None,
     ) -> None:
         if not 0 <= fraction <= 1:
             raise ValueError(f"fraction must be in [0, 1], got {fraction}")
@@ -614,6 +625,8 @@ class CutOffs:
         self.fraction = fraction
         self.delay_s = delay_s
         self.ladder_s = ladder_s
+        self.store_log = store_log  # every other chosen invocation dies when the relay stores a copy
+        self.kill_on_store: str | None = None  # for the invocation drawn last
         self._chosen = 0
         self._random = random.Random(seed)
 
@@ -623,6 +636,9 @@ class CutOffs:
         delay = self._random.uniform(*self.delay_s)  # drawn either way: choices and delays stay in step
         if chosen and self.ladder_s:
             delay = self.ladder_s[self._chosen % len(self.ladder_s)] * self._random.uniform(0.85, 1.15)
+        self.kill_on_store = str(self.store_log) if chosen and self.store_log and self._chosen % 2 else None
+        if self.kill_on_store and self.ladder_s:
+            delay = 2 * max(self.ladder_s)  # killed at the relay's first stored copy; this only bounds it
         self._chosen += chosen
         return delay if chosen else None
 
@@ -703,9 +719,11 @@ class ForkServer:
         memory_mb: int = 512,
         region: str = DEFAULT_REGION,
         kill_after_s: float | None = None,
+        kill_on_store: str | None = None,
     ) -> ForkedInvocation:
         """Run the handler on `event` in a forked child; SIGKILL it `kill_after_s` after it started
-        (outcome "killed"), or at `timeout_s` (outcome "timed_out")."""
+        (outcome "killed"), or at `timeout_s` (outcome "timed_out"). With `kill_on_store` (the relay's
+        log), it is killed as soon as the relay logs a stored copy after the child started, if sooner."""
         self.load(spec)
         reply = self._request(
             {
@@ -717,6 +735,7 @@ class ForkServer:
                 "memory_mb": memory_mb,
                 "region": region,
                 "kill_after_s": kill_after_s,
+                "kill_on_store": kill_on_store,
             },
             timeout_s=_FORK_START_TIMEOUT_S + timeout_s,
         )
@@ -778,6 +797,26 @@ def _read_line(fd: int, buffer: bytes, deadline: float) -> tuple[bytes | None, b
         buffer += chunk
     line, _, rest = buffer.partition(b"\n")
     return line, rest
+
+
+def _read_line_until_stored(fd: int, buffer: bytes, deadline: float, store_log: Path) -> tuple[bytes | None, bool]:
+    """The child's result line, or None with True as soon as the relay's log gains a stored copy of a
+    message that is not a DSN (None with False at the deadline)."""
+    offset = store_log.stat().st_size if store_log.exists() else 0
+    while True:
+        line, buffer = _read_line(fd, buffer, min(deadline, time.monotonic() + 0.02))
+        if line is not None:
+            return line, False
+        if store_log.exists() and store_log.stat().st_size > offset:
+            with store_log.open("rb") as log:
+                log.seek(offset)
+                added = log.read()
+            offset += len(added)
+            # the relay logs a stored copy with the file it went to ("stored": "<name>"; null: refused)
+            if any(b'"stored": "' in row and b'"sender": "<>"' not in row for row in added.splitlines()):
+                return None, True
+        if time.monotonic() >= deadline:
+            return None, False
 
 
 # -- the fork server's side (runs in its own interpreter) ----------------------------------------------
@@ -897,7 +936,15 @@ def _supervise(pid: int, read_end: int, request: Mapping[str, Any]) -> dict[str,
     timeout_s = float(request["timeout_s"])
     kill_after_s = request.get("kill_after_s")
     limit = timeout_s if kill_after_s is None else min(float(kill_after_s), timeout_s)
-    line, _ = _read_line(read_end, buffer, started + limit)
+    store_log = request.get("kill_on_store")
+    if store_log:
+        line, stored = _read_line_until_stored(read_end, buffer, started + limit, Path(store_log))
+        if line is None and stored:
+            os.kill(pid, signal.SIGKILL)  # right after the relay accepted a copy: the window that matters
+            os.waitpid(pid, 0)
+            return {"outcome": "killed", "ran_s": time.monotonic() - started}
+    else:
+        line, _ = _read_line(read_end, buffer, started + limit)
     if line is None:
         os.kill(pid, signal.SIGKILL)  # the Lambda timeout: no clean-up, no response
         os.waitpid(pid, 0)

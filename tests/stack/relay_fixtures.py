@@ -195,6 +195,11 @@ class RelayProcess:
     ) -> None:
         self.stop()
 
+    @property
+    def log_path(self) -> Path:
+        """The relay's event log (JSON lines: connect, commands, each stored copy)."""
+        return self._path("log.jsonl")
+
     def _path(self, name: str) -> Path:
         return self.directory / name
 
