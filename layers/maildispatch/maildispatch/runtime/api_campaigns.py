@@ -26,11 +26,11 @@ from maildispatch.adapters.aws import EventBridgePublisher, aws_client, io_execu
 from maildispatch.adapters.campaign_aws import SchedulerCampaignSchedules, SqsFanoutTrigger
 from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore, DynamoDbLedgerCounts
 from maildispatch.core.campaign import CampaignRecord, InvalidCampaign, TransitionRefused
+from maildispatch.runtime.api_problems import field_error, problem
 from maildispatch.runtime.settings import CampaignApiSettings
 from maildispatch.services.campaigns import CampaignControl, CampaignExists, NoSuchCampaign
 
 JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
 MAX_CAMPAIGN_BYTES = 256 * 1024
 _T = TypeVar("_T")
 
@@ -65,31 +65,27 @@ def campaigns_router(
         try:
             return run(step())  # type: ignore[no-any-return]
         except InvalidCampaign as error:
-            return _problem(
-                400, "invalid-campaign", str(error), errors=[{"field": error.field, "detail": error.message}]
-            )
+            return problem(400, "invalid-campaign", str(error), errors=[field_error(error.field, error.message)])
         except NoSuchCampaign as error:
-            return _problem(404, "unknown-campaign", str(error))
+            return problem(404, "unknown-campaign", str(error))
         except CampaignExists as error:
-            return _problem(409, "campaign-exists", str(error))
+            return problem(409, "campaign-exists", str(error))
         except TransitionRefused as error:
-            return _problem(409, "campaign-state", str(error), state=error.state.value)
+            return problem(409, "campaign-state", str(error), state=error.state.value)
 
     @router.post("/campaigns")
     def post_campaign() -> Response[str]:
-        event = router.current_event.raw_event
+        body = _body(router.current_event.raw_event)
         try:
-            doc = json.loads(_body(event)) if _body(event).strip() else None
+            doc = json.loads(body) if body.strip() else None
         except ValueError as error:
-            return _problem(
-                400, "invalid-campaign", f"$: not valid JSON: {error}", errors=[{"field": "$", "detail": str(error)}]
+            return problem(
+                400, "invalid-campaign", f"$: not valid JSON: {error}", errors=[field_error("$", str(error))]
             )
-        if len(_body(event).encode("utf-8")) > MAX_CAMPAIGN_BYTES:
-            return _problem(413, "body-too-large", f"a campaign document is at most {MAX_CAMPAIGN_BYTES} bytes")
+        if len(body.encode("utf-8")) > MAX_CAMPAIGN_BYTES:
+            return problem(413, "body-too-large", f"a campaign document is at most {MAX_CAMPAIGN_BYTES} bytes")
         if not isinstance(doc, dict):
-            return _problem(
-                400, "invalid-campaign", "$: a JSON object", errors=[{"field": "$", "detail": "a JSON object"}]
-            )
+            return problem(400, "invalid-campaign", "$: a JSON object", errors=[field_error("$", "a JSON object")])
         answer = call(lambda: control.create(doc))
         if isinstance(answer, Response):
             return answer
@@ -119,7 +115,7 @@ def campaigns_router(
     def act(campaign_id: str, action: str) -> Response[str]:
         actions = {"pause": control.pause, "resume": control.resume, "cancel": control.cancel}
         if action not in actions:
-            return _problem(404, "not-found", f"no action {action!r}; there are pause, resume and cancel")
+            return problem(404, "not-found", f"no action {action!r}; there are pause, resume and cancel")
         answer = call(lambda: actions[action](unquote(campaign_id)))
         if isinstance(answer, Response):
             return answer
@@ -149,14 +145,3 @@ def _body(event: dict[str, Any]) -> str:
     if event.get("isBase64Encoded"):
         return base64.b64decode(body).decode("utf-8", errors="replace")
     return str(body)
-
-
-def _problem(status: int, kind: str, detail: str, **extra: Any) -> Response[str]:
-    doc = {
-        "type": f"urn:maildispatch:problem:{kind}",
-        "title": kind.replace("-", " "),
-        "status": status,
-        "detail": detail,
-    }
-    doc.update(extra)
-    return Response(status, PROBLEM_JSON, json.dumps(doc, ensure_ascii=False))

@@ -26,6 +26,10 @@ TITLES = {
     "idempotency-key-reused": "This Idempotency-Key was used for a different request",
     "unavailable": "The service could not take the request now",
     "internal-error": "The request failed inside the service",
+    "invalid-campaign": "The campaign document is not valid",
+    "unknown-campaign": "No campaign with this id is known",
+    "campaign-exists": "A campaign with this id exists already",
+    "campaign-state": "The campaign's state does not allow this",
 }
 
 

@@ -46,6 +46,7 @@ from maildispatch.ports import MessageSigner
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.runtime.warm_mx import WarmMx
+from maildispatch.runtime.warm_relay import WarmRelay
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
 from maildispatch.services.pacing import RelayPacer
 
@@ -74,7 +75,7 @@ class DispatchFunction(SqsBatchFunction):
             )
         )
         self._policy = dispatch_policy(settings)
-        self._transport: RelayTransport | None = None  # kept across warm invocations
+        self._relay = WarmRelay()  # kept across warm invocations
         self._mx = WarmMx(tls_reporter=self._tls_report)  # the same, in mx mode
         self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
         self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
@@ -104,13 +105,7 @@ class DispatchFunction(SqsBatchFunction):
 
     async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
         """The container's transport for `relay`, with its expired idle connections closed."""
-        if self._transport is not None and self._transport.settings != relay:
-            old, self._transport = self._transport, None
-            await old.close()
-        if self._transport is None:
-            self._transport = RelayTransport(relay)
-        await self._transport.expire_idle()
-        return self._transport
+        return await self._relay.transport(relay)
 
     async def mx_transport(self, mx: MxDelivery) -> MxTransport:
         """The container's MX transport, with the previous invocation's failed destinations forgotten."""
@@ -121,9 +116,7 @@ class DispatchFunction(SqsBatchFunction):
             self._tally.add("tls_policy_failures")
 
     async def aclose(self) -> None:
-        if self._transport is not None:
-            transport, self._transport = self._transport, None
-            await transport.close()
+        await self._relay.close()
         await self._mx.close()
 
     @asynccontextmanager

@@ -1,8 +1,8 @@
 """The container's relay transport, kept across warm invocations by a function that sends mail.
 
 A Lambda container runs one invocation at a time and keeps the function object (and its event
-loop, runtime/sqs_batch.py) between them. The bounce function keeps its RelayTransport here (the
-dispatch function keeps its own the same way, beside its MX transport), so a warm invocation
+loop, runtime/sqs_batch.py) between them. The dispatch and bounce functions keep their
+RelayTransport here (in mx mode, runtime/warm_mx.py does the same for MX sessions), so a warm invocation
 sends over the connections the previous one left open, without a new TCP, TLS and AUTH handshake.
 Each invocation starts by QUITting connections idle past the relay settings' `idle_timeout` (the
 loop did not run while the container was frozen); the transport checks one that waited longer
