@@ -14,8 +14,8 @@ from maildispatch.core.campaign import (
     CampaignState,
     Checkpoint,
     TransitionRefused,
-    campaign_of_key,
 )
+from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.ledger import NEVER, RecipientState
 from maildispatch.ports import ContentMissing
 

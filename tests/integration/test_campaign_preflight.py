@@ -11,7 +11,8 @@ import sys
 from maildispatch.core.campaign import CampaignState
 from maildispatch.runtime.api_campaigns import campaign_control
 from maildispatch.runtime.fanout_function import FanoutFunction
-from maildispatch.runtime.settings import CampaignApiSettings, FanoutSettings
+from maildispatch.runtime.settings_api import CampaignApiSettings
+from maildispatch.runtime.settings_fanout import FanoutSettings
 from tests.stack.campaign_chaos import sender_dns
 from tests.stack.dns_server import DnsServer
 from tests.stack.event_source import build_sqs_event

@@ -19,8 +19,8 @@ from maildispatch.core.campaign import (
     Checkpoint,
     TransitionRefused,
     parse_campaign,
-    recipient_key,
 )
+from maildispatch.core.campaign_keys import recipient_key
 from maildispatch.core.ledger import NEVER, LedgerEntry, RecipientState
 from tests.stack.campaign_chaos import CampaignChaosConfig, run_campaign_chaos, sender_dns
 from tests.stack.cli import maildispatch, one_error_line

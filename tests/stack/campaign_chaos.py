@@ -58,11 +58,12 @@ from pathlib import Path
 from typing import Any
 
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
-from maildispatch.core.campaign import CampaignState, recipient_key
+from maildispatch.core.campaign import CampaignState
+from maildispatch.core.campaign_keys import recipient_key
 from maildispatch.core.mime import message_id_for
 from maildispatch.core.suppression import Suppression, SuppressionReason
 from maildispatch.runtime.api_campaigns import campaign_control
-from maildispatch.runtime.settings import CampaignApiSettings
+from maildispatch.runtime.settings_api import CampaignApiSettings
 from tests.stack.dns_server import DnsServer
 from tests.stack.event_source import (
     CutOffs,

@@ -16,16 +16,15 @@ from maildispatch.core.campaign import (
     Recipient,
     RowSplitter,
     TransitionRefused,
-    campaign_of_key,
     fields_of_row,
     health_breach,
     next_state,
     parse_campaign,
     parse_header,
     recipient_from_fields,
-    recipient_key,
     send_request_for,
 )
+from maildispatch.core.campaign_keys import campaign_of_key, recipient_key
 from maildispatch.core.request import parse_send_request
 
 SPEC = {

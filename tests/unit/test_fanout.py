@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from maildispatch.core.campaign import CampaignRecord, CampaignState, parse_campaign, recipient_key
+from maildispatch.core.campaign import CampaignRecord, CampaignState, parse_campaign
+from maildispatch.core.campaign_keys import recipient_key
 from maildispatch.core.suppression import Suppression
 from maildispatch.services.campaigns import CampaignControl
 from maildispatch.services.fanout import FanoutPolicy, FanoutService

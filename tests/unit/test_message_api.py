@@ -12,7 +12,8 @@ from maildispatch.core.request import InvalidRequest
 from maildispatch.ports import SubmissionFailed
 from maildispatch.runtime.api_caller import caller_identity
 from maildispatch.runtime.api_idempotency import InvalidIdempotencyKey, idempotency_key
-from maildispatch.runtime.settings import ApiSettings, SettingsError
+from maildispatch.runtime.settings import SettingsError
+from maildispatch.runtime.settings_api import ApiSettings
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage, derive_message_key
 from tests.fakes.message_api import FakeMessageLedger, FakeSubmissionQueue, FakeUploadSigner
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from maildispatch.runtime.settings import BounceFunctionSettings, DispatchSettings, SettingsError
+from maildispatch.runtime.settings import DispatchSettings, SettingsError
+from maildispatch.runtime.settings_bounce import BounceFunctionSettings
 
 BASE = {"SEND_QUEUE_URL": "q", "DEAD_LETTER_QUEUE_URL": "dlq", "LEDGER_TABLE": "t"}
 MX = {**BASE, "DELIVERY_MODE": "mx", "MX_HELO_NAME": "out.example.com"}

@@ -12,7 +12,8 @@ from maildispatch.core.sns_signature import (
     is_trusted_cert_url,
     signed_message,
 )
-from maildispatch.runtime.settings import ReturnedFunctionSettings, SettingsError
+from maildispatch.runtime.settings import SettingsError
+from maildispatch.runtime.settings_bounce import ReturnedFunctionSettings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses"
 

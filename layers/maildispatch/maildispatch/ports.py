@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from maildispatch.core.ledger import Claim, LedgerEntry
-from maildispatch.core.message_status import MessageStatus
 from maildispatch.core.outcome import Envelope, Outcome
 from maildispatch.core.producer_envelope import OutboxObject
 from maildispatch.core.render import RenderedContent, TemplateSource, render_content
@@ -23,6 +22,7 @@ from maildispatch.core.suppression import Suppression
 if TYPE_CHECKING:  # in annotations only: a function that never uses these ports never loads them
     from maildispatch.core.budget import Draw, Granted
     from maildispatch.core.campaign import BadRow, CampaignRecord, Checkpoint
+    from maildispatch.core.message_status import MessageStatus
     from maildispatch.core.sender_check import DnsAnswer
     from maildispatch.core.sns_signature import SignatureCheck
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from maildispatch.core.campaign import campaign_of_key
+from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.ledger import (
     DUE_TOLERANCE_SECONDS,
     RETENTION_SECONDS,

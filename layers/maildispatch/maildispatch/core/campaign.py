@@ -16,7 +16,6 @@ the send request for a recipient, health (bounce and complaint rates) and the st
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -28,15 +27,14 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
+from maildispatch.core.campaign_keys import CAMPAIGN_ID_RE, recipient_key
 from maildispatch.core.request import InvalidRequest, parse_address, parse_send_request
 
-CAMPAIGN_KEY_PREFIX = "cmp."  # message keys cmp.<campaign id>.<32 hex>: the ledger finds the campaign from the key
 MAX_ROW_BYTES = 64 * 1024  # a longer row (an unclosed quote, a binary file) is reported and skipped
 DEFAULT_BOUNCE_RATE_LIMIT = 0.05
 DEFAULT_COMPLAINT_RATE_LIMIT = 0.001
 DEFAULT_HEALTH_MIN_SAMPLE = 100  # recipients attempted before a rate can pause the campaign
 RESERVED_COLUMNS = ("email", "name")
-_CAMPAIGN_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 ListFormat = Literal["csv", "jsonl"]
@@ -203,7 +201,7 @@ def parse_campaign(doc: Any, *, campaign_id: str | None = None) -> CampaignSpec:
     if unknown:
         raise InvalidCampaign(unknown[0], f"unknown field; allowed: {', '.join(sorted(_CAMPAIGN_FIELDS))}")
     cid = doc.get("id", campaign_id)
-    if not isinstance(cid, str) or not _CAMPAIGN_ID_RE.fullmatch(cid):
+    if not isinstance(cid, str) or not CAMPAIGN_ID_RE.fullmatch(cid):
         raise InvalidCampaign("id", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
     recipients = _recipient_list(doc.get("list"))
     if "from" not in doc:
@@ -221,7 +219,7 @@ def parse_campaign(doc: Any, *, campaign_id: str | None = None) -> CampaignSpec:
     if not isinstance(required, list) or not all(isinstance(v, str) and _VARIABLE_RE.fullmatch(v) for v in required):
         raise InvalidCampaign("required_variables", "a list of variable names (letters, digits, '_')")
     list_id = doc.get("list_id")
-    if list_id is not None and (not isinstance(list_id, str) or not _CAMPAIGN_ID_RE.fullmatch(list_id)):
+    if list_id is not None and (not isinstance(list_id, str) or not CAMPAIGN_ID_RE.fullmatch(list_id)):
         raise InvalidCampaign("list_id", "1 to 63 lowercase letters, digits or '-'")
     preflight = doc.get("preflight", True)
     if not isinstance(preflight, bool):
@@ -346,26 +344,6 @@ def normalise_address(value: Any) -> str:
     if address.name:
         raise InvalidRequest("email", "a bare address, without a display name")
     return f"{address.local_part}@{address.domain.lower()}"
-
-
-def recipient_key(campaign_id: str, address: str) -> str:
-    """The recipient's message key: the campaign plus a hash of the address, the same on every enqueue."""
-    return f"{CAMPAIGN_KEY_PREFIX}{campaign_id}.{recipient_hash(address)}"
-
-
-def recipient_hash(address: str) -> str:
-    """32 hex digits of SHA-256 over the address as the ledger keys it (lower-cased)."""
-    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:32]
-
-
-def campaign_of_key(message_key: str | None) -> str | None:
-    """The campaign a message key belongs to (None for any other key)."""
-    if not message_key or not message_key.startswith(CAMPAIGN_KEY_PREFIX):
-        return None
-    cid, dot, digest = message_key[len(CAMPAIGN_KEY_PREFIX) :].rpartition(".")
-    if not dot or len(digest) != 32 or not _CAMPAIGN_ID_RE.fullmatch(cid):
-        return None
-    return cid
 
 
 def recipient_from_fields(
@@ -627,6 +605,17 @@ class CampaignRecord:
     @property
     def campaign_id(self) -> str:
         return self.spec.campaign_id
+
+    def dispatch_action(self, now: float) -> Literal["send", "hold", "drop"]:
+        """What dispatch does with this campaign's records before any claim: a paused (or not yet
+        started) campaign's wait, a cancelled or expired one's (or past its send-by) are dropped unsent."""
+        if self.state in (CampaignState.CANCELLED, CampaignState.EXPIRED) or (
+            self.spec.send_by is not None and now >= self.spec.send_by
+        ):
+            return "drop"
+        if self.state in (CampaignState.PAUSED, CampaignState.SCHEDULED):
+            return "hold"
+        return "send"
 
 
 def health_breach(limits: HealthLimits, *, attempted: int, bounced: int, complained: int) -> str | None:

@@ -31,7 +31,6 @@ from maildispatch.core.outcome import Reply
 from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason
 from maildispatch.core.return_paths import VERIFIED_MATCHES
-from maildispatch.core.returned_mail.model import CONFIDENCE_WEAK, REPUTATION_REASONS
 from maildispatch.core.sender_refusal import is_about_sender
 
 
@@ -86,12 +85,13 @@ def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
     Hard only on strong evidence (an explicit code, an unambiguous phrase); when unsure, soft: a wrong
     hard verdict takes a working address off every future send, a missed one costs a few attempts.
     """
+    # The classifier loads with the first failure to read, not with dispatch's cold start.
+    from maildispatch.core.returned_mail.model import CONFIDENCE_WEAK, is_hard
+    from maildispatch.core.returned_mail.reason import assess
+
     if recipient.classification is not None:  # a report without a confidence predates it: as classified
         weak = recipient.confidence == CONFIDENCE_WEAK
         return recipient.classification, (False if weak and recipient.hard else recipient.hard)
-    from maildispatch.core.returned_mail.model import is_hard
-    from maildispatch.core.returned_mail.reason import assess
-
     found = assess(recipient.status, recipient.reply_code, recipient.diagnostic)
     hard = is_hard(found.reason, recipient.status, recipient.reply_code)
     return found.reason, (False if hard and found.confidence == CONFIDENCE_WEAK else hard)
@@ -118,6 +118,8 @@ def suppression_decision(report: BounceReport, *, now: float) -> SuppressionDeci
         )
     if report.reason not in (ReportReason.REJECTED, ReportReason.RETURNED, ReportReason.EXPIRED):
         return SuppressionDecision()
+    from maildispatch.core.returned_mail.model import REPUTATION_REASONS
+
     suppress, soft, blocks, sender = [], [], 0, 0
     for recipient in report.recipients:
         if is_about_sender(recipient.command, recipient.status, recipient.diagnostic) or _about_relay_quota(recipient):

@@ -27,7 +27,7 @@ from maildispatch.adapters.campaign_aws import SchedulerCampaignSchedules, SqsFa
 from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore, DynamoDbLedgerCounts
 from maildispatch.core.campaign import CampaignRecord, InvalidCampaign, TransitionRefused
 from maildispatch.runtime.api_problems import field_error, problem
-from maildispatch.runtime.settings import CampaignApiSettings
+from maildispatch.runtime.settings_api import CampaignApiSettings
 from maildispatch.services.campaigns import CampaignControl, CampaignExists, NoSuchCampaign
 
 JSON = "application/json"

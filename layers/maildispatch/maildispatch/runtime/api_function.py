@@ -30,7 +30,7 @@ from maildispatch.runtime.api_idempotency import IdempotentSubmissions, InvalidI
 from maildispatch.runtime.api_messages import BodyTooLarge, messages_router
 from maildispatch.runtime.api_problems import field_error, problem
 from maildispatch.runtime.api_unsubscribe import unsubscribe_router, unsubscribe_service
-from maildispatch.runtime.settings import ApiSettings, UnsubscribeSettings
+from maildispatch.runtime.settings_api import ApiSettings, UnsubscribeSettings
 from maildispatch.services.campaigns import CampaignControl
 from maildispatch.services.message_api import MessageApi, MessageApiPolicy, UnknownMessage
 from maildispatch.services.unsubscribe import UnsubscribeService

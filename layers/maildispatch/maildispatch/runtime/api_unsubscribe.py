@@ -26,7 +26,7 @@ from maildispatch.adapters.aws import EventBridgePublisher, aws_client, fetch_se
 from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.unsubscribe import MAX_TOKEN_CHARS, ONE_CLICK, Subscription
-from maildispatch.runtime.settings import UnsubscribeSettings
+from maildispatch.runtime.settings_api import UnsubscribeSettings
 from maildispatch.services.unsubscribe import UnsubscribeService
 
 HTML = "text/html; charset=utf-8"

@@ -30,7 +30,7 @@ from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.tally import Tally
 from maildispatch.ports import MailTransport
-from maildispatch.runtime.settings import BounceFunctionSettings
+from maildispatch.runtime.settings_bounce import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.runtime.warm_mx import WarmMx
 from maildispatch.runtime.warm_relay import WarmRelay

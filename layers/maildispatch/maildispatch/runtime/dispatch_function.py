@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from maildispatch.adapters.aws import (
     OUTBOX_PREFIX,
@@ -34,7 +34,6 @@ from maildispatch.adapters.aws import (
     io_executor,
 )
 from maildispatch.adapters.dynamodb_budget import DynamoDbRelayBudget, relay_budget
-from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.dynamodb_suppression import suppression_list
@@ -42,7 +41,7 @@ from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
 from maildispatch.core.tally import Tally
-from maildispatch.ports import MessageSigner
+from maildispatch.ports import CampaignStore, MessageSigner
 from maildispatch.runtime.settings import DispatchSettings, MxDelivery
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.runtime.warm_mx import WarmMx
@@ -54,6 +53,22 @@ if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold star
     from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
+
+
+class CampaignStoreOnFirstUse:
+    """The campaign store, built when dispatch meets its first campaign record: transactional mail's
+    cold start never loads the campaign model, its adapter or the health service."""
+
+    def __init__(self, table: str) -> None:
+        self._table = table
+        self._store: CampaignStore | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._store is None:
+            from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
+
+            self._store = DynamoDbCampaignStore(aws_client("dynamodb"), self._table, io_executor())
+        return getattr(self._store, name)
 
 
 class DispatchFunction(SqsBatchFunction):
@@ -80,6 +95,9 @@ class DispatchFunction(SqsBatchFunction):
         self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
         self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
         self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
+        self.campaigns = (
+            cast(CampaignStore, CampaignStoreOnFirstUse(settings.campaign_table)) if settings.campaign_table else None
+        )
 
     def relay_budget(self, relay: RelaySettings) -> DynamoDbRelayBudget | None:
         """The shared budget of `relay`, or None when no rate or quota is configured (no budget calls)."""
@@ -164,11 +182,7 @@ class DispatchFunction(SqsBatchFunction):
             publisher=EventBridgePublisher() if self.settings.delivered_events else None,
             pacer=pacer,
             signer=self.dkim_signer(),
-            campaigns=(
-                DynamoDbCampaignStore(aws_client("dynamodb"), self.settings.campaign_table, io_executor())
-                if self.settings.campaign_table
-                else None
-            ),
+            campaigns=self.campaigns,
             campaign_events=EventBridgePublisher(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )

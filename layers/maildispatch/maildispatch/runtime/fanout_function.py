@@ -20,7 +20,7 @@ from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore, Dyna
 from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.core.sqs_record import RecordResult, SqsRecord
 from maildispatch.core.tally import Tally
-from maildispatch.runtime.settings import FanoutSettings
+from maildispatch.runtime.settings_fanout import FanoutSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.fanout import FanoutPolicy, FanoutService
 from maildispatch.services.sender_check import CampaignPreflight, DkimKeyToCheck, SendingPath

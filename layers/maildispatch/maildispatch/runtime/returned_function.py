@@ -16,7 +16,7 @@ from maildispatch.adapters.aws import (
 )
 from maildispatch.adapters.dynamodb_return_paths import DynamoDbReturnPathIndex
 from maildispatch.adapters.sns_signature import SnsSignatureVerifier
-from maildispatch.runtime.settings import ReturnedFunctionSettings
+from maildispatch.runtime.settings_bounce import ReturnedFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
 from maildispatch.services.returned_mail import ReturnedMailService
 

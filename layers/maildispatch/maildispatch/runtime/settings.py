@@ -1,7 +1,10 @@
 """Typed settings, read once at the edge from the function's environment.
 
-The core never reads environment variables; handlers call `DispatchSettings.from_environ`
-or `BounceSettings.from_environ` once per container and pass the result in.
+The core never reads environment variables; handlers call `DispatchSettings.from_environ` (or another
+function's settings) once per container and pass the result in. This module holds the environment
+reader, the parsers the functions share and the dispatch function's settings; each other function's
+settings are in their own module (settings_api, settings_bounce, settings_fanout), so that no function's
+cold start builds the settings classes of the others.
 """
 
 from __future__ import annotations
@@ -14,15 +17,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.budget import BudgetConfig
-from maildispatch.core.dkim import SigningDomain
 from maildispatch.core.request import ascii_domain
 from maildispatch.core.retry import DEFAULT_STREAM, RetrySchedule, parse_duration
-from maildispatch.core.sns_signature import is_loopback_host
 
-if TYPE_CHECKING:  # imported when mx mode is configured: relay mode's cold start never loads dnspython
+if TYPE_CHECKING:  # imported when configured: relay mode never loads dnspython, a stack without DKIM_KEYS core.dkim
     from maildispatch.adapters.dns_resolver import ResolverSettings
     from maildispatch.adapters.mta_sts import MtaStsSettings
     from maildispatch.adapters.smtp_mx import MxSettings
+    from maildispatch.core.dkim import SigningDomain
 
 
 class SettingsError(ValueError):
@@ -38,9 +40,6 @@ UNCERTAIN_POLICIES = {
 
 
 DELIVERY_MODES = {"relay": "relay", "mx": "mx"}
-# How long the bounce function in mx mode retries a DSN the sender's MX keeps deferring: Exim's default
-# ignore_bounce_errors_after (Postfix's bounce_queue_lifetime is 5 days); then it is dropped and counted.
-DSN_MAX_AGE_MX = 2 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class DispatchSettings:
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> DispatchSettings:
-        reader = _EnvReader(env)
+        reader = EnvReader(env)
         mode = reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES)
         has_relay = bool(reader.text("SMTP_HOST", None) or reader.text("RELAY_PARAMETER", None))
         return cls(
@@ -111,7 +110,7 @@ class DispatchSettings:
             reporting_mta=reader.text("REPORTING_MTA", "maildispatch.invalid"),
             content_bucket=reader.text("CONTENT_BUCKET", None),
             outbox_bucket=reader.text("OUTBOX_BUCKET", None),
-            attachment_prefix=_attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
+            attachment_prefix=attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
             suppression_table=reader.text("SUPPRESSION_TABLE", None),
             concurrency=reader.integer("DISPATCH_CONCURRENCY", 32, minimum=1),
             retry_schedules=retry_schedules_from_environ(reader),
@@ -152,85 +151,6 @@ class DnsServers:
     lifetime: float = 5.0
 
 
-@dataclass(frozen=True)
-class FanoutSettings:
-    """The fan-out function: a campaign's list to send requests (runtime/fanout_function.py)."""
-
-    campaign_table: str
-    send_queue_url: str
-    fanout_queue_url: str
-    ledger_table: str
-    suppression_table: str | None = None
-    event_bus_name: str = "default"
-    group_batches: int = 10  # SendMessageBatch calls between two checkpoints (10 recipients each)
-    finish_poll_seconds: int = 60  # how often a fully read campaign counts what is still pending
-    read_bytes: int = 1024 * 1024
-    reserve_seconds: float = 20.0  # FANOUT_RESERVE: a run stops (and continues) with this much time left
-    # the pre-flight sender check before a campaign's first send (PREFLIGHT=off: never, whatever the campaign)
-    preflight: bool = True
-    delivery_mode: str = (
-        "relay"  # DELIVERY_MODE: relay (SPF must include the relay's) or mx (SPF, PTR of the egress IP)
-    )
-    relay_host: str | None = None  # RELAY_HOST: which relay (its SPF include)
-    egress_ip: str | None = None  # MX_EGRESS_IP: mx mode, the NAT gateway's Elastic IP
-    helo_name: str | None = None  # MX_HELO_NAME: mx mode, the EHLO name the PTR should give
-    unsubscribe_base_url: str | None = None  # UNSUBSCRIBE_BASE_URL: campaign mail's one-click unsubscribe
-    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: the keys whose publication is checked
-    dns: DnsServers = DnsServers()  # DNS_NAMESERVERS, DNS_PORT, DNS_TIMEOUT, DNS_LIFETIME
-    preflight_retry_seconds: int = 60  # PREFLIGHT_RETRY: a check DNS did not answer runs again after this
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> FanoutSettings:
-        reader = _EnvReader(env)
-        return cls(
-            campaign_table=reader.required("CAMPAIGN_TABLE"),
-            send_queue_url=reader.required("SEND_QUEUE_URL"),
-            fanout_queue_url=reader.required("FANOUT_QUEUE_URL"),
-            ledger_table=reader.required("LEDGER_TABLE"),
-            suppression_table=reader.text("SUPPRESSION_TABLE", None),
-            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
-            group_batches=reader.integer("FANOUT_GROUP_BATCHES", 10, minimum=1),
-            finish_poll_seconds=int(reader.duration("FANOUT_FINISH_POLL", 60.0) or 60),
-            read_bytes=reader.integer("FANOUT_READ_BYTES", 1024 * 1024, minimum=4096),
-            reserve_seconds=reader.duration("FANOUT_RESERVE", 20.0) or 20.0,
-            preflight=reader.text("PREFLIGHT", "on").lower() not in ("off", "false", "0", "no"),
-            delivery_mode=reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES),
-            relay_host=reader.text("RELAY_HOST", None),
-            egress_ip=reader.text("MX_EGRESS_IP", None),
-            helo_name=reader.text("MX_HELO_NAME", None),
-            unsubscribe_base_url=unsubscribe_base_url(reader.text("UNSUBSCRIBE_BASE_URL", None)),
-            dkim_keys=dkim_keys_from_environ(reader),
-            dns=dns_servers_from_environ(reader),
-            preflight_retry_seconds=int(reader.duration("PREFLIGHT_RETRY", 60.0) or 60),
-        )
-
-
-@dataclass(frozen=True)
-class CampaignApiSettings:
-    """What the campaign routes of the HTTP API need (runtime/api_campaigns.py)."""
-
-    campaign_table: str
-    fanout_queue_url: str
-    ledger_table: str
-    event_bus_name: str = "default"
-    fanout_queue_arn: str | None = None  # with the two below: starts over 15 minutes away go through a schedule
-    schedule_group: str | None = None
-    scheduler_role_arn: str | None = None
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> CampaignApiSettings:
-        reader = _EnvReader(env)
-        return cls(
-            campaign_table=reader.required("CAMPAIGN_TABLE"),
-            fanout_queue_url=reader.required("FANOUT_QUEUE_URL"),
-            ledger_table=reader.required("LEDGER_TABLE"),
-            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
-            fanout_queue_arn=reader.text("FANOUT_QUEUE_ARN", None),
-            schedule_group=reader.text("CAMPAIGN_SCHEDULE_GROUP", None),
-            scheduler_role_arn=reader.text("CAMPAIGN_SCHEDULER_ROLE_ARN", None),
-        )
-
-
 _BASE_URL_RE = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _LOCAL_URL_RE = re.compile(r"http://(?:127\.0\.0\.1|localhost)(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _MAILTO_RE = re.compile(r"[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}")
@@ -251,27 +171,7 @@ def _mailto(address: str | None) -> str | None:
     return address
 
 
-@dataclass(frozen=True)
-class UnsubscribeSettings:
-    """The unsubscribe endpoint's settings (runtime/api_unsubscribe.py), read by the HTTP API function."""
-
-    suppression_table: str
-    unsubscribe_secret: str
-    event_bus_name: str = "default"
-    campaign_table: str | None = None  # CAMPAIGN_TABLE: an unsubscribe counts toward its campaign's status
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> UnsubscribeSettings:
-        reader = _EnvReader(env)
-        return cls(
-            suppression_table=reader.required("SUPPRESSION_TABLE"),
-            unsubscribe_secret=reader.required("UNSUBSCRIBE_SECRET"),
-            event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
-            campaign_table=reader.text("CAMPAIGN_TABLE", None),
-        )
-
-
-def relay_budget_from_environ(reader: _EnvReader) -> dict[str, Any]:
+def relay_budget_from_environ(reader: EnvReader) -> dict[str, Any]:
     """The relay budget's settings; with a rate or a quota set, RELAY_BUDGET_TABLE is required."""
     rate = reader.optional_number("RELAY_RATE_PER_SECOND", minimum=0.001)
     quota = reader.optional_integer("RELAY_DAILY_QUOTA", minimum=1)
@@ -289,7 +189,7 @@ def relay_budget_from_environ(reader: _EnvReader) -> dict[str, Any]:
     }
 
 
-def dkim_keys_from_environ(reader: _EnvReader) -> tuple[SigningDomain, ...]:
+def dkim_keys_from_environ(reader: EnvReader) -> tuple[SigningDomain, ...]:
     """DKIM_KEYS (checked against DKIM_SECRETS_PREFIX when set)."""
     return parse_dkim_keys(reader.text("DKIM_KEYS", None), reader.text("DKIM_SECRETS_PREFIX", None))
 
@@ -300,6 +200,8 @@ def parse_dkim_keys(raw: str | None, secrets_prefix: str | None = None) -> tuple
     must be named under `secrets_prefix` when one is given. Empty or None: no signing."""
     if raw is None or not raw.strip():
         return ()
+    from maildispatch.core.dkim import SigningDomain  # a stack that does not sign never loads it
+
     try:
         spec = json.loads(raw)
     except ValueError:
@@ -344,14 +246,14 @@ def _optional_text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _dkim_strict(reader: _EnvReader) -> bool:
+def _dkim_strict(reader: EnvReader) -> bool:
     strict = reader.flag("DKIM_STRICT")
     if strict and reader.text("DKIM_KEYS", None) is None:
         raise SettingsError("DKIM_STRICT is set but DKIM_KEYS is empty: every message would be refused")
     return strict
 
 
-def _attachment_prefix(prefix: str) -> str:
+def attachment_prefix(prefix: str) -> str:
     if (
         not prefix.endswith("/")
         or prefix.startswith("/")
@@ -364,7 +266,7 @@ def _attachment_prefix(prefix: str) -> str:
     return prefix
 
 
-def retry_schedules_from_environ(reader: _EnvReader) -> dict[str, RetrySchedule]:
+def retry_schedules_from_environ(reader: EnvReader) -> dict[str, RetrySchedule]:
     """The default stream's schedule from RETRY_SCHEDULE / RETRY_MAX_AGE / RETRY_STATED_DELAY_FLOOR,
     and more streams from RETRY_STREAMS: {"campaign": {"schedule": "15m,1h,4h", "max_age": "1d"}}."""
     floor = reader.text("RETRY_STATED_DELAY_FLOOR", "60s")
@@ -397,111 +299,8 @@ def _schedule(where: str, delays: str, max_age: str, floor: str | None) -> Retry
         raise SettingsError(f"{where}: {error}") from None
 
 
-@dataclass(frozen=True)
-class BounceFunctionSettings:
-    ledger_table: str | None
-    dead_letter_queue_url: str | None  # the queue this function reads: reports that must wait change its visibility
-    suppression_table: str | None
-    relay: RelaySource | None  # required in relay mode; in mx mode only if configured (and unused)
-    reporting_mta: str
-    postmaster: str
-    event_bus_name: str = "default"
-    default_envelope_sender: str | None = None
-    signing_secret: str | None = None  # verifies the reports on the dead-letter queue; unset: none is trusted
-    dkim_keys: tuple[SigningDomain, ...] = ()  # DKIM_KEYS: DSNs from a domain with a key are signed
-    campaign_table: str | None = None  # CAMPAIGN_TABLE: complaints count toward their campaign's health
-    delivery_mode: str = "relay"  # DELIVERY_MODE: DSNs to the relay, or (mx) to the sender domain's MX
-    mx: MxDelivery | None = None  # set in mx mode: the same MX_*, DNS_* and MTA_STS settings as dispatch
-    dsn_max_age: float | None = None  # DSN_MAX_AGE: a DSN still deferred after this is dropped (mx mode: 2d)
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> BounceFunctionSettings:
-        reader = _EnvReader(env)
-        reporting_mta = reader.text("REPORTING_MTA", "maildispatch.invalid")
-        mode = reader.choice("DELIVERY_MODE", "relay", DELIVERY_MODES)
-        has_relay = bool(reader.text("SMTP_HOST", None) or reader.text("RELAY_PARAMETER", None))
-        return cls(
-            ledger_table=reader.text("LEDGER_TABLE", None),
-            dead_letter_queue_url=reader.text("DEAD_LETTER_QUEUE_URL", None),
-            suppression_table=reader.text("SUPPRESSION_TABLE", None),
-            relay=relay_source_from_environ(env) if mode == "relay" or has_relay else None,
-            delivery_mode=mode,
-            mx=mx_delivery_from_environ(env) if mode == "mx" else None,
-            dsn_max_age=reader.duration("DSN_MAX_AGE", DSN_MAX_AGE_MX if mode == "mx" else None),
-            reporting_mta=reporting_mta,
-            postmaster=reader.text("POSTMASTER_ADDRESS", None) or f"MAILER-DAEMON@{reporting_mta}",
-            event_bus_name=reader.text("EVENT_BUS_NAME", "default"),
-            default_envelope_sender=reader.text("DEFAULT_ENVELOPE_SENDER", None),
-            signing_secret=reader.text("SIGNING_SECRET", None),
-            dkim_keys=dkim_keys_from_environ(reader),
-            campaign_table=reader.text("CAMPAIGN_TABLE", None),
-        )
-
-
-@dataclass(frozen=True)
-class ReturnedFunctionSettings:
-    ledger_table: str
-    dead_letter_queue_url: str
-    verp_secret: str | None
-    event_bus_name: str = "default"
-    signing_secret: str | None = None  # signs the reports it writes to the dead-letter queue
-    # The SNS topic SES notifications must come from (TopicArn of the signed envelope); None: any topic.
-    ses_notification_topic_arn: str | None = None
-    # Tests only: a loopback host[:port] also allowed in SigningCertURL, beside sns.<region>.amazonaws.com.
-    sns_signing_cert_test_host: str | None = None
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> ReturnedFunctionSettings:
-        reader = _EnvReader(env)
-        test_host = reader.text("SNS_SIGNING_CERT_TEST_HOST", None)
-        if test_host is not None and not is_loopback_host(test_host):
-            raise SettingsError(
-                f"SNS_SIGNING_CERT_TEST_HOST={test_host!r}: only a loopback host[:port] (tests) may be added"
-            )
-        return cls(
-            ledger_table=reader.required("LEDGER_TABLE"),
-            dead_letter_queue_url=reader.required("DEAD_LETTER_QUEUE_URL"),
-            verp_secret=reader.text("VERP_SECRET", None),
-            event_bus_name=reader.text("EVENT_BUS_NAME", "default") or "default",
-            signing_secret=reader.text("SIGNING_SECRET", None),
-            ses_notification_topic_arn=reader.text("SES_NOTIFICATION_TOPIC_ARN", None),
-            sns_signing_cert_test_host=test_host,
-        )
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    """The HTTP API function's settings."""
-
-    send_queue_url: str
-    ledger_table: str
-    idempotency_table: str
-    content_bucket: str | None = None  # attachments are uploaded here (pre-signed PUT); unset: no uploads
-    attachment_prefix: str = "attachments/"
-    idempotency_seconds: int = 24 * 3600  # IDEMPOTENCY_TTL: how long an Idempotency-Key's response is kept
-    max_upload_bytes: int = 10 * 1024 * 1024  # = the dispatch function's MAX_MESSAGE_BYTES
-    upload_expires_seconds: int = 900
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> ApiSettings:
-        reader = _EnvReader(env)
-        ttl = reader.duration("IDEMPOTENCY_TTL", 24 * 3600.0) or 24 * 3600.0
-        if ttl < 60:
-            raise SettingsError(f"IDEMPOTENCY_TTL={ttl:g}s is below the minimum of 60 s")
-        return cls(
-            send_queue_url=reader.required("SEND_QUEUE_URL"),
-            ledger_table=reader.required("LEDGER_TABLE"),
-            idempotency_table=reader.required("IDEMPOTENCY_TABLE"),
-            content_bucket=reader.text("CONTENT_BUCKET", None),
-            attachment_prefix=_attachment_prefix(reader.text("ATTACHMENT_PREFIX", "attachments/")),
-            idempotency_seconds=int(ttl),
-            max_upload_bytes=reader.integer("MAX_MESSAGE_BYTES", 10 * 1024 * 1024, minimum=1024),
-            upload_expires_seconds=reader.integer("UPLOAD_URL_SECONDS", 900, minimum=60),
-        )
-
-
 def relay_source_from_environ(env: Mapping[str, str]) -> RelaySource:
-    reader = _EnvReader(env)
+    reader = EnvReader(env)
     ca_file = reader.text("SMTP_CA_FILE", None)
     allow_insecure = reader.flag("SMTP_ALLOW_INSECURE")
     timeout = reader.number("SMTP_TIMEOUT", 30.0, minimum=0.1)
@@ -546,7 +345,7 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
     from maildispatch.adapters.mta_sts import MtaStsSettings
     from maildispatch.adapters.smtp_mx import MxSettings
 
-    reader = _EnvReader(env)
+    reader = EnvReader(env)
     ca_file = reader.text("MX_CA_FILE", None) or reader.text("SMTP_CA_FILE", None)
     transport = MxSettings(
         helo_name=reader.required("MX_HELO_NAME"),
@@ -572,7 +371,7 @@ def mx_delivery_from_environ(env: Mapping[str, str]) -> MxDelivery:
     return MxDelivery(transport=transport, resolver=resolver, mta_sts=mta_sts)
 
 
-def dns_servers_from_environ(reader: _EnvReader) -> DnsServers:
+def dns_servers_from_environ(reader: EnvReader) -> DnsServers:
     nameservers = tuple(n.strip() for n in (reader.text("DNS_NAMESERVERS", "") or "").split(",") if n.strip())
     return DnsServers(
         nameservers=nameservers,
@@ -582,7 +381,7 @@ def dns_servers_from_environ(reader: _EnvReader) -> DnsServers:
     )
 
 
-class _EnvReader:
+class EnvReader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 

@@ -18,13 +18,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maildispatch.core.budget import refused_wait
-from maildispatch.core.campaign import CampaignRecord, CampaignState, campaign_of_key
+from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.decisions import RetryPolicy, WaitRequeued, decide, failed_recipient, plan_wait
 from maildispatch.core.delivered_event import delivered_event_detail, delivered_event_entry, in_batches
-from maildispatch.core.dkim import header_from_domain
 from maildispatch.core.ledger import FINAL_STATES, NEVER, Claim, LedgerEntry, RecipientState
 from maildispatch.core.mime import AttachmentData, BuiltMessage, build_message, message_id_for
 from maildispatch.core.outcome import Bounced, Deferred, Envelope, Outcome, Reply, local_reply
@@ -69,8 +68,10 @@ from maildispatch.ports import (
     SuppressionList,
     TemplateRenderer,
 )
-from maildispatch.services.campaign_health import count_and_check
 from maildispatch.services.pacing import RelayPacer
+
+if TYPE_CHECKING:  # the campaign model loads with the first campaign record, not at cold start
+    from maildispatch.core.campaign import CampaignRecord
 
 log = logging.getLogger("maildispatch.dispatch")
 
@@ -254,11 +255,11 @@ class DispatchService:
         campaign = await self._campaign_states[campaign_id]
         if campaign is None:
             return None  # not a campaign we know (a producer's own key in our format): an ordinary request
-        expired = campaign.spec.send_by is not None and self._clock() >= campaign.spec.send_by
-        if campaign.state in (CampaignState.CANCELLED, CampaignState.EXPIRED) or expired:
+        action = campaign.dispatch_action(self._clock())
+        if action == "drop":
             self.tally.add("campaign_dropped")
             return RecordResult.finished(record.message_id)
-        if campaign.state in (CampaignState.PAUSED, CampaignState.SCHEDULED):
+        if action == "hold":
             self.tally.add("campaign_held")
             return await self._wait(record, message_key, arrival, self._policy.campaign_pause_wait_seconds)
         return None
@@ -282,6 +283,10 @@ class DispatchService:
         if self._campaigns is None:
             return
         pending, self._campaign_counts = self._campaign_counts, {}
+        if not pending:
+            return
+        from maildispatch.services.campaign_health import count_and_check  # campaign mail only
+
         for campaign_id, counts in pending.items():
             if not counts["final"]:
                 continue
@@ -925,7 +930,12 @@ def _ready_message(request: SendRequest, data: bytes, message_key: str) -> Built
 def _from_domain(request: SendRequest, built: BuiltMessage) -> str | None:
     """The ASCII domain DKIM signs for: the From field's (a ready message's envelope sender need not be
     it); None when there is no usable one."""
-    shown = header_from_domain(built.data) if request.raw_message is not None else request.from_.domain
+    if request.raw_message is not None:
+        from maildispatch.core.dkim import header_from_domain  # loaded with the signer: DKIM_KEYS only
+
+        shown = header_from_domain(built.data)
+    else:
+        shown = request.from_.domain
     try:
         return ascii_domain(shown).lower() if shown else None
     except ValueError:

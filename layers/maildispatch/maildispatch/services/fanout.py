@@ -44,9 +44,9 @@ from maildispatch.core.campaign import (
     fields_of_row,
     parse_header,
     recipient_from_fields,
-    recipient_hash,
     send_request_for,
 )
+from maildispatch.core.campaign_keys import recipient_hash
 from maildispatch.core.tally import Tally
 from maildispatch.ports import (
     CampaignStore,

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
-from maildispatch.core.campaign import campaign_of_key
+from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from maildispatch.core.ledger import LedgerEntry, RecipientState
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
