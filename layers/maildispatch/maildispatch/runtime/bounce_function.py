@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from maildispatch.adapters.aws import (
     EventBridgePublisher,
@@ -27,17 +27,11 @@ from maildispatch.adapters.aws import (
 from maildispatch.adapters.dynamodb_campaigns import DynamoDbCampaignStore
 from maildispatch.adapters.dynamodb_ledger import DynamoDbLedger
 from maildispatch.adapters.dynamodb_suppression import suppression_list
-from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
-from maildispatch.core.tally import Tally
 from maildispatch.ports import MailTransport
 from maildispatch.runtime.settings_bounce import BounceFunctionSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
-from maildispatch.runtime.warm_mx import WarmMx
-from maildispatch.runtime.warm_relay import WarmRelay
+from maildispatch.runtime.warm_transports import WarmTransports
 from maildispatch.services.reporting import BounceService, BounceSettings
-
-if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
-    from maildispatch.adapters.smtp_mx import TlsReport
 
 CONCURRENCY = 8  # reports in flight; each is one DSN (to the relay, or to the sender's MX) at most
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0
@@ -57,9 +51,7 @@ class BounceFunction(SqsBatchFunction):
             dsn_max_age=settings.dsn_max_age,
         )
         self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
-        self._relay = WarmRelay()  # kept across warm invocations
-        self._mx = WarmMx(tls_reporter=self._tls_report)  # the same, in mx mode
-        self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
+        self._transports = WarmTransports()  # kept across warm invocations
 
     def signed(self, transport: MailTransport) -> MailTransport:
         """`transport`, DKIM-signing the DSNs when DKIM_KEYS has a key for their From domain (cryptography is
@@ -72,17 +64,8 @@ class BounceFunction(SqsBatchFunction):
             self._dkim_keyring = DkimKeyring(fetch_secret_bytes)
         return SigningTransport(transport, self._dkim_keyring.signer(self.settings.dkim_keys))
 
-    async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
-        """The container's transport for `relay`, with its expired idle connections closed."""
-        return await self._relay.transport(relay)
-
-    def _tls_report(self, report: TlsReport) -> None:
-        if self._tally is not None:
-            self._tally.add("tls_policy_failures")
-
     async def aclose(self) -> None:
-        await self._relay.close()
-        await self._mx.close()
+        await self._transports.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -91,13 +74,13 @@ class BounceFunction(SqsBatchFunction):
             service_settings = replace(service_settings, signing_key=fetch_secret_bytes(self.settings.signing_secret))
         transport: MailTransport
         if self.settings.mx is not None:
-            transport = await self._mx.transport(self.settings.mx)
+            transport = await self._transports.mx(self.settings.mx)
             # one command timeout, plus the connect timeout of a next MX tried just before the deadline
             smtp_timeout = self.settings.mx.transport.timeout + self.settings.mx.transport.connect_timeout
         else:
             assert self.settings.relay is not None, "relay mode needs a relay (settings check it)"
             relay = fetch_relay_settings(self.settings.relay)
-            transport = await self.relay_transport(relay)
+            transport = await self._transports.relay(relay)
             smtp_timeout = relay.timeout
         suppressions = suppression_list(aws_client("dynamodb"), self.settings.suppression_table, io_executor())
         ledger = (
@@ -118,7 +101,7 @@ class BounceFunction(SqsBatchFunction):
             ledger=ledger,
             campaigns=campaigns,
         )
-        self._tally = service.tally
+        self._transports.tally = service.tally
         yield BatchSession(
             service.process,
             service.tally,

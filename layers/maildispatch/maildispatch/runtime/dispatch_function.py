@@ -40,17 +40,15 @@ from maildispatch.adapters.dynamodb_suppression import suppression_list
 from maildispatch.adapters.render_worker import RenderBudget, WorkerRenderer
 from maildispatch.adapters.smtp_relay import RelaySettings, RelayTransport
 from maildispatch.core.retry import DEFAULT_STREAM
-from maildispatch.core.tally import Tally
 from maildispatch.ports import CampaignStore, MessageSigner
-from maildispatch.runtime.settings import DispatchSettings, MxDelivery
+from maildispatch.runtime.settings import DispatchSettings
 from maildispatch.runtime.sqs_batch import BatchSession, SqsBatchFunction
-from maildispatch.runtime.warm_mx import WarmMx
-from maildispatch.runtime.warm_relay import WarmRelay
+from maildispatch.runtime.warm_transports import WarmTransports
 from maildispatch.services.dispatch import DispatchPolicy, DispatchService, UnsubscribePolicy, VerpPolicy
 from maildispatch.services.pacing import RelayPacer
 
 if TYPE_CHECKING:  # mx mode imports them when it starts: relay mode's cold start never loads dnspython
-    from maildispatch.adapters.smtp_mx import MxTransport, TlsReport
+    from maildispatch.adapters.smtp_mx import MxTransport
 
 RESERVE_BEYOND_SMTP_TIMEOUT = 5.0  # seconds kept free after the last record could time out
 
@@ -90,9 +88,7 @@ class DispatchFunction(SqsBatchFunction):
             )
         )
         self._policy = dispatch_policy(settings)
-        self._relay = WarmRelay()  # kept across warm invocations
-        self._mx = WarmMx(tls_reporter=self._tls_report)  # the same, in mx mode
-        self._tally: Tally | None = None  # the running invocation's, for TLS policy reports
+        self._transports = WarmTransports()  # kept across warm invocations
         self._budgets: dict[str, DynamoDbRelayBudget | None] = {}  # per relay key, kept (their quota window cache)
         self._dkim_keyring: Any = None  # adapters.dkim_signer.DkimKeyring, made when DKIM_KEYS is set
         self.campaigns = (
@@ -121,21 +117,8 @@ class DispatchFunction(SqsBatchFunction):
         signer: MessageSigner = self._dkim_keyring.signer(self.settings.dkim_keys)
         return signer
 
-    async def relay_transport(self, relay: RelaySettings) -> RelayTransport:
-        """The container's transport for `relay`, with its expired idle connections closed."""
-        return await self._relay.transport(relay)
-
-    async def mx_transport(self, mx: MxDelivery) -> MxTransport:
-        """The container's MX transport, with the previous invocation's failed destinations forgotten."""
-        return await self._mx.transport(mx)
-
-    def _tls_report(self, report: TlsReport) -> None:
-        if self._tally is not None:
-            self._tally.add("tls_policy_failures")
-
     async def aclose(self) -> None:
-        await self._relay.close()
-        await self._mx.close()
+        await self._transports.close()
 
     @asynccontextmanager
     async def session(self, context: Any) -> AsyncIterator[BatchSession]:
@@ -157,13 +140,13 @@ class DispatchFunction(SqsBatchFunction):
         transport: RelayTransport | MxTransport
         pacer: RelayPacer | None = None
         if self.settings.mx is not None:
-            transport = await self.mx_transport(self.settings.mx)
+            transport = await self._transports.mx(self.settings.mx)
             # one command timeout, plus the connect timeout of a next MX tried just before the deadline
             smtp_timeout = self.settings.mx.transport.timeout + self.settings.mx.transport.connect_timeout
         else:
             assert self.settings.relay is not None, "relay mode needs a relay (settings check it)"
             relay = fetch_relay_settings(self.settings.relay)
-            transport = await self.relay_transport(relay)
+            transport = await self._transports.relay(relay)
             smtp_timeout = relay.timeout
             budget = self.relay_budget(relay)  # the relay's shared pace (mx mode has no relay to pace)
             if budget is not None:
@@ -186,7 +169,7 @@ class DispatchFunction(SqsBatchFunction):
             campaign_events=EventBridgePublisher(),
             invocation_id=getattr(context, "aws_request_id", "local"),
         )
-        self._tally = service.tally
+        self._transports.tally = service.tally
         try:
             yield BatchSession(
                 service.process,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from maildispatch.adapters.aws import RelaySource
 from maildispatch.core.budget import BudgetConfig
@@ -381,6 +381,9 @@ def dns_servers_from_environ(reader: EnvReader) -> DnsServers:
     )
 
 
+_N = TypeVar("_N", int, float)
+
+
 class EnvReader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
@@ -402,25 +405,19 @@ class EnvReader:
         return value
 
     def integer(self, name: str, default: int, *, minimum: int) -> int:
-        raw = self.text(name, None)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
-        if value < minimum:
-            raise SettingsError(f"{name}={value} is below the minimum {minimum}")
-        return value
+        return self._bounded(name, default, minimum, int, "a whole number")
 
     def number(self, name: str, default: float, *, minimum: float) -> float:
+        return self._bounded(name, default, minimum, float, "a number")
+
+    def _bounded(self, name: str, default: _N, minimum: _N, parse: Callable[[str], _N], what: str) -> _N:
         raw = self.text(name, None)
         if raw is None:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            raise SettingsError(f"{name}={raw!r} is not a number") from None
+            raise SettingsError(f"{name}={raw!r} is not {what}") from None
         if value < minimum:
             raise SettingsError(f"{name}={value} is below the minimum {minimum}")
         return value
