@@ -1,7 +1,7 @@
 """`maildispatch [--region R] [--profile P] [--endpoint-url URL] [--stack NAME] COMMAND ...`
 
-One parser with a subcommand per tool. A command module has NAME, HELP, `add_parser(commands,
-parents)` (which sets `run` as the default) and `run(args) -> exit code`. Every expected failure
+One parser with a subcommand per tool. A command module has NAME, HELP, `add_arguments(parser,
+parents)`, `run(args) -> exit code` and optionally DESCRIPTION (default: its docstring). Every expected failure
 ends as one line `maildispatch: error: ...` on stderr, exit 2 for a command line that cannot work
 and 1 for an operation that failed; anything unexpected says its type and suggests --debug, which
 shows the traceback.
@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from maildispatch_cli import (
     aws,
@@ -51,10 +52,19 @@ def build_parser() -> ArgumentParser:
         epilog=f"`{PROG} COMMAND --help` describes a command. The AWS options may also follow the command.",
         parents=[aws.options(), _debug_option()],
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    # parents are plain argparse parsers; the subcommands are ours (errors.ArgumentParser)
+    commands: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     for command in COMMANDS:
         parents = [_debug_option()] + ([aws.options()] if command.NAME in AWS_COMMANDS else [])
-        command.add_parser(commands, parents)
+        parser_of_command = commands.add_parser(
+            command.NAME,
+            parents=parents,
+            help=command.HELP,
+            description=getattr(command, "DESCRIPTION", command.__doc__),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser_of_command.set_defaults(run=command.run)
+        command.add_arguments(parser_of_command, parents)
     return parser
 
 

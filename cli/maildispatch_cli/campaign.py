@@ -42,10 +42,7 @@ HELP = "start, watch, pause, resume or cancel a batch campaign"
 FINAL_STATES = ("finished", "cancelled", "expired")
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        NAME, parents=parents, help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--campaign-table", default=None, help="default: --stack's CampaignTableName output")
     parser.add_argument("--fanout-queue-url", default=None, help="default: --stack's FanoutQueueUrl output")
     parser.add_argument("--ledger-table", default=None, help="default: --stack's DeliveryLedgerTableName output")
@@ -82,7 +79,6 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     bad = actions.add_parser("bad-rows", help="the rows that could not be used, and why")
     bad.add_argument("campaign_id", metavar="ID")
     bad.add_argument("--limit", type=int, default=100)
-    parser.set_defaults(run=run)
 
 
 def control_for(args: argparse.Namespace, aws: Aws) -> CampaignControl:

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
-from typing import Any
 
 from maildispatch.adapters.dns_lookup import DnsLookup, LookupSettings
 from maildispatch.core.sender_check import CheckLine
@@ -37,15 +36,10 @@ NAME = "check-sender"
 HELP = "check a sending domain's SPF, DKIM, DMARC, PTR and one-click unsubscribe before the first send"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        NAME,
-        parents=parents,
-        help=HELP,
-        description="\n\n".join(__doc__.split("\n\n")[:3]) if __doc__ else HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(run=run)
+DESCRIPTION = "\n\n".join((__doc__ or HELP).split("\n\n")[:3])  # --help shows the first paragraphs
+
+
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("domain", help="the From domain")
     parser.add_argument("--mode", choices=("relay", "mx"), default="relay", help="how mail leaves (default: relay)")
     parser.add_argument("--relay-host", help="the SMTP relay (Gmail/Workspace and SES are known: their SPF include)")

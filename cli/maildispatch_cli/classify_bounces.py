@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from maildispatch_cli.bounce_measure import leave_one_out, load_truth, predictions_for, print_summary
 from maildispatch_cli.errors import UsageError
@@ -25,11 +24,7 @@ NAME = "classify-bounces"
 HELP = "classify a folder of returned messages (.eml) into the scorer's predictions format"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        NAME, parents=parents, help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.set_defaults(run=run)
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("folder", type=Path, help="a folder of .eml files (searched recursively)")
     parser.add_argument(
         "--out",

@@ -17,7 +17,6 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from maildispatch.adapters.aws import S3ContentStore
 from maildispatch.core.mime import AttachmentData, build_message, message_id_for
@@ -36,8 +35,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 PREVIEW_UNSUBSCRIBE_KEY = b"maildispatch preview: not a deployment's key"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(NAME, parents=parents, help=HELP, description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("request", help="a JSON file holding one send request; - reads stdin")
     parser.add_argument("--out", default=None, metavar="FILE", help="where to write the message (default: stdout)")
     parser.add_argument("--template-dir", default=None, metavar="DIR", help="stored templates as DIR/<key>.json")
@@ -48,7 +46,6 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="URL",
         help="campaign mail: the unsubscribe base URL shown (default: https://unsubscribe.invalid)",
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

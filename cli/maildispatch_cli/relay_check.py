@@ -348,15 +348,10 @@ NAME = "relay-check"
 HELP = "check an SMTP relay step by step and send a test email"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        NAME,
-        parents=parents,
-        help=HELP,
-        description="\n\n".join(__doc__.split("\n\n")[:3]) if __doc__ else HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(run=run)
+DESCRIPTION = "\n\n".join((__doc__ or HELP).split("\n\n")[:3])  # --help shows the first paragraphs
+
+
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--host", required=True, help="the relay's host name")
     parser.add_argument("--port", type=int, help="default: 587 for starttls, 465 for tls, 25 for none")
     parser.add_argument("--security", choices=tuple(DEFAULT_PORTS), default="starttls", help="default: starttls")

@@ -21,11 +21,9 @@ NAME = "send"
 HELP = "enqueue send requests (a JSON file, or - for stdin) and print their message keys"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(NAME, parents=parents, help=HELP, description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("request", help="a JSON file holding a request or a list of them; - reads stdin")
     parser.add_argument("--queue-url", default=None, metavar="URL", help="the send queue (default: --stack's output)")
-    parser.set_defaults(run=run)
 
 
 def read_requests(source: str) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from maildispatch_cli.aws import Aws
 from maildispatch_cli.client import MaildispatchClient
@@ -19,14 +18,12 @@ NAME = "status"
 HELP = "per-recipient delivery state of a message key"
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(NAME, parents=parents, help=HELP, description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("message_key", metavar="KEY", help="the message key (as `maildispatch send` printed it)")
     parser.add_argument("--table", default=None, help="the ledger table (default: --stack's output)")
     parser.add_argument(
         "--recipient", action="append", default=[], metavar="ADDRESS", help="a recipient to list even without a row"
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ checked as send requests check them and kept in lower case.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from maildispatch.adapters.dynamodb_suppression import DynamoDbSuppressionList
 from maildispatch.core.request import InvalidRequest, parse_address
@@ -26,20 +25,20 @@ ACTIONS = {
 }
 
 
-def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    table = argparse.ArgumentParser(add_help=False)
-    table.add_argument(
-        "--table",
-        default=argparse.SUPPRESS,
-        help=f"the DynamoDB table (default: the {TABLE_OUTPUT} output of --stack)",
-    )
-    parser = commands.add_parser(NAME, parents=[*parents, table], help=HELP, description=__doc__)
-    parser.set_defaults(run=run)
+def add_arguments(parser: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
+    _table_option(parser)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", title="actions")
     for name, help_text in ACTIONS.items():
-        action = actions.add_parser(name, parents=[*parents, table], help=help_text, description=f"{help_text}.")
+        action = actions.add_parser(name, parents=parents, help=help_text, description=f"{help_text}.")
+        _table_option(action)  # before or after the action
         if name != "list":
             action.add_argument("address", help="an email address, name@domain")
+
+
+def _table_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--table", default=argparse.SUPPRESS, help=f"the DynamoDB table (default: the {TABLE_OUTPUT} output of --stack)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
