@@ -11,15 +11,15 @@ tests share the server without resetting it.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.stack.cli import maildispatch, one_error_line
+from tests.stack.http_server import BackgroundHttpServer
 from tests.stack.moto import DEFAULT_REGION, MotoServer, aws_client, free_port
 
 
@@ -231,13 +231,9 @@ class _Refusing(BaseHTTPRequestHandler):
 @pytest.fixture
 def refusing_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     handler = type("Refusing", (_Refusing,), {"code": request.param})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    server = BackgroundHttpServer(handler)
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
 
 
 @pytest.mark.parametrize(

@@ -25,10 +25,11 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.stack.http_server import BackgroundHttpServer
 from tests.stack.lambda_context import FakeLambdaContext, HandlerError, handler_raised
 from tests.stack.moto import FAKE_ACCOUNT_ID
 
@@ -58,14 +59,12 @@ class LocalHttpApi:
         self.containers = 0  # how many were started (cold starts)
         self.handler_errors: list[HandlerError] = []  # requests whose handler raised (answered 500)
         self.requests = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundHttpServer | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.port}"
 
     def start(self) -> LocalHttpApi:
         self._idle.append(self._start_container())  # one warm container, as after a first request
@@ -82,20 +81,13 @@ class LocalHttpApi:
             def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the responses
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-http-api", daemon=True)
-        self._thread.start()
+        self._server = BackgroundHttpServer(RequestHandler, name="local-http-api")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> LocalHttpApi:
         return self.start()

@@ -12,14 +12,14 @@ Runs in a daemon thread; `stop()` shuts it down.
 from __future__ import annotations
 
 import ssl
-import threading
 from collections import Counter
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 
 from tests.stack.certs import CertificateFiles, make_certificates
+from tests.stack.http_server import BackgroundHttpServer
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 
@@ -30,8 +30,7 @@ class PolicyServer:
         self.hits: Counter[str] = Counter()
         names = [f"mta-sts.{domain}" for domain in policies] + list(extra_names)
         self.certificates: CertificateFiles = make_certificates(directory, names=names)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundHttpServer | None = None
         self.port = 0
 
     @property
@@ -64,24 +63,16 @@ class PolicyServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.certificates.cert_file, self.certificates.key_file)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        self._server, self.port = server, server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self._server = BackgroundHttpServer(Handler, tls=context, name="mta-sts")
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> PolicyServer:
         return self.start()

@@ -12,7 +12,6 @@ import base64
 import http.server
 import json
 import ssl
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from maildispatch.core.sns_signature import CONFIRMATION_FIELDS, NOTIFICATION_FIELDS, canonical_string
 from tests.stack.certs import SnsSigningFiles, make_sns_signing_certificates
+from tests.stack.http_server import BackgroundHttpServer
 
 
 @dataclass
@@ -51,25 +51,21 @@ class SnsSigning:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server = BackgroundHttpServer(Handler, tls=context, name="sns-certificates")
         self.files = make_sns_signing_certificates(directory, aia_url=f"https://{self.host}/intermediate.cer")
         pems.update({f"/SimpleNotificationService-{name}.pem": pem for name, (pem, _) in self.files.signing.items()})
         pems["/intermediate.cer"] = self.files.intermediate_der
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.files.server_cert_file, self.files.server_key_file)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
         return self
 
     def stop(self) -> None:
         if getattr(self, "server", None) is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"127.0.0.1:{self.server.port}"
 
     @property
     def function_env(self) -> dict[str, str]:
