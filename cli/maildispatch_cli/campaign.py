@@ -174,7 +174,7 @@ def campaign_document(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_sender_check(args: argparse.Namespace, doc: dict[str, Any], *, out: Any = None) -> None:
     """The From domain's sender check, as the fan-out will run it before the first send: informational."""
-    from maildispatch.adapters.dns_lookup import LookupSettings
+    from maildispatch.adapters.dns_resolver import ResolverSettings
     from maildispatch_cli import check_sender
 
     out = out or sys.stderr
@@ -216,7 +216,9 @@ def print_sender_check(args: argparse.Namespace, doc: dict[str, Any], *, out: An
     except UsageError as error:
         print(f"sender check of {spec.sender_domain} not run: {error}", file=out)
         return
-    dns = LookupSettings(nameservers=tuple(args.nameserver), port=args.dns_port, timeout=2.0, lifetime=3.0)
+    dns = ResolverSettings(
+        nameservers=tuple(args.nameserver), port=args.dns_port, timeout=2.0, lifetime=3.0, cache=False
+    )
     lines = asyncio.run(check_sender.check(setup, dns))
     print(f"sender check of {spec.sender_domain} (the fan-out runs it again before the first send):", file=out)
     print(check_sender.format_lines(lines), file=out)

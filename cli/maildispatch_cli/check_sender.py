@@ -26,7 +26,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
 
-from maildispatch.adapters.dns_lookup import DnsLookup, LookupSettings
+from maildispatch.adapters.dns_resolver import DnsResolver, ResolverSettings
 from maildispatch.core.sender_check import CheckLine
 from maildispatch.services.sender_check import DkimKeyToCheck, SenderCheck, SenderSetup
 from maildispatch_cli.aws import Aws
@@ -169,14 +169,18 @@ def format_lines(lines: Sequence[CheckLine]) -> str:
     return "\n".join(out)
 
 
-async def check(setup: SenderSetup, settings: LookupSettings) -> list[CheckLine]:
-    return await SenderCheck(DnsLookup(settings)).run(setup)
+async def check(setup: SenderSetup, settings: ResolverSettings) -> list[CheckLine]:
+    return await SenderCheck(DnsResolver(settings)).run(setup)
 
 
 def run(args: argparse.Namespace) -> int:
     setup = setup_from(args)
-    settings = LookupSettings(
-        nameservers=tuple(args.nameserver), port=args.dns_port, timeout=min(2.0, args.timeout), lifetime=args.timeout
+    settings = ResolverSettings(
+        nameservers=tuple(args.nameserver),
+        port=args.dns_port,
+        timeout=min(2.0, args.timeout),
+        lifetime=args.timeout,
+        cache=False,
     )
     lines = asyncio.run(check(setup, settings))
     print(format_lines(lines))

@@ -103,7 +103,7 @@ class MessageSigner(Protocol):
 
 
 class DnsLookup(Protocol):
-    """DNS as a stub resolver sees it (adapters/dns_lookup.py): never raises, says NXDOMAIN, NODATA,
+    """DNS as a stub resolver sees it (adapters/dns_resolver.py: `query`): never raises, says NXDOMAIN, NODATA,
     SERVFAIL or timeout as the answer's status."""
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer: ...  # TXT, A, AAAA, MX, PTR (name: the IP)

@@ -1,7 +1,8 @@
-"""DNS lookups for direct-to-MX delivery, with dnspython's asyncio resolver.
+"""DNS lookups with dnspython's asyncio resolver: for direct-to-MX delivery, and (`query`) for the
+sender check (`maildispatch check-sender`, the campaign pre-flight: the DnsLookup port).
 
-Answers come back as the core's values (core/mx.py: Found, NoData, NxDomain, LookupFailed), never as
-dnspython exceptions. CNAME chains are followed by dnspython within the answer (the recursive
+Answers come back as the core's values (core/mx.py: Found, NoData, NxDomain, LookupFailed; for the
+sender check core/sender_check.py's DnsAnswer), never as dnspython exceptions. CNAME chains are followed by dnspython within the answer (the recursive
 resolver returns the chain; `Answer` walks it). Nameservers and port are configurable (tests point
 them at tests/stack/dns_server.py; on Lambda the VPC resolver from /etc/resolv.conf is used).
 
@@ -20,9 +21,11 @@ import dns.flags
 import dns.name
 import dns.rdatatype
 import dns.resolver
+import dns.reversename
 
 from maildispatch.core.dane import Tlsa
 from maildispatch.core.mx import Found, Lookup, LookupFailed, MxRecord, NoData, NxDomain
+from maildispatch.core.sender_check import DnsAnswer
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class ResolverSettings:
     port: int = 53
     timeout: float = 2.0  # per nameserver try
     lifetime: float = 5.0  # per lookup, all tries included
-    cache: bool = True  # dnspython's in-memory cache, honouring TTLs, for the container's life
+    cache: bool = True  # dnspython's in-memory cache, honouring TTLs, for the container's life (the sender
+    # check turns it off: a record fixed after a failed check must be seen when the check runs again)
 
 
 @dataclass
@@ -93,6 +97,23 @@ class DnsResolver:
         records = tuple(Tlsa(r.usage, r.selector, r.mtype, bytes(r.cert)) for r in answer)
         return Found(records), bool(answer.response.flags & dns.flags.AD)
 
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Any record as the sender check reads it: TXT strings of one record joined (SPF, DKIM, DMARC), A,
+        AAAA, MX as "<preference> <host>", PTR asked with the IP address (the reverse name is made here)."""
+        rdtype = rdtype.upper()
+        try:
+            qname = dns.reversename.from_address(name).to_text() if rdtype == "PTR" else name
+        except ValueError:
+            return DnsAnswer("servfail")  # not an IP address: nothing to ask
+        answer = await self._query(qname, rdtype)
+        if isinstance(answer, NxDomain):
+            return DnsAnswer("nxdomain")
+        if isinstance(answer, NoData):
+            return DnsAnswer("nodata")
+        if isinstance(answer, LookupFailed):
+            return DnsAnswer("timeout" if answer.timed_out else "servfail")
+        return DnsAnswer("ok", tuple(_text(rdtype, rdata) for rdata in answer))
+
     async def _addresses(self, host: str, rdtype: str) -> Lookup[str]:
         answer = await self._query(host, rdtype)
         if not isinstance(answer, dns.resolver.Answer):
@@ -116,8 +137,8 @@ class DnsResolver:
             return NoData()
         except dns.resolver.NoNameservers as exc:
             return LookupFailed(_servfail_text(exc, name, rdtype))
-        except dns.resolver.LifetimeTimeout:
-            return LookupFailed(f"no answer for {name} {rdtype} within {self.settings.lifetime:g} s")
+        except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
+            return LookupFailed(f"no answer for {name} {rdtype} within {self.settings.lifetime:g} s", timed_out=True)
         except dns.exception.DNSException as exc:
             return LookupFailed(f"{name} {rdtype}: {exc.__class__.__name__}: {exc}")
 
@@ -127,3 +148,19 @@ def _servfail_text(exc: dns.resolver.NoNameservers, name: str, rdtype: str) -> s
     errors: Sequence[tuple[object, ...]] = exc.kwargs.get("errors", ())
     said = sorted({f"{error[3]} from {error[0]}" for error in errors if len(error) > 3 and error[3] is not None})
     return f"{name} {rdtype}: {'; '.join(said) or 'no nameserver answered'}"
+
+
+def _text(rdtype: str, rdata: object) -> str:
+    if rdtype == "TXT":
+        strings: Sequence[bytes] = getattr(rdata, "strings", ())
+        return b"".join(strings).decode("utf-8", "replace")
+    if rdtype in ("A", "AAAA"):
+        return str(getattr(rdata, "address", ""))
+    if rdtype == "MX":
+        exchange = getattr(rdata, "exchange", None)
+        host = exchange.to_text(omit_final_dot=True).lower() if exchange is not None else ""
+        return f"{getattr(rdata, 'preference', 0)} {host}"
+    if rdtype == "PTR":
+        target = getattr(rdata, "target", None)
+        return target.to_text(omit_final_dot=True).lower() if target is not None else ""
+    return str(rdata)

@@ -50,6 +50,7 @@ class LookupFailed:
     """SERVFAIL, a timeout, no nameserver answering: nothing is known, try later."""
 
     reason: str
+    timed_out: bool = False  # no answer within the lookup's lifetime (else a server said SERVFAIL or worse)
 
 
 Lookup = Found[T] | NoData | NxDomain | LookupFailed

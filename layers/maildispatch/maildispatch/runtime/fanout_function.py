@@ -43,10 +43,14 @@ class FanoutFunction(SqsBatchFunction):
         if not s.preflight:
             return None
         if self._preflight is None:
-            from maildispatch.adapters.dns_lookup import DnsLookup, LookupSettings
+            from maildispatch.adapters.dns_resolver import DnsResolver, ResolverSettings
 
-            dns = LookupSettings(
-                nameservers=s.dns.nameservers, port=s.dns.port, timeout=s.dns.timeout, lifetime=s.dns.lifetime
+            dns = ResolverSettings(
+                nameservers=s.dns.nameservers,
+                port=s.dns.port,
+                timeout=s.dns.timeout,
+                lifetime=s.dns.lifetime,
+                cache=False,
             )
             path = SendingPath(
                 mode="mx" if s.delivery_mode == "mx" else "relay",
@@ -56,7 +60,7 @@ class FanoutFunction(SqsBatchFunction):
                 one_click_url=s.unsubscribe_base_url,
                 dkim_keys=self._dkim_keys,
             )
-            self._preflight = CampaignPreflight(DnsLookup(dns), path)
+            self._preflight = CampaignPreflight(DnsResolver(dns), path)
         return self._preflight
 
     def _dkim_keys(self, from_domain: str) -> tuple[str | None, tuple[DkimKeyToCheck, ...]]:
