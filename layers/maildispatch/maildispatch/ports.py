@@ -123,6 +123,8 @@ class ContentStore(Protocol):
 
 @dataclass(frozen=True)
 class OutboxContent:
+    """An object dropped in the outbox: its bytes, metadata and optional envelope sidecar."""
+
     data: bytes
     metadata: Mapping[str, str]  # the object's user metadata (x-amz-meta-*), names lower-cased
     sidecar: Mapping[str, Any] | None = None  # an .eml's <key>.envelope.json, when there is one

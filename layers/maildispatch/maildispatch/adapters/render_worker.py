@@ -47,6 +47,8 @@ STARTUP_SECONDS = 30.0  # a fresh worker imports Jinja2; not counted against any
 
 @dataclass(frozen=True)
 class RenderBudget:
+    """What one template render may use in a worker process."""
+
     cpu_seconds: float = 2.0  # CPU time of one message's render (subject, text and html together)
     memory_mb: int = 256  # memory a render may add to the worker's own
     workers: int = 2  # renders at once; a slow render holds one worker, the others go on

@@ -80,6 +80,8 @@ class RelayConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RelaySettings:
+    """Where and how to submit: host, port, TLS mode, AUTH and the pool's limits (the password never in a repr)."""
+
     host: str
     port: int = 587
     security: str = "starttls"  # "starttls" (587), "tls" (implicit TLS, 465), "none" (needs allow_insecure)
@@ -137,6 +139,8 @@ class _SessionEnded(Exception):
 
 @dataclass
 class _Connection:
+    """A pooled SMTP session and what the pool needs to know to reuse or retire it."""
+
     smtp: aiosmtplib.SMTP
     transactions: int = 0
     idle_since: float = 0.0  # time.monotonic() when it went back to the pool

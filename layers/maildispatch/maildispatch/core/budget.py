@@ -40,6 +40,8 @@ DEFAULT_MAX_SLEEP = 1.0  # an invocation waits this long in process for its turn
 
 @dataclass(frozen=True)
 class BudgetConfig:
+    """The relay's shared pace: a GCRA rate with a burst and a rolling 24-hour quota (off by default)."""
+
     rate_per_second: float | None = None  # None: no rate limit
     burst: int | None = None  # recipients a full bucket sends at once; None: one second's worth
     daily_quota: int | None = None  # recipients per rolling 24 hours; None: no quota
@@ -80,6 +82,8 @@ class BudgetConfig:
 
 @dataclass(frozen=True)
 class Granted:
+    """A draw on the budget that conforms: send `count` recipients from `start_at`."""
+
     count: int
     start_at: float  # send no earlier than this (now, or a moment later: pacing)
     quota_bucket: int | None = None  # the quota bucket the draw counted in (a refund goes there)
@@ -87,6 +91,8 @@ class Granted:
 
 @dataclass(frozen=True)
 class Refused:
+    """A draw on the budget that does not conform now."""
+
     retry_at: float  # the earliest time the same draw may conform
     reason: str  # "rate", "quota" or "paused"
 

@@ -25,6 +25,8 @@ RETENTION_MARGIN_SECONDS = 3600  # never let a waiting record come near the queu
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How failures are retried: the schedule, uncertain submissions and delay warnings."""
+
     schedule: RetrySchedule
     uncertain_retries: int = 1  # attempts after an uncertain one (UNCERTAIN_POLICY)
     delay_warning_after: float | None = None  # seconds after arrival
@@ -32,6 +34,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Decision:
+    """A recipient's outcome turned into its ledger entry, counter and report."""
+
     entry: LedgerEntry
     tally: str  # which counter the outcome adds to
     report: tuple[str, FailedRecipient] | None = None  # (reason, recipient) for the sender's report

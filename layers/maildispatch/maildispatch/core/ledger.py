@@ -54,6 +54,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class LedgerEntry:
+    """A recipient's row in the delivery ledger: its state and what the next attempt needs."""
+
     recipient: str
     state: RecipientState
     reply: Reply | None = None

@@ -58,6 +58,8 @@ _HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 @dataclass(frozen=True)
 class AttachmentData:
+    """An attachment's bytes, ready for the MIME writer."""
+
     filename: str
     content_type: str
     content: bytes
@@ -65,6 +67,8 @@ class AttachmentData:
 
 @dataclass(frozen=True)
 class BuiltMessage:
+    """A message ready to submit: its bytes, Message-ID and header block."""
+
     data: bytes  # CRLF line endings, ready for DATA
     message_id: str
     header_block: str  # the header section as in `data` (CRLF, without the blank line)

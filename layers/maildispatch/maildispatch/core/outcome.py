@@ -67,6 +67,8 @@ def local_reply(status: str, text: str, remote_mta: str | None = None, *, comman
 
 @dataclass(frozen=True)
 class Delivered:
+    """The relay (or MX) accepted the message for this recipient."""
+
     recipient: str
     reply: Reply
 
@@ -113,6 +115,8 @@ def outcome_for_reply(recipient: str, reply: Reply) -> Outcome:
 
 @dataclass(frozen=True)
 class Envelope:
+    """The SMTP envelope of one transaction: MAIL FROM and the RCPT TO addresses."""
+
     sender: str  # "" is the null sender <>
     recipients: tuple[str, ...]
     smtputf8: bool = False  # also implied by any non-ASCII address

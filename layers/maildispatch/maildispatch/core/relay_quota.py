@@ -45,6 +45,8 @@ class QuotaKind(StrEnum):
 
 @dataclass(frozen=True)
 class RelayQuota:
+    """A relay's reply that says our quota or rate is used up (the recipient stays queued)."""
+
     kind: QuotaKind
     rule: str  # which rule matched, for logs and metrics
     stated_delay: float | None = None  # seconds the reply asks for ("try again in 60 seconds"), if any

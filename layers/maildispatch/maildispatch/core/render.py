@@ -41,6 +41,8 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")  # a string literal's "\ud800" es
 
 @dataclass(frozen=True)
 class TemplateSource:
+    """The Jinja2 source of a template's parts, as stored or given inline."""
+
     subject: str | None
     text: str | None
     html: str | None
@@ -48,6 +50,8 @@ class TemplateSource:
 
 @dataclass(frozen=True)
 class RenderedContent:
+    """A template's parts after rendering with the request's variables."""
+
     subject: str
     text: str | None
     html: str | None

@@ -36,6 +36,8 @@ class ReportReason(StrEnum):
 
 @dataclass(frozen=True)
 class FailedRecipient:
+    """One recipient of a bounce report: its status, the reply that decided it, and the classification."""
+
     address: str
     status: str  # RFC 3463 enhanced status, e.g. "5.1.1"
     diagnostic: str | None = None  # the remote reply as quoted in a DSN: "550 5.1.1 User unknown"
@@ -52,6 +54,8 @@ class FailedRecipient:
 
 @dataclass(frozen=True)
 class BounceReport:
+    """What went wrong with one message, for the sender's DSN, the events and the suppression policy."""
+
     reason: ReportReason
     recipients: tuple[FailedRecipient, ...]
     arrival_date: datetime

@@ -88,6 +88,8 @@ class Address:
 
 @dataclass(frozen=True)
 class InlineTemplate:
+    """A template given in the request itself (Jinja2 source for subject, text and HTML)."""
+
     subject: str | None
     text: str | None
     html: str | None
@@ -95,11 +97,15 @@ class InlineTemplate:
 
 @dataclass(frozen=True)
 class StoredTemplateRef:
+    """A template stored in the content bucket, named by its key."""
+
     key: str  # under the content bucket's templates/ prefix; the adapter fetches it
 
 
 @dataclass(frozen=True)
 class InlineAttachment:
+    """An attachment carried in the request, already decoded from base64."""
+
     filename: str
     content_type: str
     content: bytes
@@ -107,6 +113,8 @@ class InlineAttachment:
 
 @dataclass(frozen=True)
 class S3Attachment:
+    """An attachment the content store fetches from S3 (confined to ATTACHMENT_PREFIX)."""
+
     filename: str
     content_type: str
     bucket: str
@@ -132,6 +140,8 @@ def _empty_mapping() -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class SendRequest:
+    """A validated send request (contract v1, docs/request.md): who, what and how it is sent."""
+
     from_: Address
     to: tuple[Address, ...]
     cc: tuple[Address, ...] = ()

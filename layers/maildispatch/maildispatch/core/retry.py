@@ -48,6 +48,8 @@ DEFAULT_STREAM = "transactional"  # the stream a request without one belongs to
 
 @dataclass(frozen=True)
 class RetryAfter:
+    """Try the recipient again after this many seconds."""
+
     seconds: float
 
 
@@ -63,6 +65,8 @@ RetryDecision = RetryAfter | GiveUp
 
 @dataclass(frozen=True)
 class RetrySchedule:
+    """An MTA-style retry schedule: the delays between attempts and the give-up horizon."""
+
     delays: tuple[float, ...] = (300, 600, 1200, 2400, 3600, 7200, 14400)
     max_age_seconds: float = 2 * 86400
     jitter: float = 0.1  # +/- this fraction of the scheduled delay

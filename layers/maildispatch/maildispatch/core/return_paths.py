@@ -28,6 +28,8 @@ VERIFIED_MATCHES = frozenset({MatchedBy.VERP, MatchedBy.MESSAGE_ID})
 
 @dataclass(frozen=True)
 class SentMessage:
+    """What we sent to a recipient, as the returned-mail function needs it to prove a bounce is ours."""
+
     message_key: str
     recipient: str | None  # None for an entry found by Message-ID (the returned report names the recipient)
     report_to: str | None  # the original sender's address, where reports about this message go

@@ -10,6 +10,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SqsRecord:
+    """One SQS record as the batch runtime hands it to a service."""
+
     message_id: str
     receipt_handle: str
     body: str
@@ -40,6 +42,8 @@ class SqsRecord:
 
 @dataclass(frozen=True)
 class RecordResult:
+    """What becomes of a record: deleted, or shown again (after `visible_after` seconds)."""
+
     message_id: str
     done: bool  # done: delete the record; not done: SQS shows it again for another attempt
     visible_after: int | None = None  # seconds until it shows again; None keeps the queue's visibility timeout

@@ -51,6 +51,8 @@ SOFT_KEY_PREFIX = "soft bounces: "  # the soft-bounce counter's key beside the a
 
 @dataclass(frozen=True)
 class Suppression:
+    """An address we no longer send to, and why."""
+
     address: str  # lower case
     reason: SuppressionReason
     status: str | None = None
@@ -99,6 +101,8 @@ def classify_failure(recipient: FailedRecipient) -> tuple[str, bool | None]:
 
 @dataclass(frozen=True)
 class SuppressionDecision:
+    """What one bounce report does to the suppression list."""
+
     suppress: tuple[Suppression, ...] = ()
     soft_bounces: tuple[str, ...] = ()  # addresses whose soft bounce is counted toward the limit
     reputation_blocks: int = 0  # recipients refused because of us, not them

@@ -33,6 +33,8 @@ def return_path(message_key: str, recipient: str, *, secret: bytes, domain: str)
 
 @dataclass(frozen=True)
 class VerpToken:
+    """The token a VERP return path carries, after its tag was verified."""
+
     id: str  # look the (message key, recipient) pair up by this
 
 

@@ -53,6 +53,8 @@ class MxDelivery:
 
 @dataclass(frozen=True)
 class DispatchSettings:
+    """The dispatch function's settings, from its environment (docs/configuration.md)."""
+
     send_queue_url: str
     dead_letter_queue_url: str
     ledger_table: str

@@ -92,6 +92,8 @@ ATTRIBUTE_ARRIVAL = "maildispatch-arrival"  # epoch seconds of the first enqueue
 
 @dataclass(frozen=True)
 class DispatchPolicy:
+    """How the dispatch service decides: reporting MTA, retry schedules, limits and options."""
+
     reporting_mta: str
     retry: RetrySchedule = RetrySchedule()  # the default stream's schedule
     streams: Mapping[str, RetrySchedule] = field(default_factory=dict)  # more named streams
@@ -119,12 +121,16 @@ class DispatchPolicy:
 
 @dataclass(frozen=True)
 class VerpPolicy:
+    """VERP return paths: the bounce domain and the key that signs the tokens."""
+
     domain: str  # the bounce domain: bounces+<token>@<domain> receives the returned mail
     secret: bytes = field(repr=False)  # the HMAC key that signs the tokens: never in a repr or a log
 
 
 @dataclass(frozen=True)
 class UnsubscribePolicy:
+    """One-click unsubscribe (RFC 8058) for campaign mail: token key and where the link points."""
+
     secret: bytes = field(repr=False)  # signs the tokens (UNSUBSCRIBE_SECRET): never in a repr or a log
     base_url: str | None = None  # https://... where the HTTP API serves /u/<token> (UNSUBSCRIBE_BASE_URL)
     mailto: str | None = None  # an address for mailto unsubscribes (UNSUBSCRIBE_MAILTO), if any
@@ -760,7 +766,7 @@ class DispatchService:
         for batch in in_batches(entries):
             try:
                 await self._publisher.publish(batch)
-            except Exception as error:  # noqa: BLE001: the publisher is an adapter; the mail went out regardless
+            except Exception as error:  # the publisher is an adapter; the mail went out regardless
                 self.tally.add("delivered_events_failed", len(batch))
                 log.warning(
                     "Email Delivered events not published",

@@ -29,12 +29,16 @@ MIN_WAIT_SECONDS = 1  # SQS visibility is in whole seconds
 
 @dataclass
 class _Lease:
+    """Recipients granted by one budget draw and not yet used."""
+
     grant: Granted
     left: int
 
 
 @dataclass
 class PacerTally:
+    """The pacer's counts for the invocation's summary."""
+
     draws: int = 0
     refusals: int = 0
     paused: int = 0
@@ -105,7 +109,7 @@ class RelayPacer:
             if lease.left > 0:
                 try:
                     await self._budget.refund(lease.grant, lease.left, now=self._clock())
-                except Exception as error:  # noqa: BLE001: a lost refund only makes the budget stricter
+                except Exception as error:  # a lost refund only makes the budget stricter
                     log.warning("budget refund failed", extra={"count": lease.left, "error": str(error)})
 
     async def _draw(self, count: int, now: float) -> Granted | Refused:

@@ -135,7 +135,7 @@ def report_from_dlq_message(
     }
     try:
         return _report(body, record, sent_at, default_envelope_sender)
-    except Exception as error:  # noqa: BLE001: a record must always yield a report, whatever the parsers do
+    except Exception as error:  # a record must always yield a report, whatever the parsers do
         return _poison(body, f"unprocessable record ({type(error).__name__}: {error})", record, sent_at)
 
 
@@ -286,7 +286,7 @@ class BounceService:
             await self._publisher.publish(
                 [bounce_event_entry(report, event_bus_name=self._settings.event_bus_name, now=now)]
             )
-        except Exception as error:  # noqa: BLE001: the publisher is an adapter; any failure means "try again later"
+        except Exception as error:  # the publisher is an adapter; any failure means "try again later"
             raise BounceReportFailed(
                 f"the Email Bounced event could not be published: {error}", event_published=False
             ) from error
@@ -420,7 +420,7 @@ def _poison(body: str, error: str, record: dict[str, Any], sent_at: datetime) ->
     text = body if isinstance(body, str) else repr(body)
     try:
         sender, recipients = salvage_envelope(text)
-    except Exception:  # noqa: BLE001: salvage is best effort by contract; a bug there must not lose the report
+    except Exception:  # salvage is best effort by contract; a bug there must not lose the report
         sender, recipients = None, []
     data = text.encode("utf-8", "replace")
     return BounceReport(
