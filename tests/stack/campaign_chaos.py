@@ -44,13 +44,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import shutil
 import sys
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,6 +72,7 @@ from tests.stack.event_source import (
     InvocationResult,
     SqsEventSource,
 )
+from tests.stack.harness_run import finish
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import MotoServer, aws_client
 
@@ -556,27 +555,19 @@ def main(argv: Iterable[str] | None = None) -> int:
         max_run_s=args.max_run_s,
     )
     workdir = LOCAL / "campaign-chaos"
-    console = sys.stdout
     print(
         f"campaign chaos: {config.recipients} recipients, seed {config.seed}, load average {os.getloadavg()[0]:.1f}; "
         f"logs in {workdir.relative_to(REPO)}/"
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    function_log = open(LOCAL / "campaign-chaos-functions.log", "w", encoding="utf-8")
-    sys.stdout = function_log
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    try:
-        result = run_campaign_chaos(config, workdir)
-    finally:
-        sys.stdout = console
-        function_log.close()
-    print_report(result, console)
-    (LOCAL / "campaign-summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
-    (workdir / "details.json").write_text(json.dumps(result.details, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"  summary: .local/campaign-summary.json, details: {(workdir / 'details.json').relative_to(REPO)}")
-    if not result.settled:
-        return 2
-    return 0 if result.ok else 1
+    return finish(
+        lambda: run_campaign_chaos(config, workdir),
+        function_log=LOCAL / "campaign-chaos-functions.log",
+        summary_path=LOCAL / "campaign-summary.json",
+        details_path=workdir / "details.json",
+        print_report=print_report,
+        repo=REPO,
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ import re
 import shutil
 import sys
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +65,7 @@ from tests.stack.event_source import (
     InvocationResult,
     SqsEventSource,
 )
+from tests.stack.harness_run import finish
 from tests.stack.local_stack import LocalStack
 from tests.stack.moto import MotoServer, aws_client
 
@@ -578,29 +578,18 @@ def main(argv: Iterable[str] | None = None) -> int:
         requests=args.requests, seed=args.seed, wave_requests=args.wave, cut_off_fraction=args.cut_offs
     )
     workdir = LOCAL / "chaos"
-    console = sys.stdout
     print(
-        f"chaos: {config.requests} requests, seed {config.seed}, waves of {config.wave_requests}; logs in {workdir.relative_to(REPO)}/",
-        file=console,
+        f"chaos: {config.requests} requests, seed {config.seed}, waves of {config.wave_requests}; logs in {workdir.relative_to(REPO)}/"
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    function_log = open(LOCAL / "chaos-functions.log", "w", encoding="utf-8")  # the in-process functions log to stdout
-    sys.stdout = function_log
-    warnings.filterwarnings("ignore", message="No application metrics to publish")  # an invocation that sent nothing
-    try:
-        result = run_chaos(config, workdir)
-    finally:
-        sys.stdout = console
-        function_log.close()
-    print_report(result, console)
-    (LOCAL / "chaos-summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
-    (workdir / "details.json").write_text(json.dumps(result.details, indent=2, default=str) + "\n", encoding="utf-8")
-    print(
-        f"  summary: .local/chaos-summary.json, details: {(workdir / 'details.json').relative_to(REPO)}", file=console
+    return finish(
+        lambda: run_chaos(config, workdir),
+        function_log=LOCAL / "chaos-functions.log",
+        summary_path=LOCAL / "chaos-summary.json",
+        details_path=workdir / "details.json",
+        print_report=print_report,
+        repo=REPO,
     )
-    if not result.settled:
-        return 2
-    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":
