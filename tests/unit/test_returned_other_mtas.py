@@ -1,0 +1,676 @@
+"""Held-out bounces from MTA families that are NOT in the shared corpus.
+
+Each sample is written from the MTA's own documented or source wording and layout (the source is
+named in a comment above it), never from any bounce collection. They check that the classifier
+reads what a bounce says and where its parts are (the failed address, the remote reply, the
+quoted original), not the wording of the families it was measured on.
+
+The verdict asserted is the one a careful human gives: the reason, hard or soft, and, for every
+soft verdict, that it can never suppress the address (`suppressible` is False). A hard verdict
+asserted `strong` rests on an explicit code or an unambiguous phrase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from maildispatch.core.returned_mail import classify_returned_message
+
+
+@dataclass(frozen=True)
+class Expect:
+    recipient: str
+    reason: str
+    hard: bool
+    strong: bool | None = None  # for a hard verdict: must it be suppressible (True) / must it not (False)
+
+
+# --- qmail ----------------------------------------------------------------------------------------
+# qmail-send.c: "Hi. This is the qmail-send program at ...", the permanent-failure paragraph, one
+# "<address>:" block per recipient with qmail-remote's/qmail-local's text, and for a message that
+# stayed too long "I'm not going to try again; this message has been in the queue too long."
+# qmail-remote.c: "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)".
+QMAIL_EXPIRED = b"""\
+From: MAILER-DAEMON@mx.example.org
+To: shop@example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<late@example.net>:
+Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)
+I'm not going to try again; this message has been in the queue too long.
+
+--- Below this line is a copy of the message.
+
+Return-Path: <shop@example.com>
+Received: (qmail 1234 invoked by uid 89); 29 Nov 2026 08:00:00 -0000
+From: shop@example.com
+To: late@example.net
+Subject: x
+
+x
+"""
+
+# qmail-local.c: "Sorry, no mailbox here by that name. (#5.1.1)" for a local address without a
+# mailbox; qmail-remote.c: "Connected to %s but sender was rejected." + "Remote host said: ...".
+QMAIL_LOCAL = b"""\
+From: MAILER-DAEMON@mx.example.org
+To: shop@example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<nobody@mx.example.org>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <shop@example.com>
+Received: (qmail 1235 invoked by uid 89); 29 Nov 2026 08:00:00 -0000
+From: shop@example.com
+To: nobody@mx.example.org
+Subject: x
+
+x
+"""
+
+# qmail-remote.c: "%s does not like recipient." with the remote reply; the remote answered with a
+# virus-scanner refusal (Exim's av_scanner ACL text "This message contains a virus (%s)").
+QMAIL_VIRUS = b"""\
+From: MAILER-DAEMON@mx.example.org
+To: shop@example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<clean@example.net>:
+192.0.2.1 failed after I sent the message.
+Remote host said: 550 5.7.1 This message contains a virus (Eicar-Test-Signature)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <shop@example.com>
+From: shop@example.com
+To: clean@example.net
+Subject: x
+
+x
+"""
+
+# --- Courier ----------------------------------------------------------------------------------------
+# Courier's DSN (courier/module.dsn, courierdsn): multipart/report with the text "This is a delivery
+# status notification from <host>, running the Courier mail server", "UNDELIVERABLE MAIL", the
+# ">>> RCPT TO" / "<<<" transcript, and a message/delivery-status part.
+COURIER = b"""\
+From: Courier mail server at mx.example.org <@>
+To: shop@example.com
+Subject: NOTICE: mail delivery status.
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="=_courier_0"
+
+--=_courier_0
+Content-Type: text/plain; charset="utf-8"
+
+This is a delivery status notification from mx.example.org,
+running the Courier mail server, version 1.1.
+
+The original message was received on Sat, 05 Dec 2026 09:00:00 +0000
+from localhost [127.0.0.1]
+
+---------------------------------------------------------------------------
+
+                           UNDELIVERABLE MAIL
+
+Your message to the following recipients cannot be delivered:
+
+<many@example.net>:
+    mx.example.net [192.0.2.1]:
+>>> RCPT TO:<many@example.net>
+<<< 452 4.5.3 Too many recipients
+
+---------------------------------------------------------------------------
+
+--=_courier_0
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+Arrival-Date: Sat, 05 Dec 2026 09:00:00 +0000
+
+Final-Recipient: rfc822; many@example.net
+Action: failed
+Status: 5.0.0
+Remote-MTA: dns; mx.example.net [192.0.2.1]
+Diagnostic-Code: smtp; 452 4.5.3 Too many recipients
+
+--=_courier_0--
+"""
+
+# --- Microsoft Exchange 2003 ----------------------------------------------------------------------
+# Exchange 2000/2003 NDR text ("Your message did not reach some or all of the intended recipients",
+# "<server #X.Y.Z>"), with the texts of its NDR reference (KB 284204): #4.4.7 "Could not deliver the
+# message in the time limit specified", #5.7.1 "You do not have permission to send to this recipient".
+EXCHANGE_2003 = b"""\
+From: System Administrator <postmaster@corp.example.org>
+To: shop@example.com
+Subject: Undeliverable: hello
+MIME-Version: 1.0
+Content-Type: text/plain; charset="iso-8859-1"
+
+Your message did not reach some or all of the intended recipients.
+
+      Subject:  hello
+      Sent:     12/5/2026 9:00 AM
+
+The following recipient(s) could not be reached:
+
+      slow@corp.example.org on 12/7/2026 9:00 AM
+            Could not deliver the message in the time limit specified.  Please retry or contact your administrator.
+            <mail.corp.example.org #4.4.7>
+
+      nohost@nowhere.example on 12/5/2026 9:00 AM
+            The destination server for this recipient could not be found in Domain Name Service (DNS).  Please verify the email address and retry. If that fails, contact your administrator.
+            <mail.corp.example.org #5.4.0>
+"""
+
+# --- Lotus Domino / Notes ---------------------------------------------------------------------------
+# Domino router delivery failure report: "Your message ... was not delivered to: <address>
+# because: <reason>"; the router's "Error transferring to <host>; SMTP Protocol Returned a Permanent
+# Error <reply>" for a remote refusal (Domino Administrator help, "Delivery Failure Reports").
+DOMINO = b"""\
+From: Postmaster@notes.example.org
+To: shop@example.com
+Subject: DELIVERY FAILURE: Error transferring to mx.example.net; SMTP Protocol Returned a Permanent Error 550 5.7.1 Message rejected as spam
+MIME-Version: 1.0
+Content-Type: text/plain; charset=US-ASCII
+
+Your message
+
+  Subject: hello
+
+was not delivered to:
+
+  spamcheck@example.net
+
+because:
+
+  Error transferring to mx.example.net; SMTP Protocol Returned a Permanent Error 550 5.7.1 Message rejected as spam by Content Filtering.
+"""
+
+# Domino router, local: "User <name> (<address>) not listed in Domino Directory".
+DOMINO_LOCAL = b"""\
+From: Postmaster@notes.example.org
+To: shop@example.com
+Subject: DELIVERY FAILURE: User jdoe (jdoe@notes.example.org) not listed in Domino Directory
+MIME-Version: 1.0
+Content-Type: text/plain; charset=US-ASCII
+
+Your message
+
+  Subject: hello
+
+was not delivered to:
+
+  jdoe@notes.example.org
+
+because:
+
+  User jdoe (jdoe@notes.example.org) not listed in Domino Directory
+"""
+
+# --- Apache James -----------------------------------------------------------------------------------
+# James' DSNBounce mailet text: "Hi. This is the James mail server at <host>. I'm afraid I wasn't
+# able to deliver your message to the following addresses. ... Failed recipient(s): ... Error message: ..."
+JAMES = b"""\
+From: MAILER-DAEMON@james.example.org
+To: shop@example.com
+Subject: [BOUNCE]
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+Hi. This is the James mail server at james.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.  Below
+I include the list of recipients and the reason why I was unable to deliver
+your message.
+
+Failed recipient(s):
+ghost@example.net
+
+Error message:
+550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in local recipient table
+"""
+
+# --- Sun Java System / Oracle Communications Messaging Server -------------------------------------
+# Its notification text (the "Your message cannot be delivered to the following recipients:" block
+# with "Recipient address:", "Reason:", "Diagnostic code:", "Remote system:"), here without a DSN
+# part, for a local mailbox over its quota (the server's "Over quota" reason, X.2.2).
+SUN_MS = b"""\
+From: Internet Mail Delivery <postmaster@ms.example.org>
+To: shop@example.com
+Subject: Delivery Notification: Delivery has failed
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+This report relates to a message you sent with the following header fields:
+
+  Message-id: <order-1@example.com>
+  Date: Sat, 05 Dec 2026 09:00:00 +0000
+  From: shop@example.com
+  To: full@ms.example.org
+  Subject: hello
+
+Your message cannot be delivered to the following recipients:
+
+  Recipient address: full@ms.example.org
+  Reason: Over quota
+"""
+
+# --- Yahoo (as the sending provider) --------------------------------------------------------------
+# Yahoo's own notification: "Sorry, we were unable to deliver your message to the following address."
+# in qmail's "<address>:" / "Remote host said:" shape with the stage in brackets ("[RCPT_TO]").
+YAHOO = b"""\
+From: MAILER-DAEMON@yahoo.com
+To: shop@yahoo.com
+Subject: Failure Notice
+
+Sorry, we were unable to deliver your message to the following address.
+
+<ghost@example.net>:
+Remote host said: 550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in virtual alias table [RCPT_TO]
+
+--- Below this line is a copy of the message.
+
+Received: from [192.0.2.5] by nm1.bullet.mail.ne1.yahoo.com
+From: shop@yahoo.com
+To: ghost@example.net
+Subject: x
+
+x
+"""
+
+# --- Yandex -------------------------------------------------------------------------------------
+# Yandex's Postfix-based notification in its two languages, the remote refusal quoted with
+# "said:" and "(in reply to end of DATA command)"; the refusal text is Yandex's documented
+# "Message rejected under suspicion of SPAM" (Yandex help, "Error messages").
+YANDEX = """\
+From: mailer-daemon@yandex.ru
+To: shop@yandex.ru
+Subject: =?utf-8?B?0J3QtdC00L7RgdGC0LDQstC70LXQvdC90L7QtSDRgdC+0L7QsdGJ0LXQvdC40LU=?=
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+This is the mail system at host forward1.mail.yandex.net.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<reader@example.net>: host mx.example.net[192.0.2.7] said: 554 5.7.1
+    Message rejected under suspicion of SPAM (in reply to end of DATA command)
+
+Сообщение не доставлено одному или нескольким адресатам.
+""".encode()
+
+# --- Zoho Mail --------------------------------------------------------------------------------------
+# Zoho's notification: the explanation, then one line per recipient "<address>, ERROR CODE :<reply>".
+ZOHO = b"""\
+From: Mail Delivery System <mailer-daemon@mail.zoho.com>
+To: shop@zoho.example
+Subject: Undelivered Mail Returned to Sender
+
+This message was created automatically by mail delivery software.
+A message that you sent could not be delivered to one or more of its recipients. This is a permanent error.
+
+full@example.net, ERROR CODE :552 - 5.2.2 The email account that you tried to reach is over quota.
+"""
+
+# --- KDDI (au) --------------------------------------------------------------------------------------
+# The au mail gateway's notice: "Your mail sent on: <date> Could not be delivered to: <address>
+# As their mailbox is full." (KDDI's documented notice to senders).
+KDDI = b"""\
+From: postmaster@ezweb.example.jp
+To: shop@example.com
+Subject: Mail Delivery Failure
+
+Your mail sent on: Sat, 05 Dec 2026 18:00:00 +0900
+     Could not be delivered to: <full@ezweb.example.jp>
+     As their mailbox is full.
+"""
+
+# --- Trend Micro InterScan Messaging Security Suite ----------------------------------------------
+# IMSS's delivery failure notice: the transcript as "Sent <<< RCPT TO:<address>" /
+# "Received >>> <reply>", then "Could not deliver mail to this user."
+INTERSCAN = b"""\
+From: postmaster@imss.example.org
+To: shop@example.com
+Subject: Mail could not be delivered
+
+Sent <<< RCPT TO:<ghost@example.net>
+Received >>> 550 5.1.1 <ghost@example.net>... User unknown
+
+Could not deliver mail to this user.
+"""
+
+# --- SurfControl E-mail Filter ----------------------------------------------------------------------
+# Its non-delivery text: "Your message could not be sent. A transcript of the attempts to send the
+# message follows. The number of attempts made: N Addressed To: <address>" and the failed attempt.
+SURFCONTROL = b"""\
+From: postmaster@filter.example.org
+To: shop@example.com
+Subject: Failed to deliver to 'nohost@unknown.example'
+
+Your message could not be sent.
+A transcript of the attempts to send the message follows.
+The number of attempts made: 1
+Addressed To: nohost@unknown.example
+
+Sat, 5 Dec 2026 09:00:00 +0000
+Failed to send to identified host,
+nohost@unknown.example: [192.0.2.8], 550 5.1.2 Host unknown
+--- Message non-deliverable.
+"""
+
+# --- MailFoundry ------------------------------------------------------------------------------------
+# MailFoundry's notice: "Unable to deliver message to: <address>", "Delivery failed for the
+# following reason:", "Server <host>[<ip>] failed with: <reply>".
+MAILFOUNDRY = b"""\
+From: MAILER-DAEMON@mailfoundry.example.org
+To: shop@example.com
+Subject: Message delivery has failed
+
+Unable to deliver message to: <ghost@example.net>
+Delivery failed for the following reason:
+Server mx.example.net[192.0.2.9] failed with: 550 <ghost@example.net> No such user here
+
+This has been a permanent failure.  No further delivery attempts will be made.
+"""
+
+# --- Activehunter -----------------------------------------------------------------------------------
+# A Sendmail-derived gateway: "----- The following addresses had permanent fatal errors -----",
+# then "----- Transcript of session follows -----" with the remote reply (here vpopmail's chkuser).
+ACTIVEHUNTER = b"""\
+From: MAILER-DAEMON@ah.example.jp
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+
+  ----- The following addresses had permanent fatal errors -----
+
+<ghost@example.net>
+
+  ----- Transcript of session follows -----
+550 sorry, no mailbox here by that name (#5.1.1 - chkuser)
+"""
+
+# --- Openwave Email MX --------------------------------------------------------------------------------
+# Openwave's qmail-like notice ("Unable to deliver message to the following address(es).", the
+# "<address>:" block and "Remote host said:"); the refusal at the end of DATA for unsolicited mail.
+OPENWAVE = b"""\
+From: MAILER-DAEMON@mx.openwave.example.net
+To: shop@example.com
+Subject: Delivery failure
+
+Unable to deliver message to the following address(es).
+
+<reader@example.net>:
+192.0.2.10 failed after I sent the message.
+Remote host said: 554 5.7.1 Message content rejected, UBE, id=12345-01
+"""
+
+# --- V5 Sendmail --------------------------------------------------------------------------------------
+# Old Sendmail V5: "----- Transcript of session follows -----" with ">>> RCPT To:<address>" /
+# "<<< 550 ...", then "----- Recipients of this delivery -----" "Bounced, cannot deliver:".
+V5_SENDMAIL = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@v5.example.org>
+To: shop@example.com
+Subject: Returned mail: Host unknown
+
+   ----- Transcript of session follows -----
+550 nohost@unknown.example... Host unknown (Name server: unknown.example: host not found)
+
+   ----- Recipients of this delivery -----
+Bounced, cannot deliver:
+   <nohost@unknown.example>
+
+   ----- Unsent message follows -----
+Received: by v5.example.org (5.65/1.1)
+From: shop@example.com
+To: nohost@unknown.example
+Subject: x
+
+x
+"""
+
+# --- Mimecast -----------------------------------------------------------------------------------------
+# Mimecast's "Mimecast SMTP error codes" reference: "550 Rejected by header based Blocked Senders -
+# block policy for Blocked Sender" (the recipient organisation blocks our sender address: a refusal
+# of the sender, not an unknown address), in an Exchange-like "Remote server returned" notice.
+MIMECAST = b"""\
+From: Mail Delivery System <postmaster@relay.mimecast.example>
+To: shop@example.com
+Subject: Undeliverable: hello
+
+Your message couldn't be delivered to the recipients shown below.
+
+reader@corp.example.net
+Remote server returned '550 Rejected by header based Blocked Senders - block policy for Blocked Sender'
+"""
+
+# --- MessageLabs (Symantec.cloud) -----------------------------------------------------------------
+# Its delivery agent: "This is the mail delivery agent at messagelabs.com. I was unable to deliver
+# your message to the following addresses:", then "Reason:" with the remote reply; MessageLabs'
+# own documented "Please turn on SMTP Authentication in your mail client" refusal (5.7.1).
+MESSAGELABS = b"""\
+From: Mail Delivery System <MAILER-DAEMON@messagelabs.com>
+To: shop@example.com
+Subject: Mail Delivery Failure
+
+This is the mail delivery agent at messagelabs.com.
+I was unable to deliver your message to the following addresses:
+
+reader@example.net
+
+Reason: 553-you are trying to use me [server-3.tower-1.messagelabs.com] as a relay, but I have not been
+        configured to let you [192.0.2.11, client.example.com] do this.
+        Please turn on SMTP Authentication in your mail client. (#5.7.1)
+
+The message subject was: hello
+"""
+
+# --- IMail (Ipswitch) ---------------------------------------------------------------------------------
+# IMail's undeliverable notice: "Unknown user: <address>" on its own line, then "Original message
+# follows.".
+IMAIL = b"""\
+From: postmaster@imail.example.org
+To: shop@example.com
+Subject: Undeliverable Mail
+
+Unknown user: ghost@imail.example.org
+
+Original message follows.
+
+Received: from shop.example.com by imail.example.org
+From: shop@example.com
+To: ghost@imail.example.org
+Subject: x
+
+x
+"""
+
+# --- A list server (Google Groups-like) ---------------------------------------------------------------
+# A list refusing a poster who is not a member (RFC 2369/2919 list; the refusal is about the sender).
+LIST_SERVER = b"""\
+From: Mail Delivery Subsystem <mailer-daemon@lists.example.org>
+To: shop@example.com
+Subject: Delivery Status Notification (Failure)
+X-Failed-Recipients: announce@lists.example.org
+
+Hello shop@example.com,
+
+We're writing to let you know that the group you tried to contact (announce) may not exist, or you
+may not have permission to post messages to the group.
+"""
+
+# --- Generic anonymous MTAs ---------------------------------------------------------------------------
+# Shapes many unnamed gateways write: an RFC 3464 report with a domain whose MX is a null MX
+# (RFC 7505: "556 5.1.10 Recipient address has null MX"), and a temporary refusal for too many
+# connections (Postfix anvil's "421 4.7.0 Error: too many connections from <ip>").
+X_NULL_MX = b"""\
+From: MAILER-DAEMON@gw.example.org
+To: shop@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Delivery to the following recipient failed permanently: nomail@nullmx.example
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; gw.example.org
+
+Final-Recipient: rfc822; nomail@nullmx.example
+Action: failed
+Status: 5.1.10
+Diagnostic-Code: smtp; 556 5.1.10 Recipient address has null MX
+
+--B--
+"""
+
+X_TOO_MANY = b"""\
+From: MAILER-DAEMON@gw.example.org
+To: shop@example.com
+Subject: Warning: message delayed
+
+This is a warning: delivery of your message is still being retried.
+
+Failed recipient:
+  busy@example.net
+  The remote server said: 421 4.7.0 mx.example.net Error: too many connections from 192.0.2.12
+"""
+
+# An anonymous gateway's local delivery that failed inside its own system (RFC 3463 X.3.5
+# "system incorrectly configured"; Sendmail's "Local configuration error").
+X_SYSTEM = b"""\
+From: MAILER-DAEMON@gw2.example.org
+To: shop@example.com
+Subject: Returned mail: Local configuration error
+
+The following address had permanent fatal errors:
+
+reader@gw2.example.org
+    (reason: 554 5.3.5 Local configuration error)
+"""
+
+# An anonymous gateway's security refusal: the remote relay wants authentication (RFC 4954
+# "530 5.7.0 Authentication required").
+X_SECURITY = b"""\
+From: MAILER-DAEMON@gw3.example.org
+To: shop@example.com
+Subject: Undeliverable mail
+
+Your message could not be delivered to:
+
+   reader@example.net
+
+Remote server said: 530 5.7.0 Authentication required
+"""
+
+# A recipient-side filter: the address exists, its owner refuses mail from this sender
+# (Exchange Online's "550 5.7.1 Delivery to this address is restricted"-like text of a
+# per-recipient block rule).
+X_FILTERED = b"""\
+From: MAILER-DAEMON@gw4.example.org
+To: shop@example.com
+Subject: Mail delivery failed
+
+The following address failed:
+
+  reader@example.net
+    host mx.example.net [192.0.2.13]: 550 5.7.1 <reader@example.net>: Recipient refuses to accept mail from this sender
+"""
+
+
+CASES = [
+    ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
+    ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
+    ("qmail-virus", QMAIL_VIRUS, [Expect("clean@example.net", "virusdetected", False)]),
+    ("courier-too-many", COURIER, [Expect("many@example.net", "toomanyconn", False)]),
+    (
+        "exchange2003",
+        EXCHANGE_2003,
+        [Expect("slow@corp.example.org", "expired", False), Expect("nohost@nowhere.example", "hostunknown", True)],
+    ),
+    ("domino-spam", DOMINO, [Expect("spamcheck@example.net", "spamdetected", False)]),
+    ("domino-local", DOMINO_LOCAL, [Expect("jdoe@notes.example.org", "userunknown", True, strong=True)]),
+    ("james", JAMES, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
+    ("sun-messaging", SUN_MS, [Expect("full@ms.example.org", "mailboxfull", False)]),
+    ("yahoo", YAHOO, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
+    ("yandex", YANDEX, [Expect("reader@example.net", "spamdetected", False)]),
+    ("zoho", ZOHO, [Expect("full@example.net", "mailboxfull", False)]),
+    ("kddi", KDDI, [Expect("full@ezweb.example.jp", "mailboxfull", False)]),
+    ("interscan", INTERSCAN, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
+    ("surfcontrol", SURFCONTROL, [Expect("nohost@unknown.example", "hostunknown", True)]),
+    ("mailfoundry", MAILFOUNDRY, [Expect("ghost@example.net", "userunknown", True)]),
+    ("activehunter", ACTIVEHUNTER, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
+    ("openwave", OPENWAVE, [Expect("reader@example.net", "spamdetected", False)]),
+    ("v5sendmail", V5_SENDMAIL, [Expect("nohost@unknown.example", "hostunknown", True)]),
+    ("mimecast", MIMECAST, [Expect("reader@corp.example.net", "rejected", False)]),
+    ("messagelabs", MESSAGELABS, [Expect("reader@example.net", "securityerror", False)]),
+    ("imail", IMAIL, [Expect("ghost@imail.example.org", "userunknown", True)]),
+    ("list-server", LIST_SERVER, [Expect("announce@lists.example.org", "rejected", False)]),
+    ("x-null-mx", X_NULL_MX, [Expect("nomail@nullmx.example", "notaccept", True)]),
+    ("x-too-many-connections", X_TOO_MANY, [Expect("busy@example.net", "toomanyconn", False)]),
+    ("x-system", X_SYSTEM, [Expect("reader@gw2.example.org", "systemerror", False)]),
+    ("x-security", X_SECURITY, [Expect("reader@example.net", "securityerror", False)]),
+    ("x-filtered", X_FILTERED, [Expect("reader@example.net", "filtered", False)]),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(raw, exp) for _id, raw, exp in CASES], ids=[c[0] for c in CASES])
+def test_a_bounce_from_an_unseen_mta_family_reads_as_a_careful_human_would(raw, expected):
+    result = classify_returned_message(raw)
+
+    got = [(v.recipient, v.reason, v.hard) for v in result.recipients]
+    assert got == [(e.recipient, e.reason, e.hard) for e in expected], [v.evidence for v in result.recipients]
+    for verdict, exp in zip(result.recipients, expected, strict=True):
+        if not exp.hard:
+            assert not verdict.suppressible, verdict.evidence
+        elif exp.strong is not None:
+            assert verdict.suppressible is exp.strong, verdict.evidence
+
+
+def test_the_held_out_samples_span_at_least_fifteen_families_and_the_weak_reasons():
+    families = {case_id.split("-")[0] for case_id, _raw, _exp in CASES}
+    reasons = {e.reason for _id, _raw, exp in CASES for e in exp}
+
+    assert len(families) >= 15
+    assert {
+        "filtered",
+        "userunknown",
+        "systemerror",
+        "spamdetected",
+        "toomanyconn",
+        "securityerror",
+        "virusdetected",
+        "hostunknown",
+        "notaccept",
+        "expired",
+        "mailboxfull",
+    } <= reasons
+
+
+def test_no_held_out_bounce_is_left_on_hold():
+    """`onhold` means 'nothing understood': every sample here says why it failed."""
+    for _id, raw, _exp in CASES:
+        assert all(v.reason not in ("onhold", "undefined") for v in classify_returned_message(raw).recipients), _id
