@@ -26,19 +26,33 @@ _ADDRESS = re.compile(ADDRESS)
 _RECIPIENT_LINES = (
     # "  <a@b>:" / "  a@b" / "  * a@b" / '"a@b":' / "Recipient: <a@b>" / "Recipient: [SMTP:a@b]" / "a@b<mailto:a@b>"
     re.compile(
-        rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$",
+        rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|(?:sent\s*)?(?:>>>|<<<)?\s*rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$",
         re.I,
     ),
     # "<a@b>: text" / "<a@b> (expanded from <c@d>): text"
     re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
+    # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
+    re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
     # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
     re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),
 )
+# "<a few words>: <address>" alone on a line: the label names the recipient's part ("Could not be
+# delivered to:", "Unknown user:", "Addressed To:", "Recipient address:", "Failed recipient(s):"),
+# and often why; header lines of a quoted original (From:, Reply-To:, ...) are not recipients.
+_LABELLED_RECIPIENT = re.compile(
+    rf"^\s*([A-Za-z][A-Za-z'() -]{{1,60}}?)\s*:\s*[<\"\[]?(?:smtp:|rfc822;\s*)?({ADDRESS})[>\"\]]?\s*\.?\s*$", re.I
+)
+_NOT_RECIPIENT_LABEL = re.compile(
+    r"^(?:from|sender|reply-to|return-path|errors-to|cc|bcc|delivered-to|envelope-to|x-[\w-]+|message-id|in-reply-to"
+    r"|references|resent-[\w-]+|list-[\w-]+|mail from|disposition-notification-to|reporting-mta|received-from-mta"
+    r"|(?:the )?(?:sender|from|originator|return path|reply address))$",
+    re.I,
+)
 _REPLY_START = re.compile(
-    r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
+    r"(?:said|returned(?: was)?|reason|error|reply|response|answer|failed with)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
     re.I | re.M,
 )
 _REMOTE_MTA = re.compile(
@@ -97,6 +111,18 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
                     rest = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
                     starts.append((i, address, rest or ""))
                 break
+        else:
+            labelled = _LABELLED_RECIPIENT.match(line)
+            if labelled and not _NOT_RECIPIENT_LABEL.match(labelled.group(1).strip()):
+                address = labelled.group(2)
+                repeated = bool(starts) and starts[-1][1].lower() == address.lower()
+                if (
+                    address.lower() not in exclude
+                    and not repeated
+                    and (address.lower() in seen or len(seen) < MAX_RECIPIENTS)
+                ):
+                    seen.add(address.lower())
+                    starts.append((i, address, labelled.group(1).strip()))
     found: dict[str, TextRecipient] = {}
     for k, (i, address, rest) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)

@@ -209,6 +209,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bdomain (?:name )?(?:in the email address )?is (?:incorrect|invalid|not valid)", "Exchange Online NDR"),
             (r"\bno route found to domain", "Lotus Domino/Notes router"),
             (
+                r"\bcould not be found in (?:the )?(?:domain name (?:service|system)|dns)\b",
+                "Exchange 2000/2003 NDR #5.4.0 'The destination server for this recipient could not be found in "
+                "Domain Name Service (DNS)'",
+            ),
+            (
                 r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
                 "Postfix 'Recipient address rejected: Domain not found'",
             ),
@@ -333,6 +338,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "RFC 5321 452 / Postfix 'Too many recipients'",
             ),
             (r"\btoo many (?:errors|bad recipients|invalid recipients)", "Postfix smtpd_hard_error_limit"),
+            (
+                r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
+                "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
+            ),
         ),
     ),
     (
@@ -469,6 +478,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"受信拒否", "Japanese carriers: rejected by the recipient's reception settings"),
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
+            (
+                r"\brecipient refuses\b|\brefuses? to accept (?:your |the |any )?(?:mail|messages?|e-?mail) from",
+                "RFC 5321 550 'mailbox unavailable ... rejected for policy reasons': a recipient's own sender block",
+            ),
         ),
     ),
 )

@@ -228,7 +228,7 @@ def _decide(
         if m:
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
                 name = "no-user-loose"
-            reason, name = _refine(reason, name, status, detail, command, text)
+            reason, name = _refine(reason, name, status, detail, command, text, reply_code)
             if reason == "userunknown" and context and single:
                 said_soft = _soft_in_notification(normalise(context), detail)
                 if said_soft:
@@ -334,17 +334,27 @@ def _weigh(
 
 
 def _refine(
-    reason: str, name: str, status: str | None, detail: str | None, command: str | None, text: str = ""
+    reason: str,
+    name: str,
+    status: str | None,
+    detail: str | None,
+    command: str | None,
+    text: str = "",
+    reply_code: int | None = None,
 ) -> tuple[str, str]:
     """Wording read against the status and the SMTP stage it came with."""
+    own_words = status is None and reply_code is None and command is None
     if (
         reason == "userunknown"
         and command != "RCPT"
         and not (detail or "").startswith("1.")
         and not _compiled(wording.USER_CERTAIN).search(text)
+        and not own_words
     ):
         # "User unknown" refused after DATA (or with a mailbox status that is not X.1.X) is a
         # recipient-side filter dressed as an unknown user: the address was accepted at RCPT.
+        # Not when no server replied at all (no code, no stage): then the reporting system says
+        # itself that it has no such mailbox (a hard reading, but weak without a permanent code).
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:
             return "filtered", f"{name}-after-rcpt"
     if reason == "mesgtoobig" and detail == "2.3":

@@ -689,6 +689,9 @@ SENDER_REFUSED = phrases(
     r"sender .{0,40}not (?:valid|found)",
     r"your (?:e-?mail )?address (?:has been|is) (?:rejected|blocked|blacklisted)",
     r"domain is invalid\. please provide a valid from",
+    # the recipient's organisation keeps our sender on its "blocked senders" list (Exchange/Outlook
+    # junk e-mail options, Mimecast's "Rejected by header based Blocked Senders" policy)
+    r"\bblocked senders?\b",
 )
 
 HOST_BLOCKED = phrases(
