@@ -599,6 +599,102 @@ The following address failed:
 """
 
 
+# --- More anonymous gateways: shapes, not wording ----------------------------------------------------
+# Several recipients listed first, one explanation for all of them below (Domino, Exchange 2003 and
+# many gateways write "The following recipients could not be reached:" this way).
+X_LIST_THEN_REASON = b"""\
+From: MAILER-DAEMON@gw5.example.org
+To: shop@example.com
+Subject: Undeliverable mail
+
+The following recipients could not be reached:
+
+  first@example.net
+  second@example.net
+
+Reason: 550 5.1.1 Recipient address rejected: User unknown
+"""
+
+# Sendmail's "The following addresses had permanent fatal errors" list, then its transcript with one
+# ">>> RCPT To:" / "<<< reply" pair per recipient (sendmail/savemail.c, deliver.c).
+X_TRANSCRIPT = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@gw6.example.org>
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+
+   ----- The following addresses had permanent fatal errors -----
+<gone@example.net>
+<stuffed@example.net>
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+>>> RCPT To:<gone@example.net>
+<<< 550 5.1.1 <gone@example.net>... User unknown
+>>> RCPT To:<stuffed@example.net>
+<<< 552 5.2.2 <stuffed@example.net>... Mailbox full
+"""
+
+# Postfix smtp(8) for a domain with a null MX (RFC 7505), as a plain-text notice.
+X_NULL_MX_TEXT = b"""\
+From: MAILER-DAEMON@gw7.example.org
+To: shop@example.com
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host gw7.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<nomail@nullmx.example>: Domain nullmx.example does not accept mail (nullMX)
+"""
+
+# Sendmail giving up after its queue timeout (sendmail/savemail.c: "Message could not be delivered
+# for %s", the recipient's "(reason: Deferred: Connection timed out with ...)").
+X_SENDMAIL_EXPIRED = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@gw8.example.org>
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+
+The original message was received at Sat, 28 Nov 2026 09:00:00 +0000
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+<slow@example.net>
+    (reason: Deferred: Connection timed out with mx.example.net.)
+
+   ----- Transcript of session follows -----
+<slow@example.net>... Deferred: Connection timed out with mx.example.net.
+Message could not be delivered for 5 days
+Message will be deleted from queue
+"""
+
+# An RFC 3464 report whose status is the only explanation: X.3.0 "other or undefined mail system
+# status" from a server that failed internally (RFC 3463: the mail system, not the address).
+X_SYSTEM_DSN = b"""\
+From: MAILER-DAEMON@gw9.example.org
+To: shop@example.com
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="C"
+
+--C
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--C
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; gw9.example.org
+
+Final-Recipient: rfc822; reader@example.net
+Action: failed
+Status: 5.3.0
+Diagnostic-Code: smtp; 554 5.3.0 Internal error while storing message
+
+--C--
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -632,6 +728,19 @@ CASES = [
     ("x-system", X_SYSTEM, [Expect("reader@gw2.example.org", "systemerror", False)]),
     ("x-security", X_SECURITY, [Expect("reader@example.net", "securityerror", False)]),
     ("x-filtered", X_FILTERED, [Expect("reader@example.net", "filtered", False)]),
+    (
+        "x-list-then-reason",
+        X_LIST_THEN_REASON,
+        [Expect("first@example.net", "userunknown", True), Expect("second@example.net", "userunknown", True)],
+    ),
+    (
+        "x-transcript",
+        X_TRANSCRIPT,
+        [Expect("gone@example.net", "userunknown", True, strong=True), Expect("stuffed@example.net", "mailboxfull", False)],
+    ),
+    ("x-null-mx-text", X_NULL_MX_TEXT, [Expect("nomail@nullmx.example", "notaccept", True)]),
+    ("x-sendmail-expired", X_SENDMAIL_EXPIRED, [Expect("slow@example.net", "expired", False)]),
+    ("x-system-dsn", X_SYSTEM_DSN, [Expect("reader@example.net", "systemerror", False)]),
 ]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .smtp_text import clean_diagnostic, find_command
+from .smtp_text import clean_diagnostic, find_command, find_reply_code
 
 ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 _ADDRESS = re.compile(ADDRESS)
@@ -123,16 +123,30 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
                 ):
                     seen.add(address.lower())
                     starts.append((i, address, labelled.group(1).strip()))
-    found: dict[str, TextRecipient] = {}
-    for k, (i, address, rest) in enumerate(starts):
+    blocks: list[str] = []
+    for k, (i, _address, rest) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        block_lines = [rest] + lines[i + 1 : end]
-        block = "\n".join(block_lines).strip("\n")
+        blocks.append("\n".join([rest] + lines[i + 1 : end]).strip("\n"))
+    # A list of addresses with one explanation below the last ("The following recipients could
+    # not be reached: a, b. Reason: ..."): an address with nothing of its own shares it.
+    for k in range(len(blocks) - 2, -1, -1):
+        if not blocks[k].strip() and starts[k + 1][1].lower() != starts[k][1].lower():
+            blocks[k] = blocks[k + 1]
+    found: dict[str, TextRecipient] = {}
+    for (_i, address, _rest), block in zip(starts, blocks, strict=True):
         entry = _entry(address, block)
         key = address.lower()
-        if key not in found or (entry.diagnostic and not found[key].diagnostic):
+        if key not in found or _better(entry, found[key]):
             found[key] = entry
     return list(found.values())
+
+
+def _better(entry: TextRecipient, than: TextRecipient) -> bool:
+    """A later block about the same address wins when it says more: a diagnostic where there was
+    none, or the remote server's reply where there was only prose (a transcript after a list)."""
+    if not than.diagnostic:
+        return bool(entry.diagnostic)
+    return bool(entry.diagnostic) and find_reply_code(entry.diagnostic) is not None and find_reply_code(than.diagnostic) is None
 
 
 def _entry(address: str, block: str) -> TextRecipient:
