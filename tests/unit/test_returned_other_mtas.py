@@ -715,7 +715,9 @@ CASES = [
     ("kddi", KDDI, [Expect("full@ezweb.example.jp", "mailboxfull", False)]),
     ("interscan", INTERSCAN, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
     ("surfcontrol", SURFCONTROL, [Expect("nohost@unknown.example", "hostunknown", True)]),
-    ("mailfoundry", MAILFOUNDRY, [Expect("ghost@example.net", "userunknown", True)]),
+    # A remote reply with no SMTP stage and no code: "no such user" may be a recipient filter's words
+    # (RFC 5321 lets a filter answer 550 after DATA); read soft until a code or the stage says more.
+    ("mailfoundry", MAILFOUNDRY, [Expect("ghost@example.net", "filtered", False)]),
     ("activehunter", ACTIVEHUNTER, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
     ("openwave", OPENWAVE, [Expect("reader@example.net", "spamdetected", False)]),
     ("v5sendmail", V5_SENDMAIL, [Expect("nohost@unknown.example", "hostunknown", True)]),

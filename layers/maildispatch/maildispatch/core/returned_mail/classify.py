@@ -37,7 +37,7 @@ _DELAY_WORDING = re.compile(
     re.I,
 )
 _ORIGINAL_X = re.compile(r"^x-", re.I)
-_QUOTES_RECIPIENT = re.compile(rf"^\s*(?:[245]\d\d[ -](?:{ENHANCED_STATUS} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.|>\s)")
+_QUOTES_RECIPIENT = re.compile(rf"^\s*(?:[245]\d\d[ -](?:{ENHANCED_STATUS} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
 
 
 # Limits that keep classification linear and bounded whatever the input (issue 9):
