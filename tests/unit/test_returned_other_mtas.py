@@ -695,6 +695,105 @@ Diagnostic-Code: smtp; 554 5.3.0 Internal error while storing message
 --C--
 """
 
+# --- Novell GroupWise-like gateways -------------------------------------------------------------------
+# "The message that you sent was undeliverable to the following:" with "<address> (<reason>)" lines.
+X_PAREN_REASON = b"""\
+From: postmaster@gw10.example.org
+To: shop@example.com
+Subject: Undeliverable mail
+
+The message that you sent was undeliverable to the following:
+        gone@gw10.example.org (user not found)
+        stuffed@gw10.example.org (mailbox full)
+
+Possibly truncated original message follows:
+"""
+
+# qmail-local.c for a maildir it cannot write: "Temporary error on maildir delivery. (#4.3.0)";
+# qmail-send gave up: "I'm not going to try again; this message has been in the queue too long."
+# Nothing said about the address: a delivery that expired, soft.
+QMAIL_LOCAL_EXPIRED = b"""\
+From: MAILER-DAEMON@mx.example.org
+To: shop@example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<reader@mx.example.org>:
+Temporary error on maildir delivery. (#4.3.0)
+I'm not going to try again; this message has been in the queue too long.
+"""
+
+# An RFC 3464 report for a temporary failure at the mail system that was finally returned (Exchange's
+# "4.3.2 System not accepting network messages", Action: failed): a system problem, not the address.
+X_SYSTEM_NOT_ACCEPTING = b"""\
+From: postmaster@gw11.example.org
+To: shop@example.com
+Subject: Undeliverable: hello
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="D"
+
+--D
+Content-Type: text/plain
+
+Delivery has failed to these recipients or groups:
+
+reader@example.net
+
+--D
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; gw11.example.org
+
+Final-Recipient: rfc822; reader@example.net
+Action: failed
+Status: 4.3.2
+Diagnostic-Code: smtp; 421 4.3.2 Service not available, closing transmission channel
+
+--D--
+"""
+
+# Postfix smtpd reject_sender_login_mismatch (postconf(5)): the relay refuses a sender address the
+# client is not logged in as: an authentication problem of ours, never the recipient's.
+X_NOT_LOGGED_IN = b"""\
+From: MAILER-DAEMON@gw12.example.org
+To: shop@example.com
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host gw12.example.org.
+
+<reader@example.net>: host smtp.example.net[192.0.2.14] said: 553 5.7.1
+    <shop@example.com>: Sender address rejected: not owned by user
+    shop@example.com (in reply to RCPT TO command)
+"""
+
+# A spam verdict stated in the notification, the per-recipient reply only "rejected" (content
+# filters such as Barracuda or Proofpoint write the verdict once, above the addresses).
+X_SPAM_NOTICE = b"""\
+From: postmaster@filter.example.org
+To: shop@example.com
+Subject: Message rejected
+
+Your message was identified as spam by the recipient's content filter and was not delivered.
+
+Recipient: reader@example.net
+Reason: 550 Message rejected
+"""
+
+# A virus gateway's notice (Sophos / McAfee style): the verdict in the prose, the recipient listed.
+X_VIRUS_NOTICE = b"""\
+From: postmaster@av.example.org
+To: shop@example.com
+Subject: Undeliverable message: virus found
+
+The message you sent could not be delivered because it was found to be infected with a virus
+(W32/Netsky-P).
+
+Intended recipient: reader@example.net
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -743,6 +842,16 @@ CASES = [
     ("x-null-mx-text", X_NULL_MX_TEXT, [Expect("nomail@nullmx.example", "notaccept", True)]),
     ("x-sendmail-expired", X_SENDMAIL_EXPIRED, [Expect("slow@example.net", "expired", False)]),
     ("x-system-dsn", X_SYSTEM_DSN, [Expect("reader@example.net", "systemerror", False)]),
+    (
+        "x-paren-reason",
+        X_PAREN_REASON,
+        [Expect("gone@gw10.example.org", "userunknown", True), Expect("stuffed@gw10.example.org", "mailboxfull", False)],
+    ),
+    ("qmail-local-expired", QMAIL_LOCAL_EXPIRED, [Expect("reader@mx.example.org", "expired", False)]),
+    ("x-system-not-accepting", X_SYSTEM_NOT_ACCEPTING, [Expect("reader@example.net", "systemerror", False)]),
+    ("x-not-logged-in", X_NOT_LOGGED_IN, [Expect("reader@example.net", "securityerror", False)]),
+    ("x-spam-notice", X_SPAM_NOTICE, [Expect("reader@example.net", "spamdetected", False)]),
+    ("x-virus-notice", X_VIRUS_NOTICE, [Expect("reader@example.net", "virusdetected", False)]),
 ]
 
 

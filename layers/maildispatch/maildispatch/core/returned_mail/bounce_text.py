@@ -33,6 +33,8 @@ _RECIPIENT_LINES = (
     re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
+    # "a@b (text)": the address and the reason in parentheses (GroupWise-like gateways)
+    re.compile(rf"^\s*<?({ADDRESS})>?\s+\((?!(?:generated|expanded|ultimately generated) from)([^()]{{3,300}})\)\s*$", re.I),
     # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
     re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it

@@ -219,6 +219,9 @@ def _decide(
                 return reason, name, "phrase", m.group(0)
         return "rejected", "refused-at-mail", "stage", command
 
+    m = _compiled(wording.SENDER_LOGIN).search(text)
+    if m:
+        return "securityerror", "sender-login", "phrase", m.group(0)
     m = _compiled(wording.SENDER_REFUSED).search(text)
     if m and not _user_words(text):
         return "rejected", "sender-refused", "phrase", m.group(0)
@@ -241,6 +244,11 @@ def _decide(
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
         if m:
+            if name == "filtered" and context and single:
+                # "550 Message rejected" says only that; the report's own text may say why.
+                said = _content_verdict(normalise(context))
+                if said:
+                    return said
             return reason, name, "phrase", m.group(0)
     if status and detail == "4.4" and codes.permanent(status, reply_code):
         # RFC 3463 X.4.4 "unable to route": "a DNS lookup returning only an SOA record for a domain
@@ -377,6 +385,14 @@ def _soft_in_notification(context: str, detail: str | None) -> tuple[str, str, s
     for reason, name, pattern in _strong(tuple(_SOFT_OVERRIDES)):
         if explicit and _SOFT_OVERRIDES[reason]:
             continue
+        said = pattern.search(context)
+        if said:
+            return reason, f"{name}-in-notification", "phrase", said.group(0)
+    return None
+
+
+def _content_verdict(context: str) -> tuple[str, str, str, str] | None:
+    for reason, name, pattern in _strong(wording.CONTENT_VERDICTS):
         said = pattern.search(context)
         if said:
             return reason, f"{name}-in-notification", "phrase", said.group(0)

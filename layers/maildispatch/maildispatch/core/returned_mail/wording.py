@@ -355,7 +355,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             narrow(r"user doesn't have a \S+ account", "rhost-yahooinc"),  # Yahoo
             r"non-?existent (?:user|recipient|mailbox|address)",
             r"invalid address",
-            r"address (?:rejected|unknown|invalid)\b(?!.{0,20}sender)",
+            r"(?<!sender )address (?:rejected|unknown|invalid)\b(?!.{0,20}sender)",
             narrow(r"badrcptto", "qmail"),  # qmail
             r"no valid recipients",
             narrow(r"this user doesn't", "rhost-yahooinc"),  # Yahoo
@@ -724,6 +724,18 @@ FILTERED = phrases(
     r"mail rejected",
     r"content rejected",
 )
+
+# A relay refusing a sender address the client did not authenticate as: our set-up, never the
+# recipient's (Postfix smtpd reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch,
+# postconf(5): "Sender address rejected: not logged in" / "not owned by user"). Read before the
+# generic sender refusal.
+SENDER_LOGIN = phrases(
+    r"sender address rejected: not (?:logged in|owned by user)",
+)
+
+# Content verdicts a notification states once, above a recipient's bare refusal ("550 Message
+# rejected"): read only when the recipient's own reply had nothing but generic refusal words.
+CONTENT_VERDICTS = ("spamdetected", "virusdetected", "contenterror", "policyviolation", "mesgtoobig")
 
 # Read in the whole notification, only when a recipient's diagnostic decided nothing: what some
 # MTAs say once for all recipients. (reason, rule name, phrases)
