@@ -837,7 +837,10 @@ CASES = [
     (
         "x-transcript",
         X_TRANSCRIPT,
-        [Expect("gone@example.net", "userunknown", True, strong=True), Expect("stuffed@example.net", "mailboxfull", False)],
+        [
+            Expect("gone@example.net", "userunknown", True, strong=True),
+            Expect("stuffed@example.net", "mailboxfull", False),
+        ],
     ),
     ("x-null-mx-text", X_NULL_MX_TEXT, [Expect("nomail@nullmx.example", "notaccept", True)]),
     ("x-sendmail-expired", X_SENDMAIL_EXPIRED, [Expect("slow@example.net", "expired", False)]),
@@ -845,7 +848,10 @@ CASES = [
     (
         "x-paren-reason",
         X_PAREN_REASON,
-        [Expect("gone@gw10.example.org", "userunknown", True), Expect("stuffed@gw10.example.org", "mailboxfull", False)],
+        [
+            Expect("gone@gw10.example.org", "userunknown", True),
+            Expect("stuffed@gw10.example.org", "mailboxfull", False),
+        ],
     ),
     ("qmail-local-expired", QMAIL_LOCAL_EXPIRED, [Expect("reader@mx.example.org", "expired", False)]),
     ("x-system-not-accepting", X_SYSTEM_NOT_ACCEPTING, [Expect("reader@example.net", "systemerror", False)]),

@@ -34,7 +34,9 @@ _RECIPIENT_LINES = (
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
     # "a@b (text)": the address and the reason in parentheses (GroupWise-like gateways)
-    re.compile(rf"^\s*<?({ADDRESS})>?\s+\((?!(?:generated|expanded|ultimately generated) from)([^()]{{3,300}})\)\s*$", re.I),
+    re.compile(
+        rf"^\s*<?({ADDRESS})>?\s+\((?!(?:generated|expanded|ultimately generated) from)([^()]{{3,300}})\)\s*$", re.I
+    ),
     # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
     re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
@@ -148,7 +150,11 @@ def _better(entry: TextRecipient, than: TextRecipient) -> bool:
     none, or the remote server's reply where there was only prose (a transcript after a list)."""
     if not than.diagnostic:
         return bool(entry.diagnostic)
-    return bool(entry.diagnostic) and find_reply_code(entry.diagnostic) is not None and find_reply_code(than.diagnostic) is None
+    return (
+        bool(entry.diagnostic)
+        and find_reply_code(entry.diagnostic) is not None
+        and find_reply_code(than.diagnostic) is None
+    )
 
 
 def _entry(address: str, block: str) -> TextRecipient:
