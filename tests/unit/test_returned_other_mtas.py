@@ -794,6 +794,103 @@ The message you sent could not be delivered because it was found to be infected 
 Intended recipient: reader@example.net
 """
 
+# Postfix smtp_proto.c "host %s refused to talk to me: %s" for a greeting that was not 220, here
+# RFC 7504's "521 ... does not accept mail": the domain accepts no mail at all (not a block of us).
+X_GREETING_521 = b"""\
+From: MAILER-DAEMON@gw14.example.org
+To: shop@example.com
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host gw14.example.org.
+
+<info@parked.example>: host mx.parked.example[192.0.2.15] refused to talk to me:
+    521 5.3.2 mx.parked.example does not accept mail
+"""
+
+# Exchange 2007/2010 NDR: "Delivery has failed to these recipients or groups:", then under
+# "Diagnostic information for administrators" the "#550 5.4.4 SMTPSEND.DNS.NonExistentDomain;
+# nonexistent domain ##" line.
+EXCHANGE_2007_NXDOMAIN = b"""\
+From: Microsoft Outlook <postmaster@corp.example.org>
+To: shop@example.com
+Subject: Undeliverable: hello
+
+Delivery has failed to these recipients or groups:
+
+reader@nowhere.example
+The domain name in the email address is incorrect. Check the address.
+
+Diagnostic information for administrators:
+
+Generating server: mail.corp.example.org
+
+reader@nowhere.example
+#550 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain ##
+"""
+
+# Sun/Oracle Messaging Server for an address whose domain part cannot exist.
+SUN_MS_BAD_DOMAIN = b"""\
+From: Internet Mail Delivery <postmaster@ms.example.org>
+To: shop@example.com
+Subject: Delivery Notification: Delivery has failed
+
+This report relates to a message you sent with the following header fields:
+
+  Message-id: <order-2@example.com>
+  Subject: hello
+
+Your message cannot be delivered to the following recipients:
+
+  Recipient address: reader@bad_host.example
+  Reason: Illegal host/domain name found
+"""
+
+# An RFC 3464 report of a qmail-smtpd that could not queue the message ("451 qq temporary problem
+# (#4.3.0)"), finally returned: the remote system failed, the address is fine.
+X_QQ_PROBLEM = b"""\
+From: MAILER-DAEMON@gw15.example.org
+To: shop@example.com
+Subject: Delivery Status Notification (Failure)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="E"
+
+--E
+Content-Type: text/plain
+
+Delivery to the following recipient failed: reader@example.net
+
+--E
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; gw15.example.org
+
+Final-Recipient: rfc822; reader@example.net
+Action: failed
+Status: 4.3.0
+Diagnostic-Code: smtp; 451 qq temporary problem (#4.3.0)
+
+--E--
+"""
+
+# A gateway naming the recipient only in a sentence; the returned original's To: says who it was.
+X_SENTENCE_ONLY = b"""\
+From: relay@gw16.example.org
+To: shop@example.com
+Subject: Failed to deliver your message
+
+Your message to the recipient could not be delivered because the recipient's mailbox is full.
+Please try again later.
+
+----- Original message -----
+
+From: shop@example.com
+To: reader@example.net
+Subject: hello
+Message-ID: <order-3@example.com>
+
+hello
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -858,6 +955,11 @@ CASES = [
     ("x-not-logged-in", X_NOT_LOGGED_IN, [Expect("reader@example.net", "securityerror", False)]),
     ("x-spam-notice", X_SPAM_NOTICE, [Expect("reader@example.net", "spamdetected", False)]),
     ("x-virus-notice", X_VIRUS_NOTICE, [Expect("reader@example.net", "virusdetected", False)]),
+    ("x-greeting-521", X_GREETING_521, [Expect("info@parked.example", "notaccept", True)]),
+    ("exchange2007-nxdomain", EXCHANGE_2007_NXDOMAIN, [Expect("reader@nowhere.example", "hostunknown", True)]),
+    ("sun-messaging-bad-domain", SUN_MS_BAD_DOMAIN, [Expect("reader@bad_host.example", "hostunknown", True)]),
+    ("x-qq-problem", X_QQ_PROBLEM, [Expect("reader@example.net", "systemerror", False)]),
+    ("x-sentence-only", X_SENTENCE_ONLY, [Expect("reader@example.net", "mailboxfull", False)]),
 ]
 
 

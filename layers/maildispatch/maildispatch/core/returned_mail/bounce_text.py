@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from .smtp_text import clean_diagnostic, find_command, find_reply_code
 
-ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+# Domain labels may hold "_": not a valid host name, but exactly what a report about an "illegal
+# host/domain name" names.
+ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)+"
 _ADDRESS = re.compile(ADDRESS)
 _RECIPIENT_LINES = (
     # "  <a@b>:" / "  a@b" / "  * a@b" / '"a@b":' / "Recipient: <a@b>" / "Recipient: [SMTP:a@b]" / "a@b<mailto:a@b>"
@@ -55,6 +57,8 @@ _NOT_RECIPIENT_LABEL = re.compile(
     r"|(?:the )?(?:sender|from|originator|return path|reply address))$",
     re.I,
 )
+# Addresses a notification names for help, not as recipients ("contact: postmaster@...").
+_ROLE_ADDRESS = re.compile(r"^(?:postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help)@", re.I)
 _REPLY_START = re.compile(
     r"(?:said|returned(?: was)?|reason|error|reply|response|answer|failed with)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
     re.I | re.M,
@@ -117,7 +121,11 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
                 break
         else:
             labelled = _LABELLED_RECIPIENT.match(line)
-            if labelled and not _NOT_RECIPIENT_LABEL.match(labelled.group(1).strip()):
+            if (
+                labelled
+                and not _NOT_RECIPIENT_LABEL.match(labelled.group(1).strip())
+                and not _ROLE_ADDRESS.match(labelled.group(2))
+            ):
                 address = labelled.group(2)
                 repeated = bool(starts) and starts[-1][1].lower() == address.lower()
                 if (

@@ -209,6 +209,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bdomain (?:name )?(?:in the email address )?is (?:incorrect|invalid|not valid)", "Exchange Online NDR"),
             (r"\bno route found to domain", "Lotus Domino/Notes router"),
             (
+                r"\bnon-?existent domain\b|\bdns\.nonexistentdomain",
+                "Exchange 2007+ 5.4.4 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain'",
+            ),
+            (r"\billegal host/domain name", "Sun/Oracle Messaging Server 'Illegal host/domain name found'"),
+            (
                 r"\bcould not be found in (?:the )?(?:domain name (?:service|system)|dns)\b",
                 "Exchange 2000/2003 NDR #5.4.0 'The destination server for this recipient could not be found in "
                 "Domain Name Service (DNS)'",
@@ -459,6 +464,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
             (r"\bqueue file write error", "Postfix cleanup(8)/smtpd(8) 451 4.3.0 'Error: queue file write error'"),
             (r"\bserver configuration problem", "Postfix smtpd(8) 451 4.3.5 'Server configuration problem'"),
+            (
+                r"\btemporary local problem",
+                "Exim ACL 'defer' default text '451 Temporary local problem - please try later'",
+            ),
+            (r"\bqq (?:temporary|permanent) problem", "qmail-smtpd/qmail-queue '451 qq temporary problem (#4.3.0)'"),
+            (r"\btemporary error on maildir delivery", "qmail-local.c 'Temporary error on maildir delivery. (#4.3.0)'"),
         ),
     ),
     (

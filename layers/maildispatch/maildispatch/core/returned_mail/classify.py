@@ -23,12 +23,14 @@ from .reason import assess
 from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
 
 _DAEMON = re.compile(
-    r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|mmdf|mail\.delivery\.system)\b",
+    r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem|service|agent)|mail administrator|mmdf|mail\.delivery\.system"
+    r"|internet mail delivery|system administrator)\b",
     re.I,
 )
 _FAILURE_SUBJECT = re.compile(
     r"undeliver|undelivered|returned|delivery (?:status|failure|failed|notification|report|problem)|failure notice|not delivered|could not be delivered"
-    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error",
+    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error"
+    r"|(?:failed|unable) to deliver|can(?:no|')t deliver|couldn't be delivered",
     re.I,
 )
 _DELAY_WORDING = re.compile(

@@ -26,7 +26,8 @@ from . import codes, wording
 from .model import CONFIDENCE_STRONG, CONFIDENCE_WEAK, HARD_REASONS, Confidence
 
 SENDER_SIDE = ("requireptr", "authfailure", "badreputation")
-AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror")
+# RFC 7504: a 521 greeting says the host accepts no mail at all (notaccept), not that we are blocked.
+AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror", "notaccept")
 AT_MAIL_EXCEPTIONS = (
     "mesgtoobig",
     "exceedlimit",
@@ -49,6 +50,7 @@ SPECIFIC_STATUS.update({"2.1": "filtered", "4.1": "expired"})
 # Less specific codes: read after the generic refusal wording.
 STATUS_DETAIL = {
     "1.10": "userunknown",
+    "3.0": "systemerror",  # X.3.0 other or undefined mail system status: the mail system, not the address
     "4.2": "networkerror",
     "4.3": "systemerror",
     "4.4": "networkerror",  # 4.4.4; a permanent 5.4.4 is read as hostunknown in _decide
@@ -210,6 +212,8 @@ def _decide(
             m = pattern.search(text)
             if m:
                 return reason, name, "phrase", m.group(0)
+        if reply_code in (521, 556):  # RFC 7504: this host (domain) accepts no mail
+            return "notaccept", f"reply-{reply_code}", "reply", str(reply_code)
         return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
