@@ -891,6 +891,41 @@ Message-ID: <order-3@example.com>
 hello
 """
 
+# --- Japanese gateways (m-FILTER, carriers) ------------------------------------------------------------
+# DigitalArts m-FILTER's notice in ISO-2022-JP (RFC 1468): the address on its own line under
+# "以下のメールアドレスへの送信に失敗しました。" and the server's reply under a dashed heading.
+MFILTER = """\
+From: MAILER-DAEMON@mfilter.example.jp
+To: shop@example.com
+Subject: failure notice
+MIME-Version: 1.0
+Content-Type: text/plain; charset="iso-2022-jp"
+
+このメールは「m-FILTER」が自動生成して送信しています。
+メールサーバーとの通信中、下記の理由により
+このメールは送信できませんでした。
+
+以下のメールアドレスへの送信に失敗しました。
+ghost@example.jp
+
+
+-------サーバからのエラーメッセージ-------
+550 5.1.1 <ghost@example.jp>... User Unknown
+""".encode("iso-2022-jp")
+
+# An old Japanese gateway that declares no charset at all: ISO-2022-JP is 7-bit, so only its escape
+# sequences say what it is. "メールボックスがいっぱいです" is RFC 3463 X.2.2 "mailbox full" in Japanese.
+X_JIS_UNDECLARED = """\
+From: postmaster@gw17.example.jp
+To: shop@example.com
+Subject: Returned mail
+
+以下の宛先に配送できませんでした。
+
+full@example.jp
+    宛先のメールボックスがいっぱいです。
+""".encode("iso-2022-jp")
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -960,6 +995,8 @@ CASES = [
     ("sun-messaging-bad-domain", SUN_MS_BAD_DOMAIN, [Expect("reader@bad_host.example", "hostunknown", True)]),
     ("x-qq-problem", X_QQ_PROBLEM, [Expect("reader@example.net", "systemerror", False)]),
     ("x-sentence-only", X_SENTENCE_ONLY, [Expect("reader@example.net", "mailboxfull", False)]),
+    ("mfilter", MFILTER, [Expect("ghost@example.jp", "userunknown", True, strong=True)]),
+    ("x-jis-undeclared", X_JIS_UNDECLARED, [Expect("full@example.jp", "mailboxfull", False)]),
 ]
 
 

@@ -114,6 +114,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bmail ?box (?:size|capacity) (?:exceeded|limit)", "mail.ru / Yandex help"),
             (r"\binsufficient (?:mailbox )?storage\b(?! system)", "several MTAs"),
             (r"容量(?:を|が)?(?:超|オーバー)", "Japanese carriers: mailbox capacity exceeded"),
+            (
+                r"メールボックス(?:が|の容量が)?(?:いっぱい|一杯|満杯)",
+                "ja: 'mailbox full' (RFC 3463 X.2.2 in Japanese)",
+            ),
             (r"\bover quota\b", "Courier / AOL / Japanese carriers 'account is temporarily over quota'"),
         ),
     ),
