@@ -926,6 +926,18 @@ full@example.jp
     宛先のメールボックスがいっぱいです。
 """.encode("iso-2022-jp")
 
+# The explanation once, above the list of the addresses it is about.
+X_REASON_THEN_LIST = b"""\
+From: MAILER-DAEMON@gw18.example.org
+To: shop@example.com
+Subject: Undeliverable mail
+
+Your message could not be delivered because the recipient's mailbox is full:
+
+  first@example.net
+  second@example.net
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -997,6 +1009,11 @@ CASES = [
     ("x-sentence-only", X_SENTENCE_ONLY, [Expect("reader@example.net", "mailboxfull", False)]),
     ("mfilter", MFILTER, [Expect("ghost@example.jp", "userunknown", True, strong=True)]),
     ("x-jis-undeclared", X_JIS_UNDECLARED, [Expect("full@example.jp", "mailboxfull", False)]),
+    (
+        "x-reason-then-list",
+        X_REASON_THEN_LIST,
+        [Expect("first@example.net", "mailboxfull", False), Expect("second@example.net", "mailboxfull", False)],
+    ),
 ]
 
 

@@ -249,6 +249,9 @@ def _from_text(
                 for a in failed
             ]
     action = "delayed" if delayed else "failed"
+    # When no recipient has words of its own, what the notification says is said of all of them
+    # ("... failed because the recipient's mailbox is full:" above a list of addresses).
+    said_once = len(found) > 1 and not any(f.diagnostic for f in found)
     out = []
     for f in found:
         diagnostic = f.diagnostic or _text_diagnostic(f.block)
@@ -268,7 +271,7 @@ def _from_text(
                 f.remote_mta,
                 None,
                 notification,
-                len(found) == 1,
+                len(found) == 1 or said_once,
             )
         )
     return out
