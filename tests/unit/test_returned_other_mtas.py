@@ -938,6 +938,25 @@ Your message could not be delivered because the recipient's mailbox is full:
   second@example.net
 """
 
+# Exim-like: X-Failed-Recipients names two addresses, the text lists one in its usual shape and
+# speaks of the other only in a sentence (Exim's "retry timeout exceeded" for a host that never
+# answered, spec.txt "Retry configuration").
+X_HEADER_AND_SENTENCE = b"""\
+From: Mail Delivery System <Mailer-Daemon@gw19.example.org>
+To: shop@example.com
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: gone@example.net, away@example.org
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  gone@example.net
+    SMTP error from remote mail server after RCPT TO:<gone@example.net>:
+    host mx.example.net [192.0.2.10]: 550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown
+
+The mail to away@example.org could not be delivered: retry timeout exceeded
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -1013,6 +1032,11 @@ CASES = [
         "x-reason-then-list",
         X_REASON_THEN_LIST,
         [Expect("first@example.net", "mailboxfull", False), Expect("second@example.net", "mailboxfull", False)],
+    ),
+    (
+        "x-header-and-sentence",
+        X_HEADER_AND_SENTENCE,
+        [Expect("gone@example.net", "userunknown", True, strong=True), Expect("away@example.org", "expired", False)],
     ),
 ]
 

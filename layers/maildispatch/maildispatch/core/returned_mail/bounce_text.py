@@ -165,6 +165,17 @@ def _better(entry: TextRecipient, than: TextRecipient) -> bool:
     )
 
 
+def mentioned(address: str, notification: str) -> TextRecipient:
+    """A recipient the notification names only inside a paragraph: that paragraph is its block."""
+    for para in re.split(r"\n\s*\n", unquote(notification)[:MAX_NOTIFICATION_READ]):
+        if address.lower() in para.lower():
+            return _entry(address, para.strip("\n"))
+    return TextRecipient(address, None, None, None, "")
+
+
+MAX_NOTIFICATION_READ = 256 * 1024  # characters searched for a paragraph naming an address
+
+
 def _entry(address: str, block: str) -> TextRecipient:
     return TextRecipient(
         recipient=address,

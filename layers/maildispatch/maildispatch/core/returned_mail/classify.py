@@ -231,6 +231,14 @@ def _from_text(
     if failed:
         by_address = {f.recipient.lower(): f for f in found}
         kept = [by_address[a.lower()] for a in failed if a.lower() in by_address]
+        if kept:
+            # Every address the header names failed, also one the text names only in a sentence:
+            # that one is read from the paragraph that names it.
+            unique = {a.lower(): a for a in reversed(failed)}  # the first spelling of each address
+            kept = [
+                by_address.get(key) or bounce_text.mentioned(unique[key], notification)
+                for key in dict.fromkeys(a.lower() for a in failed)
+            ]
         found = kept or found
         if not found:
             diagnostic = _text_diagnostic(notification)
