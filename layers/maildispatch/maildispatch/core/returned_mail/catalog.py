@@ -218,13 +218,21 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\billegal host/domain name", "Sun/Oracle Messaging Server 'Illegal host/domain name found'"),
             (
+                r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
+                "Postfix 'Recipient address rejected: Domain not found'",
+            ),
+        ),
+    ),
+    (
+        # Loose (reason.LOOSE_RULES): Exchange writes it also when its own smart host or DNS is
+        # misconfigured, so it never suppresses at once.
+        "hostunknown",
+        "no-domain-loose",
+        (
+            (
                 r"\bcould not be found in (?:the )?(?:domain name (?:service|system)|dns)\b",
                 "Exchange 2000/2003 NDR #5.4.0 'The destination server for this recipient could not be found in "
                 "Domain Name Service (DNS)'",
-            ),
-            (
-                r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
-                "Postfix 'Recipient address rejected: Domain not found'",
             ),
         ),
     ),

@@ -78,7 +78,7 @@ SPECIFIC_REPLY = (551, 552, 521, 556, 523, 530, 534, 535, 538)
 SYNTAX_REPLIES = (500, 501, 502, 503, 504, 555)  # RFC 5321 4.2.2 / RFC 1869: command or parameter errors
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
 # Rules whose wording names the reason but not unambiguously: they never make a hard verdict strong.
-LOOSE_RULES = frozenset({"no-user-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
+LOOSE_RULES = frozenset({"no-user-loose", "no-domain-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
 
 
 @dataclass(frozen=True)
