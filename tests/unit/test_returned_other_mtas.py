@@ -957,6 +957,19 @@ recipients. This is a permanent error. The following address(es) failed:
 The mail to away@example.org could not be delivered: retry timeout exceeded
 """
 
+# --- AOL -----------------------------------------------------------------------------------------
+# AOL's Sendmail-style notice for a member whose mail controls refuse the sender: "not accepting
+# mail from" a sender is a recipient's filter, not RFC 7504's "does not accept mail" (null MX).
+AOL_MAIL_CONTROLS = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@aol.com>
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+
+   ----- The following addresses had permanent fatal errors -----
+<reader@aol.com>
+    (reason: 550 5.7.1 reader@aol.com is not accepting mail from this sender)
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -965,7 +978,10 @@ CASES = [
     (
         "exchange2003",
         EXCHANGE_2003,
-        [Expect("slow@corp.example.org", "expired", False), Expect("nohost@nowhere.example", "hostunknown", True, strong=False)],
+        [
+            Expect("slow@corp.example.org", "expired", False),
+            Expect("nohost@nowhere.example", "hostunknown", True, strong=False),
+        ],
     ),
     ("domino-spam", DOMINO, [Expect("spamcheck@example.net", "spamdetected", False)]),
     ("domino-local", DOMINO_LOCAL, [Expect("jdoe@notes.example.org", "userunknown", True)]),
@@ -1038,6 +1054,7 @@ CASES = [
         X_HEADER_AND_SENTENCE,
         [Expect("gone@example.net", "userunknown", True, strong=True), Expect("away@example.org", "expired", False)],
     ),
+    ("aol-mail-controls", AOL_MAIL_CONTROLS, [Expect("reader@aol.com", "filtered", False)]),
 ]
 
 

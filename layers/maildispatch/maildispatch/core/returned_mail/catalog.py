@@ -193,8 +193,8 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "notaccept",
         "null-mx-more",
         (
-            (r"\b(?:host|domain|server) does not accept (?:e-?)?mail", "RFC 7504 521/556 texts"),
-            (r"\bdoes not accept mail\b", "RFC 7504"),
+            (r"\b(?:host|domain|server) does not accept (?:e-?)?mail(?! from)", "RFC 7504 521/556 texts"),
+            (r"\bdoes not accept mail\b(?! from)", "RFC 7504"),
             (r"\bno mx (?:record )?(?:found|for)\b", "OpenSMTPD 'No MX found for domain'"),
         ),
     ),
@@ -501,6 +501,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"受信拒否", "Japanese carriers: rejected by the recipient's reception settings"),
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
+            (
+                r"\b(?:not accepting|(?:does|do) not accept) (?:e-?)?mail from",
+                "a recipient's own sender block ('is not accepting mail from'), unlike RFC 7504's 'does not accept mail'",
+            ),
             (
                 r"\brecipient refuses\b|\brefuses? to accept (?:your |the |any )?(?:mail|messages?|e-?mail) from",
                 "RFC 5321 550 'mailbox unavailable ... rejected for policy reasons': a recipient's own sender block",
