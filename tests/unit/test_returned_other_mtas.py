@@ -970,6 +970,21 @@ Subject: Returned mail: see transcript for details
     (reason: 550 5.7.1 reader@aol.com is not accepting mail from this sender)
 """
 
+# A Japanese gateway labelling its fields in Japanese with full-width colons ("宛先：" recipient,
+# "理由：" reason), the remote reply quoted after the label.
+X_JAPANESE_LABELS = """\
+From: postmaster@gw20.example.jp
+To: shop@example.com
+Subject: =?ISO-2022-JP?B?GyRCQXc/LiQ1JGwkXiQ7JHMkRyQ3JD8bKEI=?=
+MIME-Version: 1.0
+Content-Type: text/plain; charset="iso-2022-jp"
+
+以下のアドレスにメールを送信できませんでした。
+
+宛先：full@example.jp
+理由：552 5.2.2 Mailbox full
+""".encode("iso-2022-jp")
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -1055,6 +1070,7 @@ CASES = [
         [Expect("gone@example.net", "userunknown", True, strong=True), Expect("away@example.org", "expired", False)],
     ),
     ("aol-mail-controls", AOL_MAIL_CONTROLS, [Expect("reader@aol.com", "filtered", False)]),
+    ("x-japanese-labels", X_JAPANESE_LABELS, [Expect("full@example.jp", "mailboxfull", False)]),
 ]
 
 

@@ -49,7 +49,9 @@ _RECIPIENT_LINES = (
 # delivered to:", "Unknown user:", "Addressed To:", "Recipient address:", "Failed recipient(s):"),
 # and often why; header lines of a quoted original (From:, Reply-To:, ...) are not recipients.
 _LABELLED_RECIPIENT = re.compile(
-    rf"^\s*([A-Za-z][A-Za-z'() -]{{1,60}}?)\s*:\s*[<\"\[]?(?:smtp:|rfc822;\s*)?({ADDRESS})[>\"\]]?\s*\.?\s*$", re.I
+    # letters of any script ("宛先：a@b"), the ASCII or the full-width colon
+    rf"^\s*([^\W\d_](?:[^\W\d_]|[ '()-]){{0,60}}?)\s*[:：]\s*[<\"\[]?(?:smtp:|rfc822;\s*)?({ADDRESS})[>\"\]]?\s*\.?\s*$",
+    re.I,
 )
 _NOT_RECIPIENT_LABEL = re.compile(
     r"^(?:from|sender|reply-to|return-path|errors-to|cc|bcc|delivered-to|envelope-to|x-[\w-]+|message-id|in-reply-to"
