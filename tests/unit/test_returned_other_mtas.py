@@ -975,7 +975,7 @@ Subject: Returned mail: see transcript for details
 X_JAPANESE_LABELS = """\
 From: postmaster@gw20.example.jp
 To: shop@example.com
-Subject: =?ISO-2022-JP?B?GyRCQXc/LiQ1JGwkXiQ7JHMkRyQ3JD8bKEI=?=
+Subject: =?iso-2022-jp?b?GyRCR1tBdyRHJC0kXiQ7JHMkRyQ3JD8bKEI=?=
 MIME-Version: 1.0
 Content-Type: text/plain; charset="iso-2022-jp"
 
