@@ -79,6 +79,7 @@ _BOILERPLATE = re.compile(
 
 MAX_RECIPIENTS = 500  # recipients read from one notification
 MAX_LINES = 20_000  # lines of a notification searched for recipients
+MAX_NOTIFICATION_READ = 256 * 1024  # characters searched for a paragraph naming an address
 
 
 @dataclass
@@ -173,9 +174,6 @@ def mentioned(address: str, notification: str) -> TextRecipient:
         if address.lower() in para.lower():
             return _entry(address, para.strip("\n"))
     return TextRecipient(address, None, None, None, "")
-
-
-MAX_NOTIFICATION_READ = 256 * 1024  # characters searched for a paragraph naming an address
 
 
 def _entry(address: str, block: str) -> TextRecipient:
