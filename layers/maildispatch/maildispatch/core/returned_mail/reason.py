@@ -355,7 +355,7 @@ def _refine(
     reply_code: int | None = None,
 ) -> tuple[str, str]:
     """Wording read against the status and the SMTP stage it came with."""
-    own_words = status is None and reply_code is None and command is None
+    own_words = status is None and reply_code is None and command is None and name != "no-user-loose"
     if (
         reason == "userunknown"
         and command != "RCPT"
@@ -365,8 +365,9 @@ def _refine(
     ):
         # "User unknown" refused after DATA (or with a mailbox status that is not X.1.X) is a
         # recipient-side filter dressed as an unknown user: the address was accepted at RCPT.
-        # Not when no server replied at all (no code, no stage): then the reporting system says
-        # itself that it has no such mailbox (a hard reading, but weak without a permanent code).
+        # Not when no server replied at all (no code, no stage) and the words are unambiguous: then
+        # the reporting system says itself that it has no such mailbox (hard, but weak without a
+        # permanent code).
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:
             return "filtered", f"{name}-after-rcpt"
     if reason == "mesgtoobig" and detail == "2.3":

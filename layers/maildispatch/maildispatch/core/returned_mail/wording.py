@@ -306,7 +306,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"\bdomain (?:name )?(?:does not exist|not found|unknown|is invalid|not exist)",
             r"no such (?:domain|host)",
             r"unrout(?:e)?able (?:mail )?(?:address|domain)(?! sender)",
-            r"(?:domain|host) (?:\S+ )?(?:could not be|cannot be|can't be) (?:found|resolved)",
+            r"(?:domain|host) (?:\S+ )?(?:could not be|couldn't be|cannot be|can't be) (?:found|resolved)",
             r"no (?:mx|mail exchanger|dns) (?:records? )?(?:found )?for (?:the )?(?:recipient )?domain",
             r"dns (?:error|lookup): domain name not found",
             r"domain name not found",
