@@ -985,6 +985,28 @@ Content-Type: text/plain; charset="iso-2022-jp"
 理由：552 5.2.2 Mailbox full
 """.encode("iso-2022-jp")
 
+# Lotus Notes (R5-era router): the reason above the address, under "------- Failure Reasons --------",
+# then "------- Returned Message --------" and the original.
+NOTES_R5 = b"""\
+From: Mail Router <postmaster@notes5.example.org>
+To: shop@example.com
+Subject: Delivery Failure Report
+
+------- Failure Reasons --------
+
+User not listed in public Name & Address Book
+jsmith@notes5.example.org
+
+
+------- Returned Message --------
+Received: from shop.example.com by notes5.example.org
+From: shop@example.com
+To: jsmith@notes5.example.org
+Subject: hello
+
+hello
+"""
+
 CASES = [
     ("qmail-expired", QMAIL_EXPIRED, [Expect("late@example.net", "expired", False)]),
     ("qmail-local-nouser", QMAIL_LOCAL, [Expect("nobody@mx.example.org", "userunknown", True, strong=True)]),
@@ -1071,6 +1093,7 @@ CASES = [
     ),
     ("aol-mail-controls", AOL_MAIL_CONTROLS, [Expect("reader@aol.com", "filtered", False)]),
     ("x-japanese-labels", X_JAPANESE_LABELS, [Expect("full@example.jp", "mailboxfull", False)]),
+    ("notes-r5", NOTES_R5, [Expect("jsmith@notes5.example.org", "userunknown", True)]),
 ]
 
 
