@@ -19,26 +19,50 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .smtp_text import clean_diagnostic, find_command
+from .smtp_text import clean_diagnostic, find_command, find_reply_code
 
-ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+# Domain labels may hold "_": not a valid host name, but exactly what a report about an "illegal
+# host/domain name" names.
+ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)+"
 _ADDRESS = re.compile(ADDRESS)
 _RECIPIENT_LINES = (
     # "  <a@b>:" / "  a@b" / "  * a@b" / '"a@b":' / "Recipient: <a@b>" / "Recipient: [SMTP:a@b]" / "a@b<mailto:a@b>"
     re.compile(
-        rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$",
+        rf"^\s*(?:[*\-•]\s*|(?:recipient|to|address|rcpt|original-recipient|failed recipient)s?:\s*|(?:sent\s*)?(?:>>>|<<<)?\s*rcpt to:\s*)?[<\"\[]?(?:smtp:)?({ADDRESS})[>\"\]]?(?:<mailto:[^>]+>)?\s*:?\s*(?:\((?:generated|expanded|ultimately generated) from [^)]*\))?\s*$",
         re.I,
     ),
     # "<a@b>: text" / "<a@b> (expanded from <c@d>): text"
     re.compile(rf"^\s{{0,2}}<({ADDRESS})>(?:\s*\(expanded from[^)]*\))?\s*:\s*(\S.*)$", re.I),
     # "a@b: text" (not a header such as "From: a@b")
     re.compile(rf"^({ADDRESS}):\s+(\S.*)$", re.I),
+    # "a@b (text)": the address and the reason in parentheses (GroupWise-like gateways)
+    re.compile(
+        rf"^\s*<?({ADDRESS})>?\s+\((?!(?:generated|expanded|ultimately generated) from)([^()]{{3,300}})\)\s*$", re.I
+    ),
+    # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
+    re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
     # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
     re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),
 )
+# "<a few words>: <address>" alone on a line: the label names the recipient's part ("Could not be
+# delivered to:", "Unknown user:", "Addressed To:", "Recipient address:", "Failed recipient(s):"),
+# and often why; header lines of a quoted original (From:, Reply-To:, ...) are not recipients.
+_LABELLED_RECIPIENT = re.compile(
+    # letters of any script ("宛先：a@b"), the ASCII or the full-width colon
+    rf"^\s*([^\W\d_](?:[^\W\d_]|[ '()-]){{0,60}}?)\s*[:：]\s*[<\"\[]?(?:smtp:|rfc822;\s*)?({ADDRESS})[>\"\]]?\s*\.?\s*$",
+    re.I,
+)
+_NOT_RECIPIENT_LABEL = re.compile(
+    r"^(?:from|sender|reply-to|return-path|errors-to|cc|bcc|delivered-to|envelope-to|x-[\w-]+|message-id|in-reply-to"
+    r"|references|resent-[\w-]+|list-[\w-]+|mail from|disposition-notification-to|reporting-mta|received-from-mta"
+    r"|(?:the )?(?:sender|from|originator|return path|reply address))$",
+    re.I,
+)
+# Addresses a notification names for help, not as recipients ("contact: postmaster@...").
+_ROLE_ADDRESS = re.compile(r"^(?:postmaster|mailer-daemon|abuse|hostmaster|webmaster|no-?reply|support|help)@", re.I)
 _REPLY_START = re.compile(
-    r"(?:said|returned(?: was)?|reason|error|reply|response|answer)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
+    r"(?:said|returned(?: was)?|reason|error|reply|response|answer|failed with)\s*[:=]?\s*['\"]?\s*(?=[245]\d\d[ -])|<<<\s*|^\s*(?=[245]\d\d[ -])|\b(?=[245]\d\d[ -][245]\.\d{1,3}\.\d)",
     re.I | re.M,
 )
 _REMOTE_MTA = re.compile(
@@ -55,6 +79,7 @@ _BOILERPLATE = re.compile(
 
 MAX_RECIPIENTS = 500  # recipients read from one notification
 MAX_LINES = 20_000  # lines of a notification searched for recipients
+MAX_NOTIFICATION_READ = 256 * 1024  # characters searched for a paragraph naming an address
 
 
 @dataclass
@@ -97,16 +122,58 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
                     rest = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
                     starts.append((i, address, rest or ""))
                 break
-    found: dict[str, TextRecipient] = {}
-    for k, (i, address, rest) in enumerate(starts):
+        else:
+            labelled = _LABELLED_RECIPIENT.match(line)
+            if (
+                labelled
+                and not _NOT_RECIPIENT_LABEL.match(labelled.group(1).strip())
+                and not _ROLE_ADDRESS.match(labelled.group(2))
+            ):
+                address = labelled.group(2)
+                repeated = bool(starts) and starts[-1][1].lower() == address.lower()
+                if (
+                    address.lower() not in exclude
+                    and not repeated
+                    and (address.lower() in seen or len(seen) < MAX_RECIPIENTS)
+                ):
+                    seen.add(address.lower())
+                    starts.append((i, address, labelled.group(1).strip()))
+    blocks: list[str] = []
+    for k, (i, _address, rest) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        block_lines = [rest] + lines[i + 1 : end]
-        block = "\n".join(block_lines).strip("\n")
+        blocks.append("\n".join([rest] + lines[i + 1 : end]).strip("\n"))
+    # A list of addresses with one explanation below the last ("The following recipients could
+    # not be reached: a, b. Reason: ..."): an address with nothing of its own shares it.
+    for k in range(len(blocks) - 2, -1, -1):
+        if not blocks[k].strip() and starts[k + 1][1].lower() != starts[k][1].lower():
+            blocks[k] = blocks[k + 1]
+    found: dict[str, TextRecipient] = {}
+    for (_i, address, _rest), block in zip(starts, blocks, strict=True):
         entry = _entry(address, block)
         key = address.lower()
-        if key not in found or (entry.diagnostic and not found[key].diagnostic):
+        if key not in found or _better(entry, found[key]):
             found[key] = entry
     return list(found.values())
+
+
+def _better(entry: TextRecipient, than: TextRecipient) -> bool:
+    """A later block about the same address wins when it says more: a diagnostic where there was
+    none, or the remote server's reply where there was only prose (a transcript after a list)."""
+    if not than.diagnostic:
+        return bool(entry.diagnostic)
+    return (
+        bool(entry.diagnostic)
+        and find_reply_code(entry.diagnostic) is not None
+        and find_reply_code(than.diagnostic) is None
+    )
+
+
+def mentioned(address: str, notification: str) -> TextRecipient:
+    """A recipient the notification names only inside a paragraph: that paragraph is its block."""
+    for para in re.split(r"\n\s*\n", unquote(notification)[:MAX_NOTIFICATION_READ]):
+        if address.lower() in para.lower():
+            return _entry(address, para.strip("\n"))
+    return TextRecipient(address, None, None, None, "")
 
 
 def _entry(address: str, block: str) -> TextRecipient:

@@ -114,6 +114,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bmail ?box (?:size|capacity) (?:exceeded|limit)", "mail.ru / Yandex help"),
             (r"\binsufficient (?:mailbox )?storage\b(?! system)", "several MTAs"),
             (r"容量(?:を|が)?(?:超|オーバー)", "Japanese carriers: mailbox capacity exceeded"),
+            (
+                r"メールボックス(?:が|の容量が)?(?:いっぱい|一杯|満杯)",
+                "ja: 'mailbox full' (RFC 3463 X.2.2 in Japanese)",
+            ),
             (r"\bover quota\b", "Courier / AOL / Japanese carriers 'account is temporarily over quota'"),
         ),
     ),
@@ -189,8 +193,8 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "notaccept",
         "null-mx-more",
         (
-            (r"\b(?:host|domain|server) does not accept (?:e-?)?mail", "RFC 7504 521/556 texts"),
-            (r"\bdoes not accept mail\b", "RFC 7504"),
+            (r"\b(?:host|domain|server) does not accept (?:e-?)?mail(?! from)", "RFC 7504 521/556 texts"),
+            (r"\bdoes not accept mail\b(?! from)", "RFC 7504"),
             (r"\bno mx (?:record )?(?:found|for)\b", "OpenSMTPD 'No MX found for domain'"),
         ),
     ),
@@ -209,8 +213,26 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bdomain (?:name )?(?:in the email address )?is (?:incorrect|invalid|not valid)", "Exchange Online NDR"),
             (r"\bno route found to domain", "Lotus Domino/Notes router"),
             (
+                r"\bnon-?existent domain\b|\bdns\.nonexistentdomain",
+                "Exchange 2007+ 5.4.4 'SMTPSEND.DNS.NonExistentDomain; nonexistent domain'",
+            ),
+            (r"\billegal host/domain name", "Sun/Oracle Messaging Server 'Illegal host/domain name found'"),
+            (
                 r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
                 "Postfix 'Recipient address rejected: Domain not found'",
+            ),
+        ),
+    ),
+    (
+        # Loose (reason.LOOSE_RULES): Exchange writes it also when its own smart host or DNS is
+        # misconfigured, so it never suppresses at once.
+        "hostunknown",
+        "no-domain-loose",
+        (
+            (
+                r"\bcould not be found in (?:the )?(?:domain name (?:service|system)|dns)\b",
+                "Exchange 2000/2003 NDR #5.4.0 'The destination server for this recipient could not be found in "
+                "Domain Name Service (DNS)'",
             ),
         ),
     ),
@@ -333,6 +355,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "RFC 5321 452 / Postfix 'Too many recipients'",
             ),
             (r"\btoo many (?:errors|bad recipients|invalid recipients)", "Postfix smtpd_hard_error_limit"),
+            (
+                r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
+                "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
+            ),
         ),
     ),
     (
@@ -450,6 +476,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
             (r"\bqueue file write error", "Postfix cleanup(8)/smtpd(8) 451 4.3.0 'Error: queue file write error'"),
             (r"\bserver configuration problem", "Postfix smtpd(8) 451 4.3.5 'Server configuration problem'"),
+            (
+                r"\btemporary local problem",
+                "Exim ACL 'defer' default text '451 Temporary local problem - please try later'",
+            ),
+            (r"\bqq (?:temporary|permanent) problem", "qmail-smtpd/qmail-queue '451 qq temporary problem (#4.3.0)'"),
+            (r"\btemporary error on maildir delivery", "qmail-local.c 'Temporary error on maildir delivery. (#4.3.0)'"),
         ),
     ),
     (
@@ -469,6 +501,14 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"受信拒否", "Japanese carriers: rejected by the recipient's reception settings"),
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
+            (
+                r"\b(?:not accepting|(?:does|do) not accept) (?:e-?)?mail from",
+                "a recipient's own sender block ('is not accepting mail from'), unlike RFC 7504's 'does not accept mail'",
+            ),
+            (
+                r"\brecipient refuses\b|\brefuses? to accept (?:your |the |any )?(?:mail|messages?|e-?mail) from",
+                "RFC 5321 550 'mailbox unavailable ... rejected for policy reasons': a recipient's own sender block",
+            ),
         ),
     ),
 )

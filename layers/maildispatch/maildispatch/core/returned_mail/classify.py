@@ -23,12 +23,14 @@ from .reason import assess
 from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
 
 _DAEMON = re.compile(
-    r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|mmdf|mail\.delivery\.system)\b",
+    r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem|service|agent)|mail administrator|mmdf|mail\.delivery\.system"
+    r"|internet mail delivery|system administrator)\b",
     re.I,
 )
 _FAILURE_SUBJECT = re.compile(
     r"undeliver|undelivered|returned|delivery (?:status|failure|failed|notification|report|problem)|failure notice|not delivered|could not be delivered"
-    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error",
+    r"|delivery has failed|mail delivery failed|mail failure|nondeliverable|non-delivery|rejected|error|bounce|delayed|warning|system error"
+    r"|(?:failed|unable) to deliver|can(?:no|')t deliver|couldn't be delivered",
     re.I,
 )
 _DELAY_WORDING = re.compile(
@@ -229,6 +231,14 @@ def _from_text(
     if failed:
         by_address = {f.recipient.lower(): f for f in found}
         kept = [by_address[a.lower()] for a in failed if a.lower() in by_address]
+        if kept:
+            # Every address the header names failed, also one the text names only in a sentence:
+            # that one is read from the paragraph that names it.
+            unique = {a.lower(): a for a in reversed(failed)}  # the first spelling of each address
+            kept = [
+                by_address.get(key) or bounce_text.mentioned(unique[key], notification)
+                for key in dict.fromkeys(a.lower() for a in failed)
+            ]
         found = kept or found
         if not found:
             diagnostic = _text_diagnostic(notification)
@@ -247,6 +257,9 @@ def _from_text(
                 for a in failed
             ]
     action = "delayed" if delayed else "failed"
+    # When no recipient has words of its own, what the notification says is said of all of them
+    # ("... failed because the recipient's mailbox is full:" above a list of addresses).
+    said_once = len(found) > 1 and not any(f.diagnostic for f in found)
     out = []
     for f in found:
         diagnostic = f.diagnostic or _text_diagnostic(f.block)
@@ -266,7 +279,7 @@ def _from_text(
                 f.remote_mta,
                 None,
                 notification,
-                len(found) == 1,
+                len(found) == 1 or said_once,
             )
         )
     return out

@@ -202,7 +202,16 @@ def _decoded_text(part: Message) -> str:
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes to text: the declared charset, then UTF-8, then Latin-1 (which never fails)."""
+    """Bytes to text: the declared charset, then UTF-8, then Latin-1 (which never fails).
+
+    ISO-2022-JP (RFC 1468) is 7-bit: UTF-8 or US-ASCII "decode" it without error and leave its
+    escape sequences in the text, so escape sequences win over a missing or ASCII-only charset."""
+    declared = (charset or "").lower().replace("_", "-")
+    if b"\x1b$" in data and (not declared or declared in ("us-ascii", "ascii", "utf-8", "iso-8859-1", "latin-1")):
+        try:
+            return data.decode("iso-2022-jp")
+        except UnicodeDecodeError:
+            pass
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue

@@ -26,7 +26,8 @@ from . import codes, wording
 from .model import CONFIDENCE_STRONG, CONFIDENCE_WEAK, HARD_REASONS, Confidence
 
 SENDER_SIDE = ("requireptr", "authfailure", "badreputation")
-AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror")
+# RFC 7504: a 521 greeting says the host accepts no mail at all (notaccept), not that we are blocked.
+AT_CONNECT_EXCEPTIONS = ("toomanyconn", "speeding", "failedstarttls", "networkerror", "syntaxerror", "notaccept")
 AT_MAIL_EXCEPTIONS = (
     "mesgtoobig",
     "exceedlimit",
@@ -49,6 +50,7 @@ SPECIFIC_STATUS.update({"2.1": "filtered", "4.1": "expired"})
 # Less specific codes: read after the generic refusal wording.
 STATUS_DETAIL = {
     "1.10": "userunknown",
+    "3.0": "systemerror",  # X.3.0 other or undefined mail system status: the mail system, not the address
     "4.2": "networkerror",
     "4.3": "systemerror",
     "4.4": "networkerror",  # 4.4.4; a permanent 5.4.4 is read as hostunknown in _decide
@@ -76,7 +78,7 @@ SPECIFIC_REPLY = (551, 552, 521, 556, 523, 530, 534, 535, 538)
 SYNTAX_REPLIES = (500, 501, 502, 503, 504, 555)  # RFC 5321 4.2.2 / RFC 1869: command or parameter errors
 NOT_DELIVERY = ("delivered", "relayed", "expanded")
 # Rules whose wording names the reason but not unambiguously: they never make a hard verdict strong.
-LOOSE_RULES = frozenset({"no-user-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
+LOOSE_RULES = frozenset({"no-user-loose", "no-domain-loose", "refused-at-rcpt", "unrecognised", "nothing-said"})
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ def _decide(
             m = pattern.search(text)
             if m:
                 return reason, name, "phrase", m.group(0)
+        if reply_code in (521, 556):  # RFC 7504: this host (domain) accepts no mail
+            return "notaccept", f"reply-{reply_code}", "reply", str(reply_code)
         return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
@@ -219,6 +223,9 @@ def _decide(
                 return reason, name, "phrase", m.group(0)
         return "rejected", "refused-at-mail", "stage", command
 
+    m = _compiled(wording.SENDER_LOGIN).search(text)
+    if m:
+        return "securityerror", "sender-login", "phrase", m.group(0)
     m = _compiled(wording.SENDER_REFUSED).search(text)
     if m and not _user_words(text):
         return "rejected", "sender-refused", "phrase", m.group(0)
@@ -228,7 +235,7 @@ def _decide(
         if m:
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
                 name = "no-user-loose"
-            reason, name = _refine(reason, name, status, detail, command, text)
+            reason, name = _refine(reason, name, status, detail, command, text, reply_code)
             if reason == "userunknown" and context and single:
                 said_soft = _soft_in_notification(normalise(context), detail)
                 if said_soft:
@@ -241,6 +248,11 @@ def _decide(
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
         if m:
+            if name == "filtered" and context and single:
+                # "550 Message rejected" says only that; the report's own text may say why.
+                said = _content_verdict(normalise(context))
+                if said:
+                    return said
             return reason, name, "phrase", m.group(0)
     if status and detail == "4.4" and codes.permanent(status, reply_code):
         # RFC 3463 X.4.4 "unable to route": "a DNS lookup returning only an SOA record for a domain
@@ -334,17 +346,28 @@ def _weigh(
 
 
 def _refine(
-    reason: str, name: str, status: str | None, detail: str | None, command: str | None, text: str = ""
+    reason: str,
+    name: str,
+    status: str | None,
+    detail: str | None,
+    command: str | None,
+    text: str = "",
+    reply_code: int | None = None,
 ) -> tuple[str, str]:
     """Wording read against the status and the SMTP stage it came with."""
+    own_words = status is None and reply_code is None and command is None and name != "no-user-loose"
     if (
         reason == "userunknown"
         and command != "RCPT"
         and not (detail or "").startswith("1.")
         and not _compiled(wording.USER_CERTAIN).search(text)
+        and not own_words
     ):
         # "User unknown" refused after DATA (or with a mailbox status that is not X.1.X) is a
         # recipient-side filter dressed as an unknown user: the address was accepted at RCPT.
+        # Not when no server replied at all (no code, no stage) and the words are unambiguous: then
+        # the reporting system says itself that it has no such mailbox (hard, but weak without a
+        # permanent code).
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:
             return "filtered", f"{name}-after-rcpt"
     if reason == "mesgtoobig" and detail == "2.3":
@@ -367,6 +390,14 @@ def _soft_in_notification(context: str, detail: str | None) -> tuple[str, str, s
     for reason, name, pattern in _strong(tuple(_SOFT_OVERRIDES)):
         if explicit and _SOFT_OVERRIDES[reason]:
             continue
+        said = pattern.search(context)
+        if said:
+            return reason, f"{name}-in-notification", "phrase", said.group(0)
+    return None
+
+
+def _content_verdict(context: str) -> tuple[str, str, str, str] | None:
+    for reason, name, pattern in _strong(wording.CONTENT_VERDICTS):
         said = pattern.search(context)
         if said:
             return reason, f"{name}-in-notification", "phrase", said.group(0)

@@ -20,7 +20,8 @@ _COMMANDS = (
     (
         "CONN",
         re.compile(
-            r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused",
+            r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused"
+            r"|refused to talk to me",  # Postfix smtp_proto.c: a greeting that was not 220
             re.I,
         ),
     ),

@@ -288,11 +288,11 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         phrases(
             r"\bnull mx\b",
             r"no mx (?:record )?found",
-            r"accepts? no (?:e-?)?mail",
-            r"does not accept (?:any )?(?:e-?)?mail",
+            r"accepts? no (?:e-?)?mail(?! from)",
+            r"does not accept (?:any )?(?:e-?)?mail(?! from)",
             r"(?:mx|srv) record indicated no smtp service",
             r"no smtp service",
-            r"not accepting (?:any )?(?:e-?)?mail",
+            r"not accepting (?:any )?(?:e-?)?mail(?! from)",
             r"domain (?:does not|doesn't) receive mail",
         ),
     ),
@@ -306,7 +306,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"\bdomain (?:name )?(?:does not exist|not found|unknown|is invalid|not exist)",
             r"no such (?:domain|host)",
             r"unrout(?:e)?able (?:mail )?(?:address|domain)(?! sender)",
-            r"(?:domain|host) (?:\S+ )?(?:could not be|cannot be|can't be) (?:found|resolved)",
+            r"(?:domain|host) (?:\S+ )?(?:could not be|couldn't be|cannot be|can't be) (?:found|resolved)",
             r"no (?:mx|mail exchanger|dns) (?:records? )?(?:found )?for (?:the )?(?:recipient )?domain",
             r"dns (?:error|lookup): domain name not found",
             r"domain name not found",
@@ -355,7 +355,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             narrow(r"user doesn't have a \S+ account", "rhost-yahooinc"),  # Yahoo
             r"non-?existent (?:user|recipient|mailbox|address)",
             r"invalid address",
-            r"address (?:rejected|unknown|invalid)\b(?!.{0,20}sender)",
+            r"(?<!sender )address (?:rejected|unknown|invalid)\b(?!.{0,20}sender)",
             narrow(r"badrcptto", "qmail"),  # qmail
             r"no valid recipients",
             narrow(r"this user doesn't", "rhost-yahooinc"),  # Yahoo
@@ -689,6 +689,9 @@ SENDER_REFUSED = phrases(
     r"sender .{0,40}not (?:valid|found)",
     r"your (?:e-?mail )?address (?:has been|is) (?:rejected|blocked|blacklisted)",
     r"domain is invalid\. please provide a valid from",
+    # the recipient's organisation keeps our sender on its "blocked senders" list (Exchange/Outlook
+    # junk e-mail options, Mimecast's "Rejected by header based Blocked Senders" policy)
+    r"\bblocked senders?\b",
 )
 
 HOST_BLOCKED = phrases(
@@ -721,6 +724,18 @@ FILTERED = phrases(
     r"mail rejected",
     r"content rejected",
 )
+
+# A relay refusing a sender address the client did not authenticate as: our set-up, never the
+# recipient's (Postfix smtpd reject_sender_login_mismatch / reject_unauthenticated_sender_login_mismatch,
+# postconf(5): "Sender address rejected: not logged in" / "not owned by user"). Read before the
+# generic sender refusal.
+SENDER_LOGIN = phrases(
+    r"sender address rejected: not (?:logged in|owned by user)",
+)
+
+# Content verdicts a notification states once, above a recipient's bare refusal ("550 Message
+# rejected"): read only when the recipient's own reply had nothing but generic refusal words.
+CONTENT_VERDICTS = ("spamdetected", "virusdetected", "contenterror", "policyviolation", "mesgtoobig")
 
 # Read in the whole notification, only when a recipient's diagnostic decided nothing: what some
 # MTAs say once for all recipients. (reason, rule name, phrases)
