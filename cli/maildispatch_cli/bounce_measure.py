@@ -138,6 +138,7 @@ def _catalog_alternatives() -> list[str]:
         wording.USER_CERTAIN,
         wording.USER_LOOSE,
         wording.FILTERED_MORE,
+        wording.SENDER_LOGIN,
     ]
     for pattern in patterns:
         for alternative in getattr(pattern, "alternatives", ()):
