@@ -72,6 +72,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bbanned sending ip", "Exchange Online 5.7.606-649"),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
             (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
+            (
+                r"\b\d{1,3}(?:\.\d{1,3}){3}\]?\)? (?:is |has been |was )?(?:blocked|blacklisted|banned)\b",
+                "an IP literal said to be blocked: Spectrum/Charter cmsmtp '554 ... cmsmtp <ip> blocked ... AUP#In-1020'",
+            ),
         ),
     ),
     (
@@ -160,6 +164,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\buser account is (?:expired|disabled|locked)", "several ISPs"),
             (r"\b(?:is|has been) (?:suspended|disabled) (?:for|due to)", "several providers"),
+            (
+                r"\b(?:accounts|mailboxes|users|addresses) (?:have been|are|were) (?:temporarily )?(?:disabled|suspended|deactivated|inactive|locked)\b",
+                "the plural of the above, said once of several recipients ('their accounts have been disabled')",
+            ),
         ),
     ),
     (
@@ -291,6 +299,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "spam-more",
         (
             (r"\bsuspicion of spam", "mail.ru / Yandex 'Message rejected under suspicion of SPAM'"),
+            (
+                r"\b(?:mail|message) content (?:denied|refused)",
+                "Tencent QQ mail help (id=20022) '550 Mail content denied': content reported as spam by many users",
+            ),
             (r"\blikely (?:unsolicited|spam|suspicious)", "Google 5.7.1 'likely unsolicited mail'"),
             (r"\bspam (?:abuse|score|content|message|detected)", "Exchange Online 5.7.501 'spam abuse detected'"),
             (

@@ -214,10 +214,18 @@ def _decide(
                 return reason, name, "phrase", m.group(0)
         if reply_code in (521, 556):  # RFC 7504: this host (domain) accepts no mail
             return "notaccept", f"reply-{reply_code}", "reply", str(reply_code)
+        busy = _busy_not_blocked(text, status, reply_code)
+        if busy:
+            return busy
         return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
+        sender_refused = bool(_compiled(wording.SENDER_REFUSED).search(text))
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
             m = pattern.search(text)
+            if m and sender_refused and reason == "policyviolation" and _POLICY_POINTER.fullmatch(m.group(0)):
+                # "<sender> sender rejected. Please see ... AUP#In-1310": the reply names our sender;
+                # a pointer to the provider's acceptable use policy does not say what was violated.
+                continue
             if m:
                 reason, name = _refine(reason, name, status, codes.detail_of(status), command, text)
                 return reason, name, "phrase", m.group(0)
@@ -285,6 +293,26 @@ def _decide(
     if text or context:
         return "onhold", "unrecognised", "fallback", ""
     return "undefined", "nothing-said", "fallback", ""
+
+
+_POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+
+
+def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> tuple[str, str, str, str] | None:
+    """A temporary refusal at the greeting that says the server is busy or unavailable ("421 Server
+    temporarily unavailable. Try again later.", RFC 5321 421 "service not available") and names no
+    block: the receiving system's state, not a block of the sending host."""
+    if codes.permanent(status, reply_code) is not False:
+        return None
+    if any(p.search(text) for _r, _n, p in _strong(("blocked", "policyviolation", "spamdetected"))):
+        return None
+    if _compiled(wording.HOST_BLOCKED).search(text):
+        return None
+    for reason, name, pattern in _strong(("systemerror",)):
+        m = pattern.search(text)
+        if m:
+            return reason, f"{name}-at-greeting", "phrase", m.group(0)
+    return None
 
 
 def _reply_reason(reply_code: int | None) -> str | None:

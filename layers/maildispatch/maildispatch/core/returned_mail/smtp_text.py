@@ -78,6 +78,8 @@ def find_command(text: str | None) -> str | None:
     """CONN, HELO, MAIL, RCPT or DATA: the SMTP stage the text says the failure happened at."""
     if not text:
         return None
+    # Reports wrap long lines anywhere ("refused to talk to\n    me"): read the words, not the lines.
+    text = " ".join(text[:20_000].split())
     best: tuple[int, str] | None = None
     for command, pattern in _COMMANDS:
         match = pattern.search(text)

@@ -135,6 +135,20 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"temporarily rate limited due to ip reputation",
         ),
     ),
+    # A stated limit on how much mail per unit of time: read before the block rules, because such
+    # replies also say the mail "weren't sent" or that the host is limited, which is not a block.
+    (
+        "speeding",
+        "rate-stated",
+        phrases(
+            # Outlook.com postmaster RP-001: "We have limits for how many messages can be sent per hour and per day"
+            r"\blimits? (?:for |on )?how many (?:messages|mails|e-?mails) (?:can|may) be sent",
+            # Tencent QQ mail help (id=20022): "550 Ip frequency limited", "Sender frequency limited",
+            # "Domain frequency limited", "Connection frequency limited": too much mail per minute/hour/day
+            r"\bfrequency limit(?:ed)?\b",
+            r"\b(?:messages|mails|e-?mails|recipients) per (?:second|minute|hour|day)\b(?! per message)",
+        ),
+    ),
     (
         "hostunknown",
         "cpanel-no-domain",
