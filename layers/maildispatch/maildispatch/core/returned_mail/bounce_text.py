@@ -41,6 +41,13 @@ _RECIPIENT_LINES = (
     ),
     # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
     re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
+    # "There was an error delivering your mail to <a@b>." (dma mail.c bounce()), "Your message could
+    # not be sent to <a@b>:": one sentence naming the recipient in angle brackets at its end, the
+    # explanation in the lines below it
+    re.compile(
+        rf"^\s*[^<>@:]{{0,80}}\b(?:deliver\w*|sen[dt]\w*|message|mail)\b[^<>@:]{{0,40}}\bto\s*<({ADDRESS})>\s*[.:]?\s*$",
+        re.I,
+    ),
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
     # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
     re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),

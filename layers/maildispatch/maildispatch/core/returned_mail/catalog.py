@@ -69,6 +69,15 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Google 550 5.7.1 'The IP you're using to send mail is not authorized'",
             ),
             (r"\bservice refused\b", "421 'Service refused, please try later' (several ISPs)"),
+            (
+                r"\bip (?:address )?(?:you(?:'re| are) using )?(?:to send (?:e-?)?mail )?(?:is )?not (?:authorized|allowed|permitted) to send",
+                "Google SMTP error reference 550 5.7.1 'The IP you're using to send mail is not authorized to send email "
+                "directly to our servers'",
+            ),
+            (
+                r"\buse the smtp (?:relay|server) (?:at|of) your (?:internet )?(?:service )?provider",
+                "Google 550 5.7.1 'Please use the SMTP relay at your service provider instead' (a sending host refused)",
+            ),
             (r"\bbanned sending ip", "Exchange Online 5.7.606-649"),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
             (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
@@ -249,6 +258,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "no-user-more",
         (
             (r"\bno mailbox here by that name", "qmail-local/qmail-smtpd (#5.1.1)"),
+            (
+                r"\b(?:users|recipients|mailboxes|addresses|accounts) (?:do not|don't) exist\b",
+                "the plural of 'address does not exist', said once of several recipients",
+            ),
             # RFC 3463 X.1.1 in localized notifications (fr, es, it, pt, ru, zh, nl, pl): generic words
             # of each language; loose (wording.USER_LOOSE), so never strong enough to suppress at once.
             (r"\badresse (?:e-?mail )?(?:inconnue|introuvable|inexistante)", "fr: 'adresse inconnue'"),

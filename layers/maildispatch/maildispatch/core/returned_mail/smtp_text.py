@@ -32,20 +32,24 @@ _COMMANDS = (
     (
         "MAIL",
         re.compile(
-            r"(?:after|in reply to|>>>|for)\s*MAIL(?: FROM)?\b|MAIL FROM command|SMTP:MAIL\b|sender was rejected", re.I
+            r"(?:after|in reply to|>>>|for)\s*MAIL(?: FROM)?\b|MAIL FROM command|SMTP:MAIL\b|sender was rejected"
+            r"|did not like our MAIL\b",  # dma net.c "%s [%s] did not like our %s:" (the command it sent)
+            re.I,
         ),
     ),
     (
         "RCPT",
         re.compile(
-            r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient",
+            r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient"
+            r"|did not like our RCPT\b",
             re.I,
         ),
     ),
     (
         "DATA",
         re.compile(
-            r"(?:after|in reply to|>>>|for)\s*(?:end of data|end of DATA|DATA|TEXT)\b|(?:after|in reply to) (?:the )?end of (?:data|message)|SMTP:DATA\b|after the dot|(?:DATA|TEXT) command",
+            r"(?:after|in reply to|>>>|for)\s*(?:end of data|end of DATA|DATA|TEXT)\b|(?:after|in reply to) (?:the )?end of (?:data|message)|SMTP:DATA\b|after the dot|(?:DATA|TEXT) command"
+            r"|did not like our (?:final )?DATA\b",
             re.I,
         ),
     ),
