@@ -767,6 +767,42 @@ This is the mail system at host mta1.example.com.
     (in reply to MAIL FROM command)
 """
 
+
+# Thin per-recipient groups ("smtp; 550 5.0.0"): each recipient's own words are in the human part,
+# one Postfix-style paragraph per address; each group takes the paragraph about its own recipient.
+DSN_THIN_GROUPS = dsn(
+    "This is the mail system at host mta1.example.com.\n\n"
+    "<ghost@example.net>: host mx.example.net[192.0.2.10] said: 550 5.1.1\n"
+    "    <ghost@example.net>: Recipient address rejected: User unknown in local\n"
+    "    recipient table (in reply to RCPT TO command)\n\n"
+    "<stuffed@example.org>: host mx.example.org[192.0.2.12] said: 552 5.2.2\n"
+    "    <stuffed@example.org>: Mailbox full (in reply to RCPT TO command)\n",
+    """Final-Recipient: rfc822; ghost@example.net
+Action: failed
+Status: 5.0.0
+Diagnostic-Code: smtp; 550
+
+Final-Recipient: rfc822; stuffed@example.org
+Action: failed
+Status: 5.0.0
+Diagnostic-Code: smtp; 552
+""",
+)
+
+# The reason once, above the list, in a report whose groups say nothing but "failed" / 5.0.0.
+DSN_REASON_ABOVE = dsn(
+    "Your message could not be delivered because the recipients' mailboxes are full:\n\n"
+    "    first@example.net\n    second@example.net\n",
+    """Final-Recipient: rfc822; first@example.net
+Action: failed
+Status: 5.0.0
+
+Final-Recipient: rfc822; second@example.net
+Action: failed
+Status: 5.0.0
+""",
+)
+
 CASES = [
     ("pmta-bad-mailbox", PMTA_BAD_MAILBOX, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
     ("pmta-inactive", PMTA_INACTIVE, [Expect("sleeper@example.net", "suspend", False)]),
@@ -863,6 +899,19 @@ CASES = [
         [Expect("ghost@example.net", "userunknown", True, strong=True), Expect("big@example.org", "mesgtoobig", False)],
     ),
     ("qq-sender-frequency", QQ_SENDER_FREQUENCY, [Expect("reader@qq.example", "speeding", False)]),
+    (
+        "dsn-thin-groups",
+        DSN_THIN_GROUPS,
+        [
+            Expect("ghost@example.net", "userunknown", True, strong=True),
+            Expect("stuffed@example.org", "mailboxfull", False),
+        ],
+    ),
+    (
+        "dsn-reason-above",
+        DSN_REASON_ABOVE,
+        [Expect("first@example.net", "mailboxfull", False), Expect("second@example.net", "mailboxfull", False)],
+    ),
 ]
 
 
