@@ -118,6 +118,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Dovecot LMTP 'Quota exceeded (mailbox for user is full)'",
             ),
             (r"\bmailbox (?:for user )?is full", "Dovecot / Exim appendfile"),
+            (
+                r"\bmail ?boxes (?:are )?(?:full|over quota)\b",
+                "the plural of 'mailbox full', said once of several recipients",
+            ),
             (r"\bstoredrv\.deliver: mailbox full", "Exchange 5.2.2"),
             (
                 r"\bcan't accept (?:any more )?messages now",

@@ -137,7 +137,14 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
     delayed_wording = bool(_DELAY_WORDING.search(notification) or _DELAY_WORDING.search(subject or ""))
 
     if groups:
-        verdicts = [_from_group(g, text_recipients, notification, len(groups) == 1) for g in groups]
+        # Groups that say nothing of their own (no Diagnostic-Code, no paragraph per recipient) share
+        # what the notification says once for all of them, as the text-only reading does.
+        said_once = (
+            len(groups) > 1
+            and not any(g.get("diagnostic-code") for g in groups)
+            and not any(t.diagnostic for t in text_recipients)
+        )
+        verdicts = [_from_group(g, text_recipients, notification, len(groups) == 1 or said_once) for g in groups]
     else:
         verdicts = _from_text(text_recipients, headers, notification, delayed_wording)
 
