@@ -803,6 +803,59 @@ Status: 5.0.0
 """,
 )
 
+
+# --- Third batch: probed at the reply level before the fix, then written as whole bounces ----------
+# Exchange Online's NDR is HTML (Microsoft "Email non-delivery reports in Exchange Online": "Your
+# message to <a> couldn't be delivered.", "<user> wasn't found at <domain>.", "Remote Server returned
+# '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup'"); a gateway
+# may forward only that HTML part.
+HTML_ONLY_NDR = b"""\
+From: postmaster@gw40.example.org
+To: shop@example.com
+Subject: Undeliverable: hello
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><body><p><b>Your message to <a href="mailto:ghost@example.net">ghost@example.net</a> couldn't be
+delivered.</b></p><p>ghost wasn't found at example.net.</p>
+<p>Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP
+address lookup'</p></body></html>
+"""
+
+# Sendmail-style reply with RFC 3463 X.1.2 (bad destination system address): "Domain of recipient
+# address ... does not exist" is about the domain, not the mailbox.
+X_RECIPIENT_DOMAIN = b"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@gw44.example.org>
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+
+   ----- The following addresses had permanent fatal errors -----
+<reader@nosuch.example>
+    (reason: 553 5.1.2 <reader@nosuch.example>... Domain of recipient address reader@nosuch.example does not exist)
+"""
+
+# RFC 5321 5.1: a domain with neither an MX nor an address record has no mail host.
+X_NO_MX_OR_A = b"""\
+From: postmaster@gw45.example.org
+To: shop@example.com
+Subject: Returned mail
+
+reader@nosuch.example: No MX or A records for nosuch.example
+"""
+
+# A content filter's "appears to be unsolicited" (Google's "likely unsolicited mail" in other words).
+X_APPEARS_UNSOLICITED = b"""\
+From: MAILER-DAEMON@mta1.example.com (Mail Delivery System)
+To: shop@example.com
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host mta1.example.com.
+
+<reader@example.net>: host mx.example.net[192.0.2.10] said: 554 5.7.1 Your
+    message was rejected because it appears to be unsolicited (in reply to end
+    of DATA command)
+"""
+
 CASES = [
     ("pmta-bad-mailbox", PMTA_BAD_MAILBOX, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
     ("pmta-inactive", PMTA_INACTIVE, [Expect("sleeper@example.net", "suspend", False)]),
@@ -912,6 +965,10 @@ CASES = [
         DSN_REASON_ABOVE,
         [Expect("first@example.net", "mailboxfull", False), Expect("second@example.net", "mailboxfull", False)],
     ),
+    ("html-only-ndr", HTML_ONLY_NDR, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
+    ("x-recipient-domain", X_RECIPIENT_DOMAIN, [Expect("reader@nosuch.example", "hostunknown", True, strong=True)]),
+    ("x-no-mx-or-a", X_NO_MX_OR_A, [Expect("reader@nosuch.example", "hostunknown", True)]),
+    ("x-appears-unsolicited", X_APPEARS_UNSOLICITED, [Expect("reader@example.net", "spamdetected", False)]),
 ]
 
 

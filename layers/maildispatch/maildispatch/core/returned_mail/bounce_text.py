@@ -222,5 +222,10 @@ def _remote_mta(block: str) -> str | None:
     return (match.group(1) or match.group(2)).rstrip(".")
 
 
+def is_role_address(address: str) -> bool:
+    """postmaster@, mailer-daemon@, abuse@, ...: named for help, not as a recipient."""
+    return bool(_ROLE_ADDRESS.match(address))
+
+
 def addresses_in(value: str | None) -> list[str]:
     return _ADDRESS.findall(value or "")

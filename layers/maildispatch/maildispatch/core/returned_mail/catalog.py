@@ -239,6 +239,14 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\billegal host/domain name", "Sun/Oracle Messaging Server 'Illegal host/domain name found'"),
             (
+                r"\bno mx or a records? for\b",
+                "RFC 5321 5.1: with neither an MX nor an address record the domain has no mail host at all",
+            ),
+            (
+                r"\bdomain of (?:the )?recipient(?: address)?\b.{0,60}\b(?:does not exist|doesn't exist|not found|unknown)",
+                "Sendmail-style '553 5.1.2 ... Domain of recipient address ... does not exist' (RFC 3463 X.1.2)",
+            ),
+            (
                 r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
                 "Postfix 'Recipient address rejected: Domain not found'",
             ),
@@ -321,6 +329,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Tencent QQ mail help (id=20022) '550 Mail content denied': content reported as spam by many users",
             ),
             (r"\blikely (?:unsolicited|spam|suspicious)", "Google 5.7.1 'likely unsolicited mail'"),
+            (
+                r"\b(?:appears?|seems?) to be (?:unsolicited|spam|junk)\b",
+                "content filters' 'message ... appears to be unsolicited' (Google 'likely unsolicited' in other words)",
+            ),
             (r"\bspam (?:abuse|score|content|message|detected)", "Exchange Online 5.7.501 'spam abuse detected'"),
             (
                 r"\bidentified as spam|\bdetected as spam|\bconsidered (?:as )?spam|\bmarked as spam",

@@ -172,7 +172,7 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
         if _looks_like_bounce(headers, walked) and notification.strip():
             verdicts = [
                 _verdict(
-                    _fallback_recipient(headers, original),
+                    _fallback_recipient(headers, original, notification, exclude),
                     None,
                     None,
                     _text_diagnostic(notification),
@@ -457,12 +457,21 @@ def _is_bounce_message(msg: Message) -> bool:
     return bool(_DAEMON.search(str(msg.get("From", ""))))
 
 
-def _fallback_recipient(headers: dict[str, str], original: dict[str, Any]) -> str | None:
+def _fallback_recipient(
+    headers: dict[str, str],
+    original: dict[str, Any],
+    notification: str = "",
+    exclude: frozenset[str] | set[str] = frozenset(),
+) -> str | None:
     for value in (headers.get("x-failed-recipients"), original.get("original_to")):
         found = bounce_text.addresses_in(value)
         if found:
             return found[0]
-    return None
+    # "Your message to a@b couldn't be delivered.": a notification that names exactly one address
+    # other than the sender and help addresses is about that address.
+    named = {a.lower() for a in bounce_text.addresses_in(notification[:20_000])}
+    named = {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}
+    return named.pop() if len(named) == 1 else None
 
 
 def _address(value: str | None) -> str | None:

@@ -398,6 +398,10 @@ def _refine(
         # permanent code).
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:
             return "filtered", f"{name}-after-rcpt"
+    if reason == "userunknown" and detail == "1.2" and name != "no-user-loose":
+        # RFC 3463 X.1.2 "bad destination system address": the words "address ... does not exist" are
+        # about the domain part ("Domain of recipient address x does not exist").
+        return "hostunknown", f"{name}-system-address"
     if reason == "mesgtoobig" and detail == "2.3":
         return "exceedlimit", f"status-{status}"
     if reason == "hostunknown" and (status or "").startswith("4"):
