@@ -856,6 +856,38 @@ This is the mail system at host mta1.example.com.
     of DATA command)
 """
 
+
+# A table of recipients and replies (an anonymous gateway): the address, blanks, the remote reply.
+X_TABLE = b"""\
+From: postmaster@gw50.example.org
+To: shop@example.com
+Subject: Returned mail
+
+The following recipients failed:
+
+  ghost@example.net     550 5.1.1 User unknown
+  stuffed@example.net   552 5.2.2 Mailbox full
+"""
+
+# The same with a dash between the address and the reply.
+X_DASH = b"""\
+From: postmaster@gw51.example.org
+To: shop@example.com
+Subject: Returned mail
+
+ghost@example.net - 550 5.1.1 User unknown
+stuffed@example.net - 552 5.2.2 Mailbox full
+"""
+
+# Sendmail's "could not be delivered for N days" said with the address and hours.
+X_NOT_WITHIN = b"""\
+From: postmaster@gw52.example.org
+To: shop@example.com
+Subject: Returned mail
+
+Message could not be delivered to slow@example.net within 72 hours.
+"""
+
 CASES = [
     ("pmta-bad-mailbox", PMTA_BAD_MAILBOX, [Expect("ghost@example.net", "userunknown", True, strong=True)]),
     ("pmta-inactive", PMTA_INACTIVE, [Expect("sleeper@example.net", "suspend", False)]),
@@ -969,6 +1001,23 @@ CASES = [
     ("x-recipient-domain", X_RECIPIENT_DOMAIN, [Expect("reader@nosuch.example", "hostunknown", True, strong=True)]),
     ("x-no-mx-or-a", X_NO_MX_OR_A, [Expect("reader@nosuch.example", "hostunknown", True)]),
     ("x-appears-unsolicited", X_APPEARS_UNSOLICITED, [Expect("reader@example.net", "spamdetected", False)]),
+    (
+        "x-table",
+        X_TABLE,
+        [
+            Expect("ghost@example.net", "userunknown", True, strong=True),
+            Expect("stuffed@example.net", "mailboxfull", False),
+        ],
+    ),
+    (
+        "x-dash",
+        X_DASH,
+        [
+            Expect("ghost@example.net", "userunknown", True, strong=True),
+            Expect("stuffed@example.net", "mailboxfull", False),
+        ],
+    ),
+    ("x-not-within", X_NOT_WITHIN, [Expect("slow@example.net", "expired", False)]),
 ]
 
 

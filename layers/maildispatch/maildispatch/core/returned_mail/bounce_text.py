@@ -41,6 +41,9 @@ _RECIPIENT_LINES = (
     ),
     # "a@b, text" / "<a@b>, text": the address, a comma and the reply on one line (not a list of addresses)
     re.compile(rf"^\s*<?({ADDRESS})>?,\s+(?![^\s@]+@)(\S.*)$", re.I),
+    # "a@b    550 5.1.1 User unknown" / "a@b - 550 ...": the address, blanks or a dash, and the remote
+    # reply starting with its reply code (a table of recipients and replies)
+    re.compile(rf"^\s*<?({ADDRESS})>?(?:\s+-\s+|\s+)([245]\d\d(?:[ -]\S.*)?)$", re.I),
     # "There was an error delivering your mail to <a@b>." (dma mail.c bounce()), "Your message could
     # not be sent to <a@b>:": one sentence naming the recipient in angle brackets at its end, the
     # explanation in the lines below it

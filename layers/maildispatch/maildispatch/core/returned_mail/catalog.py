@@ -455,6 +455,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bin the queue too long", "qmail-send 'this message has been in the queue too long'"),
             (r"\bcould not be delivered for (?:\d+|more than)", "Sendmail 'Message could not be delivered for N days'"),
             (r"\bcannot send message for \d+", "Sendmail"),
+            (
+                r"\bnot (?:be(?:en)? )?delivered to \S+ (?:within|in|for more than) (?:the (?:last|past) )?\d+ (?:minutes|hours|days)",
+                "Sendmail's 'could not be delivered for N days' with the address named ('... to a@b within 72 hours')",
+            ),
             (r"\bqueue\.expired|\bmessage expired\b", "Exchange 4.4.7 QUEUE.Expired / 5.4.300 'Message expired'"),
             (
                 r"\btime limit (?:specified|exceeded|expired)",
