@@ -79,6 +79,25 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Google 550 5.7.1 'Please use the SMTP relay at your service provider instead' (a sending host refused)",
             ),
             (r"\bbanned sending ip", "Exchange Online 5.7.606-649"),
+            (
+                r"\bdoes not accept (?:e-?)?mail over ipv6",
+                "Exchange Online 5.7.510 'Access denied, contoso.com does not accept email over IPv6' (the sending "
+                "host, not a null MX)",
+            ),
+            (
+                r"\btenant has exceeded threshold",
+                "Exchange Online 5.7.705 'Access denied, tenant has exceeded threshold'",
+            ),
+            (
+                r"\bclient blocked from sending",
+                "Exchange Online 5.7.750 'Client blocked from sending from unregistered domains'",
+            ),
+            (r"\bip not in (?:the )?(?:white|allow) ?list", "Google 421 4.7.0 'IP not in whitelist for RCPT domain'"),
+            (
+                r"\bexcessive unknown recipients|\bpossible open relay",
+                "Yahoo Help SLN3444 '451 VS1-IP Excessive unknown recipients - possible Open Relay (#4.1.8)': the "
+                "sending host is deprioritised, no recipient is unknown",
+            ),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
             (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
             (
@@ -364,6 +383,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "policy-more",
         (
             (r"\bnot accepted for policy reasons", "Yahoo 554 5.7.9 'Message not accepted for policy reasons'"),
+            (
+                r"\bviolates \S+ (?:e-?mail )?polic",
+                "Google 550 5.7.1 'This message violates example.com email policy' (gcdp)",
+            ),
             (r"\b(?:has|have) a policy that prohibit", "Google 550 5.7.1"),
             (r"\bpolicy rejection\b", "Yandex 'Policy rejection on the target address'"),
             (r"\brejected (?:due to|by) (?:security|local|site|content) polic", "Zoho / Exchange transport rules"),
@@ -499,6 +522,7 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bincorrectly constructed", "Exim 'recipient addresses that were incorrectly constructed'"),
             (r"\bimproper use of smtp command pipelining", "Postfix smtpd"),
             (r"\bprotocol error\b", "generic"),
+            (r"\bsmtp protocol violation", "Google 451 4.5.0 / 454 4.5.0 'SMTP protocol violation, see RFC 2821'"),
             (r"\b(?:bad|improper|wrong) sequence of commands", "RFC 5321 503 reply text; Exchange"),
         ),
     ),
@@ -540,10 +564,24 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "notcompliantrfc",
+        "rfc-more",
+        (
+            (
+                r"\bmissing a valid (?:message-?id|date|from)\b",
+                "Google 550 5.7.1 'Messages missing a valid messageId header are not accepted' (RFC 5322 3.6.4)",
+            ),
+        ),
+    ),
+    (
         "filtered",
         "filtered-more",
         (
             (r"受信拒否", "Japanese carriers: rejected by the recipient's reception settings"),
+            (
+                r"\bnot in (?:the )?allowed[- ]senders? list",
+                "Exchange Online 5.7.124 'Sender not in allowed-senders list' (the recipient group's own restriction)",
+            ),
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
             (

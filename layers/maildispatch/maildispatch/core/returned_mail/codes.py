@@ -59,7 +59,7 @@ ENHANCED: dict[str, tuple[str, str | None, bool]] = {
     "4.6": ("routing loop detected", "networkerror", True),
     "4.7": ("delivery time expired", "expired", True),
     # X.5.X Mail delivery protocol status
-    "5.0": ("other or undefined protocol status", None, False),
+    "5.0": ("other or undefined protocol status", "syntaxerror", False),
     "5.1": ("invalid command", "syntaxerror", False),
     "5.2": ("syntax error", "syntaxerror", False),
     "5.3": ("too many recipients", "toomanyconn", False),

@@ -252,6 +252,9 @@ def _decide(
 
     # `status and`: detail_of gives None for an empty status, so this only narrows the type.
     if status and detail in SPECIFIC_STATUS:
+        if SPECIFIC_STATUS[detail] == "hostunknown" and status.startswith("4"):
+            # A transient "bad destination system address" (4.1.2) is a lookup that may succeed later.
+            return "networkerror", f"status-{status}", "status", status
         return SPECIFIC_STATUS[detail], f"status-{status}", "status", status
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
@@ -275,6 +278,11 @@ def _decide(
     reply_reason = _reply_reason(reply_code)
     if reply_code in SPECIFIC_REPLY and reply_reason and (not status or detail == "0.0"):
         return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
+    registered = _registered_reason(detail)
+    if status and registered and not (detail or "").endswith(".0"):
+        # The registry's own meaning of the code (X.2.4 mailing list expansion, X.5.6 authentication
+        # line too long, X.7.19 RRVS test, X.4.0/X.6.0 network/media): more precise than its subject.
+        return registered, f"status-{status}", "status-class", status
     if status and detail and not detail.endswith(".0") and detail.split(".")[0] in STATUS_SUBJECT:
         # X.Y.0 is "other or undefined" status of that subject: it does not name a reason.
         return STATUS_SUBJECT[detail.split(".")[0]], f"status-class-{status}", "status-class", status
@@ -288,6 +296,10 @@ def _decide(
         return "userunknown", "refused-at-rcpt", "stage", command
     if action == "delayed":
         return "expired", "delayed", "action", action
+    if status and registered:
+        # X.4.0 "other or undefined network or routing status", X.6.0 media, X.5.0 protocol: the subject's
+        # registered reading, when nothing more specific was said.
+        return registered, f"status-{status}", "status-class", status
     if reply_reason and (not status or detail == "0.0"):
         return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
     if text or context:
@@ -313,6 +325,15 @@ def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> 
         if m:
             return reason, f"{name}-at-greeting", "phrase", m.group(0)
     return None
+
+
+def _registered_reason(detail: str | None) -> str | None:
+    """The reason the registry's meaning of a code names (codes.ENHANCED), when it is not a hard one:
+    a hard verdict needs more than an undecisive code."""
+    entry = codes.ENHANCED.get(detail or "")
+    if not entry or not entry[1] or entry[1] in HARD_REASONS or entry[1] == "delivered":
+        return None
+    return entry[1]
 
 
 def _reply_reason(reply_code: int | None) -> str | None:

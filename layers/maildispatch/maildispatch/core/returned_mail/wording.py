@@ -147,6 +147,13 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # "Domain frequency limited", "Connection frequency limited": too much mail per minute/hour/day
             r"\bfrequency limit(?:ed)?\b",
             r"\b(?:messages|mails|e-?mails|recipients) per (?:second|minute|hour|day)\b(?! per message)",
+            # Google SMTP error reference: 450 4.2.1 "Peak SMTP relay limit exceeded for customer", 550 5.4.5
+            # "Daily sending quota exceeded" / "Daily SMTP relay limit exceeded for user"; Exchange Online
+            # 5.2.2 "Submission quota exceeded" (the sender's message or recipient rate limit)
+            r"\b(?:daily|hourly|peak) (?:smtp |sending |message )?(?:relay )?(?:limit|quota) (?:exceeded|reached)",
+            r"\b(?:submission|sending) quota exceeded",
+            # Google 421 4.7.28 "... mail sent from your IP address has been temporarily rate limited"; IANA X.7.28
+            r"\bhas been (?:temporarily )?rate[ -]limited\b(?! due to (?:ip |domain )?reputation)",
         ),
     ),
     (
@@ -175,10 +182,12 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         "host-blocked",
         phrases(
             r"\b(?:client|sending|remote|connecting) (?:host|ip|server|address)\b(?: \S+)? (?:is |has been |was )?(?:blocked|rejected|refused|denied|banned|blacklisted)",
-            r"\bip (?:address )?(?:\S+ )?(?:is |has been |was )?(?:blocked|banned|blacklisted|bloquee|rejected|not allowed)",
+            r"\bip (?:address )?(?:\S+ )?(?:is |has been |was )?(?:temporarily |permanently )?(?:blocked|banned|blacklisted|bloquee|rejected|not allowed)",
             r"\b(?:blocked|banned) (?:ip|host|network)",
             r"refused to talk to me",
-            r"not accepting (?:connections|network messages)",
+            # not "not accepting network messages": RFC 3463 X.3.2's description of the receiving host's
+            # own state (shutdown, load, maintenance), not a block of the sender
+            r"not accepting connections",
             r"service refused",
             narrow(r"messages from \S+ weren't sent", "lhost-outlook", "rhost-outlook"),  # Outlook.com / Hotmail
             narrow(r"part of their network is on", "lhost-outlook", "rhost-outlook"),  # Outlook.com / Hotmail
@@ -252,7 +261,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         "suspend",
         "suspended",
         phrases(
-            r"\b(?:account|mailbox|user|address|recipient)(?: \S+)? (?:has been |is |was )?(?:temporarily |currently )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|bloque|not active|on hold)\b",
+            r"\b(?:account|mailbox|user|(?<!ip )address|recipient)(?: \S+)? (?:has been |is |was )?(?:temporarily |currently )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|bloque|not active|on hold)\b",
             r"\b(?:disabled|suspended|inactive|deactivated|expired|closed|frozen) (?:account|mailbox|user)",
             r"mailbox unavailable: (?:disabled|inactive)",
             r"account (?:expired|closed)",
@@ -468,7 +477,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"\bpolicy restrictions?",
             r"header error",
             narrow(r"content presents a potential", *GOOGLE),  # Gmail
-            r"protocol violation",
+            r"(?<!smtp )protocol violation",
             r"prohibited (?:content|by policy)",
             r"message (?:rejected|refused) by (?:local |recipient )?policy",
             r"acceptable use polic",
@@ -485,7 +494,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"\btls (?:is )?(?:required|negotiation failed|handshake|not available|connection failed)",
             r"(?:does not|doesn't) (?:support|offer) tls",
             r"must issue a starttls",
-            r"encryption required",
+            r"encryption required(?! for requested authentication)",
             r"requiretls",
         ),
     ),
@@ -703,6 +712,8 @@ SENDER_REFUSED = phrases(
     r"sender .{0,40}not (?:valid|found)",
     r"your (?:e-?mail )?address (?:has been|is) (?:rejected|blocked|blacklisted)",
     r"domain is invalid\. please provide a valid from",
+    # RFC 7505 X.7.27 "Sender address has null MX": our envelope sender's domain accepts no mail
+    r"sender (?:address |domain )?has (?:a )?null mx",
     # the recipient's organisation keeps our sender on its "blocked senders" list (Exchange/Outlook
     # junk e-mail options, Mimecast's "Rejected by header based Blocked Senders" policy)
     r"\bblocked senders?\b",
@@ -809,6 +820,8 @@ USER_CERTAIN = phrases(
         r"recip(?:ient)?notfound", "lhost-office365", "lhost-exchange2007", "lhost-outlook", "rhost-outlook"
     ),  # Exchange / Office 365
     r"no such (?:mailbox|account)",
+    # Yahoo SMTP error codes: "552 1 Requested mail action aborted, mailbox not found" (no such user)
+    r"mailbox not found",
 )
 
 # Unknown-user wording that is not unambiguous: MTAs write it for unknown users, but also for
