@@ -143,7 +143,8 @@ RFC_CODES: list[tuple[str, str, str | tuple[str, ...], str | tuple[str, ...], in
     ("2.4", "Mailing list expansion problem", "mailererror", "mailererror", 550, 450),
     ("3.0", "Other or undefined mail system status", "systemerror", "systemerror", 554, 451),
     ("3.1", "Mail system full", "systemfull", "systemfull", 552, 452),
-    ("3.2", "System not accepting network messages", "notaccept", "notaccept", 554, 421),
+    # the receiving host's own state (RFC 3463: shutdown, excessive load, maintenance), not a null MX
+    ("3.2", "System not accepting network messages", "systemerror", "systemerror", 554, 421),
     ("3.3", "System not capable of selected features", "systemerror", "systemerror", 554, 451),
     ("3.4", "Message too big for system", "mesgtoobig", "mesgtoobig", 552, 452),
     ("3.5", "System incorrectly configured", "systemerror", "systemerror", 554, 451),
@@ -697,6 +698,15 @@ MICROSOFT_ROWS = [
         command="RCPT",
     ),
     Row(EXO, 554, "5.4.6", "Routing loop detected", "networkerror", False, command="DATA"),
+    Row(EXO, 432, "4.3.2", "STOREDRV.Deliver; recipient thread limit exceeded", "speeding", False, command="DATA"),
+    Row(
+        EXO,
+        451,
+        "4.4.316",
+        "Connection refused [Message=Socket error code 10061]",
+        "networkerror",
+        False,
+    ),
     Row(EXO, 554, "5.4.14", "Hop count exceeded - possible mail loop ATTR34", "networkerror", False, command="DATA"),
     Row(EXO, 550, "5.4.300", "Message expired", "expired", False),
     Row(EXO, 550, "4.4.7", "QUEUE.Expired; message expired", "expired", False),
@@ -865,6 +875,16 @@ MICROSOFT_ROWS = [
         "service provider since part of their network is on our block list. You can also refer your provider to "
         "http://mail.live.com/mail/troubleshooting.aspx#errors.",
         "blocked",
+        False,
+        command="MAIL",
+    ),
+    Row(
+        OLC,
+        550,
+        None,
+        "SC-001 Mail rejected by Windows Live Hotmail for policy reasons. Reasons for rejection may be related to "
+        "content with spam-like characteristics or IP/domain reputation problems.",
+        ("policyviolation", "blocked", "badreputation"),
         False,
         command="MAIL",
     ),

@@ -442,6 +442,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\btoo many (?:messages|mails)\b", "mail.ru 451 'Too many messages, try again later'"),
             (r"\bmail flood", "IANA X.7.28 'Mail flood detected'"),
             (
+                r"\brecipient thread limit exceeded",
+                "Exchange Online 432 4.3.2 'STOREDRV.Deliver; recipient thread limit exceeded' (the recipient "
+                "mailbox receives too many messages too quickly)",
+            ),
+            (
                 r"\btoo much mail from",
                 "Postfix smtpd 421 4.7.0 'Error: too much mail from' (smtpd_client_message_rate_limit)",
             ),

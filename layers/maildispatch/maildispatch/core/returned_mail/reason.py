@@ -329,9 +329,11 @@ def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> 
 
 def _registered_reason(detail: str | None) -> str | None:
     """The reason the registry's meaning of a code names (codes.ENHANCED), when it is not a hard one:
-    a hard verdict needs more than an undecisive code."""
+    a hard verdict needs more than an undecisive code. Not `notaccept` either: X.3.2 "system not
+    accepting network messages" is the receiving host's state (RFC 3463: shutdown, load, maintenance;
+    Exchange writes 4.3.2 for its throttling), read as its subject, a system error."""
     entry = codes.ENHANCED.get(detail or "")
-    if not entry or not entry[1] or entry[1] in HARD_REASONS or entry[1] == "delivered":
+    if not entry or not entry[1] or entry[1] in HARD_REASONS or entry[1] in ("delivered", "notaccept"):
         return None
     return entry[1]
 

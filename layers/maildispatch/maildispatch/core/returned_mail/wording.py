@@ -594,7 +594,8 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"connection timed out",
             r"\btimed out\b",
             narrow(r"did not accept our requests to connect", *GOOGLE),  # Gmail
-            narrow(r"socket error", *GOOGLE),  # Gmail
+            # Gmail's own "socket error"; not Exchange Online's "Socket error code 10061" (a refused connect)
+            narrow(r"socket error(?! code)", *GOOGLE),  # Gmail
             narrow(r"still undelivered after", "lhost-sendmail"),  # Sendmail
             r"not yet been delivered",
         ),
