@@ -570,6 +570,18 @@ GOOGLE_ROWS = [
     ),
     Row(
         GOOGLE,
+        550,
+        "5.7.26",
+        "This mail is unauthenticated, which poses a security risk to the sender and Gmail users, and has been "
+        "blocked. The sender must authenticate with at least one of SPF or DKIM. For this message, DKIM checks did "
+        "not pass and SPF check for [example.com] did not pass with ip: [192.0.2.1]. - gsmtp",
+        "authfailure",
+        False,
+        command="DATA",
+        multiline=True,
+    ),
+    Row(
+        GOOGLE,
         552,
         "5.2.2",
         "The email account that you tried to reach is over quota and inbound mail is disabled. Please direct the "
