@@ -20,7 +20,14 @@ from maildispatch.core.returned_mail.model import ReturnedKind
 from . import arf, auto_reply, bounce_text, delivery_status, mimewalk, ses_notification
 from .model import RecipientVerdict, ReturnedMessage, is_hard
 from .reason import assess
-from .smtp_text import find_command, find_reply_code, find_status, status_agrees, unwrap_relayed_reply
+from .smtp_text import (
+    complete_multiline,
+    find_command,
+    find_reply_code,
+    find_status,
+    status_agrees,
+    unwrap_relayed_reply,
+)
 
 _DAEMON = re.compile(
     r"\b(?:mailer-daemon|postmaster|mail delivery (?:system|subsystem|service|agent)|mail administrator|mmdf|mail\.delivery\.system"
@@ -204,6 +211,7 @@ def _from_group(
     original_rcpt = delivery_status.address_of(group.get("original-recipient") or group.get("x-actual-recipient"))
     recipient = final or original_rcpt
     diag_type, diagnostic = delivery_status.diagnostic_of(group.get("diagnostic-code"))
+    diagnostic = complete_multiline(diagnostic, notification)
     block = _block_for(text_recipients, recipient, original_rcpt, single=len(text_recipients) == 1)
     if block is not None and (not diagnostic or _is_thin(diagnostic)) and block.diagnostic:
         diagnostic = f"{diagnostic} {block.diagnostic}".strip() if diagnostic else block.diagnostic

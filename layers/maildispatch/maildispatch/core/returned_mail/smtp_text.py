@@ -21,7 +21,11 @@ _COMMANDS = (
         "CONN",
         re.compile(
             r"after (?:initial )?connection|while connect|on connect|connection (?:was )?rejected|greeting|banner|in reply to (?:the )?(?:initial|220)|smtp;\s*554 [^\n]*\bconnection refused"
-            r"|refused to talk to me",  # Postfix smtp_proto.c: a greeting that was not 220
+            r"|refused to talk to me"  # Postfix smtp_proto.c: a greeting that was not 220
+            # RFC 5321 4.2 / 4.3.1: a greeting is "<code> <domain> [text]", conventionally "<domain> ESMTP ...";
+            # a reply of that shape is the server's answer to the connection itself ("554 mx.example ESMTP not
+            # accepting connections"), whatever MTA quotes it
+            r"|(?:^|[\s:(<]|<<<)[45]\d\d [a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.? e?smtp\b",
             re.I,
         ),
     ),
@@ -102,6 +106,35 @@ def clean_diagnostic(text: str) -> str:
     text = re.sub(r"(?m)^\s*([245]\d\d)-(?=\S)", "", text)
     text = re.sub(r"\n\s*([245]\d\d)[ -](?=[245]\.\d)", " ", text)
     return " ".join(text.split())
+
+
+_CONTINUED = re.compile(r"^\s*(?:smtp;\s*)?([245]\d\d)-(\S.*)$", re.S | re.I)
+
+
+def complete_multiline(diagnostic: str | None, text: str) -> str | None:
+    """RFC 5321 4.2.1: a multiline reply is "<code>-" lines ended by a "<code> " line. A report field
+    that kept only the first line (RFC 3464 Diagnostic-Code written from the first line, as Sendmail
+    does) is completed from the report's transcript or text that quotes the whole reply. Only a line
+    cut mid-sentence is completed: a first line that ends its sentence already says what it says."""
+    found = _CONTINUED.match(diagnostic or "")
+    if not found or "\n" in (diagnostic or "").strip() or (diagnostic or "").rstrip()[-1:] in ".!?)":
+        return diagnostic
+    code, first = found.group(1), " ".join(found.group(2).split())
+    lines = text[:200_000].splitlines()
+    for i, line in enumerate(lines):
+        if not " ".join(line.split()).endswith(f"{code}-{first}"):
+            continue
+        parts = [f"{code}-{first}"]
+        for following in lines[i + 1 : i + 40]:
+            more = re.match(rf"\s*(?:<<<\s*)?({code})([ -])(.*)$", following)
+            if not more:
+                break
+            parts.append(f"{code}{more.group(2)}{more.group(3).strip()}")
+            if more.group(2) == " ":
+                break
+        if len(parts) > 1:
+            return " ".join(parts)
+    return diagnostic
 
 
 # A relay (Amazon SES among them) may prefix the remote reply with its own reading of it:
