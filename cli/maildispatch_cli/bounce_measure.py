@@ -139,6 +139,7 @@ def _catalog_alternatives() -> list[str]:
         wording.USER_LOOSE,
         wording.FILTERED_MORE,
         wording.SENDER_LOGIN,
+        wording.SPF_IN_REPLY,
     ]
     for pattern in patterns:
         for alternative in getattr(pattern, "alternatives", ()):

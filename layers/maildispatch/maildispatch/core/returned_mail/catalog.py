@@ -459,6 +459,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\binsufficient system storage", "RFC 5321 452 reply text"),
             (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
             (
+                r"\b(?:not enough|insufficient|no|low|out of) (?:free )?disk space\b",
+                "a shortage of disk space in any words (Sendmail 452 4.4.5 'Insufficient disk space'; RFC 3463 X.3.1 "
+                "'mail system full'; RFC 5321 452 'insufficient system storage')",
+            ),
+            (
                 r"\bnot enough (?:free )?(?:disk )?space\b",
                 "the same as Sendmail's 'Insufficient disk space' in other words; RFC 3463 X.3.1 'mail system full'",
             ),

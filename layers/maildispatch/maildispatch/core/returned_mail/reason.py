@@ -198,6 +198,10 @@ def _decide(
         m = pattern.search(text)
         if m:
             return reason, name, "phrase", m.group(0)
+    if reply_code and reply_code >= 400 and str(reply_code) in text:
+        m = _compiled(wording.SPF_IN_REPLY).search(text)
+        if m:
+            return "authfailure", "spf-in-reply", "phrase", m.group(0)
     if text.startswith("x-unix;") and not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
         return "mailererror", "local-mailer", "phrase", "x-unix"
 
@@ -290,6 +294,10 @@ def _decide(
         # RFC 5321 4.2.2: 500-504 and 555 say the command or its parameters were not understood,
         # at whatever stage; with no enhanced code, or only X.5.0 (protocol status), that is all.
         return "syntaxerror", f"reply-{reply_code}", "reply", str(reply_code)
+    if status and registered and detail and detail.startswith("6."):
+        # RFC 3463 X.6.X "message content or media status": the enhanced code says the refusal is about
+        # the message's content or form, whatever the stage (even X.6.0, "other or undefined media error").
+        return registered, f"status-{status}", "status-class", status
     if command == "DATA":
         return "filtered", "refused-at-data", "stage", command
     if command == "RCPT" and codes.permanent(status, reply_code) is not False:

@@ -720,6 +720,14 @@ SENDER_REFUSED = phrases(
     r"\bblocked senders?\b",
 )
 
+# SPF named in a remote server's refusal (a reply with its SMTP code, not the reporting system's own
+# advice such as "Set up SPF records"): RFC 7208 8.4/8.5, a receiver refusing on SPF says so ("550 5.7.1
+# SPF MAIL FROM check failed"); Exchange Online 5.7.23 "is not allowed to send from <domain> per its SPF
+# Record"; Google 5.7.26/5.7.27 "(SPF or DKIM)". The refusal blames the sender's authentication.
+SPF_IN_REPLY = phrases(
+    r"\bspf\b(?![=:]? ?(?:pass|neutral|none)\b)",
+)
+
 HOST_BLOCKED = phrases(
     r"\b(?:client|sending|your|connecting|remote) (?:host|ip|server|address|mta|mail server)\b.{0,60}\b(?:blocked|rejected|refused|denied|banned|not (?:allowed|permitted|accepted))",
     r"\b(?:blocked|rejected|refused|denied|banned)\b.{0,40}\b(?:your|the|sending|client) (?:ip|host|server|network)",
