@@ -246,6 +246,12 @@ def _decide(
         m = pattern.search(text)
         if m:
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
+                if _TEMPORARY.search(text):
+                    # Loose refusal words ("Recipient address rejected", Postfix's prefix for any
+                    # recipient restriction) in a reply that says its condition is temporary ("Please try
+                    # again later"): an address that does not exist does not come back later, so this is
+                    # no ground for a hard verdict; the rest of the reply decides.
+                    continue
                 name = "no-user-loose"
             reason, name = _refine(reason, name, status, detail, command, text, reply_code)
             if reason == "userunknown" and context and single:
@@ -315,6 +321,8 @@ def _decide(
     return "undefined", "nothing-said", "fallback", ""
 
 
+# The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
+_TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
 
 
