@@ -1,0 +1,157 @@
+"""Structure and standards that decide a verdict without any one MTA's wording (issue 13, round four).
+
+Each case is written from a standard (RFC 5321, RFC 3463, RFC 7208) or a provider's published error
+reference, never from a bounce collection. They are the rules that raised the leave-one-family-out
+score: read the structure of a report, not the words of the family that wrote it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from maildispatch.core.returned_mail import classify_returned_message
+from maildispatch.core.returned_mail.reason import assess
+from maildispatch.core.returned_mail.smtp_text import complete_multiline, find_command
+
+
+def sendmail_style_dsn(first_line: str, transcript: str, status: str) -> bytes:
+    """An RFC 3464 report whose Diagnostic-Code keeps only the first line of a multiline reply, while
+    the human-readable part quotes the whole session (as Sendmail's reports do)."""
+    return f"""\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mta1.example.com>
+To: shop@example.com
+Subject: Returned mail: see transcript for details
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b0"
+
+--b0
+Content-Type: text/plain; charset=us-ascii
+
+   ----- The following addresses had permanent fatal errors -----
+<someone@example.net>
+    (reason: {first_line})
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+{transcript}
+554 5.0.0 Service unavailable
+
+--b0
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mta1.example.com
+
+Final-Recipient: RFC822; someone@example.net
+Action: failed
+Status: {status}
+Remote-MTA: DNS; mx.example.net
+Diagnostic-Code: SMTP; {first_line}
+
+--b0
+Content-Type: text/rfc822-headers
+
+From: shop@example.com
+To: someone@example.net
+Subject: hello
+Message-ID: <m1@example.com>
+
+--b0--
+""".encode()
+
+
+# Google's SMTP error reference, 550 5.7.1 "Our system has detected that this message is likely
+# unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.",
+# sent as an RFC 5321 4.2.1 multiline reply.
+GOOGLE_UNSOLICITED = (
+    ">>> DATA\n"
+    "<<< 550-5.7.1 Our system has detected that this message is\n"
+    "<<< 550-5.7.1 likely unsolicited mail. To reduce the amount of spam sent\n"
+    "<<< 550 5.7.1 to Gmail, this message has been blocked."
+)
+
+
+def test_a_multiline_reply_cut_to_its_first_line_is_read_whole_from_the_transcript():
+    report = classify_returned_message(
+        sendmail_style_dsn("550-5.7.1 Our system has detected that this message is", GOOGLE_UNSOLICITED, "5.7.1")
+    )
+    (verdict,) = report.recipients
+    assert verdict.reason == "spamdetected"
+    assert verdict.hard is False
+    assert "likely unsolicited mail" in (verdict.diagnostic or "")
+
+
+def test_completion_keeps_a_first_line_that_ends_its_sentence_and_any_single_line_reply():
+    whole = "<<< 550-Please turn on SMTP Authentication.\n<<< 550 relay through this server without authentication."
+    assert complete_multiline("550-Please turn on SMTP Authentication.", whole) == (
+        "550-Please turn on SMTP Authentication."
+    )
+    assert complete_multiline("550 5.1.1 User unknown", "550 5.1.1 User unknown") == "550 5.1.1 User unknown"
+    assert complete_multiline("550-5.7.1 Our system has detected that this message is", GOOGLE_UNSOLICITED) == (
+        "550-5.7.1 Our system has detected that this message is 550-5.7.1 likely unsolicited mail. To reduce the "
+        "amount of spam sent 550 5.7.1 to Gmail, this message has been blocked."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # RFC 5321 4.3.1: a greeting is "<code> <domain> [text]"; a 554 greeting refuses the session
+        "(reason: 554 mx3.example.net ESMTP not accepting connections)",
+        "<<< 554 mx3.example.net ESMTP Service not available",
+        "host mx.example.net[192.0.2.1] said: 421 smtp1.example.net ESMTP too busy",
+    ],
+)
+def test_a_reply_shaped_like_a_greeting_answers_the_connection(text):
+    assert find_command(text) == "CONN"
+
+
+def test_a_reply_that_names_a_host_but_is_no_greeting_keeps_its_stage():
+    assert find_command("550 5.1.1 <a@mx.example.net>: Recipient address rejected (in reply to RCPT TO)") == "RCPT"
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        # RFC 7208 8.4 (the receiver says it refused on SPF), in wordings no specific rule knows
+        "550 5.7.1 Rejected: SPF record of example.com does not authorize 192.0.2.1",
+        "550 Message refused, see our SPF notes at https://postmaster.example.net/",
+        "451 4.7.1 Greylisted: SPF temperror for example.com",
+    ],
+)
+def test_spf_named_in_a_remote_refusal_is_the_senders_authentication(diagnostic):
+    code = int(diagnostic[:3])
+    found = assess(None, code, diagnostic, None, "failed")
+    assert found.reason == "authfailure"
+
+
+def test_spf_advice_from_the_reporting_system_itself_is_not_a_refusal_on_spf():
+    advice = "Your message was rejected. * Set up SPF records for your sending domain if you have not done so already."
+    assert assess(None, None, advice, None, "failed").reason != "authfailure"
+    assert assess("5.7.1", 550, "550 5.7.1 spf=pass, but the message was refused", None, "failed").reason != (
+        "authfailure"
+    )
+
+
+def test_an_explicit_media_or_content_code_reads_as_content_whatever_the_stage():
+    # RFC 3463 X.6.0 "other or undefined media error": the message's content or form, even after DATA
+    found = assess("5.6.0", 554, "554 5.6.0 Cannot process", "DATA", "failed")
+    assert (found.reason, found.rule) == ("contenterror", "status-5.6.0")
+
+
+def test_loose_refusal_words_that_say_try_again_later_never_read_hard():
+    found = assess(
+        "5.7.1",
+        550,
+        "550 5.7.1 <u@example.net>: Recipient address rejected: Please try again later",
+        "RCPT",
+        "failed",
+    )
+    assert found.reason != "userunknown"
+    # without the temporary wording, Postfix's access(5) text still reads hard but weak (unchanged)
+    loose = assess("5.7.1", 554, "554 5.7.1 <u@example.net>: Recipient address rejected: Access denied", "RCPT")
+    assert (loose.reason, loose.confidence) == ("userunknown", "weak")
+
+
+def test_a_report_that_says_disk_space_is_short_overrides_a_user_unknown_reply():
+    found = assess("5.0.0", 550, "550 User unknown", "RCPT", "failed", "Your message was rejected: low disk space")
+    assert found.reason == "systemfull"
