@@ -140,6 +140,7 @@ def _catalog_alternatives() -> list[str]:
         wording.FILTERED_MORE,
         wording.SENDER_LOGIN,
         wording.SPF_IN_REPLY,
+        wording.TLS_IN_REPLY,
     ]
     for pattern in patterns:
         for alternative in getattr(pattern, "alternatives", ()):

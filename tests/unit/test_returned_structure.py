@@ -155,3 +155,30 @@ def test_loose_refusal_words_that_say_try_again_later_never_read_hard():
 def test_a_report_that_says_disk_space_is_short_overrides_a_user_unknown_reply():
     found = assess("5.0.0", 550, "550 User unknown", "RCPT", "failed", "Your message was rejected: low disk space")
     assert found.reason == "systemfull"
+
+
+def test_spf_as_the_name_of_a_sending_identity_is_no_authentication_verdict():
+    # Google SMTP error reference, 421 4.7.28: a rate limit on mail "originating from your SPF domain"
+    text = (
+        "421 4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your SPF domain "
+        "[example.com]. To protect our users from spam, mail sent from your domain has been temporarily rate limited."
+    )
+    assert assess("4.7.28", 421, text, "DATA", "failed").reason == "speeding"
+
+
+def test_a_header_named_dkim_signature_is_no_authentication_verdict():
+    found = assess(None, 554, "554 Transaction failed: Duplicate header 'DKIM-Signature'.", "DATA", "failed")
+    assert found.reason != "authfailure"
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        # RFC 3207: the session's encryption is what failed
+        "500 Remote server does not support TLS (state 6).",
+        "454 TLS negotiation with the server broke off",
+    ],
+)
+def test_tls_named_in_a_refusal_is_a_failed_starttls(diagnostic):
+    found = assess(None, int(diagnostic[:3]), diagnostic, None, "failed")
+    assert found.reason == "failedstarttls"

@@ -275,6 +275,10 @@ def _decide(
                 if said:
                     return said
             return reason, name, "phrase", m.group(0)
+    if reply_code and reply_code >= 400 and str(reply_code) in text:
+        m = _compiled(wording.TLS_IN_REPLY).search(text)
+        if m:
+            return "failedstarttls", "tls-in-reply", "phrase", m.group(0)
     if status and detail == "4.4" and codes.permanent(status, reply_code):
         # RFC 3463 X.4.4 "unable to route": "a DNS lookup returning only an SOA record for a domain
         # name is one example"; given up on for good, the domain has no route at all.

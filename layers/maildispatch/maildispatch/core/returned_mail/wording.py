@@ -725,7 +725,14 @@ SENDER_REFUSED = phrases(
 # SPF MAIL FROM check failed"); Exchange Online 5.7.23 "is not allowed to send from <domain> per its SPF
 # Record"; Google 5.7.26/5.7.27 "(SPF or DKIM)". The refusal blames the sender's authentication.
 SPF_IN_REPLY = phrases(
-    r"\bspf\b(?![=:]? ?(?:pass|neutral|none)\b)",
+    # not SPF as the name of a sending identity (Google 421 4.7.28 "... originating from your SPF domain")
+    r"\bspf\b(?![=:]? ?(?:pass|neutral|none)\b)(?! domain)",
+)
+
+# TLS named in a remote refusal (RFC 3207 STARTTLS, RFC 8689 REQUIRETLS): the session's encryption is
+# what failed ("Remote server does not support TLS", "454 4.7.0 TLS not available due to local problem").
+TLS_IN_REPLY = phrases(
+    r"\b(?:tls|ssl)\b(?! ?v?\d)",
 )
 
 HOST_BLOCKED = phrases(
