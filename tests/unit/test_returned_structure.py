@@ -182,3 +182,22 @@ def test_a_header_named_dkim_signature_is_no_authentication_verdict():
 def test_tls_named_in_a_refusal_is_a_failed_starttls(diagnostic):
     found = assess(None, int(diagnostic[:3]), diagnostic, None, "failed")
     assert found.reason == "failedstarttls"
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        "Delivery attempts to mx.example.net [192.0.2.9]:25 were unsuccessful",
+        "The recipient's server turned down our attempts to connect [mx.example.net 192.0.2.9: no answer]",
+    ],
+)
+def test_a_connection_attempt_that_no_server_answered_is_an_expired_delivery(diagnostic):
+    # RFC 3463 X.4.1 "no answer from host", in a report that gave up: no reply code anywhere
+    found = assess(None, None, diagnostic, None, "failed")
+    assert (found.reason, found.rule) == ("expired", "no-answer-from-host")
+    assert found.confidence == "weak"
+
+
+def test_a_server_that_replied_is_read_by_its_reply_not_as_no_answer():
+    found = assess(None, 550, "mx.example.net [192.0.2.9]:25 said: 550 go away", None, "failed")
+    assert found.rule != "no-answer-from-host"

@@ -320,11 +320,18 @@ def _decide(
         return registered, f"status-{status}", "status-class", status
     if reply_reason and (not status or detail == "0.0"):
         return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
+    if reply_code is None and _NO_ANSWER.search(text) and action in ("failed", "delayed"):
+        # No server replied at all, and the report names the connection it tried (an SMTP port, RFC
+        # 5321 "<host>:25", or a connect attempt to an IP literal): RFC 3463 X.4.1 "no answer from
+        # host", which in a report that gave up (or is still retrying) is a delivery that expired.
+        return "expired", "no-answer-from-host", "structure", "no reply; connection attempt named"
     if text or context:
         return "onhold", "unrecognised", "fallback", ""
     return "undefined", "nothing-said", "fallback", ""
 
 
+# A connection attempt named with no reply quoted: "<host or [ip]>:25", or "connect" with an IP literal.
+_NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(?:\.\d{1,3}){3}\b", re.I)
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
