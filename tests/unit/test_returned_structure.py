@@ -201,3 +201,17 @@ def test_a_connection_attempt_that_no_server_answered_is_an_expired_delivery(dia
 def test_a_server_that_replied_is_read_by_its_reply_not_as_no_answer():
     found = assess(None, 550, "mx.example.net [192.0.2.9]:25 said: 550 go away", None, "failed")
     assert found.rule != "no-answer-from-host"
+
+
+@pytest.mark.parametrize(
+    "said_once",
+    [
+        "Your message was not delivered within 2 days and 0 hours. The following recipients did not receive it:",
+        "Delivery to the following recipients was aborted after 48 hour(s):",
+        "This message could not be delivered for 5 days.",
+    ],
+)
+def test_a_report_that_gave_up_after_a_stated_time_is_an_expired_delivery(said_once):
+    # RFC 3463 X.4.7 "delivery time expired", said once in the report's own words
+    found = assess(None, None, None, None, "failed", said_once)
+    assert found.reason == "expired"

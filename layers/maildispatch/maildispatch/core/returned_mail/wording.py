@@ -813,6 +813,10 @@ CONTEXT: tuple[tuple[str, str, str], ...] = (
             r"could not be delivered for",
             r"retry timeout exceeded",
             r"delivery period expired",
+            # a report that gave up after a stated time (RFC 3463 X.4.7 "delivery time expired" in words):
+            # Sendmail "could not be delivered for 5 days", "was not delivered within 0 days and 1 hours",
+            # "delivery ... was aborted after 5.0 hour(s)"
+            r"\b(?:not (?:been )?delivered|aborted|gave up|given up|failed|undeliverable)\b.{0,40}?\b(?:within|after|for(?: more than)?|in) (?:the (?:last|past) )?\d+(?:\.\d+)? ?(?:days?|hours?|minutes?|hour\(s\)|day\(s\))",
         ),
     ),
     (
