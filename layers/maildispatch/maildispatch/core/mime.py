@@ -73,11 +73,17 @@ class BuiltMessage:
 
 def message_id_for(message_key: str, domain: str) -> str:
     """The Message-ID of the message with this key: every retry carries the same one."""
+    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{_message_id_host(domain)}>"
+
+
+@functools.lru_cache(maxsize=256)
+def _message_id_host(domain: str) -> str:
+    """The sender's domain as a Message-ID's right-hand side, checked once: a batch has a few senders."""
     host = ascii_domain(domain).lower()
     if not _HOST_RE.fullmatch(host):
         raise ValueError(f"{domain!r} is not a domain for a Message-ID")
-    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}@{host}>"
+    return host
 
 
 def build_message(
