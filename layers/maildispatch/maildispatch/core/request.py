@@ -245,6 +245,12 @@ def parse_address(value: Any, path: str) -> Address:
     raise InvalidRequest(path, "must be an address string or an object with address and name")
 
 
+@lru_cache(maxsize=256)
+def _sender_address(text: str) -> Address:
+    """parse_address(text, "from"), parsed once per sender: a batch comes from a few (an error is not kept)."""
+    return parse_address(text, "from")
+
+
 _ADDRESS_FIELDS = frozenset({"address", "name"})
 _MAX_ADDRESS_STRING_CHARS = 4096  # a 998-character name, quoted and escaped, and a 254-octet address fit
 
@@ -442,7 +448,8 @@ def parse_send_request(
             raise InvalidRequest("message_key", "must be 1 to 200 printable ASCII characters without spaces")
     if "from" not in doc:
         raise InvalidRequest("from", "required")
-    from_ = parse_address(doc["from"], "from")
+    sender = doc["from"]
+    from_ = _sender_address(sender) if isinstance(sender, str) else parse_address(sender, "from")
     to, cc, bcc = (_address_list(doc, name) for name in ("to", "cc", "bcc"))
     _check_recipient_count(to, cc, bcc)
     if isinstance(doc.get("reply_to"), (list, tuple)) and len(doc["reply_to"]) > MAX_REPLY_TO:
