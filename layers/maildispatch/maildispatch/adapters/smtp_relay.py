@@ -684,9 +684,14 @@ def _wire_form(message: bytes) -> bytes:
 
 def _dot_stuffed(content: bytes) -> bytes:
     """RFC 5321 4.5.2: a line that starts with "." gets another one (content is in wire form)."""
-    if not content.startswith(b".") and b"\n." not in content:
+    # The regular expression's literal scan finds "\n." a few times faster than `in` does.
+    if not content.startswith(b".") and _NEWLINE_DOT.search(content) is None:
         return content
-    return re.sub(rb"(?m)^\.", b"..", content)
+    return _LINE_START_DOT.sub(b"..", content)
+
+
+_NEWLINE_DOT = re.compile(rb"\n\.")
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
 
 
 _local_name: str | None = None
