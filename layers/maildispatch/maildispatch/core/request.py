@@ -586,8 +586,8 @@ _SURROGATE_ESCAPE_BYTES_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 def _may_hold_surrogates(body: Any) -> bool:
     """Cheap pre-check: JSON may escape a lone surrogate ("\\ud800"), which no mail can encode."""
     if isinstance(body, str):
-        # The substring tests are a scan in C each and almost always fail; isascii() is a flag.
-        escaped = ("\\ud" in body or "\\uD" in body) and _SURROGATE_ESCAPE_RE.search(body)
+        # One scan for the literal "\\u" by the regex engine (faster than two `in` tests); isascii() is a flag.
+        escaped = _SURROGATE_ESCAPE_RE.search(body)
         return bool(escaped or (not body.isascii() and _SURROGATE_RE.search(body)))
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bool(_SURROGATE_ESCAPE_BYTES_RE.search(body))
