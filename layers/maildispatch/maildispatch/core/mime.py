@@ -138,9 +138,9 @@ def _message_headers(
     if request.reply_to:
         headers.append(_address_header("Reply-To", request.reply_to, utf8))
     headers.append(_text_header("Subject", content.subject, utf8))
-    headers.append(_header("Date", _date_value(date.replace(microsecond=0), date.utcoffset())))
+    headers.append(_date_header(date.replace(microsecond=0), date.utcoffset()))
     headers.append(_header("Message-ID", message_id))
-    headers.append(_header("MIME-Version", "1.0"))
+    headers.append(_MIME_VERSION)
     headers.extend(_text_header(name, value, utf8) for name, value in request.headers)
     return headers
 
@@ -152,10 +152,10 @@ def _from_header(address: Address, utf8: bool) -> _PreparedHeader:
 
 
 @functools.lru_cache(maxsize=64)
-def _date_value(when: datetime, offset: timedelta | None) -> str:
-    """format_datetime() of a time to the second, which is all it writes; the records of a batch arrive in a
-    few seconds. The offset is in the key because times in different zones compare equal at the same instant."""
-    return format_datetime(when)
+def _date_header(when: datetime, offset: timedelta | None) -> _PreparedHeader:
+    """The Date field of a time to the second (format_datetime() writes no more); the records of a batch arrive
+    in a few seconds. The offset is in the key because times in different zones compare equal at the same instant."""
+    return _header("Date", format_datetime(when))
 
 
 def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:
@@ -545,6 +545,9 @@ def _header(name: str, value: str) -> _PreparedHeader:
     return _PreparedHeader(name, value, f"{name}: {value}\r\n")
 
 
+_MIME_VERSION = _header("MIME-Version", "1.0")
+
+
 def _one_line(name: str, text: str) -> None:
     # The request parser and the renderer refuse these already; this keeps any other caller
     # from injecting header lines (a "\r\nBcc:" in a subject) through build_message.
@@ -585,6 +588,12 @@ def _folded_text(name: str, text: str, utf8: bool) -> str:
 
 
 def _address_header(name: str, addresses: Sequence[Address], utf8: bool) -> _PreparedHeader:
+    if len(addresses) == 1 and not addresses[0].name:
+        # One bare address, as most mail has in To: the first word of a field is never folded, so it is the line.
+        address = addresses[0]
+        _one_line(name, address.address)
+        spec = address.address if utf8 else address.envelope
+        return _PreparedHeader(name, address.address, f"{name}: {spec}\r\n")
     lines = _FoldedLines(name)
     for index, address in enumerate(addresses):
         _one_line(name, address.address + (address.name or ""))
