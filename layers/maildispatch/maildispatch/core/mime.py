@@ -248,13 +248,13 @@ def _write_multipart(out: list[bytes], subtype: str, boundary: str, parts: Seque
 
 
 def _write_text(out: list[bytes], text: str, subtype: str) -> str:
-    transfer_encoding, lines, data = _text_encoding(text)
+    transfer_encoding, data = _text_encoding(text)
     if transfer_encoding == "7bit":
-        out.append(b"\r\n".join(lines) + b"\r\n")
+        out.append(data.replace(b"\n", b"\r\n"))  # no CR in data: every line ends in LF
     elif transfer_encoding == "quoted-printable":
-        out.append(binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n"))  # no CR in data: lines were split
+        out.append(binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n"))
     else:
-        _write_base64(out, b"\r\n".join(lines) + b"\r\n")
+        _write_base64(out, data.replace(b"\n", b"\r\n"))
     return f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {transfer_encoding}\r\n'
 
 
@@ -385,28 +385,31 @@ def _fill_text(part: MIMEPart, text: str, subtype: str) -> None:
 
 
 def _encode_text(text: str) -> tuple[str, str]:
-    transfer_encoding, lines, data = _text_encoding(text)
+    transfer_encoding, data = _text_encoding(text)
     if transfer_encoding == "7bit":
         return transfer_encoding, data.decode("ascii")  # the generator writes every line end as CRLF
     if transfer_encoding == "quoted-printable":
         return transfer_encoding, binascii.b2a_qp(data, istext=True).decode("ascii")
     # Base64 hides the line ends from the generator, so they go in as CRLF (RFC 2045 canonical form).
-    return transfer_encoding, base64.encodebytes(b"".join(line + b"\r\n" for line in lines)).decode("ascii")
+    return transfer_encoding, base64.encodebytes(data.replace(b"\n", b"\r\n")).decode("ascii")
 
 
-def _text_encoding(text: str) -> tuple[str, list[bytes], bytes]:
+def _text_encoding(text: str) -> tuple[str, bytes]:
     """UTF-8 text as 7bit when it already is short ASCII lines, else quoted-printable or base64, the smaller.
 
-    Returns the encoding, the lines and the lines each ended by LF.
+    Returns the encoding and the text's lines, each ended by LF (CR and CRLF line ends become LF).
     """
-    lines = text.encode("utf-8").splitlines()
-    data = b"\n".join(lines) + b"\n"
-    if data.isascii() and b"\0" not in data and max(map(len, lines), default=0) <= _LINE_LIMIT:
-        return "7bit", lines, data
+    encoded = text.encode("utf-8")
+    if b"\r" in encoded:
+        data = b"\n".join(encoded.splitlines()) + b"\n"  # bytes.splitlines() breaks at CR, LF and CRLF only
+    else:  # what splitting at LF and joining again gives, without the copies
+        data = encoded if encoded.endswith(b"\n") else encoded + b"\n"
+    if data.isascii() and b"\0" not in data and max(map(len, data.split(b"\n"))) <= _LINE_LIMIT:
+        return "7bit", data
     escaped = len(data.translate(None, _QP_LITERAL_BYTES))  # each of these costs "=XX" in quoted-printable
     if len(data) + 2 * escaped <= len(data) * 4 // 3:
-        return "quoted-printable", lines, data
-    return "base64", lines, data
+        return "quoted-printable", data
+    return "base64", data
 
 
 _QP_LITERAL_BYTES = bytes(range(32, 61)) + bytes(range(62, 127)) + b"\t\n"
