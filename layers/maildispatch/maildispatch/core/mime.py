@@ -356,7 +356,32 @@ def _make_multipart(container: MIMEPart, subtype: str) -> None:
 
 def _new_boundary() -> str:
     # Random, so text in a 7bit part can't forge it; "=_" never occurs in quoted-printable or base64.
-    return "=_" + os.urandom(16).hex()
+    return "=_" + _RANDOM.take(16).hex()
+
+
+class _RandomBytes:
+    """os.urandom() read in bulk: one system call per 256 boundaries instead of one each. The bytes are
+    the same kind (the kernel's CSPRNG), each handed out once; a forked child starts with none."""
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._data = b""
+        self._at = 0
+
+    def take(self, n: int) -> bytes:
+        if self._at + n > len(self._data):
+            self._data, self._at = os.urandom(self._SIZE), 0
+        start = self._at
+        self._at = start + n
+        return self._data[start : start + n]
+
+    def forget(self) -> None:
+        self._data, self._at = b"", 0
+
+
+_RANDOM = _RandomBytes()
+os.register_at_fork(after_in_child=_RANDOM.forget)
 
 
 def _multipart_content_type(subtype: str, boundary: str) -> str:
