@@ -687,6 +687,9 @@ def _address_list(doc: Mapping[str, Any], name: str) -> tuple[Address, ...]:
 
 
 def _check_recipient_count(*lists: tuple[Address, ...]) -> None:
+    total = sum(map(len, lists))
+    if 0 < total <= MAX_RECIPIENTS:  # most requests: no need to find the one over the limit
+        return
     count = 0
     for name, addresses in zip(("to", "cc", "bcc"), lists, strict=False):
         for i in range(len(addresses)):
