@@ -249,7 +249,38 @@ def _compile(source: str, html: bool) -> Template:
     # A template's globals are a ChainMap over the environment's, which every render copies into its
     # context (and iterates twice to do so). The environment's never change once built: one plain dict.
     compiled.globals = dict(compiled.globals)
+    # The template's code escapes each `{{ }}` of an HTML body with markupsafe.escape, found in its own
+    # module namespace: give it the same escape without Markup.__new__'s checks for text and numbers.
+    namespace = compiled.root_render_func.__globals__
+    escape, original = _html_escape()
+    if escape is not original and namespace.get("escape") is original:
+        namespace["escape"] = escape
     return compiled
+
+
+@lru_cache(maxsize=1)
+def _html_escape() -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """(markupsafe.escape for str, int and float made in one step, markupsafe.escape).
+
+    escape() of those types (none has __html__) is Markup(_escape_inner(str(value))), and Markup's
+    constructor then asks the text for __html__ again before str.__new__: the same Markup, in one step.
+    A MarkupSafe without _escape_inner (before 3.0) keeps its own escape."""
+    import markupsafe
+
+    escape_inner = getattr(markupsafe, "_escape_inner", None)
+    if escape_inner is None:
+        return markupsafe.escape, markupsafe.escape
+    markup, new_str = markupsafe.Markup, str.__new__
+
+    def escape(value: Any, /) -> Any:
+        kind = type(value)
+        if kind is str:
+            return new_str(markup, escape_inner(value))
+        if kind is int or kind is float:
+            return new_str(markup, escape_inner(str(value)))
+        return markupsafe.escape(value)
+
+    return escape, markupsafe.escape
 
 
 def render_content(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent:
