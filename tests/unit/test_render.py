@@ -357,6 +357,32 @@ def test_the_same_source_is_escaped_in_html_and_not_in_text() -> None:
     assert (content.text, content.html) == ("<b>", "&lt;b&gt;")
 
 
+class _Safe:
+    def __html__(self) -> str:
+        return "<b>kept</b>"
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["<a href='x'>&\"", "", "ử & <ệ>", 3, -7, 10**30, 2.5, float("inf"), True, None, [1, "<"], {"k": "<v>"},
+     _Safe(), _Text("<s>")],
+    ids=repr,
+)  # fmt: skip
+def test_an_html_body_escapes_every_kind_of_value_as_markupsafe_does(value: Any) -> None:
+    """HTML bodies escape with a quicker path for text and numbers: the output must be markupsafe's own."""
+    from markupsafe import escape
+
+    job = render.RenderJob(TemplateSource("s", None, "{{ v }}|{{ [v]|first }}|{{ v|e }}"), {"v": value}, None)
+
+    html = render.render_job(job).html
+
+    assert html == "|".join([str(escape(value))] * 3)
+
+
 def test_plain_bodies_never_load_jinja2() -> None:
     """Cold start: Jinja2 is imported by the first template, not by importing the module."""
     code = (

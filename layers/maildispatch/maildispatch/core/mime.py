@@ -77,11 +77,17 @@ class BuiltMessage:
 
 def message_id_for(message_key: str, domain: str) -> str:
     """The Message-ID of the message with this key: every retry carries the same one."""
+    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{_message_id_host(domain)}>"
+
+
+@functools.lru_cache(maxsize=256)
+def _message_id_host(domain: str) -> str:
+    """The sender's domain as a Message-ID's right-hand side, checked once: a batch has a few senders."""
     host = ascii_domain(domain).lower()
     if not _HOST_RE.fullmatch(host):
         raise ValueError(f"{domain!r} is not a domain for a Message-ID")
-    digest = hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}@{host}>"
+    return host
 
 
 def build_message(
@@ -136,9 +142,9 @@ def _message_headers(
     if request.reply_to:
         headers.append(_address_header("Reply-To", request.reply_to, utf8))
     headers.append(_text_header("Subject", content.subject, utf8))
-    headers.append(_header("Date", _date_value(date.replace(microsecond=0), date.utcoffset())))
+    headers.append(_date_header(date.replace(microsecond=0), date.utcoffset()))
     headers.append(_header("Message-ID", message_id))
-    headers.append(_header("MIME-Version", "1.0"))
+    headers.append(_MIME_VERSION)
     headers.extend(_text_header(name, value, utf8) for name, value in request.headers)
     return headers
 
@@ -150,10 +156,10 @@ def _from_header(address: Address, utf8: bool) -> _PreparedHeader:
 
 
 @functools.lru_cache(maxsize=64)
-def _date_value(when: datetime, offset: timedelta | None) -> str:
-    """format_datetime() of a time to the second, which is all it writes; the records of a batch arrive in a
-    few seconds. The offset is in the key because times in different zones compare equal at the same instant."""
-    return format_datetime(when)
+def _date_header(when: datetime, offset: timedelta | None) -> _PreparedHeader:
+    """The Date field of a time to the second (format_datetime() writes no more); the records of a batch arrive
+    in a few seconds. The offset is in the key because times in different zones compare equal at the same instant."""
+    return _header("Date", format_datetime(when))
 
 
 def _built(data: bytes, message_id: str, request: SendRequest, utf8: bool) -> BuiltMessage:
@@ -246,13 +252,13 @@ def _write_multipart(out: list[bytes], subtype: str, boundary: str, parts: Seque
 
 
 def _write_text(out: list[bytes], text: str, subtype: str) -> str:
-    transfer_encoding, lines, data = _text_encoding(text)
+    transfer_encoding, data = _text_encoding(text)
     if transfer_encoding == "7bit":
-        out.append(b"\r\n".join(lines) + b"\r\n")
+        out.append(data.replace(b"\n", b"\r\n"))  # no CR in data: every line ends in LF
     elif transfer_encoding == "quoted-printable":
-        out.append(binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n"))  # no CR in data: lines were split
+        out.append(binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n"))
     else:
-        _write_base64(out, b"\r\n".join(lines) + b"\r\n")
+        _write_base64(out, data.replace(b"\n", b"\r\n"))
     return f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {transfer_encoding}\r\n'
 
 
@@ -354,7 +360,32 @@ def _make_multipart(container: MIMEPart, subtype: str) -> None:
 
 def _new_boundary() -> str:
     # Random, so text in a 7bit part can't forge it; "=_" never occurs in quoted-printable or base64.
-    return "=_" + os.urandom(16).hex()
+    return "=_" + _RANDOM.take(16).hex()
+
+
+class _RandomBytes:
+    """os.urandom() read in bulk: one system call per 256 boundaries instead of one each. The bytes are
+    the same kind (the kernel's CSPRNG), each handed out once; a forked child starts with none."""
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._data = b""
+        self._at = 0
+
+    def take(self, n: int) -> bytes:
+        if self._at + n > len(self._data):
+            self._data, self._at = os.urandom(self._SIZE), 0
+        start = self._at
+        self._at = start + n
+        return self._data[start : start + n]
+
+    def forget(self) -> None:
+        self._data, self._at = b"", 0
+
+
+_RANDOM = _RandomBytes()
+os.register_at_fork(after_in_child=_RANDOM.forget)
 
 
 def _multipart_content_type(subtype: str, boundary: str) -> str:
@@ -383,28 +414,31 @@ def _fill_text(part: MIMEPart, text: str, subtype: str) -> None:
 
 
 def _encode_text(text: str) -> tuple[str, str]:
-    transfer_encoding, lines, data = _text_encoding(text)
+    transfer_encoding, data = _text_encoding(text)
     if transfer_encoding == "7bit":
         return transfer_encoding, data.decode("ascii")  # the generator writes every line end as CRLF
     if transfer_encoding == "quoted-printable":
         return transfer_encoding, binascii.b2a_qp(data, istext=True).decode("ascii")
     # Base64 hides the line ends from the generator, so they go in as CRLF (RFC 2045 canonical form).
-    return transfer_encoding, base64.encodebytes(b"".join(line + b"\r\n" for line in lines)).decode("ascii")
+    return transfer_encoding, base64.encodebytes(data.replace(b"\n", b"\r\n")).decode("ascii")
 
 
-def _text_encoding(text: str) -> tuple[str, list[bytes], bytes]:
+def _text_encoding(text: str) -> tuple[str, bytes]:
     """UTF-8 text as 7bit when it already is short ASCII lines, else quoted-printable or base64, the smaller.
 
-    Returns the encoding, the lines and the lines each ended by LF.
+    Returns the encoding and the text's lines, each ended by LF (CR and CRLF line ends become LF).
     """
-    lines = text.encode("utf-8").splitlines()
-    data = b"\n".join(lines) + b"\n"
-    if data.isascii() and b"\0" not in data and max(map(len, lines), default=0) <= _LINE_LIMIT:
-        return "7bit", lines, data
+    encoded = text.encode("utf-8")
+    if b"\r" in encoded:
+        data = b"\n".join(encoded.splitlines()) + b"\n"  # bytes.splitlines() breaks at CR, LF and CRLF only
+    else:  # what splitting at LF and joining again gives, without the copies
+        data = encoded if encoded.endswith(b"\n") else encoded + b"\n"
+    if data.isascii() and b"\0" not in data and max(map(len, data.split(b"\n"))) <= _LINE_LIMIT:
+        return "7bit", data
     escaped = len(data.translate(None, _QP_LITERAL_BYTES))  # each of these costs "=XX" in quoted-printable
     if len(data) + 2 * escaped <= len(data) * 4 // 3:
-        return "quoted-printable", lines, data
-    return "base64", lines, data
+        return "quoted-printable", data
+    return "base64", data
 
 
 _QP_LITERAL_BYTES = bytes(range(32, 61)) + bytes(range(62, 127)) + b"\t\n"
@@ -543,6 +577,9 @@ def _header(name: str, value: str) -> _PreparedHeader:
     return _PreparedHeader(name, value, f"{name}: {value}\r\n")
 
 
+_MIME_VERSION = _header("MIME-Version", "1.0")
+
+
 def _one_line(name: str, text: str) -> None:
     # The request parser and the renderer refuse these already; this keeps any other caller
     # from injecting header lines (a "\r\nBcc:" in a subject) through build_message.
@@ -583,6 +620,12 @@ def _folded_text(name: str, text: str, utf8: bool) -> str:
 
 
 def _address_header(name: str, addresses: Sequence[Address], utf8: bool) -> _PreparedHeader:
+    if len(addresses) == 1 and not addresses[0].name:
+        # One bare address, as most mail has in To: the first word of a field is never folded, so it is the line.
+        address = addresses[0]
+        _one_line(name, address.address)
+        spec = address.address if utf8 else address.envelope
+        return _PreparedHeader(name, address.address, f"{name}: {spec}\r\n")
     lines = _FoldedLines(name)
     for index, address in enumerate(addresses):
         _one_line(name, address.address + (address.name or ""))

@@ -92,7 +92,7 @@ def unwrap(body: str) -> Unwrapped:
     strict = True  # decoded as the request parser decodes: NaN and Infinity refused
     try:
         try:
-            doc = json.loads(body, parse_constant=_refuse_constant)
+            doc = _strict_json(body)
         except _NotStrictJson:
             doc, strict = json.loads(body), False  # an envelope may hold them: only its request may not
     except (ValueError, RecursionError):
@@ -116,6 +116,17 @@ class _NotStrictJson(Exception):
 
 def _refuse_constant(name: str) -> Any:
     raise _NotStrictJson(name)
+
+
+# json.loads() with parse_constant builds a decoder (and its scanner) on every call: one, kept.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _strict_json(body: str) -> Any:
+    """json.loads(body, parse_constant=_refuse_constant), with the decoder made once."""
+    if isinstance(body, str) and not body.startswith("\ufeff"):
+        return _STRICT_DECODER.decode(body)
+    return json.loads(body, parse_constant=_refuse_constant)  # its errors for a BOM, and bytes
 
 
 def _eventbridge(doc: Mapping[str, Any]) -> Wrapped:

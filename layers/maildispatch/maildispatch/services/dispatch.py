@@ -202,6 +202,7 @@ class DispatchService:
         self._invocation_id = invocation_id
         self._clock = clock
         self._message_locks: dict[str, asyncio.Lock] = {}
+        self._retry_policies: dict[str | None, RetryPolicy | None] = {}
         self.tally = DispatchTally()
         # The invocation's summary line (`summary()`): outcomes by state@domain, distinct failure replies.
         self._outcomes: Counter[str] = Counter()
@@ -221,7 +222,7 @@ class DispatchService:
             else:
                 body = carried.body
                 request = parse_send_request(body, decoded=carried.document if isinstance(carried, Direct) else None)
-            retry = self._policy.retry_policy(request.stream)
+            retry = self._retry_policy(request.stream)
             if retry is None:
                 known = ", ".join(sorted({DEFAULT_STREAM, *self._policy.streams}))
                 raise InvalidRequest("stream", f"unknown stream {request.stream!r}; this deployment has: {known}")
@@ -336,8 +337,16 @@ class DispatchService:
         except InvalidRequest as error:
             raise InvalidRequest(error.field, f"{obj.where}: {error.message}") from None
 
+    def _retry_policy(self, stream: str | None) -> RetryPolicy | None:
+        """The policy's retry policy for a stream, made once per stream and invocation rather than per record."""
+        if stream not in self._retry_policies:
+            self._retry_policies[stream] = self._policy.retry_policy(stream)
+        return self._retry_policies[stream]
+
     def _requeued_identity(self, record: SqsRecord, attributes: Mapping[str, str]) -> tuple[str, float] | None:
         """The message key and arrival our re-enqueue path gave this record, if it verifiably did."""
+        if not attributes:  # most records carry none
+            return None
         names = (ATTRIBUTE_MESSAGE_KEY, ATTRIBUTE_ARRIVAL, REQUEUE_SIGNATURE_ATTRIBUTE)
         if not any(name in attributes for name in names):
             return None
@@ -803,7 +812,9 @@ class DispatchService:
     def _reports(
         self, attempt: _Attempt, request: SendRequest, message_key: str, record: SqsRecord, arrival: float
     ) -> list[BounceReport]:
-        reports = []
+        reports: list[BounceReport] = []
+        if not attempt.failed:  # most messages: nothing to report
+            return reports
         for reason in (
             ReportReason.REJECTED,
             ReportReason.EXPIRED,
@@ -889,8 +900,10 @@ class DispatchService:
     def _log_attempt(self, message_key: str, record: SqsRecord, entries: Sequence[LedgerEntry]) -> None:
         """Counts the attempt into the invocation's summary; one line per message only at DEBUG."""
         # domains, not addresses: logs never carry full addresses
-        outcomes = Counter(f"{e.state.value}@{_domain(e.recipient)}" for e in entries)
-        self._outcomes.update(outcomes)
+        keys = [f"{e.state.value}@{_domain(e.recipient)}" for e in entries]
+        counted = self._outcomes
+        for key in keys:  # what Counter.update() does with a Counter of them, without building one
+            counted[key] += 1
         failed = [e.reply.diagnostic for e in entries if e.reply and e.state is not RecipientState.DELIVERED]
         if failed:
             replies = {_redact(text[:200]) for text in failed}
@@ -904,7 +917,7 @@ class DispatchService:
                 extra={
                     "message_key": message_key,
                     "receive_count": record.receive_count,
-                    "outcomes": dict(outcomes),
+                    "outcomes": dict(Counter(keys)),
                     "replies": sorted(replies),
                 },
             )
