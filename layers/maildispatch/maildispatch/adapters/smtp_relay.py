@@ -605,15 +605,22 @@ async def _awaited_reply(protocol: SMTPProtocol, timeout: float) -> aiosmtplib.S
     connection does. That costs a third of `asyncio.timeout()` (its context, the task's cancel and
     uncancel) and, unlike `read_response(timeout=)` on Python 3.11, no extra turn of the loop; a
     message waits for a reply once or twice, so it is a measurable part of what it costs.
+
+    The future is awaited here directly, with the bookkeeping `read_response()` does around it
+    (the pending flag, a fresh waiter afterwards, none once disconnected): its coroutine and the
+    `wait_for(timeout=None)` inside it are two more frames every resumption passes through.
     """
     waiter = protocol._response_waiter
     if waiter is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     expiry = asyncio.get_running_loop().call_later(timeout, _time_out, waiter)
+    protocol._response_pending = True
     try:
-        return await protocol.read_response()
+        return await waiter
     finally:
         expiry.cancel()
+        protocol._response_pending = False
+        protocol._response_waiter = None if protocol.transport is None else protocol._loop.create_future()
 
 
 def _time_out(waiter: asyncio.Future[aiosmtplib.SMTPResponse]) -> None:
