@@ -360,3 +360,33 @@ def test_a_localised_exchange_ndr_with_a_delivery_status_part_is_decided_by_the_
     ).encode("ascii")
     (verdict,) = classify_returned_message(raw).recipients
     assert (verdict.reason, verdict.hard) == ("mailboxfull", False)
+
+
+@pytest.mark.parametrize(
+    ("explanation", "charset"),
+    [
+        ("Usuário desconhecido.", "iso-8859-1"),  # UOL
+        ("Utente inesistente.", "iso-8859-1"),  # Libero
+        ("Пользователь не найден.", "windows-1251"),  # Mail.ru
+        ("收件人地址不存在。", "gb18030"),  # QQ Mail
+    ],
+)
+def test_a_localised_unknown_user_without_a_code_is_hard_but_never_suppresses_at_once(explanation, charset):
+    # The reporting system's own words and no permanent code beside them: hard, on weak evidence
+    raw = localised_bounce("Undelivered", "Delivery failed:", "someone@example.net", explanation, charset)
+    (verdict,) = classify_returned_message(raw).recipients
+    assert (verdict.reason, verdict.hard, verdict.suppressible) == ("userunknown", True, False)
+
+
+def test_a_localised_unknown_user_with_a_permanent_reply_is_strong():
+    # Libero's wording in the remote server's 550 reply to RCPT TO, as a relay quotes it (Postfix's
+    # "host ... said: ... (in reply to RCPT TO command)")
+    raw = localised_bounce(
+        "Messaggio non recapitato",
+        "Il messaggio non è stato recapitato al seguente destinatario:",
+        "someone@example.net",
+        "host mx.example.net[192.0.2.7] said: 550 Utente inesistente (in reply to RCPT TO command)",
+        "iso-8859-1",
+    )
+    (verdict,) = classify_returned_message(raw).recipients
+    assert (verdict.reason, verdict.hard, verdict.suppressible) == ("userunknown", True, True)

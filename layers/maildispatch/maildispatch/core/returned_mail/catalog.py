@@ -115,12 +115,28 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             # it, pt, ru, zh): generic words of each language, not one provider's wording.
             (r"\b(?:post|brief)fach (?:ist )?(?:voll|überfüllt)|\bmailbox (?:ist )?voll", "de: 'Postfach voll'"),
             (
-                r"\bbo[iî]te (?:aux lettres |mail |de réception )?(?:est )?(?:pleine|saturée)",
-                "fr: 'boîte aux lettres pleine'",
+                r"\b(?:post|brief)fach des empfängers (?:ist )?(?:voll|überfüllt)",
+                "de: GMX / Web.de help and Exchange's German NDR 'Das Postfach des Empfängers ist voll'",
             ),
-            (r"\bbuz[oó]n (?:de correo )?(?:est[aá] )?lleno", "es: 'buzón lleno'"),
+            (
+                r"\bbo[iî]te (?:aux lettres |mail |de réception )?(?:du destinataire )?(?:est )?(?:pleine|saturée)",
+                "fr: 'boîte aux lettres pleine'; Exchange's French NDR 'La boîte aux lettres du destinataire est pleine'",
+            ),
+            (r"\bbuz[oó]n (?:de correo )?(?:del destinatario )?(?:est[aá] )?lleno", "es: 'buzón lleno'"),
             (r"\bcasella (?:di posta |postale )?(?:è )?piena", "it: 'casella piena'"),
-            (r"\bcaixa (?:postal|de correio|de entrada) (?:est[aá] )?(?:cheia|lotada)", "pt: 'caixa postal cheia'"),
+            (
+                r"\bcassetta (?:postale|della posta) (?:del destinatario )?(?:è )?piena",
+                "it: Exchange's Italian NDR 'La cassetta postale del destinatario è piena'",
+            ),
+            (
+                r"\bcaixa (?:postal|de correio|de entrada) (?:do destinat[aá]rio )?(?:est[aá] )?(?:cheia|lotada)",
+                "pt: 'caixa postal cheia/lotada' (UOL, Terra); Exchange's Portuguese NDR 'A caixa de correio do "
+                "destinatário está cheia'",
+            ),
+            (
+                r"\bmailbox van de ontvanger is vol\b|\bpostvak (?:van de ontvanger )?is vol\b",
+                "nl: Exchange's Dutch NDR",
+            ),
             (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
             (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
             (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
@@ -269,6 +285,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
                 "Postfix 'Recipient address rejected: Domain not found'",
             ),
+            # RFC 3463 X.1.2 "bad destination system address" in localised notifications: the words
+            # each language uses for "the domain does not exist" (zh: NetEase/Sina/QQ return-mail help,
+            # ja: Japanese ISPs' return-mail help, ru: Yandex/Mail.ru help, de/fr/es/it/pt generic)
+            (r"域名(?:不存在|无法解析|解析失败)", "zh: '域名不存在' (NetEase 163 / Sina / QQ 退信 help)"),
+            (r"ドメイン(?:名)?(?:は|が)?(?:存在しません|見つかりません)", "ja: 'ドメインが存在しません'"),
+            (r"домен\w* (?:\S+ )?не (?:найден|существует)", "ru: 'домен не существует'"),
+            (r"\bdom(?:ain|äne) (?:\S+ )?(?:existiert nicht|wurde nicht gefunden)", "de: 'Domain existiert nicht'"),
+            (r"\bdomaine (?:\S+ )?(?:introuvable|inexistant|inconnu|n'existe pas)", "fr: 'domaine introuvable'"),
+            (r"\bdominio (?:\S+ )?(?:inexistente|no existe|non esiste|sconosciuto)", "es/it: 'dominio inexistente'"),
+            (r"\bdom[ií]nio (?:\S+ )?(?:inexistente|não existe|desconhecido)", "pt: 'domínio inexistente'"),
         ),
     ),
     (
@@ -321,6 +347,32 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Google 5.1.1; Zoho 'User does not exist'",
             ),
             (r"\bthe email address you entered couldn't be found", "Exchange Online NDR"),
+            # Exchange / Office 365's localised NDR for RESOLVER.ADR.RecipientNotFound (5.1.1), the
+            # same sentence in the sender's language (Microsoft's localised NDR strings)
+            (
+                r"\be-?mail-adresse, die sie eingegeben haben, (?:wurde nicht gefunden|konnte nicht gefunden werden)",
+                "Exchange NDR, de",
+            ),
+            (r"\badresse de messagerie que vous avez entrée est introuvable", "Exchange NDR, fr"),
+            (
+                r"\bno se (?:encontró|pudo encontrar|puede encontrar) la dirección de correo electrónico",
+                "Exchange NDR, es",
+            ),
+            (
+                r"\bendereço de e-?mail que você (?:inseriu|digitou) não (?:foi encontrado|pôde ser encontrado)",
+                "Exchange NDR, pt",
+            ),
+            (r"\bindirizzo di posta elettronica (?:immesso|specificato) non è stato trovato", "Exchange NDR, it"),
+            (
+                r"\be-?mailadres dat u (?:hebt|heeft) (?:ingevoerd|opgegeven),? (?:is )?niet (?:gevonden|gevonden worden)",
+                "Exchange NDR, nl",
+            ),
+            (r"\bdestinataire (?:inconnu|introuvable|inexistant)", "fr: Orange / Free 'destinataire inconnu'"),
+            (
+                r"\b(?:empfänger|e-?mail-?)adresse (?:\S+ )?existiert nicht",
+                "de: GMX / Web.de 'Empfängeradresse existiert nicht'",
+            ),
+            (r"такого (?:ящика|адреса|пользователя) нет|ящик\w* не существует", "ru: Yandex 'Такого ящика нет'"),
             (r"\bno such (?:user|mailbox|recipient)\b", "Sendmail / Yandex 'No such user!'"),
             (r"\bnot (?:a )?(?:known|valid|registered) (?:user|recipient|mailbox)", "generic"),
             (r"\binvalid mailbox\b", "mail.ru 'Message was not accepted -- invalid mailbox'"),
