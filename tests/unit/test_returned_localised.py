@@ -390,3 +390,42 @@ def test_a_localised_unknown_user_with_a_permanent_reply_is_strong():
     )
     (verdict,) = classify_returned_message(raw).recipients
     assert (verdict.reason, verdict.hard, verdict.suppressible) == ("userunknown", True, True)
+
+
+# Real localised mail declares the narrow charset and uses its vendor superset: GB2312 labels
+# carry GBK/GB18030 characters (names such as 喆), Shift_JIS labels carry Windows-31J (cp932)
+# characters such as ①, ISO-2022-JP carries NEC's row-13 characters (①) no strict codec knows.
+def raw_bounce(charset: str, body: bytes) -> bytes:
+    return (
+        b"From: MAILER-DAEMON@mx.example.org\nTo: shop@example.com\nSubject: =?"
+        + charset.encode()
+        + b"?B?"
+        + base64.b64encode("退信".encode("gb18030") if charset.startswith("gb") else "配信エラー".encode(charset))
+        + b"?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset="
+        + charset.encode()
+        + b"\nContent-Transfer-Encoding: 8bit\n\n"
+        + body
+    )
+
+
+def test_a_gb2312_label_over_gbk_characters_still_reads():
+    body = "张喆，您发送的邮件未能投递到以下收件人：\n\n    someone@example.net\n    收件人地址不存在。\n".encode("gbk")
+    (verdict,) = classify_returned_message(raw_bounce("gb2312", body)).recipients
+    assert verdict.reason == "userunknown"
+
+
+def test_a_shift_jis_label_over_windows_31j_characters_still_reads():
+    body = (
+        "①以下のアドレスへの配信に失敗しました。\n\n    someone@example.net\n    メールボックスが一杯です。\n".encode(
+            "cp932"
+        )
+    )
+    (verdict,) = classify_returned_message(raw_bounce("shift_jis", body)).recipients
+    assert verdict.reason == "mailboxfull"
+
+
+def test_iso_2022_jp_with_a_nec_special_character_still_reads():
+    text = "以下のアドレスへの配信に失敗しました。\n\n    someone@example.net\n    メールボックスが一杯です。\n"
+    body = b"\x1b$B-!\x1b(B" + text.encode("iso-2022-jp")  # "①" in NEC's row 13, then the text
+    (verdict,) = classify_returned_message(raw_bounce("iso-2022-jp", body)).recipients
+    assert verdict.reason == "mailboxfull"
