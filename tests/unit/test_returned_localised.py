@@ -309,10 +309,135 @@ CASES = [
     ),
 ]
 
+# Reasons beyond unknown users and full mailboxes, each soft: the address is good or may be.
+MORE_CASES = [
+    # NetEase 163 (help.mail.163.com, 退信代码说明 DT:SPM): identified as spam
+    (
+        "163-zh-spam",
+        "系统退信",
+        "您发送的邮件未能投递到以下收件人：",
+        "您的邮件被识别为垃圾邮件，已被退回。",
+        "gbk",
+        "base64",
+        "spamdetected",
+        False,
+    ),
+    # QQ Mail: the recipient's mailbox is frozen / disabled
+    (
+        "qq-zh-suspend",
+        "系统退信",
+        "很抱歉您发送的邮件被退回：",
+        "收件人邮箱已被冻结。",
+        "gb18030",
+        "base64",
+        "suspend",
+        False,
+    ),
+    # Mail.ru: the recipient's mailbox is blocked (disabled by the provider)
+    (
+        "mailru-ru-suspend",
+        "Письмо не доставлено",
+        "Ваше письмо не может быть доставлено адресату:",
+        "Ящик получателя заблокирован.",
+        "koi8-r",
+        "8bit",
+        "suspend",
+        False,
+    ),
+    # Yandex: the message is too big
+    (
+        "yandex-ru-toobig",
+        "Недоставленное сообщение",
+        "Сообщение не доставлено следующим получателям:",
+        "Письмо слишком большое.",
+        "windows-1251",
+        "base64",
+        "mesgtoobig",
+        False,
+    ),
+    # GMX: the message is too big
+    (
+        "gmx-de-toobig",
+        "Unzustellbare Nachricht",
+        "Ihre Nachricht konnte nicht zugestellt werden an:",
+        "Die Nachricht ist zu groß.",
+        "iso-8859-1",
+        "quoted-printable",
+        "mesgtoobig",
+        False,
+    ),
+    # Japanese ISP: the message size exceeds the limit
+    (
+        "jp-isp-toobig",
+        "配信エラー",
+        "以下のアドレスへの配信に失敗しました。",
+        "メールサイズが制限を超えています。",
+        "iso-2022-jp",
+        "7bit",
+        "mesgtoobig",
+        False,
+    ),
+    # Japanese carrier: the account is suspended
+    (
+        "jp-carrier-suspend",
+        "配信エラー",
+        "以下のアドレスへの配信に失敗しました。",
+        "このアカウントは利用停止されています。",
+        "iso-2022-jp",
+        "7bit",
+        "suspend",
+        False,
+    ),
+    # Libero: the mailbox is disabled
+    (
+        "libero-it-suspend",
+        "Messaggio non recapitato",
+        "Il messaggio non è stato recapitato al seguente destinatario:",
+        "Casella disattivata.",
+        "iso-8859-1",
+        "8bit",
+        "suspend",
+        False,
+    ),
+    # UOL: the account is disabled
+    (
+        "uol-pt-suspend",
+        "Mensagem não entregue",
+        "Não foi possível entregar a mensagem ao destinatário:",
+        "Conta desativada.",
+        "iso-8859-1",
+        "quoted-printable",
+        "suspend",
+        False,
+    ),
+    # Orange: the delivery time expired
+    (
+        "orange-fr-expired",
+        "Message non distribué",
+        "Votre message n'a pas pu être remis au destinataire suivant :",
+        "Le délai de remise du message a expiré.",
+        "iso-8859-1",
+        "quoted-printable",
+        "expired",
+        False,
+    ),
+    # Exchange, Spanish: delivery timed out
+    (
+        "exchange-es-expired",
+        "No se puede entregar: Order 42",
+        "No se puede entregar a estos destinatarios o grupos:",
+        "Se agotó el tiempo de espera para la entrega del mensaje.",
+        "utf-8",
+        "base64",
+        "expired",
+        False,
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("subject", "intro", "explanation", "charset", "transfer", "reason", "hard"),
-    [pytest.param(*case[1:], id=case[0]) for case in CASES],
+    [pytest.param(*case[1:], id=case[0]) for case in CASES + MORE_CASES],
 )
 def test_a_localised_explanation_gives_the_reason(subject, intro, explanation, charset, transfer, reason, hard):
     raw = localised_bounce(subject, intro, "someone@example.net", explanation, charset, transfer)

@@ -177,6 +177,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "mesgtoobig",
         "too-big-more",
         (
+            # RFC 3463 X.3.4 / 552 "message too big" in localised notifications: the generic words of
+            # each language (GMX/Web.de, Yandex/Mail.ru, Japanese ISPs' and NetEase's help pages)
+            (r"\b(?:nachricht|e-?mail) (?:ist )?zu gro(?:ß|ss)", "de: 'Nachricht ist zu groß' (GMX / Web.de)"),
+            (
+                r"письм\w* слишком (?:большое|велико)|превыш\w* (?:максимальн\w* )?размер\w* письма",
+                "ru: Yandex / Mail.ru",
+            ),
+            (r"メール(?:の)?サイズ(?:が|は)?(?:制限を)?(?:超え|超過|オーバー)", "ja: 'メールサイズ超過'"),
+            (r"邮件(?:大小|尺寸|体积)(?:超过|超出)(?:了)?(?:限制|上限)?", "zh: '邮件大小超过限制' (NetEase / QQ)"),
+            (r"\bmessage (?:trop volumineux|est trop (?:gros|volumineux))", "fr: 'message trop volumineux'"),
             (
                 r"\bexceeds? (?:my |the )?databytes",
                 "qmail-smtpd 'sorry, that message size exceeds my databytes limit (#5.3.4)'",
@@ -192,6 +202,34 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "suspend",
         "suspended-more",
         (
+            # RFC 3463 X.2.1 "mailbox disabled" in localised notifications: the provider says the
+            # mailbox exists but is frozen or switched off (QQ / 163 退信 help, Mail.ru / Yandex help,
+            # Japanese carriers, Libero, UOL); soft, the account may come back
+            (r"(?:邮箱|帐号|账号|账户)(?:已)?(?:被)?(?:冻结|停用|禁用|锁定)", "zh: '邮箱已被冻结' (QQ / NetEase)"),
+            (
+                r"ящик\w* (?:получателя )?(?:заблокирован|отключен|заморожен)",
+                "ru: 'ящик заблокирован' (Mail.ru / Yandex)",
+            ),
+            (
+                r"(?:アカウント|メールボックス|アドレス)(?:は|が)?(?:現在)?(?:利用停止|停止|凍結)",
+                "ja: 'アカウント停止'",
+            ),
+            (
+                r"\bcasella (?:di posta |postale )?(?:è )?(?:disattivata|sospesa|bloccata)",
+                "it: 'casella disattivata' (Libero)",
+            ),
+            (
+                r"\bconta (?:de e-?mail )?(?:está )?(?:desativada|suspensa|bloqueada)",
+                "pt: 'conta desativada' (UOL / Terra)",
+            ),
+            (
+                r"\b(?:post|brief)fach (?:ist )?(?:gesperrt|deaktiviert|stillgelegt)",
+                "de: 'Postfach gesperrt' (GMX / Web.de)",
+            ),
+            (
+                r"\bbo[iî]te (?:aux lettres )?(?:est )?(?:désactivée|suspendue|bloquée)",
+                "fr: 'boîte désactivée' (Orange / Free)",
+            ),
             (
                 r"\baccount (?:has been |is |was )?(?:disabled|discontinued|suspended|deactivated|locked|expired|closed|blocked)",
                 "Yahoo 554.30 'This account has been disabled or discontinued'; mail.ru",
@@ -394,6 +432,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "spamdetected",
         "spam-more",
         (
+            # RFC 3463 X.7.1 refusals that name spam, in Chinese and Russian notifications (NetEase 163
+            # 退信代码说明 'DT:SPM', QQ; Mail.ru / Yandex help 'письмо похоже на спам')
+            (r"(?:被)?(?:识别|判定|认定|视)为垃圾邮件", "zh: '被识别为垃圾邮件' (NetEase DT:SPM / QQ)"),
+            (r"(?:похоже на|признано|распознано как|подозрени\w* на) спам", "ru: Mail.ru / Yandex"),
+            (r"迷惑メール(?:と判定|として)", "ja: '迷惑メールと判定'"),
             (r"\bsuspicion of spam", "mail.ru / Yandex 'Message rejected under suspicion of SPAM'"),
             (
                 r"\b(?:mail|message) content (?:denied|refused)",
@@ -535,6 +578,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "expired",
         "expired-more",
         (
+            # RFC 3463 X.4.7 "delivery time expired" in localised notifications (the generic words of
+            # each language; Exchange's localised 'message expired' NDR, Orange / Free help)
+            (r"\bd[ée]lai (?:de (?:remise|livraison|distribution) )?(?:du message )?(?:a )?expir[ée]", "fr"),
+            (r"\bse agotó el tiempo de espera (?:para la entrega|de entrega)", "es: Exchange NDR"),
+            (r"\bzustell(?:ung|zeit)\w* (?:ist )?(?:abgelaufen|überschritten)", "de"),
+            (r"\btempo (?:limite )?(?:de entrega )?(?:esgotado|expirado)", "pt"),
+            (r"\btempo (?:massimo )?(?:di consegna )?(?:scaduto|esaurito)", "it"),
+            (r"срок (?:доставки|хранения) (?:письма )?(?:истек|истёк)", "ru"),
+            (r"投递超时|发送超时", "zh: '投递超时'"),
+            (r"配信(?:期限|有効期限|時間)(?:が)?(?:切れ|超過|を過ぎ)", "ja: '配信期限切れ'"),
             (r"\bretry timeout exceeded", "Exim 'retry timeout exceeded'"),
             (r"\bretry time not reached for any host after a long failure period", "Exim"),
             (r"\bin the queue too long", "qmail-send 'this message has been in the queue too long'"),
