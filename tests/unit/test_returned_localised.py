@@ -554,3 +554,19 @@ def test_iso_2022_jp_with_a_nec_special_character_still_reads():
     body = b"\x1b$B-!\x1b(B" + text.encode("iso-2022-jp")  # "①" in NEC's row 13, then the text
     (verdict,) = classify_returned_message(raw_bounce("iso-2022-jp", body)).recipients
     assert verdict.reason == "mailboxfull"
+
+
+@pytest.mark.parametrize(
+    "explanation",
+    [
+        "550 Domaine expéditeur inconnu",  # fr: the SENDER's domain is unknown
+        "550 Domain des Absenders existiert nicht",  # de
+        "550 Dominio remitente inexistente",  # es
+        "550 Domínio remetente inexistente",  # pt
+    ],
+)
+def test_a_localised_unknown_sender_domain_never_reads_as_the_recipients_domain(explanation):
+    raw = localised_bounce("Undelivered", "Delivery failed:", "someone@example.net", explanation, "utf-8")
+    (verdict,) = classify_returned_message(raw).recipients
+    assert verdict.reason != "hostunknown"
+    assert verdict.hard is not True

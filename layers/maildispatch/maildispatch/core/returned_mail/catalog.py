@@ -329,10 +329,22 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"域名(?:不存在|无法解析|解析失败)", "zh: '域名不存在' (NetEase 163 / Sina / QQ 退信 help)"),
             (r"ドメイン(?:名)?(?:は|が)?(?:存在しません|見つかりません)", "ja: 'ドメインが存在しません'"),
             (r"домен\w* (?:\S+ )?не (?:найден|существует)", "ru: 'домен не существует'"),
-            (r"\bdom(?:ain|äne) (?:\S+ )?(?:existiert nicht|wurde nicht gefunden)", "de: 'Domain existiert nicht'"),
-            (r"\bdomaine (?:\S+ )?(?:introuvable|inexistant|inconnu|n'existe pas)", "fr: 'domaine introuvable'"),
-            (r"\bdominio (?:\S+ )?(?:inexistente|no existe|non esiste|sconosciuto)", "es/it: 'dominio inexistente'"),
-            (r"\bdom[ií]nio (?:\S+ )?(?:inexistente|não existe|desconhecido)", "pt: 'domínio inexistente'"),
+            (
+                r"\bdom(?:ain|äne) (?!(?:des )?absenders?\b)(?:\S+ )?(?:existiert nicht|wurde nicht gefunden)",
+                "de: 'Domain existiert nicht'",
+            ),
+            (
+                r"\bdomaine (?!(?:de l'|d')?exp[ée]diteur)(?:\S+ )?(?:introuvable|inexistant|inconnu|n'existe pas)",
+                "fr: 'domaine introuvable'",
+            ),
+            (
+                r"\bdominio (?!(?:del |do )?(?:remitente|remetente|mittente)\b)(?:\S+ )?(?:inexistente|no existe|non esiste|sconosciuto)",
+                "es/it: 'dominio inexistente'",
+            ),
+            (
+                r"\bdom[ií]nio (?!(?:del |do )?(?:remitente|remetente|mittente)\b)(?:\S+ )?(?:inexistente|não existe|desconhecido)",
+                "pt: 'domínio inexistente'",
+            ),
         ),
     ),
     (
