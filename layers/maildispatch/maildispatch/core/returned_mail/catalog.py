@@ -115,12 +115,28 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             # it, pt, ru, zh): generic words of each language, not one provider's wording.
             (r"\b(?:post|brief)fach (?:ist )?(?:voll|überfüllt)|\bmailbox (?:ist )?voll", "de: 'Postfach voll'"),
             (
-                r"\bbo[iî]te (?:aux lettres |mail |de réception )?(?:est )?(?:pleine|saturée)",
-                "fr: 'boîte aux lettres pleine'",
+                r"\b(?:post|brief)fach des empfängers (?:ist )?(?:voll|überfüllt)",
+                "de: GMX / Web.de help and Exchange's German NDR 'Das Postfach des Empfängers ist voll'",
             ),
-            (r"\bbuz[oó]n (?:de correo )?(?:est[aá] )?lleno", "es: 'buzón lleno'"),
+            (
+                r"\bbo[iî]te (?:aux lettres |mail |de réception )?(?:du destinataire )?(?:est )?(?:pleine|saturée)",
+                "fr: 'boîte aux lettres pleine'; Exchange's French NDR 'La boîte aux lettres du destinataire est pleine'",
+            ),
+            (r"\bbuz[oó]n (?:de correo )?(?:del destinatario )?(?:est[aá] )?lleno", "es: 'buzón lleno'"),
             (r"\bcasella (?:di posta |postale )?(?:è )?piena", "it: 'casella piena'"),
-            (r"\bcaixa (?:postal|de correio|de entrada) (?:est[aá] )?(?:cheia|lotada)", "pt: 'caixa postal cheia'"),
+            (
+                r"\bcassetta (?:postale|della posta) (?:del destinatario )?(?:è )?piena",
+                "it: Exchange's Italian NDR 'La cassetta postale del destinatario è piena'",
+            ),
+            (
+                r"\bcaixa (?:postal|de correio|de entrada) (?:do destinat[aá]rio )?(?:est[aá] )?(?:cheia|lotada)",
+                "pt: 'caixa postal cheia/lotada' (UOL, Terra); Exchange's Portuguese NDR 'A caixa de correio do "
+                "destinatário está cheia'",
+            ),
+            (
+                r"\bmailbox van de ontvanger is vol\b|\bpostvak (?:van de ontvanger )?is vol\b",
+                "nl: Exchange's Dutch NDR",
+            ),
             (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
             (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
             (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
@@ -161,6 +177,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "mesgtoobig",
         "too-big-more",
         (
+            # RFC 3463 X.3.4 / 552 "message too big" in localised notifications: the generic words of
+            # each language (GMX/Web.de, Yandex/Mail.ru, Japanese ISPs' and NetEase's help pages)
+            (r"\b(?:nachricht|e-?mail) (?:ist )?zu gro(?:ß|ss)", "de: 'Nachricht ist zu groß' (GMX / Web.de)"),
+            (
+                r"письм\w* слишком (?:большое|велико)|превыш\w* (?:максимальн\w* )?размер\w* письма",
+                "ru: Yandex / Mail.ru",
+            ),
+            (r"メール(?:の)?サイズ(?:が|は)?(?:制限を)?(?:超え|超過|オーバー)", "ja: 'メールサイズ超過'"),
+            (r"邮件(?:大小|尺寸|体积)(?:超过|超出)(?:了)?(?:限制|上限)?", "zh: '邮件大小超过限制' (NetEase / QQ)"),
+            (r"\bmessage (?:trop volumineux|est trop (?:gros|volumineux))", "fr: 'message trop volumineux'"),
             (
                 r"\bexceeds? (?:my |the )?databytes",
                 "qmail-smtpd 'sorry, that message size exceeds my databytes limit (#5.3.4)'",
@@ -176,6 +202,34 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "suspend",
         "suspended-more",
         (
+            # RFC 3463 X.2.1 "mailbox disabled" in localised notifications: the provider says the
+            # mailbox exists but is frozen or switched off (QQ / 163 退信 help, Mail.ru / Yandex help,
+            # Japanese carriers, Libero, UOL); soft, the account may come back
+            (r"(?:邮箱|帐号|账号|账户)(?:已)?(?:被)?(?:冻结|停用|禁用|锁定)", "zh: '邮箱已被冻结' (QQ / NetEase)"),
+            (
+                r"ящик\w* (?:получателя )?(?:заблокирован|отключен|заморожен)",
+                "ru: 'ящик заблокирован' (Mail.ru / Yandex)",
+            ),
+            (
+                r"(?:アカウント|メールボックス|アドレス)(?:は|が)?(?:現在)?(?:利用停止|停止|凍結)",
+                "ja: 'アカウント停止'",
+            ),
+            (
+                r"\bcasella (?:di posta |postale )?(?:è )?(?:disattivata|sospesa|bloccata)",
+                "it: 'casella disattivata' (Libero)",
+            ),
+            (
+                r"\bconta (?:de e-?mail )?(?:está )?(?:desativada|suspensa|bloqueada)",
+                "pt: 'conta desativada' (UOL / Terra)",
+            ),
+            (
+                r"\b(?:post|brief)fach (?:ist )?(?:gesperrt|deaktiviert|stillgelegt)",
+                "de: 'Postfach gesperrt' (GMX / Web.de)",
+            ),
+            (
+                r"\bbo[iî]te (?:aux lettres )?(?:est )?(?:désactivée|suspendue|bloquée)",
+                "fr: 'boîte désactivée' (Orange / Free)",
+            ),
             (
                 r"\baccount (?:has been |is |was )?(?:disabled|discontinued|suspended|deactivated|locked|expired|closed|blocked)",
                 "Yahoo 554.30 'This account has been disabled or discontinued'; mail.ru",
@@ -269,6 +323,28 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\bdomain (?:\S+ )?(?:not found|does not exist|doesn't exist)",
                 "Postfix 'Recipient address rejected: Domain not found'",
             ),
+            # RFC 3463 X.1.2 "bad destination system address" in localised notifications: the words
+            # each language uses for "the domain does not exist" (zh: NetEase/Sina/QQ return-mail help,
+            # ja: Japanese ISPs' return-mail help, ru: Yandex/Mail.ru help, de/fr/es/it/pt generic)
+            (r"域名(?:不存在|无法解析|解析失败)", "zh: '域名不存在' (NetEase 163 / Sina / QQ 退信 help)"),
+            (r"ドメイン(?:名)?(?:は|が)?(?:存在しません|見つかりません)", "ja: 'ドメインが存在しません'"),
+            (r"домен\w* (?:\S+ )?не (?:найден|существует)", "ru: 'домен не существует'"),
+            (
+                r"\bdom(?:ain|äne) (?!(?:des )?absenders?\b)(?:\S+ )?(?:existiert nicht|wurde nicht gefunden)",
+                "de: 'Domain existiert nicht'",
+            ),
+            (
+                r"\bdomaine (?!(?:de l'|d')?exp[ée]diteur)(?:\S+ )?(?:introuvable|inexistant|inconnu|n'existe pas)",
+                "fr: 'domaine introuvable'",
+            ),
+            (
+                r"\bdominio (?!(?:del |do )?(?:remitente|remetente|mittente)\b)(?:\S+ )?(?:inexistente|no existe|non esiste|sconosciuto)",
+                "es/it: 'dominio inexistente'",
+            ),
+            (
+                r"\bdom[ií]nio (?!(?:del |do )?(?:remitente|remetente|mittente)\b)(?:\S+ )?(?:inexistente|não existe|desconhecido)",
+                "pt: 'domínio inexistente'",
+            ),
         ),
     ),
     (
@@ -321,6 +397,32 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Google 5.1.1; Zoho 'User does not exist'",
             ),
             (r"\bthe email address you entered couldn't be found", "Exchange Online NDR"),
+            # Exchange / Office 365's localised NDR for RESOLVER.ADR.RecipientNotFound (5.1.1), the
+            # same sentence in the sender's language (Microsoft's localised NDR strings)
+            (
+                r"\be-?mail-adresse, die sie eingegeben haben, (?:wurde nicht gefunden|konnte nicht gefunden werden)",
+                "Exchange NDR, de",
+            ),
+            (r"\badresse de messagerie que vous avez entrée est introuvable", "Exchange NDR, fr"),
+            (
+                r"\bno se (?:encontró|pudo encontrar|puede encontrar) la dirección de correo electrónico",
+                "Exchange NDR, es",
+            ),
+            (
+                r"\bendereço de e-?mail que você (?:inseriu|digitou) não (?:foi encontrado|pôde ser encontrado)",
+                "Exchange NDR, pt",
+            ),
+            (r"\bindirizzo di posta elettronica (?:immesso|specificato) non è stato trovato", "Exchange NDR, it"),
+            (
+                r"\be-?mailadres dat u (?:hebt|heeft) (?:ingevoerd|opgegeven),? (?:is )?niet (?:gevonden|gevonden worden)",
+                "Exchange NDR, nl",
+            ),
+            (r"\bdestinataire (?:inconnu|introuvable|inexistant)", "fr: Orange / Free 'destinataire inconnu'"),
+            (
+                r"\b(?:empfänger|e-?mail-?)adresse (?:\S+ )?existiert nicht",
+                "de: GMX / Web.de 'Empfängeradresse existiert nicht'",
+            ),
+            (r"такого (?:ящика|адреса|пользователя) нет|ящик\w* не существует", "ru: Yandex 'Такого ящика нет'"),
             (r"\bno such (?:user|mailbox|recipient)\b", "Sendmail / Yandex 'No such user!'"),
             (r"\bnot (?:a )?(?:known|valid|registered) (?:user|recipient|mailbox)", "generic"),
             (r"\binvalid mailbox\b", "mail.ru 'Message was not accepted -- invalid mailbox'"),
@@ -342,6 +444,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "spamdetected",
         "spam-more",
         (
+            # RFC 3463 X.7.1 refusals that name spam, in Chinese and Russian notifications (NetEase 163
+            # 退信代码说明 'DT:SPM', QQ; Mail.ru / Yandex help 'письмо похоже на спам')
+            (r"(?:被)?(?:识别|判定|认定|视)为垃圾邮件", "zh: '被识别为垃圾邮件' (NetEase DT:SPM / QQ)"),
+            (r"(?:похоже на|признано|распознано как|подозрени\w* на) спам", "ru: Mail.ru / Yandex"),
+            (r"迷惑メール(?:と判定|として)", "ja: '迷惑メールと判定'"),
             (r"\bsuspicion of spam", "mail.ru / Yandex 'Message rejected under suspicion of SPAM'"),
             (
                 r"\b(?:mail|message) content (?:denied|refused)",
@@ -483,6 +590,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "expired",
         "expired-more",
         (
+            # RFC 3463 X.4.7 "delivery time expired" in localised notifications (the generic words of
+            # each language; Exchange's localised 'message expired' NDR, Orange / Free help)
+            (r"\bd[ée]lai (?:de (?:remise|livraison|distribution) )?(?:du message )?(?:a )?expir[ée]", "fr"),
+            (r"\bse agotó el tiempo de espera (?:para la entrega|de entrega)", "es: Exchange NDR"),
+            (r"\bzustell(?:ung|zeit)\w* (?:ist )?(?:abgelaufen|überschritten)", "de"),
+            (r"\btempo (?:limite )?(?:de entrega )?(?:esgotado|expirado)", "pt"),
+            (r"\btempo (?:massimo )?(?:di consegna )?(?:scaduto|esaurito)", "it"),
+            (r"срок (?:доставки|хранения) (?:письма )?(?:истек|истёк)", "ru"),
+            (r"投递超时|发送超时", "zh: '投递超时'"),
+            (r"配信(?:期限|有効期限|時間)(?:が)?(?:切れ|超過|を過ぎ)", "ja: '配信期限切れ'"),
             (r"\bretry timeout exceeded", "Exim 'retry timeout exceeded'"),
             (r"\bretry time not reached for any host after a long failure period", "Exim"),
             (r"\bin the queue too long", "qmail-send 'this message has been in the queue too long'"),

@@ -207,12 +207,17 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     ISO-2022-JP (RFC 1468) is 7-bit: UTF-8 or US-ASCII "decode" it without error and leave its
     escape sequences in the text, so escape sequences win over a missing or ASCII-only charset."""
     declared = (charset or "").lower().replace("_", "-")
-    if b"\x1b$" in data and (not declared or declared in ("us-ascii", "ascii", "utf-8", "iso-8859-1", "latin-1")):
+    if b"\x1b$" in data and (
+        not declared or declared in ("us-ascii", "ascii", "utf-8", "iso-8859-1", "latin-1", "iso-2022-jp")
+    ):
         try:
             return data.decode("iso-2022-jp")
         except UnicodeDecodeError:
-            pass
-    for candidate in (charset, "utf-8"):
+            # Japanese mail writes NEC's row-13 characters (①, ㈱) and other vendor extensions in
+            # ISO-2022-JP that no strict codec knows: keep the rest of the text readable rather
+            # than let UTF-8 "decode" the 7-bit escape sequences into garbage.
+            return data.decode("iso-2022-jp", errors="replace")
+    for candidate in (charset, _SUPERSETS.get(declared), "utf-8"):
         if not candidate:
             continue
         try:
@@ -225,6 +230,22 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         except UnicodeDecodeError:
             pass
     return data.decode("latin-1")
+
+
+# A narrow charset label and the vendor superset that mail declared with it really carries:
+# GB2312 labels over GBK/GB18030 characters (Chinese mail, names outside GB2312), Shift_JIS labels
+# over Windows-31J (cp932: ①, ㈱, NEC/IBM extensions), EUC-KR labels over cp949 (Unified Hangul).
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-cn": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "euc-kr": "cp949",
+}
 
 
 # Codecs Python knows that are not charsets of mail text: never decode a part with them.
