@@ -9,19 +9,10 @@ explicit code or an unambiguous phrase; `strong=False` marks wording too loose t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from maildispatch.core.returned_mail import classify_returned_message
-
-
-@dataclass(frozen=True)
-class Expect:
-    recipient: str
-    reason: str
-    hard: bool
-    strong: bool | None = None  # for a hard verdict: must it be suppressible (True) / must it not (False)
+from tests.unit.held_out import Expect, assert_reads_as
 
 
 def dsn(human: str, groups: str, reporting: str = "mta1.example.com", extra: str = "") -> bytes:
@@ -1023,15 +1014,7 @@ CASES = [
 
 @pytest.mark.parametrize(("raw", "expected"), [(raw, exp) for _id, raw, exp in CASES], ids=[c[0] for c in CASES])
 def test_a_bounce_from_a_further_unseen_family_reads_as_a_careful_human_would(raw, expected):
-    result = classify_returned_message(raw)
-
-    got = [(v.recipient, v.reason, v.hard) for v in result.recipients]
-    assert got == [(e.recipient, e.reason, e.hard) for e in expected], [v.evidence for v in result.recipients]
-    for verdict, exp in zip(result.recipients, expected, strict=True):
-        if not exp.hard:
-            assert not verdict.suppressible, verdict.evidence
-        elif exp.strong is not None:
-            assert verdict.suppressible is exp.strong, verdict.evidence
+    assert_reads_as(raw, expected)
 
 
 def test_round_two_spans_the_missing_families():

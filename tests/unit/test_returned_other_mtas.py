@@ -12,20 +12,10 @@ asserted `strong` rests on an explicit code or an unambiguous phrase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from maildispatch.core.returned_mail import classify_returned_message
-
-
-@dataclass(frozen=True)
-class Expect:
-    recipient: str
-    reason: str
-    hard: bool
-    strong: bool | None = None  # for a hard verdict: must it be suppressible (True) / must it not (False)
-
+from tests.unit.held_out import Expect, assert_reads_as
 
 # --- qmail ----------------------------------------------------------------------------------------
 # qmail-send.c: "Hi. This is the qmail-send program at ...", the permanent-failure paragraph, one
@@ -1099,15 +1089,7 @@ CASES = [
 
 @pytest.mark.parametrize(("raw", "expected"), [(raw, exp) for _id, raw, exp in CASES], ids=[c[0] for c in CASES])
 def test_a_bounce_from_an_unseen_mta_family_reads_as_a_careful_human_would(raw, expected):
-    result = classify_returned_message(raw)
-
-    got = [(v.recipient, v.reason, v.hard) for v in result.recipients]
-    assert got == [(e.recipient, e.reason, e.hard) for e in expected], [v.evidence for v in result.recipients]
-    for verdict, exp in zip(result.recipients, expected, strict=True):
-        if not exp.hard:
-            assert not verdict.suppressible, verdict.evidence
-        elif exp.strong is not None:
-            assert verdict.suppressible is exp.strong, verdict.evidence
+    assert_reads_as(raw, expected)
 
 
 def test_the_held_out_samples_span_at_least_fifteen_families_and_the_weak_reasons():
