@@ -76,6 +76,24 @@ class _Process:
     ) -> None:
         self.stop()
 
+    def _start_module(self, module: str, arguments: list[str], ready: Path, what: str) -> int:
+        """Runs `python -m module ... --ready-file ready` and returns the port it writes there once listening."""
+        ready.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *arguments, "--ready-file", str(ready)],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.02)
+        return int(ready.read_text())
+
 
 class SmtpSink(_Process):
     """`smtp-sink -u nobody 127.0.0.1:PORT BACKLOG`: accepts everything, offers PIPELINING, keeps nothing."""
@@ -113,23 +131,12 @@ class ChunkingSink(_Process):
 
     def __enter__(self) -> ChunkingSink:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        ready = self.work_dir / "chunking-sink.port"
-        ready.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.chunking_sink", "--ready-file", str(ready)]
-            + ([] if self.chunking else ["--no-chunking"]),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.port = self._start_module(
+            "bench.chunking_sink",
+            [] if self.chunking else ["--no-chunking"],
+            self.work_dir / "chunking-sink.port",
+            "the chunking sink",
         )
-        deadline = time.monotonic() + 10
-        while not ready.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the chunking sink did not start")
-            time.sleep(0.02)
-        self.port = int(ready.read_text())
         return self
 
 
@@ -155,37 +162,13 @@ class LatencyProxy(_Process):
 
     def __enter__(self) -> LatencyProxy:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        ready, stats = self.work_dir / "proxy.port", self.work_dir / "proxy.stats.json"
-        for path in (ready, stats):
-            path.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.latency_proxy",
-                "--upstream",
-                f"127.0.0.1:{self.upstream_port}",
-                "--delay",
-                str(self.delay),
-                "--max-connections",
-                str(self.max_connections),
-                "--ready-file",
-                str(ready),
-                "--stats-file",
-                str(stats),
-            ],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        stats = self.work_dir / "proxy.stats.json"
+        stats.unlink(missing_ok=True)
+        arguments = ["--upstream", f"127.0.0.1:{self.upstream_port}", "--delay", str(self.delay)]
+        arguments += ["--max-connections", str(self.max_connections), "--stats-file", str(stats)]
+        self.port = self._start_module(
+            "bench.latency_proxy", arguments, self.work_dir / "proxy.port", "the latency proxy"
         )
-        deadline = time.monotonic() + 10
-        while not ready.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the latency proxy did not start")
-            time.sleep(0.02)
-        self.port = int(ready.read_text())
         self._stats_file = stats
         return self
 
