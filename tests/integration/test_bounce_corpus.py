@@ -18,10 +18,10 @@ from maildispatch_cli.bounce_measure import predictions_for
 
 BOUNCES = Path(__file__).resolve().parents[2].parent / "shared" / "bounces"
 
-# Floors: just under the scores of this classifier (hard/soft 97.62 %, reason 92.83 %; issue 13).
+# Floors: just under the scores of this classifier (hard/soft 97.86 %, reason 93.05 %; issue 13).
 FLOORS = {
-    "hard_soft": 0.976,  # issue 5 target: >= 0.97; issue 13: no figure falls below 97.14
-    "reason": 0.928,  # issue 5 target: >= 0.90; issue 13: no figure falls below 91.93
+    "hard_soft": 0.978,  # issue 5 target: >= 0.97; issue 13: no figure falls below 97.14
+    "reason": 0.930,  # issue 5 target: >= 0.90; issue 13: no figure falls below 91.93
     "non_bounce": 0.96,
     "status_class": 0.96,
     "reply_code": 0.96,
@@ -70,13 +70,13 @@ def test_scores_stay_above_their_floors(scores: dict, measure: str):
 
 
 def test_few_soft_bounces_read_hard_and_few_hard_ones_are_missed(corpus: Path):
-    """Ceilings at today's figures (issue 13): soft predicted hard 3/298 (the three left are reports
+    """Ceilings at today's figures (issue 13): soft predicted hard 2/298 (the two left are reports
     whose words say the address does not exist), hard missed 4/122."""
     from maildispatch_cli.bounce_measure import load_truth, measures
 
     got = measures(load_truth(BOUNCES / "truth.json"), predictions_for(corpus))
-    assert got["soft_predicted_hard"][0] <= 3, got["soft_predicted_hard"]
-    assert got["soft_suppressible"][0] <= 3, got["soft_suppressible"]
+    assert got["soft_predicted_hard"][0] <= 2, got["soft_predicted_hard"]
+    assert got["soft_suppressible"][0] <= 2, got["soft_suppressible"]
     assert got["hard_missed"][0] <= 4, got["hard_missed"]
 
 
@@ -116,7 +116,7 @@ def test_suppression_figures(corpus: Path):
 
     m = measures(load_truth(BOUNCES / "truth.json"), predictions_for(corpus))
     right, of = m["soft_predicted_hard"]
-    assert right / of <= 0.014, f"soft predicted hard {right}/{of}"
+    assert right / of <= 0.01, f"soft predicted hard {right}/{of}"  # issue 13 target: <= 1 %
     right, of = m["hard_missed"]
     assert right / of <= 0.033, f"hard missed {right}/{of}"
     right, of = m["answered"]

@@ -215,3 +215,86 @@ def test_a_report_that_gave_up_after_a_stated_time_is_an_expired_delivery(said_o
     # RFC 3463 X.4.7 "delivery time expired", said once in the report's own words
     found = assess(None, None, None, None, "failed", said_once)
     assert found.reason == "expired"
+
+
+def exchange_online_ndr(diagnostic: str, status: str) -> bytes:
+    """An Exchange Online report relaying a remote server's reply after its own code and reading."""
+    return f"""\
+From: postmaster@outlook.example.com
+To: shop@example.com
+Subject: Undeliverable: hello
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b0"
+
+--b0
+Content-Type: text/plain; charset=us-ascii
+
+Delivery has failed to these recipients or groups:
+
+someone@mobile.example.jp
+The recipient's mail server refused the message.
+
+--b0
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns;SG2P000.mail.protection.outlook.com
+
+Final-Recipient: rfc822;someone@mobile.example.jp
+Action: failed
+Status: {status}
+Diagnostic-Code: smtp;{diagnostic}
+Remote-MTA: dns;mx.mobile.example.jp
+
+--b0--
+""".encode()
+
+
+def test_exchange_relaying_a_reply_that_carries_its_own_code_is_read_by_that_code():
+    # Exchange Online's 5.7.350 "Remote server returned message detected as spam -> <the reply>":
+    # the remote server's own reply (a block list here) says why, not Exchange's reading.
+    report = classify_returned_message(
+        exchange_online_ndr(
+            "550 5.7.350 Remote server returned message detected as spam -> 554 5.7.1 Service unavailable;"
+            " Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "5.7.350",
+        )
+    )
+    (verdict,) = report.recipients
+    assert verdict.reason == "blocked"
+    assert verdict.reply_code == 554
+    assert verdict.status == "5.7.1"
+
+
+def test_a_reply_with_an_empty_address_slot_answered_data_and_an_unknown_user_there_is_a_filter():
+    # au/KDDI (published by senders who measured it): "550 <a@b>: User unknown" answers RCPT TO for an
+    # address that does not exist, "550 : User unknown" answers the end of DATA when the recipient's own
+    # filter refuses the sender. Exchange's unregistered 5.1.351 (its reading of any remote 550) does
+    # not outweigh the stage.
+    report = classify_returned_message(
+        exchange_online_ndr(
+            "550 5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 : User unknown",
+            "5.1.351",
+        )
+    )
+    (verdict,) = report.recipients
+    assert (verdict.reason, verdict.hard, verdict.suppressible) == ("filtered", False, False)
+    assert verdict.status == "5.1.351"  # the report's code is still what is reported
+    assert verdict.diagnostic == "550 : User unknown"
+
+
+def test_the_same_relayed_reply_naming_the_address_stays_an_unknown_user():
+    report = classify_returned_message(
+        exchange_online_ndr(
+            "550 5.1.351 Remote server returned unknown recipient or mailbox unavailable"
+            " -> 550 <someone@mobile.example.jp>: User unknown",
+            "5.1.351",
+        )
+    )
+    (verdict,) = report.recipients
+    assert (verdict.reason, verdict.hard) == ("userunknown", True)
+
+
+def test_a_registered_unknown_user_code_at_data_is_still_an_unknown_user():
+    # RFC 3463 X.1.1 is the registry's own "bad destination mailbox address": decisive at any stage.
+    found = assess("5.1.1", 550, "550 5.1.1 : User unknown", command="DATA")
+    assert found.reason == "userunknown"

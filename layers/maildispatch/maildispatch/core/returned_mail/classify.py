@@ -46,6 +46,7 @@ _DELAY_WORDING = re.compile(
     re.I,
 )
 _ORIGINAL_X = re.compile(r"^x-", re.I)
+_EMPTY_ADDRESS_SLOT = re.compile(rf"^\s*[245]\d\d(?: {ENHANCED_STATUS})? : ")
 _QUOTES_RECIPIENT = re.compile(rf"^\s*(?:[245]\d\d[ -](?:{ENHANCED_STATUS} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
 
 
@@ -335,6 +336,11 @@ def _verdict(
         and not (status or "").startswith(("5.2.", "4.2."))
     ):
         command = "RCPT"  # a reply quoting the recipient ("<a@b>: ...", "a@b... User unknown") answered RCPT TO
+    elif command is None and diagnostic and _EMPTY_ADDRESS_SLOT.match(diagnostic):
+        # "550 : User unknown": the "<address>: " of a per-recipient reply left empty is the reply to the
+        # end of DATA (au/KDDI answer RCPT TO with "550 <a@b>: User unknown" and a recipient's own filter
+        # with "550 : User unknown" after DATA), where no single recipient is named.
+        command = "DATA"
     found = assess(status, reply_code, diagnostic, command, action, context, single)
     reason, rule = found.reason, found.rule
     hard = is_hard(reason, status, reply_code)

@@ -437,7 +437,7 @@ def _refine(
     if (
         reason == "userunknown"
         and command != "RCPT"
-        and not (detail or "").startswith("1.")
+        and (not (detail or "").startswith("1.") or (command == "DATA" and detail not in codes.ENHANCED))
         and not _compiled(wording.USER_CERTAIN).search(text)
         and not own_words
     ):

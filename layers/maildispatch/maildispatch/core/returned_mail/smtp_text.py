@@ -146,9 +146,18 @@ _RELAYED = re.compile(
 )
 
 
+# Exchange and Exchange Online do the same after their own code and reading of the remote reply code:
+#   "550 5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 : User unknown"
+# ("mailbox unavailable" is RFC 5321's text for any 550, so the reading adds nothing to the reply).
+_RELAYED_AFTER_ARROW = re.compile(
+    rf"^\s*(?:smtp;\s*)?(?:[245]\d\d[ -])?{ENHANCED_STATUS} remote server returned [^>]{{0,160}}?\s->\s*([245]\d\d)\b[ -]?(.*?)'?\s*$",
+    re.S | re.I,
+)
+
+
 def unwrap_relayed_reply(diagnostic: str | None) -> tuple[str | None, int | None, str | None]:
     """(status, reply code, text) of the remote reply quoted inside a relay's diagnostic, or Nones."""
-    match = _RELAYED.match(diagnostic or "")
+    match = _RELAYED.match(diagnostic or "") or _RELAYED_AFTER_ARROW.match(diagnostic or "")
     if not match:
         return None, None, None
     reply_code, text = int(match.group(1)), " ".join(match.group(2).split())
