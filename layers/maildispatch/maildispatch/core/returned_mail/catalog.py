@@ -98,6 +98,13 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Yahoo Help SLN3444 '451 VS1-IP Excessive unknown recipients - possible Open Relay (#4.1.8)': the "
                 "sending host is deprioritised, no recipient is unknown",
             ),
+            (
+                r"\bgr[ae]y-?list(?:ed|ing)\b",
+                "RFC 6647 greylisting: a temporary refusal of a sending host the receiver does not know yet, never "
+                "a word on the recipient (postgrey 'Recipient address rejected: Greylisted, see ...'; Stalwart "
+                "crates/smtp/src/inbound/rcpt.rs '452 4.2.2 Greylisted, please try again in N seconds', whose X.2.2 "
+                "is not a full mailbox; milter-greylist 'Greylisting in action')",
+            ),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
             (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
             (
@@ -530,6 +537,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
                 "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
             ),
+            (
+                r"\bconnection rate\b.{0,60}\btoo high\b",
+                "mox smtpserver/server.go '421 4.7.0 connection rate from your ip or network too high, slow down "
+                "please' (the same limit as Postfix anvil's connection rate limit)",
+            ),
         ),
     ),
     (
@@ -619,6 +631,15 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bdid not respond in time|\bdidn't respond\b", "Exchange 'The destination server didn't respond'"),
             (r"\bwill be retried for \d+ more", "Google temporary failure report"),
             (r"\bhave been failing for a long time", "Exim"),
+            (
+                r"\btoo many (?:retries|delivery attempts)\b",
+                "Apache James remote/delivery/DeliveryRunnable.java 'Too many retries failure. Bouncing after N "
+                "retries.' (RFC 3463 X.4.7: the retries of the queue ran out)",
+            ),
+            (
+                r"\b(?:bouncing|giving up|gave up) after \d+ (?:retries|attempts|delivery attempts)\b",
+                "James 'Bouncing after N retries'; a report that stopped after a stated number of attempts",
+            ),
         ),
     ),
     (
@@ -629,6 +650,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bconnection (?:refused|reset by peer)", "Postfix/Exim connect(2) errno"),
             (r"\bnetwork error", "OpenSMTPD 'Network error on destination MXs'"),
             (r"\bdns query failed", "Exchange Online 5.4.312"),
+            (
+                r"\bdns (?:query|lookup) (?:has )?failed",
+                "hMailServer SMTP/ExternalDelivery.cpp 'Unable to find the recipient's email server. The DNS query has "
+                "failed.'; Courier module.esmtp/libesmtp.C 'DNS lookup failed.' (a failed lookup, not an answer that "
+                "the domain does not exist)",
+            ),
             (r"\btemporary failure in name resolution|\bhost not found, try again", "Postfix 4.4.3"),
             (r"\bwasn't able to establish an smtp connection", "qmail-remote (#4.4.1)"),
             (r"\b(?:mail|message) (?:for \S+ )?loops back to myself", "Postfix"),

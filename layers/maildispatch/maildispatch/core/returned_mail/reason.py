@@ -253,7 +253,7 @@ def _decide(
                     # no ground for a hard verdict; the rest of the reply decides.
                     continue
                 name = "no-user-loose"
-            reason, name = _refine(reason, name, status, detail, command, text, reply_code)
+            reason, name = _refine(reason, name, status, detail, command, text, reply_code, m.group(0))
             if reason == "userunknown" and context and single:
                 said_soft = _soft_in_notification(normalise(context), detail)
                 if said_soft:
@@ -330,6 +330,9 @@ def _decide(
     return "undefined", "nothing-said", "fallback", ""
 
 
+# Words that name the mailbox (the local part) rather than an address or the domain.
+_MAILBOX_NAMED = re.compile(r"\b(?:mailbox|user|account)\b", re.I)
+_DOMAIN_NAMED = re.compile(r"\b(?:domain|host|system)\b", re.I)
 # A connection attempt named with no reply quoted: "<host or [ip]>:25", or "connect" with an IP literal.
 _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(?:\.\d{1,3}){3}\b", re.I)
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
@@ -431,8 +434,9 @@ def _refine(
     command: str | None,
     text: str = "",
     reply_code: int | None = None,
+    matched: str = "",
 ) -> tuple[str, str]:
-    """Wording read against the status and the SMTP stage it came with."""
+    """Wording read against the status and the SMTP stage it came with (`matched`: the words that decided)."""
     own_words = status is None and reply_code is None and command is None and name != "no-user-loose"
     if (
         reason == "userunknown"
@@ -449,6 +453,11 @@ def _refine(
         if command == "DATA" or detail in ("2.1", "2.0", "0.0", "7.1") or detail is None:
             return "filtered", f"{name}-after-rcpt"
     if reason == "userunknown" and detail == "1.2" and name != "no-user-loose":
+        if _MAILBOX_NAMED.search(matched) and not _DOMAIN_NAMED.search(text):
+            # The words name the mailbox itself, not an address that may be the domain's ("550 5.1.2 Mailbox
+            # does not exist.", Stalwart crates/smtp/src/inbound/rcpt.rs): the local part is unknown; the
+            # code that disagrees keeps the verdict weak (_weigh).
+            return reason, f"{name}-mailbox-named"
         # RFC 3463 X.1.2 "bad destination system address": the words "address ... does not exist" are
         # about the domain part ("Domain of recipient address x does not exist").
         return "hostunknown", f"{name}-system-address"

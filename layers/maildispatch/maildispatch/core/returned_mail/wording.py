@@ -303,6 +303,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"must be authenticated to relay",
             r"not configured to relay",
             narrow(r"email address is not verified", "lhost-amazonses"),  # Amazon SES (unverified sender identity)
+            # Haraka connection.js: no rcpt hook accepted the recipient ("No plugin determined if relaying was
+            # allowed") -> "550 I cannot deliver mail for <rcpt>"
+            narrow(r"\bi cannot deliver mail for <", "haraka"),
         ),
     ),
     (
@@ -340,6 +343,8 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"domain (?:is )?not reachable",
             r"(?:^|\d{3} )[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,} does not exist$",
             r"account or domain may not exist",
+            # hMailServer SMTP/ExternalDelivery.cpp: the DNS answered, and no MX or A record exists
+            narrow(r"no mail servers appear to exists? for the recipient", "hmailserver"),
         ),
     ),
     (
@@ -709,6 +714,10 @@ SENDER_REFUSED = phrases(
     r"sender verify",
     r"(?:domain of|return-path|mail from|from:) .{0,60}\b(?:does not exist|rejected|invalid|unknown|not found)",
     r"you are not (?:allowed|permitted|authorized|a member)",
+    # the recipient (a mailbox or a list) does not take posts from this sender: Cyrus lmtpd imap/lmtp_err.et
+    # LMTP_NOT_AUTHORIZED_LONG "You do not have permission to post a message to this mailbox"; Google Groups
+    # "you may not have permission to post messages to the group"
+    r"(?:do not|don't|does not|may not) have (?:the )?permission to post",
     r"not a member of",
     r"not allowed to (?:send|post)",
     r"address that has been blacklisted",
@@ -764,6 +773,9 @@ FILTERED = phrases(
     r"\brefused (?:by|your) ",
     r"not (?:accepted|authorized) by (?:the )?recipient",
     r"message (?:rejected|refused)\b",
+    # the recipient refuses this sender in its own words (an RFC 5429 Sieve "reject", which Cyrus lmtpd
+    # imap/lmtp_sieve.c answers "550 5.7.1 <reason>" and Dovecot's LDA returns in a rejection)
+    r"(?:do not|don't|does not|will not|won't) accept (?:any )?(?:messages|mail|e-?mails?) from you\b",
     r"mail rejected",
     r"content rejected",
 )
