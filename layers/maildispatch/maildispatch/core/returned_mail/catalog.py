@@ -99,6 +99,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "sending host is deprioritised, no recipient is unknown",
             ),
             (
+                r"\btoo many (?:bad|invalid|unknown|non-?existent) recipients\b",
+                "Exim src/src/configure.default ACL 'Rejected for too many bad recipients': the sending host is refused "
+                "for the addresses it tried before, this one is not said to be unknown (as Yahoo's 'Excessive unknown "
+                "recipients')",
+            ),
+            (
                 r"\bgr[ae]y-?list(?:ed|ing)\b",
                 "RFC 6647 greylisting: a temporary refusal of a sending host the receiver does not know yet, never "
                 "a word on the recipient (postgrey 'Recipient address rejected: Greylisted, see ...'; Stalwart "
@@ -532,7 +538,7 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\btoo many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
                 "RFC 5321 452 / Postfix 'Too many recipients'",
             ),
-            (r"\btoo many (?:errors|bad recipients|invalid recipients)", "Postfix smtpd_hard_error_limit"),
+            (r"\btoo many errors\b", "Postfix smtpd_hard_error_limit"),
             (
                 r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
                 "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
@@ -724,6 +730,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (
                 r"\bmissing a valid (?:message-?id|date|from)\b",
                 "Google 550 5.7.1 'Messages missing a valid messageId header are not accepted' (RFC 5322 3.6.4)",
+            ),
+            (
+                r"\bline length\b.{0,40}\b998\b",
+                "RFC 5322 2.1.1 (998 characters a line); Exim src/src/configure.default 'maximum allowed line length is "
+                "998 octets, got N'",
+            ),
+            (
+                r"\bheader syntax\b",
+                "Exim src/src/configure.default 'deny !verify = header_syntax' -> 'header syntax' (RFC 5322 header "
+                "syntax)",
             ),
         ),
     ),

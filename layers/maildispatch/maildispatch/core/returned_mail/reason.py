@@ -354,6 +354,11 @@ def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> 
         m = pattern.search(text)
         if m:
             return reason, f"{name}-at-greeting", "phrase", m.group(0)
+    if status and (codes.detail_of(status) or "").startswith("3."):
+        # RFC 3463 X.3.X "mail system status" is the receiving system's own state (X.3.2 "system not
+        # accepting network messages": shutdown, load, maintenance; Postfix postscreen "421 4.3.2 All
+        # server ports are busy"), not a block of the sending host.
+        return "systemerror", f"status-{status}-at-greeting", "status", status
     return None
 
 
