@@ -1976,6 +1976,174 @@ CASES += [
 ]
 
 
+# --- third batch (written after the second batch's fixes, before running the classifier on it) -------
+
+
+def james_dsn(rcpt: str, error: str) -> bytes:
+    """apache/james-project server/mailet/mailets/.../DSNBounce.java: the text part ("Failed recipient(s):",
+    "Error message:" and the delivery error) and a delivery-status part whose Status holds the delivery
+    error itself (appendRecipient: "Status: " + deliveryError; Diagnostic-Code "smtp" when the error starts
+    with a reply code, else "X-James"); the error from Bouncer.java getErrorMsg (the nested exception)."""
+    diag_type = "smtp" if error[:3].isdigit() and error[3:4] == " " else "X-James"
+    return f"""\
+From: MAILER-DAEMON@mx.example.org
+To: shop@example.com
+Subject: [FAILED] Your order
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="james1"
+
+--james1
+Content-Type: text/plain; charset=us-ascii
+
+Hi. This is the James mail server at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.  Below
+I include the list of recipients and the reason why I was unable to deliver
+your message.
+
+Original email subject: Your order
+
+Failed recipient(s):
+{rcpt}
+
+Error message:
+{error}
+
+
+--james1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+Received-From-MTA: dns; 127.0.0.1
+
+Final-Recipient: rfc822; {rcpt}
+Action: failed
+Status: {error}
+Diagnostic-Code: {diag_type}; {error}
+Last-Attempt-Date: Sat, 5 Dec 2026 09:00:00 +0000
+
+--james1
+Content-Type: text/rfc822-headers
+
+Return-Path: <shop@example.com>
+From: shop@example.com
+To: {rcpt}
+Subject: Your order
+Message-ID: <order-1@example.com>
+
+--james1--
+""".encode()
+
+
+CASES += [
+    # --- Apache James DSNBounce ----------------------------------------------------------------------
+    # DSNBounce.java with the remote server's reply as the delivery error (JavaMail's
+    # SMTPAddressFailedException message is the reply), written into Status as it is.
+    (
+        "james-dsn-unknown",
+        james_dsn(
+            "ghost@example.net",
+            "550 5.1.1 <ghost@example.net>: Recipient address rejected: User unknown in virtual mailbox table",
+        ),
+        [Expect("ghost@example.net", "userunknown", True, strong=True)],
+    ),
+    # DSNBounce.java with DeliveryRunnable.java's "Too many retries failure. Bouncing after N retries.".
+    (
+        "james-dsn-retries",
+        james_dsn("reader@example.net", "Too many retries failure. Bouncing after 5 retries."),
+        [Expect("reader@example.net", "expired", False)],
+    ),
+    # --- Courier's local deliveries --------------------------------------------------------------------
+    # svarshavchik/courier courier/cdmsgq2.C: gdis.errmsg "550 User unknown." for a local address.
+    (
+        "courier-local-unknown",
+        courier("ghost@mx.example.org", " <<< 550 User unknown."),
+        [Expect("ghost@mx.example.org", "userunknown", True)],
+    ),
+    # courier/module.local/deliver.C delivery_error: ENOSPC -> "Maildir over quota." (EX_TEMPFAIL), in
+    # Courier's delay notice.
+    (
+        "courier-local-quota-delayed",
+        courier("stuffed@mx.example.org", " <<< Maildir over quota.", delayed=True),
+        [Expect("stuffed@mx.example.org", "mailboxfull", False)],
+    ),
+    # --- Dovecot LMTP, temporary -----------------------------------------------------------------------
+    # dovecot/core src/lmtp/lmtp-local.c: user lookup failed -> 451 4.3.0 "Temporary internal error",
+    # until Postfix's queue lifetime ran out.
+    (
+        "postfix-dovecot-lmtp-internal",
+        postfix(
+            "reader@example.net",
+            _said(LMTP, "451 4.3.0 <reader@example.net> Temporary internal error", "RCPT TO"),
+            "4.3.0",
+            "451 4.3.0 <reader@example.net> Temporary internal error",
+            remote="imap.example.net",
+        ),
+        [Expect("reader@example.net", "systemerror", False)],
+    ),
+    # --- maddy TLS policies -----------------------------------------------------------------------------
+    # foxcpp/maddy internal/check/requiretls/requiretls.go: 550 5.7.1 "TLS conversation required".
+    (
+        "maddy-requiretls",
+        maddy(
+            "reader@example.net",
+            "5.7.1",
+            "550 5.7.1 TLS conversation required",
+            "TLS conversation required",
+        ),
+        [Expect("reader@example.net", "failedstarttls", False)],
+    ),
+    # internal/target/remote/security.go: 451 4.7.1 "TLS is required but unavailable or failed (MTA-STS)".
+    (
+        "maddy-mta-sts",
+        maddy(
+            "reader@example.net",
+            "4.7.1",
+            "451 4.7.1 TLS is required but unavailable or failed (MTA-STS)",
+            "TLS is required but unavailable or failed (MTA-STS)",
+        ),
+        [Expect("reader@example.net", "failedstarttls", False)],
+    ),
+    # --- mox refusing our EHLO name -------------------------------------------------------------------
+    # mjl-/mox smtpserver/server.go: 550 5.5.0 "your ehlo domain does not resolve to an IP address": about
+    # the sending host's name, never the recipient's domain.
+    (
+        "mox-ehlo-does-not-resolve",
+        mox(
+            "reader@example.net",
+            "remote smtp server sent unexpected response status code, permanent: 550 5.5.0 your ehlo domain does"
+            " not resolve to an IP address",
+            "5.5.0",
+            "550 5.5.0 your ehlo domain does not resolve to an IP address",
+        ),
+        [Expect("reader@example.net", "blocked", False)],
+    ),
+    # --- qmail-remote's own texts ------------------------------------------------------------------------
+    # notqmail qmail-remote.c perm_ambigmx: "Sorry. Although I'm listed as a best-preference MX or A for
+    # that host, it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)".
+    (
+        "qmail-ambiguous-mx",
+        qmail(
+            "reader@example.net",
+            "Sorry. Although I'm listed as a best-preference MX or A for that host,\nit isn't in my"
+            " control/locals file, so I don't treat it as local. (#5.4.6)",
+        ),
+        [Expect("reader@example.net", "networkerror", False)],
+    ),
+    # qmail-remote.c temp_dnscanon "CNAME lookup failed temporarily. (#4.4.3)" and qmail-send.c's
+    # "I'm not going to try again; this message has been in the queue too long.".
+    (
+        "qmail-cname-too-long",
+        qmail(
+            "reader@example.net",
+            "CNAME lookup failed temporarily. (#4.4.3)\nI'm not going to try again; this message has been in the"
+            " queue too long.",
+        ),
+        [Expect("reader@example.net", "expired", False)],
+    ),
+]
+
+
 # Failed on main at 2b12364, before the round-seven fixes (11 of 84): courier-haraka-relay,
 # postfix-cyrus-no-post, postfix-cyrus-sieve-reject, stalwart-mailbox-does-not-exist,
 # postfix-stalwart-greylisted, mox-connection-rate, hmailserver-no-mail-servers, hmailserver-dns-failed,
@@ -1986,7 +2154,23 @@ CASES += [
 # postfix-postscreen-busy, exim-acl-too-many-bad-recipients, exim-acl-line-length, exim-acl-header-syntax.
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(raw, exp) for _id, raw, exp in CASES], ids=[c[0] for c in CASES])
+# The third batch: 4 of its 10 fail on main (james-dsn-retries, courier-local-unknown,
+# mox-ehlo-does-not-resolve, qmail-ambiguous-mx), 3 on this branch before its own fixes.
+THIRD_BATCH_FAILING = {"courier-local-unknown", "mox-ehlo-does-not-resolve", "qmail-ambiguous-mx"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(
+            raw,
+            exp,
+            id=case_id,
+            marks=[pytest.mark.xfail(strict=True)] if case_id in THIRD_BATCH_FAILING else [],
+        )
+        for case_id, raw, exp in CASES
+    ],
+)
 def test_a_bounce_built_from_an_mta_source_reads_as_a_careful_human_would(raw, expected):
     assert_reads_as(raw, expected)
 
