@@ -62,6 +62,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Postfix/Sendmail access maps",
             ),
             (r"\bhelo command rejected", "Postfix smtpd_helo_restrictions"),
+            (
+                r"\b(?:ehlo|helo)\b.{0,30}\b(?:does not|doesn't|did not|cannot|could not) resolve",
+                "mox smtpserver/server.go '550 5.5.0 your ehlo domain does not resolve to an IP address' (the sending "
+                "host's name, never the recipient's domain)",
+            ),
             (r"\bdoes not relay dynamically-assigned", "Outlook.com DY-001"),
             (r"\bdynamic(?:ally)?[ -](?:assigned )?(?:ip|address)", "Outlook.com DY-001, Spamhaus PBL texts"),
             (
@@ -668,6 +673,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bforwarding loop\b", "Postfix local(8) 5.4.6 'mail forwarding loop for'; RFC 3463 X.4.6"),
             (r"\brouting loop", "RFC 3463 X.4.6; Exchange 5.4.6"),
             (
+                r"\bisn't in my control/locals file",
+                "qmail-remote.c perm_ambigmx '... listed as a best-preference MX or A for that host, it isn't in my "
+                "control/locals file' (#5.4.6: RFC 3463 X.4.6 routing loop, as Postfix's 'loops back to myself')",
+            ),
+            (
                 r"\b(?:too many|maximum) hops?\b|\bhop count exceeded",
                 "Sendmail 'Too many hops'; Domino 'exceeded maximum hop count'",
             ),
@@ -699,7 +709,6 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\binternal (?:server )?error", "generic"),
             (r"\bsystem error\b", "generic"),
             (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
-            (r"\bisn't in my control/locals file", "qmail-remote (#5.4.6)"),
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
             (r"\btemporarily rejected message", "Google 451 4.3.0 'Mail server temporarily rejected message'"),
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
