@@ -1,5 +1,6 @@
 """What the held-out returned-mail samples share: the expected verdict per recipient and the check
-that the classifier gives it (tests/unit/test_returned_other_mtas.py, test_returned_more_mtas.py)."""
+that the classifier gives it (tests/unit/test_returned_other_mtas.py, test_returned_more_mtas.py,
+test_returned_mta_sources.py)."""
 
 from __future__ import annotations
 
