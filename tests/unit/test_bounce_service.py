@@ -200,6 +200,26 @@ def test_a_dsn_refused_permanently_is_final_and_not_retried():
     assert len(h.relay.sent) == 1
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # Gmail's published sending limits; a relay's own quota says nothing about the DSN's recipient
+        "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to ...",
+        "550 5.7.1 Daily SMTP relay limit exceeded for customer. For more information on SMTP relay sending limits",
+    ],
+    ids=["gmail-daily-limit", "workspace-relay-limit"],
+)
+def test_a_dsn_the_relay_refuses_for_its_own_quota_waits_and_is_never_dropped(answer):
+    h = Harness(answer)
+    with pytest.raises(BounceReportFailed) as failure:
+        h.handle(rejected_report())
+    assert failure.value.event_published is True  # the retry publishes it again with the same event id
+    assert "quota or rate" in str(failure.value)
+    h.relay.answer = "250 2.0.0 Ok"
+    handled = h.handle(rejected_report())
+    assert isinstance(handled.dsn, Delivered) and not handled.dsn_rejected
+
+
 def test_a_relay_that_answers_nothing_counts_as_deferred():
     class SilentRelay:
         async def deliver(self, envelope, message):

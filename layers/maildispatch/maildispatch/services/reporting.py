@@ -32,6 +32,7 @@ from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
 from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from maildispatch.core.ledger import LedgerEntry, RecipientState
+from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason, is_bounce_report
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
@@ -313,6 +314,14 @@ class BounceService:
         if isinstance(outcome, (Deferred, Uncertain)):
             raise BounceReportFailed(
                 f"the DSN to the sender was not accepted yet: {outcome.reply.diagnostic}",
+                event_published=True,
+                dsn=outcome,
+            )
+        if isinstance(outcome, Bounced) and relay_quota(outcome.reply) is not None:
+            # A sending quota or rate limit ("550 5.4.5 Daily user sending limit exceeded") is about the
+            # relay account, not the sender's address: the DSN waits for the window like any deferral.
+            raise BounceReportFailed(
+                f"the relay's quota or rate limit refused the DSN for now: {outcome.reply.diagnostic}",
                 event_published=True,
                 dsn=outcome,
             )
