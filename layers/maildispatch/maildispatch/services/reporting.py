@@ -32,8 +32,8 @@ from maildispatch.core.bounce_event import bounce_event_entry, bounce_event_id
 from maildispatch.core.campaign_keys import campaign_of_key
 from maildispatch.core.dsn import SOURCE_LAST_ATTEMPT, build_dsn, dsn_recipient
 from maildispatch.core.ledger import LedgerEntry, RecipientState
-from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain, local_reply
+from maildispatch.core.relay_quota import relay_quota
 from maildispatch.core.report import BounceReport, FailedRecipient, ReportReason, is_bounce_report
 from maildispatch.core.request import InvalidRequest, parse_send_request, salvage_envelope
 from maildispatch.core.retry import GiveUp, RetrySchedule
