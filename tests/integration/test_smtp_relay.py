@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -472,6 +473,9 @@ class GroupServer(asyncio.Protocol):
     DATA gets `data_without_recipients`. With `chunking` it offers RFC 3030 CHUNKING too: BDAT's chunk
     is read by its size and answered with `bdat` (the no-recipients reply when none was accepted);
     `hang_up_after_bdat` closes the connection once a chunk has arrived, without a reply.
+    The final dot is answered from `dot_replies` in turn (then 250), `dot_delay` seconds late;
+    `close_after_dot` ends the session right after that many dots were answered. `mail_after_dot`
+    records, per MAIL FROM, whether it came in the same read as the previous message's final dot.
     """
 
     rcpt: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -482,11 +486,17 @@ class GroupServer(asyncio.Protocol):
     bdat: str = "250 2.0.0 Ok: queued"
     hang_up_after_bdat: bool = False
     close_after_bdat: bool = False  # reply to the chunk, then end the session (as a relay's idle or message limit does)
+    dot_replies: list[str] = dataclasses.field(default_factory=list)
+    dot_delay: float = 0.0
+    close_after_dot: int = 0
     reads: list[list[str]] = dataclasses.field(default_factory=list)  # the commands in each read
     messages: list[bytes] = dataclasses.field(default_factory=list)
+    mail_after_dot: list[bool] = dataclasses.field(default_factory=list)
+    connections: list[int] = dataclasses.field(default_factory=list)
 
     def __call__(self) -> GroupServer:  # a protocol factory: one fresh session per connection
-        return dataclasses.replace(self, reads=self.reads, messages=self.messages)
+        self.connections.append(len(self.connections) + 1)
+        return dataclasses.replace(self, reads=self.reads, messages=self.messages, mail_after_dot=self.mail_after_dot)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -496,6 +506,7 @@ class GroupServer(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        self.dot_in_this_read = False
         if self.content is None:
             self.reads.append([line.split(b" ")[0].decode() for line in data.split(b"\r\n") if line])
         while self.buffer:
@@ -519,15 +530,37 @@ class GroupServer(asyncio.Protocol):
                     return
                 self.messages.append(self.buffer[:end])
                 self.buffer, self.content, self.accepted = self.buffer[end + 3 :], None, 0
-                self.reply("250 2.0.0 Ok: queued", flush=True)
+                self.dot_in_this_read = True
+                answer = self.dot_replies.pop(0) if self.dot_replies else "250 2.0.0 Ok: queued"
+                dots = len(self.messages)
+                if self.dot_delay:
+                    self.transport.pause_reading()  # what follows the dot waits for its reply, as in order
+                    asyncio.get_running_loop().call_later(self.dot_delay, self.answer_dot, answer, dots)
+                    return
+                self.answer_dot(answer, dots)
+                if self.transport.is_closing():
+                    return
                 continue
             if b"\r\n" not in self.buffer:
                 return
             line, self.buffer = self.buffer.split(b"\r\n", 1)
             self.command(line.decode())
 
+    def answer_dot(self, answer: str, dots: int) -> None:
+        if self.transport.is_closing():
+            return
+        self.reply(answer, flush=True)
+        if self.close_after_dot and dots >= self.close_after_dot:
+            self.transport.close()
+        elif self.dot_delay:
+            self.transport.resume_reading()
+            if self.buffer:
+                self.data_received(b"")
+
     def command(self, line: str) -> None:
         verb = line.split(" ")[0].upper()
+        if verb == "MAIL":
+            self.mail_after_dot.append(self.dot_in_this_read)
         if verb == "EHLO":
             chunking = "250-CHUNKING\r\n" if self.chunking else ""
             self.reply(f"250-group.test\r\n250-PIPELINING\r\n{chunking}250 8BITMIME", flush=True)
@@ -692,6 +725,108 @@ def test_data_refused_because_no_recipient_was_accepted_keeps_the_rcpt_replies(
     assert len(relay.log_events("connect")) == 1 and len(relay.log_events("rset")) == 1
 
 
+# A waiting delivery rides behind the final dot of the one finishing on its connection
+
+
+def deliver_at_once(
+    server: GroupServer, *deliveries: tuple[Envelope, bytes], connections: int = 1, cancel: int | None = None
+) -> list[list[Outcome] | None]:
+    """Start every delivery at once over `connections` connections, then one more delivery when all
+    have ended (a slot lost to the pool would keep it waiting); `cancel`: that delivery's index is
+    cancelled once the first message's content has gone out. None for the cancelled one."""
+
+    async def run() -> list[list[Outcome] | None]:
+        listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
+        settings = RelaySettings(
+            host="127.0.0.1",
+            port=listener.sockets[0].getsockname()[1],
+            security="none",
+            allow_insecure=True,
+            timeout=2,
+            chunking=False,
+            max_connections=connections,
+        )
+        try:
+            async with RelayTransport(settings) as transport:
+                tasks = [asyncio.ensure_future(transport.deliver(e, data)) for e, data in deliveries]
+                if cancel is not None:
+                    while not server.messages:
+                        await asyncio.sleep(0.005)
+                    tasks[cancel].cancel()
+                results: list[list[Outcome] | None] = []
+                for task in tasks:
+                    try:
+                        results.append(await task)
+                    except asyncio.CancelledError:
+                        results.append(None)
+                after = await asyncio.wait_for(transport.deliver(Envelope(SHOP, (BINH,)), message()), 5)
+                assert [type(o) for o in after] == [Delivered], "the pool still has its slots"
+                return results
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["replies in one segment", "replies one by one"])
+def test_a_delivery_waiting_for_the_connection_sends_its_envelope_with_the_previous_final_dot(apart: bool) -> None:
+    server = GroupServer(rcpt={GHOST: "550 5.1.1 User unknown", BUSY: "451 4.7.1 Try again later"}, apart=apart)
+    first, second, third = deliver_at_once(
+        server,
+        (Envelope(SHOP, (AN,)), message()),
+        (Envelope(SHOP, (GHOST, BINH)), message(recipients=(GHOST, BINH))),
+        (Envelope(SHOP, (BUSY, AN)), message(recipients=(BUSY, AN))),
+    )
+    assert first is not None and second is not None and third is not None
+    assert [type(o) for o in first + second + third] == [Delivered, Bounced, Delivered, Deferred, Delivered]
+    assert second[0].reply.status == "5.1.1" and third[0].reply.status == "4.7.1"
+    # one connection, and each waiting message's MAIL FROM went out with the final dot before it
+    assert server.connections == [1]
+    assert server.mail_after_dot == [False, True, True, False]  # the last: sent when nothing was in flight
+    assert len(server.messages) == 4
+    assert ["RSET"] not in server.reads
+
+
+def test_a_refused_message_does_not_disturb_the_one_riding_behind_it() -> None:
+    # RFC 5321 4.1.1.4: the reply to the final dot ends the transaction, accepted or not: the next
+    # MAIL FROM, already sent, starts the rider's; no RSET in between.
+    server = GroupServer(dot_replies=["554 5.7.1 Message rejected as spam"])
+    first, second = deliver_at_once(server, (Envelope(SHOP, (AN,)), message()), (Envelope(SHOP, (BINH,)), message()))
+    assert first is not None and second is not None
+    assert isinstance(first[0], Bounced) and first[0].reply.status == "5.7.1"
+    assert isinstance(second[0], Delivered)
+    assert server.mail_after_dot[:2] == [False, True] and ["RSET"] not in server.reads
+
+
+def test_a_session_the_relay_ends_after_a_final_dot_sends_the_rider_again_on_a_fresh_one_once() -> None:
+    # The rider's MAIL FROM, RCPT TO and DATA went out, its content never did: nothing of it can
+    # have been delivered, so it starts again on a new connection.
+    server = GroupServer(close_after_dot=1)
+    first, second = deliver_at_once(server, (Envelope(SHOP, (AN,)), message()), (Envelope(SHOP, (BINH,)), message()))
+    assert first is not None and second is not None
+    assert isinstance(first[0], Delivered) and isinstance(second[0], Delivered)
+    assert len(server.connections) >= 2
+    assert [m.count(b"To: ") for m in server.messages[:2]] == [1, 1], "each message arrived once"
+
+
+def test_a_rider_cancelled_after_its_envelope_went_out_gives_the_slot_back() -> None:
+    # The first message's content (and the second's envelope behind it) are out; its reply comes
+    # late, and meanwhile the second delivery is cancelled: the connection, with replies nobody
+    # will read, is closed; the third delivery gets the slot and is delivered.
+    server = GroupServer(dot_delay=0.3)
+    first, second, third = deliver_at_once(
+        server,
+        (Envelope(SHOP, (AN,)), message()),
+        (Envelope(SHOP, (BINH,)), message(body="second\r\n")),
+        (Envelope(SHOP, (AN,)), message(body="third\r\n")),
+        cancel=1,
+    )
+    assert first is not None and second is None and third is not None
+    assert isinstance(first[0], Delivered) and isinstance(third[0], Delivered)
+    assert not any(b"second" in m for m in server.messages), "the cancelled message's content never went out"
+
+
 # RFC 3030 CHUNKING: BDAT <size> LAST in the same write as the envelope
 
 
@@ -830,19 +965,32 @@ def sink_settings(port: int, **changes: object) -> RelaySettings:
 
 
 @pytest.mark.needs_binary("smtp-sink")
-def test_pipelined_deliveries_to_smtp_sink_all_arrive(smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    port = smtp_sink()
+def test_pipelined_deliveries_to_smtp_sink_all_arrive_once(smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # 200 deliveries at once over 5 connections: most ride behind the final dot of the one before
+    # (smtp-sink is Postfix's own SMTP server code, offering PIPELINING without CHUNKING).
+    with tempfile.TemporaryDirectory() as where:  # not under pytest's tmp_path: smtp-sink runs as nobody
+        dump = Path(where)
+        dump.chmod(0o777)
+        delivered_to_sink(smtp_sink("-d", f"{dump}/%M."), dump)
+
+
+def delivered_to_sink(port: int, dump: Path) -> None:
     settings = sink_settings(port, max_connections=5)
 
     async def run() -> list[list[Outcome]]:
         async with RelayTransport(settings) as transport:
             recipients = (AN, BINH, BUSY)
             return await asyncio.gather(
-                *(transport.deliver(Envelope(SHOP, recipients), message(recipients=recipients)) for _ in range(200))
+                *(
+                    transport.deliver(Envelope(SHOP, recipients), message(f"message {i}\r\n", recipients=recipients))
+                    for i in range(200)
+                )
             )
 
     results = asyncio.run(run())
-    assert all(isinstance(o, Delivered) and o.reply.code == 250 for outcomes in results for o in outcomes)
+    assert all(isinstance(o, Delivered) and o.reply.code == 250 for outcomes in results for o in outcomes), results
+    bodies = sorted(f.read_bytes().replace(b"\r\n", b"\n").strip().rsplit(b"\n\n", 1)[-1] for f in dump.iterdir())
+    assert bodies == sorted(f"message {i}".encode() for i in range(200)), "each message arrived, once"
 
 
 @pytest.mark.needs_binary("smtp-sink")

@@ -30,11 +30,20 @@ the session; the transaction cannot complete) is still retried once on a fresh c
 connection lost or silent before the reply to BDAT makes every recipient not refused Uncertain.
 Larger messages use DATA: the content goes out under flow control and a drop before the final
 dot is known to be safe to retry. aiosmtplib has no BDAT; it is written on the connection here.
+
+With PIPELINING and DATA, a delivery waiting for a connection (more deliveries in flight than
+`max_connections`, as the template's defaults have it) rides on the one finishing: its MAIL FROM,
+RCPT TO and DATA go out in the same write as that message's content and final dot (RFC 2920 3.1:
+message content may be the first "command" of a group), and the connection passes to it once the
+reply to that dot is read. A message then costs one round trip, not two, without CHUNKING. The
+rider's content waits for its own 354 as before, so nothing of it can be delivered unless its own
+transaction runs: if the connection ends before, it starts again on a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import os
 import re
@@ -162,13 +171,31 @@ class _ContentResult:
     ended_after_dot: str | None = None
 
 
+@dataclass(eq=False)
+class _Waiter:
+    """A delivery waiting for one of the `max_connections` slots.
+
+    It is woken with the slot alone (`connection` None: it checks a connection out itself), or with
+    a connection on which a finishing delivery already sent its MAIL FROM, RCPT TO and DATA (`rcpts`:
+    the recipients' indexes, in the order their replies come).
+    """
+
+    envelope: Envelope
+    content: bytes  # wire form, for SIZE= and BODY=
+    outcomes: list[Outcome | None]
+    woken: asyncio.Future[None]
+    connection: _Connection | None = None
+    rcpts: list[int] = field(default_factory=list)
+
+
 class RelayTransport:
     def __init__(self, settings: RelaySettings) -> None:
         settings.validate()
         self._settings = settings
         self._tls_context = client_tls_context(settings.ca_file) if settings.security != "none" else None
         self._idle: list[_Connection] = []
-        self._slots: asyncio.Semaphore | None = None  # made in the running loop, on first use
+        self._busy = 0  # deliveries holding one of the max_connections slots
+        self._waiting: collections.deque[_Waiter] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> RelayTransport:
@@ -212,14 +239,22 @@ class RelayTransport:
         outcomes: list[Outcome | None] = [_invalid_address(envelope, r) for r in envelope.recipients]
         if None not in outcomes:
             return _done(outcomes)
-        async with self._running_pool():
+        content = _wire_form(message)
+        riding = await self._take_slot(envelope, content, outcomes)
+        carried: list[_Waiter] = []  # the waiting delivery whose envelope went out behind our content
+        handed_on = False
+        try:
             for attempt in (1, 2):
-                connection = await self._checkout(fresh=attempt == 2)
+                connection: _Connection | Reply
+                if riding is not None and riding.connection is not None:
+                    connection, sent, riding = riding.connection, riding.rcpts, None
+                else:
+                    connection, sent = await self._checkout(fresh=attempt == 2), None
                 if isinstance(connection, Reply):
                     return _completed(envelope, outcomes, connection)
                 attempt_outcomes = list(outcomes)
                 try:
-                    await self._transaction(connection, envelope, message, attempt_outcomes)
+                    await self._transaction(connection, envelope, content, attempt_outcomes, sent=sent, carried=carried)
                 except _SessionEnded as ended:
                     connection.smtp.close()
                     if attempt == 2:  # the content was never sent: nothing can have been delivered
@@ -228,23 +263,85 @@ class RelayTransport:
                 except BaseException:  # cancelled mid-transaction: the session state is unknown
                     connection.smtp.close()
                     raise
-                await self._checkin(connection)
+                if carried:
+                    self._hand_on(carried[0], connection)
+                    handed_on = True
+                else:
+                    await self._checkin(connection)
                 return _done(attempt_outcomes)
-        raise AssertionError("unreachable")
+            raise AssertionError("unreachable")
+        finally:
+            if not carried:
+                self._release_slot()
+            elif not handed_on:  # cancelled after the rider's envelope went out: it gets the slot alone
+                self._hand_on(carried[0], None)
 
     # The pool
 
-    def _running_pool(self) -> asyncio.Semaphore:
+    def _running_pool(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._slots is None or self._loop is not loop:
+        if self._loop is not loop:
             for connection in self._idle:  # made in another event loop: unusable in this one
                 try:
                     connection.smtp.close()
                 except RuntimeError:  # that loop is closed already
                     pass
-            self._loop, self._idle = loop, []
-            self._slots = asyncio.Semaphore(self._settings.max_connections)
-        return self._slots
+            self._loop, self._idle, self._busy, self._waiting = loop, [], 0, collections.deque()
+
+    async def _take_slot(self, envelope: Envelope, content: bytes, outcomes: list[Outcome | None]) -> _Waiter | None:
+        """A slot of the pool; with a connection that already carries this delivery's envelope
+        (returned as the waiter it rode as), or None when the caller checks one out itself."""
+        self._running_pool()
+        if self._busy < self._settings.max_connections:
+            self._busy += 1
+            return None
+        assert self._loop is not None
+        waiter = _Waiter(envelope, content, outcomes, self._loop.create_future())
+        self._waiting.append(waiter)
+        try:
+            await waiter.woken
+        except BaseException:
+            if waiter.woken.done() and not waiter.woken.cancelled():  # woken and cancelled at once
+                if waiter.connection is not None:
+                    waiter.connection.smtp.close()  # its envelope's replies are unread
+                self._release_slot()
+            elif waiter in self._waiting:
+                self._waiting.remove(waiter)
+            raise
+        return waiter if waiter.connection is not None else None
+
+    def _release_slot(self) -> None:
+        """The slot passes to the first delivery waiting for one, or back to the pool."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.woken.done():
+                waiter.woken.set_result(None)
+                return
+        self._busy -= 1
+
+    def _rider_for(self, connection: _Connection) -> _Waiter | None:
+        """The first waiting delivery, if this connection can carry its envelope behind the current
+        message's content (taken off the queue; its slot is this delivery's once that is done)."""
+        while self._waiting and self._waiting[0].woken.done():
+            self._waiting.popleft()  # cancelled while waiting
+        if not self._waiting or connection.transactions >= self._settings.max_messages_per_connection:
+            return None
+        waiter = self._waiting[0]
+        if waiter.envelope.needs_smtputf8 and not connection.offers("smtputf8"):
+            return None
+        self._waiting.popleft()
+        return waiter
+
+    def _hand_on(self, rider: _Waiter, connection: _Connection | None) -> None:
+        """Wake `rider` with this delivery's slot and, if still open, the connection carrying its
+        envelope; a rider gone meanwhile (cancelled) gives the slot back."""
+        if rider.woken.done():  # cancelled after its envelope went out: nobody reads those replies
+            if connection is not None:
+                connection.smtp.close()
+            self._release_slot()
+            return
+        rider.connection = connection if connection is not None and connection.is_open else None
+        rider.woken.set_result(None)
 
     async def _checkout(self, *, fresh: bool = False) -> _Connection | Reply:
         """A pooled connection that is still open, else a new one (always new when `fresh`)."""
@@ -328,11 +425,22 @@ class RelayTransport:
     # One transaction on a live session
 
     async def _transaction(
-        self, connection: _Connection, envelope: Envelope, message: bytes, outcomes: list[Outcome | None]
+        self,
+        connection: _Connection,
+        envelope: Envelope,
+        content: bytes,
+        outcomes: list[Outcome | None],
+        *,
+        sent: list[int] | None = None,
+        carried: list[_Waiter],
     ) -> None:
-        """MAIL, RCPT, DATA: fills `outcomes`; raises _SessionEnded if it ended before the content."""
+        """MAIL, RCPT, DATA: fills `outcomes`; raises _SessionEnded if it ended before the content.
+
+        `sent`: the envelope went out already (behind another message's content), for these
+        recipients. A waiting delivery whose envelope goes out behind this content is put in `carried`.
+        """
         host = self._settings.host
-        if envelope.needs_smtputf8 and not connection.offers("smtputf8"):
+        if sent is None and envelope.needs_smtputf8 and not connection.offers("smtputf8"):
             reply = local_reply(
                 "5.6.7",
                 f"{self._settings.endpoint} does not offer SMTPUTF8, which this envelope's non-ASCII addresses need",
@@ -340,21 +448,23 @@ class RelayTransport:
             )
             outcomes[:] = _completed(envelope, outcomes, reply, bounce=True)
             return
-        content = _wire_form(message)
-        connection.transactions += 1
-        pipelining = self._settings.pipelining and connection.offers("pipelining")
-        if (
-            pipelining
-            and self._settings.chunking
-            and connection.offers("chunking")
-            and len(content) <= CHUNKING_MAX_BYTES
-        ):
-            await self._transaction_chunked(connection, envelope, content, outcomes)
-            return
-        if pipelining:
-            accepted, response = await self._send_envelope_pipelined(connection, envelope, content, outcomes)
+        pipelining = sent is not None or (self._settings.pipelining and connection.offers("pipelining"))
+        if sent is not None:
+            accepted, response = await self._read_envelope_replies(connection, envelope, sent, outcomes)
         else:
-            accepted, response = await self._send_envelope(connection, envelope, content, outcomes)
+            connection.transactions += 1
+            if (
+                pipelining
+                and self._settings.chunking
+                and connection.offers("chunking")
+                and len(content) <= CHUNKING_MAX_BYTES
+            ):
+                await self._transaction_chunked(connection, envelope, content, outcomes)
+                return
+            if pipelining:
+                accepted, response = await self._send_envelope_pipelined(connection, envelope, content, outcomes)
+            else:
+                accepted, response = await self._send_envelope(connection, envelope, content, outcomes)
         if not accepted:
             if response is not None and response.code == 354:
                 # RFC 2920 3.1: a server that takes DATA with no recipient gets an empty message ended at once.
@@ -367,12 +477,27 @@ class RelayTransport:
             for index in accepted:
                 outcomes[index] = _refusal(envelope.recipients[index], "DATA", response, host)
             return
-        result = await _send_content_and_read_reply(connection.smtp, content, self._settings.timeout)
+        rider = self._rider_for(connection) if pipelining else None
+        after = b""
+        if rider is not None:
+            # Behind the final dot: RFC 2920 3.1 lets message content open a group, and the reply to
+            # the dot ends this transaction whatever it says (RFC 5321 4.1.1.4), so no RSET is needed.
+            try:
+                mail, rcpts = _envelope_commands(connection, rider.envelope, rider.content, rider.outcomes)
+            except ValueError:  # its own delivery says so, when it gets a slot of its own
+                self._waiting.appendleft(rider)
+                rider = None
+            else:
+                rider.rcpts = [index for index, _ in rcpts]
+                after = b"".join(command + b"\r\n" for command in (mail, *(c for _, c in rcpts), b"DATA"))
+                connection.transactions += 1
+                carried.append(rider)
+        result = await _send_content_and_read_reply(connection.smtp, content, self._settings.timeout, after=after)
         for index in accepted:
             outcomes[index] = _content_outcome(envelope.recipients[index], result, self._settings)
         if result.response is not None and result.response.code == 421:
             connection.smtp.close()
-        elif result.response is not None and not 200 <= result.response.code < 300:
+        elif result.response is not None and not 200 <= result.response.code < 300 and rider is None:
             await self._reset(connection)
 
     async def _send_envelope(
@@ -401,17 +526,29 @@ class RelayTransport:
         """RFC 2920: MAIL FROM, every RCPT TO and DATA in one write, then their replies in order.
 
         Returns what `_send_envelope` does; DATA always went out, so its reply is always there.
+        """
+        mail, rcpts = _envelope_commands(connection, envelope, content, outcomes)
+        try:
+            _write(connection.smtp, b"".join(command + b"\r\n" for command in (mail, *(c for _, c in rcpts), b"DATA")))
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            connection.smtp.close()
+            raise _SessionEnded(_session_failure(self._settings, "MAIL FROM", exc)) from exc
+        return await self._read_envelope_replies(connection, envelope, [index for index, _ in rcpts], outcomes)
+
+    async def _read_envelope_replies(
+        self, connection: _Connection, envelope: Envelope, rcpts: list[int], outcomes: list[Outcome | None]
+    ) -> tuple[list[int], aiosmtplib.SMTPResponse | None]:
+        """The replies to a pipelined MAIL FROM, RCPT TO (for the recipients `rcpts`) and DATA, in order.
+
         Every reply of the group is read, even after a refused MAIL FROM, so the session stays
         in step. A 421 or a lost session anywhere in the group ends it as it would one command
         at a time: nothing of the content was sent yet.
         """
-        mail, rcpts = _envelope_commands(connection, envelope, content, outcomes)
-        group = [("MAIL FROM", mail), *(("RCPT TO", command) for _, command in rcpts), ("DATA", b"DATA")]
+        steps = ["MAIL FROM", *("RCPT TO" for _ in rcpts), "DATA"]
         step = "MAIL FROM"
         try:
-            _write(connection.smtp, b"".join(command + b"\r\n" for _, command in group))
             replies = []
-            for step, _ in group:  # noqa: B007  # `step` names the command in the except clause below
+            for step in steps:  # noqa: B007  # `step` names the command in the except clause below
                 replies.append(await _next_reply(connection.smtp, self._settings.timeout))
                 if replies[-1].code == 421:
                     break
@@ -426,7 +563,7 @@ class RelayTransport:
         if not 200 <= mail_reply.code < 300:
             _refuse_all(envelope, outcomes, mail_reply, self._settings.host)
         else:
-            for (index, _), response in zip(rcpts, rcpt_replies, strict=False):
+            for index, response in zip(rcpts, rcpt_replies, strict=False):
                 self._rcpt_outcome(envelope, index, response, outcomes, accepted)
         return accepted, data_reply
 
@@ -588,10 +725,17 @@ async def _next_reply(smtp: aiosmtplib.SMTP, timeout: float) -> aiosmtplib.SMTPR
       Our task must therefore resume as soon as the reply is there, before the loop reads the
       socket again: awaiting the reply directly (no `timeout=`, which on Python 3.11 puts
       `wait_for`'s extra step in between) and timing out around it does that.
+
+    A reply parsed while nobody waited (the connection passing from one delivery to the next)
+    sits in the waiter already, ahead of what is still in the buffer: it is taken first.
     """
     protocol = smtp.protocol
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    waiter = protocol._response_waiter
+    if waiter is not None and waiter.done() and not waiter.cancelled():
+        protocol._response_waiter = None if protocol.transport is None else protocol._loop.create_future()
+        return waiter.result()
     buffered = protocol._read_response_from_buffer()  # aiosmtplib 5.1's parser of its own buffer
     if buffered is not None:
         return buffered
@@ -628,7 +772,9 @@ def _time_out(waiter: asyncio.Future[aiosmtplib.SMTPResponse]) -> None:
         waiter.set_exception(aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response"))
 
 
-async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, timeout: float) -> _ContentResult:
+async def _send_content_and_read_reply(
+    smtp: aiosmtplib.SMTP, content: bytes, timeout: float, *, after: bytes = b""
+) -> _ContentResult:
     """After the 354: send the message content and the final dot, then read the reply.
 
     This is done by hand, not with aiosmtplib's `data()`, to know on which side of the final dot
@@ -648,6 +794,8 @@ async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, ti
     per message fewer, which is a large part of what a message costs us. A send the kernel
     refuses (a reset or EOF that has arrived) closes the transport before `write` returns, and
     then nothing of it went out: that is still before the dot.
+
+    `after` (the next transaction's pipelined envelope) goes out in the same write as the dot.
     """
     protocol = smtp.protocol
     if protocol is None or not protocol.is_connected:
@@ -655,7 +803,7 @@ async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, ti
     body = _dot_stuffed(content)
     try:
         if len(body) <= _CONTENT_CHUNK:
-            protocol.write(body + b".\r\n")  # the point of no return, unless the send was refused
+            protocol.write(body + b".\r\n" + after)  # the point of no return, unless the send was refused
             if not protocol.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected("Connection lost")
         else:
@@ -666,7 +814,7 @@ async def _send_content_and_read_reply(smtp: aiosmtplib.SMTP, content: bytes, ti
                 await asyncio.sleep(0)  # let the loop see a reset or EOF that has arrived meanwhile
             if not protocol.is_connected:
                 raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-            protocol.write(b".\r\n")  # the point of no return
+            protocol.write(b".\r\n" + after)  # the point of no return
     except (aiosmtplib.SMTPException, OSError) as exc:
         smtp.close()
         what = "timed out" if isinstance(exc, TimeoutError) else "connection lost"
