@@ -290,6 +290,12 @@ def markdown(results: dict[str, Any]) -> str:
         + ", ".join(f"batch {b}: {lat['invocation_seconds'][b]:.3f} s" for b in ("10", "100", "1000"))
         + ". With DATA instead of BDAT (the relay offers CHUNKING; the figures above use it): "
         + ", ".join(f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["without_chunking"]["msgs_per_s"].items())
+        + ". As the template ships it ("
+        + f"{lat['as_shipped']['concurrency']} requests over {lat['as_shipped']['max_connections']} connections): "
+        + ", ".join(
+            f"batch {b}: {_n(v, 1)} msg/s with BDAT, {_n(lat['as_shipped']['msgs_per_s']['data'][b], 1)} with DATA"
+            for b, v in lat["as_shipped"]["msgs_per_s"]["bdat"].items()
+        )
         + ". Without pipelining: "
         + ", ".join(f"batch {b}: {_n(v, 1)} msg/s" for b, v in lat["without_pipelining"]["msgs_per_s"].items())
         + ". By DISPATCH concurrency at batch 100: "
