@@ -212,11 +212,16 @@ def _decide(
             if reply_code is None
             else tuple(r for r in AT_CONNECT_EXCEPTIONS if r != "networkerror")
         )
+        client_refused = _client_refused(text)
         for reason, name, pattern in _strong(exceptions):
             m = pattern.search(text)
             if m:
+                if reason == "notaccept" and client_refused:
+                    # "554-No SMTP service 554-IP address is block listed." (GMX): the service is refused
+                    # to this client, which the reply names; not a domain that accepts no mail at all.
+                    continue
                 return reason, name, "phrase", m.group(0)
-        if reply_code in (521, 556):  # RFC 7504: this host (domain) accepts no mail
+        if reply_code in (521, 556) and not client_refused:  # RFC 7504: this host (domain) accepts no mail
             return "notaccept", f"reply-{reply_code}", "reply", str(reply_code)
         busy = _busy_not_blocked(text, status, reply_code)
         if busy:
@@ -338,6 +343,22 @@ _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+
+
+# A refusal that names the connecting client as refused, blocked or denied. RFC 7504's 521/556 say a
+# host or domain accepts no mail from anyone ("521 <host> does not accept mail"); a 521 whose words
+# are "<ip> is blocked" (AT&T), "access denied" or "Block permanently (Sender Filtering)" (Trend Micro)
+# refuses this client only: a block of the sending host, never a recipient domain without mail.
+_CLIENT_REFUSED_MORE = re.compile(
+    r"\baccess denied\b|\bblock(?:ed)? (?:temporarily|permanently)\b|\bdenial of (?:connection|service|access)\b",
+    re.I,
+)
+
+
+def _client_refused(text: str) -> bool:
+    if _compiled(wording.HOST_BLOCKED).search(text) or _CLIENT_REFUSED_MORE.search(text):
+        return True
+    return any(p.search(text) for _r, _n, p in _strong(("blocked", "badreputation")))
 
 
 def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> tuple[str, str, str, str] | None:
