@@ -128,6 +128,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "mailboxfull",
         "full-more",
         (
+            (
+                r"\bexhausted (?:(?:the|its|his|her|their|allowed|available) )*(?:storage|disk|mailbox) (?:space|quota)",
+                "Web.de '550 Benutzer hat das Speichervolumen ueberschritten. / User has exhausted allowed storage space.'",
+            ),
+            (
+                r"\btoo many (?:messages|mails) (?:on|in) (?:the |his |her |their )?(?:server|mail ?box|account)",
+                "Web.de '550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages on the server.' "
+                "(a message-count quota: the mailbox is full, not a sending rate)",
+            ),
+            (r"\bspeicher(?:volumen|platz)\w* (?:\S+ )?(?:ueber|über)schritten", "de: 'Speicherplatz überschritten'"),
             (r"\bexceeded storage allocation", "RFC 5321 552 reply text"),
             # RFC 3463 X.2.2 "mailbox full" in the words localized notifications use (de, fr, es,
             # it, pt, ru, zh): generic words of each language, not one provider's wording.
@@ -287,6 +297,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "norelaying",
         "relay-more",
         (
+            (
+                r"\bden(?:y|ies|ied) relay(?:ing)?\b",
+                "Coremail-style '553 host denies relay.' (blog.sina.com.cn reply list)",
+            ),
             (r"\bas a relay\b", "MessageLabs 'you are trying to use me as a relay'; Sendmail"),
             (
                 r"\brelay(?:ing)? (?:is )?(?:denied|disallowed|not permitted|prohibited)",
@@ -507,6 +521,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "policyviolation",
         "policy-more",
         (
+            (r"\brestricted by (?:\S+ )?polic", "Zoho '452 <a> Mailbox delivery restricted by policy error'"),
+            (
+                r"\b(?:anti-?)?spoof(?:ed|ing)?\b",
+                "Mimecast '550 Rejected by header based Anti-Spoofing policy'; Barracuda '550 rejecting spoofed "
+                "message' (a sender impersonating a protected domain or brand)",
+            ),
             (r"\bnot accepted for policy reasons", "Yahoo 554 5.7.9 'Message not accepted for policy reasons'"),
             (
                 r"\bviolates \S+ (?:e-?mail )?polic",
@@ -560,6 +580,14 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "rate-more",
         (
             (
+                r"\bexcessive (?:mail |message |e-?mail )?volume",
+                "Apple iCloud '421 4.7.1 Messages to <a> deferred due to excessive volume' (smtp.codes/icloud)",
+            ),
+            (
+                r"\bsubmission rate\b.{0,60}\b(?:exceeded|limit)",
+                "'421 4.4.2 Message submission rate for this client has exceeded the configured limit' (Mailprotector)",
+            ),
+            (
                 r"\breceiving (?:mail|messages) (?:too quickly|at a rate)",
                 "Google 4.2.1/5.2.1 'receiving mail at a rate that prevents additional messages'",
             ),
@@ -586,6 +614,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "systemfull",
         "disk-more",
         (
+            (
+                r"\binsufficient system resources",
+                "Exchange / filtering gateways '452 4.3.1 Insufficient system resources' (RFC 3463 X.3.1 'mail system "
+                "full': the receiving server is low on disk or memory)",
+            ),
             (r"\binsufficient system storage", "RFC 5321 452 reply text"),
             (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
             (
@@ -680,6 +713,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (
                 r"\b(?:too many|maximum) hops?\b|\bhop count exceeded",
                 "Sendmail 'Too many hops'; Domino 'exceeded maximum hop count'",
+            ),
+            (
+                r"\btoo many \"?received:?\"? (?:headers?|lines|fields)",
+                "RFC 5321 6.3 (a loop is detected by counting Received: fields; RFC 3463 X.4.6); Broadcom KB 161393 "
+                "'554 Too many Received: headers'",
             ),
         ),
     ),
