@@ -999,22 +999,7 @@ def _check(raw: bytes, row: Row, form: str) -> tuple[str, bool]:
 
 
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {
-    "Cox|421__cmsmtp_blocked._Refer_to_Error_Codes|-",
-    "La_Poste_/_SFR|421_4.7.0_msfrf2604.sfr.fr_Error:_too_many_err|-",
-    "GMX_/_Web.de|450__Reject_due_to_policy_violations.|RCPT",
-    "NetEase|421__HL:ICC|CONN",
-    "NetEase|421__HL:IFC|CONN",
-    "NetEase|450__MI:DMC|MAIL",
-    "NetEase|450__RP:DRC|RCPT",
-    "NetEase|450__WM:BLI|MAIL",
-    "NetEase|451__DT:SPM_,please_try_again|DATA",
-    "NetEase|451__MI:SFQ|MAIL",
-    "Zoho_Mail|541_5.4.1_Mail_rejected_by_destination_domain|RCPT",
-    "Mimecast|421__Unable_to_process_connection_at_this|CONN",
-    "Mimecast|451__Internal_resource_is_temporarily_una|RCPT",
-    "Mimecast|550__Envelope_blocked_-_User_Entry|RCPT",
-}
+STILL_FAILING: set[str] = set()
 
 
 def _param(row: Row) -> object:

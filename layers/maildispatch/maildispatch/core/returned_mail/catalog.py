@@ -47,6 +47,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "blocked",
         "block-more",
         (
+            (
+                r"\btoo many errors\b",
+                "Postfix smtpd_hard_error_limit '421 4.7.0 <host> Error: too many errors': the server stops talking to "
+                "a client that made too many errors (SFR: 'SFR has temporarily blocked further communication', "
+                "bentonow.com/smtp-errors/sfr)",
+            ),
             (r"\bon (?:our|a|the) (?:block|black|deny) ?list", "Outlook.com SC-001 'on our block list'"),
             (
                 r"\b(?:ip|address|host|network) (?:\S+ )?(?:is |was )?(?:listed|blacklisted|blocklisted)",
@@ -563,7 +569,6 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\btoo many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
                 "RFC 5321 452 / Postfix 'Too many recipients'",
             ),
-            (r"\btoo many errors\b", "Postfix smtpd_hard_error_limit"),
             (
                 r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
                 "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
@@ -748,6 +753,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bsystem error\b", "generic"),
             (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
+            (
+                r"\bunable to process (?:the |your |this )?connection",
+                "Mimecast '421 Unable to process connection at this time' (the server is under maximum load)",
+            ),
             (r"\btemporarily rejected message", "Google 451 4.3.0 'Mail server temporarily rejected message'"),
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
             (r"\bqueue file write error", "Postfix cleanup(8)/smtpd(8) 451 4.3.0 'Error: queue file write error'"),

@@ -249,6 +249,12 @@ def _decide(
     detail = codes.detail_of(status)
     for reason, name, pattern in _strong(exclude=SENDER_SIDE):
         m = pattern.search(text)
+        if m and reason == "policyviolation" and _POLICY_POINTER.fullmatch(m.group(0)):
+            # "421 cmsmtp blocked. Refer to Error Codes ... AUP#CXCNCT" (Cox, Spectrum): the AUP code points to
+            # the provider's page; what the reply says is that the sending host is blocked.
+            blocked = _compiled(wording.HOST_BLOCKED).search(text)
+            if blocked:
+                return "blocked", "host-refused-aup-code", "phrase", blocked.group(0)
         if m:
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
                 if _TEMPORARY.search(text):
@@ -266,7 +272,7 @@ def _decide(
             return reason, name, "phrase", m.group(0)
 
     # `status and`: detail_of gives None for an empty status, so this only narrows the type.
-    if status and detail in SPECIFIC_STATUS:
+    if status and detail in SPECIFIC_STATUS and not (detail == "4.1" and _answered(text, reply_code)):
         if SPECIFIC_STATUS[detail] == "hostunknown" and status.startswith("4"):
             # A transient "bad destination system address" (4.1.2) is a lookup that may succeed later.
             return "networkerror", f"status-{status}", "status", status
@@ -353,6 +359,13 @@ _CLIENT_REFUSED_MORE = re.compile(
     r"\baccess denied\b|\bblock(?:ed)? (?:temporarily|permanently)\b|\bdenial of (?:connection|service|access)\b",
     re.I,
 )
+
+
+def _answered(text: str, reply_code: int | None) -> bool:
+    """The remote server's reply is quoted with its code: some host answered. RFC 3463 X.4.1 "no answer
+    from host" then cannot be what happened ("541 5.4.1 Mail rejected by destination domain", Zoho): the
+    reply's own words decide."""
+    return bool(reply_code and str(reply_code) in text)
 
 
 def _client_refused(text: str) -> bool:
