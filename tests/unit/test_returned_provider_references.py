@@ -18,7 +18,8 @@ Refusals aimed at the sending host, its reputation, its set-up or its rate (`blo
 `requireptr`, `authfailure`, `speeding`, `toomanyconn`, ...) must never read hard: a provider's block
 says nothing about the recipient's address.
 
-115 rows from 19 groups of providers; 28 failed on main (732312a) as first written, listed in
+140 rows from 23 groups of providers, written in two batches; 32 failed on main (732312a) as first
+written (28 of the first 115, 4 of the next 25), listed in
 FAILED_ON_MAIN below (marked xfail, strict, until fixed). (At the very first run the report form
 lacked Postfix's human-readable paragraph, so its SMTP stage, and 51 rows failed; the form was made what
 Postfix writes before the failures were recorded; no expectation was changed.)
@@ -917,6 +918,158 @@ FILTERS_ROWS = [
     ),
 ]
 
+# --- second batch (written after the first batch's fixes, each expectation before the classifier ran) ----------
+
+# --- Rackspace Email ----------------------------------------------------------------------------------------
+# https://smtp.codes/rackspace (Rackspace's replies and its postmaster page's explanations): "421 Too many concurrent
+# connections from this client (G2)"; "450 4.7.1 Client host {IP} has no PTR record (G1F)" ("Rackspace require that
+# incoming IPs have a valid PTR"); "450 4.4.1 <email@example.com>: The recipient's server was temporarily unavailable
+# to accept your message (G6)" ("A temporary failure while attempting to verify the recipient address"); "450 4.2.1
+# <email@example.com>: Mailbox received too much email in a short period of time (G30)" ("Rackspace rate limit inbound
+# email to mailboxes"); "450 4.4.6 Routing loop detected (G16)"; "450 4.4.0 <email@example.com> Temporary DMARC DNS
+# lookup failure (G1E)" ("A temporary failure while looking up sender's DMARC policy"); "451 4.7.1 Received too many
+# messages from a new or untrusted IP (G28)" ("incoming IPs [must] establish good sending behavior before sending
+# large volumes").
+RACKSPACE = "Rackspace"
+RACKSPACE_ROWS = [
+    Row(
+        RACKSPACE,
+        421,
+        None,
+        "Too many concurrent connections from this client (G2)",
+        "toomanyconn",
+        False,
+        None,
+        "CONN",
+    ),
+    Row(RACKSPACE, 450, "4.7.1", "Client host [192.0.2.1] has no PTR record (G1F)", "requireptr", False),
+    Row(
+        RACKSPACE,
+        450,
+        "4.4.1",
+        "<reader@example.net>: The recipient's server was temporarily unavailable to accept your message (G6)",
+        ("systemerror", "networkerror"),
+        False,
+        command="RCPT",
+    ),
+    Row(
+        RACKSPACE,
+        450,
+        "4.2.1",
+        "<reader@example.net>: Mailbox received too much email in a short period of time (G30)",
+        "speeding",
+        False,
+        command="RCPT",
+    ),
+    Row(RACKSPACE, 450, "4.4.6", "Routing loop detected (G16)", "networkerror", False),
+    Row(
+        RACKSPACE,
+        450,
+        "4.4.0",
+        "<reader@example.net> Temporary DMARC DNS lookup failure (G1E)",
+        ("authfailure", "networkerror"),
+        False,
+        command="RCPT",
+    ),
+    Row(
+        RACKSPACE,
+        451,
+        "4.7.1",
+        "Received too many messages from a new or untrusted IP (G28)",
+        ("speeding", "blocked"),
+        False,
+        command="RCPT",
+    ),
+]
+
+# --- Cloudflare Email Routing, Mail.ru, RU-CENTER, Proofpoint ---------------------------------------------------
+# https://community.cloudflare.com/t/email-routing-421-4-3-0-upstream-error-to-sender-but-email-delivered/745734:
+# "421 4.3.0 Upstream error, please check [Postmaster - Cloudflare Email Routing docs] for possible reasons why"
+# ("'Upstream error' ... is Cloudflare's way of telling that you should look at the final destination"; "It is
+# referring to a connectivity issue"); Cloudflare's page: https://developers.cloudflare.com/email-routing/postmaster/
+# https://viws.ru/en/poterya-pochtovyh-soobshchenii-oshibki-pochtovoi-sistemy.html (Mail.ru's reply): "550 5.7.1 This
+# message was not accepted due to domain owner DMARC policy (RFC 7489) https://help.mail.ru/mail-help/postmaster/dmarc".
+# https://nic.ru/help/mail-diagnostics-and-troubleshooting_14426.html (RU-CENTER): "451 domain.ru prohibited. Disk
+# quota exceeded" ("the disk space allocated for the domain has been exhausted"); "451 Please try another server".
+# https://www.suped.com/knowledge/email-deliverability/troubleshooting/how-quickly-does-proofpoint-provide-delisting-details-and-advice
+# (Proofpoint): "554 5.7.0 blocked", the reply linking to Proofpoint's IP lookup (ipcheck.proofpoint.com).
+OTHERS = "Cloudflare / Mail.ru / RU-CENTER / Proofpoint"
+OTHERS_ROWS = [
+    Row(
+        OTHERS,
+        421,
+        "4.3.0",
+        "Upstream error, please check https://developers.cloudflare.com/email-routing/postmaster/ for possible reasons"
+        " why",
+        ("systemerror", "networkerror"),
+        False,
+        command="DATA",
+    ),
+    Row(
+        OTHERS,
+        550,
+        "5.7.1",
+        "This message was not accepted due to domain owner DMARC policy (RFC 7489)"
+        " https://help.mail.ru/mail-help/postmaster/dmarc",
+        "authfailure",
+        False,
+        command="DATA",
+    ),
+    Row(
+        OTHERS,
+        451,
+        None,
+        "example.net prohibited. Disk quota exceeded",
+        ("mailboxfull", "systemfull"),
+        False,
+        None,
+        "RCPT",
+    ),
+    Row(OTHERS, 451, None, "Please try another server", "systemerror", False, command="CONN"),
+    Row(OTHERS, 554, "5.7.0", "Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", "blocked", False),
+]
+
+# --- Libero / Virgilio (Italiaonline) -------------------------------------------------------------------------------
+# https://aiuto.libero.it/articolo/mail/messaggi-di-errore-piu-frequenti-dopo-invio-email (and aiuto.virgilio.it):
+# "MAILBOX FULL (User quota exceeded)" ("the mailbox has reached its maximum size"); "RELAYING NOT ALLOWED (550 Relay
+# Disabled)". (The page's codes are not given for the first; 552 is RFC 5321's storage reply.)
+LIBERO = "Libero / Virgilio"
+LIBERO_ROWS = [
+    Row(LIBERO, 552, None, "MAILBOX FULL (User quota exceeded)", "mailboxfull", False, command="RCPT"),
+    Row(LIBERO, 550, None, "Relay Disabled", "norelaying", False, command="RCPT"),
+]
+
+# --- Coremail-based and other Chinese providers' bounce texts ------------------------------------------------------
+# https://www.icoremail.vip/support/index.php?cate_id=84 (Coremail's own list of bounce hints, "退信提示"; the reply
+# codes are not given there): "User suspended", "User not found", "IP is rejected", "Requested mail action not taken:
+# Fake sender", "Requested mail action not taken: Invalid IP".
+# https://www.dbmailserver.com/tui-xin-address-not-exist.htm (replies for addresses that do not exist): "552 \"RCPT
+# TO\" mailbox unavailable", "550 5.7.0 ***@dbmailtest... address invalid", "550 no such user here (umail mta)", "550
+# RC:LD The email account that you tried to reach does no exists.", "550 Local User [xxx@123.com] not found.", "550
+# abcd:user not exist".
+COREMAIL = "Coremail and Chinese hosts"
+COREMAIL_ROWS = [
+    Row(COREMAIL, 550, None, "User suspended", "suspend", False, command="RCPT"),
+    Row(COREMAIL, 550, None, "User not found", "userunknown", True, command="RCPT"),
+    Row(COREMAIL, 554, None, "IP is rejected", "blocked", False, command="CONN"),
+    Row(COREMAIL, 553, None, "Requested mail action not taken: Fake sender", "rejected", False, command="MAIL"),
+    Row(COREMAIL, 550, None, "Requested mail action not taken: Invalid IP", "blocked", False, command="CONN"),
+    Row(COREMAIL, 552, None, '"RCPT TO" mailbox unavailable', "userunknown", True, command="RCPT"),
+    Row(COREMAIL, 550, "5.7.0", "reader@example.net... address invalid", "userunknown", True, command="RCPT"),
+    Row(COREMAIL, 550, None, "no such user here (umail mta)", "userunknown", True, command="RCPT"),
+    Row(
+        COREMAIL,
+        550,
+        None,
+        "RC:LD The email account that you tried to reach does no exists.",
+        "userunknown",
+        True,
+        command="RCPT",
+    ),
+    Row(COREMAIL, 550, None, "Local User [reader@example.net] not found.", "userunknown", True, command="RCPT"),
+    Row(COREMAIL, 550, None, "reader:user not exist", "userunknown", True, command="RCPT"),
+]
+
 ROWS = (
     COMCAST_ROWS
     + COX_ROWS
@@ -937,6 +1090,10 @@ ROWS = (
     + TREND_ROWS
     + SYMANTEC_ROWS
     + FILTERS_ROWS
+    + RACKSPACE_ROWS
+    + OTHERS_ROWS
+    + LIBERO_ROWS
+    + COREMAIL_ROWS
 )
 
 
@@ -998,8 +1155,22 @@ def _check(raw: bytes, row: Row, form: str) -> tuple[str, bool]:
     return verdict.reason, verdict.hard
 
 
+# The second batch (25 rows) on main (732312a): 4 failed, the same 4 on this branch after the first batch's fixes.
+FAILED_ON_MAIN |= {
+    "Rackspace|450_4.4.1_<reader@example.net>:_The_recipient'|RCPT",
+    "Rackspace|450_4.2.1_<reader@example.net>:_Mailbox_receiv|RCPT",
+    "Cloudflare_/_Mail.ru_/_RU-CENTER_/_Proofpoint|451__Please_try_another_server|CONN",
+    "Libero_/_Virgilio|550__Relay_Disabled|RCPT",
+}
+
+
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = set()
+STILL_FAILING: set[str] = {
+    "Rackspace|450_4.4.1_<reader@example.net>:_The_recipient'|RCPT",
+    "Rackspace|450_4.2.1_<reader@example.net>:_Mailbox_receiv|RCPT",
+    "Cloudflare_/_Mail.ru_/_RU-CENTER_/_Proofpoint|451__Please_try_another_server|CONN",
+    "Libero_/_Virgilio|550__Relay_Disabled|RCPT",
+}
 
 
 def _param(row: Row) -> object:
