@@ -1165,12 +1165,7 @@ FAILED_ON_MAIN |= {
 
 
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {
-    "Rackspace|450_4.4.1_<reader@example.net>:_The_recipient'|RCPT",
-    "Rackspace|450_4.2.1_<reader@example.net>:_Mailbox_receiv|RCPT",
-    "Cloudflare_/_Mail.ru_/_RU-CENTER_/_Proofpoint|451__Please_try_another_server|CONN",
-    "Libero_/_Virgilio|550__Relay_Disabled|RCPT",
-}
+STILL_FAILING: set[str] = set()
 
 
 def _param(row: Row) -> object:

@@ -303,6 +303,7 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "norelaying",
         "relay-more",
         (
+            (r"\brelay(?:ing)? (?:is )?disabled\b", "Libero / Virgilio 'RELAYING NOT ALLOWED (550 Relay Disabled)'"),
             (
                 r"\bden(?:y|ies|ied) relay(?:ing)?\b",
                 "Coremail-style '553 host denies relay.' (blog.sina.com.cn reply list)",
@@ -753,6 +754,14 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bsystem error\b", "generic"),
             (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
+            (
+                r"\bserver (?:was |is )?(?:temporarily )?unavailable\b",
+                "Rackspace '450 4.4.1 <a>: The recipient's server was temporarily unavailable to accept your message'",
+            ),
+            (
+                r"\b(?:please )?try (?:another|a different|the next) (?:server|mx)\b",
+                "RU-CENTER (nic.ru) '451 Please try another server': this MX refuses for now, another may accept",
+            ),
             (
                 r"\bunable to process (?:the |your |this )?connection",
                 "Mimecast '421 Unable to process connection at this time' (the server is under maximum load)",

@@ -152,6 +152,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # 5.2.2 "Submission quota exceeded" (the sender's message or recipient rate limit)
             r"\b(?:daily|hourly|peak) (?:smtp |sending |message )?(?:relay )?(?:limit|quota) (?:exceeded|reached)",
             r"\b(?:submission|sending) quota exceeded",
+            # Rackspace 450 4.2.1 "<a>: Mailbox received too much email in a short period of time (G30)": the
+            # recipient mailbox's inbound rate limit (as Google's 4.2.1 "receiving mail too quickly")
+            r"\b(?:received|receiving|receives) too much (?:e-?)?mail\b",
             # Google 421 4.7.28 "... mail sent from your IP address has been temporarily rate limited"; IANA X.7.28
             r"\bhas been (?:temporarily )?rate[ -]limited\b(?! due to (?:ip |domain )?reputation)",
             # NetEase's published reply codes (help.mail.163.com "退信代码说明"): 421 HL:IFC "the IP sent a large
