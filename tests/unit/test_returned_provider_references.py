@@ -1230,9 +1230,7 @@ FAILED_ON_MAIN |= {"Czech_hosts_/_Fastmail|550__5.1.1_<shop@example.com>_sender_
 
 
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {
-    "Czech_hosts_/_Fastmail|550__5.1.1_<shop@example.com>_sender_is_b|-",
-}
+STILL_FAILING: set[str] = set()
 
 
 def _param(row: Row) -> object:
@@ -1300,6 +1298,5 @@ hello
 """.encode()
 
 
-@pytest.mark.xfail(strict=True, reason="fails on main")
 def test_seznams_own_bounce_names_an_address_that_does_not_exist():
     assert_reads_as(SEZNAM_BOUNCE, [Expect("vesely.uzivatel@seznam.cz", "userunknown", True, True)])

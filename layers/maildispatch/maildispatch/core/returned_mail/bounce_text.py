@@ -218,6 +218,18 @@ def diagnostic_from_block(block: str) -> str | None:
     return text[:1000] or None
 
 
+# A paragraph that starts with an RFC 3463 enhanced status code of a failure (4.X.X or 5.X.X) and words:
+# the reason a report states once, under its own heading ("Důvod / Reason:\n---\n\n5.1.1 szn; User hasn't got
+# the service mapped", Seznam) rather than beside the address.
+_STATUS_PARAGRAPH = re.compile(r"(?m)^[ \t]*[45]\.\d{1,3}\.\d{1,3}[ \t]+\S[^\n]*(?:\n[ \t]*\S[^\n]*)*")
+
+
+def status_paragraph(notification: str) -> str | None:
+    """The first paragraph of the notification that starts with a failure's enhanced status code."""
+    match = _STATUS_PARAGRAPH.search(unquote(notification)[:MAX_NOTIFICATION_READ])
+    return clean_diagnostic(match.group(0))[:1000] if match else None
+
+
 def _remote_mta(block: str) -> str | None:
     match = _REMOTE_MTA.search(block)
     if not match:

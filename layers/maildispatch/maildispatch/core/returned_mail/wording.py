@@ -730,6 +730,9 @@ FILTERED_MORE = phrases(*(p for r, _n, entries in _EXTRA if r == "filtered" for 
 # rules nor a specific status code decided (and, for the sender, before them when no recipient
 # word is present).
 SENDER_REFUSED = phrases(
+    # the sender's address on the recipient's (or the domain's) own list: "550 5.1.1 <sender> sender is blacklisted"
+    # (support.grhosting.cz: "the recipient has set a blacklist for the mailbox and the sender's address matches")
+    r"\bsender (?:address )?(?:<[^>\s]+> )?(?:is )?(?:black|block|deny) ?listed",
     # Mimecast "550 Envelope blocked - User Entry": the envelope sender is on a Blocked Senders entry (a
     # recipient-side or administrator's block of this sender)
     narrow(r"\benvelope blocked\b", "mimecast"),
