@@ -224,9 +224,17 @@ def diagnostic_from_block(block: str) -> str | None:
 _STATUS_PARAGRAPH = re.compile(r"(?m)^[ \t]*[45]\.\d{1,3}\.\d{1,3}[ \t]+\S[^\n]*(?:\n[ \t]*\S[^\n]*)*")
 
 
+# Where a copy of the message begins, when it is quoted in the text: its header lines (a numbered section
+# "5.2.1 Installation" in the quoted body is no reason of the report's).
+_QUOTED_HEADERS = re.compile(r"(?im)^(?:received|return-path|from|to|subject|date|message-id):[ \t]")
+
+
 def status_paragraph(notification: str) -> str | None:
-    """The first paragraph of the notification that starts with a failure's enhanced status code."""
-    match = _STATUS_PARAGRAPH.search(unquote(notification)[:MAX_NOTIFICATION_READ])
+    """The first paragraph of the notification's own text (before any quoted header lines) that starts
+    with a failure's enhanced status code."""
+    text = unquote(notification)[:MAX_NOTIFICATION_READ]
+    quoted = _QUOTED_HEADERS.search(text)
+    match = _STATUS_PARAGRAPH.search(text[: quoted.start()] if quoted else text)
     return clean_diagnostic(match.group(0))[:1000] if match else None
 
 
