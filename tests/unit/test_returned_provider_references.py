@@ -1286,13 +1286,7 @@ FAILED_ON_MAIN |= {
 
 
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {
-    "Chinese_providers|550__black_ip.|CONN",
-    "Trend_Micro|421__Block_temporarily_(Sender_Filtering/|CONN",
-    "Trend_Micro|521__Block_permanently_(Sender_Filtering/|CONN",
-    "Trend_Micro|450__Temporary_denial_of_connection_(450)|CONN",
-    "Broadcom_Email_Security.cloud|521__access_denied|CONN",
-}
+STILL_FAILING: set[str] = set()
 
 
 def _param(row: Row) -> object:

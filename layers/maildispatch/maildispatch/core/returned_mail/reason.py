@@ -301,6 +301,11 @@ def _decide(
         if found:
             return found
     reply_reason = _reply_reason(reply_code)
+    if reply_code in (521, 556) and _client_refused(text):
+        # Whatever the stage a report states (none here): RFC 7504's "accepts no mail" said in words that
+        # refuse this client ("521 Block permanently (Sender Filtering/Authentication)", "521 access denied")
+        # is a block of the sending host, as at the greeting.
+        return "blocked", f"reply-{reply_code}-client-refused", "reply", str(reply_code)
     if reply_code in SPECIFIC_REPLY and reply_reason and (not status or detail == "0.0"):
         return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
     registered = _registered_reason(detail)

@@ -792,6 +792,12 @@ HOST_BLOCKED = phrases(
     r"use your (?:isp|provider)'?s? (?:smtp|mail) (?:server|relay)",
     narrow(r"messages from \S+ weren't sent", "lhost-outlook", "rhost-outlook"),  # Outlook.com / Hotmail
     r"part of their network is on our block list",
+    # Trend Micro Deep Discovery Email Inspector's sender-filtering replies "421 Block temporarily (Sender
+    # Filtering/Authentication)", "521 Block permanently (...)", "450 Temporary denial of connection (450) for
+    # Zombie matches (ERS)"; Coremail-style "550 black ip."
+    r"\bblock(?:ed)? (?:temporarily|permanently)\b",
+    r"\bdenial of connection\b",
+    r"\bblack ip\b",
 )
 
 FILTERED = phrases(
