@@ -7,13 +7,14 @@ verdict was written from the provider's own explanation of the reply and RFC 346
 classifier was run on it (issue 13, round eight). Where the explanation leaves two readings open the
 row lists both; hard or soft follows the reason (`model.is_hard`), never the reply's first digit.
 
-Every row is classified in up to three returned messages, which must agree with each other and with
+Every row is classified in up to four returned messages, which must agree with each other and with
 the expectation:
-  - an RFC 3464 report from a Postfix-like sender (Status + Diagnostic-Code),
+  - an RFC 3464 report as Postfix writes it (its human-readable paragraph, Status + Diagnostic-Code),
   - a Postfix-style text bounce ("<addr>: host ... said: <reply> (in reply to ... command)"),
   - an Exim-style text bounce ("SMTP error from remote mail server after RCPT TO:<addr>:"), for a
     permanent reply whose SMTP stage the source states (Exim returns a 4xx only after its retries),
-  - Sendmail's returned message ("(reason: ...)" and the session transcript), when the stage is stated.
+  - Sendmail's returned message ("(reason: ...)" and the session transcript), when the stage is stated
+    (added after the third batch; SENDMAIL_GREETING_WEAK lists the greeting refusals left out of it).
 
 Refusals aimed at the sending host, its reputation, its set-up or its rate (`blocked`, `badreputation`,
 `requireptr`, `authfailure`, `speeding`, `toomanyconn`, ...) must never read hard: a provider's block
