@@ -218,6 +218,26 @@ def diagnostic_from_block(block: str) -> str | None:
     return text[:1000] or None
 
 
+# A paragraph that starts with an RFC 3463 enhanced status code of a failure (4.X.X or 5.X.X) and words:
+# the reason a report states once, under its own heading ("Důvod / Reason:\n---\n\n5.1.1 szn; User hasn't got
+# the service mapped", Seznam) rather than beside the address.
+_STATUS_PARAGRAPH = re.compile(r"(?m)^[ \t]*[45]\.\d{1,3}\.\d{1,3}[ \t]+\S[^\n]*(?:\n[ \t]*\S[^\n]*)*")
+
+
+# Where a copy of the message begins, when it is quoted in the text: its header lines (a numbered section
+# "5.2.1 Installation" in the quoted body is no reason of the report's).
+_QUOTED_HEADERS = re.compile(r"(?im)^(?:received|return-path|from|to|subject|date|message-id):[ \t]")
+
+
+def status_paragraph(notification: str) -> str | None:
+    """The first paragraph of the notification's own text (before any quoted header lines) that starts
+    with a failure's enhanced status code."""
+    text = unquote(notification)[:MAX_NOTIFICATION_READ]
+    quoted = _QUOTED_HEADERS.search(text)
+    match = _STATUS_PARAGRAPH.search(text[: quoted.start()] if quoted else text)
+    return clean_diagnostic(match.group(0))[:1000] if match else None
+
+
 def _remote_mta(block: str) -> str | None:
     match = _REMOTE_MTA.search(block)
     if not match:

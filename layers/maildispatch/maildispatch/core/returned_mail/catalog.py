@@ -47,6 +47,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "blocked",
         "block-more",
         (
+            (
+                r"\btoo many errors\b",
+                "Postfix smtpd_hard_error_limit '421 4.7.0 <host> Error: too many errors': the server stops talking to "
+                "a client that made too many errors (SFR: 'SFR has temporarily blocked further communication', "
+                "bentonow.com/smtp-errors/sfr)",
+            ),
             (r"\bon (?:our|a|the) (?:block|black|deny) ?list", "Outlook.com SC-001 'on our block list'"),
             (
                 r"\b(?:ip|address|host|network) (?:\S+ )?(?:is |was )?(?:listed|blacklisted|blocklisted)",
@@ -128,6 +134,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "mailboxfull",
         "full-more",
         (
+            (
+                r"\bexhausted (?:(?:the|its|his|her|their|allowed|available) )*(?:storage|disk|mailbox) (?:space|quota)",
+                "Web.de '550 Benutzer hat das Speichervolumen ueberschritten. / User has exhausted allowed storage space.'",
+            ),
+            (
+                r"\btoo many (?:messages|mails) (?:on|in) (?:the |his |her |their )?(?:server|mail ?box|account)",
+                "Web.de '550 Benutzer hat zuviele Mails auf dem Server. / User has too many messages on the server.' "
+                "(a message-count quota: the mailbox is full, not a sending rate)",
+            ),
+            (r"\bspeicher(?:volumen|platz)\w* (?:\S+ )?(?:ueber|über)schritten", "de: 'Speicherplatz überschritten'"),
             (r"\bexceeded storage allocation", "RFC 5321 552 reply text"),
             # RFC 3463 X.2.2 "mailbox full" in the words localized notifications use (de, fr, es,
             # it, pt, ru, zh): generic words of each language, not one provider's wording.
@@ -287,6 +303,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "norelaying",
         "relay-more",
         (
+            (r"\brelay(?:ing)? (?:is )?disabled\b", "Libero / Virgilio 'RELAYING NOT ALLOWED (550 Relay Disabled)'"),
+            (
+                r"\bden(?:y|ies|ied) relay(?:ing)?\b",
+                "Coremail-style '553 host denies relay.' (blog.sina.com.cn reply list)",
+            ),
             (r"\bas a relay\b", "MessageLabs 'you are trying to use me as a relay'; Sendmail"),
             (
                 r"\brelay(?:ing)? (?:is )?(?:denied|disallowed|not permitted|prohibited)",
@@ -507,6 +528,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "policyviolation",
         "policy-more",
         (
+            (r"\brestricted by (?:\S+ )?polic", "Zoho '452 <a> Mailbox delivery restricted by policy error'"),
+            (
+                r"\b(?:anti-?)?spoof(?:ed|ing)?\b",
+                "Mimecast '550 Rejected by header based Anti-Spoofing policy'; Barracuda '550 rejecting spoofed "
+                "message' (a sender impersonating a protected domain or brand)",
+            ),
             (r"\bnot accepted for policy reasons", "Yahoo 554 5.7.9 'Message not accepted for policy reasons'"),
             (
                 r"\bviolates \S+ (?:e-?mail )?polic",
@@ -543,7 +570,6 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\btoo many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
                 "RFC 5321 452 / Postfix 'Too many recipients'",
             ),
-            (r"\btoo many errors\b", "Postfix smtpd_hard_error_limit"),
             (
                 r"\bmaximum number of (?:concurrent |simultaneous )?(?:server )?connections",
                 "Exchange 421 4.3.2 'The maximum number of concurrent server connections has exceeded a limit'",
@@ -559,6 +585,14 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "speeding",
         "rate-more",
         (
+            (
+                r"\bexcessive (?:mail |message |e-?mail )?volume",
+                "Apple iCloud '421 4.7.1 Messages to <a> deferred due to excessive volume' (smtp.codes/icloud)",
+            ),
+            (
+                r"\bsubmission rate\b.{0,60}\b(?:exceeded|limit)",
+                "'421 4.4.2 Message submission rate for this client has exceeded the configured limit' (Mailprotector)",
+            ),
             (
                 r"\breceiving (?:mail|messages) (?:too quickly|at a rate)",
                 "Google 4.2.1/5.2.1 'receiving mail at a rate that prevents additional messages'",
@@ -586,6 +620,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "systemfull",
         "disk-more",
         (
+            (
+                r"\binsufficient system resources",
+                "Exchange / filtering gateways '452 4.3.1 Insufficient system resources' (RFC 3463 X.3.1 'mail system "
+                "full': the receiving server is low on disk or memory)",
+            ),
             (r"\binsufficient system storage", "RFC 5321 452 reply text"),
             (r"\binsufficient disk space", "Sendmail 452 4.4.5"),
             (
@@ -681,6 +720,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\b(?:too many|maximum) hops?\b|\bhop count exceeded",
                 "Sendmail 'Too many hops'; Domino 'exceeded maximum hop count'",
             ),
+            (
+                r"\btoo many \"?received:?\"? (?:headers?|lines|fields)",
+                "RFC 5321 6.3 (a loop is detected by counting Received: fields; RFC 3463 X.4.6); Broadcom KB 161393 "
+                "'554 Too many Received: headers'",
+            ),
         ),
     ),
     (
@@ -710,6 +754,18 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bsystem error\b", "generic"),
             (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
+            (
+                r"\bserver (?:was |is )?(?:temporarily )?unavailable\b",
+                "Rackspace '450 4.4.1 <a>: The recipient's server was temporarily unavailable to accept your message'",
+            ),
+            (
+                r"\b(?:please )?try (?:another|a different|the next) (?:server|mx)\b",
+                "RU-CENTER (nic.ru) '451 Please try another server': this MX refuses for now, another may accept",
+            ),
+            (
+                r"\bunable to process (?:the |your |this )?connection",
+                "Mimecast '421 Unable to process connection at this time' (the server is under maximum load)",
+            ),
             (r"\btemporarily rejected message", "Google 451 4.3.0 'Mail server temporarily rejected message'"),
             (r"\binsufficient permission", "Sendmail/procmail 'Insufficient permission'"),
             (r"\bqueue file write error", "Postfix cleanup(8)/smtpd(8) 451 4.3.0 'Error: queue file write error'"),

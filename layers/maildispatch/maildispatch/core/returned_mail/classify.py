@@ -183,7 +183,7 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
                     _fallback_recipient(headers, original, notification, exclude),
                     None,
                     None,
-                    _text_diagnostic(notification),
+                    _stated_once(_text_diagnostic(notification), notification),
                     find_command(notification),
                     "delayed" if delayed_wording else "failed",
                     None,
@@ -284,6 +284,8 @@ def _from_text(
             whole = _text_diagnostic(notification)
             if find_reply_code(whole):
                 diagnostic = whole
+            else:
+                diagnostic = _stated_once(diagnostic, notification)
         out.append(
             _verdict(
                 f.recipient,
@@ -381,6 +383,15 @@ def _is_thin(diagnostic: str) -> bool:
 
 def _text_diagnostic(text: str) -> str | None:
     return bounce_text.diagnostic_from_block(text)
+
+
+def _stated_once(diagnostic: str | None, notification: str) -> str | None:
+    """A one-recipient report with neither a reply nor a status beside the address may state the reason
+    once under its own heading, starting with its RFC 3463 code ("Důvod / Reason: ... 5.1.1 szn; User
+    hasn't got the service mapped", Seznam): that paragraph is the diagnostic."""
+    if find_reply_code(diagnostic) or find_status(diagnostic):
+        return diagnostic
+    return bounce_text.status_paragraph(notification) or diagnostic
 
 
 def _kind(verdicts: list[RecipientVerdict]) -> ReturnedKind:

@@ -212,11 +212,16 @@ def _decide(
             if reply_code is None
             else tuple(r for r in AT_CONNECT_EXCEPTIONS if r != "networkerror")
         )
+        client_refused = _client_refused(text)
         for reason, name, pattern in _strong(exceptions):
             m = pattern.search(text)
             if m:
+                if reason == "notaccept" and client_refused:
+                    # "554-No SMTP service 554-IP address is block listed." (GMX): the service is refused
+                    # to this client, which the reply names; not a domain that accepts no mail at all.
+                    continue
                 return reason, name, "phrase", m.group(0)
-        if reply_code in (521, 556):  # RFC 7504: this host (domain) accepts no mail
+        if reply_code in (521, 556) and not client_refused:  # RFC 7504: this host (domain) accepts no mail
             return "notaccept", f"reply-{reply_code}", "reply", str(reply_code)
         busy = _busy_not_blocked(text, status, reply_code)
         if busy:
@@ -244,6 +249,12 @@ def _decide(
     detail = codes.detail_of(status)
     for reason, name, pattern in _strong(exclude=SENDER_SIDE):
         m = pattern.search(text)
+        if m and reason == "policyviolation" and _POLICY_POINTER.fullmatch(m.group(0)):
+            # "421 cmsmtp blocked. Refer to Error Codes ... AUP#CXCNCT" (Cox, Spectrum): the AUP code points to
+            # the provider's page; what the reply says is that the sending host is blocked.
+            blocked = _compiled(wording.HOST_BLOCKED).search(text)
+            if blocked:
+                return "blocked", "host-refused-aup-code", "phrase", blocked.group(0)
         if m:
             if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
                 if _TEMPORARY.search(text):
@@ -261,7 +272,7 @@ def _decide(
             return reason, name, "phrase", m.group(0)
 
     # `status and`: detail_of gives None for an empty status, so this only narrows the type.
-    if status and detail in SPECIFIC_STATUS:
+    if status and detail in SPECIFIC_STATUS and not (detail == "4.1" and _answered(text, reply_code)):
         if SPECIFIC_STATUS[detail] == "hostunknown" and status.startswith("4"):
             # A transient "bad destination system address" (4.1.2) is a lookup that may succeed later.
             return "networkerror", f"status-{status}", "status", status
@@ -290,6 +301,11 @@ def _decide(
         if found:
             return found
     reply_reason = _reply_reason(reply_code)
+    if reply_code in (521, 556) and _client_refused(text):
+        # Whatever the stage a report states (none here): RFC 7504's "accepts no mail" said in words that
+        # refuse this client ("521 Block permanently (Sender Filtering/Authentication)", "521 access denied")
+        # is a block of the sending host, as at the greeting.
+        return "blocked", f"reply-{reply_code}-client-refused", "reply", str(reply_code)
     if reply_code in SPECIFIC_REPLY and reply_reason and (not status or detail == "0.0"):
         return reply_reason, f"reply-{reply_code}", "reply", str(reply_code)
     registered = _registered_reason(detail)
@@ -338,6 +354,29 @@ _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+
+
+# A refusal that names the connecting client as refused, blocked or denied. RFC 7504's 521/556 say a
+# host or domain accepts no mail from anyone ("521 <host> does not accept mail"); a 521 whose words
+# are "<ip> is blocked" (AT&T), "access denied" or "Block permanently (Sender Filtering)" (Trend Micro)
+# refuses this client only: a block of the sending host, never a recipient domain without mail.
+_CLIENT_REFUSED_MORE = re.compile(
+    r"\baccess denied\b|\bblock(?:ed)? (?:temporarily|permanently)\b|\bdenial of (?:connection|service|access)\b",
+    re.I,
+)
+
+
+def _answered(text: str, reply_code: int | None) -> bool:
+    """The remote server's reply is quoted with its code: some host answered. RFC 3463 X.4.1 "no answer
+    from host" then cannot be what happened ("541 5.4.1 Mail rejected by destination domain", Zoho): the
+    reply's own words decide."""
+    return bool(reply_code and str(reply_code) in text)
+
+
+def _client_refused(text: str) -> bool:
+    if _compiled(wording.HOST_BLOCKED).search(text) or _CLIENT_REFUSED_MORE.search(text):
+        return True
+    return any(p.search(text) for _r, _n, p in _strong(("blocked", "badreputation")))
 
 
 def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> tuple[str, str, str, str] | None:

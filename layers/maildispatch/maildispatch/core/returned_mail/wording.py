@@ -152,8 +152,15 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # 5.2.2 "Submission quota exceeded" (the sender's message or recipient rate limit)
             r"\b(?:daily|hourly|peak) (?:smtp |sending |message )?(?:relay )?(?:limit|quota) (?:exceeded|reached)",
             r"\b(?:submission|sending) quota exceeded",
+            # Rackspace 450 4.2.1 "<a>: Mailbox received too much email in a short period of time (G30)": the
+            # recipient mailbox's inbound rate limit (as Google's 4.2.1 "receiving mail too quickly")
+            r"\b(?:received|receiving|receives) too much (?:e-?)?mail\b",
             # Google 421 4.7.28 "... mail sent from your IP address has been temporarily rate limited"; IANA X.7.28
             r"\bhas been (?:temporarily )?rate[ -]limited\b(?! due to (?:ip |domain )?reputation)",
+            # NetEase's published reply codes (help.mail.163.com "退信代码说明"): 421 HL:IFC "the IP sent a large
+            # number of messages in a short time, over NetEase's limit"; 451 MI:SFQ "the sender's messages within
+            # 15 minutes exceed the limit"
+            narrow(r"\b(?:hl:ifc|mi:sfq)\b", "netease"),
         ),
     ),
     (
@@ -203,6 +210,17 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"residential (?:ip|address)",
             r"access denied by",
             narrow(r"blacklisted by recipient", "one-provider"),  # one provider's wording
+            # NetEase (help.mail.163.com "退信代码说明"): 421 HL:REP / HL:MEP "the IP behaves abnormally (many
+            # recipients that do not exist / many forged sender domains): temporarily barred from connecting";
+            # 450 DT:RBL "the sending IP is in one or more RBLs"; 450 WM:BLI "the IP is not in the allowed list"
+            narrow(r"\b(?:hl:rep|hl:mep|dt:rbl|wm:bli)\b", "netease"),
+            # Mimecast "SMTP Error Codes": 451 "Internal resource temporarily unavailable": the sending server is
+            # being greylisted (or its IP has a poor reputation), never the recipient (RFC 6647)
+            narrow(r"internal resource (?:is )?temporarily unavailable", "mimecast"),
+            # a German provider's FAQ (new-faq.comservice-ffo.de "SMTP-Fehlermeldungen"): "421/450 Reject due to
+            # policy violations": the sending IP is barred for a bad delivery rate (too many non-existent
+            # addresses) or changing HELO names
+            narrow(r"reject due to policy violations", "comservice"),
         ),
     ),
     # --- the recipient's mailbox and address
@@ -454,6 +472,8 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"blocked by (?:the )?(?:spam|content) filter",
             r"rejected by (?:the )?(?:spam|content) filter",
             r"phish",
+            # NetEase (help.mail.163.com): 451/554 DT:SPM "the content has spam features ... refused"
+            narrow(r"\bdt:spm\b", "netease"),
         ),
     ),
     (
@@ -515,6 +535,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"(?:exceeded|exceeds|reached) (?:the )?(?:maximum|max) (?:number of )?(?:concurrent )?connections",
             r"too many hosts",
             r"connections? from your (?:ip|host) (?:exceeded|limited)",
+            # NetEase (help.mail.163.com "退信代码说明"): 421 HL:ICC "too many concurrent connections from the IP";
+            # 450 MI:DMC "too many messages in this connection"; 450 RP:DRC "too many recipients in this connection"
+            narrow(r"\b(?:hl:icc|mi:dmc|rp:drc)\b", "netease"),
         ),
     ),
     (
@@ -707,6 +730,12 @@ FILTERED_MORE = phrases(*(p for r, _n, entries in _EXTRA if r == "filtered" for 
 # rules nor a specific status code decided (and, for the sender, before them when no recipient
 # word is present).
 SENDER_REFUSED = phrases(
+    # the sender's address on the recipient's (or the domain's) own list: "550 5.1.1 <sender> sender is blacklisted"
+    # (support.grhosting.cz: "the recipient has set a blacklist for the mailbox and the sender's address matches")
+    r"\bsender (?:address )?(?:<[^>\s]+> )?(?:is )?(?:black|block|deny) ?listed",
+    # Mimecast "550 Envelope blocked - User Entry": the envelope sender is on a Blocked Senders entry (a
+    # recipient-side or administrator's block of this sender)
+    narrow(r"\benvelope blocked\b", "mimecast"),
     r"\bsender (?:address |domain )?(?:\S+ )?(?:is )?(?:rejected|refused|denied|not (?:allowed|permitted|accepted)|blocked|unknown|invalid|verify failed|verification failed)",
     r"(?:envelope )?(?:sender|from) (?:address )?(?:rejected|refused|denied|not (?:allowed|accepted|permitted))",
     r"unroutable sender",
@@ -763,6 +792,12 @@ HOST_BLOCKED = phrases(
     r"use your (?:isp|provider)'?s? (?:smtp|mail) (?:server|relay)",
     narrow(r"messages from \S+ weren't sent", "lhost-outlook", "rhost-outlook"),  # Outlook.com / Hotmail
     r"part of their network is on our block list",
+    # Trend Micro Deep Discovery Email Inspector's sender-filtering replies "421 Block temporarily (Sender
+    # Filtering/Authentication)", "521 Block permanently (...)", "450 Temporary denial of connection (450) for
+    # Zombie matches (ERS)"; Coremail-style "550 black ip."
+    r"\bblock(?:ed)? (?:temporarily|permanently)\b",
+    r"\bdenial of connection\b",
+    r"\bblack ip\b",
 )
 
 FILTERED = phrases(
