@@ -190,7 +190,10 @@ def test_the_table_marks_every_missed_target() -> None:
     assert "| Jinja2 + EmailMessage + aiosmtplib 125 msg/s | 4.00 | >= 3: met |" in table
     assert "Memory, worst case that can arrive: 10 records × 10 MiB" in table and "| 0.82 |" in table
     assert "With DATA instead of BDAT" in table
-    assert "As the template ships it (10 requests over 2 connections): batch 10: 77.0 msg/s with BDAT, 66.0 with DATA" in table
+    assert (
+        "As the template ships it (10 requests over 2 connections): batch 10: 77.0 msg/s with BDAT, 66.0 with DATA"
+        in table
+    )
 
 
 def test_the_json_holds_every_required_key(tmp_path: Path) -> None:
