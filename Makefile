@@ -75,7 +75,7 @@ bench: $(BENCH_STAMP) $(SAM_STAMP)
 # The fault test at full size: 2,000 requests against a fault-injecting relay, every record twice,
 # invocations killed mid-batch. Writes .local/chaos-summary.json; exits non-zero on loss or duplicates.
 chaos: $(STAMP)
-	$(BIN)/python -m tests.stack.chaos $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(SEED),--seed $(SEED))
+	$(BIN)/python -m tests.stack.chaos $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(SEED),--seed $(SEED)) $(if $(PIPELINING),--pipelining)
 
 # A campaign through every fault: 5,000 recipients (duplicated rows, invalid rows, suppressed and dead
 # addresses), the fan-out killed twice, dispatch invocations killed, quota replies, one pause/resume.

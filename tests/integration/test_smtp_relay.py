@@ -61,37 +61,16 @@ def free_port() -> int:
 # offer. Every test that takes the `relay` fixture runs against both: outcomes must not depend
 # on whether the envelope went out command by command or as one group.
 
-PIPELINING_RELAY = """\
-import sys
-import tests.stack.relay as relay
-
-plain_ehlo = relay.ScriptedHandler.handle_EHLO
-
-
-async def handle_EHLO(self, server, session, envelope, hostname, responses):
-    responses = await plain_ehlo(self, server, session, envelope, hostname, responses)
-    return [responses[0], "250-PIPELINING", *responses[1:]]
-
-
-relay.ScriptedHandler.handle_EHLO = handle_EHLO
-relay.main(sys.argv[1:])
-"""
-
 
 @pytest.fixture(params=["one command at a time", "pipelining"])
 def relay(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RelayProcess]:
     """The `relay` of tests/stack/relay_fixtures.py, also as a relay that offers PIPELINING."""
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "pipelining":
-            popen = subprocess.Popen
-
-            def start_advertising_pipelining(command: list[str], **options: object) -> subprocess.Popen[bytes]:
-                assert command[1:3] == ["-m", "tests.stack.relay"], command
-                return popen([command[0], "-c", PIPELINING_RELAY, *command[3:]], **options)  # type: ignore[call-overload]
-
-            patch.setattr(subprocess, "Popen", start_advertising_pipelining)
-        process = RelayProcess().start(tmp_path / "relay", security="starttls", auth=(RELAY_USER, RELAY_PASSWORD))
-    with process:
+    with RelayProcess().start(
+        tmp_path / "relay",
+        security="starttls",
+        auth=(RELAY_USER, RELAY_PASSWORD),
+        pipelining=request.param == "pipelining",
+    ) as process:
         yield process
 
 

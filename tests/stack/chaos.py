@@ -146,6 +146,7 @@ class ChaosConfig:
     queue_visibility_s: int = 6  # the template's 360 s, compressed: a cut-off batch comes back after this
     function_timeout_s: float = 30.0
     max_run_s: float = 3600.0
+    pipelining: bool = False  # the relay offers PIPELINING: deliveries waiting for a connection ride
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,13 @@ def run_chaos(config: ChaosConfig, workdir: Path, *, moto: MotoServer | None = N
     workdir.mkdir(parents=True)
     started = time.monotonic()
     with (
-        LocalStack(workdir / "stack", relay_script={}, function_env=dict(config.function_env), moto=moto) as stack,
+        LocalStack(
+            workdir / "stack",
+            relay_script={},
+            function_env=dict(config.function_env),
+            moto=moto,
+            relay_pipelining=config.pipelining,
+        ) as stack,
         ForkServer(workdir / "forked-functions.log") as forks,
     ):
         bucket, large_key = stack.stack.name("ContentBucket"), "attachments/chaos/large.bin"
@@ -573,9 +580,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--cut-offs", type=float, default=ChaosConfig.cut_off_fraction, help="fraction of dispatch invocations cut off"
     )
+    parser.add_argument("--pipelining", action="store_true", help="the relay offers PIPELINING (RFC 2920)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     config = ChaosConfig(
-        requests=args.requests, seed=args.seed, wave_requests=args.wave, cut_off_fraction=args.cut_offs
+        requests=args.requests,
+        seed=args.seed,
+        wave_requests=args.wave,
+        cut_off_fraction=args.cut_offs,
+        pipelining=args.pipelining,
     )
     workdir = LOCAL / "chaos"
     print(

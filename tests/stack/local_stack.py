@@ -94,6 +94,7 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)  # overrides for both functions
     moto: MotoServer | None = None  # pass a running one to share it (tests); else one is started
     relay_smtputf8: bool = True  # False: the relay does not offer SMTPUTF8
+    relay_pipelining: bool = False  # True: the relay offers PIPELINING (waiting deliveries then ride)
     dkim: bool = False  # sign mail from example.com (keys in moto, published by a DNS test server)
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters over TEMPLATE_PARAMETERS
     mx_world: MxWorld | None = None  # given: mx mode from the start in this world, and no relay running
@@ -122,6 +123,7 @@ class LocalStack:
                 security="starttls",
                 auth=(RELAY_USER, RELAY_PASSWORD),
                 smtputf8=self.relay_smtputf8,
+                pipelining=self.relay_pipelining,
             )
             overrides["RelayConfigParameter"] = json.dumps(
                 {"host": "127.0.0.1", "port": self.relay.port, "security": "starttls"}

@@ -337,10 +337,11 @@ class Maildir:
 class ScriptedHandler:
     """aiosmtpd hooks that answer from the script, store accepted mail and log every outcome."""
 
-    def __init__(self, script: Script, log: EventLog, maildir: Maildir) -> None:
+    def __init__(self, script: Script, log: EventLog, maildir: Maildir, *, pipelining: bool = False) -> None:
         self.script = script
         self.log = log
         self.maildir = maildir
+        self.pipelining = pipelining
 
     async def handle_EHLO(
         self,
@@ -352,6 +353,8 @@ class ScriptedHandler:
     ) -> list[str]:
         session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
         server.log_event("ehlo", hostname=hostname, tls=server.is_tls)
+        if self.pipelining:
+            return [responses[0], "250-PIPELINING", *responses[1:]]
         return responses
 
     async def handle_MAIL(
@@ -600,6 +603,7 @@ class RelayOptions:
     port: int = 0
     greeting: str | None = None  # answer every connection with this reply, then close
     tls_optional: bool = False  # offer STARTTLS without requiring it
+    pipelining: bool = False  # offer RFC 2920 PIPELINING (aiosmtpd reads commands in order anyway)
 
 
 def parse_args(argv: list[str] | None = None) -> RelayOptions:
@@ -623,6 +627,7 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
     parser.add_argument("--port", type=int, default=0, help="the port (0: a free one)")
     parser.add_argument("--greeting", help='answer each connection with this reply and close it ("421 ...")')
     parser.add_argument("--tls-optional", action="store_true", help="offer STARTTLS without requiring it")
+    parser.add_argument("--pipelining", action="store_true", help="offer PIPELINING (RFC 2920)")
     args = parser.parse_args(argv)
     if args.security != "none" and not (args.cert and args.key):
         parser.error(f"--security {args.security} needs --cert and --key")
@@ -654,6 +659,7 @@ def parse_args(argv: list[str] | None = None) -> RelayOptions:
         port=args.port,
         greeting=args.greeting,
         tls_optional=args.tls_optional,
+        pipelining=args.pipelining,
     )
 
 
@@ -666,7 +672,12 @@ async def serve(options: RelayOptions) -> None:
         assert options.cert and options.key
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(options.cert, options.key)
-    handler = ScriptedHandler(Script(options.script, options.faults), EventLog(options.log), Maildir(options.maildir))
+    handler = ScriptedHandler(
+        Script(options.script, options.faults),
+        EventLog(options.log),
+        Maildir(options.maildir),
+        pipelining=options.pipelining,
+    )
 
     def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
         ok = (

@@ -65,6 +65,7 @@ class RelayProcess:
         greeting: str | None = None,
         tls_optional: bool = False,
         cert_names: Sequence[str] = (),
+        pipelining: bool = False,
     ) -> RelayProcess:
         """Start the relay; `host`, `port`, `greeting`, `tls_optional` and `cert_names` make it an MX host."""
         self.directory = tmp_dir
@@ -107,6 +108,8 @@ class RelayProcess:
             command += ["--greeting", greeting]
         if tls_optional:
             command.append("--tls-optional")
+        if pipelining:
+            command.append("--pipelining")
         with self._path("stderr").open("wb") as stderr:
             self._process = subprocess.Popen(
                 command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr
