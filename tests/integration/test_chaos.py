@@ -66,6 +66,7 @@ SMALL_RUN = ChaosConfig(
     faults=small_run_faults(),
     function_env={**CHAOS_FUNCTION_ENV, "RETRY_SCHEDULE": "1s,2s"},
     queue_visibility_s=4,
+    pipelining=True,  # as most relays offer it: records waiting for a connection ride behind a final dot
     max_run_s=150,
 )
 
