@@ -161,6 +161,10 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # number of messages in a short time, over NetEase's limit"; 451 MI:SFQ "the sender's messages within
             # 15 minutes exceed the limit"
             narrow(r"\b(?:hl:ifc|mi:sfq)\b", "netease"),
+            # cPanel's Exim (billing.chillidoghosting.com KB 187): "Domain <d> has exceeded the max defers and
+            # failures per hour (10/10 (100%)) allowed. Message discarded." - the sending domain's own hourly
+            # limit on deferred and failed mail, held back by its host: a sending limit, nothing of the recipient
+            narrow(r"\bexceeded the max defers and failures per hour", "cpanel"),
         ),
     ),
     (
@@ -798,6 +802,9 @@ HOST_BLOCKED = phrases(
     r"\bblock(?:ed)? (?:temporarily|permanently)\b",
     r"\bdenial of connection\b",
     r"\bblack ip\b",
+    # Cisco AsyncOS bounce log example: "451 ... Automated block triggered by suspicious activity from your IP
+    # address (10.1.1.1)": a block of the sending host's address, however the block is named
+    r"\bblock\b[^.]{0,60}\bfrom your ip\b",
 )
 
 FILTERED = phrases(
