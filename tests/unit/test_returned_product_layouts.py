@@ -1542,7 +1542,7 @@ FAILED_ON_MAIN: set[str] = {
     "isp-delivery-failed-attempts-aol-dynt1",
 }
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {"isp-delivery-failed-attempts-aol-dynt1"}
+STILL_FAILING: set[str] = set()
 
 
 def _params():

@@ -225,6 +225,10 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # policy violations": the sending IP is barred for a bad delivery rate (too many non-existent
             # addresses) or changing HELO names
             narrow(r"reject due to policy violations", "comservice"),
+            # AOL's postmaster error pages (http://postmaster.info.aol.com/errors/421dynt1.html, quoted by
+            # http://www.webpan.com/Customers/bounces.htm): "421-: (DYN:T1) ... 421 SERVICE NOT AVAILABLE" is AOL's
+            # block of a dynamic or residential sending IP, whatever the RFC 5321 text beside it says
+            narrow(r"\(dyn:t\d\)|\b421dynt\d\b", "rhost-aol"),
         ),
     ),
     # --- the recipient's mailbox and address
