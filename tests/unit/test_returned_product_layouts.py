@@ -8,7 +8,8 @@ Never from a bounce collection. The expected verdict was written from the meanin
 RFC 3463 / RFC 5321 before the classifier was run on it (issue 13, round nine). The cases that failed
 on main are listed in FAILED_ON_MAIN: 10 of the first 45 as first written (on 53d9059; 9 after one
 expectation was corrected to an earlier round's label for the same code), 2 of the next 16 (1 after one
-expectation was corrected to the registered meaning of its code), each correction explained at the case;
+expectation was corrected to the registered meaning of its code), 3 of the last 10 (public examples of whole
+reports, pastebin.com), each correction explained at the case;
 those no fix has reached yet are marked xfail (strict).
 """
 
@@ -531,6 +532,14 @@ This is a permanent error; I've given up. Sorry it didn't work out.
 
 
 def ironport(addr: str, action: str, status: str, diagnostic: str) -> bytes:
+    # the failure notice's text part as an AsyncOS appliance writes it (https://pastebin.com/qq0DkJ3y: "The
+    # following message to <a> was undeliverable. / The reason for the problem: / 5.x.0 - Message bounced by
+    # administrator"); the delay notice's words are not shown anywhere public, so a plain sentence stands in
+    notice = (
+        f"Delivery to the following recipient has been delayed.\n\n    {addr}\n"
+        if action == "delayed"
+        else f"The following message to <{addr}> was undeliverable.\nThe reason for the problem:\n{diagnostic}\n"
+    )
     return f"""\
 From: Mail Delivery System <MAILER-DAEMON@esa1.example.org>
 To: {SENDER}
@@ -541,9 +550,7 @@ Content-Type: multipart/report; report-type=delivery-status; boundary="esa-dsn"
 --esa-dsn
 Content-Type: text/plain
 
-{"This is a delivery status notification. Delivery to the following recipient has been delayed." if action == "delayed" else "This is a delivery status notification. Delivery to the following recipient failed permanently."}
-
-    {addr}
+{notice}
 
 --esa-dsn
 Content-Type: message/delivery-status
@@ -724,6 +731,181 @@ Body of message generated response:
 {response}
 
 {_original(addr)}""".encode()
+
+
+# --- public examples of whole reports (pastebin.com), each product's layout as it arrived ------------------
+# HCL/Lotus Domino's Delivery Failure Report, its two-column table flattened to text by the forwarding client,
+# relaying a Cisco AsyncOS reason (https://pastebin.com/ESqDdi4N): "Delivery Failure Report / Your <subject>
+# message: ... / was not <address> / delivered / to: / because: 5.1.2 - Bad destination host 'DNS Hard Error
+# looking up <domain> (A): domain has no A record' (delivery attempts: 0) / What should you do?"
+
+
+def domino_table(addr: str, because: str) -> bytes:
+    return f"""\
+From: Postmaster@hub.example.org
+To: {SENDER}
+Subject: DELIVERY FAILURE: 5.1.2 - Bad destination host
+Content-Type: text/plain; charset="US-ASCII"
+
+Delivery Failure Report
+
+Your                  Your order
+message:
+
+was not               {addr}
+delivered
+to:
+
+because:              {because}
+
+What should you do?
+You can resend the undeliverable document to the recipients listed above
+by choosing the Resend button or the Resend command on the Actions menu.
+Once you have resent the document you may delete this Delivery Failure
+Report.
+If resending the document is not successful you will receive a new
+failure report.
+Unless you receive other Delivery Failure Reports, the document was
+successfully delivered to all other recipients.
+
+Routing path:         HUB-01/ORG, MAIL-01/ORG
+
+To: {addr}
+Subject: Your order
+""".encode()
+
+
+# Halon's gateway at one.com (https://pastebin.com/hBABeMZD and https://pastebin.com/S0ay8vQY): From
+# "Postmaster", Subject "Undeliverable: ...", "This is the mail system at host ...", then "<a> failed: <domain>:"
+# (or "<domain>->MX:") and the reply on the next line.
+
+
+def halon(addr: str, where: str, reply: str) -> bytes:
+    return f"""\
+From: Postmaster <support@one.example>
+To: {SENDER}
+Subject: Undeliverable: Your order
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="halon-1c52f63d"
+
+This is a multipart message in MIME format.
+
+--halon-1c52f63d
+Content-Description: Delivery Status Notification
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+This is the mail system at host mailout2-4.pub.mailoutpod1-cph3.one.example.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+<{addr}> failed: {where}:
+{reply}
+
+--halon-1c52f63d
+Content-Type: message/rfc822
+
+{_original(addr)}
+--halon-1c52f63d--
+""".encode()
+
+
+# Gmail's older text-only report (https://pastebin.com/hkN3juHZ): "Delivery to the following recipient failed
+# permanently:", the address, "Technical details of permanent failure:", "Google tried to deliver your message,
+# but it was rejected by the recipient domain. ... The error that the other server returned was: <reply>",
+# X-Failed-Recipients.
+
+
+def gmail_old(addr: str, reply: str) -> bytes:
+    return f"""\
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: {SENDER}
+X-Failed-Recipients: {addr}
+Subject: Delivery Status Notification (Failure)
+Content-Type: text/plain; charset=ISO-8859-1
+
+Delivery to the following recipient failed permanently:
+
+     {addr}
+
+Technical details of permanent failure:
+Google tried to deliver your message, but it was rejected by the recipient domain. We recommend contacting the
+other email provider for further information about the cause of this error. The error that the other server
+returned was: {reply}
+
+   ----- Original message -----
+
+{_original(addr)}""".encode()
+
+
+# 1&1 / IONOS's relay (https://pastebin.com/8MufPjWC, https://pastebin.com/b1KzxmL8): "This message was created
+# automatically by mail delivery software. ... The following address(es) failed:", "<a>", "Reason:", the reason,
+# "--- The header of the original message is following. ---".
+
+
+def ionos(addr: str, reason: str) -> bytes:
+    return f"""\
+From: Mail Delivery System <mailer-daemon@kundenserver.example>
+To: {SENDER}
+Subject: Mail delivery failed: returning message to sender
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of
+its recipients. This is a permanent error. The following address(es)
+failed:
+
+<{addr}>
+Reason:
+{reason}
+
+--- The header of the original message is following. ---
+
+{_original(addr)}""".encode()
+
+
+# the University of Michigan's simta (https://pastebin.com/Q30LNfM0): Subject "undeliverable mail", the body
+# "address not found: <a>" then "Bounced message headers:".
+
+
+def simta(addr: str) -> bytes:
+    return f"""\
+From: <mailer-daemon@bonecollector.mr.example.edu>
+To: {SENDER}
+Subject: undeliverable mail
+
+address not found: {addr}
+
+Bounced message headers:
+{_original(addr)}""".encode()
+
+
+# cPanel's Exim as public examples show it: several recipients with their own reason and X-Failed-Recipients
+# listing them (https://pastebin.com/aPiqweXT, "retry time not reached for any host after a long failure
+# period"); an alias's target with "(ultimately generated from <a>)" and cPanel's "No Such User Here"
+# (https://pastebin.com/X1PXgQDZ); Exim quoting Mimecast's "550 csi.mimecast.org Poor Reputation Sender."
+# (https://pastebin.com/A5BgtgEm).
+
+
+def exim_plain(failed: list[str], body: str) -> bytes:
+    return f"""\
+From: Mail Delivery System <Mailer-Daemon@cp-39.webhost.example>
+To: {SENDER}
+Subject: Mail delivery failed: returning message to sender
+Auto-Submitted: auto-replied
+X-Failed-Recipients: {", ".join(failed)}
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+{body}
+
+------ This is a copy of the message, including all the headers. ------
+
+{_original(failed[0])}""".encode()
 
 
 CASES: list[tuple[str, bytes, list[Expect]]] = [
@@ -1523,12 +1705,91 @@ CASES: list[tuple[str, bytes, list[Expect]]] = [
         ),
         [Expect("old@yahoo.com", "suspend", False)],
     ),
+    # --- round nine, third batch: public examples of whole reports (written before the classifier ran) ------
+    (
+        "domino-table-bad-destination-host",
+        domino_table(
+            "board@ozone.example.mn",
+            "5.1.2 - Bad destination host 'DNS Hard Error looking up ozone.example.mn (A): domain has no A\n"
+            "                      record' (delivery attempts: 0)",
+        ),
+        [Expect("board@ozone.example.mn", "hostunknown", True)],
+    ),
+    (
+        "halon-mailbox-unavailable",
+        halon("snow@gmx.example.at", "gmx.example.at", "550 Requested action not taken: mailbox unavailable"),
+        [Expect("snow@gmx.example.at", "userunknown", True)],
+    ),
+    (
+        "halon-recipient-rejected",
+        halon(
+            "j.s@projekt.example.se",
+            "projekt.example.se->MX",
+            "550 5.1.1 yG4QZNGttZRyvyG4QZgw6k Recipient Rejected [503]",
+        ),
+        [Expect("j.s@projekt.example.se", "userunknown", True, True)],
+    ),
+    # "550 #5.1.0 Address rejected <a> (state 14)": X.1.0 "other address status" with loose words (state 14 is
+    # the remote's RCPT stage): hard, but not suppressible at once
+    (
+        "gmail-old-address-rejected",
+        gmail_old("m.rowe@dcs.example.ac.uk", "550 550 #5.1.0 Address rejected m.rowe@dcs.example.ac.uk (state 14)."),
+        [Expect("m.rowe@dcs.example.ac.uk", "userunknown", True, False)],
+    ),
+    (
+        "ionos-retry-timeout",
+        ionos("galindo5@sbc.example.net", "delivery retry timeout exceeded"),
+        [Expect("galindo5@sbc.example.net", "expired", False)],
+    ),
+    (
+        "simta-address-not-found",
+        simta("adams@umich.example.edu"),
+        [Expect("adams@umich.example.edu", "userunknown", True)],
+    ),
+    (
+        "cpanel-two-retry-time-not-reached",
+        exim_plain(
+            ["arturo@gz.example.hn", "test@gz.example.hn"],
+            "  arturo@gz.example.hn\n    retry time not reached for any host after a long failure period\n"
+            "  test@gz.example.hn\n    retry time not reached for any host after a long failure period",
+        ),
+        [Expect("arturo@gz.example.hn", "expired", False), Expect("test@gz.example.hn", "expired", False)],
+    ),
+    (
+        "cpanel-alias-no-such-user-here",
+        exim_plain(
+            ["lformella@construction.example.com"],
+            "  lformella@construction.example.com\n    (ultimately generated from linda@linda.example.com)\n"
+            "    No Such User Here",
+        ),
+        [Expect("lformella@construction.example.com", "userunknown", True)],
+    ),
+    (
+        "exim-mimecast-poor-reputation",
+        exim_plain(
+            ["carin@clinic.example.co.za"],
+            "  carin@clinic.example.co.za\n    host za-smtp-inbound-2.mimecast.example [192.0.2.201]\n"
+            "    SMTP error from remote mail server after RCPT TO:<carin@clinic.example.co.za>:\n"
+            "    550 csi.mimecast.org Poor Reputation Sender. -\n"
+            "    http://kb.mimecast.com/Mimecast_Knowledge_Base/Administration_Console/Monitoring/Mimecast_SMTP_Error_Codes#550",
+        ),
+        [Expect("carin@clinic.example.co.za", "badreputation", False)],
+    ),
+    # AsyncOS's own text layout with its administrator's bounce action: a policy of the sending side
+    (
+        "ironport-bounced-by-administrator",
+        ironport("nagano@sado.example.jp", "failed", "5.0.0", "5.x.0 - Message bounced by administrator"),
+        [Expect("nagano@sado.example.jp", "policyviolation", False)],
+    ),
 ]
 
 
 # Failed on main (53d9059), 10 of the first 45 cases as first written, each expectation written before the
 # classifier ran; 9 once exo-group-sender-not-authenticated was corrected to round three's label. Second batch:
 # 2 of the next 16 as first written, 1 once exo-recipient-size-limit was corrected to X.2.3's registered label.
+# Third batch (public examples of whole reports): 3 of the next 10. The AsyncOS builder's text part was then
+# rewritten to the layout a public example shows (it had been a plain sentence), after which
+# ironport-no-such-active-account reads right on main too: it failed there as first written.
 FAILED_ON_MAIN: set[str] = {
     "exchange2010-remote-550-opaque",
     "exchange2010-greeting-554",
@@ -1540,9 +1801,16 @@ FAILED_ON_MAIN: set[str] = {
     "ironport-no-such-active-account",
     "ironport-delayed-automated-block",
     "isp-delivery-failed-attempts-aol-dynt1",
+    "domino-table-bad-destination-host",
+    "halon-mailbox-unavailable",
+    "ironport-bounced-by-administrator",
 }
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = set()
+STILL_FAILING: set[str] = {
+    "domino-table-bad-destination-host",
+    "halon-mailbox-unavailable",
+    "ironport-bounced-by-administrator",
+}
 
 
 def _params():
