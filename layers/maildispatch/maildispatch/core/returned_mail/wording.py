@@ -515,6 +515,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"(?<!smtp )protocol violation",
             r"prohibited (?:content|by policy)",
             r"message (?:rejected|refused) by (?:local |recipient )?policy",
+            # Cisco AsyncOS "5.x.0 - Message bounced by administrator" (its bounce action, a message filter or
+            # an administrator's decision: https://pastebin.com/qq0DkJ3y)
+            narrow(r"\bmessage bounced by administrator\b", "asyncos"),
             r"acceptable use polic",
             r"\baup\b",
             r"content policy",
