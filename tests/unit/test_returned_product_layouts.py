@@ -1944,10 +1944,7 @@ FAILED_ON_MAIN: set[str] = {
     "ionos-multiple-attempts-failed",
 }
 # Still failing on this branch (xfail, strict): the subset of FAILED_ON_MAIN no fix has reached yet.
-STILL_FAILING: set[str] = {
-    "exo-classic-sent-items-agent",
-    "ionos-multiple-attempts-failed",
-}
+STILL_FAILING: set[str] = set()
 
 
 def _params():

@@ -707,6 +707,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "James 'Bouncing after N retries'; a report that stopped after a stated number of attempts",
             ),
             (
+                r"\b(?:multiple|all|repeated) delivery attempts (?:have )?failed\b",
+                "IONOS 'Reason: multiple delivery attempts failed' (https://pastebin.com/PXk0HAPS): the retries of "
+                "the queue ran out, RFC 3463 X.4.7",
+            ),
+            (
                 r"\bfailed (?:all|\w+|\d+) attempts to connect\b",
                 "SmarterMail 'Failed all attempts to connect to the recipients mail server', 'Failed four Attempts to "
                 "connect to recipients mail server' (kb.indsoft.net KB a70): the connection retries ran out",
@@ -766,6 +771,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "system-more",
         (
             (r"\blocal error in processing", "RFC 5321 451 reply text"),
+            (
+                narrow(r"\bsent items copy failed due to a permanent error", "lhost-office365", "rhost-outlook"),
+                "Exchange Online '550 5.7.103 UserMailboxSentItemsAgent; Sent items copy failed due to a permanent "
+                "error [Stage: OnPromotedEvent][Agent: User Mailbox Sent Items Agent]' (https://pastebin.com/jXWmz90k; "
+                "its NDR: 'likely a temporary service error'): the service's own agent failed, not the address",
+            ),
             (r"\btransaction failed\b", "RFC 5321 554 reply text"),
             (
                 r"\b(?:local )?configuration error",
