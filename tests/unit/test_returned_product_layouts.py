@@ -1982,3 +1982,38 @@ def test_a_product_delay_warning_is_a_delay_not_a_failure():
         classify_returned_message(ironport("u@sample.example", "delayed", "4.4.1", "4.4.1 - No answer from host")).kind
         is ReturnedKind.DELAY
     )
+
+
+# --- the structural rules round nine added, each also where it must not fire -----------------------------------
+
+
+def test_a_reply_that_is_only_a_host_name_answers_the_connection():
+    from maildispatch.core.returned_mail.smtp_text import find_command
+
+    assert find_command("#< #5.5.0 SMTP; 554-ironport4.example.net> #SMTP#") == "CONN"
+    assert find_command("smtp; 554-mx.example.net") == "CONN"
+    # a reply that names a host and then says something answers whatever it answered
+    assert find_command("550 csi.mimecast.org Poor Reputation Sender.") is None
+    assert find_command("550-5.1.1 mx.example.net user unknown") is None
+
+
+def test_a_report_naming_only_a_domain_answers_for_its_recipients_there_and_no_one_else():
+    one_in_domain = mailenable(
+        "example.com.au",
+        "554 Your access to this mail system has been rejected due to the sending MTA's poor reputation.",
+        "reader@example.com.au",
+        "other@elsewhere.example",
+    )
+    assert [v.recipient for v in classify_returned_message(one_in_domain).recipients] == ["reader@example.com.au"]
+
+
+def test_exchange_relay_code_around_a_reply_with_its_own_code_stays_suppressible():
+    raw = fope(
+        "Joe Smith",
+        "joe@contoso.example",
+        "The e-mail address you entered couldn't be found.",
+        "mail.contoso.example",
+        "<mail.contoso.example #5.1.1 smtp;550 5.1.1 <joe@contoso.example>... User unknown>",
+    )
+    (verdict,) = classify_returned_message(raw).recipients
+    assert (verdict.reason, verdict.hard, verdict.suppressible) == ("userunknown", True, True)
