@@ -8,9 +8,9 @@ Never from a bounce collection. The expected verdict was written from the meanin
 RFC 3463 / RFC 5321 before the classifier was run on it (issue 13, round nine). The cases that failed
 on main are listed in FAILED_ON_MAIN: 10 of the first 45 as first written (on 53d9059; 9 after one
 expectation was corrected to an earlier round's label for the same code), 2 of the next 16 (1 after one
-expectation was corrected to the registered meaning of its code), 3 of the last 10 (public examples of whole
+expectation was corrected to the registered meaning of its code), 3 of the next 10 (public examples of whole
 reports, pastebin.com; 2 after one expectation was corrected to the project's reading of a stage-less reply),
-2 of a last 6 (more public examples), each correction explained at the case;
+2 of the last 6 (more public examples), each correction explained at the case;
 those no fix has reached yet are marked xfail (strict).
 """
 
