@@ -54,6 +54,10 @@ _RECIPIENT_LINES = (
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
     # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
     re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),
+    # "was not        a@b": a two-column table flattened to text, a short label without a colon, a wide gap
+    # and the address (Domino's Delivery Failure Report as a forwarding client renders it: "was not / delivered
+    # / to:" beside the address, "because:" beside the reason, https://pastebin.com/ESqDdi4N)
+    re.compile(rf"^\s*[^\W\d_]+(?: [^\W\d_]+){{0,3}}\s{{3,}}<?({ADDRESS})>?\s*$", re.I),
 )
 # "<a few words>: <address>" alone on a line: the label names the recipient's part ("Could not be
 # delivered to:", "Unknown user:", "Addressed To:", "Recipient address:", "Failed recipient(s):"),

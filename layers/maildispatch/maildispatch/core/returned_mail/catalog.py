@@ -17,6 +17,8 @@ identifier of one provider (those are registered with `wording.narrow`).
 
 from __future__ import annotations
 
+from .wording import narrow
+
 # (reason, rule name, tuple of (phrase, source)) - the source is the comment of the phrase.
 EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     (
@@ -174,6 +176,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
             (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
             (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
+            (
+                narrow(r"\bdomain size limit has been exceeded", "smartermail"),
+                "SmarterMail 'Reason: The domain size limit has been exceeded' (kb.indsoft.net KB a70): the "
+                "recipient domain's storage allocation, full as a mailbox is",
+            ),
             (
                 r"\bmail ?box (?:size limit|is over|storage exceeded|has exceeded|would exceed)",
                 "Yandex 452 4.2.2 'Mailbox size limit exceeded'; Courier",
@@ -343,6 +350,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bcouldn't find any host (?:named|by that name)", "qmail-remote (#5.1.2)"),
             (r"\bweren't able to find the recipient domain", "Google 553 5.1.2"),
             (r"\bdns domain .{0,40}does not exist", "Exchange Online 5.4.310"),
+            (
+                narrow(r"\bno mx records were found for the\b", "smartermail"),
+                "SmarterMail 'Failed to connect to the recipients mail server. No MX records were found for the "
+                "'<domain>' domain.' (kb.indsoft.net KB a70)",
+            ),
             (r"\bdomain (?:name )?(?:in the email address )?is (?:incorrect|invalid|not valid)", "Exchange Online NDR"),
             (r"\bno route found to domain", "Lotus Domino/Notes router"),
             (
@@ -404,6 +416,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "no-user-more",
         (
             (r"\bno mailbox here by that name", "qmail-local/qmail-smtpd (#5.1.1)"),
+            (
+                r"\bno such (?:active )?account\b",
+                'Cisco AsyncOS bounce log example "550 There is no such active account." (RFC 3463 X.1.1)',
+            ),
             (
                 r"\b(?:users|recipients|mailboxes|addresses|accounts) (?:do not|don't) exist\b",
                 "the plural of 'address does not exist', said once of several recipients",
@@ -690,6 +706,16 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\b(?:bouncing|giving up|gave up) after \d+ (?:retries|attempts|delivery attempts)\b",
                 "James 'Bouncing after N retries'; a report that stopped after a stated number of attempts",
             ),
+            (
+                r"\b(?:multiple|all|repeated) delivery attempts (?:have )?failed\b",
+                "IONOS 'Reason: multiple delivery attempts failed' (https://pastebin.com/PXk0HAPS): the retries of "
+                "the queue ran out, RFC 3463 X.4.7",
+            ),
+            (
+                r"\bfailed (?:all|\w+|\d+) attempts to connect\b",
+                "SmarterMail 'Failed all attempts to connect to the recipients mail server', 'Failed four Attempts to "
+                "connect to recipients mail server' (kb.indsoft.net KB a70): the connection retries ran out",
+            ),
         ),
     ),
     (
@@ -745,6 +771,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "system-more",
         (
             (r"\blocal error in processing", "RFC 5321 451 reply text"),
+            (
+                narrow(r"\bsent items copy failed due to a permanent error", "lhost-office365", "rhost-outlook"),
+                "Exchange Online '550 5.7.103 UserMailboxSentItemsAgent; Sent items copy failed due to a permanent "
+                "error [Stage: OnPromotedEvent][Agent: User Mailbox Sent Items Agent]' (https://pastebin.com/jXWmz90k; "
+                "its NDR: 'likely a temporary service error'): the service's own agent failed, not the address",
+            ),
             (r"\btransaction failed\b", "RFC 5321 554 reply text"),
             (
                 r"\b(?:local )?configuration error",

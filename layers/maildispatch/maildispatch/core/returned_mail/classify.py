@@ -18,7 +18,7 @@ from maildispatch.core.enhanced_status import ENHANCED_STATUS, is_enhanced_statu
 from maildispatch.core.returned_mail.model import ReturnedKind
 
 from . import arf, auto_reply, bounce_text, delivery_status, mimewalk, ses_notification
-from .model import RecipientVerdict, ReturnedMessage, is_hard
+from .model import CONFIDENCE_STRONG, CONFIDENCE_WEAK, RecipientVerdict, ReturnedMessage, is_hard
 from .reason import assess
 from .smtp_text import (
     complete_multiline,
@@ -47,6 +47,11 @@ _DELAY_WORDING = re.compile(
 )
 _ORIGINAL_X = re.compile(r"^x-", re.I)
 _EMPTY_ADDRESS_SLOT = re.compile(rf"^\s*[245]\d\d(?: {ENHANCED_STATUS})? : ")
+# Exchange 2003-2010 write a remote refusal as "<host> #<host> #X.Y.Z smtp;<reply>> #SMTP#": X.Y.Z is the
+# relay's own reading of the reply. When the reply quoted after "smtp;" carries no enhanced code of its own
+# ("#5.1.1 smtp; 550 MIKEG FOUND lv2"), the X.Y.Z (and the user text Exchange writes from it) is that
+# reading of a bare reply code, not the remote server's word (pastebin.com/bGW4Kdrz).
+_RELAY_READING = re.compile(rf"#({ENHANCED_STATUS})\s+smtp;\s*[245]\d\d(?![ -]+#?{ENHANCED_STATUS})", re.I)
 _QUOTES_RECIPIENT = re.compile(rf"^\s*(?:[245]\d\d[ -](?:{ENHANCED_STATUS} )?)?<?[^\s<>@]+@[^\s<>@]+?(?:>:|>?\.\.\.)")
 
 
@@ -178,9 +183,12 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
                 **_message_facts(context, message_fields),
             )
         if _looks_like_bounce(headers, walked) and notification.strip():
+            fallback: list[str | None] = [*_domain_recipients(headers, original, notification, exclude)] or [
+                _fallback_recipient(headers, original, notification, exclude)
+            ]
             verdicts = [
                 _verdict(
-                    _fallback_recipient(headers, original, notification, exclude),
+                    recipient,
                     None,
                     None,
                     _stated_once(_text_diagnostic(notification), notification),
@@ -189,7 +197,9 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
                     None,
                     None,
                     notification,
+                    len(fallback) == 1,
                 )
+                for recipient in fallback
             ]
     if not verdicts:
         return ReturnedMessage(ReturnedKind.UNCLASSIFIED, (), **_message_facts(context, message_fields))
@@ -346,6 +356,14 @@ def _verdict(
     found = assess(status, reply_code, diagnostic, command, action, context, single)
     reason, rule = found.reason, found.rule
     hard = is_hard(reason, status, reply_code)
+    reading = _RELAY_READING.search(diagnostic or "")
+    if hard and found.confidence == CONFIDENCE_STRONG and reading and reading.group(1) == status:
+        # hard, but on the relay's reading of a reply that names no enhanced code: never suppressed at once
+        found = replace(
+            found,
+            evidence=f"{found.evidence}; {status} is the relay's reading of a reply without a code",
+            confidence=CONFIDENCE_WEAK,
+        )
     if not status and reply_code:
         status = f"{str(reply_code)[0]}.0.0"
     if not status and action in ("failed", "delayed") and reason not in ("delivered", "vacation", "feedback"):
@@ -497,6 +515,28 @@ def _fallback_recipient(
     named = {a.lower() for a in bounce_text.addresses_in(notification[:20_000])}
     named = {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}
     return named.pop() if len(named) == 1 else None
+
+
+def _domain_recipients(
+    headers: dict[str, str], original: dict[str, Any], notification: str, exclude: frozenset[str] | set[str]
+) -> list[str]:
+    """A report that names no address but the recipients' domain ("Your message addressed to the target domain
+    (example.com) could not be delivered because the mail server responsible for this domain returned a permanent
+    error", MailEnable ME-E0193) is about every recipient of the returned original in that domain, when there are
+    several: the reason it states once is said of all of them. Empty otherwise (the single-recipient fallback)."""
+    if headers.get("x-failed-recipients"):
+        return []
+    named = {a.lower() for a in bounce_text.addresses_in(notification[:20_000])}
+    if {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}:
+        return []
+    candidates = [
+        a for a in dict.fromkeys(bounce_text.addresses_in(original.get("original_to"))) if a.lower() not in exclude
+    ]
+    text = notification[:20_000].lower()
+    in_named_domain = [
+        a for a in candidates if re.search(rf"(?<![\w.-]){re.escape(a.rsplit('@', 1)[1].lower())}(?![\w-])", text)
+    ]
+    return in_named_domain if len(in_named_domain) > 1 else []
 
 
 def _address(value: str | None) -> str | None:

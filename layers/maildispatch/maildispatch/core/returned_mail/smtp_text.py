@@ -25,7 +25,11 @@ _COMMANDS = (
             # RFC 5321 4.2 / 4.3.1: a greeting is "<code> <domain> [text]", conventionally "<domain> ESMTP ...";
             # a reply of that shape is the server's answer to the connection itself ("554 mx.example ESMTP not
             # accepting connections"), whatever MTA quotes it
-            r"|(?:^|[\s:(<]|<<<)[45]\d\d [a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.? e?smtp\b",
+            r"|(?:^|[\s:(<]|<<<)[45]\d\d [a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.? e?smtp\b"
+            # the first line of a multi-line greeting is often the host name alone ("554-mx.example.net", then
+            # the reason on the next lines): Exchange's NDR quotes only that line ("#< #5.5.0 SMTP;
+            # 554-ironport4.example.net> #SMTP#"); a reply to a command starts with its words or code instead
+            r"|(?:^|[\s:(<;]|<<<)[45]\d\d-[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+\.?(?=\s*(?:>|$))",
             re.I,
         ),
     ),

@@ -161,6 +161,10 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # number of messages in a short time, over NetEase's limit"; 451 MI:SFQ "the sender's messages within
             # 15 minutes exceed the limit"
             narrow(r"\b(?:hl:ifc|mi:sfq)\b", "netease"),
+            # cPanel's Exim (billing.chillidoghosting.com KB 187): "Domain <d> has exceeded the max defers and
+            # failures per hour (10/10 (100%)) allowed. Message discarded." - the sending domain's own hourly
+            # limit on deferred and failed mail, held back by its host: a sending limit, nothing of the recipient
+            narrow(r"\bexceeded the max defers and failures per hour", "cpanel"),
         ),
     ),
     (
@@ -221,6 +225,10 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             # policy violations": the sending IP is barred for a bad delivery rate (too many non-existent
             # addresses) or changing HELO names
             narrow(r"reject due to policy violations", "comservice"),
+            # AOL's postmaster error pages (http://postmaster.info.aol.com/errors/421dynt1.html, quoted by
+            # http://www.webpan.com/Customers/bounces.htm): "421-: (DYN:T1) ... 421 SERVICE NOT AVAILABLE" is AOL's
+            # block of a dynamic or residential sending IP, whatever the RFC 5321 text beside it says
+            narrow(r"\(dyn:t\d\)|\b421dynt\d\b", "rhost-aol"),
         ),
     ),
     # --- the recipient's mailbox and address
@@ -507,6 +515,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
             r"(?<!smtp )protocol violation",
             r"prohibited (?:content|by policy)",
             r"message (?:rejected|refused) by (?:local |recipient )?policy",
+            # Cisco AsyncOS "5.x.0 - Message bounced by administrator" (its bounce action, a message filter or
+            # an administrator's decision: https://pastebin.com/qq0DkJ3y)
+            narrow(r"\bmessage bounced by administrator\b", "asyncos"),
             r"acceptable use polic",
             r"\baup\b",
             r"content policy",
@@ -798,6 +809,9 @@ HOST_BLOCKED = phrases(
     r"\bblock(?:ed)? (?:temporarily|permanently)\b",
     r"\bdenial of connection\b",
     r"\bblack ip\b",
+    # Cisco AsyncOS bounce log example: "451 ... Automated block triggered by suspicious activity from your IP
+    # address (10.1.1.1)": a block of the sending host's address, however the block is named
+    r"\bblock\b[^.]{0,60}\bfrom your ip\b",
 )
 
 FILTERED = phrases(
