@@ -25,27 +25,33 @@ class FeedbackReport:
 
 
 def parse_feedback_report(text: str) -> FeedbackReport:
-    fields: dict[str, str] = {}
-    recipients: list[str] = []
-    seen: set[str] = set()
-    last: str | None = None
+    """The fields of a feedback report, names lower-cased (RFC 5965 3.1: case-insensitive) and values
+    unfolded before they are read, so that a folded Original-Rcpt-To is read whole."""
+    entries: list[tuple[str, str]] = []
     for line in text.replace("\r", "").split("\n"):
-        if line[:1] in " \t" and last:
-            if len(fields[last]) < 4000:
-                fields[last] = f"{fields[last]} {line.strip()}"
+        if line[:1] in " \t" and entries:
+            name, value = entries[-1]
+            if len(value) < 4000:
+                entries[-1] = (name, f"{value} {line.strip()}".strip())
             continue
         match = _FIELD.match(line)
         if not match:
-            last = None
+            if entries and entries[-1][0]:
+                entries.append(("", ""))  # a line that is no field ends the previous field's value
             continue
-        name, value = match.group(1).lower(), match.group(2).strip()
+        entries.append((match.group(1).lower(), match.group(2).strip()))
+    fields: dict[str, str] = {}
+    recipients: list[str] = []
+    seen: set[str] = set()
+    for name, value in entries:
+        if not name:
+            continue
         if name in ("original-rcpt-to", "removal-recipient"):
             address = address_of(value)
             if address and address.lower() not in seen and len(recipients) < MAX_RECIPIENTS:
                 seen.add(address.lower())
                 recipients.append(address)
         fields.setdefault(name, value)
-        last = name
     feedback_type = (fields.get("feedback-type") or "").strip().lower() or None
     return FeedbackReport(feedback_type=feedback_type, recipients=recipients, fields=fields)
 

@@ -219,7 +219,9 @@ def _from_group(
     group: dict[str, str], text_recipients: list[bounce_text.TextRecipient], notification: str, single: bool
 ) -> RecipientVerdict:
     final = delivery_status.address_of(group.get("final-recipient"))
-    original_rcpt = delivery_status.address_of(group.get("original-recipient") or group.get("x-actual-recipient"))
+    original_rcpt = delivery_status.address_of(
+        group.get("original-recipient"), xtext=True
+    ) or delivery_status.address_of(group.get("x-actual-recipient"))
     recipient = final or original_rcpt
     diag_type, diagnostic = delivery_status.diagnostic_of(group.get("diagnostic-code"))
     diagnostic = complete_multiline(diagnostic, notification)
@@ -229,10 +231,13 @@ def _from_group(
     if diag_type and diag_type.startswith("X-UNIX") and diagnostic:
         diagnostic = f"x-unix; {diagnostic}"
     command = find_command(block.block if block else None) or find_command(diagnostic)
-    status = (group.get("status") or "").split()[0] if group.get("status") else None
+    # RFC 3464 2.1.1: a comment in parentheses is no part of a field's value ("Status: 5.2.2 (mailbox full)").
+    stated_status = delivery_status.strip_comments(group.get("status") or "")
+    stated_action = delivery_status.strip_comments(group.get("action") or "").strip().lower()
+    status = stated_status.split()[0] if stated_status.strip() else None
     if status and not is_enhanced_status(status):
         status = find_status(group.get("status"))
-    action = (group.get("action") or "").strip().lower().split()[0] if group.get("action") else None
+    action = stated_action.split()[0] if stated_action else None
     if action in ("failure", "expired"):
         action = "failed" if action == "failure" else "delayed"
     remote = delivery_status.mta_of(group.get("remote-mta")) or (block.remote_mta if block else None)
@@ -426,6 +431,10 @@ def _complaint(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMess
     recipients = report.recipients
     if not recipients and walked.original is not None:
         recipients = bounce_text.addresses_in(walked.original.get("To"))[:50]
+    if not recipients:
+        # RFC 5965 3.2: Original-Rcpt-To is optional; the returned header block (text/rfc822-headers)
+        # still names whom the reported message was sent to.
+        recipients = bounce_text.addresses_in(context.get("original_to"))[:50]
     targets: list[str | None] = list(recipients) if recipients else [None]
     verdicts = tuple(RecipientVerdict(r, None, None, None, "feedback", None) for r in targets)
     facts = _message_facts(

@@ -111,17 +111,87 @@ def looks_like_delivery_status(text: str) -> bool:
     return "final-recipient:" in lowered and ("status:" in lowered or "action:" in lowered)
 
 
-def address_of(value: str | None) -> str | None:
-    """The address of a recipient field: 'rfc822; <a@b>' -> 'a@b'."""
+def strip_comments(value: str) -> str:
+    """The value without its comments: RFC 3464 2.1.1 ("Text that appears in parentheses is considered a
+    comment and not part of the contents of that notification field"), with RFC 5322 3.2.2's nesting,
+    quoted strings and quoted pairs. One pass over the value."""
+    if "(" not in value:
+        return value
+    out: list[str] = []
+    depth, quoted, escaped = 0, False, False
+    for ch in value:
+        if escaped:
+            escaped = False
+            if not depth:
+                out.append(ch)
+            continue
+        if ch == "\\":
+            escaped = True
+            if not depth:
+                out.append(ch)
+        elif quoted:
+            quoted = ch != '"'
+            out.append(ch)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if not depth:
+                out.append(" ")
+        elif not depth:
+            if ch == '"':
+                quoted = True
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+# RFC 3461 4 (xtext): "+" and two upper-case hex digits stand for a character that may not be written
+# as is. A conforming encoder encodes only "+", "=" and characters outside "!".."~"; of those only "+",
+# "=" and a space (in a quoted local part) can be in an rfc822 address, so any other "+XX" is a literal
+# plus in the address ("user+AB@...", "user+4A@...") and is kept.
+_XTEXT = re.compile(r"\+([0-9A-F]{2})")
+# RFC 6533 3: the utf-8 address type writes a non-ASCII character in an ASCII report as "\x{HEX}".
+_EMBEDDED_UNICODE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
+def _xtext_char(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if chr(code) in "+= " else match.group(0)
+
+
+def _unicode_char(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if 0x20 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def address_of(value: str | None, xtext: bool = False) -> str | None:
+    """The address of a recipient field: 'rfc822; <a@b> (comment)' -> 'a@b'.
+
+    `xtext` for Original-Recipient, which carries the ORCPT parameter (RFC 3461 4.2) as it was given,
+    xtext-encoded. A "utf-8" address (RFC 6533 3) has its "\\x{HEX}" characters decoded; a quoted local
+    part (RFC 5321 4.1.2) keeps its quotes; a domain written as an absolute name ("example.net.") loses
+    its final dot."""
     if not value:
         return None
+    value = strip_comments(value)
     addr_type, sep, addr = value.partition(";")
     if not sep:
-        addr = addr_type
-    addr = addr.strip().strip("<>").strip().strip('"')
+        addr, addr_type = addr_type, ""
+    addr = addr.strip()
+    if addr.startswith("<") and addr.endswith(">"):
+        addr = addr[1:-1]
+    addr = addr.strip().strip("<>").strip()
+    if addr.startswith('"') and addr.endswith('"') and '"' not in addr[1:-1]:
+        addr = addr[1:-1]  # the whole address quoted
     if addr.lower().startswith("rfc822:") or addr.lower().startswith("smtp:"):
         addr = addr.split(":", 1)[1]
     addr = addr.strip().strip("<>").strip()
+    if "\\x{" in addr and addr_type.strip().lower() in ("utf-8", "utf8", ""):
+        addr = _EMBEDDED_UNICODE.sub(_unicode_char, addr)
+    if xtext and "+" in addr:
+        addr = _XTEXT.sub(_xtext_char, addr)
+    if "@" in addr and addr.endswith(".") and not addr.endswith(".."):
+        addr = addr[:-1]
     return addr or None
 
 

@@ -144,11 +144,24 @@ def _visit(part: Message, out: Walked, top: bool = False, depth: int = 0, budget
                 out.original = email.message_from_string(_decoded_text(part))
     elif ctype in ORIGINAL_HEADERS_TYPES:
         if out.original_headers is None:
-            out.original_headers = _decoded_text(part)
+            inner = part.get_payload()
+            if isinstance(inner, list):
+                # message/global-headers (RFC 6533 6.3) is a message/* type: the email package parses it
+                # into a header-only message instead of keeping it as text.
+                if inner and isinstance(inner[0], Message):
+                    out.original_headers = recover_8bit(header_block_of(inner[0]))
+            else:
+                out.original_headers = _decoded_text(part)
     elif ctype == "text/html":
         out.texts.append(html_to_text(_decoded_text(part)))
     elif ctype.startswith("text/") or (top and ctype == "application/octet-stream"):
         out.texts.append(_decoded_text(part))
+    elif ctype == "application/octet-stream":
+        # A report part declared as opaque bytes (RFC 2046 4.5.1 default for an unknown type): read as
+        # delivery status when its text carries the RFC 3464 per-recipient fields, otherwise not at all.
+        text = _decoded_text(part)
+        if _DS_RECIPIENT.search(text) and _DS_OUTCOME.search(text):
+            out.delivery_status.append(text)
     elif ctype == "message/delivery-status" or ctype.startswith("message/"):
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -176,9 +189,13 @@ def _field_block_text(part: Message) -> str:
             lines.append(f"{name}: {value}")
         rest = block.get_payload()
         if isinstance(rest, str) and rest.strip():
-            lines.append(rest.rstrip("\n"))
+            # get_payload() turns 8-bit bytes into U+FFFD; decode=True gives them back as they came
+            raw_rest = block.get_payload(decode=True)
+            lines.append((raw_rest.decode("latin-1") if isinstance(raw_rest, bytes) else rest).rstrip("\n"))
         lines.append("")
-    text = "\n".join(lines)
+    # 8-bit UTF-8 in the fields (message/global-delivery-status, RFC 6533 6.4; or an SMTPUTF8 MTA writing
+    # a utf-8 address into message/delivery-status) arrives as undecoded bytes: decode it.
+    text = recover_8bit("\n".join(lines))
     cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
     if cte == "base64":
         try:
@@ -188,6 +205,26 @@ def _field_block_text(part: Message) -> str:
     if cte == "quoted-printable":
         return quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
     return text
+
+
+_DS_RECIPIENT = re.compile(r"^(?:final|original)-recipient[ \t]*:", re.I | re.M)
+_DS_OUTCOME = re.compile(r"^(?:action|status)[ \t]*:", re.I | re.M)
+_UNDECODED = re.compile("[\udc80-\udcff\u0080-\u00ff]")
+
+
+def recover_8bit(text: str) -> str:
+    """Text the email package read from 8-bit bytes (as surrogate escapes, or as Latin-1 from a
+    decoded payload) back to the UTF-8 it was written in; unchanged when it is not UTF-8."""
+    if not _UNDECODED.search(text):
+        return text
+    try:
+        data = text.encode("latin-1", "surrogateescape")
+    except UnicodeEncodeError:
+        return text  # real non-Latin-1 characters: already decoded
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _decoded_text(part: Message) -> str:
