@@ -10,12 +10,13 @@ standard before the classifier ran on them. Delays, delivered/relayed/expanded g
 are modelled as the project does (model.py): a delayed recipient is soft with `action == "delayed"`,
 a success group is `delivered` with `hard is None`, an auto-reply is `vacation`, a complaint `feedback`.
 
-FAILED_ON_MAIN lists the cases that failed on main (efd31d6): 18 of 87 (recipients with RFC 822 comments,
-xtext and RFC 6533 "\\x{...}" encodings, quoted local parts, a trailing-dot domain, 8-bit UTF-8 in the report
-part, a report part declared application/octet-stream, message/global-headers, RFC 5965 fields folded or
-Original-Rcpt-To left out). One case written (a "relayed" report whose third part was a report) was dropped
-before any fix as not a structure the standard describes. Those no fix has reached yet are marked xfail
-(strict); after round ten's fixes none is left.
+FAILED_ON_MAIN lists the cases that failed on main (efd31d6): 18 of the first 87 (recipients with RFC 822
+comments, xtext and RFC 6533 "\\x{...}" encodings, quoted local parts, a trailing-dot domain, 8-bit UTF-8 in
+the report part, a report part declared application/octet-stream, message/global-headers, RFC 5965 fields
+folded or Original-Rcpt-To left out) and 1 of the last 3 (a double bounce: the enclosed report's recipient
+was read as the failed one, hard and suppressible). One case first written (a "relayed" report whose third
+part was a report) was dropped before any fix as not a structure the standard describes. Those no fix has
+reached yet are marked xfail (strict); after round ten's fixes none is left.
 """
 
 from __future__ import annotations
@@ -800,6 +801,41 @@ case(
     (A, "userunknown", True),
 )
 
+# A double bounce: a report sent back (RFC 3464 §2.2, the report's own envelope sender is empty, so a
+# failure of it reaches the postmaster) whose returned original (RFC 6522 §3, message/rfc822) is itself a
+# report about someone else. The outer report's recipient failed, not the one the enclosed report names.
+OWN_REPORT = report(group(A, diag=UNKNOWN.format(a=A)), boundary="own0").decode()
+case(
+    "double-bounce-names-the-outer-recipient",
+    report(
+        group("client@client.example", status="5.0.0"),
+        third=f"--b0\nContent-Type: message/rfc822\n\n{OWN_REPORT}\n",
+        human="Your message could not be delivered.\n",
+    ),
+    "bounce",
+    ("client@client.example", "onhold", False),
+)
+# RFC 3464 §2.3.3: "failed" after a transient condition that lasted too long (Status 4.4.7): the delivery
+# expired; soft, and a failure, not a delay.
+case(
+    "failed-with-transient-status",
+    report(group(A, status="4.4.7", diag="421 4.4.7 Message expired after 5 days")),
+    "bounce",
+    (A, "expired", False),
+)
+# A delay notice with no report part at all (RFC 3464 §2.3.3's "delayed", said in text): not a failure.
+case(
+    "delay-notice-in-text-only",
+    plain(
+        f"This is a warning message only. YOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\nDelivery to the following"
+        f" recipient has been delayed; the server will keep trying for 4 more days:\n\n  {A}\n\n"
+        "    host mx.example.net [192.0.2.25]: 451 4.3.0 Temporary local problem, please try later\n",
+        subject="Warning: message delayed",
+    ),
+    "delay",
+    (A, "systemerror", False),
+)
+
 # --- RFC 3834 automatic replies and RFC 5965 complaints: not bounces of a recipient ---------------------------
 VACATION = f"""\
 From: Jane <{A}>
@@ -918,6 +954,7 @@ FAILED_ON_MAIN: frozenset[str] = frozenset(
         "smtputf8-not-permitted",
         "rfc5965-fields-in-any-case-and-folded",
         "rfc5965-without-original-rcpt-to",
+        "double-bounce-names-the-outer-recipient",
     }
 )
 STILL_FAILING: frozenset[str] = frozenset()
@@ -1001,3 +1038,16 @@ def test_an_opaque_attachment_that_is_no_report_is_not_read_as_one():
     )
     result = classify_returned_message(raw)
     assert all(v.hard is not True for v in result.recipients)
+
+
+def test_a_text_bounce_returning_a_report_names_its_own_recipient_not_the_enclosed_one():
+    # The outer bounce has no report part; it names client@client.example, and returns our report about
+    # someone@example.net as its original: the enclosed report says nothing about client@client.example.
+    raw = plain(
+        "--tb\nContent-Type: text/plain\n\nDelivery to the following recipient failed:\n\n  client@client.example\n\n"
+        f"--tb\nContent-Type: message/rfc822\n\n{OWN_REPORT}\n--tb--\n",
+        ctype='multipart/mixed; boundary="tb"',
+    )
+    result = classify_returned_message(raw)
+    assert [v.recipient for v in result.recipients] == ["client@client.example"]
+    assert not any(v.suppressible for v in result.recipients)

@@ -161,12 +161,16 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
     else:
         verdicts = _from_text(text_recipients, headers, notification, delayed_wording)
 
-    if not verdicts or all(v.rule in ("unrecognised", "nothing-said") for v in verdicts):
+    if not groups and (not verdicts or all(v.rule in ("unrecognised", "nothing-said") for v in verdicts)):
         inner = walked.original
         if depth == 0 and inner is not None and _is_bounce_message(inner):
-            # A gateway forwarded the real report as an attachment: read that one.
+            # A gateway forwarded the real report as an attachment: read that one. Not when the outer
+            # report names its own recipients in RFC 3464 groups, or names recipients the enclosed one does
+            # not: then the enclosed report is the returned original (RFC 6522 3), a report that itself
+            # failed to reach its sender (a double bounce), and what it says is about someone else.
             nested = _classify(inner, None, depth + 1)
-            if nested.recipients:
+            named = {v.recipient.lower() for v in verdicts if v.recipient}
+            if nested.recipients and named <= {(v.recipient or "").lower() for v in nested.recipients}:
                 return nested
     if not verdicts:
         if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
