@@ -1051,3 +1051,36 @@ def test_a_text_bounce_returning_a_report_names_its_own_recipient_not_the_enclos
     result = classify_returned_message(raw)
     assert [v.recipient for v in result.recipients] == ["client@client.example"]
     assert not any(v.suppressible for v in result.recipients)
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        # RFC 3464 2.3.3: "delayed" - the MTA will keep trying; a permanent-looking code beside it is no failure yet
+        f"Final-Recipient: rfc822; {A}\nAction: delayed\nStatus: 5.1.1\n",
+        f"Final-Recipient: rfc822; {A}\nAction: delayed\nStatus: 4.0.0\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n",
+    ],
+)
+def test_a_delayed_recipient_is_never_hard_whatever_code_it_quotes(groups):
+    result = classify_returned_message(report(groups + "\n" + group("b@example.net", diag="550 5.1.1 User unknown")))
+
+    delayed, failed = result.recipients
+    assert (delayed.action, delayed.hard, delayed.suppressible) == ("delayed", False, False)
+    assert (failed.recipient, failed.hard, failed.suppressible) == ("b@example.net", True, True)
+
+
+def test_a_report_block_indented_as_a_whole_is_read_and_its_folded_lines_still_fold():
+    body = (
+        "    Reporting-MTA: dns; mta.example.org\n\n"
+        f"    Final-Recipient: rfc822; {A}\n    Action: failed\n    Status: 5.0.0\n"
+        "    Diagnostic-Code: smtp; 550 5.1.1 <someone@example.net>:\n      Recipient address rejected: User unknown\n"
+    )
+    (verdict,) = classify_returned_message(report("", ds_body=body)).recipients
+    assert (verdict.recipient, verdict.reason, verdict.hard) == (A, "userunknown", True)
+    assert "User unknown" in (verdict.diagnostic or "")
+
+
+@pytest.mark.parametrize("prefix", [b"\xef\xbb\xbf", b"\n\n", b"\r\n", b"\xef\xbb\xbf\r\n"])
+def test_a_byte_order_mark_or_blank_lines_before_the_header_do_not_hide_it(prefix):
+    (verdict,) = classify_returned_message(prefix + report(group(A))).recipients
+    assert (verdict.recipient, verdict.reason, verdict.hard) == (A, "userunknown", True)

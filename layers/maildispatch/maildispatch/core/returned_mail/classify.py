@@ -76,7 +76,7 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
         return ReturnedMessage(
             ReturnedKind.UNCLASSIFIED, (), parse_error=f"TypeError: expected bytes, got {type(raw).__name__}"
         )
-    raw = bytes(raw[:MAX_BYTES])
+    raw = _without_leading_noise(bytes(raw[:MAX_BYTES]))
     try:
         msg = mimewalk.parse_message(raw)
         return _classify(msg, raw)
@@ -88,6 +88,17 @@ def classify_returned_message(raw: bytes) -> ReturnedMessage:
         return ReturnedMessage(
             ReturnedKind.UNCLASSIFIED, (), parse_error=f"{first}; flat reading: {type(exc).__name__}: {exc}"[:300]
         )
+
+
+_LEADING_NOISE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:[ \t]*\r?\n){0,20}(?=[A-Za-z][A-Za-z0-9-]{0,60}:|From )")
+
+
+def _without_leading_noise(raw: bytes) -> bytes:
+    """The message without a UTF-8 byte-order mark or blank lines before its first header line, which
+    a store or a forwarding tool may add: read as they are, they end the header before it starts
+    (RFC 5322 2.1: the header comes first)."""
+    match = _LEADING_NOISE.match(raw)
+    return raw[match.end() :] if match and match.end() else raw
 
 
 def _flat_message(raw: bytes) -> Message:
@@ -365,6 +376,12 @@ def _verdict(
     found = assess(status, reply_code, diagnostic, command, action, context, single)
     reason, rule = found.reason, found.rule
     hard = is_hard(reason, status, reply_code)
+    if hard and action == "delayed":
+        # RFC 3464 2.3.3: "delayed" says the reporting MTA will continue to attempt delivery; whatever code
+        # it quotes, the address has not failed yet, so the verdict is soft (the failure report, if it
+        # comes, decides).
+        hard = False
+        found = replace(found, evidence=f"{found.evidence}; soft: Action delayed (still being retried)")
     reading = _RELAY_READING.search(diagnostic or "")
     if hard and found.confidence == CONFIDENCE_STRONG and reading and reading.group(1) == status:
         # hard, but on the relay's reading of a reply that names no enhanced code: never suppressed at once

@@ -102,7 +102,14 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
 
 
 def _fields_lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    if first[:1] in " \t" and _FIELD.match(first.lstrip()):
+        # The whole block indented (a report pasted or rendered inside a text part): the fields start at
+        # the common indentation, and only lines indented further continue a field (RFC 3464 2.1.1).
+        indent = min(len(line) - len(line.lstrip(" \t")) for line in lines if line.strip())
+        lines = [line[indent:] for line in lines]
+    return lines
 
 
 def looks_like_delivery_status(text: str) -> bool:

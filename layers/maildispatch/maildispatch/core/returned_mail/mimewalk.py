@@ -14,6 +14,7 @@ import html
 import quopri
 import re
 from dataclasses import dataclass, field
+from email import errors
 from email.message import Message
 
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -183,6 +184,12 @@ def _field_block_text(part: Message) -> str:
     for block in payload or ():
         if not isinstance(block, Message):
             continue
+        # A block whose lines are all indented has no header the email package can start with: it keeps
+        # each such line only in a FirstHeaderLineIsContinuationDefect. Put them back, in order.
+        for defect in block.defects:
+            line = getattr(defect, "line", None)
+            if isinstance(defect, errors.FirstHeaderLineIsContinuationDefect) and isinstance(line, str):
+                lines.append(line.rstrip("\r\n"))
         # Message._headers is private and untyped in typeshed, but it is the only place the raw
         # (still folded) header values are kept; the public accessors unfold or decode them.
         for name, value in block._headers:  # type: ignore[union-attr]
