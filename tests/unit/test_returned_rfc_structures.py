@@ -1084,3 +1084,62 @@ def test_a_report_block_indented_as_a_whole_is_read_and_its_folded_lines_still_f
 def test_a_byte_order_mark_or_blank_lines_before_the_header_do_not_hide_it(prefix):
     (verdict,) = classify_returned_message(prefix + report(group(A))).recipients
     assert (verdict.recipient, verdict.reason, verdict.hard) == (A, "userunknown", True)
+
+
+MDN = f"""\
+From: Jane <{A}>
+To: {SENDER}
+Subject: Read: Your order
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="mdn"
+
+--mdn
+Content-Type: text/plain
+
+Your message to {A} was displayed on Sat, 05 Dec 2026.
+
+--mdn
+Content-Type: message/disposition-notification
+
+Reporting-UA: mail.example.net; Webmail
+Original-Recipient: rfc822;{A}
+Final-Recipient: rfc822;{A}
+Original-Message-ID: <order-1@example.com>
+Disposition: manual-action/MDN-sent-manually; displayed
+
+--mdn
+Content-Type: text/rfc822-headers
+
+{ORIGINAL_HEADERS}
+--mdn--
+"""
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        MDN,  # RFC 8098 3.2.6: displayed
+        MDN.replace("manual-action/MDN-sent-manually; displayed", "automatic-action/MDN-sent-automatically; processed"),
+        # RFC 6533 5: the UTF-8 form
+        MDN.replace("message/disposition-notification", "message/global-disposition-notification"),
+    ],
+)
+def test_a_read_receipt_is_a_delivery_not_a_failure(raw):
+    result = classify_returned_message(raw.encode())
+
+    assert result.kind == "delivered"
+    assert [(v.recipient, v.reason, v.hard) for v in result.recipients] == [(A, "delivered", None)]
+    assert result.original_message_id == "<order-1@example.com>"
+
+
+def test_an_automatic_deleted_disposition_is_not_a_read_receipt():
+    # RFC 5429 2.1: a Sieve "reject" is sent as an MDN whose type is "deleted": a refusal, read as one
+    raw = MDN.replace("manual-action/MDN-sent-manually; displayed", "automatic-action/MDN-sent-automatically; deleted")
+    raw = raw.replace(
+        f"Your message to {A} was displayed on Sat, 05 Dec 2026.",
+        f"Your message to <{A}> was automatically rejected:\nI am not accepting mail from this address.",
+    )
+    result = classify_returned_message(raw.encode())
+
+    assert result.kind != "delivered"
+    assert all(v.hard is not True for v in result.recipients)

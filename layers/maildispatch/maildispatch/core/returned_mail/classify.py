@@ -142,6 +142,10 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
 
     if walked.feedback_reports:
         return _complaint(walked, context)
+    if walked.dispositions and not walked.delivery_status:
+        receipt = _read_receipt(walked, context)
+        if receipt is not None:
+            return receipt
 
     reports = [delivery_status.parse_delivery_status(t) for t in walked.delivery_status]
     if not any(r.recipients for r in reports):
@@ -466,6 +470,43 @@ def _complaint(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMess
         },
     )
     return ReturnedMessage(ReturnedKind.COMPLAINT, verdicts, feedback_type=report.feedback_type or "abuse", **facts)
+
+
+# RFC 8098 3.2.6: "Disposition: <action-mode>/<sending-mode>; <type>[/<modifier>]". Displayed, dispatched and
+# processed say the recipient's own mail reader had the message. "deleted" does not: a Sieve "reject" (RFC 5429
+# 2.1) is sent as an automatic MDN with the type deleted, and is a refusal, read as any other.
+_DISPOSITION = re.compile(r"^disposition[ \t]*:[^;\n]*;[ \t]*([a-z-]+)(/[^\n]*)?", re.I | re.M)
+_RECEIVED_TYPES = ("displayed", "dispatched", "processed")
+
+
+def _read_receipt(walked: mimewalk.Walked, context: dict[str, Any]) -> ReturnedMessage | None:
+    """An RFC 8098 message disposition notification saying the message was displayed, dispatched or
+    processed (a read receipt): it was delivered, never a failure. None for any other disposition."""
+    text = "\n".join(walked.dispositions)
+    disposition = _DISPOSITION.search(text)
+    if not disposition or disposition.group(1).lower() not in _RECEIVED_TYPES or disposition.group(2):
+        return None
+    verdicts = []
+    for group in delivery_status.parse_delivery_status(text).recipients[:MAX_VERDICTS]:
+        final = delivery_status.address_of(group.get("final-recipient"))
+        original_rcpt = delivery_status.address_of(group.get("original-recipient"), xtext=True)
+        if final or original_rcpt:
+            verdicts.append(
+                RecipientVerdict(
+                    final or original_rcpt,
+                    None,
+                    None,
+                    None,
+                    "delivered",
+                    None,
+                    original_recipient=original_rcpt,
+                    rule="disposition-notification",
+                    evidence=f"RFC 8098 disposition {disposition.group(1).lower()}: the recipient's mail reader had it",
+                )
+            )
+    if not verdicts:
+        return None
+    return ReturnedMessage(ReturnedKind.DELIVERED, tuple(verdicts), **_message_facts(context, {}))
 
 
 def _original_facts(walked: mimewalk.Walked, inline_original: str | None) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from email.message import Message
 
 DELIVERY_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 FEEDBACK_REPORT_TYPES = ("message/feedback-report",)
+# RFC 8098 message disposition notifications (read receipts), RFC 6533 5 for the UTF-8 form
+DISPOSITION_TYPES = ("message/disposition-notification", "message/global-disposition-notification")
 ORIGINAL_MESSAGE_TYPES = ("message/rfc822", "message/global", "message/partial")
 MAX_DEPTH = 24  # MIME nesting read; deeper parts are ignored (real reports nest 3-4 deep)
 MAX_PARTS = 500  # MIME parts visited per message
@@ -39,6 +41,7 @@ class Walked:
     texts: list[str] = field(default_factory=list)  # human-readable parts, in order (HTML turned into text)
     delivery_status: list[str] = field(default_factory=list)  # message/delivery-status bodies
     feedback_reports: list[str] = field(default_factory=list)  # message/feedback-report bodies
+    dispositions: list[str] = field(default_factory=list)  # message/disposition-notification bodies
     original: Message | None = None  # the returned message (message/rfc822), when enclosed
     original_headers: str | None = None  # its header block (text/rfc822-headers, or from `original`)
 
@@ -108,7 +111,7 @@ def walk(msg: Message, raw: bytes | None = None) -> Walked:
     """
     out = Walked(message=msg)
     _visit(msg, out, top=True, budget=[MAX_PARTS])
-    if raw is not None and not (out.texts or out.delivery_status or out.feedback_reports):
+    if raw is not None and not (out.texts or out.delivery_status or out.feedback_reports or out.dispositions):
         body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
         if len(body) == 2:
             text = decode_bytes(body[1][:MAX_TEXT], content_charset(msg))
@@ -135,6 +138,8 @@ def _visit(part: Message, out: Walked, top: bool = False, depth: int = 0, budget
         out.delivery_status.append(_field_block_text(part))
     elif ctype in FEEDBACK_REPORT_TYPES:
         out.feedback_reports.append(_field_block_text(part))
+    elif ctype in DISPOSITION_TYPES:
+        out.dispositions.append(_field_block_text(part))
     elif ctype in ORIGINAL_MESSAGE_TYPES:
         inner = part.get_payload()
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
