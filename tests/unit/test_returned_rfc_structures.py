@@ -1009,6 +1009,10 @@ def test_the_budget_of_cases() -> None:
         ("rfc822; a+20b@example.net", True, "a b@example.net"),
         ("rfc822; a+2Bb@example.net", False, "a+2Bb@example.net"),  # Final-Recipient is not xtext
         ("rfc822; someone@example.net..", False, "someone@example.net.."),
+        # a name-addr or a mailto: URI where RFC 3464 2.3.2 wants an addr-spec
+        ("rfc822; Jane Doe <a@example.net>", False, "a@example.net"),
+        ('rfc822; "Doe, Jane" <a@example.net>', False, "a@example.net"),
+        ("rfc822; mailto:a@example.net", False, "a@example.net"),
         ("utf-8; \\x{D800}@example.net", False, "\\x{D800}@example.net"),  # a surrogate is no character
     ],
 )
@@ -1143,3 +1147,14 @@ def test_an_automatic_deleted_disposition_is_not_a_read_receipt():
 
     assert result.kind != "delivered"
     assert all(v.hard is not True for v in result.recipients)
+
+
+@pytest.mark.parametrize(
+    "final",
+    ["x400; /C=US/ADMD= /PRMD=example/O=Example/S=Doe/G=Jane/", "LOCAL; jdoe"],
+)
+def test_a_final_recipient_that_is_no_mail_address_gives_way_to_the_original_recipient(final):
+    # RFC 3464 2.3.2: past a gateway or a local delivery agent the Final-Recipient may be no mail address
+    raw = report(f"Original-Recipient: rfc822;{A}\nFinal-Recipient: {final}\nAction: failed\nStatus: 5.1.1\n")
+    (verdict,) = classify_returned_message(raw).recipients
+    assert (verdict.recipient, verdict.reason, verdict.hard) == (A, "userunknown", True)

@@ -242,6 +242,11 @@ def _from_group(
         group.get("original-recipient"), xtext=True
     ) or delivery_status.address_of(group.get("x-actual-recipient"))
     recipient = final or original_rcpt
+    if final and "@" not in final and original_rcpt and "@" in original_rcpt:
+        # RFC 3464 2.3.2: Final-Recipient is the address where the report was made, which past a gateway or a
+        # local delivery agent may be no mail address ("x400; /C=US/...", "LOCAL; jdoe"); the sender's
+        # address is then the Original-Recipient.
+        recipient = original_rcpt
     diag_type, diagnostic = delivery_status.diagnostic_of(group.get("diagnostic-code"))
     diagnostic = complete_multiline(diagnostic, notification)
     block = _block_for(text_recipients, recipient, original_rcpt, single=len(text_recipients) == 1)

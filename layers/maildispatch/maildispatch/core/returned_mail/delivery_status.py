@@ -187,6 +187,10 @@ def address_of(value: str | None, xtext: bool = False) -> str | None:
     addr = addr.strip()
     if addr.startswith("<") and addr.endswith(">"):
         addr = addr[1:-1]
+    elif addr.endswith(">") and "<" in addr and "@" in addr.rsplit("<", 1)[1]:
+        addr = addr.rsplit("<", 1)[1][:-1]  # a name-addr ('Jane Doe <a@b>') where an addr-spec belongs
+    if addr[:7].lower() == "mailto:":
+        addr = addr[7:]
     addr = addr.strip().strip("<>").strip()
     if addr.startswith('"') and addr.endswith('"') and '"' not in addr[1:-1]:
         addr = addr[1:-1]  # the whole address quoted
