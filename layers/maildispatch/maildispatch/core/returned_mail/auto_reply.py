@@ -29,4 +29,10 @@ def auto_reply_signals(headers: dict[str, str], subject: str | None, body: str) 
     subject_says = bool(_SUBJECT.match(subject or "")) or bool(re.match(r"^\s*auto:\s", subject or "", re.I))
     if subject_says:
         return True
-    return auto_submitted.startswith("auto-replied") and is_vacation_text(body[:2000])
+    # RFC 3834 5.1: "auto-replied" marks a message a responder generated in response to another one (a
+    # vacation notice, a ticket acknowledgement). The caller asks only when the message showed no sign of a
+    # delivery failure (no report part, no failed recipient, no daemon sender or failure subject), which is
+    # what tells such a reply from a DSN carrying the same header.
+    return auto_submitted.startswith("auto-replied") or (
+        auto_submitted.startswith("auto-") and is_vacation_text(body[:2000])
+    )

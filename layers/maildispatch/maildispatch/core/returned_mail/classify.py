@@ -188,17 +188,18 @@ def _classify(msg: Message, raw: bytes | None = None, depth: int = 0) -> Returne
             if nested.recipients and named <= {(v.recipient or "").lower() for v in nested.recipients}:
                 return nested
     if not verdicts:
-        if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
-            return ReturnedMessage(
-                ReturnedKind.AUTO_REPLY,
-                (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
-                **_message_facts(context, message_fields),
-            )
+        # an unsubscribe request (RFC 2369/8058) is the more specific reading of a reply a provider sent
         if arf.is_unsubscribe_request(subject, headers, body):
             return ReturnedMessage(
                 ReturnedKind.COMPLAINT,
                 (RecipientVerdict(_address(sender), None, None, None, "feedback", None),),
                 feedback_type="opt-out",
+                **_message_facts(context, message_fields),
+            )
+        if auto_reply.auto_reply_signals(headers, subject, body) and not _looks_like_bounce(headers, walked):
+            return ReturnedMessage(
+                ReturnedKind.AUTO_REPLY,
+                (RecipientVerdict(_address(sender), None, None, None, "vacation", None),),
                 **_message_facts(context, message_fields),
             )
         if _looks_like_bounce(headers, walked) and notification.strip():
