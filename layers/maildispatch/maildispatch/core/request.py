@@ -584,7 +584,7 @@ def _try_address(value: Any) -> Address | None:
 
 
 def _decode(body: Any, *, enforce_size: bool, decoded: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    if isinstance(body, Mapping):
+    if type(body) is not str and isinstance(body, Mapping):
         doc: Any = body
     else:
         if isinstance(body, (bytes, bytearray, memoryview)):
@@ -602,7 +602,7 @@ def _decode(body: Any, *, enforce_size: bool, decoded: Mapping[str, Any] | None 
         else:
             raise InvalidRequest("$", f"expected a JSON document, got {type(body).__name__}")
         doc = decoded if decoded is not None else _json_object(text)
-    if not isinstance(doc, Mapping):
+    if type(doc) is not dict and not isinstance(doc, Mapping):
         raise InvalidRequest("$", "must be a JSON object")
     return doc
 
@@ -673,7 +673,8 @@ def _string(value: Any, path: str) -> str:
 
 
 def _object(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    # JSON objects are dicts: the exact-type test first spares the ABC's isinstance check (slow, even cached).
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidRequest(path, f"must be an object, not {_json_type(value)}")
     return value
 
@@ -753,10 +754,12 @@ def _template(value: Any) -> Template:
             )
         return StoredTemplateRef(key)
     _reject_unknown(doc, _INLINE_TEMPLATE_FIELDS, "template")
-    parts = {name: _string(doc[name], f"template.{name}") if name in doc else None for name in _INLINE_TEMPLATE_FIELDS}
-    if parts["text"] is None and parts["html"] is None:
+    subject = _string(doc["subject"], "template.subject") if "subject" in doc else None
+    text = _string(doc["text"], "template.text") if "text" in doc else None
+    html = _string(doc["html"], "template.html") if "html" in doc else None
+    if text is None and html is None:
         raise InvalidRequest("template", "an inline template needs text or html (or give key, for a stored template)")
-    return InlineTemplate(subject=parts["subject"], text=parts["text"], html=parts["html"])
+    return InlineTemplate(subject, text, html)
 
 
 def _check_content(doc: Mapping[str, Any], subject: str | None, template: Template | None) -> None:
