@@ -111,7 +111,7 @@ class Address:
     @property
     def needs_smtputf8(self) -> bool:
         """A UTF-8 local part cannot be encoded, so only SMTPUTF8 relays can carry it."""
-        return not self.local_part.isascii()
+        return not self.address.isascii() and not self.local_part.isascii()  # most addresses: one C scan
 
 
 @dataclass(frozen=True)
