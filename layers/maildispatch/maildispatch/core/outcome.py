@@ -123,7 +123,7 @@ class Envelope:
 
     @property
     def needs_smtputf8(self) -> bool:
-        return self.smtputf8 or not all(address.isascii() for address in (self.sender, *self.recipients))
+        return self.smtputf8 or not (self.sender.isascii() and all(map(str.isascii, self.recipients)))
 
 
 _RETRY_HINT = re.compile(

@@ -290,13 +290,29 @@ def _html_escape() -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
 def render_content(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent:
     """Subject and bodies for `request`. `template` is the fetched source of a stored template, and only that.
 
-    In this process, without a CPU or memory budget: for trusted templates, tests and benchmarks."""
-    job = prepare_render(request, template)
-    return job if isinstance(job, RenderedContent) else render_job(job)
+    In this process, without a CPU or memory budget: for trusted templates, tests and benchmarks.
+    What `render_job(prepare_render(...))` gives, without making the job (it is for another process)."""
+    source = _source_to_render(request, template)
+    if isinstance(source, RenderedContent):
+        return source
+    return _rendered(source, dict(request.variables), request.subject)
 
 
 def prepare_render(request: SendRequest, template: TemplateSource | None = None) -> RenderedContent | RenderJob:
     """The content itself when the request has bodies, else the job of rendering its template."""
+    source = _source_to_render(request, template)
+    if isinstance(source, RenderedContent):
+        return source
+    if isinstance(source, InlineTemplate):
+        source = _source_of(source)
+    return RenderJob(source=source, variables=dict(request.variables), subject=request.subject)
+
+
+def _source_to_render(
+    request: SendRequest, template: TemplateSource | None
+) -> RenderedContent | TemplateSource | InlineTemplate:
+    """The content itself when the request has bodies, else the template source to render, checked."""
+    source: TemplateSource | InlineTemplate
     if request.template is None:
         if template is not None:
             raise ValueError("a template source was given for a request with bodies")
@@ -310,24 +326,29 @@ def prepare_render(request: SendRequest, template: TemplateSource | None = None)
     else:
         if template is not None:
             raise ValueError("a template source was given for a request with an inline template")
-        source = _source_of(request.template)
+        source = request.template  # the same three parts a TemplateSource has
     for name in ("subject", "text", "html"):
         # A stored template is whatever JSON was in the bucket: check it is text.
         if not isinstance(getattr(source, name), (str, type(None))):
             raise RenderError(f"template.{name}", f"must be text, not {type(getattr(source, name)).__name__}")
     if source.text is None and source.html is None:
         raise RenderError("template", "the template has neither text nor html")
-    return RenderJob(source=source, variables=dict(request.variables), subject=request.subject)
+    return source
 
 
 def render_job(job: RenderJob) -> RenderedContent:
     """Renders a template job; every failure of the template is a RenderError. MemoryError passes
     through: what the budget is, and that it was exceeded, is the caller's to say."""
-    source, variables = job.source, job.variables
+    return _rendered(job.source, job.variables, job.subject)
+
+
+def _rendered(
+    source: TemplateSource | InlineTemplate, variables: dict[str, object], subject: str | None
+) -> RenderedContent:
     token = _range_left.set([MAX_RANGE_ITEMS])  # the range() budget, for this message's templates together
     try:
         return RenderedContent(
-            subject=job.subject if job.subject is not None else _render_subject(source.subject, variables),
+            subject=subject if subject is not None else _render_subject(source.subject, variables),
             text=None if source.text is None else _render("template.text", source.text, variables, html=False),
             html=None if source.html is None else _render("template.html", source.html, variables, html=True),
         )

@@ -140,19 +140,21 @@ class DispatchTally(Tally):
     """Recipient counts of one invocation, for metrics and logs."""
 
 
-@dataclass
 class _Attempt:
-    """What one pass over a record decided, before it is written anywhere."""
+    """What one pass over a record decided, before it is written anywhere (one per record: a plain class)."""
 
-    entries: list[LedgerEntry] = field(default_factory=list)
-    failed: list[tuple[str, FailedRecipient]] = field(default_factory=list)  # (reason, recipient) to report
-    wake_at: list[float] = field(default_factory=list)  # when recipients of this record are due again
-    built: BuiltMessage | None = None
-    error: str | None = None  # for content failures
-    released: list[str] = field(default_factory=list)  # claimed, but the request failed before reaching them
-    submitted: int = 0  # recipients the relay took a decision on (budget spent)
-    quota: list[tuple[Claim, Reply, RelayQuota]] = field(default_factory=list)  # refused for the relay's quota
-    pending: list[str] = field(default_factory=list)  # first claims a quota reply undid: back to no row (queued)
+    __slots__ = ("built", "entries", "error", "failed", "pending", "quota", "released", "submitted", "wake_at")
+
+    def __init__(self) -> None:
+        self.entries: list[LedgerEntry] = []
+        self.failed: list[tuple[str, FailedRecipient]] = []  # (reason, recipient) to report
+        self.wake_at: list[float] = []  # when recipients of this record are due again
+        self.built: BuiltMessage | None = None
+        self.error: str | None = None  # for content failures
+        self.released: list[str] = []  # claimed, but the request failed before reaching them
+        self.submitted = 0  # recipients the relay took a decision on (budget spent)
+        self.quota: list[tuple[Claim, Reply, RelayQuota]] = []  # refused for the relay's quota
+        self.pending: list[str] = []  # first claims a quota reply undid: back to no row (queued)
 
 
 class DispatchService:
@@ -398,12 +400,12 @@ class DispatchService:
         claims = await self._ledger.claim(
             message_key, list(by_address), owner=owner, lease_seconds=self._policy.lease_seconds
         )
-        granted = [c for c in claims if c.granted]
+        granted: list[Claim] = []
         used_up: list[Claim] = []
         for claim in claims:
             if claim.granted:
-                continue
-            if claim.state is RecipientState.SENDING and claim.lease_expires_at:
+                granted.append(claim)
+            elif claim.state is RecipientState.SENDING and claim.lease_expires_at:
                 attempt.wake_at.append(claim.lease_expires_at)  # a live invocation holds it (a duplicate in flight)
             elif claim.next_attempt_at is not None and claim.next_attempt_at < 1e11:
                 attempt.wake_at.append(claim.next_attempt_at)  # deferred, not due yet
@@ -422,7 +424,8 @@ class DispatchService:
         if attempt.entries:
             await self._ledger.record(message_key, attempt.entries)
             self._log_attempt(message_key, record, attempt.entries)
-            await self._publish_delivered(request, message_key, attempt)
+            if self._publisher is not None:
+                await self._publish_delivered(request, message_key, attempt)
             if campaign_id is not None:
                 self._count_campaign(campaign_id, attempt.entries)
         if attempt.released:  # failed before reaching anyone: the key is not used up, a fixed request may send
@@ -609,16 +612,16 @@ class DispatchService:
         by_address: Mapping[str, Address],
     ) -> list[Outcome]:
         """One SMTP transaction for the message, or with VERP one per recipient, each with its own return path."""
+        verp = self._policy.verp
+        if verp is None or request.return_path is not None:  # a producer's own return path wins
+            return await self._deliver_split_by_smtputf8(
+                self._envelope_sender(request), [by_address[r].envelope for r in recipients], built
+            )
+        assert self._return_paths is not None
 
         def envelope_address(recipient: str) -> str:
             return by_address[recipient].envelope
 
-        verp = self._policy.verp
-        if verp is None or request.return_path is not None:  # a producer's own return path wins
-            return await self._deliver_split_by_smtputf8(
-                self._envelope_sender(request), [envelope_address(r) for r in recipients], built
-            )
-        assert self._return_paths is not None
         report_to = self._envelope_sender(request)
 
         def sent(r: str | None) -> SentMessage:
@@ -689,13 +692,17 @@ class DispatchService:
             )
             content = await self._renderer.render(request, template)
             # Base64 makes 3 bytes 4: what an attachment may weigh before it is fetched.
-            budget = self._policy.max_message_bytes * 3 // 4
-            budget -= sum(len(a.content) for a in request.attachments if not isinstance(a, S3Attachment))
             attachments = []
-            for a in request.attachments:
-                data = await self._content.attachment(a, max_bytes=budget) if isinstance(a, S3Attachment) else a.content
-                budget -= len(data) if isinstance(a, S3Attachment) else 0
-                attachments.append(AttachmentData(a.filename, a.content_type, data))
+            if request.attachments:  # most requests have none
+                budget = self._policy.max_message_bytes * 3 // 4
+                budget -= sum(len(a.content) for a in request.attachments if not isinstance(a, S3Attachment))
+                for a in request.attachments:
+                    if isinstance(a, S3Attachment):
+                        data = await self._content.attachment(a, max_bytes=budget)
+                        budget -= len(data)
+                    else:
+                        data = a.content
+                    attachments.append(AttachmentData(a.filename, a.content_type, data))
         except ContentTooLarge as error:
             return None, (STATUS_TOO_BIG, str(error))
         except ContentUnavailable as error:
