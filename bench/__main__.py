@@ -246,9 +246,7 @@ def latency_bound(proxy: LatencyProxy, plan: Plan) -> dict:
         "fake_call_latency_ms": CALL_LATENCY * 1000,
         "max_connections": plan.latency_connections,
         "concurrency": plan.latency_concurrency,
-        "template_concurrency": int(
-            template_facts.function_environment("DispatchFunction").get("DISPATCH_CONCURRENCY", 32)
-        ),
+        "template_concurrency": shipped[0],
         "pipelining": "RFC 2920, offered by the relay stand-in",
         "chunking": "RFC 3030 CHUNKING, offered by the relay stand-in (bench/chunking_sink.py; as Postfix since 3.4 "
         "and Gmail offer it): a message goes as BDAT <n> LAST in the same write as its envelope",

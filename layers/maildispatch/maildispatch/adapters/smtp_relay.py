@@ -734,7 +734,7 @@ async def _next_reply(smtp: aiosmtplib.SMTP, timeout: float) -> aiosmtplib.SMTPR
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     waiter = protocol._response_waiter
     if waiter is not None and waiter.done() and not waiter.cancelled():
-        protocol._response_waiter = None if protocol.transport is None else protocol._loop.create_future()
+        _renew_waiter(protocol)
         return waiter.result()
     buffered = protocol._read_response_from_buffer()  # aiosmtplib 5.1's parser of its own buffer
     if buffered is not None:
@@ -764,7 +764,13 @@ async def _awaited_reply(protocol: SMTPProtocol, timeout: float) -> aiosmtplib.S
     finally:
         expiry.cancel()
         protocol._response_pending = False
-        protocol._response_waiter = None if protocol.transport is None else protocol._loop.create_future()
+        _renew_waiter(protocol)
+
+
+def _renew_waiter(protocol: SMTPProtocol) -> None:
+    """A fresh future for the next reply once one was taken (none once disconnected), as
+    aiosmtplib 5.1's `read_response()` leaves it."""
+    protocol._response_waiter = None if protocol.transport is None else protocol._loop.create_future()
 
 
 def _time_out(waiter: asyncio.Future[aiosmtplib.SMTPResponse]) -> None:
