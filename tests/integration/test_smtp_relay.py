@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import socket
 import subprocess
 import tempfile
@@ -453,8 +454,11 @@ class GroupServer(asyncio.Protocol):
     is read by its size and answered with `bdat` (the no-recipients reply when none was accepted);
     `hang_up_after_bdat` closes the connection once a chunk has arrived, without a reply.
     The final dot is answered from `dot_replies` in turn (then 250), `dot_delay` seconds late;
-    `close_after_dot` ends the session right after that many dots were answered. `mail_after_dot`
-    records, per MAIL FROM, whether it came in the same read as the previous message's final dot.
+    `close_after_dot` ends the session right after that many dots were answered. `turns_after_dot`
+    holds the replies that follow a final dot's reply back for that many turns of the event loop
+    (the client runs in the same loop), so they arrive in a read of their own at a chosen moment.
+    `mail_after_dot` records, per MAIL FROM, whether it came in the same read as the previous
+    message's final dot.
     """
 
     rcpt: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -468,6 +472,7 @@ class GroupServer(asyncio.Protocol):
     dot_replies: list[str] = dataclasses.field(default_factory=list)
     dot_delay: float = 0.0
     close_after_dot: int = 0
+    turns_after_dot: int = 0
     reads: list[list[str]] = dataclasses.field(default_factory=list)  # the commands in each read
     messages: list[bytes] = dataclasses.field(default_factory=list)
     mail_after_dot: list[bool] = dataclasses.field(default_factory=list)
@@ -481,6 +486,7 @@ class GroupServer(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport, self.buffer, self.content, self.replies, self.accepted = transport, b"", None, [], 0
         self.chunk: tuple[int, str] | None = None  # a BDAT chunk being read: its size and the reply it gets
+        self.held_turns = 0  # the next write waits this many turns of the loop
         transport.write(b"220 group.test ESMTP\r\n")
 
     def data_received(self, data: bytes) -> None:
@@ -529,6 +535,7 @@ class GroupServer(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.reply(answer, flush=True)
+        self.held_turns = self.turns_after_dot
         if self.close_after_dot and dots >= self.close_after_dot:
             self.transport.close()
         elif self.dot_delay:
@@ -567,10 +574,20 @@ class GroupServer(asyncio.Protocol):
         self.replies.append(line.encode() + b"\r\n")
         if flush or not self.withhold:
             replies, self.replies = self.replies, []
-            if self.apart:
+            if self.held_turns:
+                turns, self.held_turns = self.held_turns, 0
+                self.write_after_turns(b"".join(replies), turns)
+            elif self.apart:
                 self.write_one_per_turn(replies)
             else:
                 self.transport.write(b"".join(replies))
+
+    def write_after_turns(self, data: bytes, turns: int) -> None:
+        # A timer due now runs after the turn's socket reads (asyncio's order: callbacks, reads, timers).
+        if turns:
+            asyncio.get_running_loop().call_later(0, self.write_after_turns, data, turns - 1)
+        elif not self.transport.is_closing():
+            self.transport.write(data)
 
     def write_one_per_turn(self, replies: list[bytes]) -> None:
         if replies and not self.transport.is_closing():
@@ -765,6 +782,18 @@ def test_a_delivery_waiting_for_the_connection_sends_its_envelope_with_the_previ
     assert server.mail_after_dot == [False, True, True, False]  # the last: sent when nothing was in flight
     assert len(server.messages) == 4
     assert ["RSET"] not in server.reads
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3, 4])
+def test_the_riders_replies_arriving_while_the_connection_changes_hands_are_read(turns: int) -> None:
+    # The finishing delivery takes its dot's reply and hands the connection on; the rider's own
+    # replies may arrive in the turns of the loop before the rider runs. aiosmtplib drops data that
+    # arrives while no reply is pending: lost, the rider would wait for its timeout and reconnect.
+    server = GroupServer(turns_after_dot=turns)
+    outcomes = deliver_at_once(server, *((Envelope(SHOP, (AN,)), message(body=f"message {n}\r\n")) for n in range(4)))
+    assert [type(o) for o in itertools.chain.from_iterable(filter(None, outcomes))] == [Delivered] * 4
+    assert server.connections == [1], "no reply was lost, no delivery reconnected after a timeout"
+    assert server.mail_after_dot[:4] == [False, True, True, True]
 
 
 def test_a_refused_message_does_not_disturb_the_one_riding_behind_it() -> None:

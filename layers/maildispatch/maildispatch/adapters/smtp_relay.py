@@ -826,13 +826,18 @@ async def _send_content_and_read_reply(
         what = "timed out" if isinstance(exc, TimeoutError) else "connection lost"
         return _ContentResult(ended_before_dot=f"{what} while sending the message content, before the final dot")
     try:
-        return _ContentResult(response=await _awaited_reply(protocol, timeout))
+        response = await _awaited_reply(protocol, timeout)
     except aiosmtplib.SMTPTimeoutError:
         smtp.close()
         return _ContentResult(ended_after_dot=f"no reply within {timeout:g} s after the final dot")
     except (aiosmtplib.SMTPException, OSError):
         smtp.close()
         return _ContentResult(ended_after_dot="connection lost after the final dot, before the reply")
+    if after:
+        # The replies to `after` are on their way, and the connection changes hands before its next
+        # reader runs: aiosmtplib drops what arrives while no reply is pending, so one stays pending.
+        protocol._response_pending = True
+    return _ContentResult(response=response)
 
 
 def _wire_form(message: bytes) -> bytes:
