@@ -20,7 +20,7 @@ import pytest
 
 from tests.stack.cli import maildispatch, one_error_line
 from tests.stack.http_server import BackgroundHttpServer
-from tests.stack.moto import DEFAULT_REGION, MotoServer, aws_client, free_port
+from tests.stack.moto import DEFAULT_REGION, MotoServer, aws_client, free_port, refusing_port
 
 
 @pytest.fixture
@@ -197,8 +197,9 @@ def test_no_region(no_aws_config, moto_server):
 
 
 def test_an_endpoint_out_of_reach(moto_env):
-    url = f"http://127.0.0.1:{free_port()}"
-    result = maildispatch("--endpoint-url", url, "suppression", "--table", "t", "list", env=moto_env)
+    with refusing_port() as port:
+        url = f"http://127.0.0.1:{port}"
+        result = maildispatch("--endpoint-url", url, "suppression", "--table", "t", "list", env=moto_env)
     assert result.returncode == 1
     assert one_error_line(result).startswith(f"cannot reach the AWS endpoint {url}/: check the network")
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from maildispatch.adapters.smtp_relay import RelayConfigError, RelaySettings, RelayTransport
 from maildispatch.core.outcome import Bounced, Deferred, Delivered, Envelope, Outcome, Uncertain
 from tests.conftest import require_binary
+from tests.stack.moto import free_port, refusing_port
 from tests.stack.relay_fixtures import RELAY_PASSWORD, RELAY_USER, RelayProcess
 
 SHOP = "shop@example.com"
@@ -49,12 +50,6 @@ def deliver_one(
     settings: RelaySettings, *recipients: str, sender: str = SHOP, data: bytes | None = None
 ) -> list[Outcome]:
     return deliver(settings, (Envelope(sender, recipients), data or message(recipients=recipients)))[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # The scripted relay, twice: as aiosmtpd is (one command at a time) and advertising RFC 2920
@@ -434,8 +429,8 @@ def test_plain_smtp_needs_allow_insecure_and_then_delivers(tmp_path: Path) -> No
 
 
 def test_nothing_listening_defers_with_4_4_1() -> None:
-    port = free_port()
-    outcomes = deliver_one(RelaySettings(host="127.0.0.1", port=port, timeout=2), AN, BINH)
+    with refusing_port() as port:
+        outcomes = deliver_one(RelaySettings(host="127.0.0.1", port=port, timeout=2), AN, BINH)
     assert all(isinstance(o, Deferred) and o.reply.status == "4.4.1" for o in outcomes)
     assert outcomes[0].reply.text == f"cannot connect to 127.0.0.1:{port}: Connection refused"
 
@@ -944,20 +939,24 @@ def smtp_sink() -> Iterator[tuple[int, list[str]]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*options: str) -> int:
-        port = free_port()
-        process = subprocess.Popen(
-            [binary, "-u", "nobody", *options, f"127.0.0.1:{port}", "64"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        started.append(process)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                time.sleep(0.02)
+        for _ in range(5):  # a port free a moment ago may be taken before smtp-sink binds it: another
+            port = free_port()
+            process = subprocess.Popen(
+                [binary, "-u", "nobody", *options, f"127.0.0.1:{port}", "64"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            started.append(process)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    return port
+                except OSError:
+                    time.sleep(0.02)
+            if process.poll() is None:  # running, never answering: no other port would help
+                process.terminate()
+                break
         raise RuntimeError(f"smtp-sink did not start: {process.stderr.read() if process.stderr else ''}")
 
     yield start  # type: ignore[misc]
