@@ -118,7 +118,7 @@ Your message did not reach some or all of the intended recipients.
 The following recipient(s) could not be reached:
 
 {addr}
-   {text}
+{text}
 
 """
     return _plain("mailer-daemon@mail.hosted.example", "Message undeliverable: Your order", body)
@@ -469,14 +469,12 @@ CASES: list[tuple[str, bytes, list[Expect]]] = [
         [Expect("reader@remote.example", "norelaying", False)],
     ),
     # calzadamedia: "at least 4 attempts ... If all attempts fail, then the above error message will be
-    # returned": the connection never succeeded; the attempts ran out.
+    # returned"; hmailserver source/Server/SMTP/ExternalDelivery.cpp writes, when the retries are used up, each
+    # recipient, its last non-fatal error ("Remote server closed connection." when no reply was collected) and
+    # "Tried %d time(s)". No server said anything about the address: the retries ran out (X.4.7), soft.
     (
         "hmailserver-gave-up-after-attempts",
-        hmailserver_gave_up(
-            "reader@remote.example",
-            "Error Type: SMTP\n   Unable to connect to the remote server. Delivery was attempted 4 times and has now"
-            " failed.",
-        ),
+        hmailserver_gave_up("reader@remote.example", "Remote server closed connection.\nTried 5 time(s)"),
         [Expect("reader@remote.example", "expired", False)],
     ),
     # --- Domino R5 ------------------------------------------------------------------------------------
