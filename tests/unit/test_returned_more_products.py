@@ -1216,6 +1216,11 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     "cnhost-exceeded-mailsize-limit",
     "sendmail-returned-cant-create-output",
     "dti-returned-mail-japanese",
+    # structure and standards (reason.py): a failure report whose only reply is a 250 is no delivery; an X-Unix
+    # diagnostic that says the delivery expired; "Block permanently" at MAIL FROM is the host, not the sender
+    "domino-r5-failure-with-250",
+    "fortimail-maximum-time-in-queue",
+    "trend-ddei-block-permanently",
 }
 
 
