@@ -878,6 +878,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
             (
+                r"\brecipient (?:is )?prohibited\b",
+                "VPOP3 '550 5.7.1 Recipient Prohibited (x)': an SMTP rule of the receiving server refuses this "
+                "recipient (https://wiki.pscs.co.uk/_export/raw/how_to:550_5.7.1_recipient_prohibited_x)",
+            ),
+            (
                 r"\b(?:not accepting|(?:does|do) not accept) (?:e-?)?mail from",
                 "a recipient's own sender block ('is not accepting mail from'), unlike RFC 7504's 'does not accept mail'",
             ),
