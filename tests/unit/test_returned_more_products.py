@@ -1388,3 +1388,35 @@ def test_every_round_eleven_report_names_its_recipients():
             continue
         got = [v.recipient for v in classify_returned_message(raw).recipients]
         assert got == [e.recipient for e in expected], case_id
+
+
+# --- the rules round eleven added, each also where it must not fire -------------------------------------------
+
+
+def test_a_block_of_the_host_at_mail_from_is_a_block_but_a_refused_sender_stays_a_sender_refusal():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    assert classify_reason(None, 521, "521 Block permanently (Sender Filtering/Authentication)", "MAIL")[0] == "blocked"
+    assert classify_reason(None, 550, "550 Permanent denial of connection (550) for RBL+ matches (ERS)", "MAIL")[0] == (
+        "blocked"
+    )
+    # Postfix access(5) "Access denied" refusing the sender at MAIL FROM, and words that name the sender address
+    assert classify_reason("5.7.1", 550, "550 5.7.1 Access denied", "MAIL")[0] == "rejected"
+    assert classify_reason(None, 553, "553 Sender address blocked permanently", "MAIL")[0] == "rejected"
+
+
+def test_a_success_reply_is_a_delivery_unless_the_report_says_the_delivery_failed():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    assert classify_reason(None, 250, "250 Message received OK.", None, "failed")[0] == "undefined"
+    assert classify_reason(None, 250, "250 2.0.0 OK", None, "delivered")[0] == "delivered"
+    assert classify_reason(None, 250, "250 OK", None, None)[0] == "delivered"
+    assert classify_reason("2.0.0", 250, "250 2.0.0 OK", None, "failed")[0] == "delivered"  # the status says success
+
+
+def test_an_x_unix_diagnostic_is_a_mailer_error_unless_its_words_say_why():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    assert classify_reason("5.3.0", None, "X-Unix; command died with status 1", None, "failed")[0] == "mailererror"
+    assert classify_reason("4.4.7", None, "X-Unix; delivery expired (message too old)", None, "failed")[0] == "expired"
+    assert classify_reason("5.2.2", None, "X-Unix; mailbox full", None, "failed")[0] == "mailboxfull"

@@ -216,6 +216,8 @@ def _decide(
             m = pattern.search(text)
             if m:
                 return reason, name, "phrase", m.group(0)
+        if status and codes.detail_of(status) == "4.7":  # RFC 3463 X.4.7 "delivery time expired"
+            return "expired", f"status-{status}", "status", status
         if not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
             return "mailererror", "local-mailer", "phrase", "x-unix"
 
