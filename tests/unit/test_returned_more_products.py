@@ -1469,7 +1469,8 @@ CASES: list[tuple[str, bytes, list[Expect]]] = [
 # written before the classifier ran (11 once forcepoint-maximum-retry-period was corrected to the project's
 # reading of a give-up that quotes its last error; explained at the case). A second batch (VPOP3, BlueTie,
 # Mimecast) was written after the first fixes and run on the same base: 2 of its 9 failed there; a third (MXLogic,
-# MessageLabs, antispameurope, Zoho, AT&T, Sophos Central, a Chinese host), likewise: 4 of its 15 (3 after one correction, explained at the case). Two read a soft bounce hard: sendmail-returned-cant-create-output (hard,
+# MessageLabs, antispameurope, Zoho, AT&T, Sophos Central, a Chinese host), likewise: 4 of its 15 (3 after one
+# correction, explained at the case). Two read a soft bounce hard: sendmail-returned-cant-create-output (hard,
 # weak) and pasolution-invalid-recipient-domain-filter (hard and suppressible).
 FAILED_ON_MAIN: set[str] = {
     "hmailserver-relay-not-allowed",
