@@ -147,6 +147,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\bspeicher(?:volumen|platz)\w* (?:\S+ )?(?:ueber|über)schritten", "de: 'Speicherplatz überschritten'"),
             (r"\bexceeded storage allocation", "RFC 5321 552 reply text"),
+            (
+                r"\bcan'?t create output\b",
+                "Sendmail's text for sysexits EX_CANTCREAT (the local mailer could not write the user's mailbox "
+                "file); omakase.jp's FAQ: 'Returned mail: Can't create output' is what senders get once the "
+                "mailbox is over its disk quota (https://member.omakase.jp/support/faq/tech.html)",
+            ),
             # RFC 3463 X.2.2 "mailbox full" in the words localized notifications use (de, fr, es,
             # it, pt, ru, zh): generic words of each language, not one provider's wording.
             (r"\b(?:post|brief)fach (?:ist )?(?:voll|überfüllt)|\bmailbox (?:ist )?voll", "de: 'Postfach voll'"),
@@ -233,6 +239,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "qmail-smtpd 'sorry, that message size exceeds my databytes limit (#5.3.4)'",
             ),
             (r"\bmessage is too (?:large|big|long)", "Sendmail 'Message is too large'; Exim"),
+            (
+                r"\bexceed(?:s|ed)? (?:the |its )?mail ?size limit|\bmail ?size (?:limit )?exceeded",
+                "a Chinese host's reply list '[退信] 邮件过大:exceeded mailsize limit' "
+                "(https://www.emailhost.com.cn/service.html?article_category=25&brd=1)",
+            ),
             (r"\bmessage size (?:limit|exceeds)", "Exchange RecipSizeLimit; Google 5.2.3"),
             (r"\brecipsizelimit|\bsendsizelimit", "Exchange RESOLVER.RST.RecipSizeLimit / SendSizeLimit"),
             (r"\bsize limit(?:s)? (?:exceeded|of)\b", "Google 'exceeded Google's message size limits'"),
@@ -326,6 +337,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Exchange 5.7.1 'Unable to relay'",
             ),
             (r"\bunable to relay\b", "Exchange 550 5.7.1 'Unable to relay'"),
+            (
+                r"\bdelivery is not (?:allowed|permitted) to this (?:address|domain)\b",
+                "hMailServer 'Delivery is not allowed to this address': its IP ranges forbid relaying for this "
+                "client (https://www.hmailserver.com/documentation/v4.4/?page=reference_error_messages)",
+            ),
             (r"\brcpthosts\b", "qmail-smtpd 'that domain isn't in my list of allowed rcpthosts'"),
         ),
     ),
@@ -492,6 +508,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (
                 r"(?:ユーザー?|アドレス|宛先)(?:は|が)?(?:存在しません|見つかりません)",
                 "Japanese carriers: the user/address does not exist / was not found",
+            ),
+            (
+                r"(?:ユーザー?|アカウント)(?:は|が)?登録されていません",
+                "ja: 'the user is not registered', DTI's Japanese rendering of '... User unknown' "
+                "(http://dream.jp/support/techinfo/mail/error/error05.html)",
             ),
         ),
     ),
@@ -712,6 +733,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "the queue ran out, RFC 3463 X.4.7",
             ),
             (
+                r"\btried \d+ time(?:s|\(s\))",
+                "hMailServer source/Server/SMTP/ExternalDelivery.cpp: when the retries are used up it returns the "
+                "last non-fatal error and 'Tried %d time(s)' (RFC 3463 X.4.7: the retries ran out)",
+            ),
+            (
                 r"\bfailed (?:all|\w+|\d+) attempts to connect\b",
                 "SmarterMail 'Failed all attempts to connect to the recipients mail server', 'Failed four Attempts to "
                 "connect to recipients mail server' (kb.indsoft.net KB a70): the connection retries ran out",
@@ -851,6 +877,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\bonly accepting mail from (?:specific|certain)", "Exchange / O365 restricted recipients"),
             (r"\bdelivery to this address is restricted", "Exchange 5.7.1"),
+            (
+                r"\brecipient (?:is )?prohibited\b",
+                "VPOP3 '550 5.7.1 Recipient Prohibited (x)': an SMTP rule of the receiving server refuses this "
+                "recipient (https://wiki.pscs.co.uk/_export/raw/how_to:550_5.7.1_recipient_prohibited_x)",
+            ),
             (
                 r"\b(?:not accepting|(?:does|do) not accept) (?:e-?)?mail from",
                 "a recipient's own sender block ('is not accepting mail from'), unlike RFC 7504's 'does not accept mail'",

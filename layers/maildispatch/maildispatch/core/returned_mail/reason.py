@@ -187,6 +187,12 @@ def _decide(
     single: bool,
 ) -> tuple[str, str, str, str]:
     """(reason, rule, kind of evidence, the words or code that decided)."""
+    if reply_code and 200 <= reply_code < 300 and not status and action == "failed":
+        # A failure report whose only reply is a success ("Delivery Failure Report ... because: 250 Message
+        # received OK.", IBM technote 1100477 for Domino R5's improperly addressed SMTP mail): the report
+        # says it failed and nothing says why; RFC 3464's Action: failed is the report's word, the quoted
+        # 250 is no delivery.
+        return "undefined", "success-reply-in-failure", "structure", str(reply_code)
     if (
         action in NOT_DELIVERY
         or (status or "").startswith("2")
@@ -202,8 +208,18 @@ def _decide(
         m = _compiled(wording.SPF_IN_REPLY).search(text)
         if m:
             return "authfailure", "spf-in-reply", "phrase", m.group(0)
-    if text.startswith("x-unix;") and not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
-        return "mailererror", "local-mailer", "phrase", "x-unix"
+    if text.startswith("x-unix;"):
+        # RFC 3464's diagnostic type names who wrote the text (a local program), not why it failed; words that
+        # say the delivery time ran out ("X-Unix; delivery expired (message too old)", the final report a
+        # FortiMail queue sends after its maximum time in queue) state the reason themselves.
+        for reason, name, pattern in _strong(("expired",)):
+            m = pattern.search(text)
+            if m:
+                return reason, name, "phrase", m.group(0)
+        if status and codes.detail_of(status) == "4.7":  # RFC 3463 X.4.7 "delivery time expired"
+            return "expired", f"status-{status}", "status", status
+        if not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
+            return "mailererror", "local-mailer", "phrase", "x-unix"
 
     if command in ("CONN", "HELO"):
         # A network failure only when no server replied: a reply that says "connection refused" is a block.
@@ -238,6 +254,13 @@ def _decide(
             if m:
                 reason, name = _refine(reason, name, status, codes.detail_of(status), command, text)
                 return reason, name, "phrase", m.group(0)
+        if not sender_refused and _HOST_REFUSED_AT_MAIL.search(text):
+            # Refused at MAIL FROM in words that name the connecting host as blocked, not our sender address
+            # (Trend Micro Deep Discovery Email Inspector's sender filtering answers "521 Block permanently
+            # (Sender Filtering/Authentication)" and "550 Permanent denial of connection (550) for RBL+ matches
+            # (ERS)": https://docs.trendmicro.com/en-us/documentation/article/deep-discovery-email-inspector-51-
+            # online-help-smtp-error-codes): a block of the sending host, as the module docstring says.
+            return "blocked", "host-refused-at-mail", "stage", command
         return "rejected", "refused-at-mail", "stage", command
 
     m = _compiled(wording.SENDER_LOGIN).search(text)
@@ -364,6 +387,11 @@ _CLIENT_REFUSED_MORE = re.compile(
     r"\baccess denied\b|\bblock(?:ed)? (?:temporarily|permanently)\b|\bdenial of (?:connection|service|access)\b",
     re.I,
 )
+
+
+# At MAIL FROM, the words that refuse the connecting client rather than the sender address; not "access
+# denied", which Postfix's access(5) writes for a refused sender ("550 5.7.1 Access denied" in reply to MAIL).
+_HOST_REFUSED_AT_MAIL = re.compile(r"\bblock(?:ed)? (?:temporarily|permanently)\b|\bdenial of connection\b", re.I)
 
 
 def _answered(text: str, reply_code: int | None) -> bool:
