@@ -425,6 +425,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Exchange 2000/2003 NDR #5.4.0 'The destination server for this recipient could not be found in "
                 "Domain Name Service (DNS)'",
             ),
+            # the same sentence in the languages Exchange writes its NDR in (the server was not found in DNS;
+            # "introuvable dans le DNS", "im DNS nicht gefunden", "no se encontró en DNS", Exchange 2003's localised
+            # NDR as the issue-13 round-twelve samples show it)
+            (r"\bintrouvable dans (?:le )?dns\b", "Exchange 2003 NDR #5.4.0, fr"),
+            (r"\bim (?:dns|domain name (?:service|system))\b.{0,40}\bnicht gefunden", "Exchange 2003 NDR #5.4.0, de"),
+            (r"\bno se (?:encontró|pudo encontrar|encuentra) en (?:el )?dns\b", "Exchange 2003 NDR #5.4.0, es"),
         ),
     ),
     (
