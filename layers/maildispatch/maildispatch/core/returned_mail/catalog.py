@@ -291,6 +291,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "Google 5.2.1 'is inactive'/'is disabled'; Zoho",
             ),
             (
+                r"\b(?:inactive|disabled|suspended|locked) (?:mail ?box|mbox|account|user)\b",
+                "the same words before the noun: a Korean portal's '550 5.1.1 Inactive mbox' and 'Suspended user', listed "
+                "with accounts out of use (https://puffinknight.tistory.com/102); PowerMTA's 'inactive-mailbox' bounce "
+                "category. The mailbox exists but takes no mail: RFC 3463 X.2.1, whatever X.1.1 the reply carries",
+            ),
+            (
                 r"\bno longer (?:active|in use|accepts? mail|accepting mail|available)",
                 "qmail-ldap 'This address no longer accepts mail'",
             ),
@@ -891,6 +897,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (
                 r"\b(?:not accepting|(?:does|do) not accept) (?:e-?)?mail from",
                 "a recipient's own sender block ('is not accepting mail from'), unlike RFC 7504's 'does not accept mail'",
+            ),
+            (
+                r"\b(?:user|recipient|addressee)'?s? (?:own )?(?:reject|block|black|deny|refuse)[ -]?list\b",
+                "a Korean portal's '550 You are registered as spammer (by user's reject list)', listed with refusals "
+                "by the recipient's own reception settings (https://puffinknight.tistory.com/102): the recipient's "
+                "list, not the receiving system's judgement of the address",
             ),
             (
                 r"\brecipient refuses\b|\brefuses? to accept (?:your |the |any )?(?:mail|messages?|e-?mail) from",
