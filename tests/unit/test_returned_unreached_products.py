@@ -1183,6 +1183,14 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     # is suspend, soft; a refusal "by user's reject list" is the recipient's own list (filtered), not an unknown user
     "korean-inactive-mbox",
     "korean-registered-as-spammer-by-users-reject-list",
+    # structure (smtp_text.py): Sun Messaging Server's "Remote SMTP server has rejected address" names the stage,
+    # RCPT TO, so "550 No Such User Here" there is an unknown user, not a filter after DATA
+    "sunms-verizon-no-such-user-here",
+    # catalog / wording: "Email from <ip> / your Email Service Provider is currently blocked" (Verizon) and "Your
+    # IP(<ip>) is filtered" (Naver) name the sending host as blocked, whatever system blocks it
+    "verizon-571-blocked-anti-spam-system",
+    "verizon-550-esp-blocked",
+    "naver-ip-filtered-register-realip",
 }
 
 # Why each one still fails, and why no rule was written for it.

@@ -125,6 +125,17 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "is not a full mailbox; milter-greylist 'Greylisting in action')",
             ),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
+            (
+                r"\b(?:e-?mail|mail|messages?|connections?) from (?:\[?\d{1,3}(?:\.\d{1,3}){3}\]?|your (?:e-?mail service "
+                r"provider|esp|isp|ip(?: address)?|server|host|network|provider)) (?:is |are |has been |have been )?"
+                r"(?:currently |temporarily |permanently )?blocked\b",
+                "Verizon's whitelist policy page: '550 Email from your Email Service Provider is currently blocked by "
+                "Verizon Online's anti-spam system ... request removal of the block' "
+                "(https://www.verizon.com/support/residential/internet/fiosinternet/email/blocked+email/questionsone/"
+                "85702.htm), and its 571 form 'Email from <ip> is currently blocked by ...' (ipblacklistremoval.com): "
+                "the sending host or its provider is blocked, whatever system blocks it (an anti-spam one here), not a "
+                "verdict on this message",
+            ),
             (r"\bpermanently deferred", "Yahoo TSS09 'All messages from x will be permanently deferred'"),
             (
                 r"\b\d{1,3}(?:\.\d{1,3}){3}\]?\)? (?:is |has been |was )?(?:blocked|blacklisted|banned)\b",

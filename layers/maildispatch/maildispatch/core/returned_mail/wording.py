@@ -790,6 +790,10 @@ HOST_BLOCKED = phrases(
     r"\b(?:client|sending|your|connecting|remote) (?:host|ip|server|address|mta|mail server)\b.{0,60}\b(?:blocked|rejected|refused|denied|banned|not (?:allowed|permitted|accepted))",
     r"\b(?:blocked|rejected|refused|denied|banned)\b.{0,40}\b(?:your|the|sending|client) (?:ip|host|server|network)",
     r"\bip (?:address )?(?:\S+ )?(?:is |has been )?(?:blocked|banned|blacklisted|listed|rejected)",
+    # the connecting client's own address said to be filtered: Naver's "421 4.3.2 Your IP(<ip>) is filtered and this
+    # connection will be closed. You must register your IP to http://realip.naver.com", listed with IP blocks after
+    # bulk sending (https://puffinknight.tistory.com/102); "your" names the client, not a recipient's filter
+    r"\byour (?:ip|ip address|host|server|network)\b.{0,40}?\b(?:is |has been |was )?filtered\b",
     r"\bblocked\b",
     r"\bbanned\b",
     r"not allowed to connect",
