@@ -664,6 +664,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\bunusual (?:sending )?(?:activity|volume|rate)", "Zoho 550 5.4.6; Google 421 4.7.28"),
             (r"\btoo many (?:messages|mails)\b", "mail.ru 451 'Too many messages, try again later'"),
+            (
+                r"\b(?:sent|send|sending) too many (?:e-?mails|messages|mails)\b",
+                "a Korean portal's '550 5.7.1 ... Error.your access was denied. Since you sent too many e-mails,you are "
+                "not allowed to send more e-mails within 24 hours', listed with IP blocks after bulk sending "
+                "(https://puffinknight.tistory.com/102): a limit on our volume for a day",
+            ),
             (r"\bmail flood", "IANA X.7.28 'Mail flood detected'"),
             (
                 r"\brecipient thread limit exceeded",
@@ -835,6 +841,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bsystem error\b", "generic"),
             (r"\bmail transport unavailable|\bunknown mail transport error", "Postfix"),
             (r"\bserver busy|\btoo busy", "Google 421 4.4.5 'Server busy'"),
+            (
+                r"\b(?:server|system|network|host) is (?:too |currently |temporarily )?busy\b",
+                "a Korean portal's '421 4.4.1 CHIC <ip>: Network is busy.', explained as the receiving server "
+                "temporarily unable to answer (https://oliveit.tistory.com/39); 'server busy' said as a sentence",
+            ),
             (
                 r"\bserver (?:was |is )?(?:temporarily )?unavailable\b",
                 "Rackspace '450 4.4.1 <a>: The recipient's server was temporarily unavailable to accept your message'",

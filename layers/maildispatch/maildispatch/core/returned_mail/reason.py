@@ -267,7 +267,10 @@ def _decide(
     if m:
         return "securityerror", "sender-login", "phrase", m.group(0)
     m = _compiled(wording.SENDER_REFUSED).search(text)
-    if m and not _user_words(text):
+    if m and not _user_words(text) and not _rate_stated(text):
+        # Not when the refusal says it is about our volume ("you are not allowed to send more e-mails within 24
+        # hours ... since you sent too many e-mails"): a stated limit is read as such (speeding), as before any
+        # block wording.
         return "rejected", "sender-refused", "phrase", m.group(0)
     detail = codes.detail_of(status)
     for reason, name, pattern in _strong(exclude=SENDER_SIDE):
@@ -377,6 +380,11 @@ _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+# A greeting that says the connection itself is refused refuses this client, even when it adds that the server is
+# busy: a Korean portal's "421 4.4.5 CCRT <ip>: Connection refused. Server is busy(RT)", which its list explains as
+# the sending IP temporarily blocked by its spam centre (https://oliveit.tistory.com/39), against "421 4.4.1 CHIC
+# <ip>: Network is busy." (the server unable to answer).
+_CONNECTION_REFUSED = re.compile(r"\bconnection (?:is )?(?:refused|rejected|denied)\b", re.I)
 
 
 # A refusal that names the connecting client as refused, blocked or denied. RFC 7504's 521/556 say a
@@ -415,7 +423,7 @@ def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> 
         return None
     if any(p.search(text) for _r, _n, p in _strong(("blocked", "policyviolation", "spamdetected"))):
         return None
-    if _compiled(wording.HOST_BLOCKED).search(text):
+    if _compiled(wording.HOST_BLOCKED).search(text) or _CONNECTION_REFUSED.search(text):
         return None
     for reason, name, pattern in _strong(("systemerror",)):
         m = pattern.search(text)
@@ -594,6 +602,10 @@ def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 def _detail(status: str | None) -> str | None:
     """'5.1.1' -> '1.1'."""
     return codes.detail_of(status)
+
+
+def _rate_stated(text: str) -> bool:
+    return any(p.search(text) for _r, _n, p in _strong(("speeding",)))
 
 
 def _user_words(text: str) -> bool:
