@@ -192,6 +192,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
             (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
+            (
+                r"(?:收件人|收信人|用户|对方)(?:的)?(?:邮箱|信箱)?(?:空间|容量)不足",
+                "zh: QQ Mail's return-mail help '收件人空间不足' (the recipient's space is insufficient: a full mailbox, "
+                "https://qqmailbox.com/transceivers/169.html)",
+            ),
             (r"\bover (?:the )?(?:allowed )?quota", "qmail-local 'The users mailfolder is over the allowed quota'"),
             (
                 narrow(r"\bdomain size limit has been exceeded", "smartermail"),
@@ -318,6 +323,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "RFC 3463 X.2.1 'mailbox disabled'; Yahoo 'This mailbox is disabled'",
             ),
             (r"\buser account is (?:expired|disabled|locked)", "several ISPs"),
+            (
+                narrow(r"\bpolicy rejection on the target address\b", "yandex"),
+                "Yandex's help for mail sent to Yandex: 'Policy rejection on the target address' = the recipient's "
+                "account was blocked for violating the user agreement (https://yandex.com/support/mail/bounces/"
+                "yandex.html): a mailbox out of use, not a policy verdict on this message",
+            ),
             (r"\b(?:is|has been) (?:suspended|disabled) (?:for|due to)", "several providers"),
             (
                 r"\b(?:accounts|mailboxes|users|addresses) (?:have been|are|were) (?:temporarily )?(?:disabled|suspended|deactivated|inactive|locked)\b",
@@ -474,6 +485,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "ru: 'пользователь не найден'",
             ),
             (r"(?:用户|收件人|邮箱)(?:地址)?不存在", "zh: '用户不存在'"),
+            (
+                r"(?:用户|收件人)未开通\w{0,8}?(?:邮箱|信箱)",
+                "zh: QQ Mail's return-mail help '该用户未开通QQ邮箱' (the user has not opened a mailbox here: no such "
+                "mailbox, https://qqmailbox.com/transceivers/169.html)",
+            ),
             (r"\bonbekende (?:gebruiker|ontvanger)", "nl: 'onbekende gebruiker'"),
             (r"\bnieznany (?:użytkownik|adresat)|\bskrzynka nie istnieje", "pl: 'nieznany użytkownik'"),
             (r"\bno such user here", "Exim/cPanel 'No Such User Here'"),

@@ -306,6 +306,12 @@ def _decide(
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
         if m:
+            media = _registered_reason(detail) if (detail or "").startswith("6.") else None
+            if name == "filtered" and status and media:
+                # Generic refusal words ("554 5.6.0 Message rejected due to content restrictions") say only that
+                # mail was refused; RFC 3463 X.6.X says why: the message's content or media (round four's reading of
+                # an explicit X.6.X, which these words would otherwise pre-empt).
+                return media, f"status-{status}", "status-class", status
             if name == "filtered" and context and single:
                 # "550 Message rejected" says only that; the report's own text may say why.
                 said = _content_verdict(normalise(context))
