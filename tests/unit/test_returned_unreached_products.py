@@ -1206,10 +1206,31 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     "qq-chinese-recipient-space-insufficient",
     "qq-chinese-user-has-not-opened-qq-mail",
     "yandex-policy-rejection-on-target-address",
+    # one provider's words, registered narrow, each with its source: Mail.ru's "Local mailbox <a> is unavailable: user
+    # not found" says the address does not exist even after DATA (where a bare "User unknown" is read as a filter);
+    # Paran's "SPAM_SUSPECT:IP_CONTROL" is its IP control (a block of the sending host, not an unknown address)
+    "mailru-invalid-mailbox-user-not-found",
+    "paran-ip-control-via-ses-unknown-address-error",
 }
 
 # Why each one still fails, and why no rule was written for it.
-WHY_STILL_FAILING: dict[str, str] = {}
+WHY_STILL_FAILING: dict[str, str] = {
+    "hanmail-das51-anti-spam-system": "'Your mail is blocked automatically by anti-spam system' reads as spam; the"
+    " portal's page says the sending IP was block-listed, but the words name the mail, not the host; soft either way",
+    "korean-mail-denied-by-users-spam-filter": "'mail is denied, by spam filter' reads as spam; the page files it"
+    " with the recipient's own reject settings (filtered); a judgement, soft either way",
+    "qq-error-content-rejected": "'550 Error: content rejected' reads as the generic filter the project gives"
+    " 'content rejected'; QQ's help link says its filter judged the content (spam); soft either way",
+    "263-mail-size-limit-exceeded-mailbox-over-capacity": "'mail size limit exceeded' reads as a message too big, as"
+    " the words say; only 263's own page says it means a full mailbox; a rule for one page's meaning would misread"
+    " the same words elsewhere; soft either way",
+    "cnhost-rcpt-handle-timeout-gave-up": "a give-up that quotes '451 rcpt handle timeout' reads as expired: no"
+    " catalog reason for the quoted error; soft either way",
+    "cnhost-dns-query-error": "'DNS query error' reads as a network error (transient DNS); the host's page says the"
+    " domain does not exist; soft is the conservative reading of a DNS failure",
+    "exchange-fr-delay-notice-two-recipients": "the first recipient's delay reads by the last error Exchange quotes"
+    " ('Connection dropped due to SocketError': networkerror) rather than as a delay (expired); soft either way",
+}
 
 
 def _params():
@@ -1233,7 +1254,7 @@ def test_round_twelve_spans_the_products():
     assert len(CASES) >= 60
     assert len({case_id for case_id, _raw, _exp in CASES}) == len(CASES)
     assert STILL_FAILING <= FAILED_ON_MAIN
-    assert set(WHY_STILL_FAILING) <= STILL_FAILING
+    assert set(WHY_STILL_FAILING) == STILL_FAILING
 
 
 def test_every_round_twelve_report_names_its_recipients():

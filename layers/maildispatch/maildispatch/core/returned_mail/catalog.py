@@ -126,6 +126,11 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\btraffic not accepted from this ip", "Exchange Online 5.7.708"),
             (
+                narrow(r"\bspam_suspect:ip_control\b", "paran"),
+                "Paran's '550 Transaction failed. (SPAM_SUSPECT:IP_CONTROL) (http://cleanip.paran.com)', listed with IP "
+                "blocks after bulk sending (https://puffinknight.tistory.com/102): the sending IP is under control",
+            ),
+            (
                 r"\b(?:e-?mail|mail|messages?|connections?) from (?:\[?\d{1,3}(?:\.\d{1,3}){3}\]?|your (?:e-?mail service "
                 r"provider|esp|isp|ip(?: address)?|server|host|network|provider)) (?:is |are |has been |have been )?"
                 r"(?:currently |temporarily |permanently )?blocked\b",

@@ -909,6 +909,10 @@ USER_CERTAIN = phrases(
     r"no such (?:mailbox|account)",
     # Yahoo SMTP error codes: "552 1 Requested mail action aborted, mailbox not found" (no such user)
     r"mailbox not found",
+    # Mail.ru answers an unknown address at the end of DATA: "550 Message was not accepted -- invalid mailbox.  Local
+    # mailbox <a> is unavailable: user not found" (an error with "User not found" is a wrong or deleted address:
+    # https://mailout.ru/2015/09); the reply names the mailbox and says it has no user
+    narrow(r"\blocal mailbox \S+ is unavailable: user not found", "mailru"),
 )
 
 # Unknown-user wording that is not unambiguous: MTAs write it for unknown users, but also for
