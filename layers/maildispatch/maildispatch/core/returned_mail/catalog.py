@@ -209,6 +209,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "recipient domain's storage allocation, full as a mailbox is",
             ),
             (
+                r"\bwould exceed (?:the )?(?:maximum |allowed )?mail ?box (?:size|quota)",
+                "GNU Mailutils mda/maidag 'message would exceed maximum mailbox size for this recipient': this message "
+                "would take the mailbox over its quota (https://gnu.org/software/mailutils/manual/html_node/"
+                "Mailbox-Quotas.html): a full mailbox, not a message too big",
+            ),
+            (
                 r"\bmail ?box (?:size limit|is over|storage exceeded|has exceeded|would exceed)",
                 "Yandex 452 4.2.2 'Mailbox size limit exceeded'; Courier",
             ),
@@ -603,6 +609,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\billegal attachment", "Google 552 5.7.0 'illegal attachment'"),
             (r"\bheaders? (?:too large|too long|exceed)", "Sendmail 'Headers too large'; Exim 'header too long'"),
             (r"\b(?:media|content) (?:type )?not supported", "RFC 3463 X.6.1"),
+            (
+                r"\bforbidden[ _-](?:file|attachment)[ _-]?(?:extension|type|name)s?\b",
+                "rspamd's multimap refusal '554 5.7.1 Matched map: FORBIDDEN_FILE_EXTENSION' (an attachment whose file "
+                "type is refused, as NethServer's issue quotes it: https://github.com/NethServer/dev/issues/5811): the "
+                "content, whatever X.7.1 says",
+            ),
         ),
     ),
     (
