@@ -1412,3 +1412,87 @@ def test_every_round_twelve_report_names_its_recipients():
             continue
         got = [v.recipient for v in classify_returned_message(raw).recipients]
         assert got == [e.recipient for e in expected], case_id
+
+
+# --- the rules round twelve added, each also where it must not fire ------------------------------------------------
+
+
+def test_a_mailbox_out_of_use_is_suspend_whatever_x11_says_but_an_unknown_user_stays_hard():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    assert classify_reason("5.1.1", 550, "550 5.1.1 Inactive mbox", "RCPT")[0] == "suspend"
+    assert classify_reason("5.2.1", 550, "550 5.2.1 Suspended user", "RCPT")[0] == "suspend"
+    unknown = "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in local recipient table"
+    assert classify_reason("5.1.1", 550, unknown, "RCPT")[0] == "userunknown"
+
+
+def test_a_users_own_reject_list_is_a_filter_and_a_blacklisted_sender_stays_a_sender_refusal():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    assert classify_reason(None, 550, "550 You are registered as spammer (by user's reject list)", "RCPT")[0] == (
+        "filtered"
+    )
+    assert classify_reason("5.7.1", 550, "550 5.7.1 Sender address is blacklisted", "RCPT")[0] == "rejected"
+
+
+def test_your_ip_filtered_is_a_block_and_a_busy_greeting_is_the_system_unless_it_refuses_the_connection():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    filtered_ip = "421 4.3.2 Your IP(192.0.2.7) is filtered and this connection will be closed."
+    assert classify_reason("4.3.2", 421, filtered_ip, "CONN")[0] == "blocked"
+    assert classify_reason("4.3.2", 421, "421 4.3.2 All server ports are busy", "CONN")[0] == "systemerror"
+    assert classify_reason(None, 550, "550 Message filtered", "DATA")[0] == "filtered"
+    assert classify_reason("4.4.1", 421, "421 4.4.1 CHIC 192.0.2.7: Network is busy.", "CONN")[0] == "systemerror"
+    refused = "421 4.4.5 CCRT 192.0.2.7: Connection refused. Server is busy(RT)"
+    assert classify_reason("4.4.5", 421, refused, "CONN")[0] == "blocked"
+
+
+def test_generic_refusal_words_give_way_to_an_explicit_x6_code_only():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    content = "554 5.6.0 Message rejected due to content restrictions"
+    assert classify_reason("5.6.0", 554, content, None)[0] == "contenterror"
+    assert classify_reason("5.7.1", 554, "554 5.7.1 Message rejected", None)[0] == "filtered"
+
+
+def test_a_stated_volume_limit_is_speeding_and_a_plain_not_allowed_stays_a_sender_refusal():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    volume = (
+        "550 5.7.1 Error.your access was denied. Since you sent too many e-mails,you are not allowed to send more"
+        " e-mails within 24 hours."
+    )
+    assert classify_reason("5.7.1", 550, volume, "RCPT")[0] == "speeding"
+    assert classify_reason("5.7.1", 550, "550 5.7.1 You are not allowed to send mail to this list", None)[0] == (
+        "rejected"
+    )
+
+
+def test_mail_from_an_ip_or_a_provider_blocked_is_a_block_and_a_message_blocked_as_spam_stays_spam():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    verizon = "571 Email from 192.0.2.7 is currently blocked by Verizon Online's anti-spam system."
+    assert classify_reason(None, 571, verizon, None)[0] == "blocked"
+    assert classify_reason("5.7.1", 554, "554 5.7.1 Message blocked as spam", None)[0] == "spamdetected"
+
+
+def test_sun_messaging_servers_rejected_address_names_rcpt_and_other_words_name_no_stage():
+    from maildispatch.core.returned_mail.smtp_text import find_command
+
+    assert find_command("Reason: Remote SMTP server has rejected address") == "RCPT"
+    assert find_command("Reason: Over quota") is None
+
+
+def test_exchanges_address_and_date_line_in_the_senders_language_names_the_recipient_and_nothing_else():
+    from maildispatch.core.returned_mail.bounce_text import recipients_in_text
+
+    text = (
+        "Folgende(r) Empfänger kann/können nicht erreicht werden:\n\n"
+        "      hans@firma.example am 05.12.2026 09:00\n            Text\n            <mail.corp.example #5.1.1>\n\n"
+        "      'rosa@banco.example' en 05/12/2026 9:00\n            Error del servidor: '451 Requested action aborted'\n"
+    )
+    found = recipients_in_text(text, set())
+    assert [f.recipient for f in found] == ["hans@firma.example", "rosa@banco.example"]
+    assert "#5.1.1" in found[0].block
+    # a header line of the quoted original is no recipient, whatever follows it
+    assert recipients_in_text("From: shop@example.com 05.12.2026\n", set()) == []
