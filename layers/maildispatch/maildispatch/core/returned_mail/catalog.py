@@ -812,6 +812,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         (
             (r"\bno route to host", "Postfix/Exim connect(2) errno"),
             (r"\bconnection (?:refused|reset by peer)", "Postfix/Exim connect(2) errno"),
+            (
+                r"\bconnection (?:with|to) \S+ (?:is|was) broken\b",
+                "CommuniGate Pro's 'SMTP module(domain d) reports: connection with mx1.mail.d is broken' (the layout "
+                "PHPMailer-BMH's rules quote, github.com/voku/PHPMailer-BMH phpmailer-bmh_rules.php rule 0231): the "
+                "session broke off, the network",
+            ),
             (r"\bnetwork error", "OpenSMTPD 'Network error on destination MXs'"),
             (r"\bdns query failed", "Exchange Online 5.4.312"),
             (
