@@ -1,8 +1,9 @@
 """Held-out bounces, round twelve: whole returned messages from products and senders round eleven did not
 reach (Sun/Oracle Communications Messaging Server as Verizon ran it, Ipswitch IMail's queue report, Digital
-Arts m-FILTER's own report, Exchange 2003's German, French and Japanese NDRs and Outlook's Spanish one,
-Exchange 2007's Spanish and French ones, a French host's own report, Amazon SES receiving's bounce action,
-Mailgun's failures as mg2dsn turns them into reports, IceWarp's, Verizon's, Yandex's, Mail.ru's, QQ's,
+Arts m-FILTER's own report, CommuniGate Pro's report, Exchange 2003's German, French and Japanese NDRs and
+Outlook's Spanish one, Exchange's Spanish and French NDRs and delay notice, a French host's own report, Amazon
+SES receiving's bounce action, Mailgun's failures as mg2dsn turns them into reports, FastMail's and IONOS's
+reports, GNU Mailutils' quota texts, MailChannels, and IceWarp's, Verizon's, Yandex's, Mail.ru's, QQ's,
 Tencent Exmail's, 263's, Sina's and the Korean portals' (Daum/Hanmail, Naver, Paran) replies).
 
 Each sample rebuilds the report (headers, layout, where the recipient and the reason stand) or the reply
