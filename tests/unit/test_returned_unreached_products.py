@@ -1393,6 +1393,10 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     "mailutils-maidag-message-would-exceed-mailbox-size",
     # third batch, catalog with its source: CommuniGate's "connection with <host> is broken" is the network
     "communigate-connection-broken",
+    # reason.py, structure: no reply, no code, the connection attempt named with the socket's error ("connect to
+    # <host>[<ip>]: Connection refused") in a report that gave up is RFC 3463 X.4.1 "no answer from host", expired
+    # (the shared corpus's label for such give-ups)
+    "fastmail-connect-refused-gave-up",
 }
 
 # Why each one still fails, and why no rule was written for it.
@@ -1412,8 +1416,6 @@ WHY_STILL_FAILING: dict[str, str] = {
     " domain does not exist; soft is the conservative reading of a DNS failure",
     "exchange-fr-delay-notice-two-recipients": "the first recipient's delay reads by the last error Exchange quotes"
     " ('Connection dropped due to SocketError': networkerror) rather than as a delay (expired); soft either way",
-    "fastmail-connect-refused-gave-up": "'Connection refused' reads as a network error by its words before the"
-    " no-answer-from-host structure (expired) is reached; both are the same event, soft either way",
     "mailchannels-cs-message-blocked": "'[CS] Message blocked. If this is a false positive ...' reads as the generic"
     " block of the sending host; only MailChannels' tag says content scan, and 'false positive' is also written for IP"
     " block lists; soft either way",
@@ -1535,3 +1537,14 @@ def test_exchanges_address_and_date_line_in_the_senders_language_names_the_recip
     assert "#5.1.1" in found[0].block
     # a header line of the quoted original is no recipient, whatever follows it
     assert recipients_in_text("From: shop@example.com 05.12.2026\n", set()) == []
+
+
+def test_a_refused_connection_no_server_answered_is_no_answer_from_host_only_in_a_report_that_gave_up():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    attempt = "connect to mx.remote.example[192.0.2.5]:25: Connection refused"
+    assert classify_reason(None, None, attempt, None, "failed")[0] == "expired"
+    assert classify_reason(None, None, attempt, None, "delayed")[0] == "networkerror"  # still being retried
+    assert classify_reason(None, None, "Connection refused", None, "failed")[0] == "networkerror"  # no attempt named
+    refused = "421 4.4.5 CCRT 192.0.2.7: Connection refused. Server is busy(RT)"
+    assert classify_reason(None, 421, refused, "CONN", "failed")[0] == "blocked"  # a server answered and refused

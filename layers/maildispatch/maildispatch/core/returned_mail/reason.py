@@ -221,6 +221,18 @@ def _decide(
         if not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
             return "mailererror", "local-mailer", "phrase", "x-unix"
 
+    if (
+        reply_code is None
+        and not status
+        and action == "failed"
+        and _NO_ANSWER.search(text)
+        and _CONNECT_FAILED.search(text)
+    ):
+        # No server replied: the report names the connection it tried and the socket's error ("connect to
+        # mx[192.0.2.1]: Connection refused", FastMail's help: https://www.fastmail.com/help/send/undeliverable.html).
+        # RFC 3463 X.4.1 "no answer from host" (Postfix reports these as 4.4.1); in a report that gave up, a delivery
+        # that expired, as below when no words decide. (With an enhanced code, the code decides, as before.)
+        return "expired", "no-answer-from-host", "structure", "no reply; connection attempt failed"
     if command in ("CONN", "HELO"):
         # A network failure only when no server replied: a reply that says "connection refused" is a block.
         exceptions = (
@@ -383,6 +395,11 @@ _MAILBOX_NAMED = re.compile(r"\b(?:mailbox|user|account)\b", re.I)
 _DOMAIN_NAMED = re.compile(r"\b(?:domain|host|system)\b", re.I)
 # A connection attempt named with no reply quoted: "<host or [ip]>:25", or "connect" with an IP literal.
 _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(?:\.\d{1,3}){3}\b", re.I)
+# The socket's own errors for a connection attempt no server answered (connect(2): ECONNREFUSED, ETIMEDOUT,
+# EHOSTUNREACH, ENETUNREACH), as MTAs write them after "connect to <host>".
+_CONNECT_FAILED = re.compile(
+    r"\bconnection (?:refused|timed out)\b|\bno route to host\b|\bnetwork is unreachable\b", re.I
+)
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
