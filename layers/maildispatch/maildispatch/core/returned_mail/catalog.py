@@ -658,6 +658,12 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 r"\bconnection rate limit",
                 "Postfix anvil 'Error: too many connections from'/'connection rate limit exceeded'",
             ),
+            (
+                r"\btoo (?:frequent|many) connects\b",
+                "'450 too frequent connects from <ip>, please try again later.' as SendGrid's response-code documentation "
+                "quotes a receiver (https://sendgrid.com/docs/API_Reference/SMTP_API/errors_and_troubleshooting.html): "
+                "the sending IP connects too often, a connection-rate limit",
+            ),
             (r"\bmax(?:imum)? (?:messages?|mails?) per connection", "Yahoo 421 'Max message per connection exceeded'"),
             (
                 r"\btoo many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",

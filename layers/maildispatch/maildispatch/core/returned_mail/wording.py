@@ -541,7 +541,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         "connections",
         phrases(
             r"too many (?:[\w-]+ ){0,2}(?:connections|sessions)",
-            r"too many recipients\b(?! ?per (?:hour|minute|day))",
+            # not a count of recipients over time ("452 Too many recipients received this hour (throttled)", as
+            # SendGrid's response-code documentation quotes a receiver): that is a sending rate, below
+            r"too many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
             r"connection (?:limit|rate limit)",
             r"(?:exceeded|exceeds|reached) (?:the )?(?:maximum|max) (?:number of )?(?:concurrent )?connections",
             r"too many hosts",
@@ -557,7 +559,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         phrases(
             r"\brate ?limit",
             r"\b(?:sending|sent) (?:too fast|too many|at a rate)",
-            r"too many (?:messages|mails|emails|recipients) (?:per|in|from|this|within|sent)",
+            r"too many (?:messages|mails|emails|recipients) (?:received )?(?:per|in|from|this|within|sent)",
             r"exceeded (?:the |your )?(?:sending |message )?rate",
             r"\bthrottl",
             r"try again later.{0,40}rate",
