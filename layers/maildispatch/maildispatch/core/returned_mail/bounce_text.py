@@ -54,6 +54,13 @@ _RECIPIENT_LINES = (
     # "  a@b on 12/5/2026 9:00 AM", the explanation and "<server #5.1.1>" indented below it
     # (Exchange 2000/2003 "The following recipient(s) could not be reached:")
     re.compile(rf"^\s*<?({ADDRESS})>?\s+on\s+(?:\d|(?:mon|tue|wed|thu|fri|sat|sun)\w*,?\s)[^@]*$", re.I),
+    # The same line as Exchange and Outlook write it in the sender's language: the address (quoted as the user
+    # typed it, "'a@b'" or "'<a@b'"), the word for "on" or none, and a numeric date ("a@b am 05.12.2026 09:00",
+    # "a@b le 05/12/2026", "'a@b' en 14/10/2019 8:15", "a@b 2026/12/05 9:00": https://pastebin.com/dUJNHrB0,
+    # https://pastebin.com/rrDb8Y6g)
+    re.compile(
+        rf"^\s*['\"]?<?({ADDRESS})>?['\"]?\s+(?:[^\W\d_]{{1,4}}\s+)?\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b[^@]*$", re.I
+    ),
     # "was not        a@b": a two-column table flattened to text, a short label without a colon, a wide gap
     # and the address (Domino's Delivery Failure Report as a forwarding client renders it: "was not / delivered
     # / to:" beside the address, "because:" beside the reason, https://pastebin.com/ESqDdi4N)

@@ -221,6 +221,18 @@ def _decide(
         if not any(p.search(text) for _, _, p in _strong(("mailboxfull",))):
             return "mailererror", "local-mailer", "phrase", "x-unix"
 
+    if (
+        reply_code is None
+        and not status
+        and action == "failed"
+        and _NO_ANSWER.search(text)
+        and _CONNECT_FAILED.search(text)
+    ):
+        # No server replied: the report names the connection it tried and the socket's error ("connect to
+        # mx[192.0.2.1]: Connection refused", FastMail's help: https://www.fastmail.com/help/send/undeliverable.html).
+        # RFC 3463 X.4.1 "no answer from host" (Postfix reports these as 4.4.1); in a report that gave up, a delivery
+        # that expired, as below when no words decide. (With an enhanced code, the code decides, as before.)
+        return "expired", "no-answer-from-host", "structure", "no reply; connection attempt failed"
     if command in ("CONN", "HELO"):
         # A network failure only when no server replied: a reply that says "connection refused" is a block.
         exceptions = (
@@ -267,7 +279,10 @@ def _decide(
     if m:
         return "securityerror", "sender-login", "phrase", m.group(0)
     m = _compiled(wording.SENDER_REFUSED).search(text)
-    if m and not _user_words(text):
+    if m and not _user_words(text) and not _rate_stated(text):
+        # Not when the refusal says it is about our volume ("you are not allowed to send more e-mails within 24
+        # hours ... since you sent too many e-mails"): a stated limit is read as such (speeding), as before any
+        # block wording.
         return "rejected", "sender-refused", "phrase", m.group(0)
     detail = codes.detail_of(status)
     for reason, name, pattern in _strong(exclude=SENDER_SIDE):
@@ -303,6 +318,12 @@ def _decide(
     for reason, name, pattern in GENERIC():
         m = pattern.search(text)
         if m:
+            media = _registered_reason(detail) if (detail or "").startswith("6.") else None
+            if name == "filtered" and status and media:
+                # Generic refusal words ("554 5.6.0 Message rejected due to content restrictions") say only that
+                # mail was refused; RFC 3463 X.6.X says why: the message's content or media (round four's reading of
+                # an explicit X.6.X, which these words would otherwise pre-empt).
+                return media, f"status-{status}", "status-class", status
             if name == "filtered" and context and single:
                 # "550 Message rejected" says only that; the report's own text may say why.
                 said = _content_verdict(normalise(context))
@@ -374,9 +395,19 @@ _MAILBOX_NAMED = re.compile(r"\b(?:mailbox|user|account)\b", re.I)
 _DOMAIN_NAMED = re.compile(r"\b(?:domain|host|system)\b", re.I)
 # A connection attempt named with no reply quoted: "<host or [ip]>:25", or "connect" with an IP literal.
 _NO_ANSWER = re.compile(r"[\w\]]:25\b(?![\d.])|\bconnect\w*\b.{0,200}?\b\d{1,3}(?:\.\d{1,3}){3}\b", re.I)
+# The socket's own errors for a connection attempt no server answered (connect(2): ECONNREFUSED, ETIMEDOUT,
+# EHOSTUNREACH, ENETUNREACH), as MTAs write them after "connect to <host>".
+_CONNECT_FAILED = re.compile(
+    r"\bconnection (?:refused|timed out)\b|\bno route to host\b|\bnetwork is unreachable\b", re.I
+)
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+# A greeting that says the connection itself is refused refuses this client, even when it adds that the server is
+# busy: a Korean portal's "421 4.4.5 CCRT <ip>: Connection refused. Server is busy(RT)", which its list explains as
+# the sending IP temporarily blocked by its spam centre (https://oliveit.tistory.com/39), against "421 4.4.1 CHIC
+# <ip>: Network is busy." (the server unable to answer).
+_CONNECTION_REFUSED = re.compile(r"\bconnection (?:is )?(?:refused|rejected|denied)\b", re.I)
 
 
 # A refusal that names the connecting client as refused, blocked or denied. RFC 7504's 521/556 say a
@@ -415,7 +446,7 @@ def _busy_not_blocked(text: str, status: str | None, reply_code: int | None) -> 
         return None
     if any(p.search(text) for _r, _n, p in _strong(("blocked", "policyviolation", "spamdetected"))):
         return None
-    if _compiled(wording.HOST_BLOCKED).search(text):
+    if _compiled(wording.HOST_BLOCKED).search(text) or _CONNECTION_REFUSED.search(text):
         return None
     for reason, name, pattern in _strong(("systemerror",)):
         m = pattern.search(text)
@@ -594,6 +625,10 @@ def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 def _detail(status: str | None) -> str | None:
     """'5.1.1' -> '1.1'."""
     return codes.detail_of(status)
+
+
+def _rate_stated(text: str) -> bool:
+    return any(p.search(text) for _r, _n, p in _strong(("speeding",)))
 
 
 def _user_words(text: str) -> bool:

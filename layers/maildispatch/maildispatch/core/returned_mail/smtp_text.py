@@ -49,7 +49,10 @@ _COMMANDS = (
         "RCPT",
         re.compile(
             r"(?:after|in reply to|>>>|for)\s*RCPT(?: TO)?\b|RCPT TO command|SMTP:RCPT\b|after RCPT\b|does not like recipient"
-            r"|did not like our RCPT\b",
+            r"|did not like our RCPT\b"
+            # Sun/Oracle Messaging Server's reason for a recipient the remote server refused, "Reason: Remote SMTP
+            # server has rejected address" (https://pastebin.com/nuTmn3Nu): the reply answered the address, RCPT TO
+            r"|\bserver has rejected (?:the )?(?:recipient )?address\b",
             re.I,
         ),
     ),

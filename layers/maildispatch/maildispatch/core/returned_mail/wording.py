@@ -541,7 +541,9 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         "connections",
         phrases(
             r"too many (?:[\w-]+ ){0,2}(?:connections|sessions)",
-            r"too many recipients\b(?! ?per (?:hour|minute|day))",
+            # not a count of recipients over time ("452 Too many recipients received this hour (throttled)", as
+            # SendGrid's response-code documentation quotes a receiver): that is a sending rate, below
+            r"too many recipients\b(?! ?(?:per|received this) (?:hour|minute|day))",
             r"connection (?:limit|rate limit)",
             r"(?:exceeded|exceeds|reached) (?:the )?(?:maximum|max) (?:number of )?(?:concurrent )?connections",
             r"too many hosts",
@@ -557,7 +559,7 @@ STRONG: tuple[tuple[str, str, str], ...] = (
         phrases(
             r"\brate ?limit",
             r"\b(?:sending|sent) (?:too fast|too many|at a rate)",
-            r"too many (?:messages|mails|emails|recipients) (?:per|in|from|this|within|sent)",
+            r"too many (?:messages|mails|emails|recipients) (?:received )?(?:per|in|from|this|within|sent)",
             r"exceeded (?:the |your )?(?:sending |message )?rate",
             r"\bthrottl",
             r"try again later.{0,40}rate",
@@ -790,6 +792,10 @@ HOST_BLOCKED = phrases(
     r"\b(?:client|sending|your|connecting|remote) (?:host|ip|server|address|mta|mail server)\b.{0,60}\b(?:blocked|rejected|refused|denied|banned|not (?:allowed|permitted|accepted))",
     r"\b(?:blocked|rejected|refused|denied|banned)\b.{0,40}\b(?:your|the|sending|client) (?:ip|host|server|network)",
     r"\bip (?:address )?(?:\S+ )?(?:is |has been )?(?:blocked|banned|blacklisted|listed|rejected)",
+    # the connecting client's own address said to be filtered: Naver's "421 4.3.2 Your IP(<ip>) is filtered and this
+    # connection will be closed. You must register your IP to http://realip.naver.com", listed with IP blocks after
+    # bulk sending (https://puffinknight.tistory.com/102); "your" names the client, not a recipient's filter
+    r"\byour (?:ip|ip address|host|server|network)\b.{0,40}?\b(?:is |has been |was )?filtered\b",
     r"\bblocked\b",
     r"\bbanned\b",
     r"not allowed to connect",
@@ -905,6 +911,10 @@ USER_CERTAIN = phrases(
     r"no such (?:mailbox|account)",
     # Yahoo SMTP error codes: "552 1 Requested mail action aborted, mailbox not found" (no such user)
     r"mailbox not found",
+    # Mail.ru answers an unknown address at the end of DATA: "550 Message was not accepted -- invalid mailbox.  Local
+    # mailbox <a> is unavailable: user not found" (an error with "User not found" is a wrong or deleted address:
+    # https://mailout.ru/2015/09); the reply names the mailbox and says it has no user
+    narrow(r"\blocal mailbox \S+ is unavailable: user not found", "mailru"),
 )
 
 # Unknown-user wording that is not unambiguous: MTAs write it for unknown users, but also for
