@@ -1256,6 +1256,9 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     "dma-smtp-login-failed",
     "dma-dns-lookup-failure-host-not-found",
     "qmail-ldap-administratively-disabled",
+    # reason.py: Postfix's "Sender address rejected: not owned by user" read at MAIL FROM, the stage it answers, as
+    # the authentication mismatch it names (securityerror) before the generic refusal at MAIL
+    "dma-sender-not-owned-by-user",
 }
 WHY_STILL_FAILING: dict[str, str] = {}
 

@@ -256,6 +256,12 @@ def _decide(
             return busy
         return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
+        login = _compiled(wording.SENDER_LOGIN).search(text)
+        if login:
+            # Postfix's reject_sender_login_mismatch answers MAIL FROM, the stage it is written for ("553 5.7.1
+            # <s>: Sender address rejected: not owned by user <login>", postconf(5)): the client's authentication
+            # does not cover the sender, not a refusal of the sender by the recipient's side.
+            return "securityerror", "sender-login", "phrase", login.group(0)
         sender_refused = bool(_compiled(wording.SENDER_REFUSED).search(text))
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
             m = pattern.search(text)
