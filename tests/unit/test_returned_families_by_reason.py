@@ -1259,6 +1259,9 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     # reason.py: Postfix's "Sender address rejected: not owned by user" read at MAIL FROM, the stage it answers, as
     # the authentication mismatch it names (securityerror) before the generic refusal at MAIL
     "dma-sender-not-owned-by-user",
+    # reason.py: a temporary DNS failure (X.4.1.2 hostunknown words with a 4.x code) in a report that says the
+    # queue life ran out ("in the queue too long") is a delivery that expired, not a network error still retried
+    "qmail-temp-dns-queue-too-long",
 }
 WHY_STILL_FAILING: dict[str, str] = {}
 
@@ -1298,3 +1301,29 @@ def test_every_round_thirteen_report_names_its_recipients():
             continue
         got = [v.recipient for v in classify_returned_message(raw).recipients]
         assert got == [e.recipient for e in expected], case_id
+
+
+# --- the rules round thirteen added, each also where it must not fire ---------------------------------------------
+
+
+def test_a_temporary_dns_failure_expired_only_when_the_report_says_the_queue_life_ran_out():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    said = "Sorry, I couldn't find any host by that name. (#4.1.2)"
+    gave_up = said + "\nI'm not going to try again; this message has been in the queue too long."
+    assert classify_reason("4.1.2", None, gave_up, None, "failed")[0] == "expired"
+    assert classify_reason("4.1.2", None, said, None, "failed")[0] == "networkerror"
+    # a permanent "no such host" stays a hard hostunknown whatever the report adds
+    assert classify_reason("5.1.2", None, "Sorry, I couldn't find any host named x.example. (#5.1.2)", None)[0] == (
+        "hostunknown"
+    )
+
+
+def test_a_sender_login_mismatch_at_mail_from_is_a_security_error_and_a_plain_sender_refusal_is_not():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    login = "553 5.7.1 <shop@example.com>: Sender address rejected: not owned by user relay@example.com"
+    assert classify_reason("5.7.1", 553, login, "MAIL")[0] == "securityerror"
+    assert classify_reason("5.7.1", 553, "553 5.7.1 <shop@example.com>: Sender address rejected", "MAIL")[0] == (
+        "rejected"
+    )
