@@ -1263,7 +1263,22 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     # queue life ran out ("in the queue too long") is a delivery that expired, not a network error still retried
     "qmail-temp-dns-queue-too-long",
 }
-WHY_STILL_FAILING: dict[str, str] = {}
+WHY_STILL_FAILING: dict[str, str] = {
+    "powermta-message-expired": "round nine's pmta-expired-timeout (test_returned_more_mtas.py) labels the same report"
+    " (Status 4.4.7, the last reply a 421 4.4.2 timeout) networkerror, the shared corpus's convention for a give-up"
+    " that quotes the last failure's cause; a rule reading the stated X.4.7 as expired fixed this case and broke that"
+    " one (and the exact-status figure), so none was kept; soft either way",
+    "courier-mx-loops-back-to-myself": "Courier's 'mail loops back to myself (MX problem)' reads as networkerror"
+    " (the catalog's DNS/loop group; RFC 3463 X.4.6 routing loop), a defensible reading of the same fault (the"
+    " receiving domain's MX points back at the sender); soft either way",
+    "yahoo-gmail-552-security-issue": "Gmail's 552 5.7.0 'content presents a potential security issue' is"
+    " registered as policyviolation by an earlier round (Google's page: blocked for its content); virusdetected was"
+    " this round's reading (attachment security); soft either way",
+    "courier-local-unknown-user": "Courier's own 'Unknown user.' comes with the report's Status 5.0.0, so it is not"
+    " read as the reporting system's own words (no status) and falls to the 'user unknown after RCPT' filter"
+    " reading; a hard verdict read soft (not harmful to suppression); changing what counts as own words was not"
+    " attempted in the time left",
+}
 
 
 def _params():
