@@ -1358,6 +1358,9 @@ STILL_FAILING: set[str] = FAILED_ON_MAIN - {
     # reason.py: a temporary DNS failure (X.4.1.2 hostunknown words with a 4.x code) in a report that says the
     # queue life ran out ("in the queue too long") is a delivery that expired, not a network error still retried
     "qmail-temp-dns-queue-too-long",
+    # reason.py: a hostunknown read from the notification's own sentence beside a temporary code is a temporary DNS
+    # failure (networkerror), as a temporary hostunknown in the reply already was
+    "exchange2003-540-dns-soft-error-servfail",
 }
 WHY_STILL_FAILING: dict[str, str] = {
     "powermta-message-expired": "round nine's pmta-expired-timeout (test_returned_more_mtas.py) labels the same report"
@@ -1438,3 +1441,13 @@ def test_a_sender_login_mismatch_at_mail_from_is_a_security_error_and_a_plain_se
     assert classify_reason("5.7.1", 553, "553 5.7.1 <shop@example.com>: Sender address rejected", "MAIL")[0] == (
         "rejected"
     )
+
+
+def test_a_notifications_not_found_in_dns_sentence_is_hard_only_beside_a_permanent_code():
+    from maildispatch.core.returned_mail.reason import classify_reason
+
+    sentence = "The destination server for this recipient could not be found in Domain Name Service (DNS)."
+    soft = "451 4.4.0 DNS Soft Error looking up flaky-dns.example (MX): ServFail"
+    assert classify_reason("4.4.0", 451, soft, None, "failed", sentence)[0] == "networkerror"
+    hard = "554 5.4.0 DNS Hard Error looking up no-such.example (MX): NXDomain"
+    assert classify_reason("5.4.0", 554, hard, None, "failed", sentence)[0] == "hostunknown"

@@ -349,6 +349,11 @@ def _decide(
     if context:
         found = _from_context(normalise(context), single)
         if found:
+            if found[0] == "hostunknown" and codes.permanent(status, reply_code) is False:
+                # The notification's own sentence ("could not be found in Domain Name Service", Exchange 2003's
+                # #5.4.0 text) beside a recipient whose code is temporary ("451 4.4.0 DNS Soft Error ... ServFail"):
+                # the lookup failed for now, as _refine reads a temporary hostunknown (RFC 3463: 4.X.X transient).
+                return "networkerror", f"{found[1]}-temporary", found[2], found[3]
             return found
     reply_reason = _reply_reason(reply_code)
     if reply_code in (521, 556) and _client_refused(text):
