@@ -281,6 +281,9 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         "suspend",
         "suspended-more",
         (
+            # a mailbox or address switched off by its administrator: qmail-ldap's qmail-lspawn 'Mailaddress is
+            # administrativly disabled. (#5.2.1)' (its own spelling), the common English 'administratively disabled'
+            (r"\badministrativ(?:e)?ly (?:disabled|locked|suspended)", "qmail-ldap (#5.2.1); RFC 3463 X.2.1"),
             # RFC 3463 X.2.1 "mailbox disabled" in localised notifications: the provider says the
             # mailbox exists but is frozen or switched off (QQ / 163 退信 help, Mail.ru / Yandex help,
             # Japanese carriers, Libero, UOL); soft, the account may come back
@@ -403,6 +406,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bname server: .{0,80}: host not found", "Sendmail"),
             (r"\bhost or domain name not found\b(?!.{0,60}try again)", "Postfix smtp(8) 5.4.4"),
             (r"\bcouldn't find any host (?:named|by that name)", "qmail-remote (#5.1.2)"),
+            # the resolver's answer that the recipient's domain has no host, the domain named between the words:
+            # corecode/dma net.c 'DNS lookup failure: host <domain> not found' (written into a bounce only when
+            # dns_get_mx_list() failed permanently, EAI_NONAME). No code: hard, weak (_weigh)
+            (r"\bhost \S+ not found\b(?!.{0,60}try again)", "dma net.c 'DNS lookup failure: host <domain> not found'"),
             (r"\bweren't able to find the recipient domain", "Google 553 5.1.2"),
             (r"\bdns domain .{0,40}does not exist", "Exchange Online 5.4.310"),
             (
@@ -923,6 +930,9 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             (r"\bauthentication (?:is )?required", "RFC 4954 530 5.7.0 'Authentication required'"),
             (r"\bclient was not authenticated", "Exchange 5.7.1 'Client was not authenticated'"),
             (r"\bdelivery not authorized", "RFC 3463 X.7.1 description"),
+            # the sending MTA's own failure to authenticate to its relay: corecode/dma net.c 'SMTP login to <host>
+            # failed' (smtp_login() refused the credentials); the client's set-up, never the recipient
+            (r"\bsmtp login (?:to \S+ )?failed", "dma net.c 'SMTP login to <host> failed'"),
         ),
     ),
     (

@@ -256,6 +256,12 @@ def _decide(
             return busy
         return "blocked", f"refused-at-{command.lower()}", "stage", command
     if command == "MAIL":
+        login = _compiled(wording.SENDER_LOGIN).search(text)
+        if login:
+            # Postfix's reject_sender_login_mismatch answers MAIL FROM, the stage it is written for ("553 5.7.1
+            # <s>: Sender address rejected: not owned by user <login>", postconf(5)): the client's authentication
+            # does not cover the sender, not a refusal of the sender by the recipient's side.
+            return "securityerror", "sender-login", "phrase", login.group(0)
         sender_refused = bool(_compiled(wording.SENDER_REFUSED).search(text))
         for reason, name, pattern in _strong(("blocked",) + AT_MAIL_EXCEPTIONS):
             m = pattern.search(text)
@@ -343,6 +349,11 @@ def _decide(
     if context:
         found = _from_context(normalise(context), single)
         if found:
+            if found[0] == "hostunknown" and codes.permanent(status, reply_code) is False:
+                # The notification's own sentence ("could not be found in Domain Name Service", Exchange 2003's
+                # #5.4.0 text) beside a recipient whose code is temporary ("451 4.4.0 DNS Soft Error ... ServFail"):
+                # the lookup failed for now, as _refine reads a temporary hostunknown (RFC 3463: 4.X.X transient).
+                return "networkerror", f"{found[1]}-temporary", found[2], found[3]
             return found
     reply_reason = _reply_reason(reply_code)
     if reply_code in (521, 556) and _client_refused(text):
@@ -403,6 +414,12 @@ _CONNECT_FAILED = re.compile(
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
+# The reporting MTA's own statement that it stopped retrying because the message's time in the queue ran out (RFC
+# 3463 X.4.7 "delivery time expired"): qmail-send.c "I'm not going to try again; this message has been in the queue
+# too long.", Exim "retry timeout exceeded", Sendmail "Message could not be delivered for 5 days".
+_QUEUE_LIFE_OVER = re.compile(
+    r"\bin the queue too long\b|\bretry timeout exceeded\b|\bcould not be delivered for \d+ (?:days|hours)\b", re.I
+)
 # A greeting that says the connection itself is refused refuses this client, even when it adds that the server is
 # busy: a Korean portal's "421 4.4.5 CCRT <ip>: Connection refused. Server is busy(RT)", which its list explains as
 # the sending IP temporarily blocked by its spam centre (https://oliveit.tistory.com/39), against "421 4.4.1 CHIC
@@ -567,6 +584,10 @@ def _refine(
     if reason == "mesgtoobig" and detail == "2.3":
         return "exceedlimit", f"status-{status}"
     if reason == "hostunknown" and (status or "").startswith("4"):
+        if _QUEUE_LIFE_OVER.search(text):
+            # A temporary name-service failure (qmail-remote "Sorry, I couldn't find any host by that name.
+            # (#4.1.2)") that outlived the queue: the delivery expired; the name was never shown not to exist.
+            return "expired", f"{name}-queue-life-over"
         return "networkerror", f"{name}-temporary"
     return reason, name
 
