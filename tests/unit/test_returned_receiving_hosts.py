@@ -658,6 +658,12 @@ FIXED = {
     "Free.fr|421__Too_many_spams_from_your_IP_(192.0.2..ter.free.fr/|CONN",
     "Yandex|451_4.7.1_Sorry,_the_service_is_currently_unav..f0123-ab12cd|RCPT",
 }
+# Fixed in reason.py: unknown-user words read at their plainest in the same reply (Mail.ru "invalid mailbox ... user
+# not found": strong), and loose words offered with an alternative ("Mailbox unavailable or access denied": soft).
+FIXED |= {
+    "Mail.ru|550__Message_was_not_accepted_--_invalid_..er_not_found|RCPT",
+    "Tencent_QQ|550__Mailbox_unavailable_or_access_denied..&&no=1000729|RCPT",
+}
 STILL_FAILING: set[str] = FAILED_ON_MAIN - FIXED
 
 
