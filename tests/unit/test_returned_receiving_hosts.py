@@ -577,6 +577,21 @@ QQ_ROWS = [
 ]
 
 
+# --- Fastmail as a receiver (written after the first run; run on main's code before committing) -------------------------
+# https://fastmail.help/hc/en-us/articles/7010500320655-Why-messages-bounce-back (read): "550 5.1.1 Recipient address
+# rejected: User unknown in virtual mailbox table ... In some cases, this error may also show as 550 5.1.1 Sorry, user
+# address unknown" (no user with this address). http://www.fastimap.com/help/troubleshooting_errors_sending_to_other_accounts.html
+# (FastMail.FM's old help, read): "said: 554 5.0.0 Unexpected internal error ... This error message is misleading. It
+# actually means the user ... doesn't exist."
+FASTMAIL = "Fastmail"
+FASTMAIL_ROWS = [
+    Row(FASTMAIL, 550, "5.1.1", "Sorry, user address unknown", "userunknown", True, strong=True, command="RCPT"),
+    # the words say only an internal error; the provider's page says it meant an unknown user. A reader of the bounce
+    # cannot know that, and when unsure: soft (a system error the sender may retry)
+    Row(FASTMAIL, 554, "5.0.0", "Unexpected internal error", ("systemerror", "undefined"), False, command="DATA"),
+]
+
+
 ROWS = (
     GODADDY_ROWS
     + TELSTRA_ROWS
@@ -592,6 +607,7 @@ ROWS = (
     + YANDEX_ROWS
     + ZOHO_ROWS
     + QQ_ROWS
+    + FASTMAIL_ROWS
 )
 
 
