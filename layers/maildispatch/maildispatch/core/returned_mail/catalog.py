@@ -1025,6 +1025,28 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "requireptr",
+        "ptr-round14",
+        (
+            (
+                narrow(r"\(dns:nr\)|\b554dnsnr\b", "rhost-aol"),
+                "AOL's postmaster error pages (http://postmaster.info.aol.com/errors/554dnsnr.html): '554 (DNS:NR)', "
+                "the sending IP's reverse DNS lookup failed (as its DYN:T1 page, wording.py)",
+            ),
+        ),
+    ),
+    (
+        "blocked",
+        "aol-codes-round14",
+        (
+            (
+                narrow(r"\((?:rtr|rly):[a-z]{1,2}\d?\)|\b554(?:rtr|rly)[a-z]{1,2}\d?\b", "rhost-aol"),
+                "AOL's postmaster error pages (http://postmaster.info.aol.com/errors/554rtrbb.html, 554rlyb1.html): "
+                "'554 (RTR:BB)', '554 (RLY:B1)', AOL's router and relay blocks of the sending IP (complaints, spam)",
+            ),
+        ),
+    ),
+    (
         "systemerror",
         "service-unavailable-round14",
         (
