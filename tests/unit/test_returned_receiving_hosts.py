@@ -290,7 +290,10 @@ YAHOO_ROWS = [
         554,
         None,
         "Message not allowed - Headers are not RFC compliant[291]",
-        ("contenterror", "policyviolation", "rejected"),
+        # as first written the row listed ("contenterror", "policyviolation", "rejected"): the list of reason names this
+        # round worked from lacked the scorer's `notcompliantrfc` (a message not compliant with RFC 5322), which names
+        # exactly what Yahoo says; added after the first run (an expectation corrected, not a classifier fix)
+        ("notcompliantrfc", "contenterror", "policyviolation", "rejected"),
         False,
         command="DATA",
     ),
@@ -687,11 +690,26 @@ FIXED |= {
     "AOL|554__(RLY:B1)_http://postmaster.info.aol...54rlyb1.html|MAIL",
     "AOL|554__(DNS:NR)_http://postmaster.info.aol...54dnsnr.html|CONN",
 }
+# The expectation corrected after the first run (see the row): counted as failed on main, not as fixed by a rule.
+FIXED |= {"Yahoo|554__Message_not_allowed_-_Headers_are_no..mpliant[291]|DATA"}
 STILL_FAILING: set[str] = FAILED_ON_MAIN - FIXED
 
 
+# Why each still fails (all soft either way, none suppressible):
+WHY = {
+    "Spectrum_/_Charter|550__Message_Rejected|DATA": "the bare '550 Message Rejected' reads as the generic filter "
+    "(`filtered`); only Charter's page says its spam filter answers so",
+    "Yahoo|421_4.7.0_[GL01]_Message_from_(192.0.2.1)_temp../error-codes|MAIL": "read `rejected` by its MAIL FROM stage; "
+    "a rule for 'Message(s) from <ip> temporarily deferred' turned two shared Yahoo/Postfix verdicts from rejected to "
+    "blocked (reason 93.05 -> 92.60 %), as round four found for TSS04",
+    "Google|421_4.7.29_Your_email_has_been_rate_limited_bec..b.12_-_gsmtp|DATA": "read `speeding` ('has been rate "
+    "limited'); without that phrase the spam rule's 'bulk email' wins, as the TLS rules come after the content rules",
+}
+
+
 def _param(row: Row) -> object:
-    marks = [pytest.mark.xfail(strict=True, reason="fails on main")] if _id(row) in STILL_FAILING else []
+    why = WHY.get(_id(row), "fails on main")
+    marks = [pytest.mark.xfail(strict=True, reason=why)] if _id(row) in STILL_FAILING else []
     return pytest.param(row, id=_id(row), marks=marks)
 
 
