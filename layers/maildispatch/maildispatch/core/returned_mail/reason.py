@@ -420,10 +420,6 @@ _CONNECT_FAILED = re.compile(
 # The reply itself says its condition is temporary (RFC 5321 4.2.1: that is what 4yz replies are for).
 _TEMPORARY = re.compile(r"\btry (?:again )?later\b|\btemporar(?:il)?y\b|\bat (?:a|this) later time\b", re.I)
 _POLICY_POINTER = re.compile(r"aup|acceptable use polic", re.I)
-# "<loose unknown-user words> or <another cause>": the reply names two readings (see _decide)
-_ALTERNATIVE = re.compile(
-    r"\s*(?:,\s*)?or (?:access|permission|relaying|relay|policy|blocked|denied|refused|rejected)\b", re.I
-)
 # A greeting that says the connection itself is refused refuses this client, even when it adds that the server is
 # busy: a Korean portal's "421 4.4.5 CCRT <ip>: Connection refused. Server is busy(RT)", which its list explains as
 # the sending IP temporarily blocked by its spam centre (https://oliveit.tistory.com/39), against "421 4.4.1 CHIC
@@ -648,6 +644,12 @@ def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 def _detail(status: str | None) -> str | None:
     """'5.1.1' -> '1.1'."""
     return codes.detail_of(status)
+
+
+# "<loose unknown-user words> or <another cause>": the reply names two readings (see _decide)
+_ALTERNATIVE = re.compile(
+    r"\s*(?:,\s*)?or (?:access|permission|relaying|relay|policy|blocked|denied|refused|rejected)\b", re.I
+)
 
 
 def _offers_alternative(text: str) -> bool:
