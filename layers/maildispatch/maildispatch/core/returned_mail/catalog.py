@@ -987,4 +987,84 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
         ),
     ),
+    # --- issue 13, round fourteen: receiving hosts' published replies (tests/unit/test_returned_receiving_hosts.py)
+    (
+        "authfailure",
+        "auth-round14",
+        (
+            (
+                r"\b(?:spf|dkim|dmarc) authentication (?:didn't|did not|doesn't|does not) pass",
+                "Google SMTP errors (support.google.com/a/answer/3726730) 4.7.27/5.7.27 'SPF authentication didn't "
+                "pass', 4.7.30/5.7.30 'DKIM authentication didn't pass', even when the reply says it was rate limited",
+            ),
+            (
+                r"\bdoes(?:n't| not) meet the required authentication level",
+                "Outlook.com high-volume sender requirements (techcommunity.microsoft.com, 2025): '550 5.7.515 Access "
+                "denied, sending domain <d> does not meet the required authentication level'",
+            ),
+        ),
+    ),
+    (
+        "blocked",
+        "host-policy-round14",
+        (
+            # Outlook.com postmaster troubleshooting (sendersupport.olc.protection.outlook.com/pm/troubleshooting.aspx):
+            # "Mail rejected by Outlook.com for policy reasons" followed by the cause, which names the sending host:
+            (
+                r"\bnamespace mining\b|\bdirectory harvest",
+                "SC-002 'The mail server IP connecting to Outlook.com server has exhibited namespace mining "
+                "behavior' (verifying addresses without sending: a block of the harvesting host)",
+            ),
+            (
+                r"\b(?:your|the sending|the connecting) (?:ip|ip address|server|host)\b.{0,30}\bopen (?:proxy|relay)",
+                "SC-003 'Your IP address appears to be an open proxy/relay'",
+            ),
+            (
+                r"\bblock has been (?:placed|put) (?:against|on) (?:your|the sending) (?:ip|host|server|network)",
+                "SC-004 'A block has been placed against your IP address because we have received complaints'",
+            ),
+            (
+                r"\bcompromised (?:or [a-z -]{0,20})?(?:server|computer|host|machine)",
+                "DY-002 'The likely cause is a compromised or virus infected server/personal computer'",
+            ),
+            (
+                r"\bspams? from your (?:ip|host|server|network)\b",
+                "Free.fr postmaster (postmaster.free.fr): '421 Too many spams from your IP (<ip>)': the sending host's "
+                "spam volume, a block of the host",
+            ),
+        ),
+    ),
+    (
+        "requireptr",
+        "ptr-round14",
+        (
+            (
+                narrow(r"\(dns:nr\)|\b554dnsnr\b", "rhost-aol"),
+                "AOL's postmaster error pages (http://postmaster.info.aol.com/errors/554dnsnr.html): '554 (DNS:NR)', "
+                "the sending IP's reverse DNS lookup failed (as its DYN:T1 page, wording.py)",
+            ),
+        ),
+    ),
+    (
+        "blocked",
+        "aol-codes-round14",
+        (
+            (
+                narrow(r"\((?:rtr|rly):[a-z]{1,2}\d?\)|\b554(?:rtr|rly)[a-z]{1,2}\d?\b", "rhost-aol"),
+                "AOL's postmaster error pages (http://postmaster.info.aol.com/errors/554rtrbb.html, 554rlyb1.html): "
+                "'554 (RTR:BB)', '554 (RLY:B1)', AOL's router and relay blocks of the sending IP (complaints, spam)",
+            ),
+        ),
+    ),
+    (
+        "systemerror",
+        "service-unavailable-round14",
+        (
+            (
+                r"\bthe service is (?:currently |temporarily )?unavailable\b",
+                "Yandex mail delivery errors: '451 4.7.1 Sorry, the service is currently unavailable. Please come "
+                "back later.' (the receiving service's own state, whatever its X.7.1 code says)",
+            ),
+        ),
+    ),
 )

@@ -300,7 +300,19 @@ def _decide(
             if blocked:
                 return "blocked", "host-refused-aup-code", "phrase", blocked.group(0)
         if m:
-            if reason == "userunknown" and _compiled(wording.USER_LOOSE).fullmatch(m.group(0)):
+            loose = _compiled(wording.USER_LOOSE)
+            if reason == "userunknown" and loose.fullmatch(m.group(0)):
+                # The first unknown-user words found may be loose while the same reply says it plainly further on
+                # (Mail.ru: "invalid mailbox. Local mailbox <a> is unavailable: user not found"): the plain words
+                # decide, as the reply's own explanation of its loose summary.
+                m = next((f for f in pattern.finditer(text) if not loose.fullmatch(f.group(0))), m)
+            if reason == "userunknown" and loose.fullmatch(m.group(0)):
+                if _ALTERNATIVE.match(text, m.end()):
+                    # Loose words offered as one of two readings ("550 Mailbox unavailable or access denied", as
+                    # RFC 5321 4.2.2's own 550 text "mailbox unavailable (e.g., mailbox not found, no access, or
+                    # command rejected for policy reasons)" leaves it open): the reply does not say the address is
+                    # missing; no ground for a hard verdict, the rest of the reply decides.
+                    continue
                 if _TEMPORARY.search(text):
                     # Loose refusal words ("Recipient address rejected", Postfix's prefix for any
                     # recipient restriction) in a reply that says its condition is temporary ("Please try
@@ -381,6 +393,11 @@ def _decide(
         return registered, f"status-{status}", "status-class", status
     if command == "DATA":
         return "filtered", "refused-at-data", "stage", command
+    if command == "RCPT" and _offers_alternative(text):
+        # "550 Mailbox unavailable or access denied" at RCPT: the reply itself leaves the address's existence
+        # open (RFC 5321 4.2.2's 550: "mailbox not found, no access, or command rejected for policy reasons");
+        # when unsure, soft: the recipient's side refused this mail.
+        return "filtered", "alternative-at-rcpt", "stage", command
     if command == "RCPT" and codes.permanent(status, reply_code) is not False:
         return "userunknown", "refused-at-rcpt", "stage", command
     if action == "delayed":
@@ -628,6 +645,8 @@ def _from_context(context: str, single: bool) -> tuple[str, str, str, str] | Non
         return None
     for reason, name, rx in _strong(exclude=SENDER_SIDE + ("systemerror", "securityerror", "blocked")):
         m = rx.search(context)
+        if m and reason == "userunknown" and _ALTERNATIVE.match(context, m.end()):
+            continue  # the reply's own "mailbox unavailable or access denied", quoted again (see _decide)
         if m:
             return reason, f"{name}-in-notification", "phrase", m.group(0)
     return None
@@ -646,6 +665,17 @@ def GENERIC() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 def _detail(status: str | None) -> str | None:
     """'5.1.1' -> '1.1'."""
     return codes.detail_of(status)
+
+
+# "<loose unknown-user words> or <another cause>": the reply names two readings (see _decide)
+_ALTERNATIVE = re.compile(
+    r"\s*(?:,\s*)?or (?:access|permission|relaying|relay|policy|blocked|denied|refused|rejected)\b", re.I
+)
+
+
+def _offers_alternative(text: str) -> bool:
+    """Loose unknown-user words followed by "or <another cause>" (see _ALTERNATIVE)."""
+    return any(_ALTERNATIVE.match(text, m.end()) for m in _compiled(wording.USER_LOOSE).finditer(text))
 
 
 def _rate_stated(text: str) -> bool:
