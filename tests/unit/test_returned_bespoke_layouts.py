@@ -884,7 +884,6 @@ def test_no_soft_case_is_ever_suppressible() -> None:
                 assert not verdict.hard and not verdict.suppressible, (case_id, verdict.evidence)
 
 
-@pytest.mark.xfail(strict=True, reason="fails on main: the '(expanded from <...>)' address is not kept")
 def test_postfix_expanded_from_keeps_the_address_we_sent_to_as_the_original_recipient() -> None:
     raw = next(raw for case_id, raw, _ in CASES if case_id == "postfix-expanded-from")
     (verdict,) = classify_returned_message(raw).recipients

@@ -335,7 +335,7 @@ def _from_text(
                 f.command,
                 action,
                 f.remote_mta,
-                None,
+                f.original,
                 notification,
                 len(found) == 1 or said_once,
             )
