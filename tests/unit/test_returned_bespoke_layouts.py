@@ -825,8 +825,83 @@ case(
 )
 
 
+# --- 11. The address only outside the text, and "user unknown" in a host's own words in other languages -----------
+# The address only in the Subject ("Delivery failure to <addr>", a bespoke relay; forum posts quoting such
+# notices, recalled), the body the reply alone.
+case(
+    "address-only-in-subject",
+    plain(
+        "The remote server rejected the message.\n\n550 5.1.1 Recipient address rejected: User unknown\n",
+        subject=f"Delivery failure to {A}",
+    ),
+    HARD_UNKNOWN,
+)
+# The address only in Exim's X-Failed-Recipients header (Exim spec, "X-Failed-Recipients:"), a bespoke body.
+case(
+    "address-only-in-x-failed-recipients",
+    (
+        f"From: MAILER-DAEMON@mx.bespoke.example\nTo: {SENDER}\nSubject: Mail delivery failed\n"
+        f"X-Failed-Recipients: {A}\nMIME-Version: 1.0\nContent-Type: text/plain\n\n"
+        "Your message could not be delivered.\n550 5.2.2 mailbox full\n"
+    ).encode(),
+    Expect(A, "mailboxfull", False),
+)
+# Labelled fields, the reply above the address ("Diagnostic:" then "Original recipient:"; a bespoke gateway's
+# report layout, recalled from a Server Fault question quoting one).
+case(
+    "labelled-diagnostic-before-recipient",
+    plain(
+        "Message delivery failed.\n\nDiagnostic: 550 5.1.1 The recipient does not exist\n"
+        f"Original recipient: {A}\nRemote MTA: mx.remote.example\n",
+        subject="Message delivery failed",
+    ),
+    HARD_UNKNOWN,
+)
+# An HTML-only body naming the address only in a link's href (the visible text the display name).
+case(
+    "html-address-only-in-href",
+    plain(
+        f'<html><body><p>Your message to <a href="mailto:{A}">Anna Berg</a> could not be delivered.</p>'
+        "<p>The server said: 552 5.2.2 Mailbox quota exceeded</p></body></html>\n",
+        ctype="text/html",
+        subject="Undeliverable",
+    ),
+    Expect(A, "mailboxfull", False),
+)
+# Hosts' own "unknown user" words with no code (hard, weak: a phrase alone never suppresses). Generic words of each
+# language for RFC 3463 X.1.1, as ISPs' localised notices write them (recalled from their help pages).
+LOCAL_UNKNOWN_USER = [
+    ("de", "Empfänger unbekannt: Diese E-Mail-Adresse existiert nicht."),
+    ("fr", "Destinataire inconnu : cette adresse n'existe pas."),
+    ("es", "Usuario desconocido: la dirección de correo no existe."),
+    ("it", "Utente sconosciuto: l'indirizzo di posta non esiste."),
+    ("pt", "Usuário desconhecido: a conta de e-mail não existe."),
+    ("cs", "Neznámý uživatel: adresát neexistuje."),
+    ("zh", "收件人不存在。"),
+]
+for lang, sentence in LOCAL_UNKNOWN_USER:
+    case(
+        f"host-own-{lang}-unknown-user",
+        quoted_original(f"{A}\n{sentence}\n", A),
+        Expect(A, "userunknown", True, strong=False),
+    )
+# Japanese ISP notice with the reply quoted in Japanese brackets ("相手サーバーからの応答" = the remote server's reply).
+case(
+    "japanese-bracketed-reply",
+    plain(
+        f"メールを配信できませんでした。\n宛先: {A}\n相手サーバーからの応答:「550 5.1.1 User unknown」\n",
+        subject="メール配信エラー",
+        charset="iso-2022-jp",
+    ),
+    HARD_UNKNOWN,
+)
+
+
 # Failed on main when first run (round fifteen), before any classifier change: case id -> what main read.
 FAILED_ON_MAIN: dict[str, str] = {
+    # Left failing on purpose: reading a bare 550 "user unknown" with no stage and no enhanced code as an unknown
+    # user (reason.py `_refine`) turns three soft (filtered) shared-corpus messages hard (soft predicted hard
+    # 0.67 % -> 1.68 %); the stage is what tells the two apart, and this text does not state it.
     "answered-colon": "filtered (a bare 550 'user unknown' with no stage read as a filter after RCPT)",
     "localised-pl-not-found-alone": "onhold (the Polish sentence unknown)",
     "localised-cs-not-found-alone": "onhold (the Czech sentence unknown)",
@@ -836,6 +911,10 @@ FAILED_ON_MAIN: dict[str, str] = {
     "localised-pl-full-alone": "onhold (the Polish sentence unknown)",
     "localised-cs-full-alone": "onhold (the Czech sentence unknown)",
     "localised-ko-full-alone": "onhold (the Korean sentence unknown)",
+    "address-only-in-subject": "no recipient (the Subject's address not read)",
+    "html-address-only-in-href": "no recipient (the mailto link's address not read)",
+    "host-own-es-unknown-user": "filtered ('no existe' read as a loose phrase after RCPT; 'usuario desconocido' unknown)",
+    "host-own-cs-unknown-user": "onhold (the Czech words unknown)",
     "postfix-expanded-from (original recipient)": "the address in '(expanded from <...>)' not kept as the original",
 }
 # Fixed by catalogue entries (catalog.py, Exchange's localised sentences in pl / cs / zh / ko / nl).
