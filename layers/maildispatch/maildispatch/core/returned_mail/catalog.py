@@ -531,6 +531,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\bonbekende (?:gebruiker|ontvanger)", "nl: 'onbekende gebruiker'"),
             (r"\bnieznany (?:użytkownik|adresat)|\bskrzynka nie istnieje", "pl: 'nieznany użytkownik'"),
+            (
+                r"\bneznám\w (?:uživatel|adresát|příjemce)\b|\b(?:uživatel|adresát|příjemce) (?:\S+ )?neexistuje",
+                "cs: 'neznámý uživatel', 'adresát neexistuje' (RFC 3463 X.1.1 in Czech hosts' own words)",
+            ),
             (r"\bno such user here", "Exim/cPanel 'No Such User Here'"),
             (r"\buser unknown in (?:local recipient|virtual (?:mailbox|alias)|relay recipient) table", "Postfix smtpd"),
             (r"\bunknown user(?: account)?\b", "Courier / Postfix local 'unknown user'"),
