@@ -110,6 +110,13 @@ class TextRecipient:
     command: str | None
     remote_mta: str | None
     block: str  # the whole block, for the command and for wording when the diagnostic is thin
+    # The address the sender wrote when the line names it beside the failed one: Postfix's "<final> (expanded from
+    # <alias>):" (bounce(5) templates, https://www.postfix.org/bounce.5.html), Exim's "final (generated from alias)"
+    # and Sendmail's "(expanded from: <alias>)"; as RFC 3464's Original-Recipient beside the Final-Recipient.
+    original: str | None = None
+
+
+_EXPANDED_FROM = re.compile(rf"\((?:expanded|generated|ultimately generated) from:?\s*<?({ADDRESS})>?\s*\)", re.I)
 
 
 def unquote(text: str) -> str:
@@ -125,6 +132,7 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
     """The recipients a plain-text notification names, with the block of text about each."""
     lines = unquote(notification).replace("\r", "").split("\n")[:MAX_LINES]
     starts: list[tuple[int, str, str]] = []  # (line index, address, rest of the line)
+    originals: dict[str, str] = {}  # failed address (lower case) -> the address it was expanded from
     seen: set[str] = set()
     for i, line in enumerate(lines):
         if len(line) > 2000 or "@" not in line:
@@ -140,6 +148,9 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
                     and (address.lower() in seen or len(seen) < MAX_RECIPIENTS)
                 ):
                     seen.add(address.lower())
+                    expanded = _EXPANDED_FROM.search(line)
+                    if expanded and expanded.group(1).lower() != address.lower():
+                        originals.setdefault(address.lower(), expanded.group(1))
                     rest = match.group(2) if match.lastindex and match.lastindex >= 2 else ""
                     starts.append((i, address, rest or ""))
                 break
@@ -172,6 +183,7 @@ def recipients_in_text(notification: str, exclude: set[str]) -> list[TextRecipie
     for (_i, address, _rest), block in zip(starts, blocks, strict=True):
         entry = _entry(address, block)
         key = address.lower()
+        entry.original = originals.get(key)
         if key not in found or _better(entry, found[key]):
             found[key] = entry
     return list(found.values())

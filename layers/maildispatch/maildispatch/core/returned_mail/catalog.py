@@ -192,8 +192,20 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "destinatário está cheia'",
             ),
             (
-                r"\bmailbox van de ontvanger is vol\b|\bpostvak (?:van de ontvanger )?is vol\b",
-                "nl: Exchange's Dutch NDR",
+                r"\bmailbox van de ontvanger is vol\b|\bpostvak (?:van de (?:ontvanger|geadresseerde) )?is vol\b",
+                "nl: Exchange's Dutch NDR ('Het postvak van de geadresseerde is vol')",
+            ),
+            # Exchange's localised "The recipient's mailbox is full and can't accept messages now" in Polish, Czech
+            # and Korean (Microsoft's localised NDR texts: learn.microsoft.com/exchange/mail-flow-best-practices/
+            # non-delivery-reports-in-exchange-online; recalled), the generic words of each language for X.2.2.
+            (
+                r"\bskrzynk\w* (?:pocztow\w* )?(?:odbiorcy |adresata )?(?:jest )?(?:pełna|przepełniona)",
+                "pl: 'Skrzynka pocztowa adresata jest pełna'",
+            ),
+            (r"\bschránka (?:příjemce )?(?:je )?(?:plná|přeplněná)", "cs: 'Poštovní schránka příjemce je plná'"),
+            (
+                r"사서함(?:이|의)? ?(?:가득 ?(?:차|찼)|용량(?:이)? ?(?:초과|부족))",
+                "ko: '받는 사람의 사서함이 가득 차서'",
             ),
             (r"ящик (?:получателя )?переполнен|превышен\w* квот", "ru: 'ящик переполнен', 'превышена квота'"),
             (r"邮箱(?:已满|空间不足|容量不足)|信箱已满", "zh: '邮箱已满'"),
@@ -503,6 +515,15 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
                 "ru: 'пользователь не найден'",
             ),
             (r"(?:用户|收件人|邮箱)(?:地址)?不存在", "zh: '用户不存在'"),
+            # Exchange's localised "The email address you entered couldn't be found" in Polish, Czech, Chinese and
+            # Korean (Microsoft's localised NDR texts, as above; recalled): the address, not the host, is unknown.
+            (
+                r"\bnie (?:można|udało się) (?:odnaleźć|znaleźć) (?:wprowadzonego |podanego )?adresu e-?mail",
+                "pl: 'Nie można odnaleźć wprowadzonego adresu e-mail'",
+            ),
+            (r"\be-?mailov[áa] adresa (?:\S+ )?nebyla nalezena", "cs: 'Zadaná e-mailová adresa nebyla nalezena'"),
+            (r"找不到(?:您输入的)?电子邮件地址", "zh: '找不到您输入的电子邮件地址'"),
+            (r"(?:전자 ?메일|이메일) 주소를 찾을 수 없습니다", "ko: '입력한 전자 메일 주소를 찾을 수 없습니다'"),
             (
                 r"(?:用户|收件人)未开通\w{0,8}?(?:邮箱|信箱)",
                 "zh: QQ Mail's return-mail help '该用户未开通QQ邮箱' (the user has not opened a mailbox here: no such "
@@ -510,6 +531,10 @@ EXTRA: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ),
             (r"\bonbekende (?:gebruiker|ontvanger)", "nl: 'onbekende gebruiker'"),
             (r"\bnieznany (?:użytkownik|adresat)|\bskrzynka nie istnieje", "pl: 'nieznany użytkownik'"),
+            (
+                r"\bneznám\w (?:uživatel|adresát|příjemce)\b|\b(?:uživatel|adresát|příjemce) (?:\S+ )?neexistuje",
+                "cs: 'neznámý uživatel', 'adresát neexistuje' (RFC 3463 X.1.1 in Czech hosts' own words)",
+            ),
             (r"\bno such user here", "Exim/cPanel 'No Such User Here'"),
             (r"\buser unknown in (?:local recipient|virtual (?:mailbox|alias)|relay recipient) table", "Postfix smtpd"),
             (r"\bunknown user(?: account)?\b", "Courier / Postfix local 'unknown user'"),

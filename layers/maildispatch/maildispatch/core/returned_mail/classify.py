@@ -335,7 +335,7 @@ def _from_text(
                 f.command,
                 action,
                 f.remote_mta,
-                None,
+                f.original,
                 notification,
                 len(found) == 1 or said_once,
             )
@@ -591,7 +591,15 @@ def _fallback_recipient(
     # other than the sender and help addresses is about that address.
     named = {a.lower() for a in bounce_text.addresses_in(notification[:20_000])}
     named = {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}
-    return named.pop() if len(named) == 1 else None
+    if len(named) == 1:
+        return named.pop()
+    if not named:
+        # "Delivery failure to a@b" with a body that names no address: the Subject names the recipient.
+        subject = {a.lower() for a in bounce_text.addresses_in(headers.get("subject"))}
+        subject = {a for a in subject if a not in exclude and not bounce_text.is_role_address(a)}
+        if len(subject) == 1:
+            return subject.pop()
+    return None
 
 
 def _domain_recipients(

@@ -13,6 +13,7 @@ import email
 import html
 import quopri
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from email import errors
 from email.message import Message
@@ -349,8 +350,22 @@ def _drop_scripts(markup: str) -> str:
     return " ".join(out)
 
 
+# A mailto link whose visible text is a display name ('<a href="mailto:a@b">Anna Berg</a>'): the address would be lost
+# with the tag, and it may be the only place an HTML-only notice names the recipient (RFC 6068 mailto URIs).
+_MAILTO_LINK = re.compile(
+    r"""<a\b[^<>]{0,500}?\bhref\s*=\s*["']?mailto:([^"'<>?\s]{3,320})[^<>]{0,500}>([^<]{0,300})</a\s*>""", re.I
+)
+
+
+def _mailto_shown(match: re.Match[str]) -> str:
+    address, shown = urllib.parse.unquote(match.group(1)), match.group(2)
+    # escaped, so that the tag stripping below keeps it and unescaping gives "Anna Berg <a@b>"
+    return shown if address.lower() in html.unescape(shown).lower() else f"{shown} &lt;{html.escape(address)}&gt;"
+
+
 def html_to_text(markup: str) -> str:
     text = _drop_scripts(markup[:MAX_TEXT])
+    text = _MAILTO_LINK.sub(_mailto_shown, text)
     text = _BLOCK_END.sub("\n", text)
     text = _TAG.sub(" ", text)
     text = html.unescape(text)

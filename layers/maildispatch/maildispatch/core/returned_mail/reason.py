@@ -307,6 +307,18 @@ def _decide(
                 # decide, as the reply's own explanation of its loose summary.
                 m = next((f for f in pattern.finditer(text) if not loose.fullmatch(f.group(0))), m)
             if reason == "userunknown" and loose.fullmatch(m.group(0)):
+                # The plain words may belong to another unknown-user rule (a catalog entry in the notice's language:
+                # "Usuario desconocido: la dirección de correo no existe"): they decide all the same.
+                name, m = next(
+                    (
+                        (other, f)
+                        for _reason, other, candidate in _strong(reasons=("userunknown",))
+                        for f in candidate.finditer(text)
+                        if not loose.fullmatch(f.group(0))
+                    ),
+                    (name, m),
+                )
+            if reason == "userunknown" and loose.fullmatch(m.group(0)):
                 if _ALTERNATIVE.match(text, m.end()):
                     # Loose words offered as one of two readings ("550 Mailbox unavailable or access denied", as
                     # RFC 5321 4.2.2's own 550 text "mailbox unavailable (e.g., mailbox not found, no access, or
