@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import base64
 import quopri
-from collections.abc import Iterator
 from email.header import Header
 
 import pytest
 
 from maildispatch.core.returned_mail import classify_returned_message
-from tests.unit.held_out import Expect, assert_reads_as
+from tests.unit.held_out import Expect, assert_reads_as, case_params
 
 SENDER = "news@example.com"
 A = "anna.berg@remote.example"
@@ -1069,15 +1068,7 @@ WHY_STILL_FAILING: dict[str, str] = {
 }
 
 
-def _params() -> Iterator[object]:
-    for case_id, raw, expected in CASES:
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=WHY_STILL_FAILING[case_id])] if case_id in WHY_STILL_FAILING else []
-        )
-        yield pytest.param(raw, expected, id=case_id, marks=marks)
-
-
-@pytest.mark.parametrize(("raw", "expected"), list(_params()))
+@pytest.mark.parametrize(("raw", "expected"), case_params(CASES, WHY_STILL_FAILING, WHY_STILL_FAILING))
 def test_a_bespoke_layout_reads_as_a_careful_human_would(raw: bytes, expected: list[Expect]) -> None:
     assert_reads_as(raw, expected)
 

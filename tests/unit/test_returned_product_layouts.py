@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from maildispatch.core.returned_mail import classify_returned_message
-from tests.unit.held_out import Expect, assert_reads_as
+from tests.unit.held_out import Expect, assert_every_report_names_its_recipients, assert_reads_as, case_params
 
 SENDER = "shop@example.com"
 
@@ -1947,13 +1947,7 @@ FAILED_ON_MAIN: set[str] = {
 STILL_FAILING: set[str] = set()
 
 
-def _params():
-    for case_id, raw, expected in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason="fails on main")] if case_id in STILL_FAILING else []
-        yield pytest.param(raw, expected, id=case_id, marks=marks)
-
-
-@pytest.mark.parametrize(("raw", "expected"), list(_params()))
+@pytest.mark.parametrize(("raw", "expected"), case_params(CASES, STILL_FAILING))
 def test_a_product_bounce_layout_reads_as_a_careful_human_would(raw, expected):
     assert_reads_as(raw, expected)
 
@@ -1966,12 +1960,7 @@ def test_round_nine_spans_the_products():
 
 
 def test_every_round_nine_report_names_its_recipients():
-    """Answered: a verdict for every recipient the report is about, never an empty reading."""
-    for case_id, raw, expected in CASES:
-        got = [v.recipient for v in classify_returned_message(raw).recipients]
-        if case_id in STILL_FAILING:
-            continue
-        assert got == [e.recipient for e in expected], case_id
+    assert_every_report_names_its_recipients(CASES, STILL_FAILING)
 
 
 def test_a_product_delay_warning_is_a_delay_not_a_failure():

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildispatch.core.returned_mail import classify_returned_message
-from tests.unit.held_out import Expect, assert_reads_as
+from tests.unit.held_out import Expect, assert_every_report_names_its_recipients, assert_reads_as, case_params
 
 SENDER = "shop@example.com"
 
@@ -1548,17 +1547,7 @@ WHY_STILL_FAILING: dict[str, str] = {
 }
 
 
-def _params():
-    for case_id, raw, expected in CASES:
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=WHY_STILL_FAILING.get(case_id, "fails on main"))]
-            if case_id in STILL_FAILING
-            else []
-        )
-        yield pytest.param(raw, expected, id=case_id, marks=marks)
-
-
-@pytest.mark.parametrize(("raw", "expected"), list(_params()))
+@pytest.mark.parametrize(("raw", "expected"), case_params(CASES, STILL_FAILING, WHY_STILL_FAILING))
 def test_an_unreached_product_bounce_reads_as_a_careful_human_would(raw, expected):
     assert_reads_as(raw, expected)
 
@@ -1573,12 +1562,7 @@ def test_round_twelve_spans_the_products():
 
 
 def test_every_round_twelve_report_names_its_recipients():
-    """Answered: a verdict for every recipient the report is about, never an empty reading."""
-    for case_id, raw, expected in CASES:
-        if case_id in STILL_FAILING:
-            continue
-        got = [v.recipient for v in classify_returned_message(raw).recipients]
-        assert got == [e.recipient for e in expected], case_id
+    assert_every_report_names_its_recipients(CASES, STILL_FAILING)
 
 
 # --- the rules round twelve added, each also where it must not fire ------------------------------------------------

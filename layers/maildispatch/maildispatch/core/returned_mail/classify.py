@@ -588,17 +588,13 @@ def _fallback_recipient(
         if found:
             return found[0]
     # "Your message to a@b couldn't be delivered.": a notification that names exactly one address
-    # other than the sender and help addresses is about that address.
-    named = {a.lower() for a in bounce_text.addresses_in(notification[:20_000])}
-    named = {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}
-    if len(named) == 1:
-        return named.pop()
-    if not named:
-        # "Delivery failure to a@b" with a body that names no address: the Subject names the recipient.
-        subject = {a.lower() for a in bounce_text.addresses_in(headers.get("subject"))}
-        subject = {a for a in subject if a not in exclude and not bounce_text.is_role_address(a)}
-        if len(subject) == 1:
-            return subject.pop()
+    # other than the sender and help addresses is about that address; one whose body names none,
+    # "Delivery failure to a@b", names it in the Subject.
+    for text in (notification[:20_000], headers.get("subject")):
+        named = {a.lower() for a in bounce_text.addresses_in(text)}
+        named = {a for a in named if a not in exclude and not bounce_text.is_role_address(a)}
+        if named:
+            return named.pop() if len(named) == 1 else None
     return None
 
 
